@@ -1,0 +1,204 @@
+// Package bankmock is a deterministic simulator of many banks behind one bank-adapter protocol.
+//
+// The engine (Engine) is a library first: every protocol operation is a method that gives the same
+// result in-process as over HTTP (package bankmock/server serves it, package bankmock/client speaks
+// it). Both the engine and the client implement API and Admin, so callers can swap one for the
+// other without changing behaviour.
+package bankmock
+
+import (
+	"context"
+	"time"
+)
+
+// Currency is the only currency the mock bank knows.
+const Currency = "CNY"
+
+// Operation names, used by fault matching, the journal and the X-Bankmock-Fault header.
+const (
+	OpBanks       = "banks"
+	OpVerify      = "verify"
+	OpBind        = "bind"
+	OpConfirm     = "confirm"
+	OpUnbind      = "unbind"
+	OpDebit       = "debit"
+	OpCredit      = "credit"
+	OpTransaction = "transaction"
+	OpStatement   = "statement"
+)
+
+// CardStatus is the state of a card at its bank.
+type CardStatus string
+
+const (
+	CardActive  CardStatus = "active"
+	CardFrozen  CardStatus = "frozen"
+	CardLost    CardStatus = "lost"
+	CardExpired CardStatus = "expired"
+)
+
+// CardType is debit or credit.
+type CardType string
+
+const (
+	CardDebit  CardType = "debit"
+	CardCredit CardType = "credit"
+)
+
+// BankInfo is one entry of the catalogue, as GET /v1/banks returns it.
+type BankInfo struct {
+	Code          string   `json:"code"`           // e.g. "ICBC"
+	Name          string   `json:"name"`           // e.g. "中国工商银行"
+	NameEN        string   `json:"name_en"`        // e.g. "Industrial and Commercial Bank of China"
+	Kind          string   `json:"kind"`           // "state", "joint_stock", "postal", "rural"
+	BINs          []string `json:"bins"`           // card number prefixes
+	CardLengths   []int    `json:"card_lengths"`   // allowed card number lengths
+	OnlineBinding bool     `json:"online_binding"` // false: refuses online binding (small banks)
+	SingleLimit   int64    `json:"single_limit"`   // fen, per debit
+	DailyLimit    int64    `json:"daily_limit"`    // fen, debits per card per bank day
+}
+
+// Customer is one card holder at one bank. Fixture listings show full numbers; everything else
+// masks them.
+type Customer struct {
+	CardNo  string     `json:"card_no"`
+	Bank    string     `json:"bank"` // BankInfo.Code
+	Type    CardType   `json:"type"`
+	Status  CardStatus `json:"status"`
+	Name    string     `json:"name"`
+	IDNo    string     `json:"id_no"`
+	Phone   string     `json:"phone"`   // the phone reserved at the bank
+	Balance int64      `json:"balance"` // fen; for a credit card, the available credit
+	Note    string     `json:"note,omitempty"`
+}
+
+// CardRequest is the four elements: POST /v1/cards/verify and POST /v1/bindings.
+type CardRequest struct {
+	CardNo string `json:"card_no"`
+	Name   string `json:"name"`
+	IDNo   string `json:"id_no"`
+	Phone  string `json:"phone"`
+}
+
+// VerifyResult is the answer to a four-element verification that matched.
+type VerifyResult struct {
+	Match     bool     `json:"match"`
+	Bank      string   `json:"bank"`
+	CardType  CardType `json:"card_type"`
+	CardLast4 string   `json:"card_last4"`
+}
+
+// Binding is a pending binding waiting for its OTP.
+type Binding struct {
+	BindingID   string    `json:"binding_id"`
+	Status      string    `json:"status"` // "otp_sent"
+	PhoneMasked string    `json:"phone_masked"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// Agreement is a confirmed binding: debits and credits quote the agreement token.
+type Agreement struct {
+	Agreement string   `json:"agreement"`
+	Bank      string   `json:"bank"`
+	CardLast4 string   `json:"card_last4"`
+	CardType  CardType `json:"card_type"`
+}
+
+// MoneyRequest is the body of POST /v1/debits and POST /v1/credits.
+type MoneyRequest struct {
+	Agreement string `json:"agreement"`
+	Amount    int64  `json:"amount"`   // fen, > 0
+	Currency  string `json:"currency"` // "CNY"
+}
+
+// Transaction statuses.
+const (
+	TxnSucceeded = "succeeded"
+	TxnFailed    = "failed"
+)
+
+// Transaction is the outcome of a debit or credit, stored under its idempotency key.
+type Transaction struct {
+	TxnID          string    `json:"txn_id"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	Kind           string    `json:"kind"` // "debit" or "credit"
+	Status         string    `json:"status"`
+	Amount         int64     `json:"amount"`
+	Currency       string    `json:"currency"`
+	Agreement      string    `json:"agreement"`
+	Bank           string    `json:"bank"`
+	CardLast4      string    `json:"card_last4"`
+	Time           time.Time `json:"time"`
+	Error          *Error    `json:"error,omitempty"` // why it failed, when Status is failed
+}
+
+// Statement is the day's settled transactions, for reconciliation.
+type Statement struct {
+	Date         string        `json:"date"` // yyyy-mm-dd, in the bank's time zone (Asia/Shanghai)
+	Transactions []Transaction `json:"transactions"`
+	DebitCount   int           `json:"debit_count"`
+	DebitTotal   int64         `json:"debit_total"`
+	CreditCount  int           `json:"credit_count"`
+	CreditTotal  int64         `json:"credit_total"`
+}
+
+// API is the bank-adapter protocol v1. The Engine implements it in-process and the HTTP client
+// implements it over the wire, with identical results (including faults).
+type API interface {
+	Banks(ctx context.Context) ([]BankInfo, error)
+	Verify(ctx context.Context, req CardRequest) (*VerifyResult, error)
+	CreateBinding(ctx context.Context, req CardRequest) (*Binding, error)
+	ConfirmBinding(ctx context.Context, bindingID, otp string) (*Agreement, error)
+	Unbind(ctx context.Context, agreement string) error
+	Debit(ctx context.Context, idempotencyKey string, req MoneyRequest) (*Transaction, error)
+	Credit(ctx context.Context, idempotencyKey string, req MoneyRequest) (*Transaction, error)
+	Transaction(ctx context.Context, idempotencyKey string) (*Transaction, error)
+	Statement(ctx context.Context, date string) (*Statement, error)
+}
+
+// JournalEntry records one request and what was done with it. Card and ID numbers are masked.
+type JournalEntry struct {
+	Seq            int64     `json:"seq"`
+	Time           time.Time `json:"time"`
+	Op             string    `json:"op"`
+	Bank           string    `json:"bank,omitempty"`
+	Card           string    `json:"card,omitempty"` // masked
+	Amount         int64     `json:"amount,omitempty"`
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	Outcome        string    `json:"outcome"`              // "ok", an error code, or "replay"
+	RespCode       string    `json:"resp_code,omitempty"`  // network response code, "00" on success
+	Processed      bool      `json:"processed"`            // whether state changed (true for drop_after)
+	Fault          string    `json:"fault,omitempty"`      // "<source>:<id>" of the fault that fired
+	FaultKind      string    `json:"fault_kind,omitempty"` // refuse, drop_after, ...
+	Detail         string    `json:"detail,omitempty"`     // human note, never a secret
+}
+
+// Admin is the admin API: staging customers, faults, OTPs, the journal, the clock and state.
+// The Engine implements it in-process; the HTTP client implements it over /admin/*.
+type Admin interface {
+	Customers(ctx context.Context) ([]Customer, error)
+	Customer(ctx context.Context, cardNo string) (*Customer, error)
+	AddCustomer(ctx context.Context, c Customer) (*Customer, error) // fills blanks (card no on the bank's BIN, ID, phone) deterministically
+	GenerateCustomers(ctx context.Context, n int) ([]Customer, error)
+	SetBalance(ctx context.Context, cardNo string, balance int64) error
+	SetCardStatus(ctx context.Context, cardNo string, status CardStatus) error
+
+	Faults(ctx context.Context) ([]Fault, error)
+	AddFault(ctx context.Context, f Fault) (*Fault, error) // assigns the ID
+	DeleteFault(ctx context.Context, id string) error
+	ClearFaults(ctx context.Context) error
+
+	LastOTP(ctx context.Context, phone string) (string, error)
+	Journal(ctx context.Context) ([]JournalEntry, error)
+
+	Now(ctx context.Context) (time.Time, error)
+	Advance(ctx context.Context, d time.Duration) (time.Time, error)
+	Reset(ctx context.Context) error // back to the world generated from the seed
+	Snapshot(ctx context.Context) ([]byte, error)
+	Restore(ctx context.Context, snapshot []byte) error
+}
+
+// Clock is the engine's only source of time. Production code never calls time.Now in the engine.
+type Clock interface {
+	Now() time.Time
+}
