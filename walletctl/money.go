@@ -53,6 +53,9 @@ func ParseAmount(s string) (int64, error) {
 	if decimals == 1 {
 		fen *= 10
 	}
+	if yuan > (math.MaxInt64-fen)/100 {
+		return bad("too large")
+	}
 	total := yuan*100 + fen
 	if total == 0 {
 		return bad("must be more than zero")
