@@ -1,0 +1,167 @@
+package scenario
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/walletctl/walletctl/bankmock/identity"
+)
+
+// SecretMask replaces passwords, OTPs and other secrets in transcripts.
+const SecretMask = "******"
+
+// Masker hides full card numbers, ID numbers and secrets in transcripts. Golden files are shared
+// with partners and kept in git, so they must never hold a real-looking card or ID number, even
+// the sandbox's fixtures.
+type Masker struct {
+	known   map[string]string // full value → masked (fixture cards and IDs, and their spaced forms)
+	secrets map[string]bool
+}
+
+// NewMasker returns an empty masker; the regexp-like scan works without any known value.
+func NewMasker() *Masker {
+	return &Masker{known: map[string]string{}, secrets: map[string]bool{}}
+}
+
+// AddCard registers a card number (also as it looks grouped by fours).
+func (m *Masker) AddCard(card string) {
+	if len(card) < 8 {
+		return
+	}
+	masked := identity.MaskCard(card)
+	m.known[card] = masked
+	m.known[group4(card)] = group4(masked)
+}
+
+// AddID registers a resident ID number (both cases of a final X).
+func (m *Masker) AddID(id string) {
+	if len(id) < 8 {
+		return
+	}
+	m.known[id] = identity.MaskID(id)
+	m.known[strings.ToLower(id)] = identity.MaskID(id)
+}
+
+// AddSecret registers a secret (password, OTP); it is replaced by SecretMask wherever it stands
+// alone (not inside a longer run of digits or letters).
+func (m *Masker) AddSecret(s string) {
+	if s = strings.TrimSpace(s); len(s) >= 3 {
+		m.secrets[s] = true
+	}
+}
+
+// IsSecret reports whether s was registered as a secret.
+func (m *Masker) IsSecret(s string) bool { return m.secrets[s] }
+
+// Mask applies, in order: known fixture values, then the scan for unknown numbers that look like
+// a card (16-19 digits passing Luhn) or a resident ID (17 digits and a digit or X), then secrets.
+func (m *Masker) Mask(s string) string {
+	if len(m.known) > 0 {
+		keys := make([]string, 0, len(m.known))
+		for k := range m.known {
+			keys = append(keys, k)
+		}
+		// Longest first so that a spaced card is replaced whole, and deterministic.
+		sort.Slice(keys, func(i, j int) bool {
+			if len(keys[i]) != len(keys[j]) {
+				return len(keys[i]) > len(keys[j])
+			}
+			return keys[i] < keys[j]
+		})
+		pairs := make([]string, 0, 2*len(keys))
+		for _, k := range keys {
+			pairs = append(pairs, k, m.known[k])
+		}
+		s = strings.NewReplacer(pairs...).Replace(s)
+	}
+	s = maskNumbers(s)
+	if len(m.secrets) > 0 {
+		secs := make([]string, 0, len(m.secrets))
+		for k := range m.secrets {
+			secs = append(secs, k)
+		}
+		sort.Slice(secs, func(i, j int) bool {
+			if len(secs[i]) != len(secs[j]) {
+				return len(secs[i]) > len(secs[j])
+			}
+			return secs[i] < secs[j]
+		})
+		for _, sec := range secs {
+			s = replaceStandalone(s, sec, SecretMask)
+		}
+	}
+	return s
+}
+
+// maskNumbers masks digit runs that look like a card or an ID number.
+func maskNumbers(s string) string {
+	var b strings.Builder
+	i := 0
+	for i < len(s) {
+		if !isDigit(s[i]) || (i > 0 && isAlnum(s[i-1])) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		end := j
+		if j-i == 17 && j < len(s) && (s[j] == 'X' || s[j] == 'x') {
+			end = j + 1
+		}
+		run := s[i:end]
+		if end < len(s) && isAlnum(s[end]) {
+			b.WriteString(run) // part of a longer token (an ID, a hash): not a number on its own
+		} else if len(run) == 18 {
+			b.WriteString(identity.MaskID(run))
+		} else if len(run) >= 16 && len(run) <= 19 && identity.LuhnValid(run) {
+			b.WriteString(identity.MaskCard(run))
+		} else {
+			b.WriteString(run)
+		}
+		i = end
+	}
+	return b.String()
+}
+
+// replaceStandalone replaces old by repl where old is not glued to other letters or digits.
+func replaceStandalone(s, old, repl string) string {
+	if old == "" || !strings.Contains(s, old) {
+		return s
+	}
+	var b strings.Builder
+	for {
+		k := strings.Index(s, old)
+		if k < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		before := k == 0 || !isAlnum(s[k-1])
+		after := k+len(old) == len(s) || !isAlnum(s[k+len(old)])
+		b.WriteString(s[:k])
+		if before && after {
+			b.WriteString(repl)
+		} else {
+			b.WriteString(old)
+		}
+		s = s[k+len(old):]
+	}
+}
+
+func group4(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}

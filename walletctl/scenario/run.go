@@ -1,0 +1,443 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Exec runs one walletctl command line in-process and returns its exit code, as cli.Run does.
+// It must be safe to call concurrently for different --home directories.
+type Exec func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int
+
+// Transports.
+const (
+	TransportInproc = "inproc" // the bank in-process, inside the CLI's sandbox
+	TransportHTTP   = "http"   // a real bankmock server on loopback, passed as --bank URL
+)
+
+// BankStarter starts a bank for one scenario's world (the http transport) and returns its URL and
+// a function that stops it.
+type BankStarter func(ctx context.Context, seed int64, customers int) (url string, stop func(), err error)
+
+// World is what one scenario runs against: the CLI, a transport and a place for homes.
+type World struct {
+	Exec      Exec
+	Transport string      // TransportInproc (default) or TransportHTTP
+	StartBank BankStarter // required for TransportHTTP
+	TempDir   string      // parent of the per-scenario homes ("" = os.TempDir)
+	Timeout   time.Duration
+}
+
+// Outcome of running one scenario once, before comparing with its golden.
+type Outcome struct {
+	Transcript string
+	Steps      int   // commands run (including the implicit sandbox init)
+	Err        error // the scenario itself failed: unexpected exit code, bad capture, bad line
+	Duration   time.Duration
+}
+
+// Customer fixture fields usable as ${C.field} after capture-customer.
+var customerFields = []string{"card", "card_no", "last4", "bank", "type", "status", "name", "id", "id_no", "phone", "balance", "note"}
+
+type runState struct {
+	sc      *Scenario
+	w       World
+	home    string
+	bankURL string
+	masker  *Masker
+	vars    map[string]string
+	custs   []map[string]string // the bank's fixtures, in listing order
+	used    map[string]bool     // card numbers already taken by capture-customer
+	out     bytes.Buffer        // transcript
+	last    string              // stdout of the previous command, for capture
+	lastRaw string              // the previous command's first words, for error messages
+	steps   int
+}
+
+// StepError is a scenario failure tied to a line of the script.
+type StepError struct {
+	Line int
+	Msg  string
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+// RunScenario runs sc in a fresh world and returns its masked transcript.
+func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
+	start := time.Now() // wall time for the summary only; never enters the transcript
+	defer func() { out.Duration = time.Since(start) }()
+	if w.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.Timeout)
+		defer cancel()
+	}
+	home, err := os.MkdirTemp(w.TempDir, "walletctl-scenario-")
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	defer os.RemoveAll(home)
+	st := &runState{sc: sc, w: w, home: home, masker: NewMasker(), vars: map[string]string{}, used: map[string]bool{}}
+	if w.Transport == TransportHTTP {
+		if w.StartBank == nil {
+			return Outcome{Err: fmt.Errorf("transport http: no bank server available")}
+		}
+		url, stop, err := w.StartBank(ctx, sc.Seed, sc.Customers)
+		if err != nil {
+			return Outcome{Err: fmt.Errorf("starting the bank server: %w", err)}
+		}
+		defer stop()
+		st.bankURL = url
+	}
+	st.vars["SEED"] = strconv.FormatInt(sc.Seed, 10)
+	fmt.Fprintf(&st.out, "# scenario: %s\n# title: %s\n# seed: %d, customers: %d\n", sc.Name, sc.Title, sc.Seed, sc.Customers)
+	err = st.run(ctx)
+	return Outcome{Transcript: st.out.String(), Steps: st.steps, Err: err}
+}
+
+func (st *runState) run(ctx context.Context) error {
+	init := []string{"sandbox", "init", "--seed", strconv.FormatInt(st.sc.Seed, 10), "--customers", strconv.Itoa(st.sc.Customers)}
+	if v := st.sc.Headers["init"]; v != "" {
+		extra, err := SplitWords(v, st.lookup)
+		if err != nil {
+			return fmt.Errorf("header init: %w", err)
+		}
+		init = append(init, extra...)
+	}
+	if err := st.command(ctx, Step{Line: 0}, init, "", false); err != nil {
+		return err
+	}
+	if err := st.loadFixtures(ctx); err != nil {
+		return err
+	}
+	for _, step := range st.sc.Steps {
+		if err := ctx.Err(); err != nil {
+			return &StepError{step.Line, "scenario timed out: " + err.Error()}
+		}
+		if err := st.step(ctx, step); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (st *runState) step(ctx context.Context, step Step) error {
+	switch step.Kind {
+	case StepCommand:
+		words, err := SplitWords(strings.TrimSpace(strings.TrimPrefix(step.Raw, "walletctl")), st.lookup)
+		if err != nil {
+			return &StepError{step.Line, err.Error()}
+		}
+		stdin := ""
+		if step.HasStdin {
+			vals, err := SplitWords(step.Stdin, st.lookup)
+			if err != nil || len(vals) != 1 {
+				return &StepError{step.Line, "<<< takes exactly one word (quote it)"}
+			}
+			stdin = vals[0]
+			st.masker.AddSecret(stdin) // stdin carries passwords and codes: never shown
+		}
+		return st.command(ctx, step, words, stdin, step.HasStdin)
+	case StepCapture:
+		v, err := Capture(step.Expr, st.last)
+		if err != nil {
+			return &StepError{step.Line, err.Error() + " (after: walletctl " + st.lastRaw + ")"}
+		}
+		st.vars[step.Name] = v
+		fmt.Fprintf(&st.out, "%s\n", st.masker.Mask(fmt.Sprintf("capture %s = %s  → %s", step.Name, step.Expr, v)))
+	case StepSet, StepSecret:
+		words, err := SplitWords(step.Expr, st.lookup)
+		if err != nil || len(words) != 1 {
+			return &StepError{step.Line, "set/secret takes exactly one word (quote it)"}
+		}
+		st.vars[step.Name] = words[0]
+		if step.Kind == StepSecret {
+			st.masker.AddSecret(words[0])
+		}
+	case StepCustomer:
+		c, err := st.pickCustomer(step.Expr)
+		if err != nil {
+			return &StepError{step.Line, err.Error()}
+		}
+		for _, f := range customerFields {
+			st.vars[step.Name+"."+f] = c[f]
+		}
+		st.vars[step.Name] = c["card_no"]
+		fmt.Fprintf(&st.out, "%s\n", st.masker.Mask(fmt.Sprintf("capture-customer %s = %s  → %s %s %s %s", step.Name, step.Expr, c["bank"], c["name"], c["card_no"], c["phone"])))
+	}
+	return nil
+}
+
+// command runs one walletctl command and appends it to the transcript.
+func (st *runState) command(ctx context.Context, step Step, words []string, stdin string, hasStdin bool) error {
+	st.steps++
+	display := "walletctl " + QuoteWords(words)
+	if hasStdin {
+		display += " <<< " + SecretMask
+	}
+	// Secrets typed as flags are masked like stdin.
+	for i, w := range words {
+		if (w == "--otp" || w == "--password") && i+1 < len(words) {
+			st.masker.AddSecret(words[i+1])
+		} else if v, ok := strings.CutPrefix(w, "--otp="); ok {
+			st.masker.AddSecret(v)
+		}
+	}
+	args := make([]string, 0, len(words)+4)
+	args = append(args, "--home", st.home)
+	if st.bankURL != "" {
+		args = append(args, "--bank", st.bankURL)
+	}
+	args = append(args, words...)
+	var stdout, stderr bytes.Buffer
+	var in io.Reader = strings.NewReader("")
+	if hasStdin {
+		in = strings.NewReader(stdin + "\n")
+	}
+	code := st.w.Exec(ctx, args, in, &stdout, &stderr, getenv)
+	outS, errS := stdout.String(), stderr.String()
+	if isOTPCommand(words) {
+		// The sandbox's SMS inbox: whatever code it printed is a secret from now on.
+		for _, m := range otpPattern.FindAllStringSubmatch(outS, -1) {
+			st.masker.AddSecret(m[1])
+		}
+	}
+	st.last, st.lastRaw = outS, QuoteWords(words)
+
+	prefix := "$ "
+	if step.ExpectFail {
+		prefix = "$ ! "
+	}
+	t := &st.out
+	t.WriteString("\n")
+	t.WriteString(st.clean(prefix + display))
+	t.WriteString("\n")
+	writeBlock(t, st.clean(outS))
+	if errS != "" {
+		t.WriteString("--- stderr\n")
+		writeBlock(t, st.clean(errS))
+	}
+	fmt.Fprintf(t, "[exit %d]\n", code)
+
+	where := fmt.Sprintf("line %d", step.Line)
+	if step.Line == 0 {
+		where = "sandbox init"
+	}
+	switch {
+	case code != 0 && !step.ExpectFail:
+		return &StepError{step.Line, fmt.Sprintf("%s: unexpected failure (exit %d) of: %s\n%s", where, code, st.clean(display), indent(st.clean(errS)))}
+	case code == 0 && step.ExpectFail:
+		return &StepError{step.Line, fmt.Sprintf("%s: expected a failure (\"! \") but exit 0: %s", where, st.clean(display))}
+	}
+	return nil
+}
+
+var otpPattern = regexp.MustCompile(`(?:^|[^0-9])([0-9]{4,8})(?:[^0-9]|$)`)
+
+func isOTPCommand(words []string) bool {
+	pos := positional(words)
+	return len(pos) >= 2 && pos[0] == "bank" && pos[1] == "otp"
+}
+
+// positional returns the words that are not flags or flag values, good enough to name the
+// command ("card bind") for coverage and OTP detection. Flags are assumed to take a value unless
+// written --flag=value or known to be boolean.
+func positional(words []string) []string {
+	var pos []string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if strings.HasPrefix(w, "-") {
+			if !strings.Contains(w, "=") && !boolFlags[w] {
+				i++
+			}
+			continue
+		}
+		pos = append(pos, w)
+	}
+	return pos
+}
+
+// boolFlags are the CLI's flags that take no value.
+var boolFlags = map[string]bool{"--password-stdin": true, "--no-color": true, "--update": true, "--yes": true, "-y": true, "--json": true, "--all": true, "--force": true, "-h": true, "--help": true}
+
+// clean makes output transport-independent and masks it.
+func (st *runState) clean(s string) string {
+	s = strings.ReplaceAll(s, st.home, "$HOME")
+	if st.bankURL != "" {
+		s = strings.ReplaceAll(s, st.bankURL, "$BANK")
+	}
+	return st.masker.Mask(s)
+}
+
+func writeBlock(b *bytes.Buffer, s string) {
+	if s == "" {
+		return
+	}
+	b.WriteString(s)
+	if !strings.HasSuffix(s, "\n") {
+		b.WriteString("\n(no newline at end)\n")
+	}
+}
+
+func indent(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return ""
+	}
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// getenv is the environment every command sees: nothing from the real one, so that a developer's
+// WALLETCTL_* variables or terminal never change a transcript.
+func getenv(k string) string {
+	switch k {
+	case "NO_COLOR":
+		return "1"
+	case "TZ":
+		return "Asia/Shanghai"
+	}
+	return ""
+}
+
+func (st *runState) lookup(ref string) (string, error) {
+	if v, ok := st.vars[ref]; ok {
+		return v, nil
+	}
+	if name, field, ok := strings.Cut(ref, "."); ok {
+		if _, isCust := st.vars[name]; isCust {
+			return "", fmt.Errorf("${%s}: a customer has no field %q (have %s)", ref, field, strings.Join(customerFields, ", "))
+		}
+	}
+	return "", fmt.Errorf("undefined variable $%s", ref)
+}
+
+// loadFixtures reads the bank's customers (not part of the transcript): their card and ID numbers
+// are masked everywhere, and capture-customer picks among them.
+func (st *runState) loadFixtures(ctx context.Context) error {
+	var stdout, stderr bytes.Buffer
+	args := []string{"--home", st.home}
+	if st.bankURL != "" {
+		args = append(args, "--bank", st.bankURL)
+	}
+	args = append(args, "bank", "customers", "-o", "json")
+	if code := st.w.Exec(ctx, args, strings.NewReader(""), &stdout, &stderr, getenv); code != 0 {
+		return fmt.Errorf("listing the bank's customers for fixtures: exit %d: %s", code, st.clean(stderr.String()))
+	}
+	custs, err := parseCustomers(stdout.Bytes())
+	if err != nil {
+		return fmt.Errorf("listing the bank's customers for fixtures: %w", err)
+	}
+	st.custs = custs
+	for _, c := range custs {
+		st.masker.AddCard(c["card_no"])
+		st.masker.AddID(c["id_no"])
+	}
+	return nil
+}
+
+// parseCustomers accepts a JSON array of customers, or an object holding one under "customers".
+func parseCustomers(b []byte) ([]map[string]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("not JSON: %v", err)
+	}
+	if m, ok := raw.(map[string]any); ok {
+		raw = m["customers"]
+	}
+	arr, ok := raw.([]any)
+	if !ok {
+		return nil, fmt.Errorf("want a JSON array of customers")
+	}
+	out := make([]map[string]string, 0, len(arr))
+	for _, el := range arr {
+		m, ok := el.(map[string]any)
+		if !ok {
+			continue
+		}
+		c := map[string]string{}
+		for k, v := range m {
+			c[k] = scalarString(v)
+		}
+		c["card"] = c["card_no"]
+		c["id"] = c["id_no"]
+		if n := len(c["card_no"]); n >= 4 {
+			c["last4"] = c["card_no"][n-4:]
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// pickCustomer selects the first fixture customer, in listing order and not yet picked by this
+// scenario, matching every filter: key=value, key!=value, key~substring, balance>=fen,
+// balance<=fen; "index=N" takes the Nth match (1-based) instead of the first.
+func (st *runState) pickCustomer(expr string) (map[string]string, error) {
+	filters, err := SplitWords(expr, st.lookup)
+	if err != nil {
+		return nil, err
+	}
+	index := 1
+	type cond struct{ key, op, val string }
+	var conds []cond
+	for _, f := range filters {
+		var c cond
+		for _, op := range []string{">=", "<=", "!=", "~", "="} {
+			if k, v, ok := strings.Cut(f, op); ok {
+				c = cond{k, op, v}
+				break
+			}
+		}
+		if c.op == "" {
+			return nil, fmt.Errorf("capture-customer: %q is not key=value", f)
+		}
+		if c.key == "index" {
+			if index, err = strconv.Atoi(c.val); err != nil || index < 1 {
+				return nil, fmt.Errorf("capture-customer: index must be 1 or more")
+			}
+			continue
+		}
+		conds = append(conds, c)
+	}
+	seen := 0
+	for _, cu := range st.custs {
+		if st.used[cu["card_no"]] {
+			continue
+		}
+		ok := true
+		for _, c := range conds {
+			v := cu[c.key]
+			switch c.op {
+			case "=":
+				ok = v == c.val
+			case "!=":
+				ok = v != c.val
+			case "~":
+				ok = strings.Contains(v, c.val)
+			case ">=", "<=":
+				a, err1 := strconv.ParseInt(v, 10, 64)
+				b, err2 := strconv.ParseInt(c.val, 10, 64)
+				ok = err1 == nil && err2 == nil && (c.op == ">=" && a >= b || c.op == "<=" && a <= b)
+			}
+			if !ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		if seen++; seen == index {
+			st.used[cu["card_no"]] = true
+			return cu, nil
+		}
+	}
+	return nil, fmt.Errorf("capture-customer: no fixture customer matches %q (the bank has %d; see walletctl bank customers)", expr, len(st.custs))
+}
