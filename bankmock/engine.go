@@ -1,0 +1,659 @@
+package bankmock
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock/identity"
+)
+
+// Config configures an Engine. The zero value is a usable, deterministic world.
+type Config struct {
+	Seed          int64         // world seed; 0 means 1 (never random)
+	Customers     int           // generated customers besides the test cards; 0 means 50, negative means none
+	Clock         Clock         // nil: NewManualClock(DefaultEpoch)
+	OTPTTL        time.Duration // default 5m
+	OTPAttempts   int           // default 3
+	ClientTimeout time.Duration // in-process callers: a delay/hang past this (or ctx's deadline) is OUTCOME_UNKNOWN; default 5s
+	// Sleep is how delays and hangs wait; nil sleeps for real, returning early with ctx's error
+	// when ctx is done. Scenarios inject an instant one.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Engine is the mock bank: every bank of the catalogue, their customers, bindings, agreements,
+// transactions, fault rules and journal, behind one mutex. It implements API and Admin.
+type Engine struct {
+	mu       sync.Mutex
+	cfg      Config
+	st       *state
+	cardIdx  map[string]int  // card number -> index in st.Customers
+	inflight map[string]bool // idempotency keys reserved by a delayed request (not persisted)
+}
+
+var (
+	_ API   = (*Engine)(nil)
+	_ Admin = (*Engine)(nil)
+)
+
+// New generates the world of cfg.Seed: the test cards, then cfg.Customers generated customers.
+func New(cfg Config) *Engine {
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	if cfg.Customers == 0 {
+		cfg.Customers = 50
+	} else if cfg.Customers < 0 {
+		cfg.Customers = 0
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewManualClock(DefaultEpoch)
+	}
+	if cfg.OTPTTL <= 0 {
+		cfg.OTPTTL = 5 * time.Minute
+	}
+	if cfg.OTPAttempts <= 0 {
+		cfg.OTPAttempts = 3
+	}
+	if cfg.ClientTimeout <= 0 {
+		cfg.ClientTimeout = 5 * time.Second
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = RealSleep
+	}
+	e := &Engine{cfg: cfg, inflight: map[string]bool{}}
+	e.genesis(cfg.Seed, cfg.Clock.Now(), cfg.Customers)
+	return e
+}
+
+// RealSleep waits d or until ctx is done, whichever comes first; it returns ctx's error if ctx
+// ended the wait.
+func RealSleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// InstantSleep returns at once (or with ctx's error if ctx is already done): for tests and
+// scenarios, where a delay must have its effect (a timeout) without costing wall time.
+func InstantSleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+
+// Seed returns the engine's world seed.
+func (e *Engine) Seed() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.st.Seed
+}
+
+func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
+
+func errf(code, resp, format string, args ...any) *Error { return Errorf(code, resp, format, args...) }
+
+// asErr avoids the typed-nil trap when returning a *Error as an error.
+func asErr(e *Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+func last4(card string) string {
+	if len(card) < 4 {
+		return card
+	}
+	return card[len(card)-4:]
+}
+
+// call describes one API request for fault matching and the journal.
+type call struct {
+	op     string
+	bank   string
+	card   string // full number; masked when journaled
+	amount int64
+	key    string
+}
+
+// run is the one path every API operation takes: resolve the request under the lock, pick the
+// fault (header > rule > magic > profile), then process it, or not, as the fault dictates. A delay
+// never holds the lock while it waits: the idempotency key is reserved as in flight instead.
+func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), process func(j *JournalEntry) (T, *Error)) (T, error) {
+	var zero T
+	rep := reportFrom(ctx)
+	e.mu.Lock()
+	if resolve != nil {
+		resolve(&c)
+	}
+	f := e.pickFault(ctx, c)
+	if rep != nil && f != nil {
+		cp := *f
+		rep.Fault = &cp
+	}
+	if f == nil {
+		res, err := processJournaled(e, c, nil, process)
+		e.mu.Unlock()
+		return res, asErr(err)
+	}
+	switch f.Kind {
+	case FaultRefuse, FaultHang:
+		e.journal(c, JournalEntry{Outcome: CodeOutcomeUnknown, RespCode: "03", Detail: "not processed"}, f)
+		e.mu.Unlock()
+		if rep != nil {
+			return zero, nil // the server closes or holds the connection
+		}
+		if f.Kind == FaultHang {
+			_ = e.cfg.Sleep(ctx, e.cfg.ClientTimeout) // the client waits until it gives up
+		}
+		return zero, &Error{Code: CodeOutcomeUnknown, RespCode: "03", Fault: f.Ref(),
+			Message: fmt.Sprintf("no answer from the bank (%s); the request was not processed, but a client cannot know that: query by idempotency key", f.Kind)}
+	case FaultHTTPError:
+		status := f.Status
+		if status == 0 {
+			status = 503
+		}
+		e.journal(c, JournalEntry{Outcome: CodeIssuerUnavailable, RespCode: "96", Detail: "HTTP " + strconv.Itoa(status) + ", not processed"}, f)
+		e.mu.Unlock()
+		return zero, &Error{Code: CodeIssuerUnavailable, RespCode: "96", Fault: f.Ref(),
+			Message: fmt.Sprintf("issuer unavailable (HTTP %d); not processed, safe to retry", status)}
+	case FaultDropAfter, FaultMalformed:
+		res, err := processJournaled(e, c, f, process)
+		e.mu.Unlock()
+		if rep != nil {
+			return res, asErr(err)
+		}
+		what := "the response was lost"
+		if f.Kind == FaultMalformed {
+			what = "the response was garbage"
+		}
+		return zero, &Error{Code: CodeOutcomeUnknown, RespCode: "05", Fault: f.Ref(), Processed: true,
+			Message: what + " after the bank processed the request: query by idempotency key"}
+	default: // FaultDelay
+		if c.key != "" {
+			if e.inflight[c.key] {
+				err := errf(CodeDuplicate, "94", "a request with this idempotency key is in flight")
+				e.journal(c, JournalEntry{Outcome: err.Code, RespCode: err.RespCode}, f)
+				e.mu.Unlock()
+				return zero, err
+			}
+			e.inflight[c.key] = true
+		}
+		e.mu.Unlock()
+		wait, late := f.Delay, false
+		if rep == nil {
+			limit := e.cfg.ClientTimeout
+			if dl, ok := ctx.Deadline(); ok {
+				// A context deadline is wall-clock time by nature; only in-process callers have one here.
+				if left := time.Until(dl); left < limit {
+					limit = max(left, 0)
+				}
+			}
+			if wait > limit {
+				wait, late = limit, true
+			}
+		}
+		if err := e.cfg.Sleep(ctx, wait); err != nil && rep == nil {
+			late = true
+		}
+		e.mu.Lock()
+		delete(e.inflight, c.key)
+		res, err := processJournaled(e, c, f, process) // the bank processes even if the client left
+		e.mu.Unlock()
+		if late {
+			return zero, &Error{Code: CodeOutcomeUnknown, RespCode: "04", Fault: f.Ref(), Processed: true,
+				Message: "the bank answered after the client's timeout (it did process the request): query by idempotency key"}
+		}
+		return res, asErr(err)
+	}
+}
+
+// processJournaled runs process under the lock and journals its outcome.
+func processJournaled[T any](e *Engine, c call, f *Fault, process func(j *JournalEntry) (T, *Error)) (T, *Error) {
+	var j JournalEntry
+	res, err := process(&j)
+	if err != nil {
+		if f != nil {
+			err.Fault = f.Ref()
+		}
+		if j.Outcome == "" {
+			j.Outcome = err.Code
+		}
+		if j.RespCode == "" {
+			j.RespCode = err.RespCode
+		}
+	} else {
+		if j.Outcome == "" {
+			j.Outcome = "ok"
+		}
+		if j.RespCode == "" {
+			j.RespCode = "00"
+		}
+	}
+	j.Processed = true
+	if f != nil {
+		switch f.Kind {
+		case FaultDropAfter:
+			j.Detail = joinDetail(j.Detail, "processed; response dropped")
+		case FaultMalformed:
+			j.Detail = joinDetail(j.Detail, "processed; garbage response")
+		case FaultDelay:
+			j.Detail = joinDetail(j.Detail, "processed after "+f.Delay.String())
+		}
+	}
+	e.journal(c, j, f)
+	return res, err
+}
+
+func joinDetail(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// journal appends an entry, filling the request's fields; the card is masked here, once.
+func (e *Engine) journal(c call, j JournalEntry, f *Fault) {
+	e.st.Seq.Journal++
+	j.Seq = e.st.Seq.Journal
+	j.Time = e.now()
+	j.Op = c.op
+	j.Bank = c.bank
+	if c.card != "" {
+		j.Card = identity.MaskCard(c.card)
+	}
+	j.Amount = c.amount
+	j.IdempotencyKey = c.key
+	if f != nil {
+		j.Fault = f.Ref()
+		j.FaultKind = string(f.Kind)
+	}
+	e.st.Journal = append(e.st.Journal, j)
+}
+
+// pickFault finds the fault for a request, in precedence order: the header (context) fault, the
+// admin rules in the order they were added, a magic card or amount, the bank's profile. Each
+// matching fault counts the match; the first that fires wins and later ones are not consulted.
+// Called with the lock held; returns a copy.
+func (e *Engine) pickFault(ctx context.Context, c call) *Fault {
+	if hf, ok := headerFault(ctx); ok && hf.matches(c.op, c.bank, c.card, c.amount) {
+		e.st.Seq.Header++
+		f := hf
+		f.ID, f.Source, f.Matched, f.Fired = "h"+strconv.FormatInt(e.st.Seq.Header, 10), SourceHeader, 0, 0
+		if f.decide(e.st.Seed) {
+			return &f
+		}
+	}
+	for i := range e.st.Faults {
+		r := &e.st.Faults[i]
+		if r.matches(c.op, c.bank, c.card, c.amount) && r.decide(e.st.Seed) {
+			f := *r
+			return &f
+		}
+	}
+	if m := magicFault(c.op, c.card, c.amount); m != nil {
+		return m
+	}
+	if p, ok := e.st.Profiles[c.bank]; ok && p.matches(c.op, c.bank, c.card, c.amount) {
+		fired := p.decide(e.st.Seed)
+		e.st.Profiles[c.bank] = p
+		if fired {
+			return &p
+		}
+	}
+	return nil
+}
+
+// ---- API ----
+
+// Banks returns the catalogue.
+func (e *Engine) Banks(ctx context.Context) ([]BankInfo, error) {
+	return run(e, ctx, call{op: OpBanks}, nil, func(*JournalEntry) ([]BankInfo, *Error) {
+		return Catalogue(), nil
+	})
+}
+
+func cardCall(op string, req CardRequest) call {
+	c := call{op: op, card: req.CardNo}
+	if b, ok := BankForCard(req.CardNo); ok {
+		c.bank = b.Code
+	}
+	return c
+}
+
+// Verify checks the four elements against the card's bank.
+func (e *Engine) Verify(ctx context.Context, req CardRequest) (*VerifyResult, error) {
+	return run(e, ctx, cardCall(OpVerify, req), nil, func(*JournalEntry) (*VerifyResult, *Error) {
+		cu, err := e.checkCard(req, false)
+		if err != nil {
+			return nil, err
+		}
+		return &VerifyResult{Match: true, Bank: cu.Bank, CardType: cu.Type, CardLast4: last4(cu.CardNo)}, nil
+	})
+}
+
+// checkCard applies the checks shared by verification and binding, in the order a bank would:
+// the number itself, the bank's binding policy, the card's existence, the four elements, the
+// card's status and, for binding, whether card-not-present payments are enabled.
+func (e *Engine) checkCard(req CardRequest, bind bool) (*Customer, *Error) {
+	if identity.ValidateCardNumber(req.CardNo) != nil {
+		return nil, errf(CodeCardUnknown, "14", "card number is not valid (length or check digit)")
+	}
+	b, ok := bankByCodeForCard(req.CardNo)
+	if !ok {
+		return nil, errf(CodeCardUnknown, "14", "no bank in the catalogue issues this card's BIN")
+	}
+	if !validLength(b, len(req.CardNo)) {
+		return nil, errf(CodeCardUnknown, "14", "%s does not issue %d-digit cards", b.Code, len(req.CardNo))
+	}
+	if bind && !b.OnlineBinding {
+		return nil, errf(CodeBindingNotSupported, "68", "%s does not support online card binding; contact the bank or use another card", b.Name)
+	}
+	i, ok := e.cardIdx[req.CardNo]
+	if !ok {
+		return nil, errf(CodeCardUnknown, "14", "%s has no such card", b.Code)
+	}
+	cu := &e.st.Customers[i]
+	var fields []string
+	if strings.TrimSpace(req.Name) != cu.Name {
+		fields = append(fields, "name")
+	}
+	if !strings.EqualFold(strings.TrimSpace(req.IDNo), cu.IDNo) {
+		fields = append(fields, "id_no")
+	}
+	if strings.TrimSpace(req.Phone) != cu.Phone {
+		fields = append(fields, "phone")
+	}
+	if len(fields) > 0 {
+		err := errf(CodeInfoMismatch, "66", "the card holder's information does not match: %s", strings.Join(fields, ", "))
+		err.Fields = fields
+		return nil, err
+	}
+	if err := statusErr(cu); err != nil {
+		return nil, err
+	}
+	if bind && strings.Contains(cu.Note, NoteCNPDisabled) {
+		return nil, errf(CodeCNPNotEnabled, "72", "card-not-present payments are not enabled on this card; enable them at the bank or use another card")
+	}
+	return cu, nil
+}
+
+func bankByCodeForCard(card string) (*BankInfo, bool) {
+	b, ok := BankForCard(card)
+	if !ok {
+		return nil, false
+	}
+	return bankByCode[b.Code], true
+}
+
+func statusErr(cu *Customer) *Error {
+	switch cu.Status {
+	case CardFrozen:
+		return errf(CodeIssuerRestricted, "77", "the issuer has frozen this card")
+	case CardLost:
+		return errf(CodeIssuerRestricted, "77", "this card was reported lost")
+	case CardExpired:
+		return errf(CodeCardExpired, "78", "this card has expired")
+	}
+	return nil
+}
+
+// CreateBinding checks the four elements and sends an OTP to the phone reserved at the bank.
+func (e *Engine) CreateBinding(ctx context.Context, req CardRequest) (*Binding, error) {
+	return run(e, ctx, cardCall(OpBind, req), nil, func(j *JournalEntry) (*Binding, *Error) {
+		cu, err := e.checkCard(req, true)
+		if err != nil {
+			return nil, err
+		}
+		e.st.Seq.Binding++
+		e.st.Seq.OTP++
+		id := "b" + strconv.FormatInt(e.st.Seq.Binding, 10)
+		otp := fmt.Sprintf("%06d", splitmix64(uint64(e.st.Seed)^splitmix64(0x6f7470<<32|uint64(e.st.Seq.OTP)))%1000000)
+		rec := &bindingRec{ID: id, CardNo: cu.CardNo, OTP: otp, ExpiresAt: e.now().Add(e.cfg.OTPTTL), Status: "otp_sent"}
+		e.st.Bindings[id] = rec
+		e.st.LastOTP[cu.Phone] = otp
+		j.Detail = "binding " + id + "; OTP sent to " + identity.MaskPhone(cu.Phone)
+		return &Binding{BindingID: id, Status: "otp_sent", PhoneMasked: identity.MaskPhone(cu.Phone), ExpiresAt: rec.ExpiresAt}, nil
+	})
+}
+
+// ConfirmBinding checks the OTP and turns the binding into an agreement. Confirming a confirmed
+// binding again with the right OTP returns the same agreement (a retry after a lost answer).
+func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*Agreement, error) {
+	c := call{op: OpConfirm}
+	resolve := func(c *call) {
+		if rec, ok := e.st.Bindings[bindingID]; ok {
+			c.card = rec.CardNo
+			if b, ok := BankForCard(rec.CardNo); ok {
+				c.bank = b.Code
+			}
+		}
+	}
+	return run(e, ctx, c, resolve, func(j *JournalEntry) (*Agreement, *Error) {
+		rec, ok := e.st.Bindings[bindingID]
+		if !ok {
+			return nil, errf(CodeNotFound, "25", "no such binding")
+		}
+		j.Detail = "binding " + bindingID
+		good := subtle.ConstantTimeCompare([]byte(otp), []byte(rec.OTP)) == 1
+		cu := &e.st.Customers[e.cardIdx[rec.CardNo]]
+		if rec.Status == "confirmed" {
+			if good {
+				j.Outcome = "replay"
+				return e.agreementOf(rec.Agreement), nil
+			}
+			return nil, errf(CodeOTPExpired, "71", "this binding is already confirmed; bind again")
+		}
+		if rec.Status == "expired" || e.now().After(rec.ExpiresAt) {
+			rec.Status = "expired"
+			return nil, errf(CodeOTPExpired, "71", "the code has expired; bind again to get a new one")
+		}
+		if !good {
+			rec.Wrong++
+			left := e.cfg.OTPAttempts - rec.Wrong
+			if left <= 0 {
+				rec.Status = "expired"
+				left = 0
+			}
+			err := errf(CodeOTPInvalid, "71", "wrong code; %d attempts left", left)
+			err.Remaining = &left
+			return nil, err
+		}
+		if err := statusErr(cu); err != nil {
+			return nil, err
+		}
+		e.st.Seq.Agreement++
+		agr := "agr_" + strconv.FormatInt(e.st.Seq.Agreement, 10)
+		e.st.Agreements[agr] = &agreementRec{Agreement: agr, CardNo: rec.CardNo, Bank: cu.Bank, Active: true, CreatedAt: e.now()}
+		rec.Status, rec.Agreement = "confirmed", agr
+		j.Detail += "; agreement " + agr
+		return e.agreementOf(agr), nil
+	})
+}
+
+func (e *Engine) agreementOf(agr string) *Agreement {
+	a := e.st.Agreements[agr]
+	cu := &e.st.Customers[e.cardIdx[a.CardNo]]
+	return &Agreement{Agreement: agr, Bank: a.Bank, CardLast4: last4(a.CardNo), CardType: cu.Type}
+}
+
+func (e *Engine) resolveAgreement(agr string) func(*call) {
+	return func(c *call) {
+		if a, ok := e.st.Agreements[agr]; ok {
+			c.card, c.bank = a.CardNo, a.Bank
+		}
+	}
+}
+
+// Unbind ends an agreement; later debits and credits quoting it fail with NOT_FOUND.
+func (e *Engine) Unbind(ctx context.Context, agreement string) error {
+	_, err := run(e, ctx, call{op: OpUnbind}, e.resolveAgreement(agreement), func(j *JournalEntry) (struct{}, *Error) {
+		a, ok := e.st.Agreements[agreement]
+		if !ok || !a.Active {
+			return struct{}{}, errf(CodeNotFound, "25", "no such agreement")
+		}
+		a.Active = false
+		j.Detail = "agreement " + agreement
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// Debit takes money from the agreement's card.
+func (e *Engine) Debit(ctx context.Context, idempotencyKey string, req MoneyRequest) (*Transaction, error) {
+	return e.money(ctx, OpDebit, idempotencyKey, req)
+}
+
+// Credit pays money to the agreement's card.
+func (e *Engine) Credit(ctx context.Context, idempotencyKey string, req MoneyRequest) (*Transaction, error) {
+	return e.money(ctx, OpCredit, idempotencyKey, req)
+}
+
+// maxAmount keeps balances far from int64 overflow: 10^13 fen is 100 billion CNY.
+const maxAmount = 10_000_000_000_000
+
+func (e *Engine) money(ctx context.Context, kind, key string, req MoneyRequest) (*Transaction, error) {
+	c := call{op: kind, key: key, amount: req.Amount}
+	return run(e, ctx, c, e.resolveAgreement(req.Agreement), func(j *JournalEntry) (*Transaction, *Error) {
+		switch {
+		case key == "":
+			return nil, errf(CodeInvalidRequest, "30", "an Idempotency-Key is required")
+		case len(key) > 255:
+			return nil, errf(CodeInvalidRequest, "30", "the Idempotency-Key is longer than 255 characters")
+		case req.Amount <= 0:
+			return nil, errf(CodeInvalidRequest, "30", "amount must be a positive number of fen")
+		case req.Amount > maxAmount:
+			return nil, errf(CodeInvalidRequest, "30", "amount is too large")
+		case req.Currency != Currency:
+			return nil, errf(CodeInvalidRequest, "30", "currency must be %s", Currency)
+		}
+		if e.inflight[key] {
+			return nil, errf(CodeDuplicate, "94", "a request with this idempotency key is in flight")
+		}
+		if t, ok := e.st.Txns[key]; ok {
+			if t.Kind != kind || t.Agreement != req.Agreement || t.Amount != req.Amount || t.Currency != req.Currency {
+				return nil, errf(CodeIdempotencyMismatch, "12", "this idempotency key was used with different parameters (%s of %d fen)", t.Kind, t.Amount)
+			}
+			j.Outcome = "replay"
+			j.Detail = "replay of " + t.TxnID + " (" + t.Status + ")"
+			if t.Status == TxnFailed {
+				j.RespCode = t.Error.RespCode
+				cp := *t.Error
+				return nil, &cp
+			}
+			return copyTxn(t), nil
+		}
+		a, ok := e.st.Agreements[req.Agreement]
+		if !ok || !a.Active {
+			return nil, errf(CodeNotFound, "25", "no such agreement")
+		}
+		cu := &e.st.Customers[e.cardIdx[a.CardNo]]
+		bank := bankByCode[cu.Bank]
+		now := e.now()
+		e.st.Seq.Txn++
+		t := &Transaction{TxnID: fmt.Sprintf("T%06d", e.st.Seq.Txn), IdempotencyKey: key, Kind: kind,
+			Status: TxnSucceeded, Amount: req.Amount, Currency: req.Currency, Agreement: req.Agreement,
+			Bank: cu.Bank, CardLast4: last4(cu.CardNo), Time: now}
+		dayKey := cu.CardNo + "|" + bankDay(now)
+		err := statusErr(cu)
+		if err == nil && kind == OpDebit {
+			switch {
+			case req.Amount > bank.SingleLimit:
+				err = errf(CodeLimitExceeded, "61", "over %s's single-payment limit of %d fen", bank.Code, bank.SingleLimit)
+			case e.st.Daily[dayKey]+req.Amount > bank.DailyLimit:
+				err = errf(CodeLimitExceeded, "81", "over %s's daily limit of %d fen for this card", bank.Code, bank.DailyLimit)
+			case req.Amount > cu.Balance && cu.Type == CardCredit:
+				err = errf(CodeInsufficientFunds, "64", "not enough available credit")
+			case req.Amount > cu.Balance:
+				err = errf(CodeInsufficientFunds, "51", "insufficient funds")
+			}
+		}
+		if err == nil && kind == OpCredit && cu.Balance > math.MaxInt64-req.Amount {
+			err = errf(CodeInvalidRequest, "30", "balance would overflow")
+		}
+		if err != nil {
+			t.Status = TxnFailed
+			cp := *err
+			t.Error = &cp
+		} else if kind == OpDebit {
+			cu.Balance -= req.Amount
+			e.st.Daily[dayKey] += req.Amount
+		} else {
+			cu.Balance += req.Amount
+		}
+		e.st.Txns[key] = t
+		j.Detail = t.TxnID + " " + t.Status
+		return copyTxn(t), err
+	})
+}
+
+func copyTxn(t *Transaction) *Transaction {
+	cp := *t
+	if t.Error != nil {
+		e := *t.Error
+		cp.Error = &e
+	}
+	return &cp
+}
+
+// Transaction returns the stored outcome of a debit or credit. A request that was refused, hung
+// or is still in flight was never processed: NOT_FOUND.
+func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*Transaction, error) {
+	resolve := func(c *call) {
+		if t, ok := e.st.Txns[idempotencyKey]; ok {
+			c.bank = t.Bank
+			if a, ok := e.st.Agreements[t.Agreement]; ok {
+				c.card = a.CardNo
+			}
+		}
+	}
+	return run(e, ctx, call{op: OpTransaction, key: idempotencyKey}, resolve, func(*JournalEntry) (*Transaction, *Error) {
+		if idempotencyKey == "" {
+			return nil, errf(CodeInvalidRequest, "30", "an idempotency key is required")
+		}
+		t, ok := e.st.Txns[idempotencyKey]
+		if !ok {
+			return nil, errf(CodeNotFound, "25", "no transaction with this idempotency key")
+		}
+		return copyTxn(t), nil
+	})
+}
+
+// Statement lists the succeeded transactions of one bank day (Asia/Shanghai), in the order they
+// happened, with counts and totals.
+func (e *Engine) Statement(ctx context.Context, date string) (*Statement, error) {
+	return run(e, ctx, call{op: OpStatement}, nil, func(j *JournalEntry) (*Statement, *Error) {
+		if _, err := time.Parse("2006-01-02", date); err != nil {
+			return nil, errf(CodeInvalidRequest, "30", "date must be yyyy-mm-dd")
+		}
+		j.Detail = date
+		s := &Statement{Date: date, Transactions: []Transaction{}}
+		for _, t := range e.st.Txns {
+			if t.Status != TxnSucceeded || bankDay(t.Time) != date {
+				continue
+			}
+			s.Transactions = append(s.Transactions, *copyTxn(t))
+			if t.Kind == OpDebit {
+				s.DebitCount++
+				s.DebitTotal += t.Amount
+			} else {
+				s.CreditCount++
+				s.CreditTotal += t.Amount
+			}
+		}
+		// Txn IDs are fixed-width and sequential: sorting them is sorting by time of processing.
+		sort.Slice(s.Transactions, func(a, b int) bool { return s.Transactions[a].TxnID < s.Transactions[b].TxnID })
+		return s, nil
+	})
+}
