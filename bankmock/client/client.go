@@ -1,0 +1,544 @@
+// Package client speaks the bankmock bank-adapter protocol v1 over HTTP. *Client implements
+// bankmock.API and bankmock.Admin with the same results as the in-process engine.
+//
+// Failures are always *bankmock.Error. Anything that leaves the caller not knowing whether the bank
+// did the work — a refused, dropped, hung or timed-out connection, an unparseable body — is
+// OUTCOME_UNKNOWN (resp "03" when the request could not be sent at all, "05" otherwise), never a
+// plain failure: the caller must query the transaction by its idempotency key, not guess.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+)
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	// HTTPClient sends the requests (default: a client with its own keep-alive transport).
+	HTTPClient *http.Client
+	// Timeout bounds each attempt (default 5s). A request that runs out of time is OUTCOME_UNKNOWN.
+	Timeout time.Duration
+	// Retries is how many times a debit or credit is re-sent, with the same idempotency key, after
+	// OUTCOME_UNKNOWN or ISSUER_UNAVAILABLE (default 0). GETs always retry up to max(2, Retries)
+	// times on transport errors; other writes (verify, bind, confirm, unbind, admin) never retry.
+	// Negative disables every retry.
+	Retries int
+	// Backoff is the pause before retry n (n*Backoff; default 50ms).
+	Backoff time.Duration
+	// AdminToken is sent as "Authorization: Bearer <token>" on /admin/* requests.
+	AdminToken string
+	// Fault, for tests, is sent as X-Bankmock-Fault on every protocol request.
+	Fault string
+}
+
+// Client is a bankmock protocol client. It is safe for concurrent use.
+type Client struct {
+	base string
+	hc   *http.Client
+	opts Options
+}
+
+var (
+	_ bankmock.API   = (*Client)(nil)
+	_ bankmock.Admin = (*Client)(nil)
+)
+
+// New returns a client for the bankmock server at baseURL (e.g. "http://127.0.0.1:8086").
+func New(baseURL string, opts Options) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = 50 * time.Millisecond
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// A wallet talks to one bank host a lot; keep enough idle connections for parallel callers.
+		t.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: t}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc, opts: opts}
+}
+
+// BaseURL is the server the client talks to.
+func (c *Client) BaseURL() string { return c.base }
+
+type faultKey struct{}
+
+// WithFault makes the one call made with ctx carry "X-Bankmock-Fault: spec".
+func WithFault(ctx context.Context, spec string) context.Context {
+	return context.WithValue(ctx, faultKey{}, spec)
+}
+
+// call describes one request.
+type call struct {
+	method string
+	path   string // already escaped
+	query  url.Values
+	body   any    // JSON-encoded; nil for none
+	raw    []byte // sent as is (snapshot restore)
+	key    string // Idempotency-Key
+	admin  bool
+	// retries on transport errors and, for idempotent writes, on ISSUER_UNAVAILABLE.
+	retries     int
+	retryIssuer bool
+	out         any  // decoded from a 2xx body; nil to ignore it
+	rawOut      bool // out is *[]byte, filled with the body as is
+}
+
+func (c *Client) getRetries() int {
+	if c.opts.Retries < 0 {
+		return 0
+	}
+	return max(2, c.opts.Retries)
+}
+
+func (c *Client) writeRetries() int { return max(0, c.opts.Retries) }
+
+func (c *Client) do(ctx context.Context, cl call) error {
+	var payload []byte
+	if cl.raw != nil {
+		payload = cl.raw
+	} else if cl.body != nil {
+		var err error
+		if payload, err = json.Marshal(cl.body); err != nil {
+			return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "encode request: " + err.Error()}
+		}
+	}
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = c.once(ctx, cl, payload)
+		if err == nil || attempt >= cl.retries || !c.retryable(cl, err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(time.Duration(attempt+1) * c.opts.Backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) retryable(cl call, err error) bool {
+	e, ok := bankmock.AsError(err)
+	if !ok {
+		return false
+	}
+	return e.Code == bankmock.CodeOutcomeUnknown || (cl.retryIssuer && e.Code == bankmock.CodeIssuerUnavailable)
+}
+
+// once sends one attempt and maps every failure to *bankmock.Error.
+func (c *Client) once(parent context.Context, cl call, payload []byte) error {
+	ctx, cancel := context.WithTimeout(parent, c.opts.Timeout)
+	defer cancel()
+	u := c.base + cl.path
+	if len(cl.query) > 0 {
+		u += "?" + cl.query.Encode()
+	}
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
+	if err != nil {
+		return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "build request: " + err.Error()}
+	}
+	// Without GetBody net/http will not silently re-send a POST on a reused connection that died:
+	// re-sending is this client's decision (Retries), not the transport's.
+	req.GetBody = nil
+	if payload != nil {
+		if cl.raw != nil {
+			req.Header.Set("Content-Type", "application/octet-stream")
+		} else {
+			req.Header.Set("Content-Type", "application/json")
+		}
+	}
+	req.Header.Set("Accept", "application/json")
+	if cl.key != "" {
+		req.Header.Set("Idempotency-Key", cl.key)
+	}
+	if cl.admin {
+		if c.opts.AdminToken != "" {
+			req.Header.Set("Authorization", "Bearer "+c.opts.AdminToken)
+		}
+	} else if spec, ok := parent.Value(faultKey{}).(string); ok && spec != "" {
+		req.Header.Set("X-Bankmock-Fault", spec)
+	} else if c.opts.Fault != "" {
+		req.Header.Set("X-Bankmock-Fault", c.opts.Fault)
+	}
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return transportError(cl, err, "")
+	}
+	defer resp.Body.Close()
+	fired := resp.Header.Get("X-Bankmock-Fault-Fired")
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return transportError(cl, err, fired)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if cl.out == nil || resp.StatusCode == http.StatusNoContent {
+			return nil
+		}
+		if cl.rawOut {
+			*(cl.out.(*[]byte)) = data
+			return nil
+		}
+		if err := json.Unmarshal(data, cl.out); err != nil {
+			return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
+				Message: fmt.Sprintf("%s %s: unreadable answer (%v); query the outcome later", cl.method, maskPath(cl.path), err)}
+		}
+		return nil
+	}
+	var eb struct {
+		Error *bankmock.Error `json:"error"`
+	}
+	if json.Unmarshal(data, &eb) == nil && eb.Error != nil && eb.Error.Code != "" {
+		if eb.Error.Fault == "" {
+			eb.Error.Fault = fired
+		}
+		return eb.Error
+	}
+	// An error status without our error body: a proxy, or a server that is not bankmock. Whether
+	// anything was processed is unknowable.
+	return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
+		Message: fmt.Sprintf("%s %s: HTTP %d without an error body; query the outcome later", cl.method, maskPath(cl.path), resp.StatusCode)}
+}
+
+// transportError maps a failed exchange to OUTCOME_UNKNOWN: "03" when nothing reached the server
+// (dial failed), "05" when the request went out and the answer did not come back.
+func transportError(cl call, err error, fired string) *bankmock.Error {
+	resp := "05"
+	var op *net.OpError
+	var dns *net.DNSError
+	if (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dns) {
+		resp = "03"
+	}
+	what := "connection lost"
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		what = "timed out"
+	} else if errors.Is(err, context.Canceled) {
+		what = "cancelled"
+	} else if resp == "03" {
+		what = "could not connect"
+	}
+	return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: resp, Fault: fired,
+		Message: fmt.Sprintf("%s %s: %s (%s); query the outcome later", cl.method, maskPath(cl.path), what, describe(err))}
+}
+
+// describe keeps the useful tail of a net/http error without the URL (which may hold a card number).
+func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return maskDigits(err.Error())
+}
+
+func maskPath(p string) string { return maskDigits(p) }
+
+// maskDigits masks any run of 12+ digits (a card number in a path) in error messages.
+func maskDigits(s string) string {
+	out := []byte(s)
+	run := 0
+	for i := 0; i <= len(out); i++ {
+		if i < len(out) && out[i] >= '0' && out[i] <= '9' {
+			run++
+			continue
+		}
+		if run >= 12 {
+			for k := i - run + 6; k < i-4; k++ {
+				out[k] = '*'
+			}
+		}
+		run = 0
+	}
+	return string(out)
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// ---- bankmock.API ----
+
+// Banks implements bankmock.API.
+func (c *Client) Banks(ctx context.Context) ([]bankmock.BankInfo, error) {
+	var v []bankmock.BankInfo
+	err := c.do(ctx, call{method: "GET", path: "/v1/banks", retries: c.getRetries(), out: &v})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Verify implements bankmock.API.
+func (c *Client) Verify(ctx context.Context, req bankmock.CardRequest) (*bankmock.VerifyResult, error) {
+	var v bankmock.VerifyResult
+	if err := c.do(ctx, call{method: "POST", path: "/v1/cards/verify", body: req, out: &v}); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// CreateBinding implements bankmock.API.
+func (c *Client) CreateBinding(ctx context.Context, req bankmock.CardRequest) (*bankmock.Binding, error) {
+	var v bankmock.Binding
+	if err := c.do(ctx, call{method: "POST", path: "/v1/bindings", body: req, out: &v}); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// ConfirmBinding implements bankmock.API.
+func (c *Client) ConfirmBinding(ctx context.Context, bindingID, otp string) (*bankmock.Agreement, error) {
+	var v bankmock.Agreement
+	err := c.do(ctx, call{method: "POST", path: "/v1/bindings/" + esc(bindingID) + "/confirm",
+		body: struct {
+			OTP string `json:"otp"`
+		}{otp}, out: &v})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Unbind implements bankmock.API.
+func (c *Client) Unbind(ctx context.Context, agreement string) error {
+	return c.do(ctx, call{method: "DELETE", path: "/v1/agreements/" + esc(agreement)})
+}
+
+// Debit implements bankmock.API. With Retries > 0 an unknown outcome is re-sent with the same key,
+// which the bank answers with the first outcome.
+func (c *Client) Debit(ctx context.Context, idempotencyKey string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+	return c.money(ctx, "/v1/debits", idempotencyKey, req)
+}
+
+// Credit implements bankmock.API.
+func (c *Client) Credit(ctx context.Context, idempotencyKey string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+	return c.money(ctx, "/v1/credits", idempotencyKey, req)
+}
+
+func (c *Client) money(ctx context.Context, path, key string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+	if key == "" {
+		return nil, &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "idempotency key is required"}
+	}
+	var v bankmock.Transaction
+	err := c.do(ctx, call{method: "POST", path: path, key: key, body: req, out: &v,
+		retries: c.writeRetries(), retryIssuer: true})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Transaction implements bankmock.API.
+func (c *Client) Transaction(ctx context.Context, idempotencyKey string) (*bankmock.Transaction, error) {
+	var v bankmock.Transaction
+	err := c.do(ctx, call{method: "GET", path: "/v1/transactions/" + esc(idempotencyKey), retries: c.getRetries(), out: &v})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Statement implements bankmock.API.
+func (c *Client) Statement(ctx context.Context, date string) (*bankmock.Statement, error) {
+	var v bankmock.Statement
+	err := c.do(ctx, call{method: "GET", path: "/v1/statements/" + esc(date), retries: c.getRetries(), out: &v})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Health calls GET /healthz.
+func (c *Client) Health(ctx context.Context) error {
+	return c.do(ctx, call{method: "GET", path: "/healthz", retries: c.getRetries()})
+}
+
+// ---- bankmock.Admin ----
+
+func (c *Client) adminGet(ctx context.Context, path string, q url.Values, out any) error {
+	return c.do(ctx, call{method: "GET", path: path, query: q, admin: true, retries: c.getRetries(), out: out})
+}
+
+// Customers implements bankmock.Admin.
+func (c *Client) Customers(ctx context.Context) ([]bankmock.Customer, error) {
+	var v []bankmock.Customer
+	if err := c.adminGet(ctx, "/admin/customers", nil, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Customer implements bankmock.Admin.
+func (c *Client) Customer(ctx context.Context, cardNo string) (*bankmock.Customer, error) {
+	var v bankmock.Customer
+	if err := c.adminGet(ctx, "/admin/customers/"+esc(cardNo), nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// AddCustomer implements bankmock.Admin.
+func (c *Client) AddCustomer(ctx context.Context, cust bankmock.Customer) (*bankmock.Customer, error) {
+	var v bankmock.Customer
+	if err := c.do(ctx, call{method: "POST", path: "/admin/customers", admin: true, body: cust, out: &v}); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// GenerateCustomers implements bankmock.Admin.
+func (c *Client) GenerateCustomers(ctx context.Context, n int) ([]bankmock.Customer, error) {
+	var v []bankmock.Customer
+	err := c.do(ctx, call{method: "POST", path: "/admin/customers", admin: true,
+		body: struct {
+			Generate int `json:"generate"`
+		}{n}, out: &v})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// SetBalance implements bankmock.Admin.
+func (c *Client) SetBalance(ctx context.Context, cardNo string, balance int64) error {
+	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), admin: true,
+		body: struct {
+			Balance int64 `json:"balance"`
+		}{balance}})
+}
+
+// SetCardStatus implements bankmock.Admin.
+func (c *Client) SetCardStatus(ctx context.Context, cardNo string, status bankmock.CardStatus) error {
+	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), admin: true,
+		body: struct {
+			Status bankmock.CardStatus `json:"status"`
+		}{status}})
+}
+
+// Faults implements bankmock.Admin.
+func (c *Client) Faults(ctx context.Context) ([]bankmock.Fault, error) {
+	var v []bankmock.Fault
+	if err := c.adminGet(ctx, "/admin/faults", nil, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// AddFault implements bankmock.Admin.
+func (c *Client) AddFault(ctx context.Context, f bankmock.Fault) (*bankmock.Fault, error) {
+	var v bankmock.Fault
+	if err := c.do(ctx, call{method: "POST", path: "/admin/faults", admin: true, body: f, out: &v}); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// AddFaultSpec adds a fault rule written in the header's syntax ("drop_after;op=debit;first=1").
+func (c *Client) AddFaultSpec(ctx context.Context, spec string) (*bankmock.Fault, error) {
+	var v bankmock.Fault
+	err := c.do(ctx, call{method: "POST", path: "/admin/faults", admin: true,
+		body: struct {
+			Spec string `json:"spec"`
+		}{spec}, out: &v})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// DeleteFault implements bankmock.Admin.
+func (c *Client) DeleteFault(ctx context.Context, id string) error {
+	return c.do(ctx, call{method: "DELETE", path: "/admin/faults/" + esc(id), admin: true})
+}
+
+// ClearFaults implements bankmock.Admin.
+func (c *Client) ClearFaults(ctx context.Context) error {
+	return c.do(ctx, call{method: "DELETE", path: "/admin/faults", admin: true})
+}
+
+// LastOTP implements bankmock.Admin.
+func (c *Client) LastOTP(ctx context.Context, phone string) (string, error) {
+	var v struct {
+		OTP string `json:"otp"`
+	}
+	if err := c.adminGet(ctx, "/admin/otp", url.Values{"phone": {phone}}, &v); err != nil {
+		return "", err
+	}
+	return v.OTP, nil
+}
+
+// Journal implements bankmock.Admin.
+func (c *Client) Journal(ctx context.Context) ([]bankmock.JournalEntry, error) {
+	var v []bankmock.JournalEntry
+	if err := c.adminGet(ctx, "/admin/journal", nil, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+type clockBody struct {
+	Now time.Time `json:"now"`
+}
+
+// Now implements bankmock.Admin.
+func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	var v clockBody
+	if err := c.adminGet(ctx, "/admin/clock", nil, &v); err != nil {
+		return time.Time{}, err
+	}
+	return v.Now, nil
+}
+
+// Advance implements bankmock.Admin.
+func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	var v clockBody
+	err := c.do(ctx, call{method: "POST", path: "/admin/clock", admin: true,
+		body: struct {
+			Advance string `json:"advance"`
+		}{d.String()}, out: &v})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return v.Now, nil
+}
+
+// Reset implements bankmock.Admin.
+func (c *Client) Reset(ctx context.Context) error {
+	return c.do(ctx, call{method: "POST", path: "/admin/reset", admin: true})
+}
+
+// Snapshot implements bankmock.Admin.
+func (c *Client) Snapshot(ctx context.Context) ([]byte, error) {
+	var b []byte
+	err := c.do(ctx, call{method: "GET", path: "/admin/snapshot", admin: true, retries: c.getRetries(), out: &b, rawOut: true})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Restore implements bankmock.Admin.
+func (c *Client) Restore(ctx context.Context, snapshot []byte) error {
+	if len(snapshot) == 0 {
+		return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "empty snapshot"}
+	}
+	return c.do(ctx, call{method: "PUT", path: "/admin/snapshot", admin: true, raw: snapshot})
+}

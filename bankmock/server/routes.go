@@ -1,0 +1,521 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+)
+
+// Route is one entry of the route table: registered on the mux and checked against the OpenAPI
+// document by the same list, so the two cannot drift.
+type Route struct {
+	Method string
+	Path   string // ServeMux pattern path, which is also the OpenAPI path ({name} segments)
+	admin  bool
+	handle func(s *Server, w http.ResponseWriter, r *http.Request)
+}
+
+// Admin reports whether the route is part of the admin API.
+func (rt Route) Admin() bool { return rt.admin }
+
+// Routes returns the method and path of every route the server serves.
+func Routes() []Route { return append([]Route(nil), routeTable...) }
+
+var routeTable = []Route{
+	{"GET", "/healthz", false, (*Server).healthz},
+	{"GET", "/openapi.json", false, (*Server).openapi},
+
+	{"GET", "/v1/banks", false, (*Server).banks},
+	{"POST", "/v1/cards/verify", false, (*Server).verify},
+	{"POST", "/v1/bindings", false, (*Server).createBinding},
+	{"POST", "/v1/bindings/{id}/confirm", false, (*Server).confirmBinding},
+	{"DELETE", "/v1/agreements/{agreement}", false, (*Server).unbind},
+	{"POST", "/v1/debits", false, (*Server).debit},
+	{"POST", "/v1/credits", false, (*Server).credit},
+	{"GET", "/v1/transactions/{key}", false, (*Server).transaction},
+	{"GET", "/v1/statements/{date}", false, (*Server).statement},
+
+	{"GET", "/admin/customers", true, (*Server).customers},
+	{"POST", "/admin/customers", true, (*Server).addCustomers},
+	{"GET", "/admin/customers/{card_no}", true, (*Server).customer},
+	{"PATCH", "/admin/customers/{card_no}", true, (*Server).patchCustomer},
+	{"GET", "/admin/faults", true, (*Server).faults},
+	{"POST", "/admin/faults", true, (*Server).addFault},
+	{"DELETE", "/admin/faults", true, (*Server).clearFaults},
+	{"DELETE", "/admin/faults/{id}", true, (*Server).deleteFault},
+	{"GET", "/admin/otp", true, (*Server).otp},
+	{"GET", "/admin/journal", true, (*Server).journal},
+	{"GET", "/admin/clock", true, (*Server).clock},
+	{"POST", "/admin/clock", true, (*Server).advanceClock},
+	{"POST", "/admin/reset", true, (*Server).reset},
+	{"GET", "/admin/snapshot", true, (*Server).snapshot},
+	{"PUT", "/admin/snapshot", true, (*Server).restore},
+}
+
+// ---- request decoding ----
+
+// decode reads a JSON body strictly: one object, no unknown fields, within the size limit.
+// On failure it writes the error and returns false.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			writeError(w, http.StatusBadRequest, invalid("Content-Type must be application/json, got "+strconv.Quote(ct)))
+			return false
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		// Trailing data after the object is a malformed request, not something to ignore.
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("unexpected data after the JSON object")
+			if terr != nil {
+				err = terr
+			}
+		}
+	}
+	if err == nil {
+		return true
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeError(w, http.StatusRequestEntityTooLarge, invalid("request body exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes"))
+		return false
+	}
+	if err == io.EOF {
+		writeError(w, http.StatusBadRequest, invalid("request body is empty; a JSON object is required"))
+		return false
+	}
+	writeError(w, http.StatusBadRequest, invalid("malformed JSON body: "+err.Error()))
+	return false
+}
+
+// ---- the protocol, with fault handling ----
+
+// opContext attaches the request's fault header and a report the engine fills when a fault fires.
+// It returns false (after writing 400) on a bad fault spec.
+func opContext(w http.ResponseWriter, r *http.Request) (context.Context, *bankmock.Report, bool) {
+	ctx := r.Context()
+	if spec := r.Header.Get(HeaderFault); spec != "" {
+		f, err := bankmock.ParseFault(spec)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, invalid("bad "+HeaderFault+" header: "+err.Error()))
+			return nil, nil, false
+		}
+		ctx = bankmock.WithFault(ctx, f)
+	}
+	rep := &bankmock.Report{}
+	return bankmock.WithReport(ctx, rep), rep, true
+}
+
+// respond writes the engine's answer, acting out a fault the engine reported: the engine has
+// already done (or not done) the work; this is where the network misbehaves.
+func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rep *bankmock.Report, status int, v any, err error) {
+	if rep != nil && rep.Fault != nil {
+		f := rep.Fault
+		w.Header().Set(HeaderFaultFired, f.Ref())
+		switch f.Kind {
+		case bankmock.FaultRefuse, bankmock.FaultDropAfter:
+			closeConn(w)
+			return
+		case bankmock.FaultHang:
+			// Hold the connection until the client gives up (its context ends when it closes the
+			// connection), the server shuts down (ReleaseHangs), or HangTimeout as a backstop.
+			t := time.NewTimer(s.opts.HangTimeout)
+			select {
+			case <-ctx.Done():
+			case <-s.release:
+			case <-t.C:
+			}
+			t.Stop()
+			closeConn(w)
+			return
+		case bankmock.FaultMalformed:
+			var b []byte
+			if err != nil {
+				b, _ = json.Marshal(errorBody{Error: asBankError(err)})
+			} else {
+				b, _ = json.Marshal(v)
+			}
+			// Cut the document in half: a truncated answer, as from a proxy that gave up mid-body.
+			writeRaw(w, http.StatusOK, "application/json", b[:len(b)/2])
+			return
+		case bankmock.FaultHTTPError:
+			st := f.Status
+			if st == 0 {
+				st = http.StatusServiceUnavailable
+			}
+			e := asBankError(err)
+			if err == nil {
+				e = &bankmock.Error{Code: bankmock.CodeIssuerUnavailable, RespCode: "96", Message: "issuer unavailable (injected)"}
+			}
+			if e.Fault == "" {
+				e.Fault = f.Ref()
+			}
+			writeError(w, st, e)
+			return
+		}
+		// delay: the engine already waited; answer normally.
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if v == nil {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+func asBankError(err error) *bankmock.Error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := bankmock.AsError(err); ok {
+		return e
+	}
+	return &bankmock.Error{Code: CodeInternal, RespCode: "96", Message: err.Error()}
+}
+
+// closeConn ends the exchange with no response at all, as a dead network would.
+func closeConn(w http.ResponseWriter) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.hijacked = true
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// HTTP/2 or a test recorder: aborting the handler is net/http's way to drop the stream.
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) banks(w http.ResponseWriter, r *http.Request) {
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.b.Banks(ctx)
+	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
+	var req bankmock.CardRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.b.Verify(ctx, req)
+	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+}
+
+func (s *Server) createBinding(w http.ResponseWriter, r *http.Request) {
+	var req bankmock.CardRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.b.CreateBinding(ctx, req)
+	s.respond(r.Context(), w, rep, http.StatusCreated, v, err)
+}
+
+type confirmRequest struct {
+	OTP string `json:"otp"`
+}
+
+func (s *Server) confirmBinding(w http.ResponseWriter, r *http.Request) {
+	var req confirmRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.b.ConfirmBinding(ctx, r.PathValue("id"), req.OTP)
+	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+}
+
+func (s *Server) unbind(w http.ResponseWriter, r *http.Request) {
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	err := s.b.Unbind(ctx, r.PathValue("agreement"))
+	s.respond(r.Context(), w, rep, http.StatusNoContent, nil, err)
+}
+
+// maxKeyLen bounds Idempotency-Key, as payment APIs do, so keys stay cheap to store and index.
+const maxKeyLen = 255
+
+func (s *Server) money(w http.ResponseWriter, r *http.Request, op func(context.Context, string, bankmock.MoneyRequest) (*bankmock.Transaction, error)) {
+	key := r.Header.Get(HeaderIdempotencyKey)
+	if key == "" {
+		writeError(w, http.StatusBadRequest, invalid("header "+HeaderIdempotencyKey+" is required"))
+		return
+	}
+	if len(key) > maxKeyLen {
+		writeError(w, http.StatusBadRequest, invalid("header "+HeaderIdempotencyKey+" longer than 255 bytes"))
+		return
+	}
+	var req bankmock.MoneyRequest
+	if !s.decode(w, r, &req) {
+		return
+	}
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	v, err := op(ctx, key, req)
+	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+}
+
+func (s *Server) debit(w http.ResponseWriter, r *http.Request)  { s.money(w, r, s.b.Debit) }
+func (s *Server) credit(w http.ResponseWriter, r *http.Request) { s.money(w, r, s.b.Credit) }
+
+func (s *Server) transaction(w http.ResponseWriter, r *http.Request) {
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.b.Transaction(ctx, r.PathValue("key"))
+	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+}
+
+func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
+	ctx, rep, ok := opContext(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.b.Statement(ctx, r.PathValue("date"))
+	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+}
+
+// ---- admin ----
+
+func (s *Server) customers(w http.ResponseWriter, r *http.Request) {
+	v, err := s.b.Customers(r.Context())
+	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
+}
+
+// customerCreate is a customer to add, or {"generate":N} to generate N more from the seed.
+type customerCreate struct {
+	bankmock.Customer
+	Generate int `json:"generate,omitempty"`
+}
+
+// maxGenerate bounds one generate request so a typo cannot exhaust memory.
+const maxGenerate = 100000
+
+func (s *Server) addCustomers(w http.ResponseWriter, r *http.Request) {
+	var req customerCreate
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.Generate != 0 {
+		if req.Generate < 0 || req.Generate > maxGenerate || req.Customer != (bankmock.Customer{}) {
+			writeError(w, http.StatusBadRequest, invalid("generate must be 1.."+strconv.Itoa(maxGenerate)+" and alone in the body"))
+			return
+		}
+		v, err := s.b.GenerateCustomers(r.Context(), req.Generate)
+		s.respond(r.Context(), w, nil, http.StatusCreated, v, err)
+		return
+	}
+	v, err := s.b.AddCustomer(r.Context(), req.Customer)
+	s.respond(r.Context(), w, nil, http.StatusCreated, v, err)
+}
+
+func (s *Server) customer(w http.ResponseWriter, r *http.Request) {
+	v, err := s.b.Customer(r.Context(), r.PathValue("card_no"))
+	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
+}
+
+type customerPatch struct {
+	Balance *int64               `json:"balance,omitempty"`
+	Status  *bankmock.CardStatus `json:"status,omitempty"`
+}
+
+func (s *Server) patchCustomer(w http.ResponseWriter, r *http.Request) {
+	var req customerPatch
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if req.Balance == nil && req.Status == nil {
+		writeError(w, http.StatusBadRequest, invalid("PATCH needs balance and/or status"))
+		return
+	}
+	card := r.PathValue("card_no")
+	ctx := r.Context()
+	if req.Balance != nil {
+		if err := s.b.SetBalance(ctx, card, *req.Balance); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	if req.Status != nil {
+		if err := s.b.SetCardStatus(ctx, card, *req.Status); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	v, err := s.b.Customer(ctx, card)
+	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
+}
+
+func (s *Server) faults(w http.ResponseWriter, r *http.Request) {
+	v, err := s.b.Faults(r.Context())
+	if v == nil && err == nil {
+		v = []bankmock.Fault{} // [] rather than null: scripts iterate it
+	}
+	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
+}
+
+// faultCreate is a fault rule as JSON (bankmock.Fault), or {"spec":"drop_after;op=debit;first=1"}
+// in the header's syntax, which is easier to type.
+type faultCreate struct {
+	bankmock.Fault
+	Spec string `json:"spec,omitempty"`
+}
+
+func (s *Server) addFault(w http.ResponseWriter, r *http.Request) {
+	var req faultCreate
+	if !s.decode(w, r, &req) {
+		return
+	}
+	f := req.Fault
+	if req.Spec != "" {
+		if f.Kind != "" {
+			writeError(w, http.StatusBadRequest, invalid("give either spec or the fault's fields, not both"))
+			return
+		}
+		var err error
+		if f, err = bankmock.ParseFault(req.Spec); err != nil {
+			writeError(w, http.StatusBadRequest, invalid("bad fault spec: "+err.Error()))
+			return
+		}
+	}
+	v, err := s.b.AddFault(r.Context(), f)
+	s.respond(r.Context(), w, nil, http.StatusCreated, v, err)
+}
+
+func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request) {
+	s.respond(r.Context(), w, nil, http.StatusNoContent, nil, s.b.ClearFaults(r.Context()))
+}
+
+func (s *Server) deleteFault(w http.ResponseWriter, r *http.Request) {
+	s.respond(r.Context(), w, nil, http.StatusNoContent, nil, s.b.DeleteFault(r.Context(), r.PathValue("id")))
+}
+
+// OTPResponse is the body of GET /admin/otp.
+type OTPResponse struct {
+	Phone string `json:"phone"`
+	OTP   string `json:"otp"`
+}
+
+func (s *Server) otp(w http.ResponseWriter, r *http.Request) {
+	phone := r.URL.Query().Get("phone")
+	if phone == "" {
+		writeError(w, http.StatusBadRequest, invalid("query parameter phone is required"))
+		return
+	}
+	code, err := s.b.LastOTP(r.Context(), phone)
+	s.respond(r.Context(), w, nil, http.StatusOK, OTPResponse{Phone: phone, OTP: code}, err)
+}
+
+func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
+	v, err := s.b.Journal(r.Context())
+	if v == nil && err == nil {
+		v = []bankmock.JournalEntry{}
+	}
+	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
+}
+
+// ClockResponse is the body of GET and POST /admin/clock.
+type ClockResponse struct {
+	Now time.Time `json:"now"`
+}
+
+// ClockAdvance is the body of POST /admin/clock: a Go duration such as "2h" or "90m".
+type ClockAdvance struct {
+	Advance string `json:"advance"`
+}
+
+func (s *Server) clock(w http.ResponseWriter, r *http.Request) {
+	now, err := s.b.Now(r.Context())
+	s.respond(r.Context(), w, nil, http.StatusOK, ClockResponse{Now: now}, err)
+}
+
+func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
+	var req ClockAdvance
+	if !s.decode(w, r, &req) {
+		return
+	}
+	d, err := time.ParseDuration(req.Advance)
+	if err != nil || d < 0 {
+		writeError(w, http.StatusBadRequest, invalid("advance must be a non-negative duration such as \"2h\", got "+strconv.Quote(req.Advance)))
+		return
+	}
+	now, err := s.b.Advance(r.Context(), d)
+	s.respond(r.Context(), w, nil, http.StatusOK, ClockResponse{Now: now}, err)
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
+	s.respond(r.Context(), w, nil, http.StatusNoContent, nil, s.b.Reset(r.Context()))
+}
+
+func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
+	b, err := s.b.Snapshot(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ct := "application/octet-stream"
+	if json.Valid(b) {
+		ct = "application/json"
+	}
+	writeRaw(w, http.StatusOK, ct, b)
+}
+
+func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxSnapshotBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, invalid("snapshot exceeds "+strconv.FormatInt(mbe.Limit, 10)+" bytes"))
+			return
+		}
+		writeError(w, http.StatusBadRequest, invalid("read snapshot: "+err.Error()))
+		return
+	}
+	if len(b) == 0 {
+		writeError(w, http.StatusBadRequest, invalid("empty snapshot"))
+		return
+	}
+	s.respond(r.Context(), w, nil, http.StatusNoContent, nil, s.b.Restore(r.Context(), b))
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	writeRaw(w, http.StatusOK, "application/json", openapiDoc)
+}

@@ -1,0 +1,262 @@
+// Package server serves the bankmock engine over HTTP: the bank-adapter protocol v1 (/v1/...),
+// the admin API (/admin/...), /healthz and the OpenAPI document /openapi.json.
+//
+// The server is a thin translation layer. The engine decides outcomes; the server only turns an
+// injected fault the engine reports (see bankmock.Report) into what a real network would do:
+// a closed connection, a garbage body, an HTTP 5xx.
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+)
+
+// Backend is what the server serves: the engine (or anything else speaking both interfaces).
+type Backend interface {
+	bankmock.API
+	bankmock.Admin
+}
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	// AdminToken, when set, opens /admin/* to any client presenting "Authorization: Bearer <token>"
+	// and closes it to everyone else. When empty, /admin/* answers loopback clients only.
+	AdminToken string
+	// MaxBodyBytes limits request bodies (default 1 MiB); larger ones get 413.
+	MaxBodyBytes int64
+	// MaxSnapshotBytes limits the body of PUT /admin/snapshot (default 256 MiB), which carries a
+	// whole world and so legitimately exceeds MaxBodyBytes.
+	MaxSnapshotBytes int64
+	// HangTimeout bounds how long a hang fault holds a connection when the client never gives up
+	// (default 2 min). Shutdown ends holds earlier through the request's base context.
+	HangTimeout time.Duration
+	// Logger receives one line per request (card numbers masked). Nil: no logging.
+	Logger *slog.Logger
+}
+
+// Server is the bankmock HTTP handler.
+type Server struct {
+	b    Backend
+	opts Options
+	mux  *http.ServeMux
+	log  *slog.Logger
+
+	release     chan struct{} // closed by ReleaseHangs
+	releaseOnce sync.Once
+}
+
+// ReleaseHangs ends every connection held by a hang fault, now and from now on; call it before
+// http.Server.Shutdown so that shutdown does not wait for clients that never give up.
+func (s *Server) ReleaseHangs() { s.releaseOnce.Do(func() { close(s.release) }) }
+
+// Header names of the protocol.
+const (
+	HeaderFault          = "X-Bankmock-Fault"
+	HeaderFaultFired     = "X-Bankmock-Fault-Fired"
+	HeaderIdempotencyKey = "Idempotency-Key"
+)
+
+// CodeInternal is sent for an error the engine returned that is not a *bankmock.Error (a bug).
+const CodeInternal = "INTERNAL"
+
+// New returns the handler serving b.
+func New(b Backend, opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.MaxSnapshotBytes <= 0 {
+		opts.MaxSnapshotBytes = 256 << 20
+	}
+	if opts.HangTimeout <= 0 {
+		opts.HangTimeout = 2 * time.Minute
+	}
+	s := &Server{b: b, opts: opts, mux: http.NewServeMux(), log: opts.Logger, release: make(chan struct{})}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, rt := range routeTable {
+		h := rt.handle
+		if rt.admin {
+			s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+				if s.authorizeAdmin(w, r) {
+					h(s, w, r)
+				}
+			})
+		} else {
+			s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) { h(s, w, r) })
+		}
+	}
+	return s
+}
+
+// Handler returns s as an http.Handler (for symmetry with http.Server fields).
+func (s *Server) Handler() http.Handler { return s }
+
+// ServeHTTP routes the request. Unknown routes and wrong methods get the protocol's JSON error
+// body instead of net/http's plain text.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now() // wall clock for the access log only; the engine never sees it
+	sw := &statusWriter{ResponseWriter: w}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(sw, r)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
+	if s.log.Enabled(r.Context(), slog.LevelInfo) {
+		attrs := []slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("path", MaskDigits(r.URL.Path)),
+			slog.Int("status", sw.status),
+			slog.Duration("dur", time.Since(start)),
+		}
+		if f := sw.Header().Get(HeaderFaultFired); f != "" {
+			attrs = append(attrs, slog.String("fault", f))
+		}
+		if sw.hijacked {
+			attrs = append(attrs, slog.Bool("closed", true))
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	}
+}
+
+// noRoute asks the mux what it would have said (404, or 405 with Allow) and says it in JSON.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	rec := &headerRecorder{h: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.h.Get("Allow"))
+		writeError(w, http.StatusMethodNotAllowed, &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30",
+			Message: "method " + r.Method + " not allowed on " + MaskDigits(r.URL.Path) + "; allowed: " + rec.h.Get("Allow")})
+		return
+	}
+	writeError(w, http.StatusNotFound, &bankmock.Error{Code: bankmock.CodeNotFound, RespCode: "25",
+		Message: "no route " + r.Method + " " + MaskDigits(r.URL.Path)})
+}
+
+// headerRecorder captures the status and headers the mux's own fallback would write.
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.h }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(code int)        { r.status = code }
+
+// statusWriter remembers the status for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status   int
+	hijacked bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (for Hijack).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// authorizeAdmin applies the admin rule: with a token, the token from anywhere; without one,
+// loopback clients only.
+func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.AdminToken != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminToken)) == 1 {
+			return true
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="bankmock-admin"`)
+		writeError(w, http.StatusUnauthorized, &bankmock.Error{Code: bankmock.CodeUnauthorized,
+			Message: "admin API requires Authorization: Bearer <admin token>"})
+		return false
+	}
+	if isLoopback(r.RemoteAddr) {
+		return true
+	}
+	writeError(w, http.StatusForbidden, &bankmock.Error{Code: bankmock.CodeUnauthorized,
+		Message: "admin API answers loopback clients only (start bankmock with --admin-token to open it)"})
+	return false
+}
+
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// writeJSON writes v with a Content-Length, so keep-alive connections need no chunking.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, &bankmock.Error{Code: CodeInternal, Message: "encode response: " + err.Error()})
+		return
+	}
+	writeRaw(w, status, "application/json", append(b, '\n'))
+}
+
+func writeRaw(w http.ResponseWriter, status int, contentType string, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+type errorBody struct {
+	Error *bankmock.Error `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, e *bankmock.Error) {
+	b, _ := json.Marshal(errorBody{Error: e})
+	writeRaw(w, status, "application/json", append(b, '\n'))
+}
+
+// writeErr writes err from the engine with the protocol's status for its code.
+func writeErr(w http.ResponseWriter, err error) {
+	e, ok := bankmock.AsError(err)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, &bankmock.Error{Code: CodeInternal, RespCode: "96", Message: err.Error()})
+		return
+	}
+	writeError(w, bankmock.HTTPStatus(e.Code), e)
+}
+
+func invalid(format string) *bankmock.Error {
+	return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: format}
+}
+
+func itoa(n int) string {
+	var buf [20]byte
+	i := len(buf)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(buf[i:])
+}
