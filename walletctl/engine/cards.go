@@ -1,0 +1,310 @@
+package engine
+
+import (
+	"context"
+	"strings"
+
+	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// normCard drops the spaces and dashes people type inside card numbers.
+func normCard(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
+
+// bankError maps a bank failure to the wallet's error: the code and hint from the seed's advice,
+// the bank's details (network response code, fields, OTP tries left) in Details. unknown is the
+// code for an unknown outcome (NETWORK_ERROR for bindings, PENDING is handled by the caller for
+// money).
+func bankError(err error, unknown string) *walletctl.Error {
+	be, ok := walletctl.AsBankError(err)
+	if !ok {
+		be = &walletctl.BankError{Code: walletctl.BankOutcomeUnknown, Message: err.Error(), Err: err}
+	}
+	var e *walletctl.Error
+	switch be.Code {
+	case walletctl.BankInfoMismatch:
+		e = errf(walletctl.CodeCardInfoMismatch, "the bank's records do not match: %s", strings.Join(be.Fields, ", "))
+		e.Details = map[string]any{"fields": append([]string{}, be.Fields...)}
+	case walletctl.BankBindingNotSupported:
+		e = errf(walletctl.CodeBankBindingDenied, "this bank does not allow binding its cards online")
+	case walletctl.BankIssuerRestricted:
+		e = errf(walletctl.CodeCardRestricted, "the issuing bank restricts this card")
+	case walletctl.BankCardExpired:
+		e = errf(walletctl.CodeCardRestricted, "the card has expired")
+	case walletctl.BankCNPNotEnabled:
+		e = errf(walletctl.CodeCardNotSupported, "online (card-not-present) payments are not enabled on this card")
+	case walletctl.BankOutcomeUnknown, walletctl.BankDuplicate:
+		e = errf(unknown, "no answer from the bank")
+	case walletctl.BankIssuerUnavailable:
+		e = errf(walletctl.CodeBankUnavailable, "the bank is unavailable")
+	case walletctl.BankCardUnknown:
+		e = errf(walletctl.CodeInvalidCardNo, "the bank does not know this card number")
+	case walletctl.BankOTPInvalid:
+		e = errf(walletctl.CodeOTPInvalid, "wrong SMS code")
+		if be.Remaining != nil {
+			e.Details = map[string]any{"remaining": *be.Remaining}
+		}
+	case walletctl.BankOTPExpired:
+		e = errf(walletctl.CodeOTPExpired, "the SMS code expired or was tried too often")
+	case walletctl.BankInsufficientFunds:
+		e = errf(walletctl.CodeInsufficientFunds, "the card has too little money for this amount")
+	case walletctl.BankLimitExceeded:
+		e = errf(walletctl.CodeBankLimit, "the bank's limit for this card is reached")
+	case walletctl.BankNotFound:
+		e = errf(walletctl.CodeNotFound, "the bank does not know this binding or agreement")
+	default:
+		e = errf(walletctl.CodeInternal, "unexpected answer from the bank: %s", be.Code)
+	}
+	e = withDetails(e, "bank_code", be.Code)
+	if be.RespCode != "" {
+		e = withDetails(e, "resp_code", be.RespCode)
+	}
+	if be.Fault != "" {
+		e = withDetails(e, "fault", be.Fault)
+	}
+	e.Err = err
+	return e
+}
+
+func bindError(err error) *walletctl.Error { return bankError(err, walletctl.CodeNetwork) }
+
+func publicCard(c *walletctl.CardRecord) walletctl.Card {
+	out := c.Card
+	out.CardMasked = maskCard(c.CardNo)
+	if n := len(c.CardNo); n >= 4 {
+		out.Last4 = c.CardNo[n-4:]
+	}
+	return out
+}
+
+// BindCard starts binding a card in the user's verified name: the bank checks the four elements
+// and sends an SMS code to the phone reserved at the bank.
+func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*walletctl.CardBinding, error) {
+	cardNo = normCard(cardNo)
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	var u *walletctl.UserRecord
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		if u, err = getUser(tx, userID); err != nil {
+			return err
+		}
+		if u.IDNo == "" {
+			return errf(walletctl.CodeKYCRequired, "bank cards can be bound only after real-name verification")
+		}
+		cards, err := tx.ListCards(userID)
+		if err != nil {
+			return err
+		}
+		for _, c := range cards {
+			if c.CardNo == cardNo {
+				return withDetails(errf(walletctl.CodeAlreadyExists, "this card is already bound as %s", c.ID), "card_id", c.ID)
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := identity.ValidateCardNumber(cardNo); err != nil {
+		return nil, errf(walletctl.CodeInvalidCardNo, "%v", err)
+	}
+	if err := identity.ValidatePhone(phone); err != nil {
+		return nil, errf(walletctl.CodeInvalidPhone, "the phone reserved at the bank: %v", err)
+	}
+	b, err := e.bank.CreateBinding(ctx, walletctl.BankCardRequest{CardNo: cardNo, Name: u.Name, IDNo: u.IDNo, Phone: phone})
+	if err != nil {
+		return nil, bindError(err)
+	}
+	var out *walletctl.CardBinding
+	err = e.update(ctx, func(tx walletctl.StoreTx) error {
+		id, err := seqID(tx, "binding", "b")
+		if err != nil {
+			return err
+		}
+		rec := &walletctl.BindingRecord{ID: id, UserID: userID, Purpose: "bind", BankBindingID: b.BindingID, CardNo: cardNo, Phone: phone, ExpiresAt: b.ExpiresAt}
+		if err := tx.CreateBinding(rec); err != nil {
+			return err
+		}
+		pm := b.PhoneMasked
+		if pm == "" {
+			pm = identity.MaskPhone(phone)
+		}
+		out = &walletctl.CardBinding{BindingID: id, UserID: userID, Bank: e.bankByBIN(ctx, cardNo), CardMasked: maskCard(cardNo), PhoneMasked: pm, ExpiresAt: b.ExpiresAt}
+		return nil
+	})
+	return out, err
+}
+
+// ConfirmCard completes a binding with the SMS code: the bank issues the agreement token (kept,
+// never shown) and the card counts as a verification check for the account class.
+func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string) (*walletctl.Card, error) {
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	var rec *walletctl.BindingRecord
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		rec, err = tx.GetBinding(bindingID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if rec == nil || rec.UserID != userID || rec.Purpose != "bind" {
+		return nil, errf(walletctl.CodeNotFound, "no pending binding %q for %s", bindingID, userID)
+	}
+	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, strings.TrimSpace(otp))
+	if err != nil {
+		if be, ok := walletctl.AsBankError(err); ok && (be.Code == walletctl.BankOTPExpired || be.Code == walletctl.BankNotFound) {
+			_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(bindingID) })
+			if be.Code == walletctl.BankNotFound {
+				return nil, withDetails(errf(walletctl.CodeOTPExpired, "the binding expired at the bank; bind the card again"), "bank_code", be.Code)
+			}
+		}
+		return nil, bindError(err)
+	}
+	bankName := e.bankName(ctx, ag.Bank)
+	var out *walletctl.Card
+	var dup bool
+	err = e.update(ctx, func(tx walletctl.StoreTx) error {
+		u, err := getUser(tx, userID)
+		if err != nil {
+			return err
+		}
+		cards, err := tx.ListCards(userID)
+		if err != nil {
+			return err
+		}
+		otherBank := false
+		for _, c := range cards {
+			if c.CardNo == rec.CardNo {
+				dup = true
+				return tx.DeleteBinding(bindingID)
+			}
+			if c.Bank != ag.Bank {
+				otherBank = true
+			}
+		}
+		id, err := seqID(tx, "card", "c")
+		if err != nil {
+			return err
+		}
+		c := &walletctl.CardRecord{Card: walletctl.Card{ID: id, UserID: userID, Bank: ag.Bank, BankName: bankName, CardType: ag.CardType, BoundAt: e.now()},
+			CardNo: rec.CardNo, Agreement: ag.Agreement, Phone: rec.Phone}
+		if err := tx.CreateCard(c); err != nil {
+			return err
+		}
+		if err := tx.DeleteBinding(bindingID); err != nil {
+			return err
+		}
+		if err := e.logEvent(tx, userID, "card_bound", id+" "+ag.Bank+" "+maskCard(rec.CardNo)); err != nil {
+			return err
+		}
+		// The bank's four-element check verified the card and its reserved phone.
+		addCheck(u, CheckPhone)
+		addCheck(u, CheckBankCard)
+		if otherBank {
+			addCheck(u, CheckSecondBank)
+		}
+		if rec.Phone == u.Phone {
+			addCheck(u, CheckPhoneMatch)
+		}
+		if cl := classFor(u.Checks); cl != u.Class {
+			if err := e.logEvent(tx, userID, "class_changed", classNames[u.Class]+" -> "+classNames[cl]); err != nil {
+				return err
+			}
+			u.Class = cl
+		}
+		if err := tx.SaveUser(u); err != nil {
+			return err
+		}
+		pc := publicCard(c)
+		out = &pc
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if dup {
+		_ = e.bank.Unbind(ctx, ag.Agreement) // the second agreement for a card already bound is extra
+		return nil, errf(walletctl.CodeAlreadyExists, "this card is already bound")
+	}
+	return out, nil
+}
+
+var classNames = map[walletctl.AccountClass]string{0: "none", 1: "class I", 2: "class II", 3: "class III"}
+
+// Cards lists the user's bound cards, masked.
+func (e *Engine) Cards(ctx context.Context, userID string) ([]walletctl.Card, error) {
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	out := []walletctl.Card{}
+	err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		if _, err := getUser(tx, userID); err != nil {
+			return err
+		}
+		cs, err := tx.ListCards(userID)
+		for i := range cs {
+			out = append(out, publicCard(&cs[i]))
+		}
+		return err
+	})
+	return out, err
+}
+
+func userCard(tx walletctl.StoreTx, userID, cardID string) (*walletctl.CardRecord, error) {
+	c, err := tx.GetCard(cardID)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || c.UserID != userID {
+		return nil, errf(walletctl.CodeNotFound, "no card %q bound by %s", cardID, userID)
+	}
+	return c, nil
+}
+
+// UnbindCard releases the agreement at the bank and removes the card. A card with pending
+// operations stays until they settle.
+func (e *Engine) UnbindCard(ctx context.Context, userID, cardID string) error {
+	if err := e.tick(ctx); err != nil {
+		return err
+	}
+	var c *walletctl.CardRecord
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		if c, err = userCard(tx, userID, cardID); err != nil {
+			return err
+		}
+		pend, err := tx.PendingBankTxns()
+		if err != nil {
+			return err
+		}
+		for _, t := range pend {
+			if t.CardID == cardID {
+				return withDetails(errf(walletctl.CodeConflict, "card %s has a pending operation (%s); settle it first", cardID, t.ID), "txn_id", t.ID)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := e.bank.Unbind(ctx, c.Agreement); err != nil {
+		if be, ok := walletctl.AsBankError(err); !ok || be.Code != walletctl.BankNotFound {
+			return bindError(err) // not found at the bank: already released, remove ours too
+		}
+	}
+	return e.update(ctx, func(tx walletctl.StoreTx) error {
+		if err := tx.DeleteCard(cardID); err != nil {
+			return err
+		}
+		return e.logEvent(tx, userID, "card_unbound", cardID+" "+c.Bank+" "+maskCard(c.CardNo))
+	})
+}

@@ -1,0 +1,632 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// Ledger accounts. A posting's amount is the change of its account's balance: a user account
+// holds what the user owns (never below zero); bank:<code>:clearing goes negative as money comes
+// in from that bank's cards and back up as it goes out; every entry sums to zero.
+func userAcct(id string) string     { return "user:" + id }
+func merchantAcct(id string) string { return "merchant:" + id }
+func clearingAcct(bank string) string {
+	return "bank:" + bank + ":clearing"
+}
+
+const (
+	acctTransfers   = "transit:transfers"
+	acctWithdrawals = "transit:withdrawals"
+	acctFees        = "fees:withdrawal"
+)
+
+func entry(lines ...walletctl.Posting) []walletctl.Posting {
+	out := lines[:0:0]
+	for _, l := range lines {
+		if l.Amount != 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func p(acct string, amount int64) walletctl.Posting {
+	return walletctl.Posting{Account: acct, Amount: amount}
+}
+
+// shanghaiDay returns the start of t's calendar day in Shanghai.
+func shanghaiDay(t time.Time) time.Time {
+	s := t.In(walletctl.Shanghai)
+	return time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, walletctl.Shanghai)
+}
+
+// checkLimits applies the anti-fraud limits (velocity, daily) to payments and transfers, and
+// the account-class limit to those paid from the balance.
+func (e *Engine) checkLimits(tx walletctl.StoreTx, u *walletctl.UserRecord, amount int64, fromBalance bool) error {
+	now := e.now()
+	kinds := []string{walletctl.KindPay, walletctl.KindTransfer}
+	if e.set.VelocityMax > 0 {
+		n, _, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: now.Add(-e.set.VelocityWindow.D())})
+		if err != nil {
+			return err
+		}
+		if n >= e.set.VelocityMax {
+			return withDetails(errf(walletctl.CodeVelocityLimit, "at most %d payments and transfers per %s", e.set.VelocityMax, e.set.VelocityWindow.D()),
+				"limit", e.set.VelocityMax, "window", e.set.VelocityWindow.D().String())
+		}
+	}
+	if e.set.DailyLimit > 0 {
+		_, sum, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: shanghaiDay(now)})
+		if err != nil {
+			return err
+		}
+		if sum+amount > e.set.DailyLimit {
+			return withDetails(errf(walletctl.CodeDailyLimit, "payments and transfers today would exceed the daily limit of %s CNY", walletctl.FormatAmount(e.set.DailyLimit)),
+				"limit", e.set.DailyLimit, "used", sum)
+		}
+	}
+	if fromBalance {
+		limit, period := e.set.ClassLimit(u.Class)
+		used, err := e.classUsed(tx, u)
+		if err != nil {
+			return err
+		}
+		if used+amount > limit {
+			return withDetails(errf(walletctl.CodeClassLimit, "class %d accounts may pay at most %s CNY from balance (%s); %s CNY used",
+				u.Class, walletctl.FormatAmount(limit), period, walletctl.FormatAmount(used)),
+				"class", int(u.Class), "limit", limit, "used", used, "period", period)
+		}
+	}
+	return nil
+}
+
+func checkAmount(amount int64) error {
+	if amount <= 0 {
+		return errf(walletctl.CodeInvalidAmount, "the amount must be more than zero")
+	}
+	return nil
+}
+
+// idemKey is the wallet-level key of a movement: the caller's key (scoped to the user) or one
+// derived from the txn id.
+func idemKey(ctx context.Context, userID, txnID string) string {
+	if k := walletctl.IdempotencyKey(ctx); k != "" {
+		return userID + ":" + k
+	}
+	return "auto:" + txnID
+}
+
+// replay returns the txn already recorded under the caller's idempotency key, if any; different
+// parameters under the same key are a conflict.
+func replay(ctx context.Context, tx walletctl.StoreTx, userID, kind, source string, amount int64, counterparty string) (*walletctl.TxnRecord, error) {
+	k := walletctl.IdempotencyKey(ctx)
+	if k == "" {
+		return nil, nil
+	}
+	t, err := tx.TxnByIdemKey(userID + ":" + k)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	if t.Kind != kind || t.Amount != amount || t.Source != source || t.Counterparty != counterparty {
+		return nil, withDetails(errf(walletctl.CodeConflict, "idempotency key %q was used for a different operation (%s)", k, t.ID), "txn_id", t.ID)
+	}
+	return t, nil
+}
+
+// outcome turns a recorded txn into what the caller of the original operation got: the txn, or
+// PENDING, or the failure it settled with.
+func outcome(t *walletctl.TxnRecord) (*walletctl.Txn, error) {
+	pub := t.Txn
+	switch t.Status {
+	case walletctl.TxnPending:
+		return &pub, pendingErr(t)
+	case walletctl.TxnFailed:
+		e := errf(t.FailureCode, "%s %s failed: %s", t.Kind, t.ID, t.Note)
+		if e.Hint == "" && t.FailureCode == "" {
+			e.Code = walletctl.CodeInternal
+		}
+		return &pub, withDetails(e, "txn_id", t.ID)
+	}
+	return &pub, nil
+}
+
+func pendingErr(t *walletctl.TxnRecord) *walletctl.Error {
+	return withDetails(errf(walletctl.CodePending, "%s %s is pending: the bank's answer was lost; it will be settled by the status query or reconcile", t.Kind, t.ID),
+		"txn_id", t.ID, "idempotency_key", t.BankKey)
+}
+
+// bankMove is a movement backed by the bank: a debit (top-up, card payment) or a credit
+// (withdrawal).
+type bankMove struct {
+	kind         string
+	source       string
+	counterparty string
+	amount       int64 // what the user sees
+	fee          int64
+	credit       bool
+	note         string
+}
+
+func (m bankMove) bankAmount() int64 { return m.amount - m.fee }
+
+// hold is posted when the txn is created: money leaving the balance is reserved at once so that
+// nothing is spent twice while the bank works.
+func holdEntry(t *walletctl.TxnRecord) []walletctl.Posting {
+	if t.Kind == walletctl.KindWithdraw {
+		return entry(p(userAcct(t.UserID), -t.Amount), p(acctWithdrawals, t.Amount))
+	}
+	return nil
+}
+
+// settleEntry is posted when the bank confirms; releaseEntry when it refuses.
+func settleEntry(t *walletctl.TxnRecord, bank string) []walletctl.Posting {
+	switch t.Kind {
+	case walletctl.KindTopUp:
+		return entry(p(clearingAcct(bank), -t.Amount), p(userAcct(t.UserID), t.Amount))
+	case walletctl.KindPay:
+		return entry(p(clearingAcct(bank), -t.Amount), p(merchantAcct(t.Counterparty), t.Amount))
+	case walletctl.KindWithdraw:
+		return entry(p(acctWithdrawals, -t.Amount), p(clearingAcct(bank), t.Amount-t.Fee), p(acctFees, t.Fee))
+	}
+	return nil
+}
+
+func releaseEntry(t *walletctl.TxnRecord) []walletctl.Posting {
+	if t.Kind == walletctl.KindWithdraw {
+		return entry(p(acctWithdrawals, -t.Amount), p(userAcct(t.UserID), t.Amount))
+	}
+	return nil
+}
+
+// runBankMove is the shared body of TopUp, Withdraw and card payments, after authorization:
+// check (inside the write transaction), record pending, call the bank, settle.
+func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, mv movement, m bankMove,
+	check func(tx walletctl.StoreTx, u *walletctl.UserRecord, m *bankMove) error) (*walletctl.Txn, error) {
+	var rec *walletctl.TxnRecord
+	var card *walletctl.CardRecord
+	var replayed *walletctl.TxnRecord
+	err := e.update(ctx, func(tx walletctl.StoreTx) error {
+		u, err := e.recheck(tx, userID, hash, mv)
+		if err != nil {
+			return err
+		}
+		if card, err = userCard(tx, userID, cardID); err != nil {
+			return err
+		}
+		if replayed, err = replay(ctx, tx, userID, m.kind, m.source, m.amount, m.counterparty); err != nil || replayed != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(tx, u, &m); err != nil {
+				return err
+			}
+		}
+		id, err := seqID(tx, "txn", "t")
+		if err != nil {
+			return err
+		}
+		rec = &walletctl.TxnRecord{Txn: walletctl.Txn{ID: id, Kind: m.kind, Status: walletctl.TxnPending, UserID: userID, Amount: m.amount, Fee: m.fee,
+			Counterparty: m.counterparty, Source: m.source, CardMasked: maskCard(card.CardNo), IdempotencyKey: idemKey(ctx, userID, id),
+			Note: m.note, CreatedAt: e.now()}, CardID: card.ID, BankKey: e.prefix + id}
+		if err := tx.CreateTxn(rec); err != nil {
+			return err
+		}
+		if h := holdEntry(rec); h != nil {
+			return tx.Post(rec.ID, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if replayed != nil {
+		if replayed.Status == walletctl.TxnPending {
+			e.query(ctx, replayed.ID)
+			if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+				var err error
+				replayed, err = tx.GetTxn(replayed.ID)
+				return err
+			}); err != nil {
+				return nil, err
+			}
+		}
+		return outcome(replayed)
+	}
+	e.inflight.Store(rec.ID, true)
+	var bt *walletctl.BankTxn
+	if m.credit {
+		bt, err = e.bank.Credit(ctx, rec.BankKey, card.Agreement, m.bankAmount())
+	} else {
+		bt, err = e.bank.Debit(ctx, rec.BankKey, card.Agreement, m.amount)
+	}
+	e.inflight.Delete(rec.ID)
+	return e.settle(ctx, rec.ID, card.Bank, bt, err)
+}
+
+// settle records the bank's answer for a pending txn. It is idempotent: a txn that is no longer
+// pending is left alone (another path settled it first).
+func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *walletctl.BankTxn, callErr error) (*walletctl.Txn, error) {
+	var failure *walletctl.Error
+	succeeded := false
+	switch {
+	case callErr != nil:
+		be, ok := walletctl.AsBankError(callErr)
+		if !ok || be.Code == walletctl.BankOutcomeUnknown || be.Code == walletctl.BankDuplicate {
+			var rec *walletctl.TxnRecord
+			if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+				var err error
+				rec, err = tx.GetTxn(txnID)
+				return err
+			}); err != nil {
+				return nil, err
+			}
+			pub := rec.Txn
+			pe := pendingErr(rec)
+			if ok && be.Fault != "" {
+				pe = withDetails(pe, "fault", be.Fault)
+			}
+			pe.Err = callErr
+			return &pub, pe
+		}
+		failure = bankError(callErr, walletctl.CodePending)
+	case bt.Status == walletctl.TxnSucceeded:
+		succeeded = true
+	default:
+		if bt.Failure != nil {
+			failure = bankError(bt.Failure, walletctl.CodePending)
+		} else {
+			failure = errf(walletctl.CodeInternal, "the bank reported the txn failed without a reason")
+		}
+	}
+	var out *walletctl.TxnRecord
+	err := e.update(ctx, func(tx walletctl.StoreTx) error {
+		rec, err := tx.GetTxn(txnID)
+		if err != nil {
+			return err
+		}
+		out = rec
+		if rec.Status != walletctl.TxnPending {
+			return nil
+		}
+		now := e.now()
+		rec.SettledAt = &now
+		if succeeded {
+			rec.Status, rec.BankTxnID = walletctl.TxnSucceeded, bt.TxnID
+			bankTime := bt.Time
+			if bankTime.IsZero() {
+				bankTime = now
+			}
+			rec.BankTime = &bankTime
+			if err := tx.Post(rec.ID, settleEntry(rec, bank)); err != nil {
+				return err
+			}
+		} else {
+			rec.Status, rec.FailureCode = walletctl.TxnFailed, failure.Code
+			rec.Note = failure.Message
+			if rc, ok := failure.Details["resp_code"]; ok {
+				rec.Note += fmt.Sprintf(" (bank %v %v)", failure.Details["bank_code"], rc)
+			}
+			if r := releaseEntry(rec); r != nil {
+				if err := tx.Post(rec.ID, r); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.SaveTxn(rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	pub := out.Txn
+	if out.Status == walletctl.TxnFailed {
+		if failure == nil { // settled as failed by someone else meanwhile
+			return outcome(out)
+		}
+		return &pub, withDetails(failure, "txn_id", out.ID)
+	}
+	if out.Status == walletctl.TxnPending {
+		return &pub, pendingErr(out)
+	}
+	return &pub, nil
+}
+
+// query asks the bank for the outcome of a pending txn and settles it when the bank knows.
+// It returns "settled", "failed" or "pending".
+func (e *Engine) query(ctx context.Context, txnID string) string {
+	if _, busy := e.inflight.Load(txnID); busy {
+		return walletctl.TxnPending
+	}
+	var rec *walletctl.TxnRecord
+	var card *walletctl.CardRecord
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		if rec, err = tx.GetTxn(txnID); err != nil || rec == nil {
+			return err
+		}
+		card, err = tx.GetCard(rec.CardID)
+		return err
+	}); err != nil || rec == nil || rec.Status != walletctl.TxnPending || rec.BankKey == "" {
+		return walletctl.TxnPending
+	}
+	bank := "unknown" // the card is gone (it cannot be unbound while pending, so only by hand)
+	if card != nil {
+		bank = card.Bank
+	}
+	bt, err := e.bank.Transaction(ctx, rec.BankKey)
+	if err != nil {
+		be, ok := walletctl.AsBankError(err)
+		if !ok || be.Code != walletctl.BankNotFound {
+			return walletctl.TxnPending // still unknown: never guess
+		}
+		// The bank never processed it: fail it and release any hold.
+		if _, serr := e.settleNotFound(ctx, rec.ID); serr != nil {
+			return walletctl.TxnPending
+		}
+		return walletctl.TxnFailed
+	}
+	t, _ := e.settle(ctx, rec.ID, bank, bt, nil)
+	if t != nil && t.Status == walletctl.TxnSucceeded {
+		return walletctl.TxnSucceeded
+	}
+	return walletctl.TxnFailed
+}
+
+func (e *Engine) settleNotFound(ctx context.Context, txnID string) (*walletctl.TxnRecord, error) {
+	var out *walletctl.TxnRecord
+	err := e.update(ctx, func(tx walletctl.StoreTx) error {
+		rec, err := tx.GetTxn(txnID)
+		if err != nil || rec == nil || rec.Status != walletctl.TxnPending {
+			out = rec
+			return err
+		}
+		now := e.now()
+		rec.Status, rec.FailureCode, rec.SettledAt = walletctl.TxnFailed, walletctl.CodeBankUnavailable, &now
+		rec.Note = "the bank never received it (no record under its idempotency key); nothing was charged"
+		if r := releaseEntry(rec); r != nil {
+			if err := tx.Post(rec.ID, r); err != nil {
+				return err
+			}
+		}
+		out = rec
+		return tx.SaveTxn(rec)
+	})
+	return out, err
+}
+
+// TopUp moves money from a bound card into the balance (a bank debit).
+func (e *Engine) TopUp(ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error) {
+	if err := checkAmount(amount); err != nil {
+		return nil, err
+	}
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	hash, err := e.authorize(ctx, userID, password, moveIn)
+	if err != nil {
+		return nil, err
+	}
+	return e.runBankMove(ctx, userID, cardID, hash, moveIn,
+		bankMove{kind: walletctl.KindTopUp, source: "card:" + cardID, amount: amount}, nil)
+}
+
+// withdrawFee applies the fee rule: 0.1 % (rounded half up to the fen) of the part of the amount
+// above what is left of the lifetime free quota, at least the minimum fee when any part is
+// charged.
+func (e *Engine) withdrawFee(usedQuota, amount int64) int64 {
+	free := e.set.WithdrawFreeQuota - usedQuota
+	if free < 0 {
+		free = 0
+	}
+	charged := amount - free
+	if charged <= 0 {
+		return 0
+	}
+	fee := (charged*e.set.WithdrawFeeBasisPoints + 5000) / 10000
+	if fee < e.set.WithdrawFeeMin {
+		fee = e.set.WithdrawFeeMin
+	}
+	return fee
+}
+
+// Withdraw moves money from the balance to a bound card of the user's own (a bank credit of the
+// amount less the fee). It does not count against the account-class limit.
+func (e *Engine) Withdraw(ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error) {
+	if err := checkAmount(amount); err != nil {
+		return nil, err
+	}
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	hash, err := e.authorize(ctx, userID, password, moveIn)
+	if err != nil {
+		return nil, err
+	}
+	return e.runBankMove(ctx, userID, cardID, hash, moveIn,
+		bankMove{kind: walletctl.KindWithdraw, source: "balance", counterparty: "card:" + cardID, amount: amount, credit: true},
+		func(tx walletctl.StoreTx, u *walletctl.UserRecord, m *bankMove) error {
+			_, used, err := tx.SumTxns(walletctl.TxnFilter{IDNo: u.IDNo, Kinds: []string{walletctl.KindWithdraw}})
+			if err != nil {
+				return err
+			}
+			m.fee = e.withdrawFee(used, m.amount)
+			if m.fee >= m.amount {
+				return withDetails(errf(walletctl.CodeInvalidAmount, "the amount must be more than the fee of %s CNY", walletctl.FormatAmount(m.fee)), "fee", m.fee)
+			}
+			if m.fee > 0 {
+				m.note = fmt.Sprintf("fee %s CNY; %s CNY to the card", walletctl.FormatAmount(m.fee), walletctl.FormatAmount(m.amount-m.fee))
+			}
+			return e.needBalance(tx, u, m.amount)
+		})
+}
+
+func (e *Engine) needBalance(tx walletctl.StoreTx, u *walletctl.UserRecord, amount int64) error {
+	bal, err := tx.AccountBalance(userAcct(u.ID))
+	if err != nil {
+		return err
+	}
+	if bal < amount {
+		return withDetails(errf(walletctl.CodeInsufficientBalance, "the balance is %s CNY, %s CNY needed", walletctl.FormatAmount(bal), walletctl.FormatAmount(amount)),
+			"available", bal, "needed", amount)
+	}
+	return nil
+}
+
+// Pay pays a merchant from the balance or from a bound card.
+func (e *Engine) Pay(ctx context.Context, req walletctl.PayRequest) (*walletctl.Txn, error) {
+	if err := checkAmount(req.Amount); err != nil {
+		return nil, err
+	}
+	m := merchant(req.Merchant)
+	if m == nil {
+		return nil, errf(walletctl.CodeNotFound, "no merchant %q (see: walletctl merchant list)", req.Merchant)
+	}
+	source := req.Source
+	if source == "" {
+		source = "balance"
+	}
+	cardID := ""
+	if source != "balance" {
+		if len(source) <= 5 || source[:5] != "card:" {
+			return nil, errf(walletctl.CodeInvalidArgument, "source must be balance or card:<card id>, not %q", source)
+		}
+		cardID = source[5:]
+	}
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	hash, err := e.authorize(ctx, req.UserID, req.Password, movePay)
+	if err != nil {
+		return nil, err
+	}
+	if cardID != "" {
+		return e.runBankMove(ctx, req.UserID, cardID, hash, movePay,
+			bankMove{kind: walletctl.KindPay, source: source, counterparty: m.ID, amount: req.Amount, note: m.Name},
+			func(tx walletctl.StoreTx, u *walletctl.UserRecord, _ *bankMove) error {
+				return e.checkLimits(tx, u, req.Amount, false)
+			})
+	}
+	var out *walletctl.TxnRecord
+	err = e.update(ctx, func(tx walletctl.StoreTx) error {
+		u, err := e.recheck(tx, req.UserID, hash, movePay)
+		if err != nil {
+			return err
+		}
+		if out, err = replay(ctx, tx, u.ID, walletctl.KindPay, source, req.Amount, m.ID); err != nil || out != nil {
+			return err
+		}
+		if err := e.checkLimits(tx, u, req.Amount, true); err != nil {
+			return err
+		}
+		if err := e.needBalance(tx, u, req.Amount); err != nil {
+			return err
+		}
+		id, err := seqID(tx, "txn", "t")
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		out = &walletctl.TxnRecord{Txn: walletctl.Txn{ID: id, Kind: walletctl.KindPay, Status: walletctl.TxnSucceeded, UserID: u.ID, Amount: req.Amount,
+			Counterparty: m.ID, Source: source, IdempotencyKey: idemKey(ctx, u.ID, id), Note: m.Name, CreatedAt: now, SettledAt: &now}}
+		if err := tx.CreateTxn(out); err != nil {
+			return err
+		}
+		return tx.Post(id, entry(p(userAcct(u.ID), -req.Amount), p(merchantAcct(m.ID), req.Amount)))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return outcome(out)
+}
+
+// Balance reports what the user holds and what is in flight.
+func (e *Engine) Balance(ctx context.Context, userID string) (*walletctl.Balance, error) {
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	b := &walletctl.Balance{UserID: userID, Currency: "CNY"}
+	err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		if _, err := getUser(tx, userID); err != nil {
+			return err
+		}
+		var err error
+		if b.Available, err = tx.AccountBalance(userAcct(userID)); err != nil {
+			return err
+		}
+		if _, b.Pending, err = tx.SumTxns(walletctl.TxnFilter{UserID: userID, Kinds: []string{walletctl.KindTopUp, walletctl.KindWithdraw}, Status: walletctl.TxnPending}); err != nil {
+			return err
+		}
+		trs, err := tx.ListTransfers(userID)
+		for _, t := range trs {
+			live := t.Status == walletctl.TransferScheduled || t.Status == walletctl.TransferArrived
+			if live && t.From == userID {
+				b.InTransit += t.Amount
+			}
+			if t.Status == walletctl.TransferArrived && t.To == userID {
+				b.Incoming += t.Amount
+			}
+		}
+		return err
+	})
+	return b, err
+}
+
+// Transactions lists the user's txns (and transfers sent to them), oldest first.
+func (e *Engine) Transactions(ctx context.Context, userID string) ([]walletctl.Txn, error) {
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	out := []walletctl.Txn{}
+	err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		if _, err := getUser(tx, userID); err != nil {
+			return err
+		}
+		ts, err := tx.ListTxns(userID)
+		for _, t := range ts {
+			out = append(out, t.Txn)
+		}
+		return err
+	})
+	return out, err
+}
+
+// Transaction shows one txn with its ledger postings. A pending bank-backed txn is first
+// settled by a status query when the bank knows its outcome.
+func (e *Engine) Transaction(ctx context.Context, userID, txnID string) (*walletctl.Txn, error) {
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	get := func() (*walletctl.TxnRecord, error) {
+		var rec *walletctl.TxnRecord
+		err := e.view(ctx, func(tx walletctl.StoreTx) error {
+			var err error
+			rec, err = tx.GetTxn(txnID)
+			if err != nil {
+				return err
+			}
+			if rec == nil || !(rec.UserID == userID || (rec.Kind == walletctl.KindTransfer && rec.Counterparty == userID)) {
+				return errf(walletctl.CodeNotFound, "no transaction %q for %s", txnID, userID)
+			}
+			rec.Postings, err = tx.Postings(txnID)
+			return err
+		})
+		return rec, err
+	}
+	rec, err := get()
+	if err != nil {
+		return nil, err
+	}
+	if rec.Status == walletctl.TxnPending && rec.BankKey != "" {
+		e.query(ctx, txnID)
+		if rec, err = get(); err != nil {
+			return nil, err
+		}
+	}
+	out := rec.Txn
+	if out.Postings == nil {
+		out.Postings = []walletctl.Posting{}
+	}
+	return &out, nil
+}

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// Reconcile settles every pending bank-backed txn by asking the bank for its outcome, then matches
+// the bank's statement for the date (Shanghai calendar day; "" = today) line by line against the
+// wallet's txns by idempotency key, and checks the ledger invariant.
+func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.ReconcileReport, error) {
+	if err := e.tick(ctx); err != nil {
+		return nil, err
+	}
+	if date == "" {
+		date = e.now().In(walletctl.Shanghai).Format("2006-01-02")
+	}
+	day, err := time.ParseInLocation("2006-01-02", date, walletctl.Shanghai)
+	if err != nil {
+		return nil, errf(walletctl.CodeInvalidArgument, "date must be YYYY-MM-DD, not %q", date)
+	}
+	rep := &walletctl.ReconcileReport{Date: date, Mismatches: []string{}}
+
+	var pending []walletctl.TxnRecord
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		pending, err = tx.PendingBankTxns()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, t := range pending {
+		rep.Checked++
+		switch e.query(ctx, t.ID) {
+		case walletctl.TxnSucceeded:
+			rep.Settled++
+		case walletctl.TxnFailed:
+			rep.Failed++
+		default:
+			rep.StillPending++
+		}
+	}
+
+	st, err := e.bank.Statement(ctx, date)
+	if err != nil {
+		return nil, bankError(err, walletctl.CodeNetwork)
+	}
+	var wallet []walletctl.TxnRecord
+	var ledger *walletctl.LedgerReport
+	seen := map[string]bool{}
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		for _, line := range st.Lines {
+			seen[line.IdempotencyKey] = true
+			rec, err := tx.TxnByBankKey(line.IdempotencyKey)
+			if err != nil {
+				return err
+			}
+			if rec == nil {
+				rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("bank %s %s %s CNY (key %s) has no wallet txn",
+					line.TxnID, line.Kind, walletctl.FormatAmount(line.Amount), line.IdempotencyKey))
+				continue
+			}
+			want := rec.Amount - rec.Fee
+			if rec.Kind != walletctl.KindWithdraw {
+				want = rec.Amount
+			}
+			switch {
+			case line.Status != rec.Status:
+				rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: wallet says %s, bank %s says %s", rec.ID, rec.Status, line.TxnID, line.Status))
+			case line.Amount != want:
+				rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: wallet amount %s CNY, bank %s amount %s CNY", rec.ID,
+					walletctl.FormatAmount(want), line.TxnID, walletctl.FormatAmount(line.Amount)))
+			default:
+				rep.Matched++
+			}
+		}
+		var err error
+		if wallet, err = tx.BankTxnsSettledBetween(day, day.Add(24*time.Hour)); err != nil {
+			return err
+		}
+		ledger, err = tx.LedgerCheck()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, t := range wallet {
+		if t.Status == walletctl.TxnSucceeded && !seen[t.BankKey] {
+			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: wallet %s of %s CNY (key %s) is missing from the bank statement",
+				t.ID, t.Kind, walletctl.FormatAmount(t.Amount), t.BankKey))
+		}
+	}
+	rep.LedgerSum = ledger.Sum
+	for _, x := range ledger.UnbalancedTxns {
+		rep.Mismatches = append(rep.Mismatches, "ledger entry "+x+" does not balance")
+	}
+	for _, x := range ledger.DriftedAccounts {
+		rep.Mismatches = append(rep.Mismatches, "account "+x+" balance differs from its postings")
+	}
+	for _, x := range ledger.NegativeAccounts {
+		rep.Mismatches = append(rep.Mismatches, "account "+x+" is negative")
+	}
+	return rep, nil
+}

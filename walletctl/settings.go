@@ -1,0 +1,131 @@
+package walletctl
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Duration is a time.Duration that reads and writes JSON as "3h0m0s" (or a number of
+// nanoseconds), so settings files stay readable.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration: want a string like \"3h\" or nanoseconds: %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// HashParams is the argon2id cost of payment password hashes. Every stored hash carries the
+// parameters it was made with, so changing the setting only affects new hashes.
+type HashParams struct {
+	Time      uint32 `json:"time"`       // iterations
+	MemoryKiB uint32 `json:"memory_kib"` // memory in KiB
+	Threads   uint8  `json:"threads"`
+}
+
+// ProductionHash is OWASP's argon2id recommendation (t=2, m=19 MiB, p=1): tens of
+// milliseconds per check, which is the point.
+var ProductionHash = HashParams{Time: 2, MemoryKiB: 19 * 1024, Threads: 1}
+
+// SandboxHash is a deliberately cheap cost (t=1, m=64 KiB) for tests, scenarios and local
+// sandboxes, where the passwords are fake and speed matters. Never use it for real secrets.
+var SandboxHash = HashParams{Time: 1, MemoryKiB: 64, Threads: 1}
+
+// Settings are the rules of DESIGN.md section 2, each with its documented default. Amounts are fen.
+// A zero limit (velocity, daily) switches that limit off.
+type Settings struct {
+	// Account classes (PBOC 2015): class I may pay at most ClassILimit from balance in total since
+	// opening; classes II and III at most their limit per calendar year. Transfers to the user's
+	// own card (withdrawals) do not count.
+	ClassILimit   int64 `json:"class1_limit"` // 1,000 CNY lifetime
+	ClassIILimit  int64 `json:"class2_limit"` // 100,000 CNY a year
+	ClassIIILimit int64 `json:"class3_limit"` // 200,000 CNY a year
+
+	// Withdrawals: fee WithdrawFeeBasisPoints/10000 of the part above the lifetime free quota per
+	// ID number, at least WithdrawFeeMin; the fee is taken out of the amount sent to the card.
+	WithdrawFeeBasisPoints int64 `json:"withdraw_fee_bp"`     // 10 = 0.1 %
+	WithdrawFeeMin         int64 `json:"withdraw_fee_min"`    // 0.10 CNY
+	WithdrawFreeQuota      int64 `json:"withdraw_free_quota"` // 1,000 CNY
+
+	// Transfers: a transfer to a stranger (no earlier accepted transfer between the two, either
+	// way) of at least ConfirmThreshold needs the payee's full real name; delayed transfers arrive
+	// after Delay2h / DelayNextDay; an arrived transfer not accepted within AcceptWindow refunds.
+	ConfirmThreshold int64    `json:"confirm_threshold"` // 500 CNY
+	Delay2h          Duration `json:"delay_2h"`
+	DelayNextDay     Duration `json:"delay_next_day"`
+	AcceptWindow     Duration `json:"accept_window"` // 24h
+
+	// Anti-fraud limits on payments + transfers (balance or card) per user.
+	VelocityMax    int      `json:"velocity_max"`    // at most this many ...
+	VelocityWindow Duration `json:"velocity_window"` // ... within this window (10 min)
+	DailyLimit     int64    `json:"daily_limit"`     // fen per user per calendar day (Asia/Shanghai)
+
+	// Payment password.
+	PasswordMaxAttempts int        `json:"password_max_attempts"` // 5
+	PasswordLock        Duration   `json:"password_lock"`         // 3h
+	PasswordHash        HashParams `json:"password_hash"`
+}
+
+// DefaultSettings are the documented defaults, with the production password hash cost.
+func DefaultSettings() Settings {
+	return Settings{
+		ClassILimit:            100_000,
+		ClassIILimit:           10_000_000,
+		ClassIIILimit:          20_000_000,
+		WithdrawFeeBasisPoints: 10,
+		WithdrawFeeMin:         10,
+		WithdrawFreeQuota:      100_000,
+		ConfirmThreshold:       50_000,
+		Delay2h:                Duration(2 * time.Hour),
+		DelayNextDay:           Duration(24 * time.Hour),
+		AcceptWindow:           Duration(24 * time.Hour),
+		VelocityMax:            20,
+		VelocityWindow:         Duration(10 * time.Minute),
+		DailyLimit:             5_000_000,
+		PasswordMaxAttempts:    5,
+		PasswordLock:           Duration(3 * time.Hour),
+		PasswordHash:           ProductionHash,
+	}
+}
+
+// SandboxSettings are DefaultSettings with the cheap SandboxHash, for tests and scenarios.
+func SandboxSettings() Settings {
+	s := DefaultSettings()
+	s.PasswordHash = SandboxHash
+	return s
+}
+
+// ClassLimit returns a class's balance-payment limit and its period ("lifetime" or "year").
+func (s Settings) ClassLimit(c AccountClass) (int64, string) {
+	switch c {
+	case 1:
+		return s.ClassILimit, "lifetime"
+	case 2:
+		return s.ClassIILimit, "year"
+	case 3:
+		return s.ClassIIILimit, "year"
+	}
+	return 0, "lifetime"
+}
+
+// Shanghai is the time zone of calendar days (daily limits, statements): China Standard Time,
+// fixed so that no tzdata is needed.
+var Shanghai = time.FixedZone("CST", 8*3600)

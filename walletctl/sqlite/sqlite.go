@@ -1,0 +1,755 @@
+// Package sqlite is the wallet's store on a SQLite file (pure Go driver, modernc.org/sqlite):
+// WAL, a busy timeout, foreign keys, schema migrations, and writes in BEGIN IMMEDIATE
+// transactions so that concurrent writers (goroutines or processes) queue instead of failing.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+	_ "modernc.org/sqlite"
+)
+
+// Store implements walletctl.Store on one SQLite file.
+type Store struct {
+	write *sql.DB // one connection, BEGIN IMMEDIATE: writers queue here first
+	read  *sql.DB // a pool of readers; WAL lets them run beside the writer
+	mu    sync.Mutex
+}
+
+var _ walletctl.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and migrates its schema.
+//
+// synchronous=FULL: in WAL mode NORMAL would skip the fsync at each commit and could lose the
+// last commits on a power cut; a wallet must not forget that it sent a debit to the bank (the
+// pending record written before the bank call is what makes reconciliation possible), so every
+// commit is made durable.
+func Open(path string) (*Store, error) {
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	wq := url.Values{}
+	for k, v := range q {
+		wq[k] = v
+	}
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s := &Store{write: w, read: r}
+	if err := s.migrate(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.write.Close(), s.read.Close())
+}
+
+// migrations are applied in order; user_version records how many ran.
+var migrations = []string{
+	`CREATE TABLE seqs (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  num INTEGER NOT NULL,
+  phone TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  class INTEGER NOT NULL DEFAULT 0,
+  kyc_name TEXT NOT NULL DEFAULT '',
+  kyc_id TEXT,
+  kyc_checks TEXT NOT NULL DEFAULT '',
+  kyc_at INTEGER,
+  pw_hash TEXT NOT NULL DEFAULT '',
+  pw_failed INTEGER NOT NULL DEFAULT 0,
+  pw_locked_until INTEGER
+);
+CREATE UNIQUE INDEX users_kyc_id ON users(kyc_id) WHERE kyc_id IS NOT NULL;
+CREATE INDEX users_locked ON users(pw_locked_until) WHERE pw_locked_until IS NOT NULL;
+CREATE TABLE bindings (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  purpose TEXT NOT NULL,
+  bank_binding_id TEXT NOT NULL,
+  card_no TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  card_id TEXT NOT NULL DEFAULT '',
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE cards (
+  id TEXT PRIMARY KEY,
+  num INTEGER NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  card_no TEXT NOT NULL,
+  bank TEXT NOT NULL,
+  bank_name TEXT NOT NULL,
+  card_type TEXT NOT NULL,
+  agreement TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  bound_at INTEGER NOT NULL,
+  UNIQUE (user_id, card_no)
+);
+CREATE TABLE txns (
+  id TEXT PRIMARY KEY,
+  num INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  amount INTEGER NOT NULL,
+  fee INTEGER NOT NULL DEFAULT 0,
+  counterparty TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT '',
+  card_id TEXT NOT NULL DEFAULT '',
+  card_masked TEXT NOT NULL DEFAULT '',
+  idem_key TEXT NOT NULL UNIQUE,
+  bank_key TEXT UNIQUE,
+  bank_txn_id TEXT NOT NULL DEFAULT '',
+  failure_code TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  settled_at INTEGER,
+  bank_time INTEGER
+);
+CREATE INDEX txns_user ON txns(user_id, created_at);
+CREATE INDEX txns_counterparty ON txns(counterparty) WHERE kind = 'transfer';
+CREATE INDEX txns_pending ON txns(num) WHERE status = 'pending' AND bank_key IS NOT NULL;
+CREATE INDEX txns_bank_time ON txns(bank_time) WHERE bank_time IS NOT NULL;
+CREATE TABLE postings (
+  id INTEGER PRIMARY KEY,
+  txn_id TEXT NOT NULL REFERENCES txns(id),
+  entry INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  amount INTEGER NOT NULL
+);
+CREATE INDEX postings_txn ON postings(txn_id);
+CREATE TABLE accounts (name TEXT PRIMARY KEY, balance INTEGER NOT NULL);
+CREATE TABLE transfers (
+  id TEXT PRIMARY KEY REFERENCES txns(id),
+  from_user TEXT NOT NULL REFERENCES users(id),
+  to_user TEXT NOT NULL REFERENCES users(id),
+  payee_name_masked TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  delay TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  arrives_at INTEGER NOT NULL,
+  refund_at INTEGER NOT NULL,
+  done_at INTEGER
+);
+CREATE INDEX transfers_from ON transfers(from_user);
+CREATE INDEX transfers_to ON transfers(to_user);
+CREATE INDEX transfers_arrive ON transfers(arrives_at) WHERE status = 'scheduled';
+CREATE INDEX transfers_refund ON transfers(refund_at) WHERE status = 'arrived';
+CREATE TABLE security_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  time INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX security_user ON security_log(user_id, seq);`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	return s.Update(ctx, func(t walletctl.StoreTx) error {
+		tx := t.(*Tx).tx
+		var v int
+		if err := tx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+			return err
+		}
+		for i := v; i < len(migrations); i++ {
+			if _, err := tx.Exec(migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		if v < len(migrations) {
+			if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Update runs fn in one write transaction (BEGIN IMMEDIATE). The in-process mutex keeps
+// goroutines from spinning on SQLITE_BUSY; busy_timeout covers other processes.
+func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(&Tx{tx: tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(&Tx{tx: tx, readOnly: true})
+}
+
+// Tx implements walletctl.StoreTx.
+type Tx struct {
+	tx       *sql.Tx
+	readOnly bool
+}
+
+func ts(t time.Time) int64 { return t.UnixNano() }
+
+func tsp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNull(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromTS(n.Int64)
+	return &t
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// idNum extracts the number of "u12" so that lists sort as created.
+func idNum(id string) int64 {
+	var n int64
+	for i := 0; i < len(id); i++ {
+		if id[i] >= '0' && id[i] <= '9' {
+			n = n*10 + int64(id[i]-'0')
+		}
+	}
+	return n
+}
+
+func (t *Tx) NextID(seq string) (int64, error) {
+	var v int64
+	err := t.tx.QueryRow(`INSERT INTO seqs(name, value) VALUES (?, 1)
+ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value`, seq).Scan(&v)
+	return v, err
+}
+
+// ---- users
+
+const userCols = `id, phone, status, created_at, class, kyc_name, kyc_id, kyc_checks, kyc_at, pw_hash, pw_failed, pw_locked_until`
+
+func scanUser(sc interface{ Scan(...any) error }) (*walletctl.UserRecord, error) {
+	var u walletctl.UserRecord
+	var created int64
+	var kycID sql.NullString
+	var checks string
+	var kycAt, locked sql.NullInt64
+	var status string
+	err := sc.Scan(&u.ID, &u.Phone, &status, &created, &u.Class, &u.Name, &kycID, &checks, &kycAt, &u.PasswordHash, &u.FailedAttempts, &locked)
+	if err != nil {
+		return nil, err
+	}
+	u.Status = walletctl.UserStatus(status)
+	u.CreatedAt = fromTS(created)
+	u.IDNo = kycID.String
+	if checks != "" {
+		u.Checks = strings.Split(checks, ",")
+	}
+	u.VerifiedAt = fromNull(kycAt)
+	u.LockedUntil = fromNull(locked)
+	u.Verified = u.IDNo != ""
+	u.PasswordSet = u.PasswordHash != ""
+	return &u, nil
+}
+
+func (t *Tx) oneUser(where string, arg any) (*walletctl.UserRecord, error) {
+	u, err := scanUser(t.tx.QueryRow(`SELECT `+userCols+` FROM users WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return u, err
+}
+
+func (t *Tx) CreateUser(u *walletctl.UserRecord) error {
+	_, err := t.tx.Exec(`INSERT INTO users(id, num, phone, status, created_at) VALUES (?, ?, ?, ?, ?)`,
+		u.ID, idNum(u.ID), u.Phone, string(u.Status), ts(u.CreatedAt))
+	if err != nil {
+		return err
+	}
+	return t.SaveUser(u)
+}
+
+func (t *Tx) SaveUser(u *walletctl.UserRecord) error {
+	_, err := t.tx.Exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id=?, kyc_checks=?, kyc_at=?,
+pw_hash=?, pw_failed=?, pw_locked_until=? WHERE id=?`,
+		u.Phone, string(u.Status), int(u.Class), u.Name, nullStr(u.IDNo), strings.Join(u.Checks, ","), tsp(u.VerifiedAt),
+		u.PasswordHash, u.FailedAttempts, tsp(u.LockedUntil), u.ID)
+	return err
+}
+
+func (t *Tx) GetUser(id string) (*walletctl.UserRecord, error) { return t.oneUser("id = ?", id) }
+func (t *Tx) UserByPhone(p string) (*walletctl.UserRecord, error) {
+	return t.oneUser("phone = ?", p)
+}
+func (t *Tx) UserByIDNo(id string) (*walletctl.UserRecord, error) {
+	return t.oneUser("kyc_id = ?", id)
+}
+
+func (t *Tx) users(q string, args ...any) ([]walletctl.UserRecord, error) {
+	rows, err := t.tx.Query(`SELECT `+userCols+` FROM users `+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []walletctl.UserRecord
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) ListUsers() ([]walletctl.UserRecord, error) { return t.users(`ORDER BY num`) }
+
+func (t *Tx) LockedUsersDue(now time.Time) ([]walletctl.UserRecord, error) {
+	return t.users(`WHERE pw_locked_until IS NOT NULL AND pw_locked_until <= ? ORDER BY num`, ts(now))
+}
+
+// ---- bindings
+
+func (t *Tx) CreateBinding(b *walletctl.BindingRecord) error {
+	_, err := t.tx.Exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.CardNo, b.Phone, b.CardID, ts(b.ExpiresAt))
+	return err
+}
+
+func (t *Tx) GetBinding(id string) (*walletctl.BindingRecord, error) {
+	var b walletctl.BindingRecord
+	var exp int64
+	err := t.tx.QueryRow(`SELECT id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
+		Scan(&b.ID, &b.UserID, &b.Purpose, &b.BankBindingID, &b.CardNo, &b.Phone, &b.CardID, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	b.ExpiresAt = fromTS(exp)
+	return &b, err
+}
+
+func (t *Tx) DeleteBinding(id string) error {
+	_, err := t.tx.Exec(`DELETE FROM bindings WHERE id = ?`, id)
+	return err
+}
+
+// ---- cards
+
+const cardCols = `id, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at`
+
+func scanCard(sc interface{ Scan(...any) error }) (*walletctl.CardRecord, error) {
+	var c walletctl.CardRecord
+	var bound int64
+	if err := sc.Scan(&c.ID, &c.UserID, &c.CardNo, &c.Bank, &c.BankName, &c.CardType, &c.Agreement, &c.Phone, &bound); err != nil {
+		return nil, err
+	}
+	c.BoundAt = fromTS(bound)
+	c.CardMasked = maskCard(c.CardNo)
+	if n := len(c.CardNo); n >= 4 {
+		c.Last4 = c.CardNo[n-4:]
+	}
+	return &c, nil
+}
+
+// maskCard shows the BIN and the last four digits in groups of four: "6222 02** **** 1234"
+// would reveal too much, so the middle is starred whole: "6222 **** **** 1234".
+func maskCard(no string) string {
+	if len(no) < 8 {
+		return strings.Repeat("*", len(no))
+	}
+	return no[:4] + " **** **** " + no[len(no)-4:]
+}
+
+func (t *Tx) CreateCard(c *walletctl.CardRecord) error {
+	_, err := t.tx.Exec(`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, idNum(c.ID), c.UserID, c.CardNo, c.Bank, c.BankName, c.CardType, c.Agreement, c.Phone, ts(c.BoundAt))
+	if err == nil {
+		c.CardMasked = maskCard(c.CardNo)
+	}
+	return err
+}
+
+func (t *Tx) SaveCard(c *walletctl.CardRecord) error {
+	_, err := t.tx.Exec(`UPDATE cards SET agreement=?, phone=?, card_type=? WHERE id=?`, c.Agreement, c.Phone, c.CardType, c.ID)
+	return err
+}
+
+func (t *Tx) GetCard(id string) (*walletctl.CardRecord, error) {
+	c, err := scanCard(t.tx.QueryRow(`SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return c, err
+}
+
+func (t *Tx) ListCards(userID string) ([]walletctl.CardRecord, error) {
+	rows, err := t.tx.Query(`SELECT `+cardCols+` FROM cards WHERE user_id = ? ORDER BY num`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []walletctl.CardRecord
+	for rows.Next() {
+		c, err := scanCard(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) DeleteCard(id string) error {
+	_, err := t.tx.Exec(`DELETE FROM cards WHERE id = ?`, id)
+	return err
+}
+
+// ---- txns
+
+const txnCols = `id, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked, idem_key, bank_key,
+bank_txn_id, failure_code, note, created_at, settled_at, bank_time`
+
+func scanTxn(sc interface{ Scan(...any) error }) (*walletctl.TxnRecord, error) {
+	var r walletctl.TxnRecord
+	var bankKey sql.NullString
+	var created int64
+	var settled, bankTime sql.NullInt64
+	err := sc.Scan(&r.ID, &r.Kind, &r.Status, &r.UserID, &r.Amount, &r.Fee, &r.Counterparty, &r.Source, &r.CardID, &r.CardMasked,
+		&r.IdempotencyKey, &bankKey, &r.BankTxnID, &r.FailureCode, &r.Note, &created, &settled, &bankTime)
+	if err != nil {
+		return nil, err
+	}
+	r.BankKey = bankKey.String
+	r.CreatedAt = fromTS(created)
+	r.SettledAt = fromNull(settled)
+	r.BankTime = fromNull(bankTime)
+	return &r, nil
+}
+
+func (t *Tx) txns(q string, args ...any) ([]walletctl.TxnRecord, error) {
+	rows, err := t.tx.Query(`SELECT `+txnCols+` FROM txns `+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []walletctl.TxnRecord
+	for rows.Next() {
+		r, err := scanTxn(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) oneTxn(where string, arg any) (*walletctl.TxnRecord, error) {
+	r, err := scanTxn(t.tx.QueryRow(`SELECT `+txnCols+` FROM txns WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return r, err
+}
+
+func (t *Tx) CreateTxn(r *walletctl.TxnRecord) error {
+	_, err := t.tx.Exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
+idem_key, bank_key, bank_txn_id, failure_code, note, created_at, settled_at, bank_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, idNum(r.ID), r.Kind, r.Status, r.UserID, r.Amount, r.Fee, r.Counterparty, r.Source, r.CardID, r.CardMasked,
+		r.IdempotencyKey, nullStr(r.BankKey), r.BankTxnID, r.FailureCode, r.Note, ts(r.CreatedAt), tsp(r.SettledAt), tsp(r.BankTime))
+	return err
+}
+
+func (t *Tx) SaveTxn(r *walletctl.TxnRecord) error {
+	_, err := t.tx.Exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
+		r.Status, r.Fee, r.BankTxnID, r.FailureCode, r.Note, tsp(r.SettledAt), tsp(r.BankTime), r.ID)
+	return err
+}
+
+func (t *Tx) GetTxn(id string) (*walletctl.TxnRecord, error) { return t.oneTxn("id = ?", id) }
+func (t *Tx) TxnByIdemKey(k string) (*walletctl.TxnRecord, error) {
+	return t.oneTxn("idem_key = ?", k)
+}
+func (t *Tx) TxnByBankKey(k string) (*walletctl.TxnRecord, error) {
+	return t.oneTxn("bank_key = ?", k)
+}
+
+func (t *Tx) ListTxns(userID string) ([]walletctl.TxnRecord, error) {
+	return t.txns(`WHERE user_id = ? OR (kind = 'transfer' AND counterparty = ?) ORDER BY num`, userID, userID)
+}
+
+func (t *Tx) PendingBankTxns() ([]walletctl.TxnRecord, error) {
+	return t.txns(`WHERE status = 'pending' AND bank_key IS NOT NULL ORDER BY num`)
+}
+
+func (t *Tx) BankTxnsSettledBetween(from, to time.Time) ([]walletctl.TxnRecord, error) {
+	return t.txns(`WHERE bank_time IS NOT NULL AND bank_time >= ? AND bank_time < ? ORDER BY num`, ts(from), ts(to))
+}
+
+func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
+	q := `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM txns WHERE created_at >= ?`
+	args := []any{ts(f.Since)}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	} else {
+		q += ` AND status != 'failed'`
+	}
+	if f.IDNo != "" {
+		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id = ?)`
+		args = append(args, f.IDNo)
+	} else {
+		q += ` AND user_id = ?`
+		args = append(args, f.UserID)
+	}
+	if len(f.Kinds) > 0 {
+		q += ` AND kind IN (?` + strings.Repeat(",?", len(f.Kinds)-1) + `)`
+		for _, k := range f.Kinds {
+			args = append(args, k)
+		}
+	}
+	if f.Source != "" {
+		q += ` AND source = ?`
+		args = append(args, f.Source)
+	}
+	var n int
+	var sum int64
+	err := t.tx.QueryRow(q, args...).Scan(&n, &sum)
+	return n, sum, err
+}
+
+// ---- ledger
+
+func (t *Tx) Post(txnID string, ps []walletctl.Posting) error {
+	var sum int64
+	for _, p := range ps {
+		sum += p.Amount
+	}
+	if sum != 0 || len(ps) < 2 {
+		// A guard, not a rule: the engine builds balanced entries; refuse to store a broken one.
+		return fmt.Errorf("sqlite: unbalanced entry for %s (sum %d, %d lines)", txnID, sum, len(ps))
+	}
+	var entry int
+	if err := t.tx.QueryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if _, err := t.tx.Exec(`INSERT INTO postings(txn_id, entry, account, amount) VALUES (?, ?, ?, ?)`, txnID, entry, p.Account, p.Amount); err != nil {
+			return err
+		}
+		if _, err := t.tx.Exec(`INSERT INTO accounts(name, balance) VALUES (?, ?)
+ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`, p.Account, p.Amount); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
+	rows, err := t.tx.Query(`SELECT account, amount FROM postings WHERE txn_id = ? ORDER BY id`, txnID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []walletctl.Posting
+	for rows.Next() {
+		var p walletctl.Posting
+		if err := rows.Scan(&p.Account, &p.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) AccountBalance(account string) (int64, error) {
+	var b int64
+	err := t.tx.QueryRow(`SELECT balance FROM accounts WHERE name = ?`, account).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return b, err
+}
+
+func (t *Tx) strings(q string) ([]string, error) {
+	rows, err := t.tx.Query(q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
+	var r walletctl.LedgerReport
+	if err := t.tx.QueryRow(`SELECT COALESCE(SUM(amount), 0) FROM postings`).Scan(&r.Sum); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.UnbalancedTxns, err = t.strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0`); err != nil {
+		return nil, err
+	}
+	if r.DriftedAccounts, err = t.strings(`SELECT a.name FROM accounts a LEFT JOIN
+(SELECT account, SUM(amount) s FROM postings GROUP BY account) p ON p.account = a.name
+WHERE a.balance != COALESCE(p.s, 0)`); err != nil {
+		return nil, err
+	}
+	if r.NegativeAccounts, err = t.strings(`SELECT name FROM accounts WHERE balance < 0 AND (name LIKE 'user:%' OR name LIKE 'transit:%' OR name LIKE 'merchant:%' OR name LIKE 'fees:%')`); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ---- transfers
+
+const transferCols = `id, from_user, to_user, payee_name_masked, amount, status, delay, created_at, arrives_at, refund_at, done_at`
+
+func (t *Tx) transfers(q string, args ...any) ([]walletctl.Transfer, error) {
+	rows, err := t.tx.Query(`SELECT `+transferCols+` FROM transfers `+q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []walletctl.Transfer
+	for rows.Next() {
+		var tr walletctl.Transfer
+		var created, arrives, refund int64
+		var done sql.NullInt64
+		if err := rows.Scan(&tr.ID, &tr.From, &tr.To, &tr.PayeeNameMasked, &tr.Amount, &tr.Status, &tr.Delay, &created, &arrives, &refund, &done); err != nil {
+			return nil, err
+		}
+		tr.CreatedAt, tr.ArrivesAt, tr.RefundAt, tr.DoneAt = fromTS(created), fromTS(arrives), fromTS(refund), fromNull(done)
+		out = append(out, tr)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) CreateTransfer(tr *walletctl.Transfer) error {
+	_, err := t.tx.Exec(`INSERT INTO transfers(`+transferCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		tr.ID, tr.From, tr.To, tr.PayeeNameMasked, tr.Amount, tr.Status, tr.Delay, ts(tr.CreatedAt), ts(tr.ArrivesAt), ts(tr.RefundAt), tsp(tr.DoneAt))
+	return err
+}
+
+func (t *Tx) SaveTransfer(tr *walletctl.Transfer) error {
+	_, err := t.tx.Exec(`UPDATE transfers SET status=?, done_at=? WHERE id=?`, tr.Status, tsp(tr.DoneAt), tr.ID)
+	return err
+}
+
+func (t *Tx) GetTransfer(id string) (*walletctl.Transfer, error) {
+	trs, err := t.transfers(`WHERE id = ?`, id)
+	if err != nil || len(trs) == 0 {
+		return nil, err
+	}
+	return &trs[0], nil
+}
+
+func (t *Tx) ListTransfers(userID string) ([]walletctl.Transfer, error) {
+	return t.transfers(`WHERE from_user = ? OR to_user = ? ORDER BY created_at, id`, userID, userID)
+}
+
+func (t *Tx) TransfersDue(now time.Time) ([]walletctl.Transfer, error) {
+	n := ts(now)
+	return t.transfers(`WHERE (status = 'scheduled' AND arrives_at <= ?) OR (status = 'arrived' AND refund_at <= ?)
+ORDER BY CASE status WHEN 'scheduled' THEN arrives_at ELSE refund_at END, id`, n, n)
+}
+
+func (t *Tx) AcceptedBetween(a, b string) (bool, error) {
+	var n int
+	err := t.tx.QueryRow(`SELECT COUNT(*) FROM transfers WHERE status = 'accepted' AND
+((from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?))`, a, b, b, a).Scan(&n)
+	return n > 0, err
+}
+
+func (t *Tx) NextDue() (*time.Time, error) {
+	var n sql.NullInt64
+	err := t.tx.QueryRow(`SELECT MIN(v) FROM (
+SELECT MIN(arrives_at) v FROM transfers WHERE status = 'scheduled'
+UNION ALL SELECT MIN(refund_at) FROM transfers WHERE status = 'arrived'
+UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NULL)`).Scan(&n)
+	if err != nil {
+		return nil, err
+	}
+	return fromNull(n), nil
+}
+
+// ---- security log
+
+func (t *Tx) AppendSecurity(ev *walletctl.SecurityEvent) error {
+	return t.tx.QueryRow(`INSERT INTO security_log(user_id, time, event, detail) VALUES (?, ?, ?, ?) RETURNING seq`,
+		ev.UserID, ts(ev.Time), ev.Event, ev.Detail).Scan(&ev.Seq)
+}
+
+func (t *Tx) SecurityLog(userID string) ([]walletctl.SecurityEvent, error) {
+	rows, err := t.tx.Query(`SELECT seq, user_id, time, event, detail FROM security_log WHERE user_id = ? ORDER BY seq`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []walletctl.SecurityEvent
+	for rows.Next() {
+		var ev walletctl.SecurityEvent
+		var tm int64
+		if err := rows.Scan(&ev.Seq, &ev.UserID, &tm, &ev.Event, &ev.Detail); err != nil {
+			return nil, err
+		}
+		ev.Time = fromTS(tm)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,133 @@
+package walletctl
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the wallet's persistence, owned by the domain and implemented by walletctl/sqlite.
+// Update runs fn in one serialised write transaction (all or nothing); View in a read-only
+// snapshot. Lookups return (nil, nil) when nothing matches. The business rules stay in the engine:
+// the store only reads and writes records.
+type Store interface {
+	Update(ctx context.Context, fn func(StoreTx) error) error
+	View(ctx context.Context, fn func(StoreTx) error) error
+}
+
+// StoreTx is what one transaction of the store offers.
+type StoreTx interface {
+	// NextID returns the next value (1, 2, ...) of a named sequence ("user", "card", "txn", ...).
+	NextID(seq string) (int64, error)
+
+	CreateUser(u *UserRecord) error
+	SaveUser(u *UserRecord) error
+	GetUser(id string) (*UserRecord, error)
+	UserByPhone(phone string) (*UserRecord, error)
+	UserByIDNo(idNo string) (*UserRecord, error)
+	ListUsers() ([]UserRecord, error)
+	// LockedUsersDue lists users whose password lock expired at or before now.
+	LockedUsersDue(now time.Time) ([]UserRecord, error)
+
+	CreateBinding(b *BindingRecord) error
+	GetBinding(id string) (*BindingRecord, error)
+	DeleteBinding(id string) error
+
+	CreateCard(c *CardRecord) error
+	SaveCard(c *CardRecord) error
+	GetCard(id string) (*CardRecord, error)
+	ListCards(userID string) ([]CardRecord, error)
+	DeleteCard(id string) error
+
+	CreateTxn(t *TxnRecord) error
+	SaveTxn(t *TxnRecord) error
+	GetTxn(id string) (*TxnRecord, error)
+	TxnByIdemKey(key string) (*TxnRecord, error)
+	TxnByBankKey(key string) (*TxnRecord, error)
+	ListTxns(userID string) ([]TxnRecord, error) // the user's own and incoming transfers
+	PendingBankTxns() ([]TxnRecord, error)       // pending txns with a bank key, oldest first
+	BankTxnsSettledBetween(from, to time.Time) ([]TxnRecord, error)
+	SumTxns(f TxnFilter) (count int, sum int64, err error)
+
+	// Post appends one balanced ledger entry to a txn and moves the accounts' balances.
+	Post(txnID string, postings []Posting) error
+	Postings(txnID string) ([]Posting, error)
+	AccountBalance(account string) (int64, error)
+	// LedgerCheck returns the sum of all postings, the txns whose postings do not sum to zero,
+	// the accounts whose cached balance differs from their postings, and the user accounts below 0.
+	LedgerCheck() (*LedgerReport, error)
+
+	CreateTransfer(t *Transfer) error
+	SaveTransfer(t *Transfer) error
+	GetTransfer(id string) (*Transfer, error)
+	ListTransfers(userID string) ([]Transfer, error) // sent or received
+	// TransfersDue lists scheduled transfers with ArrivesAt <= now and arrived ones with RefundAt <= now.
+	TransfersDue(now time.Time) ([]Transfer, error)
+	// AcceptedBetween reports whether a transfer between a and b (either way) was accepted before.
+	AcceptedBetween(a, b string) (bool, error)
+	// NextDue is the earliest instant at which due work (arrival, refund, lock expiry) falls due.
+	NextDue() (*time.Time, error)
+
+	AppendSecurity(ev *SecurityEvent) error
+	SecurityLog(userID string) ([]SecurityEvent, error)
+}
+
+// UserRecord is a user with its private fields: the full name and ID number of the real-name
+// check and the password hash. Only the engine sees it; output uses User.
+type UserRecord struct {
+	User
+	Name           string
+	IDNo           string
+	Checks         []string
+	VerifiedAt     *time.Time
+	PasswordHash   string // PHC-format argon2id
+	FailedAttempts int
+	LockedUntil    *time.Time
+}
+
+// BindingRecord is a binding or a password reset waiting for the bank's OTP.
+type BindingRecord struct {
+	ID            string // "b1" for a binding, "r1" for a password reset
+	UserID        string
+	Purpose       string // "bind" or "reset"
+	BankBindingID string
+	CardNo        string
+	Phone         string
+	CardID        string // for a reset: the bound card it verifies
+	ExpiresAt     time.Time
+}
+
+// CardRecord is a bound card with its private fields.
+type CardRecord struct {
+	Card
+	CardNo    string
+	Agreement string
+	Phone     string
+}
+
+// TxnRecord is a txn with its private fields.
+type TxnRecord struct {
+	Txn
+	CardID   string
+	BankKey  string // the idempotency key sent to the bank; "" for wallet-internal movements
+	BankTime *time.Time
+}
+
+// TxnFilter selects txns for SumTxns: the user's txns of the given kinds created at or after
+// Since, excluding failed ones (or only those with Status, when set). Source "" matches every
+// source.
+type TxnFilter struct {
+	Status string
+	UserID string
+	Kinds  []string
+	Source string
+	Since  time.Time
+	IDNo   string // instead of UserID: every user with this ID number
+}
+
+// LedgerReport is what LedgerCheck found.
+type LedgerReport struct {
+	Sum              int64    `json:"sum"`
+	UnbalancedTxns   []string `json:"unbalanced_txns,omitempty"`
+	DriftedAccounts  []string `json:"drifted_accounts,omitempty"`
+	NegativeAccounts []string `json:"negative_accounts,omitempty"`
+}
