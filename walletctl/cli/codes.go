@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/spf13/cobra"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+func (a *app) codesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "codes",
+		Short: "The error codes, their exit codes and hints (also: walletctl help codes)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.printCodes()
+			return nil
+		},
+	}
+}
+
+func (a *app) printCodes() {
+	rows := walletctl.Codes()
+	trs := make([]table.Row, len(rows))
+	for i, r := range rows {
+		trs[i] = table.Row{r.Exit, r.Code, r.Status, r.Hint}
+	}
+	a.printList(rows, []string{"EXIT", "CODE", "HTTP", "HINT"}, trs)
+}
+
+// helpCmd is cobra's help plus one topic: `walletctl help codes` prints the code table.
+func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command | codes]",
+		Short: "Help about any command, or the error code table (help codes)",
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			var names []string
+			for _, sub := range root.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 && args[0] == "codes" {
+				a.printCodes()
+				return nil
+			}
+			target, _, err := root.Find(args)
+			if target == nil || err != nil {
+				return invalidArg("walletctl help", "unknown help topic %v", args)
+			}
+			target.InitDefaultHelpFlag()
+			target.InitDefaultVersionFlag()
+			return target.Help()
+		},
+	}
+}

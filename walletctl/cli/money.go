@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// moneyOut is the common path of every command that moves money out of a user's hands: parse
+// the amount, resolve --as, then ask for the password (last, so that a typo never costs a prompt).
+func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (walletctl.Service, *walletctl.User, int64, string, error) {
+	if amount == "" {
+		return nil, nil, 0, "", invalidArg("amounts are yuan, e.g. --amount 12.50", "--amount is required")
+	}
+	fen, err := walletctl.ParseAmount(amount)
+	if err != nil {
+		return nil, nil, 0, "", err
+	}
+	svc, u, err := a.actor(ctx)
+	if err != nil {
+		return nil, nil, 0, "", err
+	}
+	p, err := a.readSecret("Payment password: ", fromStdin)
+	if err != nil {
+		return nil, nil, 0, "", err
+	}
+	return svc, u, fen, p, nil
+}
+
+func (a *app) topupCmd() *cobra.Command {
+	var card, amount string
+	cmd := &cobra.Command{
+		Use:   "topup --card ID --amount A",
+		Short: "Top up the balance from a bound card (asks for the payment password)",
+		Args:  cobra.NoArgs,
+	}
+	stdin := passwordFlag(cmd)
+	cmd.Flags().StringVar(&card, "card", "", "bound card id (walletctl card list)")
+	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 100 or 12.50")
+	cmd.RegisterFlagCompletionFunc("card", a.completeCards)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		if card == "" {
+			return invalidArg("pick a card from: walletctl card list", "--card is required")
+		}
+		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
+		if err != nil {
+			return err
+		}
+		t, err := svc.TopUp(ctx, u.ID, card, fen, p)
+		if err != nil {
+			return err
+		}
+		a.printTxn(t)
+		return nil
+	}
+	return cmd
+}
+
+func (a *app) withdrawCmd() *cobra.Command {
+	var card, amount string
+	cmd := &cobra.Command{
+		Use:   "withdraw --card ID --amount A",
+		Short: "Withdraw from the balance to a bound card (fee 0.1%, min 0.10, after a free quota)",
+		Args:  cobra.NoArgs,
+	}
+	stdin := passwordFlag(cmd)
+	cmd.Flags().StringVar(&card, "card", "", "bound card id (walletctl card list)")
+	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 100 or 12.50")
+	cmd.RegisterFlagCompletionFunc("card", a.completeCards)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		if card == "" {
+			return invalidArg("pick a card from: walletctl card list", "--card is required")
+		}
+		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
+		if err != nil {
+			return err
+		}
+		t, err := svc.Withdraw(ctx, u.ID, card, fen, p)
+		if err != nil {
+			return err
+		}
+		a.printTxn(t)
+		return nil
+	}
+	return cmd
+}
+
+func (a *app) payCmd() *cobra.Command {
+	var merchant, amount, source string
+	cmd := &cobra.Command{
+		Use:   "pay --merchant M --amount A [--source balance|card:ID]",
+		Short: "Pay a merchant from the balance or a bound card (asks for the payment password)",
+		Args:  cobra.NoArgs,
+	}
+	stdin := passwordFlag(cmd)
+	cmd.Flags().StringVar(&merchant, "merchant", "", "merchant id (walletctl merchant list)")
+	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 12.50")
+	cmd.Flags().StringVar(&source, "source", "balance", "pay from: balance, or card:ID")
+	cmd.RegisterFlagCompletionFunc("merchant", a.completeMerchants)
+	cmd.RegisterFlagCompletionFunc("source", a.completeSources)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		if merchant == "" {
+			return invalidArg("pick one from: walletctl merchant list", "--merchant is required")
+		}
+		if source != "balance" && !strings.HasPrefix(source, "card:") {
+			return invalidArg("--source balance, or --source card:c1 (walletctl card list)", "unknown source %q", source)
+		}
+		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
+		if err != nil {
+			return err
+		}
+		t, err := svc.Pay(ctx, walletctl.PayRequest{UserID: u.ID, Merchant: merchant, Amount: fen, Source: source, Password: p})
+		if err != nil {
+			return err
+		}
+		a.printTxn(t)
+		return nil
+	}
+	return cmd
+}
+
+func (a *app) balanceCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "balance",
+		Short: "Show the --as user's balance",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			svc, u, err := a.actor(ctx)
+			if err != nil {
+				return err
+			}
+			b, err := svc.Balance(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			a.printRecord(b, []kv{
+				{"USER", b.UserID},
+				{"AVAILABLE", yuan(b.Available) + " " + b.Currency},
+				{"PENDING", yuan(b.Pending)},
+				{"IN TRANSIT", yuan(b.InTransit)},
+				{"INCOMING", yuan(b.Incoming)},
+			})
+			return nil
+		},
+	}
+}
+
+func (a *app) printTxn(t *walletctl.Txn) {
+	rows := []kv{
+		{"TXN", t.ID},
+		{"KIND", t.Kind},
+		{"STATUS", t.Status},
+		{"AMOUNT", yuan(t.Amount)},
+	}
+	if t.Fee != 0 {
+		rows = append(rows, kv{"FEE", yuan(t.Fee)})
+	}
+	if t.Counterparty != "" {
+		rows = append(rows, kv{"COUNTERPARTY", t.Counterparty})
+	}
+	if t.Source != "" {
+		rows = append(rows, kv{"SOURCE", t.Source})
+	}
+	if t.CardMasked != "" {
+		rows = append(rows, kv{"CARD", t.CardMasked})
+	}
+	if t.BankTxnID != "" {
+		rows = append(rows, kv{"BANK TXN", t.BankTxnID})
+	}
+	if t.FailureCode != "" {
+		rows = append(rows, kv{"FAILURE", t.FailureCode})
+	}
+	if t.Note != "" {
+		rows = append(rows, kv{"NOTE", t.Note})
+	}
+	rows = append(rows, kv{"CREATED", ts(t.CreatedAt)})
+	if t.SettledAt != nil {
+		rows = append(rows, kv{"SETTLED", tsp(t.SettledAt)})
+	}
+	a.printRecord(t, rows)
+}

@@ -1,0 +1,297 @@
+// Package cli is the walletctl command line: a cobra command tree built afresh for every call of
+// Run (no package-level mutable state), over the embedded sandbox (walletctl/sandbox).
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+)
+
+// IOStreams are the standard streams of one invocation and whether each is a terminal.
+type IOStreams struct {
+	In            io.Reader
+	Out, ErrOut   io.Writer
+	InTTY, OutTTY bool
+	ErrTTY        bool
+}
+
+// Main runs walletctl on the process's arguments, streams and environment and returns the exit
+// code; cmd/walletctl calls os.Exit with it.
+func Main() int {
+	isTTY := func(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+	ios := &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		InTTY: isTTY(os.Stdin), OutTTY: isTTY(os.Stdout), ErrTTY: isTTY(os.Stderr),
+	}
+	return Run(context.Background(), os.Args[1:], ios, os.Getenv)
+}
+
+// Run executes one walletctl command line and returns its exit code (walletctl.ExitCode of the
+// error's code, 0 on success). It never calls os.Exit and is safe to call concurrently: every
+// call builds its own command tree, and the sandbox lock serialises calls on one home.
+func Run(ctx context.Context, args []string, ios *IOStreams, getenv func(string) string) int {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if ios.In == nil {
+		ios.In = strings.NewReader("")
+	}
+	a := &app{ios: ios, getenv: getenv}
+	root := a.newRoot()
+	root.SetArgs(args)
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if cerr := a.closeSandbox(ctx); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		return 0
+	}
+	return a.printError(err)
+}
+
+// app is the state of one invocation: streams, global flags and the sandbox once opened.
+type app struct {
+	ios    *IOStreams
+	getenv func(string) string
+
+	home, backend, bankURL, as, output string
+	noColor                            bool
+	bankURLFlag                        bool // --bank URL given through a command's own --bank
+
+	sb    *sandbox.Sandbox
+	stdin *bufio.Reader
+}
+
+// reader is the buffered standard input, shared by every read of this invocation so that lines
+// are never lost between two reads.
+func (a *app) reader() *bufio.Reader {
+	if a.stdin == nil {
+		a.stdin = bufio.NewReader(a.ios.In)
+	}
+	return a.stdin
+}
+
+func (a *app) json() bool { return a.output == "json" }
+
+// color is on only for a terminal, and never with --no-color or NO_COLOR (go-pretty checks
+// neither our flag nor our getenv, so we decide and hand it plain or coloured text).
+func (a *app) color() bool {
+	return a.ios.OutTTY && !a.noColor && a.getenv("NO_COLOR") == ""
+}
+
+func (a *app) errColor() bool {
+	return a.ios.ErrTTY && !a.noColor && a.getenv("NO_COLOR") == ""
+}
+
+func (a *app) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "walletctl",
+		Short: "Drive a WeChat-style digital wallet on an embedded sandbox",
+		Long: `walletctl opens, uses and breaks a digital wallet on a local sandbox: a SQLite wallet and a
+deterministic mock bank in one folder (--home, default ./.walletctl), on a virtual clock.
+
+Start with:  walletctl flow open-wallet
+Error codes and exit codes:  walletctl codes`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		PersistentPreRunE: a.preRun,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.home, "home", "", "sandbox folder (env WALLETCTL_HOME, default ./.walletctl)")
+	pf.StringVar(&a.backend, "backend", "", "remote wallet server URL (env WALLETCTL_BACKEND; not available yet)")
+	pf.StringVar(&a.bankURL, "bank", "", "use a running bankmock server at this URL instead of the in-process bank (env WALLETCTL_BANK)")
+	pf.StringVar(&a.as, "as", "", "act as this user: id or phone (env WALLETCTL_AS)")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	pf.BoolVar(&a.noColor, "no-color", false, "never colour the output (also NO_COLOR)")
+	root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "json"))
+	root.RegisterFlagCompletionFunc("as", a.completeUsers)
+
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: err.Error(),
+			Hint: "see the flags: " + c.CommandPath() + " --help"}
+	})
+	root.CompletionOptions.HiddenDefaultCmd = false
+
+	root.AddCommand(
+		a.sandboxCmd(), a.bankCmd(), a.clockCmd(), a.userCmd(), a.kycCmd(), a.cardCmd(),
+		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.balanceCmd(),
+		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
+		a.flowCmd(), a.versionCmd(), a.codesCmd(),
+	)
+	root.SetHelpCommand(a.helpCmd(root))
+	return root
+}
+
+// preRun fills flags from the environment and checks the global ones.
+func (a *app) preRun(cmd *cobra.Command, args []string) error {
+	a.applyEnv(cmd)
+	if a.output != "table" && a.output != "json" {
+		bad := a.output
+		a.output = "table"
+		return invalidArg("use -o table or -o json", "unknown output format %q", bad)
+	}
+	return nil
+}
+
+// applyEnv gives the WALLETCTL_* variables to the global flags not set on the command line.
+func (a *app) applyEnv(cmd *cobra.Command) {
+	fromEnv := func(flag, env string, dst *string) {
+		// The root's own flag: a command may shadow --bank with its --bank CODE.
+		if f := cmd.Root().PersistentFlags().Lookup(flag); f != nil && f.Changed {
+			return
+		}
+		if flag == "bank" && a.bankURLFlag {
+			return
+		}
+		if v := a.getenv(env); v != "" {
+			*dst = v
+		}
+	}
+	fromEnv("home", "WALLETCTL_HOME", &a.home)
+	fromEnv("backend", "WALLETCTL_BACKEND", &a.backend)
+	fromEnv("bank", "WALLETCTL_BANK", &a.bankURL)
+	fromEnv("as", "WALLETCTL_AS", &a.as)
+	if a.home == "" {
+		a.home = ".walletctl"
+	}
+}
+
+// openSandbox opens (and on first use creates, with the default seed) the sandbox.
+func (a *app) openSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
+	if a.sb != nil {
+		return a.sb, nil
+	}
+	if err := a.checkBackend(); err != nil {
+		return nil, err
+	}
+	sb, created, err := sandbox.Open(ctx, a.sandboxOptions(), true)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		// Zero set-up: the first command creates the sandbox; say so once, on stderr.
+		fmt.Fprintf(a.ios.ErrOut, "walletctl: created a new sandbox in %s (seed %d); start over any time with: walletctl sandbox reset\n",
+			a.home, sandbox.DefaultSeed)
+	}
+	a.sb = sb
+	return sb, nil
+}
+
+// checkBackend refuses --backend: the remote wallet server is a later issue.
+func (a *app) checkBackend() error {
+	if a.backend == "" {
+		return nil
+	}
+	return invalidArg("drop --backend and WALLETCTL_BACKEND: the embedded sandbox is the only backend for now",
+		"--backend %s: a remote wallet server is not available yet", a.backend)
+}
+
+func (a *app) sandboxOptions() sandbox.Options {
+	return sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN")}
+}
+
+func (a *app) closeSandbox(ctx context.Context) error {
+	sb := a.sb
+	a.sb = nil
+	return sb.Close(context.WithoutCancel(ctx))
+}
+
+func (a *app) service(ctx context.Context) (walletctl.Service, error) {
+	sb, err := a.openSandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return sb.Service(), nil
+}
+
+// actor resolves --as (id or phone) to a user.
+func (a *app) actor(ctx context.Context) (walletctl.Service, *walletctl.User, error) {
+	if a.as == "" {
+		return nil, nil, invalidArg("pass --as USER (an id like u1 or a phone), or set WALLETCTL_AS; list them: walletctl user list",
+			"this command acts as a user, and none was given")
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := svc.User(ctx, a.as)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, u, nil
+}
+
+// invalidArg is an INVALID_ARGUMENT error with a specific hint ("" keeps the default one).
+func invalidArg(hint, format string, args ...any) *walletctl.Error {
+	e := walletctl.Errorf(walletctl.CodeInvalidArgument, format, args...)
+	if hint != "" {
+		e.Hint = hint
+	}
+	return e
+}
+
+// asWalletError turns any error into the one error type, so that every failure has a code.
+func asWalletError(err error) *walletctl.Error {
+	var we *walletctl.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	if be, ok := bankAdminError(err); ok {
+		return be
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &walletctl.Error{Code: walletctl.CodeNetwork, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeNetwork)}
+	}
+	msg := err.Error()
+	// cobra's own argument errors are plain errors.
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs", "required flag"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) {
+			return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: msg, Hint: walletctl.Hint(walletctl.CodeInvalidArgument)}
+		}
+	}
+	return &walletctl.Error{Code: walletctl.CodeInternal, Message: msg, Hint: walletctl.Hint(walletctl.CodeInternal)}
+}
+
+func (a *app) printError(err error) int {
+	we := asWalletError(err)
+	if a.json() {
+		body := struct {
+			Error errorBody `json:"error"`
+		}{errorBody{Code: we.Code, Message: we.Message, Hint: we.Hint, Details: we.Details}}
+		writeJSON(a.ios.ErrOut, body)
+		return walletctl.ExitCode(we.Code)
+	}
+	prefix := "error:"
+	if a.errColor() {
+		prefix = ansi("1;31", prefix)
+	}
+	fmt.Fprintf(a.ios.ErrOut, "%s %s: %s\n", prefix, we.Code, we.Message)
+	if d := formatDetails(we.Details); d != "" {
+		fmt.Fprintf(a.ios.ErrOut, "details: %s\n", d)
+	}
+	if we.Hint != "" {
+		fmt.Fprintf(a.ios.ErrOut, "hint: %s\n", we.Hint)
+	}
+	return walletctl.ExitCode(we.Code)
+}
+
+type errorBody struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Hint    string         `json:"hint,omitempty"`
+	Details map[string]any `json:"details,omitempty"`
+}

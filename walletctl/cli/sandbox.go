@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+)
+
+func (a *app) sandboxCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Create, reset and inspect the embedded sandbox",
+		Long: `The sandbox is one folder (--home, WALLETCTL_HOME, default ./.walletctl) holding the wallet's SQLite
+database, the mock bank's state and the virtual clock. Any command creates it with the default seed
+on first use; sandbox init chooses the seed and the number of bank customers.`,
+	}
+	var seed int64
+	var customers int
+	var force bool
+	initCmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a fresh sandbox (clock at the fixed epoch)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if customers < 0 {
+				return invalidArg("", "--customers must be zero or more")
+			}
+			if err := a.checkBackend(); err != nil {
+				return err
+			}
+			sb, err := sandbox.Init(ctx, a.sandboxOptions(), sandbox.InitOptions{Seed: seed, Customers: customers, Force: force})
+			if err != nil {
+				return err
+			}
+			a.sb = sb
+			return a.printSandboxStatus(ctx, sb, "created")
+		},
+	}
+	initCmd.Flags().Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed: the same seed gives the same bank customers")
+	initCmd.Flags().IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers to generate (besides the documented test cards)")
+	initCmd.Flags().BoolVar(&force, "force", false, "replace an existing sandbox")
+
+	resetCmd := &cobra.Command{
+		Use:   "reset",
+		Short: "Put the sandbox back to its seed's fresh state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sb, err := a.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			if err := sb.Reset(ctx); err != nil {
+				return err
+			}
+			return a.printSandboxStatus(ctx, sb, "reset")
+		},
+	}
+	statusCmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the sandbox: seed, users, cards, pending transactions, clock",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sb, err := a.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			return a.printSandboxStatus(ctx, sb, "")
+		},
+	}
+	cmd.AddCommand(initCmd, resetCmd, statusCmd)
+	return cmd
+}
+
+type sandboxStatus struct {
+	Home          string    `json:"home"`
+	Seed          int64     `json:"seed"`
+	Customers     int       `json:"customers"`      // generated at init, besides the test cards
+	Bank          string    `json:"bank"`           // "in-process" or the server's URL
+	BankCustomers int       `json:"bank_customers"` // cards at the bank now
+	Users         int       `json:"users"`
+	Cards         int       `json:"cards"`
+	TxnsPending   int       `json:"txns_pending"`
+	Clock         time.Time `json:"clock"`
+	FormatVersion int       `json:"format_version"`
+}
+
+func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, error) {
+	m := sb.Meta()
+	// The home as given, not made absolute: transcripts of scenarios must not carry temp paths
+	// they did not type.
+	st := &sandboxStatus{Home: sb.Home(), Seed: m.Seed, Customers: m.Customers, Bank: "in-process",
+		Clock: m.Clock, FormatVersion: m.FormatVersion}
+	if sb.Remote() {
+		st.Bank = sb.Options().BankURL
+	}
+	svc := sb.Service()
+	users, err := svc.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Users = len(users)
+	for _, u := range users {
+		cards, err := svc.Cards(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		st.Cards += len(cards)
+		txns, err := svc.Transactions(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range txns {
+			if t.Status == walletctl.TxnPending {
+				st.TxnsPending++
+			}
+		}
+	}
+	customers, err := sb.Bank().Customers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.BankCustomers = len(customers)
+	return st, nil
+}
+
+func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb string) error {
+	st, err := sandboxStatusOf(ctx, sb)
+	if err != nil {
+		return err
+	}
+	if verb != "" && !a.json() {
+		fmt.Fprintf(a.ios.Out, "sandbox %s in %s\n", verb, st.Home)
+	}
+	a.printRecord(st, []kv{
+		{"HOME", st.Home},
+		{"SEED", st.Seed},
+		{"BANK", st.Bank},
+		{"BANK CUSTOMERS", st.BankCustomers},
+		{"USERS", st.Users},
+		{"CARDS", st.Cards},
+		{"TXNS PENDING", st.TxnsPending},
+		{"CLOCK", ts(st.Clock)},
+	})
+	return nil
+}
+
+// openExisting opens the sandbox without creating one: NO_SANDBOX when there is none.
+func (a *app) openExisting(ctx context.Context) (*sandbox.Sandbox, error) {
+	if a.sb != nil {
+		return a.sb, nil
+	}
+	if err := a.checkBackend(); err != nil {
+		return nil, err
+	}
+	sb, _, err := sandbox.Open(ctx, a.sandboxOptions(), false)
+	if err != nil {
+		return nil, err
+	}
+	a.sb = sb
+	return sb, nil
+}

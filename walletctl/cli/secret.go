@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// passwordFlag adds --password-stdin to a command and returns where its value lands.
+func passwordFlag(cmd *cobra.Command) *bool {
+	p := new(bool)
+	cmd.Flags().BoolVar(p, "password-stdin", false, "read the payment password as one line from standard input")
+	return p
+}
+
+func passwordRequired(msg string) *walletctl.Error {
+	return &walletctl.Error{Code: walletctl.CodePasswordMissing, Message: msg, Hint: walletctl.Hint(walletctl.CodePasswordMissing)}
+}
+
+// readStdinLine reads one line of standard input, without its line ending.
+func (a *app) readStdinLine(what string) (string, error) {
+	line, err := a.reader().ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" && errors.Is(err, io.EOF) {
+		return "", passwordRequired("--password-stdin given but standard input has no " + what)
+	}
+	return line, nil
+}
+
+// readSecret reads a secret: from stdin when fromStdin, else from a prompt on the terminal
+// without echo. With neither it fails with PASSWORD_REQUIRED. The secret is never written back.
+func (a *app) readSecret(prompt string, fromStdin bool) (string, error) {
+	if fromStdin {
+		return a.readStdinLine("line to read")
+	}
+	if !a.ios.InTTY {
+		return "", passwordRequired("a payment password is needed and standard input is not a terminal")
+	}
+	fmt.Fprint(a.ios.ErrOut, prompt)
+	defer fmt.Fprintln(a.ios.ErrOut)
+	if f, ok := a.ios.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		b, err := term.ReadPassword(int(f.Fd()))
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return string(b), nil
+	}
+	// A terminal we cannot switch off echo on (tests drive Run with InTTY set on a buffer):
+	// read a line; nothing is written back either way.
+	line, err := a.reader().ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// readNewPassword reads a new payment password: once from stdin, or twice at a prompt.
+func (a *app) readNewPassword(fromStdin bool) (string, error) {
+	p, err := a.readSecret("New 6-digit payment password: ", fromStdin)
+	if err != nil || fromStdin {
+		return p, err
+	}
+	again, err := a.readSecret("Repeat it: ", false)
+	if err != nil {
+		return "", err
+	}
+	if again != p {
+		return "", invalidArg("run the command again and type the same password twice", "the two passwords differ")
+	}
+	return p, nil
+}

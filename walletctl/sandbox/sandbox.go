@@ -1,0 +1,417 @@
+// Package sandbox is the embedded backend of walletctl: the wallet's SQLite file and the mock
+// bank's state side by side in one folder (the "home"), a virtual clock shared by both, and an
+// exclusive file lock held for the duration of every command.
+//
+// Layout of a home:
+//
+//	sandbox.json  seed, customers, settings, virtual clock time, format version
+//	wallet.db     the wallet (walletctl/sqlite)
+//	bank.json     the in-process bank's Snapshot (absent when a remote bank is used)
+//	lock          flock(2) target; every command holds it exclusively
+//
+// The bank is restored from bank.json lazily, on the first call that touches it, and written back
+// only if it was touched, so that commands such as `balance` never pay for the bank.
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankmock/client"
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/bankadapter"
+	"github.com/walletctl/walletctl/walletctl/engine"
+	"github.com/walletctl/walletctl/walletctl/sqlite"
+)
+
+// FormatVersion is the version of the home's layout; a newer one is refused rather than misread.
+const FormatVersion = 1
+
+// Defaults of `sandbox init`.
+const (
+	DefaultSeed      int64 = 1
+	DefaultCustomers       = 50
+)
+
+// File names inside a home.
+const (
+	MetaFile   = "sandbox.json"
+	WalletFile = "wallet.db"
+	BankFile   = "bank.json"
+	LockFile   = "lock"
+)
+
+// Meta is sandbox.json.
+type Meta struct {
+	FormatVersion int                `json:"format_version"`
+	Seed          int64              `json:"seed"`
+	Customers     int                `json:"customers"`
+	Clock         time.Time          `json:"clock"`
+	Settings      walletctl.Settings `json:"settings"`
+}
+
+// Options says where the sandbox lives and which bank it talks to.
+type Options struct {
+	Home      string // the folder; required
+	BankURL   string // "" = the in-process bank kept in bank.json; else a bankmock server
+	BankToken string // admin token for a remote bank
+	// BankTimeout bounds each call to a remote bank (default 5s).
+	BankTimeout time.Duration
+}
+
+// InitOptions are the knobs of `sandbox init`.
+type InitOptions struct {
+	Seed      int64
+	Customers int
+	Force     bool                // replace an existing sandbox
+	Settings  *walletctl.Settings // nil = walletctl.SandboxSettings()
+}
+
+// Sandbox is an open, locked home. Close it exactly once.
+type Sandbox struct {
+	opts  Options
+	lock  *os.File
+	meta  Meta
+	clock *bankmock.ManualClock
+
+	store *sqlite.Store
+	svc   *engine.Engine
+
+	local  *lazyBank      // in-process bank (nil when remote)
+	remote *client.Client // remote bank (nil when in-process)
+}
+
+func noSandbox(home string) error {
+	return &walletctl.Error{
+		Code:    walletctl.CodeNoSandbox,
+		Message: fmt.Sprintf("no sandbox in %s", home),
+		Hint:    walletctl.Hint(walletctl.CodeNoSandbox),
+		Details: map[string]any{"home": home},
+	}
+}
+
+// Exists reports whether home holds a sandbox (without locking it).
+func Exists(home string) bool {
+	_, err := os.Stat(filepath.Join(home, MetaFile))
+	return err == nil
+}
+
+// lockHome creates home if needed and takes the exclusive lock, waiting for other invocations.
+func lockHome(ctx context.Context, home string) (*os.File, error) {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("create sandbox home: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(home, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	// Poll with LOCK_NB so that a cancelled context is honoured instead of blocking forever.
+	for delay := time.Millisecond; ; {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock sandbox: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay < 20*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// Open locks home and opens its sandbox. Without one it returns NO_SANDBOX, unless autoInit is
+// set, in which case a sandbox is created with the defaults (created reports it).
+func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, created bool, err error) {
+	lock, err := lockHome(ctx, opts.Home)
+	if err != nil {
+		return nil, false, err
+	}
+	s := &Sandbox{opts: opts, lock: lock}
+	defer func() {
+		if err != nil {
+			s.unlock()
+		}
+	}()
+	meta, err := readMeta(opts.Home)
+	if errors.Is(err, os.ErrNotExist) {
+		if !autoInit {
+			return nil, false, noSandbox(opts.Home)
+		}
+		if err := s.create(ctx, InitOptions{Seed: DefaultSeed, Customers: DefaultCustomers}); err != nil {
+			return nil, false, err
+		}
+		return s, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.load(meta); err != nil {
+		return nil, false, err
+	}
+	return s, false, nil
+}
+
+// Init locks home and creates a fresh sandbox. An existing one is refused unless Force is set.
+func Init(ctx context.Context, opts Options, in InitOptions) (*Sandbox, error) {
+	lock, err := lockHome(ctx, opts.Home)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{opts: opts, lock: lock}
+	if Exists(opts.Home) && !in.Force {
+		s.unlock()
+		return nil, &walletctl.Error{
+			Code:    walletctl.CodeAlreadyExists,
+			Message: fmt.Sprintf("a sandbox already exists in %s", opts.Home),
+			Hint:    "pass --force to replace it, or start over with the same seed: walletctl sandbox reset",
+			Details: map[string]any{"home": opts.Home},
+		}
+	}
+	if err := s.create(ctx, in); err != nil {
+		s.unlock()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reset puts the open sandbox back to the fresh state of its seed, keeping seed, customers and
+// settings. With a remote bank only the wallet is reset: the server belongs to someone else.
+func (s *Sandbox) Reset(ctx context.Context) error {
+	settings := s.meta.Settings
+	return s.create(ctx, InitOptions{Seed: s.meta.Seed, Customers: s.meta.Customers, Force: true, Settings: &settings})
+}
+
+// create (re)builds every file of the home under the lock already held.
+func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
+	s.closeBackends()
+	home := s.opts.Home
+	for _, name := range []string{WalletFile, WalletFile + "-wal", WalletFile + "-shm", BankFile, MetaFile} {
+		if err := os.Remove(filepath.Join(home, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove old %s: %w", name, err)
+		}
+	}
+	if io.Seed == 0 {
+		io.Seed = DefaultSeed
+	}
+	if io.Customers <= 0 {
+		io.Customers = DefaultCustomers
+	}
+	settings := walletctl.SandboxSettings() // fake passwords: the cheap hash keeps commands fast
+	if io.Settings != nil {
+		settings = *io.Settings
+	}
+	meta := Meta{FormatVersion: FormatVersion, Seed: io.Seed, Customers: io.Customers, Clock: bankmock.DefaultEpoch, Settings: settings}
+	if s.opts.BankURL == "" {
+		clock := bankmock.NewManualClock(meta.Clock)
+		eng := bankmock.New(bankConfig(meta, clock))
+		snap, err := eng.Snapshot(ctx)
+		if err != nil {
+			return fmt.Errorf("snapshot the new bank: %w", err)
+		}
+		if err := writeAtomic(filepath.Join(home, BankFile), snap); err != nil {
+			return err
+		}
+	}
+	if err := writeMeta(home, meta); err != nil {
+		return err
+	}
+	return s.load(meta)
+}
+
+func bankConfig(meta Meta, clock *bankmock.ManualClock) bankmock.Config {
+	return bankmock.Config{
+		Seed:      meta.Seed,
+		Customers: meta.Customers,
+		Clock:     clock,
+		// In-process the bank's delays are virtual: a command never sleeps for real.
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	}
+}
+
+// load opens the wallet store and builds the engine; the in-process bank stays on disk until used.
+func (s *Sandbox) load(meta Meta) error {
+	if meta.FormatVersion > FormatVersion {
+		return &walletctl.Error{Code: walletctl.CodeConflict,
+			Message: fmt.Sprintf("sandbox format %d is newer than this walletctl understands (%d)", meta.FormatVersion, FormatVersion),
+			Hint:    "upgrade walletctl, or start a new sandbox in another --home"}
+	}
+	s.meta = meta
+	s.clock = bankmock.NewManualClock(meta.Clock)
+	var api bankmock.API
+	var admin bankmock.Admin
+	if s.opts.BankURL == "" {
+		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), meta: meta, clock: s.clock}
+		api, admin = s.local, s.local
+	} else {
+		timeout := s.opts.BankTimeout
+		if timeout == 0 {
+			timeout = 5 * time.Second
+		}
+		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: timeout, AdminToken: s.opts.BankToken})
+		api, admin = s.remote, s.remote
+	}
+	store, err := sqlite.Open(filepath.Join(s.opts.Home, WalletFile))
+	if err != nil {
+		return fmt.Errorf("open wallet database: %w", err)
+	}
+	svc, err := engine.New(engine.Config{
+		Store:    store,
+		Bank:     bankadapter.New(api),
+		Identity: bankadapter.NewRegistry(admin),
+		Clock:    s.clock,
+		Settings: meta.Settings,
+	})
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("start wallet engine: %w", err)
+	}
+	s.store, s.svc = store, svc
+	return nil
+}
+
+// Home is the sandbox folder.
+func (s *Sandbox) Home() string { return s.opts.Home }
+
+// Meta returns sandbox.json as loaded (with the clock as it is now).
+func (s *Sandbox) Meta() Meta {
+	m := s.meta
+	m.Clock = s.clock.Now()
+	return m
+}
+
+// Options are the options the sandbox was opened with.
+func (s *Sandbox) Options() Options { return s.opts }
+
+// Remote reports whether the bank is a remote server.
+func (s *Sandbox) Remote() bool { return s.remote != nil }
+
+// Service is the wallet.
+func (s *Sandbox) Service() walletctl.Service { return s.svc }
+
+// Bank is the bank's admin API: the in-process engine (restored on first use) or the server.
+func (s *Sandbox) Bank() interface {
+	bankmock.API
+	bankmock.Admin
+} {
+	if s.remote != nil {
+		return s.remote
+	}
+	return s.local
+}
+
+// Advance moves the virtual clock (running the wallet's due work) and, with a remote bank, the
+// bank's clock too; the in-process bank shares the wallet's clock.
+func (s *Sandbox) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	now, err := s.svc.Advance(ctx, d)
+	if err != nil {
+		return now, err
+	}
+	if s.remote != nil {
+		if _, err := s.remote.Advance(ctx, d); err != nil {
+			return now, fmt.Errorf("advance the remote bank's clock: %w", err)
+		}
+	}
+	return now, nil
+}
+
+// Close saves what changed (the bank if touched, the clock if moved), closes the database and
+// releases the lock. It is safe on a nil or already closed sandbox.
+func (s *Sandbox) Close(ctx context.Context) error {
+	if s == nil || s.lock == nil {
+		return nil
+	}
+	var errs []error
+	if s.local != nil && s.local.touched && s.local.eng != nil {
+		snap, err := s.local.eng.Snapshot(ctx)
+		if err == nil {
+			err = writeAtomic(filepath.Join(s.opts.Home, BankFile), snap)
+		}
+		errs = append(errs, err)
+	}
+	if s.clock != nil && !s.clock.Now().Equal(s.meta.Clock) {
+		m := s.meta
+		m.Clock = s.clock.Now()
+		errs = append(errs, writeMeta(s.opts.Home, m))
+	}
+	s.closeBackends()
+	s.unlock()
+	return errors.Join(errs...)
+}
+
+func (s *Sandbox) closeBackends() {
+	if s.store != nil {
+		s.store.Close()
+	}
+	s.store, s.svc, s.local, s.remote = nil, nil, nil, nil
+}
+
+func (s *Sandbox) unlock() {
+	if s.lock != nil {
+		syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
+		s.lock.Close()
+		s.lock = nil
+	}
+}
+
+func readMeta(home string) (Meta, error) {
+	b, err := os.ReadFile(filepath.Join(home, MetaFile))
+	if err != nil {
+		return Meta{}, err
+	}
+	// Start from the defaults so that settings added after the sandbox was made get their default.
+	m := Meta{Settings: walletctl.SandboxSettings()}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Meta{}, &walletctl.Error{Code: walletctl.CodeConflict,
+			Message: fmt.Sprintf("%s is damaged: %v", filepath.Join(home, MetaFile), err),
+			Hint:    "start over: walletctl sandbox init --force"}
+	}
+	return m, nil
+}
+
+func writeMeta(home string, m Meta) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(home, MetaFile), append(b, '\n'))
+}
+
+// writeAtomic writes through a temporary file and a rename, so that a crash leaves either the old
+// or the new file, never half of one.
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
