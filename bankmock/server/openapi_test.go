@@ -323,7 +323,7 @@ func TestCheckerRejects(t *testing.T) {
 		schema string
 		value  string
 	}{
-		{"#/components/schemas/Transaction", `{"txn_id":"t1"}`},                           // required missing
+		{"#/components/schemas/Transaction", `{"txn_id":"t1"}`},                                  // required missing
 		{"#/components/schemas/MoneyRequest", `{"agreement":"a","amount":1.5,"currency":"CNY"}`}, // not integer
 		{"#/components/schemas/MoneyRequest", `{"agreement":"a","amount":1,"currency":"USD"}`},   // enum
 		{"#/components/schemas/ErrorBody", `{"error":{"code":"X","resp_code":"1","message":""}}`},

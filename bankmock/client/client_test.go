@@ -1,0 +1,690 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankmock/client"
+	"github.com/walletctl/walletctl/bankmock/server"
+)
+
+// world is a real engine behind a real server on loopback, and a client pointed at it.
+type world struct {
+	eng *bankmock.Engine
+	srv *httptest.Server
+	c   *client.Client
+}
+
+func newWorld(t *testing.T, opts client.Options) *world {
+	t.Helper()
+	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: 10})
+	srv := httptest.NewServer(server.New(eng, server.Options{}))
+	t.Cleanup(srv.Close)
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = time.Millisecond
+	}
+	return &world{eng: eng, srv: srv, c: client.New(srv.URL, opts)}
+}
+
+func testCard(t *testing.T, key string) bankmock.Customer {
+	t.Helper()
+	for _, tc := range bankmock.TestCards {
+		if tc.Key == key {
+			return tc.Customer
+		}
+	}
+	t.Fatalf("no test card %q", key)
+	return bankmock.Customer{}
+}
+
+func cardReq(c bankmock.Customer) bankmock.CardRequest {
+	return bankmock.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
+}
+
+// bind binds a test card over HTTP and returns its agreement token.
+func bind(t *testing.T, api interface {
+	bankmock.API
+	bankmock.Admin
+}, key string) string {
+	t.Helper()
+	ctx := context.Background()
+	cu := testCard(t, key)
+	b, err := api.CreateBinding(ctx, cardReq(cu))
+	if err != nil {
+		t.Fatalf("bind %s: %v", key, err)
+	}
+	otp, err := api.LastOTP(ctx, cu.Phone)
+	if err != nil {
+		t.Fatalf("otp %s: %v", key, err)
+	}
+	a, err := api.ConfirmBinding(ctx, b.BindingID, otp)
+	if err != nil {
+		t.Fatalf("confirm %s: %v", key, err)
+	}
+	return a.Agreement
+}
+
+func wantCode(t *testing.T, err error, code, resp string) *bankmock.Error {
+	t.Helper()
+	e, ok := bankmock.AsError(err)
+	if !ok {
+		t.Fatalf("want *bankmock.Error %s, got %T %v", code, err, err)
+	}
+	if e.Code != code || (resp != "" && e.RespCode != resp) {
+		t.Fatalf("want %s (%s), got %v", code, resp, e)
+	}
+	return e
+}
+
+func balance(t *testing.T, api bankmock.Admin, card string) int64 {
+	t.Helper()
+	c, err := api.Customer(context.Background(), card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Balance
+}
+
+func yuan(n int64) int64 { return n * 100 }
+
+func TestDataErrorsOverHTTP(t *testing.T) {
+	w := newWorld(t, client.Options{})
+	ctx := context.Background()
+	ok := testCard(t, "ok")
+
+	// Four-element verification.
+	v, err := w.c.Verify(ctx, cardReq(ok))
+	if err != nil || !v.Match || v.Bank != "ICBC" || v.CardLast4 != ok.CardNo[len(ok.CardNo)-4:] {
+		t.Fatalf("verify ok card: %+v %v", v, err)
+	}
+	bad := cardReq(ok)
+	bad.Phone = "13900000000"
+	e := wantCode(t, func() error { _, err := w.c.Verify(ctx, bad); return err }(), bankmock.CodeInfoMismatch, "66")
+	if len(e.Fields) != 1 || e.Fields[0] != "phone" {
+		t.Errorf("mismatch fields = %v, want [phone]", e.Fields)
+	}
+	for key, want := range map[string][2]string{
+		"frozen":  {bankmock.CodeIssuerRestricted, "77"},
+		"lost":    {bankmock.CodeIssuerRestricted, "77"},
+		"expired": {bankmock.CodeCardExpired, "78"},
+	} {
+		_, err := w.c.Verify(ctx, cardReq(testCard(t, key)))
+		wantCode(t, err, want[0], want[1])
+	}
+	unknown := cardReq(ok)
+	unknown.CardNo = "6222020000000000019" // Luhn-invalid
+	_, err = w.c.Verify(ctx, unknown)
+	wantCode(t, err, bankmock.CodeCardUnknown, "14")
+
+	// Binding restrictions.
+	_, err = w.c.CreateBinding(ctx, cardReq(testCard(t, "no_online_binding")))
+	wantCode(t, err, bankmock.CodeBindingNotSupported, "68")
+	_, err = w.c.CreateBinding(ctx, cardReq(testCard(t, "cnp_disabled")))
+	wantCode(t, err, bankmock.CodeCNPNotEnabled, "72")
+
+	// OTP: wrong code counts down, then the binding is spent; expiry on the virtual clock.
+	b, err := w.c.CreateBinding(ctx, cardReq(ok))
+	if err != nil || b.Status != "otp_sent" || strings.Contains(b.PhoneMasked, ok.Phone) {
+		t.Fatalf("binding: %+v %v", b, err)
+	}
+	_, err = w.c.ConfirmBinding(ctx, b.BindingID, "000000x")
+	e = wantCode(t, err, bankmock.CodeOTPInvalid, "71")
+	if e.Remaining == nil || *e.Remaining != 2 {
+		t.Errorf("remaining = %v, want 2", e.Remaining)
+	}
+	b2, _ := w.c.CreateBinding(ctx, cardReq(ok))
+	if _, err := w.c.Advance(ctx, 6*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	otp, _ := w.c.LastOTP(ctx, ok.Phone)
+	_, err = w.c.ConfirmBinding(ctx, b2.BindingID, otp)
+	wantCode(t, err, bankmock.CodeOTPExpired, "71")
+	_, err = w.c.ConfirmBinding(ctx, "b999", "123456")
+	wantCode(t, err, bankmock.CodeNotFound, "25")
+
+	// Money.
+	agr := bind(t, w.c, "ok")
+	mr := func(amount int64) bankmock.MoneyRequest {
+		return bankmock.MoneyRequest{Agreement: agr, Amount: amount, Currency: "CNY"}
+	}
+	_, err = w.c.Debit(ctx, "k-single", mr(yuan(50000)+1))
+	wantCode(t, err, bankmock.CodeLimitExceeded, "61")
+	if _, err := w.c.Debit(ctx, "k-d1", mr(yuan(30000))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.c.Debit(ctx, "k-d2", mr(yuan(30000)))
+	wantCode(t, err, bankmock.CodeLimitExceeded, "81")
+	_, err = w.c.Debit(ctx, "k-zero", mr(0))
+	wantCode(t, err, bankmock.CodeInvalidRequest, "30")
+	_, err = w.c.Debit(ctx, "k-d1", mr(yuan(1)))
+	wantCode(t, err, bankmock.CodeIdempotencyMismatch, "12")
+	_, err = w.c.Debit(ctx, "k-none", bankmock.MoneyRequest{Agreement: "agr_404", Amount: 1, Currency: "CNY"})
+	wantCode(t, err, bankmock.CodeNotFound, "25")
+	_, err = w.c.Transaction(ctx, "never-sent")
+	wantCode(t, err, bankmock.CodeNotFound, "25")
+
+	empty := bind(t, w.c, "no_funds")
+	_, err = w.c.Debit(ctx, "k-empty", bankmock.MoneyRequest{Agreement: empty, Amount: 100, Currency: "CNY"})
+	wantCode(t, err, bankmock.CodeInsufficientFunds, "51")
+	credit := bind(t, w.c, "credit")
+	if err := w.c.SetBalance(ctx, testCard(t, "credit").CardNo, 100); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.c.Debit(ctx, "k-credit", bankmock.MoneyRequest{Agreement: credit, Amount: 200, Currency: "CNY"})
+	wantCode(t, err, bankmock.CodeInsufficientFunds, "64")
+	// A declined debit is stored: its query says failed, with the reason.
+	tx, err := w.c.Transaction(ctx, "k-credit")
+	if err != nil || tx.Status != bankmock.TxnFailed || tx.Error == nil || tx.Error.RespCode != "64" {
+		t.Fatalf("failed txn query: %+v %v", tx, err)
+	}
+
+	// Unbind, then the agreement is gone.
+	if err := w.c.Unbind(ctx, credit); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, w.c.Unbind(ctx, credit), bankmock.CodeNotFound, "25")
+	_, err = w.c.Debit(ctx, "k-after-unbind", bankmock.MoneyRequest{Agreement: credit, Amount: 1, Currency: "CNY"})
+	wantCode(t, err, bankmock.CodeNotFound, "25")
+}
+
+func TestIdempotentReplay(t *testing.T) {
+	w := newWorld(t, client.Options{})
+	ctx := context.Background()
+	agr := bind(t, w.c, "ok")
+	card := testCard(t, "ok").CardNo
+	before := balance(t, w.c, card)
+	req := bankmock.MoneyRequest{Agreement: agr, Amount: 1234, Currency: "CNY"}
+	first, err := w.c.Debit(ctx, "pay-1", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.c.Debit(ctx, "pay-1", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.TxnID != again.TxnID || !first.Time.Equal(again.Time) {
+		t.Errorf("replay gave %+v, first was %+v", again, first)
+	}
+	if got := balance(t, w.c, card); got != before-1234 {
+		t.Errorf("balance %d after a debit and its replay, want %d (debited once)", got, before-1234)
+	}
+	// A replay of a declined debit returns the same decline.
+	empty := bind(t, w.c, "no_funds")
+	req2 := bankmock.MoneyRequest{Agreement: empty, Amount: 5, Currency: "CNY"}
+	_, err1 := w.c.Debit(ctx, "pay-2", req2)
+	_, err2 := w.c.Debit(ctx, "pay-2", req2)
+	wantCode(t, err1, bankmock.CodeInsufficientFunds, "51")
+	wantCode(t, err2, bankmock.CodeInsufficientFunds, "51")
+}
+
+// TestFaultsOverHTTP: each fault kind as a client on the wire sees it.
+func TestFaultsOverHTTP(t *testing.T) {
+	ctx := context.Background()
+	type check struct {
+		spec      string
+		timeout   time.Duration
+		code      string // "" = success
+		processed bool   // the query by key then shows it succeeded
+		faultRef  bool   // the error names the fault (a response arrived)
+	}
+	for _, tc := range []check{
+		{spec: "drop_after", code: bankmock.CodeOutcomeUnknown, processed: true},
+		{spec: "refuse", code: bankmock.CodeOutcomeUnknown},
+		{spec: "hang", timeout: 300 * time.Millisecond, code: bankmock.CodeOutcomeUnknown},
+		{spec: "http_error", code: bankmock.CodeIssuerUnavailable, faultRef: true},
+		{spec: "http_error;status=502", code: bankmock.CodeIssuerUnavailable, faultRef: true},
+		{spec: "malformed", code: bankmock.CodeOutcomeUnknown, processed: true, faultRef: true},
+		{spec: "delay;delay=100ms", processed: true},
+		{spec: "delay;delay=2s", timeout: 300 * time.Millisecond, code: bankmock.CodeOutcomeUnknown, processed: true},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, client.Options{Timeout: tc.timeout})
+			agr := bind(t, w.c, "ok")
+			card := testCard(t, "ok").CardNo
+			before := balance(t, w.c, card)
+			key := "k-" + tc.spec
+			start := time.Now()
+			tx, err := w.c.Debit(client.WithFault(ctx, tc.spec), key, bankmock.MoneyRequest{Agreement: agr, Amount: 500, Currency: "CNY"})
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("want success, got %v", err)
+				}
+				if tx.Status != bankmock.TxnSucceeded {
+					t.Fatalf("txn %+v", tx)
+				}
+				if time.Since(start) < 100*time.Millisecond {
+					t.Errorf("delay fault answered in %v, before its delay", time.Since(start))
+				}
+			} else {
+				e := wantCode(t, err, tc.code, "")
+				if tc.code == bankmock.CodeOutcomeUnknown && e.RespCode != "05" {
+					t.Errorf("sent request with no usable answer: resp %s, want 05", e.RespCode)
+				}
+				if tc.faultRef != (e.Fault != "") {
+					t.Errorf("error fault ref %q, want present=%v", e.Fault, tc.faultRef)
+				}
+				if tc.faultRef && !strings.HasPrefix(e.Fault, "header:h") {
+					t.Errorf("fault ref %q, want header:h<n>", e.Fault)
+				}
+			}
+			if strings.HasPrefix(tc.spec, "delay;delay=2s") {
+				// The bank processes after its delay even though the client left: wait for it.
+				deadline := time.Now().Add(5 * time.Second)
+				for time.Now().Before(deadline) {
+					if _, err := w.c.Transaction(ctx, key); err == nil {
+						break
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			got, qerr := w.c.Transaction(ctx, key)
+			if tc.processed {
+				if qerr != nil || got.Status != bankmock.TxnSucceeded || got.Amount != 500 {
+					t.Fatalf("query after %s: %+v %v, want succeeded", tc.spec, got, qerr)
+				}
+				if b := balance(t, w.c, card); b != before-500 {
+					t.Errorf("balance %d, want %d: the bank processed it", b, before-500)
+				}
+			} else {
+				wantCode(t, qerr, bankmock.CodeNotFound, "25")
+				if b := balance(t, w.c, card); b != before {
+					t.Errorf("balance %d, want unchanged %d", b, before)
+				}
+			}
+			// The journal records the fault.
+			j, err := w.c.Journal(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, e := range j {
+				if e.Op == bankmock.OpDebit && e.IdempotencyKey == key && strings.HasPrefix(e.Fault, "header:") {
+					found = true
+					if e.Card != "" && strings.Contains(e.Card, card) {
+						t.Errorf("journal shows the full card number: %q", e.Card)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("journal has no debit entry with the header fault: %+v", j)
+			}
+		})
+	}
+}
+
+func TestRuleAndMagicFaults(t *testing.T) {
+	w := newWorld(t, client.Options{})
+	ctx := context.Background()
+	agr := bind(t, w.c, "ok")
+	f, err := w.c.AddFaultSpec(ctx, "drop_after;op=debit;first=1")
+	if err != nil || f.ID == "" || f.Kind != bankmock.FaultDropAfter {
+		t.Fatalf("add fault: %+v %v", f, err)
+	}
+	req := bankmock.MoneyRequest{Agreement: agr, Amount: 100, Currency: "CNY"}
+	_, err = w.c.Debit(ctx, "r1", req)
+	wantCode(t, err, bankmock.CodeOutcomeUnknown, "05")
+	if _, err := w.c.Debit(ctx, "r2", req); err != nil {
+		t.Fatalf("second debit after first=1: %v", err)
+	}
+	fs, err := w.c.Faults(ctx)
+	if err != nil || len(fs) != 1 || fs[0].Fired != 1 || fs[0].Matched != 2 {
+		t.Fatalf("faults after two debits: %+v %v", fs, err)
+	}
+	if err := w.c.DeleteFault(ctx, f.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, w.c.DeleteFault(ctx, f.ID), bankmock.CodeNotFound, "")
+
+	// The same rule as JSON fields.
+	if _, err := w.c.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultHTTPError, Op: bankmock.OpCredit, Status: 502}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.c.Credit(ctx, "c1", req)
+	e := wantCode(t, err, bankmock.CodeIssuerUnavailable, "96")
+	if !strings.HasPrefix(e.Fault, "rule:") {
+		t.Errorf("fault ref %q, want rule:<id>", e.Fault)
+	}
+	if err := w.c.ClearFaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fs, _ := w.c.Faults(ctx); len(fs) != 0 {
+		t.Errorf("faults after clear: %+v", fs)
+	}
+
+	// Magic amount: 500.03 CNY is HTTP 503.
+	_, err = w.c.Debit(ctx, "m1", bankmock.MoneyRequest{Agreement: agr, Amount: 50003, Currency: "CNY"})
+	e = wantCode(t, err, bankmock.CodeIssuerUnavailable, "96")
+	if e.Fault != "magic:amount:50003" {
+		t.Errorf("fault ref %q, want magic:amount:50003", e.Fault)
+	}
+	// Magic card: drop_after on every debit, yet the money moved.
+	drop := bind(t, w.c, "drop_after")
+	_, err = w.c.Debit(ctx, "m2", bankmock.MoneyRequest{Agreement: drop, Amount: 100, Currency: "CNY"})
+	wantCode(t, err, bankmock.CodeOutcomeUnknown, "05")
+	if tx, err := w.c.Transaction(ctx, "m2"); err != nil || tx.Status != bankmock.TxnSucceeded {
+		t.Fatalf("magic drop_after query: %+v %v", tx, err)
+	}
+}
+
+// TestRetries: debits re-sent with the same key only when asked; GETs retry on their own.
+func TestRetries(t *testing.T) {
+	ctx := context.Background()
+	t.Run("debit retried with the same key returns the first outcome", func(t *testing.T) {
+		w := newWorld(t, client.Options{Retries: 2})
+		agr := bind(t, w.c, "ok")
+		card := testCard(t, "ok").CardNo
+		before := balance(t, w.c, card)
+		if _, err := w.c.AddFaultSpec(ctx, "drop_after;op=debit;first=1"); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := w.c.Debit(ctx, "retry-1", bankmock.MoneyRequest{Agreement: agr, Amount: 700, Currency: "CNY"})
+		if err != nil || tx.Status != bankmock.TxnSucceeded {
+			t.Fatalf("retried debit: %+v %v", tx, err)
+		}
+		if b := balance(t, w.c, card); b != before-700 {
+			t.Errorf("balance %d, want %d: debited exactly once", b, before-700)
+		}
+		j, _ := w.c.Journal(ctx)
+		replays := 0
+		for _, e := range j {
+			if e.IdempotencyKey == "retry-1" && e.Outcome == "replay" {
+				replays++
+			}
+		}
+		if replays != 1 {
+			t.Errorf("journal shows %d replays of retry-1, want 1 (the retry)", replays)
+		}
+	})
+	t.Run("debit not retried by default", func(t *testing.T) {
+		w := newWorld(t, client.Options{})
+		agr := bind(t, w.c, "ok")
+		if _, err := w.c.AddFaultSpec(ctx, "drop_after;op=debit;first=1"); err != nil {
+			t.Fatal(err)
+		}
+		// Warm a keep-alive connection so that net/http's own replay logic would apply if we let it.
+		if _, err := w.c.Banks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.c.Debit(ctx, "noretry", bankmock.MoneyRequest{Agreement: agr, Amount: 1, Currency: "CNY"})
+		wantCode(t, err, bankmock.CodeOutcomeUnknown, "05")
+		fs, _ := w.c.Faults(ctx)
+		if fs[0].Matched != 1 {
+			t.Errorf("fault matched %d times, want 1: the debit was re-sent", fs[0].Matched)
+		}
+	})
+	t.Run("GET retried after a refused connection", func(t *testing.T) {
+		w := newWorld(t, client.Options{})
+		if _, err := w.c.AddFaultSpec(ctx, "refuse;op=statement;first=1"); err != nil {
+			t.Fatal(err)
+		}
+		st, err := w.c.Statement(ctx, "2026-01-05")
+		if err != nil || st.Date != "2026-01-05" {
+			t.Fatalf("statement: %+v %v", st, err)
+		}
+	})
+	t.Run("issuer unavailable retried with the same key", func(t *testing.T) {
+		w := newWorld(t, client.Options{Retries: 1})
+		agr := bind(t, w.c, "ok")
+		if _, err := w.c.AddFaultSpec(ctx, "http_error;op=credit;first=1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.c.Credit(ctx, "cr", bankmock.MoneyRequest{Agreement: agr, Amount: 9, Currency: "CNY"}); err != nil {
+			t.Fatalf("credit after one 503: %v", err)
+		}
+	})
+}
+
+func TestNothingListening(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the port is now (very likely) closed: connect fails
+	c := client.New("http://"+addr, client.Options{Timeout: time.Second, Retries: -1})
+	_, err = c.Debit(context.Background(), "k", bankmock.MoneyRequest{Agreement: "a", Amount: 1, Currency: "CNY"})
+	e := wantCode(t, err, bankmock.CodeOutcomeUnknown, "03")
+	if !strings.Contains(e.Message, "query") {
+		t.Errorf("message %q should tell to query later", e.Message)
+	}
+}
+
+func TestAdminToken(t *testing.T) {
+	eng := bankmock.New(bankmock.Config{Seed: 3, Customers: 2})
+	srv := httptest.NewServer(server.New(eng, server.Options{AdminToken: "s3cret"}))
+	defer srv.Close()
+	ctx := context.Background()
+	_, err := client.New(srv.URL, client.Options{}).Customers(ctx)
+	wantCode(t, err, bankmock.CodeUnauthorized, "")
+	_, err = client.New(srv.URL, client.Options{AdminToken: "wrong"}).Customers(ctx)
+	wantCode(t, err, bankmock.CodeUnauthorized, "")
+	cs, err := client.New(srv.URL, client.Options{AdminToken: "s3cret"}).Customers(ctx)
+	if err != nil || len(cs) != len(bankmock.TestCards)+2 {
+		t.Fatalf("customers with the token: %d %v", len(cs), err)
+	}
+	// The protocol itself needs no token.
+	if _, err := client.New(srv.URL, client.Options{}).Banks(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAdminOverHTTP(t *testing.T) {
+	w := newWorld(t, client.Options{})
+	ctx := context.Background()
+	gen, err := w.c.GenerateCustomers(ctx, 3)
+	if err != nil || len(gen) != 3 {
+		t.Fatalf("generate: %d %v", len(gen), err)
+	}
+	added, err := w.c.AddCustomer(ctx, bankmock.Customer{Bank: "CMB", Balance: 4200})
+	if err != nil || added.Bank != "CMB" || added.CardNo == "" || added.Balance != 4200 {
+		t.Fatalf("add: %+v %v", added, err)
+	}
+	if err := w.c.SetCardStatus(ctx, added.CardNo, bankmock.CardFrozen); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.c.Customer(ctx, added.CardNo)
+	if err != nil || got.Status != bankmock.CardFrozen {
+		t.Fatalf("after freeze: %+v %v", got, err)
+	}
+	wantCode(t, w.c.SetCardStatus(ctx, added.CardNo, "melted"), bankmock.CodeInvalidRequest, "")
+	wantCode(t, w.c.SetBalance(ctx, "6222020000000000000", 1), bankmock.CodeNotFound, "")
+
+	now, err := w.c.Now(ctx)
+	if err != nil || !now.Equal(bankmock.DefaultEpoch) {
+		t.Fatalf("now %v %v, want the epoch", now, err)
+	}
+	later, err := w.c.Advance(ctx, 2*time.Hour)
+	if err != nil || !later.Equal(bankmock.DefaultEpoch.Add(2*time.Hour)) {
+		t.Fatalf("advance: %v %v", later, err)
+	}
+
+	snap, err := w.c.Snapshot(ctx)
+	if err != nil || len(snap) == 0 {
+		t.Fatal(err)
+	}
+	if err := w.c.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := w.c.Customers(ctx); len(cs) != len(bankmock.TestCards)+10 {
+		t.Errorf("after reset: %d customers, want the seed's %d", len(cs), len(bankmock.TestCards)+10)
+	}
+	if err := w.c.Restore(ctx, snap); err != nil {
+		t.Fatal(err)
+	}
+	snap2, _ := w.c.Snapshot(ctx)
+	if string(snap) != string(snap2) {
+		t.Error("snapshot after restore differs from the one restored")
+	}
+	wantCode(t, w.c.Restore(ctx, []byte("{not json")), bankmock.CodeInvalidRequest, "")
+	_, err = w.c.LastOTP(ctx, "13000000000")
+	wantCode(t, err, bankmock.CodeNotFound, "")
+}
+
+// TestParity runs one sequence against an engine in-process and against a second engine from the
+// same seed through the server and client, and compares every result and the final snapshots.
+func TestParity(t *testing.T) {
+	local := bankmock.New(bankmock.Config{Seed: 42, Customers: 8})
+	remoteEng := bankmock.New(bankmock.Config{Seed: 42, Customers: 8})
+	srv := httptest.NewServer(server.New(remoteEng, server.Options{}))
+	defer srv.Close()
+	remote := client.New(srv.URL, client.Options{Timeout: 2 * time.Second})
+
+	type backend interface {
+		bankmock.API
+		bankmock.Admin
+	}
+	run := func(api backend) []string {
+		ctx := context.Background()
+		var out []string
+		rec := func(name string, v any, err error) {
+			if err != nil {
+				e, ok := bankmock.AsError(err)
+				if !ok {
+					out = append(out, name+": plain error "+err.Error())
+					return
+				}
+				if e.Code == bankmock.CodeOutcomeUnknown {
+					// Only the code and response code are comparable: the wire cannot say which fault
+					// closed the connection, nor the engine's wording.
+					out = append(out, name+": "+e.Code+" "+e.RespCode)
+					return
+				}
+				b, _ := json.Marshal(e)
+				out = append(out, name+": error "+string(b))
+				return
+			}
+			b, _ := json.Marshal(v)
+			out = append(out, name+": "+string(b))
+		}
+		banks, err := api.Banks(ctx)
+		rec("banks", banks, err)
+		ok := testCard(t, "ok")
+		vr, err := api.Verify(ctx, cardReq(ok))
+		rec("verify", vr, err)
+		bad := cardReq(ok)
+		bad.Name = "李四"
+		vr, err = api.Verify(ctx, bad)
+		rec("verify-mismatch", vr, err)
+		b, err := api.CreateBinding(ctx, cardReq(ok))
+		rec("bind", b, err)
+		_, err = api.ConfirmBinding(ctx, b.BindingID, "999999x")
+		rec("confirm-wrong", nil, err)
+		otp, err := api.LastOTP(ctx, ok.Phone)
+		rec("otp", otp, err)
+		agr, err := api.ConfirmBinding(ctx, b.BindingID, otp)
+		rec("confirm", agr, err)
+		mr := bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 2500, Currency: "CNY"}
+		tx, err := api.Debit(ctx, "p1", mr)
+		rec("debit", tx, err)
+		tx, err = api.Debit(ctx, "p1", mr)
+		rec("debit-replay", tx, err)
+		_, err = api.Debit(ctx, "p1", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 1, Currency: "CNY"})
+		rec("debit-mismatch", nil, err)
+		tx, err = api.Credit(ctx, "c1", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 800, Currency: "CNY"})
+		rec("credit", tx, err)
+		_, err = api.Debit(ctx, "big", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: yuan(60000), Currency: "CNY"})
+		rec("debit-limit", nil, err)
+		f, err := api.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultDropAfter, Op: bankmock.OpDebit, First: 1})
+		rec("add-fault", f, err)
+		_, err = api.Debit(ctx, "p2", mr)
+		rec("debit-dropped", nil, err)
+		tx, err = api.Transaction(ctx, "p2")
+		rec("query-dropped", tx, err)
+		_, err = api.Debit(ctx, "p3", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 77777, Currency: "CNY"})
+		rec("debit-magic-malformed", nil, err)
+		_, err = api.Debit(ctx, "p4", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 50002, Currency: "CNY"})
+		rec("debit-magic-502", nil, err)
+		fs, err := api.Faults(ctx)
+		rec("faults", fs, err)
+		now, err := api.Advance(ctx, 26*time.Hour)
+		rec("advance", now, err)
+		st, err := api.Statement(ctx, "2026-01-05")
+		rec("statement", st, err)
+		cu, err := api.Customer(ctx, ok.CardNo)
+		rec("customer", cu, err)
+		gen, err := api.GenerateCustomers(ctx, 2)
+		rec("generate", gen, err)
+		added, err := api.AddCustomer(ctx, bankmock.Customer{Bank: "BOC"})
+		rec("add-customer", added, err)
+		rec("unbind", nil, api.Unbind(ctx, agr.Agreement))
+		j, err := api.Journal(ctx)
+		rec("journal", j, err)
+		snap, err := api.Snapshot(ctx)
+		rec("snapshot", json.RawMessage(snap), err)
+		return out
+	}
+	a, b := run(local), run(remote)
+	if len(a) != len(b) {
+		t.Fatalf("in-process gave %d results, HTTP %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("step %d differs:\n in-process: %.600s\n http:       %.600s", i, a[i], b[i])
+		}
+	}
+	s1, _ := local.Snapshot(context.Background())
+	s2, _ := remoteEng.Snapshot(context.Background())
+	if string(s1) != string(s2) {
+		t.Error("final snapshots differ")
+	}
+}
+
+// TestConcurrentDebits exercises the server, client and engine under the race detector.
+func TestConcurrentDebits(t *testing.T) {
+	w := newWorld(t, client.Options{})
+	ctx := context.Background()
+	agr := bind(t, w.c, "ok")
+	card := testCard(t, "ok").CardNo
+	before := balance(t, w.c, card)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				// Every key is sent twice: the replay must not debit again.
+				key := fmt.Sprintf("g%d-%d", g, i)
+				for range 2 {
+					_, err := w.c.Debit(ctx, key, bankmock.MoneyRequest{Agreement: agr, Amount: 3, Currency: "CNY"})
+					if err != nil {
+						if e, ok := bankmock.AsError(err); ok && e.Code == bankmock.CodeDuplicate {
+							continue
+						}
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if b := balance(t, w.c, card); b != before-8*10*3 {
+		t.Errorf("balance %d, want %d", b, before-8*10*3)
+	}
+}
+
+func TestErrorIsSentinel(t *testing.T) {
+	w := newWorld(t, client.Options{})
+	_, err := w.c.Transaction(context.Background(), "nope")
+	if !errors.Is(err, bankmock.ErrNotFound) {
+		t.Errorf("errors.Is(%v, ErrNotFound) = false", err)
+	}
+}
