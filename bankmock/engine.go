@@ -594,7 +594,10 @@ func (e *Engine) money(ctx context.Context, kind, key string, req MoneyRequest) 
 		}
 		e.st.Txns[key] = t
 		j.Detail = t.TxnID + " " + t.Status
-		return copyTxn(t), err
+		if err != nil {
+			return nil, err
+		}
+		return copyTxn(t), nil
 	})
 }
 

@@ -1,0 +1,81 @@
+package bankmock
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+var bg = context.Background()
+
+func newTest(t testing.TB) *Engine {
+	t.Helper()
+	return New(Config{Seed: 42, Customers: 30, Sleep: InstantSleep})
+}
+
+func testCard(t testing.TB, key string) Customer {
+	t.Helper()
+	for _, c := range TestCards {
+		if c.Key == key {
+			return c.Customer
+		}
+	}
+	t.Fatalf("no test card %q", key)
+	return Customer{}
+}
+
+func req(c Customer) CardRequest {
+	return CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
+}
+
+// bind binds a card through the full OTP flow and returns the agreement token.
+func bind(t testing.TB, e *Engine, c Customer) string {
+	t.Helper()
+	b, err := e.CreateBinding(bg, req(c))
+	if err != nil {
+		t.Fatalf("bind %s: %v", c.Name, err)
+	}
+	otp, err := e.LastOTP(bg, c.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.ConfirmBinding(bg, b.BindingID, otp)
+	if err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	return a.Agreement
+}
+
+func cny(agr string, fen int64) MoneyRequest {
+	return MoneyRequest{Agreement: agr, Amount: fen, Currency: Currency}
+}
+
+// wantCode fails unless err is a *Error with the code and (if given) resp code.
+func wantCode(t testing.TB, err error, code, resp string) *Error {
+	t.Helper()
+	be, ok := AsError(err)
+	if !ok {
+		t.Fatalf("want %s (%s), got %v", code, resp, err)
+	}
+	if be.Code != code || (resp != "" && be.RespCode != resp) {
+		t.Fatalf("want %s (%s), got %s (%s): %s", code, resp, be.Code, be.RespCode, be.Message)
+	}
+	return be
+}
+
+func balance(t testing.TB, e *Engine, card string) int64 {
+	t.Helper()
+	c, err := e.Customer(bg, card)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Balance
+}
+
+func notFound(t testing.TB, e *Engine, key string) {
+	t.Helper()
+	_, err := e.Transaction(bg, key)
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Transaction(%s): want NOT_FOUND, got %v", key, err)
+	}
+}
