@@ -29,6 +29,28 @@ type Config struct {
 
 // Engine is the mock bank: every bank of the catalogue, their customers, bindings, agreements,
 // transactions, fault rules and journal, behind one mutex. It implements API and Admin.
+//
+// Faults, in-process (no Report on the context; see Report for server mode):
+//
+//	refuse      not processed; OUTCOME_UNKNOWN resp 03 (a client sees a closed connection)
+//	hang        not processed; waits until ctx is done or ClientTimeout, then OUTCOME_UNKNOWN 03
+//	drop_after  processed; OUTCOME_UNKNOWN resp 05, Error.Processed = true
+//	malformed   processed; OUTCOME_UNKNOWN resp 05, Error.Processed = true
+//	http_error  not processed; ISSUER_UNAVAILABLE resp 96 (HTTP Status, 503 by default)
+//	delay       waits min(Delay, ClientTimeout, ctx's deadline); within it, the normal result; past
+//	            it the bank still processes and the caller gets OUTCOME_UNKNOWN resp 04, Processed
+//
+// Every error produced by or under a fault carries Error.Fault = "<source>:<id>". The journal
+// records what the bank did (the real outcome for drop_after, malformed and delay), with
+// Processed true whenever the bank's logic ran (declines and replays included) and false when a
+// fault stopped the request before it.
+//
+// Idempotency (debits and credits): the first outcome, success or decline, is stored under the
+// key and replayed for the same parameters (journal outcome "replay"); other parameters give
+// IDEMPOTENCY_MISMATCH (12); a key held by a delayed request in flight gives DUPLICATE (94).
+// Malformed requests (no key, amount <= 0, currency not CNY) and unknown agreements are not stored.
+// Debit checks, in order: card status (77/78), single limit (61), daily limit per card and bank
+// day (81), funds (51 debit card, 64 credit card).
 type Engine struct {
 	mu       sync.Mutex
 	cfg      Config
