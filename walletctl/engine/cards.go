@@ -47,6 +47,11 @@ func bankError(err error, unknown string) *walletctl.Error {
 	case walletctl.BankCardUnknown:
 		e = errf(walletctl.CodeInvalidCardNo, "the bank does not know this card number")
 	case walletctl.BankOTPInvalid:
+		if be.Remaining != nil && *be.Remaining <= 0 {
+			e = errf(walletctl.CodeOTPExpired, "wrong SMS code, and no tries are left")
+			e.Details = map[string]any{"remaining": 0}
+			break
+		}
 		e = errf(walletctl.CodeOTPInvalid, "wrong SMS code")
 		if be.Remaining != nil {
 			e.Details = map[string]any{"remaining": *be.Remaining}
@@ -106,7 +111,7 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 		}
 		for _, c := range cards {
 			if c.CardNo == cardNo {
-				return withDetails(errf(walletctl.CodeAlreadyExists, "this card is already bound as %s", c.ID), "card_id", c.ID)
+				return withHint(withDetails(errf(walletctl.CodeAlreadyExists, "this card is already bound as %s", c.ID), "card_id", c.ID), hintCardList)
 			}
 		}
 		return nil
@@ -162,7 +167,7 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 	}
 	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, strings.TrimSpace(otp))
 	if err != nil {
-		if be, ok := walletctl.AsBankError(err); ok && (be.Code == walletctl.BankOTPExpired || be.Code == walletctl.BankNotFound) {
+		if be, ok := walletctl.AsBankError(err); ok && (be.Code == walletctl.BankOTPExpired || be.Code == walletctl.BankNotFound || bindError(err).Code == walletctl.CodeOTPExpired) {
 			_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(bindingID) })
 			if be.Code == walletctl.BankNotFound {
 				return nil, withDetails(errf(walletctl.CodeOTPExpired, "the binding expired at the bank; bind the card again"), "bank_code", be.Code)
@@ -234,7 +239,7 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 	}
 	if dup {
 		_ = e.bank.Unbind(ctx, ag.Agreement) // the second agreement for a card already bound is extra
-		return nil, errf(walletctl.CodeAlreadyExists, "this card is already bound")
+		return nil, withHint(errf(walletctl.CodeAlreadyExists, "this card is already bound"), hintCardList)
 	}
 	return out, nil
 }

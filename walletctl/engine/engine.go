@@ -105,6 +105,16 @@ func withDetails(e *walletctl.Error, kv ...any) *walletctl.Error {
 	return e
 }
 
+func withHint(e *walletctl.Error, hint string) *walletctl.Error {
+	e.Hint = hint
+	return e
+}
+
+const (
+	hintCardList = "see the cards already bound: walletctl card list"
+	hintReset    = "the password is changed through recovery: walletctl password reset"
+)
+
 // internal wraps an unexpected failure (store, bug) as INTERNAL, keeping the cause for errors.As.
 func internal(err error) error {
 	if err == nil {

@@ -138,9 +138,7 @@ func (e *Engine) SetPassword(ctx context.Context, userID, password string) error
 		return errf(walletctl.CodeKYCRequired, "set the payment password after real-name verification")
 	}
 	if u.PasswordHash != "" {
-		e := errf(walletctl.CodeAlreadyExists, "the payment password is already set")
-		e.Hint = "to change a forgotten password: walletctl password reset"
-		return e
+		return withHint(errf(walletctl.CodeAlreadyExists, "the payment password is already set"), hintReset)
 	}
 	if err := checkPasswordRules(password, u.IDNo); err != nil {
 		return err
@@ -155,7 +153,7 @@ func (e *Engine) SetPassword(ctx context.Context, userID, password string) error
 			return err
 		}
 		if u.PasswordHash != "" {
-			return errf(walletctl.CodeAlreadyExists, "the payment password is already set")
+			return withHint(errf(walletctl.CodeAlreadyExists, "the payment password is already set"), hintReset)
 		}
 		u.PasswordHash, u.FailedAttempts, u.LockedUntil = hash, 0, nil
 		if err := tx.SaveUser(u); err != nil {
@@ -369,7 +367,7 @@ func (e *Engine) CompletePasswordReset(ctx context.Context, userID, resetID, otp
 	}
 	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, otp)
 	if err != nil {
-		if be, ok := walletctl.AsBankError(err); ok && (be.Code == walletctl.BankOTPExpired || be.Code == walletctl.BankNotFound) {
+		if be, ok := walletctl.AsBankError(err); ok && (be.Code == walletctl.BankOTPExpired || be.Code == walletctl.BankNotFound || bindError(err).Code == walletctl.CodeOTPExpired) {
 			_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(resetID) })
 		}
 		return bindError(err)

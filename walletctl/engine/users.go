@@ -56,7 +56,8 @@ func (e *Engine) Register(ctx context.Context, phone string) (*walletctl.User, e
 		if u, err := tx.UserByPhone(phone); err != nil {
 			return err
 		} else if u != nil {
-			return withDetails(errf(walletctl.CodeAlreadyExists, "phone %s is already registered as %s", identity.MaskPhone(phone), u.ID), "user_id", u.ID)
+			return withHint(withDetails(errf(walletctl.CodeAlreadyExists, "phone %s is already registered as %s", identity.MaskPhone(phone), u.ID), "user_id", u.ID),
+				"act as that user: --as "+u.ID)
 		}
 		id, err := seqID(tx, "user", "u")
 		if err != nil {
@@ -193,7 +194,8 @@ func (e *Engine) SubmitKYC(ctx context.Context, userID, name, idNo string) (*wal
 		}
 		if other != nil {
 			// One identity, one wallet: say so without naming the other account.
-			return errf(walletctl.CodeAlreadyExists, "this ID number is already verified on another account")
+			return withHint(errf(walletctl.CodeAlreadyExists, "this ID number is already verified on another account"),
+				"one identity can verify only one wallet; use the account already verified, or contact customer service")
 		}
 		u, err := getUser(tx, userID)
 		if err != nil {

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+func TestRegister(t *testing.T) {
+	w := newWorld(t)
+	u1 := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000001"))
+	u2 := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000002"))
+	if u1.ID != "u1" || u2.ID != "u2" || u1.Status != walletctl.StatusNormal || u1.Verified || u1.Class != 0 {
+		t.Fatalf("users: %+v %+v", u1, u2)
+	}
+	for _, tc := range []struct{ phone, code string }{
+		{"1390000000", walletctl.CodeInvalidPhone},
+		{"12900000001", walletctl.CodeInvalidPhone},
+		{"1390000000a", walletctl.CodeInvalidPhone},
+		{"１3900000001", walletctl.CodeInvalidPhone},
+		{"13900000001", walletctl.CodeAlreadyExists},
+	} {
+		_, err := w.eng.Register(w.ctx, tc.phone)
+		code(t, err, tc.code)
+	}
+	byPhone := must[*walletctl.User](t)(w.eng.User(w.ctx, "13900000002"))
+	if byPhone.ID != "u2" {
+		t.Fatalf("by phone: %+v", byPhone)
+	}
+	_, err := w.eng.User(w.ctx, "u9")
+	code(t, err, walletctl.CodeNotFound)
+	if us := must[[]walletctl.User](t)(w.eng.Users(w.ctx)); len(us) != 2 || us[0].ID != "u1" {
+		t.Fatalf("users: %+v", us)
+	}
+}
+
+func TestKYC(t *testing.T) {
+	w := newWorld(t)
+	c := card("ok")
+	badCheck := c.IDNo[:17] + string("0123456789"[(int(c.IDNo[17]-'0')+1)%10])
+	cases := []struct {
+		name, id, code, msg string
+	}{
+		{"", c.IDNo, walletctl.CodeInvalidArgument, "name"},
+		{c.Name, c.IDNo[:17], walletctl.CodeInvalidIDNumber, "18 characters"},
+		{c.Name, "99" + c.IDNo[2:], walletctl.CodeInvalidIDNumber, "province"},
+		{c.Name, c.IDNo[:10] + "13" + c.IDNo[12:], walletctl.CodeInvalidIDNumber, "birth date"},
+		{c.Name, badCheck, walletctl.CodeInvalidIDNumber, "check digit"},
+		{"张三", c.IDNo, walletctl.CodeKYCFailed, ""},
+	}
+	u := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000001"))
+	for _, tc := range cases {
+		_, err := w.eng.SubmitKYC(w.ctx, u.ID, tc.name, tc.id)
+		e := code(t, err, tc.code)
+		if !strings.Contains(e.Message, tc.msg) {
+			t.Errorf("%s: message %q does not say %q", tc.code, e.Message, tc.msg)
+		}
+	}
+	k := must[*walletctl.KYC](t)(w.eng.SubmitKYC(w.ctx, u.ID, c.Name, c.IDNo))
+	if !k.Verified || k.Class != 1 || k.LimitFen != 100_000 || k.LimitPeriod != "lifetime" || !slices.Equal(k.Checks, []string{"id"}) {
+		t.Fatalf("kyc: %+v", k)
+	}
+	if k.IDMasked != identity.MaskID(c.IDNo) || k.NameMasked != identity.MaskName(c.Name) || strings.Contains(k.IDMasked, c.IDNo[4:14]) {
+		t.Fatalf("masks: %+v", k)
+	}
+	_, err := w.eng.SubmitKYC(w.ctx, u.ID, c.Name, c.IDNo)
+	code(t, err, walletctl.CodeKYCDone)
+	// One identity, one wallet.
+	u2 := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000002"))
+	_, err = w.eng.SubmitKYC(w.ctx, u2.ID, c.Name, c.IDNo)
+	code(t, err, walletctl.CodeAlreadyExists)
+	if ev := w.events(u.ID); !slices.Equal(ev, []string{"kyc_verified"}) {
+		t.Fatalf("security log: %v", ev)
+	}
+}
+
+func TestUserStatus(t *testing.T) {
+	w := newWorld(t)
+	u := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000001"))
+	_, err := w.eng.SetUserStatus(w.ctx, u.ID, "banned")
+	code(t, err, walletctl.CodeInvalidArgument)
+	got := must[*walletctl.User](t)(w.eng.SetUserStatus(w.ctx, u.ID, walletctl.StatusRestricted))
+	if got.Status != walletctl.StatusRestricted {
+		t.Fatalf("status %s", got.Status)
+	}
+	if ev := w.events(u.ID); !slices.Equal(ev, []string{"status_changed"}) {
+		t.Fatalf("security log: %v", ev)
+	}
+}
