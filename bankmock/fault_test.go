@@ -257,8 +257,13 @@ func TestFaultMatchers(t *testing.T) {
 		}
 	}
 	// A rule with an amount bound never matches a request without one.
+	e.AddFault(bg, Fault{Kind: FaultHTTPError, MinAmount: 1})
 	if _, err := e.Statement(bg, "2026-01-05"); err != nil {
 		t.Fatal(err)
+	}
+	_, err := e.Debit(bg, "mz", cny(ok, 1))
+	if be := wantCode(t, err, CodeIssuerUnavailable, "96"); be.Fault != "rule:f4" {
+		t.Fatalf("%+v", be)
 	}
 }
 
