@@ -48,7 +48,7 @@ func (a *app) flowCmd() *cobra.Command {
 		Short: "Open a wallet end to end, as the seed's section 3: register, real-name, bind, password, pay",
 		Long: `Open a wallet the way the guide's section 3 describes, printing each step:
 
-  3.1 register an account with a phone     3.4 bind the customer's bank card (SMS code from the bank)
+  3.1 install and register with a phone    3.4 bind the customer's bank card (SMS code from the bank)
   3.2 enter the wallet                     3.5 set the payment password
   3.3 real-name verification               3.6 done: a first payment of 1.00 to a merchant, from the card
 
@@ -123,29 +123,25 @@ func (a *app) openWallet(ctx context.Context, sb *sandbox.Sandbox, nth int, phon
 		return err
 	}
 
-	// Pick the identity before anything is written, so a bad choice leaves no half-made user.
 	var cust bankmock.Customer
-	if err := step("3.0", "pick an identity from the bank", func() (string, error) {
+	var user *walletctl.User
+	if err := step("3.1", "install and register", func() (string, error) {
+		// Pick the identity before anything is written, so a bad choice leaves no half-made user.
 		c, err := pickCustomer(ctx, svc, bank, nth)
 		if err != nil {
 			return "", err
 		}
 		cust = *c
-		return fmt.Sprintf("%s, %s debit card %s", identity.MaskName(c.Name), c.Bank, identity.MaskCard(c.CardNo)), nil
-	}); err != nil {
-		return res, err
-	}
-	if phone == "" {
-		phone = cust.Phone
-	}
-	var user *walletctl.User
-	if err := step("3.1", "register an account", func() (string, error) {
+		if phone == "" {
+			phone = cust.Phone
+		}
 		u, err := svc.Register(ctx, phone)
 		if err != nil {
 			return "", err
 		}
 		user, res.UserID, res.Phone = u, u.ID, u.Phone
-		return fmt.Sprintf("%s with phone %s, status %s", u.ID, u.Phone, u.Status), nil
+		return fmt.Sprintf("%s with phone %s, status %s; identity from the bank: %s, %s debit card %s",
+			u.ID, u.Phone, u.Status, identity.MaskName(c.Name), c.Bank, identity.MaskCard(c.CardNo)), nil
 	}); err != nil {
 		return res, err
 	}
