@@ -49,7 +49,7 @@ func (e *Engine) checkLimits(tx walletctl.StoreTx, u *walletctl.UserRecord, amou
 	now := e.now()
 	kinds := []string{walletctl.KindPay, walletctl.KindTransfer}
 	if e.set.VelocityMax > 0 {
-		n, _, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: now.Add(-e.set.VelocityWindow.D())})
+		n, _, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: now.Add(-e.set.VelocityWindow.D() + 1)}) // window (now-w, now]
 		if err != nil {
 			return err
 		}
