@@ -21,7 +21,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/identity"
 	"github.com/walletctl/walletctl/bankmock/server"
 )
 
@@ -216,8 +215,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stderr, "  admin API: requires Authorization: Bearer <token>")
 	}
-	logger.Info("listening", "url", url, "seed", f.seed, "customers", f.customers, "admin_token", f.adminToken != "",
-		"test_card", identity.MaskCard(bankmock.TestCards[0].Customer.CardNo))
+	logger.Info("listening", "url", url, "seed", f.seed, "customers", f.customers, "admin_token", f.adminToken != "")
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

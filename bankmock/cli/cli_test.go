@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankmock/client"
+)
+
+func TestVersionAndCards(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "bankmock ") {
+		t.Fatalf("version: exit %d, %q %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := Run(context.Background(), []string{"cards"}, &out, &errb); code != 0 {
+		t.Fatalf("cards: exit %d %s", code, errb.String())
+	}
+	for _, tc := range bankmock.TestCards {
+		if !strings.Contains(out.String(), tc.Customer.CardNo) {
+			t.Errorf("cards output lacks test card %s", tc.Key)
+		}
+	}
+	if !strings.Contains(out.String(), "666.66") {
+		t.Error("cards output lacks the magic amounts")
+	}
+	out.Reset()
+	if code := Run(context.Background(), []string{"cards", "--json"}, &out, &errb); code != 0 {
+		t.Fatal(code)
+	}
+	var v struct {
+		TestCards    []bankmock.TestCard    `json:"test_cards"`
+		MagicAmounts []bankmock.MagicAmount `json:"magic_amounts"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil || len(v.TestCards) != len(bankmock.TestCards) || len(v.MagicAmounts) != len(bankmock.MagicAmounts) {
+		t.Fatalf("cards --json: %v %d %d", err, len(v.TestCards), len(v.MagicAmounts))
+	}
+	if code := Run(context.Background(), []string{"serve", "--no-such-flag"}, &out, &errb); code != 2 {
+		t.Errorf("unknown flag: exit %d, want 2", code)
+	}
+}
+
+func goTool(t *testing.T) string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// syncBuffer collects a child's stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeBinary builds the real bankmock binary, starts it on a free port, talks to it, and
+// stops it with SIGTERM while a slow request and a hung one are in flight.
+func TestServeBinary(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "bankmock")
+	build := exec.Command(goTool(t), "build", "-o", bin, "github.com/walletctl/walletctl/cmd/bankmock")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--seed", "5", "--customers", "3")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }() // only if the test failed before Wait
+
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the URL: %v (stderr %s)", err, stderr.String())
+	}
+	url := strings.TrimSpace(line)
+	if !strings.HasPrefix(url, "http://127.0.0.1:") || strings.HasSuffix(url, ":0") {
+		t.Fatalf("first stdout line %q, want http://127.0.0.1:PORT", url)
+	}
+
+	ctx := context.Background()
+	c := client.New(url, client.Options{Timeout: 5 * time.Second})
+	if err := c.Health(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.Customers(ctx)
+	if err != nil || len(cs) != len(bankmock.TestCards)+3 {
+		t.Fatalf("customers: %d %v", len(cs), err)
+	}
+	ok := bankmock.TestCards[0].Customer
+	if _, err := c.Customer(ctx, ok.CardNo); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.CreateBinding(ctx, bankmock.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp, _ := c.LastOTP(ctx, ok.Phone)
+	agr, err := c.ConfirmBinding(ctx, b.BindingID, otp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Debit(ctx, "e2e-1", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 100, Currency: "CNY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// In flight at SIGTERM: a slow debit (must finish) and a hung one (must be let go).
+	var wg sync.WaitGroup
+	var slowErr, hangErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_, slowErr = c.Debit(client.WithFault(ctx, "delay;delay=700ms"), "e2e-slow", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 5, Currency: "CNY"})
+	}()
+	go func() {
+		defer wg.Done()
+		_, hangErr = c.Debit(client.WithFault(ctx, "hang"), "e2e-hang", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 6, Currency: "CNY"})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("shutdown took %v; a hung request should not hold it", d)
+	}
+	if slowErr != nil {
+		t.Errorf("in-flight slow debit: %v, want it finished before exit", slowErr)
+	}
+	if e, ok := bankmock.AsError(hangErr); !ok || e.Code != bankmock.CodeOutcomeUnknown {
+		t.Errorf("hung debit: %v, want OUTCOME_UNKNOWN", hangErr)
+	}
+	log := stderr.String()
+	if strings.Contains(log, ok.CardNo) || strings.Contains(log, ok.IDNo) {
+		t.Errorf("stderr shows a full card or ID number:\n%s", log)
+	}
+	if !strings.Contains(log, "path=/admin/customers/622202") || !strings.Contains(log, "shutting down") {
+		t.Errorf("stderr lacks the request log or the shutdown line:\n%s", log)
+	}
+}
