@@ -192,8 +192,17 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 		return transportError(cl, err, fired)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if cl.out == nil || resp.StatusCode == http.StatusNoContent {
+		if resp.StatusCode == http.StatusNoContent {
 			return nil
+		}
+		if cl.out == nil {
+			// No answer expected (204), yet a body came: unless it is JSON, it is a garbled answer
+			// and the outcome is not known.
+			if len(bytes.TrimSpace(data)) == 0 || json.Valid(data) {
+				return nil
+			}
+			return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
+				Message: fmt.Sprintf("%s %s: unreadable answer; query the outcome later", cl.method, maskPath(cl.path))}
 		}
 		if cl.rawOut {
 			*(cl.out.(*[]byte)) = data

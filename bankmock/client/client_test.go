@@ -190,6 +190,13 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 		t.Fatalf("failed txn query: %+v %v", tx, err)
 	}
 
+	// A garbled answer to an unbind is an unknown outcome, as in-process; the unbind happened.
+	e = wantCode(t, w.c.Unbind(client.WithFault(ctx, "malformed"), empty), bankmock.CodeOutcomeUnknown, "05")
+	if !strings.HasPrefix(e.Fault, "header:") {
+		t.Errorf("garbled unbind: fault ref %q", e.Fault)
+	}
+	wantCode(t, w.c.Unbind(ctx, empty), bankmock.CodeNotFound, "25")
+
 	// Unbind, then the agreement is gone.
 	if err := w.c.Unbind(ctx, credit); err != nil {
 		t.Fatal(err)
@@ -546,7 +553,7 @@ func TestParity(t *testing.T) {
 		bankmock.API
 		bankmock.Admin
 	}
-	run := func(api backend) []string {
+	run := func(api backend, withFault func(context.Context, string) context.Context) []string {
 		ctx := context.Background()
 		var out []string
 		rec := func(name string, v any, err error) {
@@ -607,6 +614,15 @@ func TestParity(t *testing.T) {
 		rec("debit-magic-malformed", nil, err)
 		_, err = api.Debit(ctx, "p4", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 50002, Currency: "CNY"})
 		rec("debit-magic-502", nil, err)
+		// Header faults: the in-process context fault and the HTTP header give the same outcome.
+		tx, err = api.Credit(withFault(ctx, "drop_after;op=credit"), "c2", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 5, Currency: "CNY"})
+		rec("credit-header-drop", tx, err)
+		vr, err = api.Verify(withFault(ctx, "http_error;status=502"), cardReq(ok))
+		rec("verify-header-502", vr, err)
+		tx, err = api.Debit(withFault(ctx, "delay;delay=20ms"), "p5", mr)
+		rec("debit-header-delay", tx, err)
+		tx, err = api.Transaction(ctx, "c2")
+		rec("query-header-drop", tx, err)
 		fs, err := api.Faults(ctx)
 		rec("faults", fs, err)
 		now, err := api.Advance(ctx, 26*time.Hour)
@@ -626,7 +642,14 @@ func TestParity(t *testing.T) {
 		rec("snapshot", json.RawMessage(snap), err)
 		return out
 	}
-	a, b := run(local), run(remote)
+	inproc := func(ctx context.Context, spec string) context.Context {
+		f, err := bankmock.ParseFault(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bankmock.WithFault(ctx, f)
+	}
+	a, b := run(local, inproc), run(remote, client.WithFault)
 	if len(a) != len(b) {
 		t.Fatalf("in-process gave %d results, HTTP %d", len(a), len(b))
 	}
