@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
 )
 
 // Exec runs one walletctl command line in-process and returns its exit code, as cli.Run does.
@@ -45,7 +47,7 @@ type Outcome struct {
 }
 
 // Customer fixture fields usable as ${C.field} after capture-customer.
-var customerFields = []string{"card", "card_no", "last4", "bank", "type", "status", "name", "id", "id_no", "phone", "balance", "note"}
+var customerFields = []string{"card", "card_no", "last4", "bank", "type", "status", "name", "id", "id_no", "phone", "balance", "note", "test", "key"}
 
 type runState struct {
 	sc      *Scenario
@@ -68,7 +70,12 @@ type StepError struct {
 	Msg  string
 }
 
-func (e *StepError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+func (e *StepError) Error() string {
+	if e.Line == 0 {
+		return "sandbox init: " + e.Msg
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+}
 
 // RunScenario runs sc in a fresh world and returns its masked transcript.
 func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
@@ -219,22 +226,22 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 	t.WriteString("\n")
 	t.WriteString(st.clean(prefix + display))
 	t.WriteString("\n")
-	writeBlock(t, st.clean(outS))
+	if step.Line != 0 {
+		// The implicit init's output names the bank (in-process or the server's URL, which also
+		// sets the table's widths), so only its exit code is recorded.
+		writeBlock(t, st.clean(outS))
+	}
 	if errS != "" {
 		t.WriteString("--- stderr\n")
 		writeBlock(t, st.clean(errS))
 	}
 	fmt.Fprintf(t, "[exit %d]\n", code)
 
-	where := fmt.Sprintf("line %d", step.Line)
-	if step.Line == 0 {
-		where = "sandbox init"
-	}
 	switch {
 	case code != 0 && !step.ExpectFail:
-		return &StepError{step.Line, fmt.Sprintf("%s: unexpected failure (exit %d) of: %s\n%s", where, code, st.clean(display), indent(st.clean(errS)))}
+		return &StepError{step.Line, fmt.Sprintf("unexpected failure (exit %d) of: %s\n%s", code, st.clean(display), indent(st.clean(errS)))}
 	case code == 0 && step.ExpectFail:
-		return &StepError{step.Line, fmt.Sprintf("%s: expected a failure (\"! \") but exit 0: %s", where, st.clean(display))}
+		return &StepError{step.Line, fmt.Sprintf("expected a failure (\"! \") but exit 0: %s", st.clean(display))}
 	}
 	return nil
 }
@@ -368,6 +375,12 @@ func parseCustomers(b []byte) ([]map[string]string, error) {
 			c[k] = scalarString(v)
 		}
 		c["card"] = c["card_no"]
+		c["test"], c["key"] = "no", ""
+		for _, tc := range bankmock.TestCards {
+			if tc.Customer.CardNo == c["card_no"] {
+				c["test"], c["key"] = "yes", tc.Key
+			}
+		}
 		c["id"] = c["id_no"]
 		if n := len(c["card_no"]); n >= 4 {
 			c["last4"] = c["card_no"][n-4:]
