@@ -67,7 +67,7 @@ func TestAccountStatus(t *testing.T) {
 	topup := func() error { _, err := w.eng.TopUp(w.ctx, u, cid, 100, pw); return err }
 	withdraw := func() error { _, err := w.eng.Withdraw(w.ctx, u, cid, 100, pw); return err }
 	cases := []struct {
-		status                                   walletctl.UserStatus
+		status                                  walletctl.UserStatus
 		pay, cardPay, transfer, topup, withdraw string
 	}{
 		{walletctl.StatusRestricted, walletctl.CodeAccountRestricted, walletctl.CodeAccountRestricted, walletctl.CodeAccountRestricted, "", ""},
@@ -128,12 +128,12 @@ func TestWithdrawFee(t *testing.T) {
 	cases := []struct {
 		used, amount, fee int64
 	}{
-		{0, 100_000, 0},          // within the free quota
-		{0, 100_001, 10},         // 0.01 over: the minimum fee
-		{100_000, 10_000, 10},    // 0.1% of 100 = 0.10
+		{0, 100_000, 0},            // within the free quota
+		{0, 100_001, 10},           // 0.01 over: the minimum fee
+		{100_000, 10_000, 10},      // 0.1% of 100 = 0.10
 		{100_000, 1_000_000, 1000}, // 0.1% of 10,000 = 10.00
-		{50_000, 100_000, 50},    // half over the quota: 0.1% of 500 = 0.50
-		{100_000, 15_005, 15},    // 15.005 rounds half up to 0.15
+		{50_000, 100_000, 50},      // half over the quota: 0.1% of 500 = 0.50
+		{100_000, 15_005, 15},      // 15.005 rounds half up to 0.15
 	}
 	w := newWorld(t)
 	for _, tc := range cases {

@@ -19,9 +19,11 @@ import (
 
 // Store implements walletctl.Store on one SQLite file.
 type Store struct {
-	write *sql.DB // one connection, BEGIN IMMEDIATE: writers queue here first
+	write *sql.DB // BEGIN IMMEDIATE; one write transaction at a time (mu)
 	read  *sql.DB // a pool of readers; WAL lets them run beside the writer
 	mu    sync.Mutex
+
+	wstmts, rstmts *stmtCache
 }
 
 var _ walletctl.Store = (*Store)(nil)
@@ -46,17 +48,18 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// Writes are serialised by Store.mu; the second connection lets a statement be prepared
+	// (stmtCache) while the first holds the write transaction.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
-	s := &Store{write: w, read: r}
+	r.SetMaxIdleConns(4) // no open limit: a View that prepares a statement needs a second connection
+	s := &Store{write: w, read: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
@@ -66,6 +69,8 @@ func Open(path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.wstmts.close()
+	s.rstmts.close()
 	return errors.Join(s.write.Close(), s.read.Close())
 }
 
@@ -203,7 +208,7 @@ func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) er
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := fn(&Tx{tx: tx}); err != nil {
+	if err := fn(&Tx{tx: tx, stmts: s.wstmts}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -220,13 +225,83 @@ func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) erro
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&Tx{tx: tx, readOnly: true})
+	return fn(&Tx{tx: tx, readOnly: true, stmts: s.rstmts})
 }
 
 // Tx implements walletctl.StoreTx.
 type Tx struct {
 	tx       *sql.Tx
 	readOnly bool
+	stmts    *stmtCache
+}
+
+// stmtCache keeps each SQL text prepared once per connection: parsing, not I/O, is most of the
+// CPU cost of a small query in SQLite.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+
+func (c *stmtCache) get(q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[q]; ok {
+		return st, nil
+	}
+	st, err := c.db.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = map[string]*sql.Stmt{}
+}
+
+func (t *Tx) stmt(q string) (*sql.Stmt, error) {
+	st, err := t.stmts.get(q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.Stmt(st), nil
+}
+
+func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
+}
+
+func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.Query(args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (t *Tx) queryRow(q string, args ...any) interface{ Scan(...any) error } {
+	st, err := t.stmt(q)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRow(args...)
 }
 
 func ts(t time.Time) int64 { return t.UnixNano() }
@@ -268,7 +343,7 @@ func idNum(id string) int64 {
 
 func (t *Tx) NextID(seq string) (int64, error) {
 	var v int64
-	err := t.tx.QueryRow(`INSERT INTO seqs(name, value) VALUES (?, 1)
+	err := t.queryRow(`INSERT INTO seqs(name, value) VALUES (?, 1)
 ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value`, seq).Scan(&v)
 	return v, err
 }
@@ -302,7 +377,7 @@ func scanUser(sc interface{ Scan(...any) error }) (*walletctl.UserRecord, error)
 }
 
 func (t *Tx) oneUser(where string, arg any) (*walletctl.UserRecord, error) {
-	u, err := scanUser(t.tx.QueryRow(`SELECT `+userCols+` FROM users WHERE `+where, arg))
+	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -310,7 +385,7 @@ func (t *Tx) oneUser(where string, arg any) (*walletctl.UserRecord, error) {
 }
 
 func (t *Tx) CreateUser(u *walletctl.UserRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO users(id, num, phone, status, created_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO users(id, num, phone, status, created_at) VALUES (?, ?, ?, ?, ?)`,
 		u.ID, idNum(u.ID), u.Phone, string(u.Status), ts(u.CreatedAt))
 	if err != nil {
 		return err
@@ -319,7 +394,7 @@ func (t *Tx) CreateUser(u *walletctl.UserRecord) error {
 }
 
 func (t *Tx) SaveUser(u *walletctl.UserRecord) error {
-	_, err := t.tx.Exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id=?, kyc_checks=?, kyc_at=?,
+	_, err := t.exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id=?, kyc_checks=?, kyc_at=?,
 pw_hash=?, pw_failed=?, pw_locked_until=? WHERE id=?`,
 		u.Phone, string(u.Status), int(u.Class), u.Name, nullStr(u.IDNo), strings.Join(u.Checks, ","), tsp(u.VerifiedAt),
 		u.PasswordHash, u.FailedAttempts, tsp(u.LockedUntil), u.ID)
@@ -335,7 +410,7 @@ func (t *Tx) UserByIDNo(id string) (*walletctl.UserRecord, error) {
 }
 
 func (t *Tx) users(q string, args ...any) ([]walletctl.UserRecord, error) {
-	rows, err := t.tx.Query(`SELECT `+userCols+` FROM users `+q, args...)
+	rows, err := t.query(`SELECT `+userCols+` FROM users `+q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +435,7 @@ func (t *Tx) LockedUsersDue(now time.Time) ([]walletctl.UserRecord, error) {
 // ---- bindings
 
 func (t *Tx) CreateBinding(b *walletctl.BindingRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at)
+	_, err := t.exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.CardNo, b.Phone, b.CardID, ts(b.ExpiresAt))
 	return err
 }
@@ -368,7 +443,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.
 func (t *Tx) GetBinding(id string) (*walletctl.BindingRecord, error) {
 	var b walletctl.BindingRecord
 	var exp int64
-	err := t.tx.QueryRow(`SELECT id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
+	err := t.queryRow(`SELECT id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
 		Scan(&b.ID, &b.UserID, &b.Purpose, &b.BankBindingID, &b.CardNo, &b.Phone, &b.CardID, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -378,7 +453,7 @@ func (t *Tx) GetBinding(id string) (*walletctl.BindingRecord, error) {
 }
 
 func (t *Tx) DeleteBinding(id string) error {
-	_, err := t.tx.Exec(`DELETE FROM bindings WHERE id = ?`, id)
+	_, err := t.exec(`DELETE FROM bindings WHERE id = ?`, id)
 	return err
 }
 
@@ -410,7 +485,7 @@ func maskCard(no string) string {
 }
 
 func (t *Tx) CreateCard(c *walletctl.CardRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
+	_, err := t.exec(`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, idNum(c.ID), c.UserID, c.CardNo, c.Bank, c.BankName, c.CardType, c.Agreement, c.Phone, ts(c.BoundAt))
 	if err == nil {
 		c.CardMasked = maskCard(c.CardNo)
@@ -419,12 +494,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, idNum(c.ID), c.UserID, c.CardNo, c
 }
 
 func (t *Tx) SaveCard(c *walletctl.CardRecord) error {
-	_, err := t.tx.Exec(`UPDATE cards SET agreement=?, phone=?, card_type=? WHERE id=?`, c.Agreement, c.Phone, c.CardType, c.ID)
+	_, err := t.exec(`UPDATE cards SET agreement=?, phone=?, card_type=? WHERE id=?`, c.Agreement, c.Phone, c.CardType, c.ID)
 	return err
 }
 
 func (t *Tx) GetCard(id string) (*walletctl.CardRecord, error) {
-	c, err := scanCard(t.tx.QueryRow(`SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
+	c, err := scanCard(t.queryRow(`SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -432,7 +507,7 @@ func (t *Tx) GetCard(id string) (*walletctl.CardRecord, error) {
 }
 
 func (t *Tx) ListCards(userID string) ([]walletctl.CardRecord, error) {
-	rows, err := t.tx.Query(`SELECT `+cardCols+` FROM cards WHERE user_id = ? ORDER BY num`, userID)
+	rows, err := t.query(`SELECT `+cardCols+` FROM cards WHERE user_id = ? ORDER BY num`, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +524,7 @@ func (t *Tx) ListCards(userID string) ([]walletctl.CardRecord, error) {
 }
 
 func (t *Tx) DeleteCard(id string) error {
-	_, err := t.tx.Exec(`DELETE FROM cards WHERE id = ?`, id)
+	_, err := t.exec(`DELETE FROM cards WHERE id = ?`, id)
 	return err
 }
 
@@ -476,7 +551,7 @@ func scanTxn(sc interface{ Scan(...any) error }) (*walletctl.TxnRecord, error) {
 }
 
 func (t *Tx) txns(q string, args ...any) ([]walletctl.TxnRecord, error) {
-	rows, err := t.tx.Query(`SELECT `+txnCols+` FROM txns `+q, args...)
+	rows, err := t.query(`SELECT `+txnCols+` FROM txns `+q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -493,7 +568,7 @@ func (t *Tx) txns(q string, args ...any) ([]walletctl.TxnRecord, error) {
 }
 
 func (t *Tx) oneTxn(where string, arg any) (*walletctl.TxnRecord, error) {
-	r, err := scanTxn(t.tx.QueryRow(`SELECT `+txnCols+` FROM txns WHERE `+where, arg))
+	r, err := scanTxn(t.queryRow(`SELECT `+txnCols+` FROM txns WHERE `+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -501,7 +576,7 @@ func (t *Tx) oneTxn(where string, arg any) (*walletctl.TxnRecord, error) {
 }
 
 func (t *Tx) CreateTxn(r *walletctl.TxnRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
+	_, err := t.exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
 idem_key, bank_key, bank_txn_id, failure_code, note, created_at, settled_at, bank_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, idNum(r.ID), r.Kind, r.Status, r.UserID, r.Amount, r.Fee, r.Counterparty, r.Source, r.CardID, r.CardMasked,
 		r.IdempotencyKey, nullStr(r.BankKey), r.BankTxnID, r.FailureCode, r.Note, ts(r.CreatedAt), tsp(r.SettledAt), tsp(r.BankTime))
@@ -509,7 +584,7 @@ idem_key, bank_key, bank_txn_id, failure_code, note, created_at, settled_at, ban
 }
 
 func (t *Tx) SaveTxn(r *walletctl.TxnRecord) error {
-	_, err := t.tx.Exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
+	_, err := t.exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
 		r.Status, r.Fee, r.BankTxnID, r.FailureCode, r.Note, tsp(r.SettledAt), tsp(r.BankTime), r.ID)
 	return err
 }
@@ -562,7 +637,7 @@ func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
 	}
 	var n int
 	var sum int64
-	err := t.tx.QueryRow(q, args...).Scan(&n, &sum)
+	err := t.queryRow(q, args...).Scan(&n, &sum)
 	return n, sum, err
 }
 
@@ -578,14 +653,14 @@ func (t *Tx) Post(txnID string, ps []walletctl.Posting) error {
 		return fmt.Errorf("sqlite: unbalanced entry for %s (sum %d, %d lines)", txnID, sum, len(ps))
 	}
 	var entry int
-	if err := t.tx.QueryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
+	if err := t.queryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
 		return err
 	}
 	for _, p := range ps {
-		if _, err := t.tx.Exec(`INSERT INTO postings(txn_id, entry, account, amount) VALUES (?, ?, ?, ?)`, txnID, entry, p.Account, p.Amount); err != nil {
+		if _, err := t.exec(`INSERT INTO postings(txn_id, entry, account, amount) VALUES (?, ?, ?, ?)`, txnID, entry, p.Account, p.Amount); err != nil {
 			return err
 		}
-		if _, err := t.tx.Exec(`INSERT INTO accounts(name, balance) VALUES (?, ?)
+		if _, err := t.exec(`INSERT INTO accounts(name, balance) VALUES (?, ?)
 ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`, p.Account, p.Amount); err != nil {
 			return err
 		}
@@ -594,7 +669,7 @@ ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`, p.Account
 }
 
 func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
-	rows, err := t.tx.Query(`SELECT account, amount FROM postings WHERE txn_id = ? ORDER BY id`, txnID)
+	rows, err := t.query(`SELECT account, amount FROM postings WHERE txn_id = ? ORDER BY id`, txnID)
 	if err != nil {
 		return nil, err
 	}
@@ -612,7 +687,7 @@ func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
 
 func (t *Tx) AccountBalance(account string) (int64, error) {
 	var b int64
-	err := t.tx.QueryRow(`SELECT balance FROM accounts WHERE name = ?`, account).Scan(&b)
+	err := t.queryRow(`SELECT balance FROM accounts WHERE name = ?`, account).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -620,7 +695,7 @@ func (t *Tx) AccountBalance(account string) (int64, error) {
 }
 
 func (t *Tx) strings(q string) ([]string, error) {
-	rows, err := t.tx.Query(q)
+	rows, err := t.query(q)
 	if err != nil {
 		return nil, err
 	}
@@ -638,7 +713,7 @@ func (t *Tx) strings(q string) ([]string, error) {
 
 func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
 	var r walletctl.LedgerReport
-	if err := t.tx.QueryRow(`SELECT COALESCE(SUM(amount), 0) FROM postings`).Scan(&r.Sum); err != nil {
+	if err := t.queryRow(`SELECT COALESCE(SUM(amount), 0) FROM postings`).Scan(&r.Sum); err != nil {
 		return nil, err
 	}
 	var err error
@@ -661,7 +736,7 @@ WHERE a.balance != COALESCE(p.s, 0)`); err != nil {
 const transferCols = `id, from_user, to_user, payee_name_masked, amount, status, delay, created_at, arrives_at, refund_at, done_at`
 
 func (t *Tx) transfers(q string, args ...any) ([]walletctl.Transfer, error) {
-	rows, err := t.tx.Query(`SELECT `+transferCols+` FROM transfers `+q, args...)
+	rows, err := t.query(`SELECT `+transferCols+` FROM transfers `+q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -681,13 +756,13 @@ func (t *Tx) transfers(q string, args ...any) ([]walletctl.Transfer, error) {
 }
 
 func (t *Tx) CreateTransfer(tr *walletctl.Transfer) error {
-	_, err := t.tx.Exec(`INSERT INTO transfers(`+transferCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := t.exec(`INSERT INTO transfers(`+transferCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		tr.ID, tr.From, tr.To, tr.PayeeNameMasked, tr.Amount, tr.Status, tr.Delay, ts(tr.CreatedAt), ts(tr.ArrivesAt), ts(tr.RefundAt), tsp(tr.DoneAt))
 	return err
 }
 
 func (t *Tx) SaveTransfer(tr *walletctl.Transfer) error {
-	_, err := t.tx.Exec(`UPDATE transfers SET status=?, done_at=? WHERE id=?`, tr.Status, tsp(tr.DoneAt), tr.ID)
+	_, err := t.exec(`UPDATE transfers SET status=?, done_at=? WHERE id=?`, tr.Status, tsp(tr.DoneAt), tr.ID)
 	return err
 }
 
@@ -711,14 +786,14 @@ ORDER BY CASE status WHEN 'scheduled' THEN arrives_at ELSE refund_at END, id`, n
 
 func (t *Tx) AcceptedBetween(a, b string) (bool, error) {
 	var n int
-	err := t.tx.QueryRow(`SELECT COUNT(*) FROM transfers WHERE status = 'accepted' AND
+	err := t.queryRow(`SELECT COUNT(*) FROM transfers WHERE status = 'accepted' AND
 ((from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?))`, a, b, b, a).Scan(&n)
 	return n > 0, err
 }
 
 func (t *Tx) NextDue() (*time.Time, error) {
 	var n sql.NullInt64
-	err := t.tx.QueryRow(`SELECT MIN(v) FROM (
+	err := t.queryRow(`SELECT MIN(v) FROM (
 SELECT MIN(arrives_at) v FROM transfers WHERE status = 'scheduled'
 UNION ALL SELECT MIN(refund_at) FROM transfers WHERE status = 'arrived'
 UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NULL)`).Scan(&n)
@@ -731,12 +806,12 @@ UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NU
 // ---- security log
 
 func (t *Tx) AppendSecurity(ev *walletctl.SecurityEvent) error {
-	return t.tx.QueryRow(`INSERT INTO security_log(user_id, time, event, detail) VALUES (?, ?, ?, ?) RETURNING seq`,
+	return t.queryRow(`INSERT INTO security_log(user_id, time, event, detail) VALUES (?, ?, ?, ?) RETURNING seq`,
 		ev.UserID, ts(ev.Time), ev.Event, ev.Detail).Scan(&ev.Seq)
 }
 
 func (t *Tx) SecurityLog(userID string) ([]walletctl.SecurityEvent, error) {
-	rows, err := t.tx.Query(`SELECT seq, user_id, time, event, detail FROM security_log WHERE user_id = ? ORDER BY seq`, userID)
+	rows, err := t.query(`SELECT seq, user_id, time, event, detail FROM security_log WHERE user_id = ? ORDER BY seq`, userID)
 	if err != nil {
 		return nil, err
 	}
