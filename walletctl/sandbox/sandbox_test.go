@@ -1,0 +1,148 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+)
+
+func initHome(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	sb, err := sandbox.Init(context.Background(), sandbox.Options{Home: home}, sandbox.InitOptions{Seed: 3, Customers: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+func open(t *testing.T, home string) *sandbox.Sandbox {
+	t.Helper()
+	sb, _, err := sandbox.Open(context.Background(), sandbox.Options{Home: home}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+// The bank is read only when a command touches it, and written back only then.
+func TestBankIsLazy(t *testing.T) {
+	ctx := context.Background()
+	home := initHome(t)
+	sb := open(t, home)
+	if _, err := sb.Service().Register(ctx, "13900000001"); err != nil {
+		t.Fatal(err)
+	}
+	sb.Close(ctx)
+
+	bankFile := filepath.Join(home, sandbox.BankFile)
+	if err := os.WriteFile(bankFile, []byte("not a snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Wallet-only commands never read bank.json, so the damage goes unnoticed...
+	sb = open(t, home)
+	if _, err := sb.Service().Balance(ctx, "u1"); err != nil {
+		t.Fatalf("balance needed the bank: %v", err)
+	}
+	if err := sb.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(bankFile); string(b) != "not a snapshot" {
+		t.Fatal("an untouched bank was written back")
+	}
+	// ...and the first call that needs the bank restores it (here: fails to).
+	sb = open(t, home)
+	defer sb.Close(ctx)
+	if _, err := sb.Bank().Customers(ctx); err == nil || !strings.Contains(err.Error(), "restore") {
+		t.Fatalf("restoring a damaged bank: %v", err)
+	}
+}
+
+// sandbox.json owns the clock: it survives commands that never touch the bank, and a bank
+// restored from an older snapshot follows it.
+func TestClockPersists(t *testing.T) {
+	ctx := context.Background()
+	home := initHome(t)
+	sb := open(t, home)
+	if _, err := sb.Advance(ctx, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	sb.Close(ctx)
+
+	sb = open(t, home)
+	defer sb.Close(ctx)
+	want := bankmock.DefaultEpoch.Add(2 * time.Hour)
+	if got := sb.Meta().Clock; !got.Equal(want) {
+		t.Fatalf("clock after reopening: %v, want %v", got, want)
+	}
+	if _, err := sb.Bank().Customers(ctx); err != nil { // restores bank.json, written at the epoch
+		t.Fatal(err)
+	}
+	if now, _ := sb.Bank().Now(ctx); !now.Equal(want) {
+		t.Fatalf("bank clock after restore: %v, want %v", now, want)
+	}
+	if now, _ := sb.Service().Now(ctx); !now.Equal(want) {
+		t.Fatalf("wallet clock after restore: %v, want %v", now, want)
+	}
+}
+
+// The lock is exclusive: a second opener waits until the first closes (or its context ends).
+func TestLockIsExclusive(t *testing.T) {
+	ctx := context.Background()
+	home := initHome(t)
+	first := open(t, home)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := sandbox.Open(short, sandbox.Options{Home: home}, false); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second open while locked: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		sb, _, err := sandbox.Open(ctx, sandbox.Options{Home: home}, false)
+		if err == nil {
+			err = sb.Close(ctx)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("second open did not wait: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	first.Close(ctx)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenWithoutSandbox(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	_, _, err := sandbox.Open(ctx, sandbox.Options{Home: home}, false)
+	if walletctl.ErrorCode(err) != walletctl.CodeNoSandbox {
+		t.Fatalf("open without a sandbox: %v", err)
+	}
+	sb, created, err := sandbox.Open(ctx, sandbox.Options{Home: home}, true)
+	if err != nil || !created {
+		t.Fatalf("auto-create: %v %v", created, err)
+	}
+	m := sb.Meta()
+	sb.Close(ctx)
+	if m.Seed != sandbox.DefaultSeed || !m.Clock.Equal(bankmock.DefaultEpoch) || m.FormatVersion != sandbox.FormatVersion {
+		t.Fatalf("auto-created meta: %+v", m)
+	}
+	if _, err := sandbox.Init(ctx, sandbox.Options{Home: home}, sandbox.InitOptions{}); walletctl.ErrorCode(err) != walletctl.CodeAlreadyExists {
+		t.Fatalf("init over a sandbox: %v", err)
+	}
+}
