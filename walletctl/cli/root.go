@@ -130,7 +130,7 @@ Error codes and exit codes:  walletctl codes`,
 		a.sandboxCmd(), a.bankCmd(), a.clockCmd(), a.userCmd(), a.kycCmd(), a.cardCmd(),
 		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.balanceCmd(),
 		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
-		a.flowCmd(), a.versionCmd(), a.codesCmd(),
+		a.flowCmd(), a.versionCmd(), a.codesCmd(), a.scenarioCmd(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
 	return root
