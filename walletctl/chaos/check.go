@@ -1,0 +1,387 @@
+package chaos
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// Violation is one broken invariant.
+type Violation struct {
+	Check  string `json:"check"` // ledger, matching, conservation, pending, duplicate, reconcile, determinism
+	Detail string `json:"detail"`
+}
+
+func (v Violation) String() string { return v.Check + ": " + v.Detail }
+
+// Totals are the money figures the checker computed, for the report.
+type Totals struct {
+	WalletTxns   int   `json:"wallet_txns"`
+	BankTxns     int   `json:"bank_txns"` // succeeded debits and credits on the statements
+	BankIn       int64 `json:"bank_in"`   // fen debited from cards (top-ups, card payments)
+	BankOut      int64 `json:"bank_out"`  // fen credited to cards (withdrawals)
+	Users        int64 `json:"users"`     // fen in user balances
+	Merchants    int64 `json:"merchants"`
+	InTransit    int64 `json:"in_transit"` // transfers not yet accepted
+	Fees         int64 `json:"fees"`
+	Withdrawing  int64 `json:"withdrawing"` // withdrawals held, waiting for the bank
+	StillPending int   `json:"still_pending"`
+}
+
+// snapshot is the wallet side as the checker sees it.
+type snapshot struct {
+	txns     []walletctl.TxnRecord // every txn, by id order
+	postings map[string][]walletctl.Posting
+	accounts map[string]int64
+	cards    map[string]walletctl.CardRecord // by agreement
+	users    []walletctl.UserRecord
+	ledger   *walletctl.LedgerReport
+}
+
+func txnNum(id string) int {
+	n := 0
+	fmt.Sscanf(strings.TrimPrefix(id, "t"), "%d", &n)
+	return n
+}
+
+// readWallet reads the whole wallet in one read transaction, through the Store interface only.
+func readWallet(ctx context.Context, st walletctl.Store) (*snapshot, error) {
+	s := &snapshot{postings: map[string][]walletctl.Posting{}, accounts: map[string]int64{}, cards: map[string]walletctl.CardRecord{}}
+	err := st.View(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		if s.ledger, err = tx.LedgerCheck(); err != nil {
+			return err
+		}
+		if s.users, err = tx.ListUsers(); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, u := range s.users {
+			ts, err := tx.ListTxns(u.ID)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				if !seen[t.ID] {
+					seen[t.ID] = true
+					s.txns = append(s.txns, t)
+				}
+			}
+			cs, err := tx.ListCards(u.ID)
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				s.cards[c.Agreement] = c
+			}
+		}
+		sort.Slice(s.txns, func(i, j int) bool { return txnNum(s.txns[i].ID) < txnNum(s.txns[j].ID) })
+		names := map[string]bool{}
+		for _, t := range s.txns {
+			ps, err := tx.Postings(t.ID)
+			if err != nil {
+				return err
+			}
+			s.postings[t.ID] = ps
+			for _, p := range ps {
+				names[p.Account] = true
+			}
+		}
+		for n := range names {
+			b, err := tx.AccountBalance(n)
+			if err != nil {
+				return err
+			}
+			s.accounts[n] = b
+		}
+		return nil
+	})
+	return s, err
+}
+
+// bankSide is what the bank's statements say.
+type bankSide struct {
+	byKey map[string]bankmock.Transaction
+	// byAgreement sums credits minus debits per agreement.
+	byAgreement map[string]int64
+}
+
+func readBank(ctx context.Context, api bankmock.API, days []string) (*bankSide, error) {
+	b := &bankSide{byKey: map[string]bankmock.Transaction{}, byAgreement: map[string]int64{}}
+	for _, d := range days {
+		st, err := api.Statement(ctx, d)
+		if err != nil {
+			return nil, fmt.Errorf("statement %s: %w", d, err)
+		}
+		var debits, credits int64
+		for _, t := range st.Transactions {
+			b.byKey[t.IdempotencyKey] = t
+			if t.Kind == bankmock.OpDebit {
+				debits += t.Amount
+				b.byAgreement[t.Agreement] -= t.Amount
+			} else {
+				credits += t.Amount
+				b.byAgreement[t.Agreement] += t.Amount
+			}
+		}
+		if debits != st.DebitTotal || credits != st.CreditTotal {
+			return nil, fmt.Errorf("statement %s: totals %d/%d do not add up to its lines %d/%d", d, st.DebitTotal, st.CreditTotal, debits, credits)
+		}
+	}
+	return b, nil
+}
+
+// bankAmount is what the bank should have moved for a wallet txn, and in which direction.
+func bankAmount(t *walletctl.TxnRecord) (string, int64) {
+	if t.Kind == walletctl.KindWithdraw {
+		return bankmock.OpCredit, t.Amount - t.Fee
+	}
+	return bankmock.OpDebit, t.Amount
+}
+
+// Check verifies every invariant of issue 5 on a world after reconciliation: the ledger, the
+// key-by-key match of wallet and bank, money conservation on both sides, nothing pending. It
+// returns the violations found (none when all hold) and the money totals.
+func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
+	s, err := readWallet(ctx, w.Store)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := w.Clock.Now()
+	if w.Admin != nil {
+		if t, err := w.Admin.Now(ctx); err == nil && t.After(now) {
+			now = t
+		}
+	}
+	bank, err := readBank(ctx, w.Bank, Days(w.Start, now))
+	if err != nil {
+		return nil, nil, err
+	}
+	var vs []Violation
+	add := func(check, format string, args ...any) {
+		vs = append(vs, Violation{Check: check, Detail: fmt.Sprintf(format, args...)})
+	}
+	tot := &Totals{WalletTxns: len(s.txns), BankTxns: len(bank.byKey)}
+
+	// 1. The ledger: sums to zero, every entry balances, cached balances equal their postings, no
+	// user, merchant, transit or fee account below zero.
+	if s.ledger.Sum != 0 {
+		add("ledger", "postings sum to %d fen, not 0", s.ledger.Sum)
+	}
+	for _, x := range s.ledger.UnbalancedTxns {
+		add("ledger", "entry %s does not balance", x)
+	}
+	for _, x := range s.ledger.DriftedAccounts {
+		add("ledger", "account %s: cached balance differs from its postings", x)
+	}
+	for _, x := range s.ledger.NegativeAccounts {
+		add("ledger", "account %s is negative", x)
+	}
+	var postSum int64
+	for _, ps := range s.postings {
+		for _, p := range ps {
+			postSum += p.Amount
+		}
+	}
+	if postSum != s.ledger.Sum {
+		add("ledger", "the txns' postings sum to %d fen but the ledger to %d: postings without a txn", postSum, s.ledger.Sum)
+	}
+
+	// 2. Wallet and bank agree key by key: each succeeded bank line matches exactly one wallet txn
+	// settled succeeded with the same kind and amount, and vice versa; nothing failed that the
+	// bank has; nothing pending.
+	walletByKey := map[string]*walletctl.TxnRecord{}
+	for i := range s.txns {
+		t := &s.txns[i]
+		if t.BankKey == "" {
+			continue
+		}
+		if prev, dup := walletByKey[t.BankKey]; dup {
+			add("duplicate", "bank key %s is used by wallet txns %s and %s", t.BankKey, prev.ID, t.ID)
+			continue
+		}
+		walletByKey[t.BankKey] = t
+		kind, amount := bankAmount(t)
+		line, has := bank.byKey[t.BankKey]
+		switch t.Status {
+		case walletctl.TxnPending:
+			tot.StillPending++
+			add("pending", "%s %s of %d fen (key %s) is still pending after reconciliation", t.ID, t.Kind, t.Amount, t.BankKey)
+		case walletctl.TxnSucceeded:
+			switch {
+			case !has:
+				add("matching", "%s %s of %d fen settled succeeded but the bank has no succeeded txn under %s", t.ID, t.Kind, t.Amount, t.BankKey)
+			case line.Kind != kind || line.Amount != amount:
+				add("matching", "%s: wallet expects a %s of %d fen, bank %s is a %s of %d fen", t.ID, kind, amount, line.TxnID, line.Kind, line.Amount)
+			}
+		case walletctl.TxnFailed:
+			if has {
+				add("matching", "%s %s of %d fen settled failed (%s) but the bank took it: %s %s of %d fen", t.ID, t.Kind, t.Amount, t.FailureCode, line.TxnID, line.Kind, line.Amount)
+			}
+		}
+	}
+	keys := make([]string, 0, len(bank.byKey))
+	for k := range bank.byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, ok := walletByKey[k]; !ok {
+			line := bank.byKey[k]
+			add("matching", "bank %s %s of %d fen (key %s) has no wallet txn", line.TxnID, line.Kind, line.Amount, k)
+		}
+		line := bank.byKey[k]
+		if line.Kind == bankmock.OpDebit {
+			tot.BankIn += line.Amount
+		} else {
+			tot.BankOut += line.Amount
+		}
+	}
+
+	// 3. Money conservation, wallet side: what the wallet holds for its users, merchants, transfers
+	// in transit, held withdrawals and fees is exactly what came in from the banks minus what went
+	// out; and per bank, its clearing account mirrors its statements.
+	perBank := map[string]int64{} // bank code -> debits - credits on the statements
+	for _, line := range bank.byKey {
+		if line.Kind == bankmock.OpDebit {
+			perBank[line.Bank] += line.Amount
+		} else {
+			perBank[line.Bank] -= line.Amount
+		}
+	}
+	clearing := map[string]int64{}
+	for name, b := range s.accounts {
+		switch {
+		case strings.HasPrefix(name, "user:"):
+			tot.Users += b
+		case strings.HasPrefix(name, "merchant:"):
+			tot.Merchants += b
+		case name == "transit:transfers":
+			tot.InTransit += b
+		case name == "transit:withdrawals":
+			tot.Withdrawing += b
+		case strings.HasPrefix(name, "fees:"):
+			tot.Fees += b
+		case strings.HasPrefix(name, "bank:") && strings.HasSuffix(name, ":clearing"):
+			clearing[strings.TrimSuffix(strings.TrimPrefix(name, "bank:"), ":clearing")] = b
+		default:
+			add("conservation", "unknown ledger account %s holds %d fen", name, b)
+		}
+	}
+	held := tot.Users + tot.Merchants + tot.InTransit + tot.Withdrawing + tot.Fees
+	if held != tot.BankIn-tot.BankOut {
+		add("conservation", "the wallet holds %d fen (users %d, merchants %d, in transit %d, withdrawing %d, fees %d) but the banks moved in %d and out %d (net %d)",
+			held, tot.Users, tot.Merchants, tot.InTransit, tot.Withdrawing, tot.Fees, tot.BankIn, tot.BankOut, tot.BankIn-tot.BankOut)
+	}
+	codes := map[string]bool{}
+	for c := range perBank {
+		codes[c] = true
+	}
+	for c := range clearing {
+		codes[c] = true
+	}
+	for _, c := range sortedKeys(codes) {
+		if clearing[c] != -perBank[c] {
+			add("conservation", "bank:%s:clearing is %d fen but %s's statements net %d fen into the wallet", c, clearing[c], c, perBank[c])
+		}
+	}
+	if tot.Withdrawing != 0 {
+		add("conservation", "transit:withdrawals holds %d fen after reconciliation (a withdrawal neither paid out nor released)", tot.Withdrawing)
+	}
+	// In transit on the ledger equals the transfers that are still live.
+	var live int64
+	for _, u := range s.users {
+		b, err := w.Engine.Balance(ctx, u.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		live += b.InTransit
+		if b.Available != s.accounts["user:"+u.ID] {
+			add("conservation", "user %s: balance shows %d fen, ledger %d", u.ID, b.Available, s.accounts["user:"+u.ID])
+		}
+	}
+	if live != tot.InTransit {
+		add("conservation", "transfers in flight total %d fen but transit:transfers holds %d", live, tot.InTransit)
+	}
+
+	// 4. Money conservation, bank side: every card's balance moved by exactly its statement lines.
+	if w.Initial != nil && w.Admin != nil {
+		final, err := Balances(ctx, w.Admin)
+		if err != nil {
+			return nil, nil, err
+		}
+		byCard := map[string]int64{}
+		for agr, d := range bank.byAgreement {
+			c, ok := s.cards[agr]
+			if !ok {
+				add("conservation", "the bank moved %d fen on agreement %s, which no wallet card holds", d, agr)
+				continue
+			}
+			byCard[c.CardNo] += d
+		}
+		cards := make([]string, 0, len(final))
+		for no := range final {
+			cards = append(cards, no)
+		}
+		sort.Strings(cards)
+		for _, no := range cards {
+			if got, want := final[no]-w.Initial[no], byCard[no]; got != want {
+				add("conservation", "card %s moved by %d fen at the bank but its statement lines net %d", maskCard(no), got, want)
+			}
+		}
+	}
+	return vs, tot, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func maskCard(no string) string {
+	if len(no) < 8 {
+		return strings.Repeat("*", len(no))
+	}
+	return no[:4] + " **** **** " + no[len(no)-4:]
+}
+
+// StateHash is a digest of the final state: every txn in id order with its postings, every
+// account balance, and the bank's snapshot. The same seed must give the same hash.
+func StateHash(ctx context.Context, w *World) (string, error) {
+	s, err := readWallet(ctx, w.Store)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, t := range s.txns {
+		fmt.Fprintf(h, "txn %s %s %s %s %d %d %s %s %s %s %d\n", t.ID, t.Kind, t.Status, t.UserID, t.Amount, t.Fee,
+			t.Counterparty, t.Source, t.BankKey, t.FailureCode, t.CreatedAt.UnixNano())
+		for _, p := range s.postings[t.ID] {
+			fmt.Fprintf(h, "  %s %d\n", p.Account, p.Amount)
+		}
+	}
+	names := make([]string, 0, len(s.accounts))
+	for n := range s.accounts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "acct %s %d\n", n, s.accounts[n])
+	}
+	snap, err := w.Admin.Snapshot(ctx)
+	if err != nil {
+		return "", err
+	}
+	h.Write(snap)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

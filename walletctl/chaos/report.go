@@ -1,0 +1,70 @@
+package chaos
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+)
+
+// WriteTable prints the report for people: operations by outcome, faults fired, the totals and
+// every violation.
+func (r *Report) WriteTable(out io.Writer) {
+	fmt.Fprintf(out, "chaos seed %d: %d users, %d operations, fault rate %.0f%% (%s), %d worker(s)\n",
+		r.Seed, r.Users, r.Ops, r.FaultRate*100, strings.Join(r.Kinds, ","), r.Workers)
+
+	t := table.NewWriter()
+	t.SetOutputMirror(out)
+	t.SetStyle(table.StyleLight)
+	t.AppendHeader(table.Row{"operation", "outcome", "count"})
+	for _, op := range r.sortedOps() {
+		outs := make([]string, 0, len(r.Operations[op]))
+		for o := range r.Operations[op] {
+			outs = append(outs, o)
+		}
+		sort.Strings(outs)
+		for _, o := range outs {
+			t.AppendRow(table.Row{op, o, r.Operations[op][o]})
+		}
+	}
+	t.Render()
+
+	f := table.NewWriter()
+	f.SetOutputMirror(out)
+	f.SetStyle(table.StyleLight)
+	f.AppendHeader(table.Row{"fault fired", "count"})
+	kinds := make([]string, 0, len(r.FaultsFired))
+	for k := range r.FaultsFired {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		f.AppendRow(table.Row{k, r.FaultsFired[k]})
+	}
+	f.AppendRow(table.Row{"retries (same idempotency key)", r.Retries})
+	f.AppendRow(table.Row{"pending answers", r.PendingSeen})
+	f.AppendRow(table.Row{"pending settled", r.PendingSettled})
+	f.AppendRow(table.Row{"reconcile calls after the run", r.Reconciles})
+	if r.Totals != nil {
+		f.AppendRow(table.Row{"bank in / out (fen)", fmt.Sprintf("%d / %d", r.Totals.BankIn, r.Totals.BankOut)})
+		f.AppendRow(table.Row{"users / merchants / in transit / fees (fen)",
+			fmt.Sprintf("%d / %d / %d / %d", r.Totals.Users, r.Totals.Merchants, r.Totals.InTransit, r.Totals.Fees)})
+	}
+	f.AppendRow(table.Row{"violations", len(r.Violations)})
+	f.Render()
+
+	for _, v := range r.Violations {
+		fmt.Fprintf(out, "VIOLATION %s\n", v)
+	}
+	fmt.Fprintf(out, "state hash %s\n", r.Hash)
+}
+
+// WriteJSON prints the report for scripts.
+func (r *Report) WriteJSON(out io.Writer) error {
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

@@ -1,0 +1,371 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// actor is one wallet user of the workload, with what it needs to act: its card holder's
+// identity (the workload knows the bank's fixture people, as a tester would) and password.
+type actor struct {
+	id       string
+	name     string
+	password string
+	cards    []string // wallet card ids
+}
+
+// workload drives the engine with random operations. Shared state is guarded by mu so that
+// several workers can run steps at once; engine calls happen outside the lock.
+type workload struct {
+	w   *World
+	mu  sync.Mutex
+	rep *Report
+
+	actors      []*actor
+	pending     []string // "user/txn" refs that answered PENDING and may still be, for status queries
+	everPending []string // txn ids that answered PENDING, to count how many got settled
+}
+
+func (wl *workload) count(op, outcome string) {
+	wl.mu.Lock()
+	wl.rep.count(op, outcome)
+	wl.mu.Unlock()
+}
+
+func outcomeOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return walletctl.ErrorCode(err)
+}
+
+// ambiguous reports whether an error leaves the caller not knowing the outcome, so that a retry
+// with the same idempotency key is what a careful client does.
+func ambiguous(err error) bool {
+	switch walletctl.ErrorCode(err) {
+	case walletctl.CodePending, walletctl.CodeNetwork, walletctl.CodeBankUnavailable:
+		return true
+	}
+	return false
+}
+
+// setup turns up to n bank card holders into ready wallet users: register with the reserved
+// phone, real-name verification, bind every card of the holder (the SMS code from the bank's
+// admin API, retried through injected faults), set a password.
+func (wl *workload) setup(ctx context.Context, rng *rand.Rand, n int) error {
+	cs, err := wl.w.Admin.Customers(ctx)
+	if err != nil {
+		return err
+	}
+	magic := map[string]bool{}
+	for _, tc := range bankmock.TestCards {
+		magic[tc.Customer.CardNo] = true
+	}
+	type holder struct {
+		c     bankmock.Customer
+		cards []bankmock.Customer
+	}
+	var holders []*holder
+	byID := map[string]*holder{}
+	for _, c := range cs {
+		if magic[c.CardNo] {
+			continue // the documented test cards fire their faults on every debit; the rules do that job here
+		}
+		h := byID[c.IDNo]
+		if h == nil {
+			h = &holder{c: c}
+			byID[c.IDNo] = h
+			holders = append(holders, h)
+		}
+		h.cards = append(h.cards, c)
+	}
+	for _, h := range holders {
+		if len(wl.actors) >= n {
+			break
+		}
+		u, err := wl.w.Engine.Register(ctx, h.c.Phone)
+		wl.rep.count("register", outcomeOf(err))
+		if err != nil {
+			continue
+		}
+		_, err = wl.w.Engine.SubmitKYC(ctx, u.ID, h.c.Name, h.c.IDNo)
+		wl.rep.count("kyc", outcomeOf(err))
+		if err != nil {
+			continue
+		}
+		a := &actor{id: u.ID, name: h.c.Name}
+		for _, c := range h.cards {
+			if id := wl.bind(ctx, u.ID, c); id != "" {
+				a.cards = append(a.cards, id)
+			}
+		}
+		for try := 0; try < 20; try++ {
+			pw := fmt.Sprintf("%06d", rng.IntN(1_000_000))
+			err = wl.w.Engine.SetPassword(ctx, u.ID, pw)
+			wl.rep.count("password set", outcomeOf(err))
+			if err == nil {
+				a.password = pw
+				break
+			}
+		}
+		if a.password != "" {
+			wl.actors = append(wl.actors, a)
+		}
+	}
+	return nil
+}
+
+// bind binds one card, retrying what the faults break; it returns the wallet card id or "".
+func (wl *workload) bind(ctx context.Context, userID string, c bankmock.Customer) string {
+	for attempt := 0; attempt < 4; attempt++ {
+		b, err := wl.w.Engine.BindCard(ctx, userID, c.CardNo, c.Phone)
+		wl.rep.count("card bind", outcomeOf(err))
+		if err != nil {
+			if ambiguous(err) {
+				continue
+			}
+			return "" // the data says no (small bank, frozen card, ...): a real outcome
+		}
+		otp, err := wl.w.Admin.LastOTP(ctx, c.Phone)
+		if err != nil {
+			return ""
+		}
+		for try := 0; try < 3; try++ {
+			cd, err := wl.w.Engine.ConfirmCard(ctx, userID, b.BindingID, otp)
+			wl.rep.count("card confirm", outcomeOf(err))
+			if err == nil {
+				return cd.ID
+			}
+			if !ambiguous(err) {
+				break
+			}
+		}
+	}
+	return ""
+}
+
+// amount draws a log-uniform amount in fen between lo and hi.
+func amount(rng *rand.Rand, lo, hi int64) int64 {
+	if hi <= lo {
+		return lo
+	}
+	v := int64(float64(lo) * math.Pow(float64(hi)/float64(lo), rng.Float64()))
+	return max(lo, min(v, hi))
+}
+
+type opKind struct {
+	name   string
+	weight int
+}
+
+// The mix of operations: mostly money movements, with the seed's failures sprinkled in.
+var ops = []opKind{
+	{"topup", 20}, {"pay balance", 14}, {"pay card", 10}, {"transfer", 8}, {"transfer 2h", 3}, {"transfer 24h", 3},
+	{"accept", 10}, {"cancel", 4}, {"withdraw", 8}, {"wrong password", 2}, {"advance", 7}, {"query", 4}, {"reconcile", 1},
+}
+
+var opWeights = func() int {
+	t := 0
+	for _, o := range ops {
+		t += o.weight
+	}
+	return t
+}()
+
+func pickOp(rng *rand.Rand) string {
+	n := rng.IntN(opWeights)
+	for _, o := range ops {
+		if n -= o.weight; n < 0 {
+			return o.name
+		}
+	}
+	return ops[0].name
+}
+
+var advances = []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour, 25 * time.Hour}
+
+// step runs one random operation. Only a broken harness or store returns an error; every
+// wallet outcome, failures included, is counted.
+func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
+	if len(wl.actors) == 0 {
+		return nil
+	}
+	op := pickOp(rng)
+	a := wl.actors[rng.IntN(len(wl.actors))]
+	e := wl.w.Engine
+	card := ""
+	if len(a.cards) > 0 {
+		card = a.cards[rng.IntN(len(a.cards))]
+	}
+	key := fmt.Sprintf("op-%d", i)
+	switch op {
+	case "topup", "withdraw", "pay balance", "pay card":
+		if card == "" && op != "pay balance" {
+			wl.count(op, "NO_CARD")
+			return nil
+		}
+		var amt int64
+		switch op {
+		case "topup":
+			amt = amount(rng, 100, 500_000)
+		case "pay card":
+			amt = amount(rng, 100, 200_000)
+		default:
+			bal, err := e.Balance(ctx, a.id)
+			if err != nil {
+				return err
+			}
+			amt = amount(rng, 50, max(bal.Available, 100)*5/4) // now and then more than there is
+		}
+		// The merchant is drawn once, before any retry, so that a retry repeats the same request.
+		m := merchantIDs[rng.IntN(len(merchantIDs))]
+		do := func(ctx context.Context) (*walletctl.Txn, error) {
+			switch op {
+			case "topup":
+				return e.TopUp(ctx, a.id, card, amt, a.password)
+			case "withdraw":
+				return e.Withdraw(ctx, a.id, card, amt, a.password)
+			case "pay card":
+				return e.Pay(ctx, walletctl.PayRequest{UserID: a.id, Merchant: m, Amount: amt, Source: "card:" + card, Password: a.password})
+			}
+			return e.Pay(ctx, walletctl.PayRequest{UserID: a.id, Merchant: m, Amount: amt, Password: a.password})
+		}
+		kctx := walletctl.WithIdempotencyKey(ctx, key)
+		t, err := do(kctx)
+		wl.count(op, outcomeOf(err))
+		for r := 0; r < 2 && ambiguous(err) && rng.IntN(2) == 0; r++ {
+			wl.mu.Lock()
+			wl.rep.Retries++
+			wl.mu.Unlock()
+			t, err = do(kctx)
+			wl.count(op+" (retry)", outcomeOf(err))
+		}
+		if walletctl.ErrorCode(err) == walletctl.CodePending && t != nil {
+			wl.mu.Lock()
+			wl.rep.PendingSeen++
+			wl.pending = append(wl.pending, a.id+"/"+t.ID)
+			wl.everPending = append(wl.everPending, t.ID)
+			wl.mu.Unlock()
+		}
+	case "transfer", "transfer 2h", "transfer 24h":
+		if len(wl.actors) < 2 {
+			return nil
+		}
+		to := wl.actors[rng.IntN(len(wl.actors))]
+		if to == a {
+			to = wl.actors[(indexOf(wl.actors, a)+1)%len(wl.actors)]
+		}
+		bal, err := e.Balance(ctx, a.id)
+		if err != nil {
+			return err
+		}
+		amt := amount(rng, 50, max(bal.Available, 100)*5/4)
+		delay := map[string]string{"transfer": "none", "transfer 2h": "2h", "transfer 24h": "24h"}[op]
+		req := walletctl.TransferRequest{UserID: a.id, To: to.id, Amount: amt, Delay: delay, Password: a.password}
+		if rng.IntN(4) != 0 {
+			req.ConfirmPayee = to.name // usually the payer knows who they pay; sometimes it is refused
+		}
+		_, err = e.Transfer(walletctl.WithIdempotencyKey(ctx, key), req)
+		wl.count(op, outcomeOf(err))
+	case "accept", "cancel":
+		trs, err := e.Transfers(ctx, a.id)
+		if err != nil {
+			return err
+		}
+		var cands []walletctl.Transfer
+		for _, t := range trs {
+			if (op == "accept" && t.To == a.id && t.Status == walletctl.TransferArrived) ||
+				(op == "cancel" && t.From == a.id && t.Status == walletctl.TransferScheduled) {
+				cands = append(cands, t)
+			}
+		}
+		if len(cands) == 0 {
+			wl.count(op, "NOTHING_TO_DO")
+			return nil
+		}
+		sort.Slice(cands, func(i, j int) bool { return txnNum(cands[i].ID) < txnNum(cands[j].ID) })
+		t := cands[rng.IntN(len(cands))]
+		if op == "accept" {
+			_, err = e.AcceptTransfer(ctx, a.id, t.ID)
+		} else {
+			_, err = e.CancelTransfer(ctx, a.id, t.ID)
+		}
+		wl.count(op, outcomeOf(err))
+	case "wrong password":
+		wrong := fmt.Sprintf("%06d", (atoi(a.password)+1+rng.IntN(999_998))%1_000_000)
+		_, err := e.Pay(ctx, walletctl.PayRequest{UserID: a.id, Merchant: "m-cafe", Amount: 100, Password: wrong})
+		wl.count(op, outcomeOf(err))
+	case "advance":
+		_, err := e.Advance(ctx, advances[rng.IntN(len(advances))])
+		wl.count(op, outcomeOf(err))
+	case "query":
+		wl.mu.Lock()
+		if len(wl.pending) == 0 {
+			wl.mu.Unlock()
+			wl.count(op, "NOTHING_TO_DO")
+			return nil
+		}
+		k := rng.IntN(len(wl.pending))
+		ref := wl.pending[k]
+		wl.mu.Unlock()
+		var uid, tid string
+		fmt.Sscanf(replaceSlash(ref), "%s %s", &uid, &tid)
+		t, err := e.Transaction(ctx, uid, tid)
+		wl.count(op, outcomeOf(err))
+		if err == nil && t.Status != walletctl.TxnPending {
+			wl.mu.Lock()
+			wl.pending = removeRef(wl.pending, ref)
+			wl.mu.Unlock()
+		}
+	case "reconcile":
+		_, err := e.Reconcile(ctx, "")
+		wl.count(op, outcomeOf(err))
+	}
+	return nil
+}
+
+var merchantIDs = []string{"m-cafe", "m-cinema", "m-insurance", "m-mobile", "m-rail", "m-utility"}
+
+func indexOf(as []*actor, a *actor) int {
+	for i := range as {
+		if as[i] == a {
+			return i
+		}
+	}
+	return 0
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func replaceSlash(s string) string {
+	b := []byte(s)
+	for i := range b {
+		if b[i] == '/' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+func removeRef(refs []string, ref string) []string {
+	for i := range refs {
+		if refs[i] == ref {
+			return append(refs[:i], refs[i+1:]...)
+		}
+	}
+	return refs
+}
