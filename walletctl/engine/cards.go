@@ -68,11 +68,16 @@ func bankError(err error, unknown string) *walletctl.Error {
 		e = errf(walletctl.CodeInternal, "unexpected answer from the bank: %s", be.Code)
 	}
 	e = withDetails(e, "bank_code", be.Code)
-	if be.RespCode != "" {
-		e = withDetails(e, "resp_code", be.RespCode)
-	}
-	if be.Fault != "" {
-		e = withDetails(e, "fault", be.Fault)
+	// An unknown outcome cannot say which fault fired nor carry the bank's response code: over
+	// HTTP the answer is simply lost (the client's code is its own guess), and in-process and
+	// HTTP must read the same.
+	if be.Code != walletctl.BankOutcomeUnknown {
+		if be.RespCode != "" {
+			e = withDetails(e, "resp_code", be.RespCode)
+		}
+		if be.Fault != "" {
+			e = withDetails(e, "fault", be.Fault)
+		}
 	}
 	e.Err = err
 	return e

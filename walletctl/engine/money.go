@@ -264,10 +264,7 @@ func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *walletctl.B
 				return nil, err
 			}
 			pub := rec.Txn
-			pe := pendingErr(rec)
-			if ok && be.Fault != "" {
-				pe = withDetails(pe, "fault", be.Fault)
-			}
+			pe := pendingErr(rec) // no fault detail: an unknown outcome cannot know it (see bankError)
 			pe.Err = callErr
 			return &pub, pe
 		}
