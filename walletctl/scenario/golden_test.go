@@ -5,8 +5,8 @@ import (
 	"flag"
 	"io"
 	"path/filepath"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/walletctl/walletctl/walletctl/cli"
 	"github.com/walletctl/walletctl/walletctl/scenario"
