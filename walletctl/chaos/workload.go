@@ -30,8 +30,10 @@ type workload struct {
 	rep *Report
 
 	actors      []*actor
-	pending     []string // "user/txn" refs that answered PENDING and may still be, for status queries
-	everPending []string // txn ids that answered PENDING, to count how many got settled
+	keyPrefix   string                         // prefixes idempotency keys, so that restarted runs do not reuse them
+	ack         func(op, txnID, status string) // told of every money movement the engine answered for, after it committed
+	pending     []string                       // "user/txn" refs that answered PENDING and may still be, for status queries
+	everPending []string                       // txn ids that answered PENDING, to count how many got settled
 }
 
 func (wl *workload) count(op, outcome string) {
@@ -205,7 +207,7 @@ func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
 	if len(a.cards) > 0 {
 		card = a.cards[rng.IntN(len(a.cards))]
 	}
-	key := fmt.Sprintf("op-%d", i)
+	key := fmt.Sprintf("%sop-%d", wl.keyPrefix, i)
 	switch op {
 	case "topup", "withdraw", "pay balance", "pay card":
 		if card == "" && op != "pay balance" {
@@ -248,6 +250,9 @@ func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
 			t, err = do(kctx)
 			wl.count(op+" (retry)", outcomeOf(err))
 		}
+		if t != nil && wl.ack != nil {
+			wl.ack(op, t.ID, t.Status)
+		}
 		if walletctl.ErrorCode(err) == walletctl.CodePending && t != nil {
 			wl.mu.Lock()
 			wl.rep.PendingSeen++
@@ -273,8 +278,11 @@ func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
 		if rng.IntN(4) != 0 {
 			req.ConfirmPayee = to.name // usually the payer knows who they pay; sometimes it is refused
 		}
-		_, err = e.Transfer(walletctl.WithIdempotencyKey(ctx, key), req)
+		tr, err := e.Transfer(walletctl.WithIdempotencyKey(ctx, key), req)
 		wl.count(op, outcomeOf(err))
+		if err == nil && wl.ack != nil {
+			wl.ack(op, tr.ID, walletctl.TxnPending)
+		}
 	case "accept", "cancel":
 		trs, err := e.Transfers(ctx, a.id)
 		if err != nil {
