@@ -59,7 +59,6 @@ const (
 	CodeBankBindingDenied = "BANK_BINDING_RESTRICTED"
 	CodeCardRestricted    = "CARD_RESTRICTED"
 	CodeCardNotSupported  = "CARD_NOT_SUPPORTED"
-	CodeCardNameMismatch  = "CARD_NAME_MISMATCH"
 	CodeOTPInvalid        = "OTP_INVALID"
 	CodeOTPExpired        = "OTP_EXPIRED"
 
@@ -117,7 +116,6 @@ var codeTable = map[string]codeInfo{
 	CodeBankBindingDenied: {8, http.StatusUnprocessableEntity, "this bank restricts online binding; contact the bank's customer service, or try another card"},
 	CodeCardRestricted:    {8, http.StatusUnprocessableEntity, "the bank restricts this card; contact the bank, or try another card"},
 	CodeCardNotSupported:  {8, http.StatusUnprocessableEntity, "this card cannot be used online; try another card"},
-	CodeCardNameMismatch:  {8, http.StatusUnprocessableEntity, "only cards in your own real name can be bound"},
 	CodeOTPInvalid:        {7, http.StatusUnauthorized, "check the SMS code sent to the phone reserved at the bank"},
 	CodeOTPExpired:        {7, http.StatusUnauthorized, "the SMS code expired or was tried too often; start again to get a new one"},
 
