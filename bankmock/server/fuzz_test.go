@@ -32,7 +32,7 @@ const fuzzMaxBody = 4096
 // waiting for its OTP, so that fuzzed bodies naming them ($AGR, $BIND, $OTP, $CARD) reach the
 // engine's real paths instead of stopping at NOT_FOUND.
 type fuzzWorld struct {
-	h                     *Server
+	h                    *Server
 	agr, bind, otp, card string
 }
 
