@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION)
 FUZZTIME ?= 30s
 RUN_HOME ?= .walletctl
 
-.PHONY: run test build bench fuzz lint clean
+.PHONY: run test build bench fuzz lint clean chaos chaos-ci
 
 ## run: build, open a wallet on a fresh sandbox (the seed's section 3, every step), show how to go on
 run: build
@@ -42,6 +42,14 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+## chaos: one million random operations under a 20% fault rate, invariants checked (long: ~25 min)
+chaos: build
+	$(BIN)/walletctl chaos --seed 1 --seeds 100 --users 40 --ops 10000 --fault-rate 0.2 --dir $$(if [ -d /dev/shm ]; then echo /dev/shm; else echo $${TMPDIR:-/tmp}; fi)/walletctl-chaos
+
+## chaos-ci: the issue's 200 seeds x 2,000 operations as a Go test (~10 min; make test runs a smaller load)
+chaos-ci:
+	CHAOS_SEEDS=200 CHAOS_OPS=2000 $(GO) test -count=1 -timeout 0 -run '^TestChaos$$' ./walletctl/chaos/
 
 ## lint: gofmt and go vet
 lint:

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/chaos"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
@@ -131,6 +132,7 @@ Error codes and exit codes:  walletctl codes`,
 		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.balanceCmd(),
 		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
 		a.flowCmd(), a.versionCmd(), a.codesCmd(), a.scenarioCmd(),
+		chaos.NewCommand(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
 	return root
