@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
@@ -18,48 +19,82 @@ import (
 )
 
 // Store implements walletctl.Store on one SQLite file.
+//
+// Connections are pinned and few, because opening one costs a parse of the whole schema: one
+// writer (BEGIN IMMEDIATE, serialised by mu) that also serves reads when it is idle, so that a
+// single CLI command uses a single connection, and a small pool of readers for reads that run
+// beside a write (WAL). Each connection keeps its statements prepared, lazily, on first use.
 type Store struct {
-	write *sql.DB // BEGIN IMMEDIATE; one write transaction at a time (mu)
-	read  *sql.DB // a pool of readers; WAL lets them run beside the writer
-	mu    sync.Mutex
+	db *sql.DB
 
-	wstmts, rstmts *stmtCache
+	mu      sync.Mutex // owns w and batch
+	w       *conn
+	batch   *batch       // the write transaction open for queued Updates (group commit); nil if none
+	waiting atomic.Int32 // Updates waiting for mu: the open batch is left for them to join
+
+	rmu    sync.Mutex
+	idle   []*conn
+	closed bool
 }
 
 var _ walletctl.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the database at path and migrates its schema.
+// Sync is the durability of commits (SQLite's synchronous pragma in WAL mode).
+type Sync string
+
+const (
+	// SyncFull fsyncs the WAL at every commit: a committed transaction survives a power cut.
+	SyncFull Sync = "FULL"
+	// SyncOff never fsyncs: a commit survives the process dying, but an OS crash or power cut
+	// may lose recent commits or corrupt the file. Only for throwaway databases (tests, scenario
+	// worlds) that are deleted after use.
+	SyncOff Sync = "OFF"
+)
+
+// Options tune Open.
+type Options struct {
+	Sync Sync // "" = SyncFull
+}
+
+// maxBatch bounds how many queued Updates share one commit.
+const maxBatch = 64
+
+// Open opens (creating if needed) the database at path and migrates its schema, with every
+// commit durable (SyncFull).
 //
 // synchronous=FULL: in WAL mode NORMAL would skip the fsync at each commit and could lose the
-// last commits on a power cut; a wallet must not forget that it sent a debit to the bank (the
-// pending record written before the bank call is what makes reconciliation possible), so every
-// commit is made durable.
-func Open(path string) (*Store, error) {
+// last commits on a power cut (it is durable only against the process dying). A wallet must not
+// forget that it sent a debit to the bank: the pending record written before the bank call is
+// what makes reconciliation possible, and a txn number lost and reused would even send a new
+// payment under the bank idempotency key of the forgotten one. So every commit is fsynced, and
+// concurrent writers share fsyncs instead (group commit, see Update).
+func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(path string, o Options) (*Store, error) {
+	sync := o.Sync
+	switch sync {
+	case "":
+		sync = SyncFull
+	case SyncFull, SyncOff:
+	default:
+		return nil, fmt.Errorf("sqlite: unknown sync mode %q", sync)
+	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + string(sync) + ")"} {
 		q.Add("_pragma", p)
 	}
-	wq := url.Values{}
-	for k, v := range q {
-		wq[k] = v
-	}
-	wq.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
-	// Writes are serialised by Store.mu; the second connection lets a statement be prepared
-	// (stmtCache) while the first holds the write transaction.
-	w.SetMaxOpenConns(2)
-	w.SetMaxIdleConns(2)
-	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		w.Close()
-		return nil, err
+	// Connections are pinned (sql.Conn) and pooled here; one handed back to database/sql closes.
+	db.SetMaxIdleConns(0)
+	s := &Store{db: db}
+	if s.w, err = s.newConn(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	r.SetMaxIdleConns(4) // no open limit: a View that prepares a statement needs a second connection
-	s := &Store{write: w, read: r, wstmts: newStmtCache(w), rstmts: newStmtCache(r)}
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
@@ -69,9 +104,65 @@ func Open(path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.wstmts.close()
-	s.rstmts.close()
-	return errors.Join(s.write.Close(), s.read.Close())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rmu.Lock()
+	idle := s.idle
+	s.idle, s.closed = nil, true
+	s.rmu.Unlock()
+	var errs []error
+	for _, c := range idle {
+		errs = append(errs, c.close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.close())
+		s.w = nil
+	}
+	return errors.Join(append(errs, s.db.Close())...)
+}
+
+// conn is a pinned connection with its prepared statements. One goroutine uses it at a time.
+type conn struct {
+	c     *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (s *Store) newConn(ctx context.Context) (*conn, error) {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{c: c, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+// stmt returns q prepared on this connection (parsing, not I/O, is most of the CPU cost of a
+// small query in SQLite, so each text is prepared once per connection).
+func (c *conn) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := c.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := c.c.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[q] = st
+	return st, nil
+}
+
+// run executes a transaction-control statement; never cancelled halfway.
+func (c *conn) run(q string) error {
+	st, err := c.stmt(q)
+	if err == nil {
+		_, err = st.Exec()
+	}
+	return err
+}
+
+func (c *conn) close() error {
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	return c.c.Close()
 }
 
 // migrations are applied in order; user_version records how many ran.
@@ -179,19 +270,26 @@ CREATE INDEX security_user ON security_log(user_id, seq);`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	// The common case, a current schema, costs one pragma read and no write transaction.
+	var v int
+	if err := s.w.c.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v >= len(migrations) {
+		return nil
+	}
 	return s.Update(ctx, func(t walletctl.StoreTx) error {
-		tx := t.(*Tx).tx
-		var v int
-		if err := tx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		c := t.(*Tx).c.c
+		if err := c.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 			return err
 		}
 		for i := v; i < len(migrations); i++ {
-			if _, err := tx.Exec(migrations[i]); err != nil {
+			if _, err := c.ExecContext(ctx, migrations[i]); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
 		}
 		if v < len(migrations) {
-			if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+			if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
 				return err
 			}
 		}
@@ -199,82 +297,155 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-// Update runs fn in one write transaction (BEGIN IMMEDIATE). The in-process mutex keeps
-// goroutines from spinning on SQLITE_BUSY; busy_timeout covers other processes.
-func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	if err := fn(&Tx{tx: tx, stmts: s.wstmts}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+// batch is one write transaction shared by the Updates that queued while it was open.
+type batch struct {
+	n    int
+	done chan struct{}
+	err  error // the commit's
 }
 
-// View runs fn in a read-only transaction.
+// Update runs fn in one write transaction (BEGIN IMMEDIATE): all of fn or none of it. The
+// in-process mutex keeps goroutines from spinning on SQLITE_BUSY; busy_timeout covers other
+// processes.
+//
+// Group commit: when other Updates are already waiting, the transaction is left open for them
+// and the last one commits for all, so that concurrent writers share one fsync. Each fn after the
+// first runs inside a savepoint, so a failing fn leaves no trace; every caller returns only after
+// the commit that holds its work (a failed commit fails them all), so durability and the
+// all-or-nothing rule are those of one transaction per call, and the result is the same as if the
+// calls had run one after another.
+func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	s.waiting.Add(1)
+	s.mu.Lock()
+	s.waiting.Add(-1)
+	if s.w == nil {
+		s.mu.Unlock()
+		return errors.New("sqlite: store closed")
+	}
+	b := s.batch
+	if b == nil {
+		if err := ctx.Err(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		if err := s.w.run(`BEGIN IMMEDIATE`); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("sqlite: begin: %w", err)
+		}
+		if err := fn(&Tx{c: s.w}); err != nil {
+			s.w.run(`ROLLBACK`)
+			s.mu.Unlock()
+			return err
+		}
+		b = &batch{done: make(chan struct{})}
+		s.batch = b
+	} else {
+		if err := s.w.run(`SAVEPOINT upd`); err != nil {
+			return s.finish(b, fmt.Errorf("sqlite: savepoint: %w", err))
+		}
+		err := fn(&Tx{c: s.w})
+		if err != nil {
+			if rerr := s.w.run(`ROLLBACK TO upd`); rerr != nil {
+				// The savepoint cannot be undone: fail the whole batch rather than commit half of fn.
+				b.err = fmt.Errorf("rollback to savepoint: %w", rerr)
+			}
+		}
+		if rerr := s.w.run(`RELEASE upd`); rerr != nil && b.err == nil {
+			b.err = fmt.Errorf("release savepoint: %w", rerr)
+		}
+		return s.finish(b, err)
+	}
+	return s.finish(b, nil)
+}
+
+// finish is called with mu held and fn's outcome: leave the batch open for a waiting Update, or
+// commit it; then wait for the commit.
+func (s *Store) finish(b *batch, fnErr error) error {
+	b.n++
+	if b.err == nil && s.waiting.Load() > 0 && b.n < maxBatch {
+		s.mu.Unlock()
+		<-b.done
+	} else {
+		if b.err == nil {
+			b.err = s.w.run(`COMMIT`)
+		}
+		if b.err != nil {
+			s.w.run(`ROLLBACK`)
+		}
+		s.batch = nil
+		close(b.done)
+		s.mu.Unlock()
+	}
+	if b.err != nil {
+		return fmt.Errorf("sqlite: commit: %w", b.err)
+	}
+	return fnErr
+}
+
+// View runs fn in a read-only transaction: on the writer connection when it is idle (so that a
+// command that only reads opens one connection), else on a pooled reader beside the writer.
 func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) error {
-	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.mu.TryLock() {
+		if s.batch == nil && s.w != nil {
+			defer s.mu.Unlock()
+			return read(s.w, fn)
+		}
+		s.mu.Unlock()
+	}
+	c, err := s.reader(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	defer tx.Rollback()
-	return fn(&Tx{tx: tx, readOnly: true, stmts: s.rstmts})
+	defer s.release(c)
+	return read(c, fn)
+}
+
+func read(c *conn, fn func(walletctl.StoreTx) error) error {
+	if err := c.run(`BEGIN`); err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	defer c.run(`ROLLBACK`)
+	return fn(&Tx{c: c, readOnly: true})
+}
+
+func (s *Store) reader(ctx context.Context) (*conn, error) {
+	s.rmu.Lock()
+	if s.closed {
+		s.rmu.Unlock()
+		return nil, errors.New("store closed")
+	}
+	if n := len(s.idle); n > 0 {
+		c := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.rmu.Unlock()
+		return c, nil
+	}
+	s.rmu.Unlock()
+	return s.newConn(ctx)
+}
+
+func (s *Store) release(c *conn) {
+	s.rmu.Lock()
+	if !s.closed && len(s.idle) < 4 {
+		s.idle = append(s.idle, c)
+		c = nil
+	}
+	s.rmu.Unlock()
+	if c != nil {
+		c.close()
+	}
 }
 
 // Tx implements walletctl.StoreTx.
 type Tx struct {
-	tx       *sql.Tx
+	c        *conn
 	readOnly bool
-	stmts    *stmtCache
 }
 
-// stmtCache keeps each SQL text prepared once per connection: parsing, not I/O, is most of the
-// CPU cost of a small query in SQLite.
-type stmtCache struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
-}
-
-func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
-
-func (c *stmtCache) get(q string) (*sql.Stmt, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[q]; ok {
-		return st, nil
-	}
-	st, err := c.db.Prepare(q)
-	if err != nil {
-		return nil, err
-	}
-	c.m[q] = st
-	return st, nil
-}
-
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
-		st.Close()
-	}
-	c.m = map[string]*sql.Stmt{}
-}
-
-func (t *Tx) stmt(q string) (*sql.Stmt, error) {
-	st, err := t.stmts.get(q)
-	if err != nil {
-		return nil, err
-	}
-	return t.tx.Stmt(st), nil
-}
+func (t *Tx) stmt(q string) (*sql.Stmt, error) { return t.c.stmt(q) }
 
 func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
 	st, err := t.stmt(q)

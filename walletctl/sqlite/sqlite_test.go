@@ -36,8 +36,8 @@ func TestMigrateAndReopen(t *testing.T) {
 	s2 := open(t, path) // migrations already applied: nothing re-runs, data kept
 	var mode string
 	var version int
-	s2.read.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
-	s2.read.QueryRow(`PRAGMA user_version`).Scan(&version)
+	s2.db.QueryRow(`PRAGMA journal_mode`).Scan(&mode)
+	s2.db.QueryRow(`PRAGMA user_version`).Scan(&version)
 	if mode != "wal" || version != len(migrations) {
 		t.Fatalf("journal_mode %s, user_version %d", mode, version)
 	}
