@@ -31,42 +31,20 @@ func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (wall
 }
 
 func (a *app) topupCmd() *cobra.Command {
-	var card, amount string
-	cmd := &cobra.Command{
-		Use:   "topup --card ID --amount A",
-		Short: "Top up the balance from a bound card (asks for the payment password)",
-		Args:  cobra.NoArgs,
-	}
-	stdin := passwordFlag(cmd)
-	cmd.Flags().StringVar(&card, "card", "", "bound card id (walletctl card list)")
-	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 100 or 12.50")
-	cmd.RegisterFlagCompletionFunc("card", a.completeCards)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		if card == "" {
-			return invalidArg("pick a card from: walletctl card list", "--card is required")
-		}
-		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
-		if err != nil {
-			return err
-		}
-		t, err := svc.TopUp(ctx, u.ID, card, fen, p)
-		if err != nil {
-			return err
-		}
-		a.printTxn(t)
-		return nil
-	}
-	return cmd
+	return a.cardMoveCmd("topup --card ID --amount A",
+		"Top up the balance from a bound card (asks for the payment password)", walletctl.Service.TopUp)
 }
 
 func (a *app) withdrawCmd() *cobra.Command {
+	return a.cardMoveCmd("withdraw --card ID --amount A",
+		"Withdraw from the balance to a bound card (fee 0.1%, min 0.10, after a free quota)", walletctl.Service.Withdraw)
+}
+
+// cardMoveCmd is a command that moves money between the balance and a bound card.
+func (a *app) cardMoveCmd(use, short string,
+	move func(svc walletctl.Service, ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error)) *cobra.Command {
 	var card, amount string
-	cmd := &cobra.Command{
-		Use:   "withdraw --card ID --amount A",
-		Short: "Withdraw from the balance to a bound card (fee 0.1%, min 0.10, after a free quota)",
-		Args:  cobra.NoArgs,
-	}
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
 	stdin := passwordFlag(cmd)
 	cmd.Flags().StringVar(&card, "card", "", "bound card id (walletctl card list)")
 	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 100 or 12.50")
@@ -80,7 +58,7 @@ func (a *app) withdrawCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		t, err := svc.Withdraw(ctx, u.ID, card, fen, p)
+		t, err := move(svc, ctx, u.ID, card, fen, p)
 		if err != nil {
 			return err
 		}
