@@ -11,6 +11,9 @@ import (
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
+// maxCustomers bounds sandbox init --customers.
+const maxCustomers = 100000
+
 func (a *app) sandboxCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sandbox",
@@ -28,8 +31,9 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if customers < 0 {
-				return invalidArg("", "--customers must be zero or more")
+			// The same bound as bankmock's admin generate: a typo must not exhaust memory.
+			if customers < 0 || customers > maxCustomers {
+				return invalidArg("", "--customers must be 0..%d", maxCustomers)
 			}
 			if err := a.checkBackend(); err != nil {
 				return err
