@@ -203,7 +203,10 @@ func (a *app) checkBackend() error {
 }
 
 func (a *app) sandboxOptions() sandbox.Options {
-	return sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN")}
+	// WALLETCTL_SANDBOX_THROWAWAY=1 (set by the scenario runner and tests, not documented for
+	// users) makes a sandbox created now skip fsync; sandbox.json records it.
+	return sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
+		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"}
 }
 
 func (a *app) closeSandbox(ctx context.Context) error {

@@ -11,6 +11,11 @@
 //
 // The bank is restored from bank.json lazily, on the first call that touches it, and written back
 // only if it was touched, so that commands such as `balance` never pay for the bank.
+//
+// Durability: a sandbox fsyncs every commit and every file it rewrites, like a real wallet. A
+// throwaway sandbox (Options.Throwaway at creation: scenario worlds, tests) fsyncs nothing, which
+// makes commands several times faster but lets an OS crash or power cut damage it. The choice is
+// recorded in sandbox.json ("durability") when the sandbox is created and is never the default.
 package sandbox
 
 import (
@@ -55,7 +60,17 @@ type Meta struct {
 	Customers     int                `json:"customers"`
 	Clock         time.Time          `json:"clock"`
 	Settings      walletctl.Settings `json:"settings"`
+	// Durability is DurabilityFull ("" in sandboxes made before it existed) or DurabilityNone.
+	Durability string `json:"durability"`
 }
+
+// Durability of a sandbox.
+const (
+	DurabilityFull = "full" // every commit and file write is fsynced
+	DurabilityNone = "none" // nothing is fsynced: a throwaway sandbox (tests, scenario worlds)
+)
+
+func (m Meta) throwaway() bool { return m.Durability == DurabilityNone }
 
 // Options says where the sandbox lives and which bank it talks to.
 type Options struct {
@@ -64,6 +79,9 @@ type Options struct {
 	BankToken string // admin token for a remote bank
 	// BankTimeout bounds each call to a remote bank (default 5s).
 	BankTimeout time.Duration
+	// Throwaway makes a sandbox created by this call (Init, or Open's auto-init) skip every fsync;
+	// an existing sandbox keeps the durability recorded in its sandbox.json.
+	Throwaway bool
 }
 
 // InitOptions are the knobs of `sandbox init`.
@@ -193,6 +211,7 @@ func Init(ctx context.Context, opts Options, in InitOptions) (*Sandbox, error) {
 // settings. With a remote bank only the wallet is reset: the server belongs to someone else.
 func (s *Sandbox) Reset(ctx context.Context) error {
 	settings := s.meta.Settings
+	s.opts.Throwaway = s.meta.throwaway() // a reset keeps the durability it was created with
 	return s.create(ctx, InitOptions{Seed: s.meta.Seed, Customers: s.meta.Customers, Force: true, Settings: &settings})
 }
 
@@ -215,7 +234,11 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 	if io.Settings != nil {
 		settings = *io.Settings
 	}
-	meta := Meta{FormatVersion: FormatVersion, Seed: io.Seed, Customers: io.Customers, Clock: bankmock.DefaultEpoch, Settings: settings}
+	meta := Meta{FormatVersion: FormatVersion, Seed: io.Seed, Customers: io.Customers, Clock: bankmock.DefaultEpoch, Settings: settings,
+		Durability: DurabilityFull}
+	if s.opts.Throwaway {
+		meta.Durability = DurabilityNone
+	}
 	if s.opts.BankURL == "" {
 		clock := bankmock.NewManualClock(meta.Clock)
 		eng := bankmock.New(bankConfig(meta, clock))
@@ -223,7 +246,7 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 		if err != nil {
 			return fmt.Errorf("snapshot the new bank: %w", err)
 		}
-		if err := writeAtomic(filepath.Join(home, BankFile), snap); err != nil {
+		if err := writeAtomic(filepath.Join(home, BankFile), snap, !meta.throwaway()); err != nil {
 			return err
 		}
 	}
@@ -265,7 +288,11 @@ func (s *Sandbox) load(meta Meta) error {
 		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: timeout, AdminToken: s.opts.BankToken})
 		api, admin = s.remote, s.remote
 	}
-	store, err := sqlite.Open(filepath.Join(s.opts.Home, WalletFile))
+	sync := sqlite.SyncFull
+	if meta.throwaway() {
+		sync = sqlite.SyncOff
+	}
+	store, err := sqlite.OpenWith(filepath.Join(s.opts.Home, WalletFile), sqlite.Options{Sync: sync})
 	if err != nil {
 		return fmt.Errorf("open wallet database: %w", err)
 	}
@@ -339,7 +366,7 @@ func (s *Sandbox) Close(ctx context.Context) error {
 	if s.local != nil && s.local.touched && s.local.eng != nil {
 		snap, err := s.local.eng.Snapshot(ctx)
 		if err == nil {
-			err = writeAtomic(filepath.Join(s.opts.Home, BankFile), snap)
+			err = writeAtomic(filepath.Join(s.opts.Home, BankFile), snap, !s.meta.throwaway())
 		}
 		errs = append(errs, err)
 	}
@@ -388,19 +415,20 @@ func writeMeta(home string, m Meta) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(home, MetaFile), append(b, '\n'))
+	return writeAtomic(filepath.Join(home, MetaFile), append(b, '\n'), !m.throwaway())
 }
 
 // writeAtomic writes through a temporary file and a rename, so that a crash leaves either the old
-// or the new file, never half of one.
-func writeAtomic(path string, data []byte) error {
+// or the new file, never half of one (with durable: also after a power cut, by the fsync before
+// the rename).
+func writeAtomic(path string, data []byte, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/walletctl/walletctl/bankmock"
@@ -34,7 +35,7 @@ type World struct {
 	Exec      Exec
 	Transport string      // TransportInproc (default) or TransportHTTP
 	StartBank BankStarter // required for TransportHTTP
-	TempDir   string      // parent of the per-scenario homes ("" = os.TempDir)
+	TempDir   string      // parent of the per-scenario homes ("" = /dev/shm if writable, else os.TempDir)
 	Timeout   time.Duration
 }
 
@@ -86,7 +87,7 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 		ctx, cancel = context.WithTimeout(ctx, w.Timeout)
 		defer cancel()
 	}
-	home, err := os.MkdirTemp(w.TempDir, "walletctl-scenario-")
+	home, err := os.MkdirTemp(tempParent(w.TempDir), "walletctl-scenario-")
 	if err != nil {
 		return Outcome{Err: err}
 	}
@@ -108,6 +109,24 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 	err = st.run(ctx)
 	return Outcome{Transcript: st.out.String(), Steps: st.steps, Err: err}
 }
+
+// tempParent is where a world's home goes: the given folder, else memory (/dev/shm) when the
+// machine has it, since a world is deleted after its run, else the system's temp folder.
+func tempParent(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	return shmDir()
+}
+
+var shmDir = sync.OnceValue(func() string {
+	if f, err := os.CreateTemp("/dev/shm", ".walletctl-probe-"); err == nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "/dev/shm"
+	}
+	return "" // os.TempDir
+})
 
 func (st *runState) run(ctx context.Context) error {
 	init := []string{"sandbox", "init", "--seed", strconv.FormatInt(st.sc.Seed, 10), "--customers", strconv.Itoa(st.sc.Customers)}
@@ -302,9 +321,12 @@ func indent(s string) string {
 }
 
 // getenv is the environment every command sees: nothing from the real one, so that a developer's
-// WALLETCTL_* variables or terminal never change a transcript.
+// WALLETCTL_* variables or terminal never change a transcript. A scenario's world is deleted after
+// the run, so its sandbox is a throwaway one (no fsync; see package sandbox).
 func getenv(k string) string {
 	switch k {
+	case "WALLETCTL_SANDBOX_THROWAWAY":
+		return "1"
 	case "NO_COLOR":
 		return "1"
 	case "TZ":
