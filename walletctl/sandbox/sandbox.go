@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -99,7 +100,7 @@ type Sandbox struct {
 	meta  Meta
 	clock *bankmock.ManualClock
 
-	store *sqlite.Store
+	store *lazyStore
 	svc   *engine.Engine
 
 	local  *lazyBank      // in-process bank (nil when remote)
@@ -288,14 +289,11 @@ func (s *Sandbox) load(meta Meta) error {
 		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: timeout, AdminToken: s.opts.BankToken})
 		api, admin = s.remote, s.remote
 	}
-	sync := sqlite.SyncFull
+	mode := sqlite.SyncFull
 	if meta.throwaway() {
-		sync = sqlite.SyncOff
+		mode = sqlite.SyncOff
 	}
-	store, err := sqlite.OpenWith(filepath.Join(s.opts.Home, WalletFile), sqlite.Options{Sync: sync})
-	if err != nil {
-		return fmt.Errorf("open wallet database: %w", err)
-	}
+	store := &lazyStore{path: filepath.Join(s.opts.Home, WalletFile), sync: mode}
 	svc, err := engine.New(engine.Config{
 		Store:    store,
 		Bank:     bankadapter.New(api),
@@ -304,7 +302,6 @@ func (s *Sandbox) load(meta Meta) error {
 		Settings: meta.Settings,
 	})
 	if err != nil {
-		store.Close()
 		return fmt.Errorf("start wallet engine: %w", err)
 	}
 	s.store, s.svc = store, svc
@@ -382,7 +379,7 @@ func (s *Sandbox) Close(ctx context.Context) error {
 
 func (s *Sandbox) closeBackends() {
 	if s.store != nil {
-		s.store.Close()
+		s.store.close()
 	}
 	s.store, s.svc, s.local, s.remote = nil, nil, nil, nil
 }
@@ -442,4 +439,57 @@ func writeAtomic(path string, data []byte, durable bool) error {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil
+}
+
+// lazyStore opens the wallet database on first use, so that commands that only talk to the bank
+// (bank otp, bank fault, ...) never pay for opening SQLite. The engine only reaches the store
+// through Update and View, from the command's goroutines.
+type lazyStore struct {
+	path string
+	sync sqlite.Sync
+
+	mu  sync.Mutex
+	st  *sqlite.Store
+	err error
+}
+
+var _ walletctl.Store = (*lazyStore)(nil)
+
+func (l *lazyStore) get() (*sqlite.Store, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st == nil && l.err == nil {
+		l.st, l.err = sqlite.OpenWith(l.path, sqlite.Options{Sync: l.sync})
+		if l.err != nil {
+			l.err = fmt.Errorf("open wallet database: %w", l.err)
+		}
+	}
+	return l.st, l.err
+}
+
+func (l *lazyStore) Update(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	st, err := l.get()
+	if err != nil {
+		return err
+	}
+	return st.Update(ctx, fn)
+}
+
+func (l *lazyStore) View(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	st, err := l.get()
+	if err != nil {
+		return err
+	}
+	return st.View(ctx, fn)
+}
+
+func (l *lazyStore) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.st == nil {
+		return nil
+	}
+	err := l.st.Close()
+	l.st, l.err = nil, errors.New("sandbox closed")
+	return err
 }
