@@ -288,11 +288,12 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// BenchmarkSuite runs the whole suite in-process and reports scenarios per second.
+// BenchmarkSuite runs the whole suite in-process and reports scenarios per second (issue 4's goal:
+// the whole suite in under 2 seconds on the 2-core machine).
 func BenchmarkSuite(b *testing.B) {
 	opts := scenario.Options{World: world(), Paths: []string{filepath.Join(repoRoot, "scenarios")},
 		GoldenDir: filepath.Join(repoRoot, "golden"), Transports: []string{scenario.TransportInproc}}
-	opts.TempDir = b.TempDir()
+	// No TempDir: the runner's default (/dev/shm when there is one), as `walletctl scenario` uses.
 	n := 0
 	for b.Loop() {
 		rep, err := scenario.RunSuite(context.Background(), opts)
