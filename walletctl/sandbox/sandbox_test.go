@@ -146,3 +146,65 @@ func TestOpenWithoutSandbox(t *testing.T) {
 		t.Fatalf("init over a sandbox: %v", err)
 	}
 }
+
+// Durability is chosen when a sandbox is created and recorded in sandbox.json: full by default,
+// none only when asked (Throwaway); a reset keeps it, and opening with another choice does not
+// change an existing sandbox.
+func TestDurabilityRecorded(t *testing.T) {
+	ctx := context.Background()
+	durability := func(home string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(home, sandbox.MetaFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{sandbox.DurabilityFull, sandbox.DurabilityNone} {
+			if strings.Contains(string(b), `"durability": "`+want+`"`) {
+				return want
+			}
+		}
+		t.Fatalf("no durability in %s", b)
+		return ""
+	}
+	full := initHome(t)
+	if d := durability(full); d != sandbox.DurabilityFull {
+		t.Fatalf("default durability %q", d)
+	}
+	sb, _, err := sandbox.Open(ctx, sandbox.Options{Home: full, Throwaway: true}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.Meta().Durability != sandbox.DurabilityFull {
+		t.Fatalf("an existing sandbox changed durability on open: %q", sb.Meta().Durability)
+	}
+	if err := sb.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sb.Close(ctx)
+	if d := durability(full); d != sandbox.DurabilityFull {
+		t.Fatalf("reset with Throwaway set made a durable sandbox %q", d)
+	}
+
+	tmp := t.TempDir()
+	sb, created, err := sandbox.Open(ctx, sandbox.Options{Home: tmp, Throwaway: true}, true)
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+	if _, err := sb.Service().Register(ctx, "13900000001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := durability(tmp); d != sandbox.DurabilityNone {
+		t.Fatalf("throwaway sandbox recorded %q", d)
+	}
+	sb = open(t, tmp)
+	defer sb.Close(ctx)
+	if users, err := sb.Service().Users(ctx); err != nil || len(users) != 0 {
+		t.Fatalf("after reset: %v %v", users, err)
+	}
+}

@@ -31,6 +31,7 @@ type Store struct {
 	w       *conn
 	batch   *batch       // the write transaction open for queued Updates (group commit); nil if none
 	waiting atomic.Int32 // Updates waiting for mu: the open batch is left for them to join
+	commits atomic.Int64 // write transactions committed (tests observe group commit with it)
 
 	rmu    sync.Mutex
 	idle   []*conn
@@ -368,6 +369,7 @@ func (s *Store) finish(b *batch, fnErr error) error {
 	} else {
 		if b.err == nil {
 			b.err = s.w.run(`COMMIT`)
+			s.commits.Add(1)
 		}
 		if b.err != nil {
 			s.w.run(`ROLLBACK`)

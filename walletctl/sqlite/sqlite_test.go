@@ -107,3 +107,51 @@ func TestConcurrentWritersTwoHandles(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent Updates share commits (group commit) and keep one transaction's rules each: a
+// failing fn leaves no trace even when it ran inside a batch with others, and every successful
+// one is there after its Update returns.
+func TestGroupCommit(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "w.db"))
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			errs[i] = s.Update(ctx, func(tx walletctl.StoreTx) error {
+				id := fmt.Sprintf("u%d", i)
+				if err := tx.CreateUser(&walletctl.UserRecord{User: walletctl.User{ID: id, Phone: fmt.Sprintf("139%08d", i), Status: "normal"}}); err != nil {
+					return err
+				}
+				time.Sleep(time.Millisecond) // hold the writer so that the others queue behind it
+				if i%3 == 0 {
+					return fmt.Errorf("refused %s", id)
+				}
+				return nil
+			})
+		}(i)
+	}
+	before := s.commits.Load()
+	close(start)
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		var u *walletctl.UserRecord
+		if err := s.View(ctx, func(tx walletctl.StoreTx) error {
+			var err error
+			u, err = tx.GetUser(fmt.Sprintf("u%d", i))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fail := i%3 == 0; fail != (errs[i] != nil) || fail != (u == nil) {
+			t.Errorf("u%d: err %v, stored %v", i, errs[i], u != nil)
+		}
+	}
+	if c := s.commits.Load() - before; c >= n*2/3 {
+		t.Errorf("%d commits for %d successful updates: no group commit", c, n*2/3)
+	}
+}
