@@ -193,8 +193,9 @@ func (e *Engine) Advance(ctx context.Context, d time.Duration) (time.Time, error
 }
 
 // tick runs the work that fell due (transfer arrivals and refunds, password lock expiry). It is
-// called at the start of every operation, so an engine that only sees time pass between
-// commands still keeps every deadline; a cheap indexed read decides whether a write is needed.
+// called at the start of every operation (inside authorize for top-up, withdraw and pay), so an
+// engine that only sees time pass between commands still keeps every deadline; a cheap indexed
+// read decides whether a write is needed.
 func (e *Engine) tick(ctx context.Context) error {
 	now := e.now()
 	var due *time.Time

@@ -398,9 +398,6 @@ func (e *Engine) TopUp(ctx context.Context, userID, cardID string, amount int64,
 	if err := checkAmount(amount); err != nil {
 		return nil, err
 	}
-	if err := e.tick(ctx); err != nil {
-		return nil, err
-	}
 	hash, err := e.authorize(ctx, userID, password, moveIn)
 	if err != nil {
 		return nil, err
@@ -432,9 +429,6 @@ func (e *Engine) withdrawFee(usedQuota, amount int64) int64 {
 // amount less the fee). It does not count against the account-class limit.
 func (e *Engine) Withdraw(ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error) {
 	if err := checkAmount(amount); err != nil {
-		return nil, err
-	}
-	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
 	hash, err := e.authorize(ctx, userID, password, moveIn)
@@ -490,9 +484,6 @@ func (e *Engine) Pay(ctx context.Context, req walletctl.PayRequest) (*walletctl.
 			return nil, errf(walletctl.CodeInvalidArgument, "source must be balance or card:<card id>, not %q", source)
 		}
 		cardID = source[5:]
-	}
-	if err := e.tick(ctx); err != nil {
-		return nil, err
 	}
 	hash, err := e.authorize(ctx, req.UserID, req.Password, movePay)
 	if err != nil {

@@ -193,14 +193,40 @@ func lockedErr(u *walletctl.UserRecord) *walletctl.Error {
 // runs outside any transaction; a wrong password is recorded (and may lock) in its own committed
 // transaction. On success it returns the hash that matched, which the caller's write transaction
 // passes to recheck.
+//
+// It also does tick's work: the due-work check shares the read transaction that loads the user
+// (one read transaction per payment instead of two), and when work fell due it runs first and the
+// user is read again, exactly as tick followed by the read would.
 func (e *Engine) authorize(ctx context.Context, userID, password string, m movement) (string, error) {
 	var u *walletctl.UserRecord
-	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		var err error
-		u, err = getUser(tx, userID)
-		return err
-	}); err != nil {
+	var due *time.Time
+	load := func(withDue bool) error {
+		return e.view(ctx, func(tx walletctl.StoreTx) error {
+			if withDue {
+				var err error
+				if due, err = tx.NextDue(); err != nil {
+					return err
+				}
+				if due != nil && !due.After(e.now()) {
+					return nil // run the due work before reading the user
+				}
+			}
+			var err error
+			u, err = getUser(tx, userID)
+			return err
+		})
+	}
+	if err := load(true); err != nil {
 		return "", err
+	}
+	if u == nil {
+		now := e.now()
+		if err := e.update(ctx, func(tx walletctl.StoreTx) error { return e.runDue(tx, now) }); err != nil {
+			return "", err
+		}
+		if err := load(false); err != nil {
+			return "", err
+		}
 	}
 	if err := checkStatus(u, m); err != nil {
 		return "", err
