@@ -829,16 +829,29 @@ func (t *Tx) Post(txnID string, ps []walletctl.Posting) error {
 	if err := t.queryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
 		return err
 	}
+	// One statement for the lines and one for the balances, whatever the number of lines: rows are
+	// inserted in order (Postings sorts by id), and a multi-row upsert applies row by row, so an
+	// account named twice is moved twice.
+	lines := make([]any, 0, 4*len(ps))
+	moves := make([]any, 0, 2*len(ps))
 	for _, p := range ps {
-		if _, err := t.exec(`INSERT INTO postings(txn_id, entry, account, amount) VALUES (?, ?, ?, ?)`, txnID, entry, p.Account, p.Amount); err != nil {
-			return err
-		}
-		if _, err := t.exec(`INSERT INTO accounts(name, balance) VALUES (?, ?)
-ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`, p.Account, p.Amount); err != nil {
-			return err
-		}
+		lines = append(lines, txnID, entry, p.Account, p.Amount)
+		moves = append(moves, p.Account, p.Amount)
 	}
-	return nil
+	if _, err := t.exec(postLinesSQL(len(ps)), lines...); err != nil {
+		return err
+	}
+	_, err := t.exec(postMovesSQL(len(ps)), moves...)
+	return err
+}
+
+func postLinesSQL(n int) string {
+	return `INSERT INTO postings(txn_id, entry, account, amount) VALUES (?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?)`, n-1)
+}
+
+func postMovesSQL(n int) string {
+	return `INSERT INTO accounts(name, balance) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1) + `
+ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`
 }
 
 func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {

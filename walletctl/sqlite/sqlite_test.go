@@ -155,3 +155,48 @@ func TestGroupCommit(t *testing.T) {
 		t.Errorf("%d commits for %d successful updates: no group commit", c, n*2/3)
 	}
 }
+
+// Post writes all lines of an entry in order, moves an account named twice twice, and numbers
+// each entry of a txn after the previous one (LedgerCheck balances per entry).
+func TestPostLinesAndEntries(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "w.db"))
+	var ps []walletctl.Posting
+	var rep *walletctl.LedgerReport
+	var bal int64
+	err := s.Update(ctx, func(tx walletctl.StoreTx) error {
+		if err := tx.CreateUser(&walletctl.UserRecord{User: walletctl.User{ID: "u1", Phone: "13900000001", Status: "normal"}}); err != nil {
+			return err
+		}
+		if err := tx.CreateTxn(&walletctl.TxnRecord{Txn: walletctl.Txn{ID: "t1", Kind: "pay", Status: "succeeded", UserID: "u1", Amount: 5, IdempotencyKey: "k"}}); err != nil {
+			return err
+		}
+		if err := tx.Post("t1", []walletctl.Posting{{Account: "a", Amount: -5}, {Account: "b", Amount: 3}, {Account: "b", Amount: 2}}); err != nil {
+			return err
+		}
+		if err := tx.Post("t1", []walletctl.Posting{{Account: "b", Amount: -1}, {Account: "a", Amount: 1}}); err != nil {
+			return err
+		}
+		var err error
+		if ps, err = tx.Postings("t1"); err != nil {
+			return err
+		}
+		if bal, err = tx.AccountBalance("b"); err != nil {
+			return err
+		}
+		rep, err = tx.LedgerCheck()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []walletctl.Posting{{Account: "a", Amount: -5}, {Account: "b", Amount: 3}, {Account: "b", Amount: 2}, {Account: "b", Amount: -1}, {Account: "a", Amount: 1}}
+	if fmt.Sprint(ps) != fmt.Sprint(want) {
+		t.Errorf("postings %v, want %v", ps, want)
+	}
+	if bal != 4 {
+		t.Errorf("balance of b %d, want 4", bal)
+	}
+	if rep.Sum != 0 || len(rep.UnbalancedTxns) > 0 || len(rep.DriftedAccounts) > 0 {
+		t.Errorf("ledger %+v", rep)
+	}
+}
