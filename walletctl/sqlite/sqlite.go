@@ -333,7 +333,7 @@ func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) er
 			s.mu.Unlock()
 			return fmt.Errorf("sqlite: begin: %w", err)
 		}
-		if err := fn(&Tx{c: s.w}); err != nil {
+		if err := s.call(nil, fn); err != nil {
 			s.w.run(`ROLLBACK`)
 			s.mu.Unlock()
 			return err
@@ -344,7 +344,7 @@ func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) er
 		if err := s.w.run(`SAVEPOINT upd`); err != nil {
 			return s.finish(b, fmt.Errorf("sqlite: savepoint: %w", err))
 		}
-		err := fn(&Tx{c: s.w})
+		err := s.call(b, fn)
 		if err != nil {
 			if rerr := s.w.run(`ROLLBACK TO upd`); rerr != nil {
 				// The savepoint cannot be undone: fail the whole batch rather than commit half of fn.
@@ -357,6 +357,28 @@ func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) er
 		return s.finish(b, err)
 	}
 	return s.finish(b, nil)
+}
+
+// call runs fn on the writer. If fn panics, the whole write transaction is rolled back (the other
+// callers in its batch get an error), mu is released and the panic goes on: a bug in one caller
+// must not leave the store locked.
+func (s *Store) call(b *batch, fn func(walletctl.StoreTx) error) error {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		s.w.run(`ROLLBACK`)
+		if b != nil {
+			b.err = errors.New("rolled back: another update sharing the commit panicked")
+			s.batch = nil
+			close(b.done)
+		}
+		s.mu.Unlock()
+	}()
+	err := fn(&Tx{c: s.w})
+	returned = true
+	return err
 }
 
 // finish is called with mu held and fn's outcome: leave the batch open for a waiting Update, or

@@ -200,3 +200,27 @@ func TestPostLinesAndEntries(t *testing.T) {
 		t.Errorf("ledger %+v", rep)
 	}
 }
+
+// A panicking update rolls back and leaves the store usable.
+func TestUpdatePanicReleasesStore(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "w.db"))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("panic swallowed")
+			}
+		}()
+		s.Update(ctx, func(tx walletctl.StoreTx) error {
+			tx.NextID("x")
+			panic("bug")
+		})
+	}()
+	var n int64
+	if err := s.Update(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		n, err = tx.NextID("x")
+		return err
+	}); err != nil || n != 1 {
+		t.Fatalf("after panic: %d %v", n, err)
+	}
+}
