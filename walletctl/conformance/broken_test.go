@@ -21,7 +21,7 @@ import (
 // with one defect bolted on, so that each defect is known exactly. The defects and the checks
 // each must fail are listed in testdata/broken-banks.json.
 type brokenBank struct {
-	next  http.Handler
+	next   http.Handler
 	break_ string
 
 	mu   sync.Mutex
