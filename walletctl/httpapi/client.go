@@ -1,0 +1,347 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	bankclient "github.com/walletctl/walletctl/bankmock/client"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// ClientOptions configure a Client. The zero value is usable.
+type ClientOptions struct {
+	// HTTPClient sends the requests (default: one with its own keep-alive transport).
+	HTTPClient *http.Client
+	// Timeout bounds each request (default 30s: a wallet call may wait for a slow bank).
+	Timeout time.Duration
+}
+
+// Client implements walletctl.Service over the wallet API of `walletctl serve`. Errors come back
+// as *walletctl.Error with the server's code, message, hint and details.
+type Client struct {
+	base string
+	key  string
+	hc   *http.Client
+}
+
+var _ walletctl.Service = (*Client)(nil)
+
+// NewClient returns a client of the server at baseURL acting for the tenant of apiKey.
+func NewClient(baseURL, apiKey string, opts ClientOptions) *Client {
+	hc := opts.HTTPClient
+	if hc == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: t}
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if hc.Timeout == 0 {
+		c := *hc
+		c.Timeout = opts.Timeout
+		hc = &c
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, hc: hc}
+}
+
+// bearerTransport adds the tenant's key to every request, protocol and admin alike.
+type bearerTransport struct {
+	key  string
+	next http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.key)
+	return b.next.RoundTrip(r)
+}
+
+// Bank returns a bankmock client of the tenant's bank, served by the wallet server under /v1/bank.
+func (c *Client) Bank(timeout time.Duration) *bankclient.Client {
+	next := c.hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	hc := &http.Client{Transport: bearerTransport{c.key, next}}
+	return bankclient.New(c.base+"/v1/bank", bankclient.Options{HTTPClient: hc, Timeout: timeout, AdminToken: c.key})
+}
+
+// do calls the route of op with path arguments args (in order), body (nil for none), and decodes
+// the answer into out (nil for none). On an error it returns *walletctl.Error and still decodes a
+// result the server sent beside the error into out, reporting whether it did.
+func (c *Client) do(ctx context.Context, op string, args []string, body, out any) (bool, error) {
+	rt := route(op)
+	i := 0
+	var missing bool
+	path := pathParam.ReplaceAllStringFunc(rt.Path, func(string) string {
+		if i >= len(args) {
+			missing = true
+			return ""
+		}
+		a := args[i]
+		i++
+		return url.PathEscape(a)
+	})
+	if missing {
+		panic("httpapi: missing path argument for " + op)
+	}
+	for _, a := range args {
+		// An empty segment would route elsewhere; the engine gives the same answer for "".
+		if a == "" || a == "." || a == ".." {
+			return false, walletctl.Errorf(walletctl.CodeNotFound, "%s: empty or invalid id %q", op, a)
+		}
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return false, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, rt.Method, c.base+path, rd)
+	if err != nil {
+		return false, walletctl.Errorf(walletctl.CodeInvalidArgument, "wallet server URL %q: %v", c.base, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, &walletctl.Error{Code: walletctl.CodeNetwork,
+			Message: fmt.Sprintf("cannot reach the wallet server at %s: %v", c.base, errors.Unwrap(err)),
+			Hint:    "check --backend and that walletctl serve is running; if a payment was sent, look at tx list before retrying",
+			Err:     err}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return false, &walletctl.Error{Code: walletctl.CodeNetwork, Message: "the wallet server's answer was cut: " + err.Error(),
+			Hint: walletctl.Hint(walletctl.CodeNetwork), Err: err}
+	}
+	// Success is 200 or 204; every other status carries the error envelope, 202 included (PENDING
+	// is an error with its transaction beside it).
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent {
+		if out != nil && resp.StatusCode != http.StatusNoContent {
+			if err := json.Unmarshal(data, out); err != nil {
+				return false, fmt.Errorf("wallet server: bad %s answer: %w", op, err)
+			}
+		}
+		return out != nil, nil
+	}
+	var env struct {
+		Error  *errorBody      `json:"error"`
+		Result json.RawMessage `json:"result"`
+	}
+	if json.Unmarshal(data, &env) != nil || env.Error == nil || env.Error.Code == "" {
+		return false, &walletctl.Error{Code: walletctl.CodeInternal,
+			Message: fmt.Sprintf("the wallet server answered %s with HTTP %d and no error body", op, resp.StatusCode),
+			Hint:    "is --backend the URL of walletctl serve?", Details: map[string]any{"http_status": resp.StatusCode}}
+	}
+	e := env.Error
+	if e.Code == CodeUnauthenticated {
+		// Exit 2 with the server's words: the key is a flag the user can fix.
+		return false, &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "wallet server: " + e.Message,
+			Hint: "pass the tenant's API key with --api-key or WALLETCTL_API_KEY", Details: map[string]any{"http_status": resp.StatusCode}}
+	}
+	got := false
+	if out != nil && len(env.Result) > 0 && string(env.Result) != "null" {
+		got = json.Unmarshal(env.Result, out) == nil
+	}
+	return got, &walletctl.Error{Code: e.Code, Message: e.Message, Hint: e.Hint, Details: e.Details}
+}
+
+// one returns out when the server sent it (on success, or beside an error), else nil.
+func one[T any](got bool, out *T, err error) (*T, error) {
+	if got {
+		return out, err
+	}
+	return nil, err
+}
+
+func (c *Client) Register(ctx context.Context, phone string) (*walletctl.User, error) {
+	var u walletctl.User
+	got, err := c.do(ctx, "Register", nil, RegisterBody{phone}, &u)
+	return one(got, &u, err)
+}
+
+func (c *Client) User(ctx context.Context, ref string) (*walletctl.User, error) {
+	var u walletctl.User
+	got, err := c.do(ctx, "User", []string{ref}, nil, &u)
+	return one(got, &u, err)
+}
+
+func (c *Client) Users(ctx context.Context) ([]walletctl.User, error) {
+	var us []walletctl.User
+	_, err := c.do(ctx, "Users", nil, nil, &us)
+	return us, err
+}
+
+func (c *Client) SetUserStatus(ctx context.Context, userID string, status walletctl.UserStatus) (*walletctl.User, error) {
+	var u walletctl.User
+	got, err := c.do(ctx, "SetUserStatus", []string{userID}, StatusBody{status}, &u)
+	return one(got, &u, err)
+}
+
+func (c *Client) SubmitKYC(ctx context.Context, userID, name, idNo string) (*walletctl.KYC, error) {
+	var k walletctl.KYC
+	got, err := c.do(ctx, "SubmitKYC", []string{userID}, KYCBody{name, idNo}, &k)
+	return one(got, &k, err)
+}
+
+func (c *Client) KYCStatus(ctx context.Context, userID string) (*walletctl.KYC, error) {
+	var k walletctl.KYC
+	got, err := c.do(ctx, "KYCStatus", []string{userID}, nil, &k)
+	return one(got, &k, err)
+}
+
+func (c *Client) BindCard(ctx context.Context, userID, cardNo, phone string) (*walletctl.CardBinding, error) {
+	var b walletctl.CardBinding
+	got, err := c.do(ctx, "BindCard", []string{userID}, BindCardBody{cardNo, phone}, &b)
+	return one(got, &b, err)
+}
+
+func (c *Client) ConfirmCard(ctx context.Context, userID, bindingID, otp string) (*walletctl.Card, error) {
+	var card walletctl.Card
+	got, err := c.do(ctx, "ConfirmCard", []string{userID}, ConfirmCardBody{bindingID, otp}, &card)
+	return one(got, &card, err)
+}
+
+func (c *Client) Cards(ctx context.Context, userID string) ([]walletctl.Card, error) {
+	var cs []walletctl.Card
+	_, err := c.do(ctx, "Cards", []string{userID}, nil, &cs)
+	return cs, err
+}
+
+func (c *Client) UnbindCard(ctx context.Context, userID, cardID string) error {
+	_, err := c.do(ctx, "UnbindCard", []string{userID, cardID}, nil, nil)
+	return err
+}
+
+func (c *Client) SetPassword(ctx context.Context, userID, password string) error {
+	_, err := c.do(ctx, "SetPassword", []string{userID}, PasswordBody{password}, nil)
+	return err
+}
+
+func (c *Client) StartPasswordReset(ctx context.Context, userID, name, idNo, cardNo string) (*walletctl.PasswordReset, error) {
+	var p walletctl.PasswordReset
+	got, err := c.do(ctx, "StartPasswordReset", []string{userID}, ResetBody{name, idNo, cardNo}, &p)
+	return one(got, &p, err)
+}
+
+func (c *Client) CompletePasswordReset(ctx context.Context, userID, resetID, otp, newPassword string) error {
+	_, err := c.do(ctx, "CompletePasswordReset", []string{userID, resetID}, CompleteBody{otp, newPassword}, nil)
+	return err
+}
+
+func (c *Client) TopUp(ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error) {
+	var t walletctl.Txn
+	got, err := c.do(ctx, "TopUp", []string{userID}, CardMoveBody{cardID, amount, password}, &t)
+	return one(got, &t, err)
+}
+
+func (c *Client) Withdraw(ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error) {
+	var t walletctl.Txn
+	got, err := c.do(ctx, "Withdraw", []string{userID}, CardMoveBody{cardID, amount, password}, &t)
+	return one(got, &t, err)
+}
+
+func (c *Client) Pay(ctx context.Context, req walletctl.PayRequest) (*walletctl.Txn, error) {
+	var t walletctl.Txn
+	got, err := c.do(ctx, "Pay", nil, req, &t)
+	return one(got, &t, err)
+}
+
+func (c *Client) PreviewTransfer(ctx context.Context, userID, to string, amount int64) (*walletctl.TransferPreview, error) {
+	var p walletctl.TransferPreview
+	got, err := c.do(ctx, "PreviewTransfer", nil, PreviewBody{userID, to, amount}, &p)
+	return one(got, &p, err)
+}
+
+func (c *Client) Transfer(ctx context.Context, req walletctl.TransferRequest) (*walletctl.Transfer, error) {
+	var t walletctl.Transfer
+	got, err := c.do(ctx, "Transfer", nil, req, &t)
+	return one(got, &t, err)
+}
+
+func (c *Client) AcceptTransfer(ctx context.Context, userID, transferID string) (*walletctl.Transfer, error) {
+	var t walletctl.Transfer
+	got, err := c.do(ctx, "AcceptTransfer", []string{userID, transferID}, nil, &t)
+	return one(got, &t, err)
+}
+
+func (c *Client) CancelTransfer(ctx context.Context, userID, transferID string) (*walletctl.Transfer, error) {
+	var t walletctl.Transfer
+	got, err := c.do(ctx, "CancelTransfer", []string{userID, transferID}, nil, &t)
+	return one(got, &t, err)
+}
+
+func (c *Client) Balance(ctx context.Context, userID string) (*walletctl.Balance, error) {
+	var b walletctl.Balance
+	got, err := c.do(ctx, "Balance", []string{userID}, nil, &b)
+	return one(got, &b, err)
+}
+
+func (c *Client) Transactions(ctx context.Context, userID string) ([]walletctl.Txn, error) {
+	var ts []walletctl.Txn
+	_, err := c.do(ctx, "Transactions", []string{userID}, nil, &ts)
+	return ts, err
+}
+
+func (c *Client) Transaction(ctx context.Context, userID, txnID string) (*walletctl.Txn, error) {
+	var t walletctl.Txn
+	got, err := c.do(ctx, "Transaction", []string{userID, txnID}, nil, &t)
+	return one(got, &t, err)
+}
+
+func (c *Client) Transfers(ctx context.Context, userID string) ([]walletctl.Transfer, error) {
+	var ts []walletctl.Transfer
+	_, err := c.do(ctx, "Transfers", []string{userID}, nil, &ts)
+	return ts, err
+}
+
+func (c *Client) SecurityLog(ctx context.Context, userID string) ([]walletctl.SecurityEvent, error) {
+	var es []walletctl.SecurityEvent
+	_, err := c.do(ctx, "SecurityLog", []string{userID}, nil, &es)
+	return es, err
+}
+
+func (c *Client) Merchants(ctx context.Context) ([]walletctl.Merchant, error) {
+	var ms []walletctl.Merchant
+	_, err := c.do(ctx, "Merchants", nil, nil, &ms)
+	return ms, err
+}
+
+func (c *Client) Reconcile(ctx context.Context, date string) (*walletctl.ReconcileReport, error) {
+	var r walletctl.ReconcileReport
+	got, err := c.do(ctx, "Reconcile", nil, ReconcileBody{date}, &r)
+	return one(got, &r, err)
+}
+
+func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	var r ClockResult
+	_, err := c.do(ctx, "Now", nil, nil, &r)
+	return r.Now, err
+}
+
+func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	var r ClockResult
+	_, err := c.do(ctx, "Advance", nil, AdvanceBody{d.String()}, &r)
+	return r.Now, err
+}

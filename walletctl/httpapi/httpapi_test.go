@@ -1,0 +1,707 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+)
+
+type bankAdmin interface {
+	LastOTP(ctx context.Context, phone string) (string, error)
+}
+
+func testCard(key string) bankmock.Customer {
+	for _, c := range bankmock.TestCards {
+		if c.Key == key {
+			return c.Customer
+		}
+	}
+	panic(key)
+}
+
+var fixedNow = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+// startServer starts a real server on loopback over a fresh data folder.
+func startServer(t testing.TB, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
+	if opts.Data == "" {
+		opts.Data = t.TempDir()
+	}
+	opts.Throwaway = true
+	if opts.Now == nil {
+		opts.Now = fixedNow
+	}
+	s, err := NewServer(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() {
+		hs.Close()
+		if err := s.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return s, hs
+}
+
+func createTenant(t testing.TB, s *Server, spec TenantSpec) *CreatedTenant {
+	t.Helper()
+	ct, err := s.Tenants().Create(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
+}
+
+// step is one call of the parity script; it returns what the call returned.
+type step struct {
+	name string
+	run  func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error)
+}
+
+func parityScript() []step {
+	ok, drop := testCard("ok"), testCard("drop_after")
+	const pw = "135790"
+	var binding, card, dropBinding, dropCard string
+	var transfer string
+	var reset string
+	return []step{
+		{"register", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Register(ctx, ok.Phone)
+		}},
+		{"register again", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Register(ctx, ok.Phone)
+		}},
+		{"register bad phone", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Register(ctx, "12345")
+		}},
+		{"register u2", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Register(ctx, drop.Phone)
+		}},
+		{"user by phone", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.User(ctx, ok.Phone) }},
+		{"user missing", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.User(ctx, "u99") }},
+		{"users", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Users(ctx) }},
+		{"pay before kyc", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Pay(ctx, walletctl.PayRequest{UserID: "u1", Merchant: "m-cinema", Amount: 100, Password: pw})
+		}},
+		{"kyc wrong name", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.SubmitKYC(ctx, "u1", "李四", ok.IDNo)
+		}},
+		{"kyc bad id", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.SubmitKYC(ctx, "u1", ok.Name, "110105198503071231")
+		}},
+		{"kyc", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.SubmitKYC(ctx, "u1", ok.Name, ok.IDNo)
+		}},
+		{"kyc u2", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.SubmitKYC(ctx, "u2", drop.Name, drop.IDNo)
+		}},
+		{"kyc status", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.KYCStatus(ctx, "u1")
+		}},
+		{"bind wrong phone", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.BindCard(ctx, "u1", ok.CardNo, "13900000000")
+		}},
+		{"bind", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			cb, err := s.BindCard(ctx, "u1", ok.CardNo, ok.Phone)
+			if cb != nil {
+				binding = cb.BindingID
+			}
+			return cb, err
+		}},
+		{"confirm wrong otp", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.ConfirmCard(ctx, "u1", binding, "000000")
+		}},
+		{"confirm", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			otp, err := b.LastOTP(ctx, ok.Phone)
+			if err != nil {
+				return nil, err
+			}
+			c, err := s.ConfirmCard(ctx, "u1", binding, otp)
+			if c != nil {
+				card = c.ID
+			}
+			return c, err
+		}},
+		{"bind u2", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			cb, err := s.BindCard(ctx, "u2", drop.CardNo, drop.Phone)
+			if cb != nil {
+				dropBinding = cb.BindingID
+			}
+			return cb, err
+		}},
+		{"confirm u2", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			otp, _ := b.LastOTP(ctx, drop.Phone)
+			c, err := s.ConfirmCard(ctx, "u2", dropBinding, otp)
+			if c != nil {
+				dropCard = c.ID
+			}
+			return c, err
+		}},
+		{"cards", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Cards(ctx, "u1") }},
+		{"topup no password", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.TopUp(ctx, "u1", card, 10000, pw)
+		}},
+		{"weak password", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return nil, s.SetPassword(ctx, "u1", "123456")
+		}},
+		{"password", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return nil, s.SetPassword(ctx, "u1", pw)
+		}},
+		{"password u2", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return nil, s.SetPassword(ctx, "u2", pw)
+		}},
+		{"topup", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.TopUp(ctx, "u1", card, 50000, pw)
+		}},
+		{"topup pending", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.TopUp(ctx, "u2", dropCard, 3000, pw)
+		}},
+		{"pay wrong password", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Pay(ctx, walletctl.PayRequest{UserID: "u1", Merchant: "m-cinema", Amount: 100, Password: "975310"})
+		}},
+		{"pay", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Pay(ctx, walletctl.PayRequest{UserID: "u1", Merchant: "m-cinema", Amount: 4500, Password: pw})
+		}},
+		{"pay by card", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Pay(ctx, walletctl.PayRequest{UserID: "u1", Merchant: "m-cinema", Amount: 1200, Source: "card:" + card, Password: pw})
+		}},
+		{"pay too much", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Pay(ctx, walletctl.PayRequest{UserID: "u1", Merchant: "m-cinema", Amount: 900000, Password: pw})
+		}},
+		{"preview", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.PreviewTransfer(ctx, "u1", drop.Phone, 1000)
+		}},
+		{"transfer", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			tr, err := s.Transfer(ctx, walletctl.TransferRequest{UserID: "u1", To: "u2", Amount: 1000, Password: pw})
+			if tr != nil {
+				transfer = tr.ID
+			}
+			return tr, err
+		}},
+		{"accept by payer", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.AcceptTransfer(ctx, "u1", transfer)
+		}},
+		{"accept", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.AcceptTransfer(ctx, "u2", transfer)
+		}},
+		{"cancel accepted", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.CancelTransfer(ctx, "u1", transfer)
+		}},
+		{"delayed transfer", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			tr, err := s.Transfer(ctx, walletctl.TransferRequest{UserID: "u1", To: "u2", Amount: 500, Delay: "2h", Password: pw})
+			if tr != nil {
+				transfer = tr.ID
+			}
+			return tr, err
+		}},
+		{"cancel", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.CancelTransfer(ctx, "u1", transfer)
+		}},
+		{"balance", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Balance(ctx, "u1") }},
+		{"balance u2", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Balance(ctx, "u2") }},
+		{"transactions", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Transactions(ctx, "u1")
+		}},
+		{"transaction", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Transaction(ctx, "u1", "t1")
+		}},
+		{"transaction missing", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Transaction(ctx, "u1", "t999")
+		}},
+		{"transfers", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Transfers(ctx, "u2")
+		}},
+		{"withdraw", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Withdraw(ctx, "u1", card, 2000, pw)
+		}},
+		{"reset start", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			r, err := s.StartPasswordReset(ctx, "u1", ok.Name, ok.IDNo, ok.CardNo)
+			if r != nil {
+				reset = r.ResetID
+			}
+			return r, err
+		}},
+		{"reset complete", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			otp, _ := b.LastOTP(ctx, ok.Phone)
+			return nil, s.CompletePasswordReset(ctx, "u1", reset, otp, "246813")
+		}},
+		{"security log", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.SecurityLog(ctx, "u1")
+		}},
+		{"merchants", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Merchants(ctx) }},
+		{"set status", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.SetUserStatus(ctx, "u2", walletctl.StatusRestricted)
+		}},
+		{"restricted pay", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Pay(ctx, walletctl.PayRequest{UserID: "u2", Merchant: "m-cinema", Amount: 100, Password: pw})
+		}},
+		{"unbind", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return nil, s.UnbindCard(ctx, "u2", dropCard)
+		}},
+		{"unbind again", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return nil, s.UnbindCard(ctx, "u2", dropCard)
+		}},
+		{"advance", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Advance(ctx, 26*time.Hour)
+		}},
+		{"now", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Now(ctx) }},
+		{"reconcile", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Reconcile(ctx, "") }},
+		{"reconcile bad date", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Reconcile(ctx, "yesterday")
+		}},
+	}
+}
+
+type outcome struct {
+	Result string
+	Code   string
+	Error  string // the whole error body as JSON: message, hint, details
+}
+
+func runScript(t *testing.T, svc walletctl.Service, bank bankAdmin) []outcome {
+	t.Helper()
+	ctx := context.Background()
+	var out []outcome
+	for _, st := range parityScript() {
+		res, err := st.run(ctx, svc, bank)
+		o := outcome{Code: walletctl.ErrorCode(err)}
+		if v := reflect.ValueOf(res); res != nil && !(v.Kind() == reflect.Pointer && v.IsNil()) {
+			b, _ := json.Marshal(res)
+			o.Result = string(b)
+		}
+		if we, ok := err.(*walletctl.Error); ok {
+			// Through JSON, as the wire carries it (numbers in details become float64).
+			b, _ := json.Marshal(errorBody{we.Code, we.Message, we.Hint, we.Details})
+			var norm any
+			json.Unmarshal(b, &norm)
+			b, _ = json.Marshal(norm)
+			o.Error = string(b)
+		} else if err != nil {
+			o.Error = err.Error()
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// The same calls through the engine directly and through client → server → engine give the same
+// results and the same errors, codes, hints and details included.
+func TestParityEngineAndHTTP(t *testing.T) {
+	ctx := context.Background()
+	sb, err := sandbox.Init(ctx, sandbox.Options{Home: t.TempDir(), Throwaway: true}, sandbox.InitOptions{Seed: 7, Customers: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(ctx)
+	direct := runScript(t, tenantService{sb.Service(), sb}, sb.Bank())
+
+	s, hs := startServer(t, Options{})
+	ct := createTenant(t, s, TenantSpec{Name: "parity", Seed: 7, Customers: 5})
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	remote := runScript(t, c, c.Bank(5*time.Second))
+
+	script := parityScript()
+	codes := map[string]bool{}
+	for i := range direct {
+		if direct[i] != remote[i] {
+			t.Errorf("step %q differs:\n direct %+v\n remote %+v", script[i].name, direct[i], remote[i])
+		}
+		codes[direct[i].Code] = true
+	}
+	// The script must exercise errors of many kinds, a result beside an error (PENDING) included.
+	for _, want := range []string{"", walletctl.CodeAlreadyExists, walletctl.CodeInvalidPhone, walletctl.CodeNotFound,
+		walletctl.CodePasswordWrong, walletctl.CodePending, walletctl.CodeInsufficientBalance, walletctl.CodeTransferState} {
+		if !codes[want] {
+			t.Errorf("the script never produced code %q; codes seen: %v", want, codes)
+		}
+	}
+	for i, o := range remote {
+		if o.Code == walletctl.CodePending && o.Result == "" {
+			t.Errorf("step %q: PENDING came back without its transaction", script[i].name)
+		}
+	}
+}
+
+func TestTenantIsolationAndKeys(t *testing.T) {
+	ctx := context.Background()
+	s, hs := startServer(t, Options{})
+	a := createTenant(t, s, TenantSpec{Name: "a", Seed: 1, Customers: 3})
+	b := createTenant(t, s, TenantSpec{Name: "b", Seed: 1, Customers: 3})
+	if a.ID == b.ID || a.APIKey == b.APIKey {
+		t.Fatalf("two tenants share id or key: %+v %+v", a, b)
+	}
+	ca, cb := NewClient(hs.URL, a.APIKey, ClientOptions{}), NewClient(hs.URL, b.APIKey, ClientOptions{})
+	ua, err := ca.Register(ctx, "13800000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ub, err := cb.Register(ctx, "13900000002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ua.ID != "u1" || ub.ID != "u1" {
+		t.Fatalf("each tenant numbers its own users: %s %s", ua.ID, ub.ID)
+	}
+	// Same id, different data.
+	ga, _ := ca.User(ctx, "u1")
+	gb, _ := cb.User(ctx, "u1")
+	if ga.Phone != "13800000001" || gb.Phone != "13900000002" {
+		t.Fatalf("tenants see each other's data: a=%s b=%s", ga.Phone, gb.Phone)
+	}
+	// b cannot find a's user by phone, nor change it.
+	if _, err := cb.User(ctx, "13800000001"); walletctl.ErrorCode(err) != walletctl.CodeNotFound {
+		t.Fatalf("tenant b reads a's user: %v", err)
+	}
+	if _, err := cb.SetUserStatus(ctx, "u1", walletctl.StatusFrozen); err != nil {
+		t.Fatal(err)
+	}
+	if ga, _ := ca.User(ctx, "u1"); ga.Status != walletctl.StatusNormal {
+		t.Fatalf("tenant b changed a's user: %s", ga.Status)
+	}
+	// Clocks are separate too.
+	if _, err := cb.Advance(ctx, 5*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	na, _ := ca.Now(ctx)
+	nb, _ := cb.Now(ctx)
+	if nb.Sub(na) != 5*time.Hour {
+		t.Fatalf("clocks: a %s b %s", na, nb)
+	}
+	// Bank state too: a fault staged in a's bank is not in b's.
+	if _, err := ca.Bank(time.Second).AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultRefuse, Op: bankmock.OpDebit, First: 1}); err != nil {
+		t.Fatal(err)
+	}
+	fa, _ := ca.Bank(time.Second).Faults(ctx)
+	fb, _ := cb.Bank(time.Second).Faults(ctx)
+	if len(fa) != 1 || len(fb) != 0 {
+		t.Fatalf("faults: a %d b %d", len(fa), len(fb))
+	}
+
+	// Without a valid key nothing is served: every route, the bank included.
+	for _, key := range []string{"", "wk_wrong", a.APIKey + "x"} {
+		for _, rt := range Routes {
+			path := pathParam.ReplaceAllString(rt.Path, "u1")
+			req, _ := http.NewRequest(rt.Method, hs.URL+path, strings.NewReader("{}"))
+			if key != "" {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), CodeUnauthenticated) {
+				t.Fatalf("%s %s with key %q: %d %s", rt.Method, path, key, resp.StatusCode, body)
+			}
+		}
+		bad := NewClient(hs.URL, key, ClientOptions{})
+		if _, err := bad.Bank(time.Second).Customers(ctx); err == nil {
+			t.Fatalf("bank customers with key %q served", key)
+		}
+		if _, err := bad.Users(ctx); walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
+			t.Fatalf("client error for a bad key: %v", err)
+		}
+	}
+	// Deleting a tenant revokes its key and leaves the other alone.
+	if err := s.Tenants().Delete(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.Users(ctx); err == nil {
+		t.Fatal("deleted tenant still served")
+	}
+	if us, err := cb.Users(ctx); err != nil || len(us) != 1 {
+		t.Fatalf("other tenant after delete: %v %v", us, err)
+	}
+}
+
+func adminDo(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAdminTokenAndPersistence(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	s, hs := startServer(t, Options{Data: data, AdminToken: "admin-secret"})
+	if st, _ := adminDo(t, "POST", hs.URL+"/admin/tenants", "", `{"name":"x"}`); st != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", st)
+	}
+	if st, _ := adminDo(t, "POST", hs.URL+"/admin/tenants", "wrong", `{"name":"x"}`); st != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", st)
+	}
+	st, body := adminDo(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"name":"team","seed":3,"customers":4}`)
+	if st != http.StatusCreated {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	var ct CreatedTenant
+	json.Unmarshal([]byte(body), &ct)
+	if ct.ID != "t1" || !strings.HasPrefix(ct.APIKey, "wk_") || ct.Seed != 3 || ct.Customers != 4 {
+		t.Fatalf("created: %+v", ct)
+	}
+	if st, body := adminDo(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"name":"x","customers":-1}`); st != http.StatusBadRequest {
+		t.Fatalf("bad spec: %d %s", st, body)
+	}
+	if st, body := adminDo(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"nme":"x"}`); st != http.StatusBadRequest {
+		t.Fatalf("unknown field: %d %s", st, body)
+	}
+	st, body = adminDo(t, "GET", hs.URL+"/admin/tenants", "admin-secret", "")
+	if st != 200 || !strings.Contains(body, `"team"`) || strings.Contains(body, ct.APIKey) || strings.Contains(body, "key") {
+		t.Fatalf("list (must not show keys or their hashes): %d %s", st, body)
+	}
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	if _, err := c.Register(ctx, "13800000001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Advance(ctx, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// The file holds the key's hash, never the key.
+	raw, _ := os.ReadFile(filepath.Join(data, TenantsFile))
+	if strings.Contains(string(raw), ct.APIKey) || !strings.Contains(string(raw), "key_sha256") {
+		t.Fatalf("tenants.json: %s", raw)
+	}
+
+	// A restart keeps tenants, keys, users and the clock.
+	hs.Close()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s2, hs2 := startServer(t, Options{Data: data, AdminToken: "admin-secret"})
+	c2 := NewClient(hs2.URL, ct.APIKey, ClientOptions{})
+	u, err := c2.User(ctx, "u1")
+	if err != nil || u.Phone != "13800000001" {
+		t.Fatalf("after restart: %+v %v", u, err)
+	}
+	if now, _ := c2.Now(ctx); !now.Equal(bankmock.DefaultEpoch.Add(3 * time.Hour)) {
+		t.Fatalf("clock after restart: %s", now)
+	}
+	// The next tenant does not reuse an id.
+	ct2 := createTenant(t, s2, TenantSpec{})
+	if ct2.ID != "t2" {
+		t.Fatalf("second tenant id %s", ct2.ID)
+	}
+	if st, _ := adminDo(t, "DELETE", hs2.URL+"/admin/tenants/t1", "admin-secret", ""); st != http.StatusNoContent {
+		t.Fatalf("delete: %d", st)
+	}
+	if st, _ := adminDo(t, "DELETE", hs2.URL+"/admin/tenants/t1", "admin-secret", ""); st != http.StatusNotFound {
+		t.Fatalf("delete again: %d", st)
+	}
+	if _, err := os.Stat(filepath.Join(data, "tenants", "t1")); !os.IsNotExist(err) {
+		t.Fatalf("t1's folder survives: %v", err)
+	}
+}
+
+// Without an admin token the admin API answers loopback only.
+func TestAdminLoopbackOnly(t *testing.T) {
+	s, _ := startServer(t, Options{})
+	for _, remote := range []string{"10.1.2.3:5555", "[2001:db8::1]:80"} {
+		req := httptest.NewRequest("GET", "/admin/tenants", nil)
+		req.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("%s: %d", remote, w.Code)
+		}
+	}
+	req := httptest.NewRequest("GET", "/admin/tenants", nil)
+	req.RemoteAddr = "127.0.0.1:5555"
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		t.Fatalf("loopback: %d", w.Code)
+	}
+}
+
+// Every served route is in /openapi.json, with its method, and nothing else is.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	_, hs := startServer(t, Options{})
+	resp, err := http.Get(hs.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+	served := map[string]bool{"GET /healthz": true, "GET /openapi.json": true, "POST /admin/tenants": true,
+		"GET /admin/tenants": true, "DELETE /admin/tenants/{id}": true}
+	for _, rt := range Routes {
+		served[rt.Method+" "+rt.Path] = true
+	}
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		served[m+" /v1/bank/{path}"] = true
+	}
+	documented := map[string]bool{}
+	for p, ops := range doc.Paths {
+		for m, op := range ops {
+			documented[strings.ToUpper(m)+" "+p] = true
+			if o, _ := op.(map[string]any); o["operationId"] == nil || o["responses"] == nil {
+				t.Errorf("%s %s lacks operationId or responses", m, p)
+			}
+		}
+	}
+	for k := range served {
+		if !documented[k] {
+			t.Errorf("served but not documented: %s", k)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			t.Errorf("documented but not served: %s", k)
+		}
+	}
+	// Every request body's schema names the JSON fields the server accepts.
+	b := OpenAPI()
+	for _, f := range []string{`"id_no"`, `"card_no"`, `"binding_id"`, `"new_password"`, `"card_id"`, `"duration"`} {
+		if !bytes.Contains(b, []byte(f)) {
+			t.Errorf("openapi lacks field %s", f)
+		}
+	}
+}
+
+func TestBodyLimitAndBadJSON(t *testing.T) {
+	s, hs := startServer(t, Options{MaxBodyBytes: 256})
+	ct := createTenant(t, s, TenantSpec{Customers: 1})
+	do := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", hs.URL+"/v1/users", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ct.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := do(`{"phone":"` + strings.Repeat("1", 1000) + `"}`); st != http.StatusRequestEntityTooLarge || !strings.Contains(body, "INVALID_ARGUMENT") {
+		t.Fatalf("big body: %d %s", st, body)
+	}
+	if st, body := do(`{"phone":`); st != http.StatusBadRequest || !strings.Contains(body, "INVALID_ARGUMENT") {
+		t.Fatalf("bad json: %d %s", st, body)
+	}
+	if st, body := do(`{"phone":"13800000001","password":"x"}`); st != http.StatusBadRequest {
+		t.Fatalf("unknown field: %d %s", st, body)
+	}
+	if st, body := do(`{"phone":"13800000001"}`); st != http.StatusOK {
+		t.Fatalf("good: %d %s", st, body)
+	}
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The access log has a line per request, with the tenant, and no secret: passwords, OTPs and
+// card and ID numbers never appear, not even in the bank paths.
+func TestAccessLogMasksSecrets(t *testing.T) {
+	ctx := context.Background()
+	var logs syncBuffer
+	s, hs := startServer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	ct := createTenant(t, s, TenantSpec{Customers: 2})
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	ok := testCard("ok")
+	c.Register(ctx, ok.Phone)
+	c.SubmitKYC(ctx, "u1", ok.Name, ok.IDNo)
+	cb, err := c.BindCard(ctx, "u1", ok.CardNo, ok.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp, _ := c.Bank(time.Second).LastOTP(ctx, ok.Phone)
+	if _, err := c.ConfirmCard(ctx, "u1", cb.BindingID, otp); err != nil {
+		t.Fatal(err)
+	}
+	c.SetPassword(ctx, "u1", "135790")
+	if _, err := c.Bank(time.Second).Customer(ctx, ok.CardNo); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	for _, secret := range []string{ok.CardNo, ok.IDNo, "135790", otp, ct.APIKey} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log holds a secret %q:\n%s", secret, out)
+		}
+	}
+	if n := strings.Count(out, `"msg":"request"`); n < 7 {
+		t.Errorf("%d access-log lines, want at least 7:\n%s", n, out)
+	}
+	if !strings.Contains(out, `"tenant":"t1"`) || !strings.Contains(out, `"path":"/v1/users/u1/cards/confirm"`) {
+		t.Errorf("log lacks tenant or path:\n%s", out)
+	}
+}
+
+// Requests of many clients on one tenant are serialised and all succeed; two tenants run side
+// by side. Run with -race.
+func TestConcurrentClients(t *testing.T) {
+	ctx := context.Background()
+	s, hs := startServer(t, Options{})
+	var wg sync.WaitGroup
+	for _, name := range []string{"a", "b"} {
+		ct := createTenant(t, s, TenantSpec{Name: name, Customers: 1})
+		c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				phone := "1380000" + string(rune('0'+i)) + "000"
+				if _, err := c.Register(ctx, phone); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		t.Cleanup(func() {
+			us, err := c.Users(ctx)
+			if err != nil || len(us) != 8 {
+				t.Errorf("tenant %s: %d users, %v", name, len(us), err)
+			}
+		})
+	}
+	wg.Wait()
+}

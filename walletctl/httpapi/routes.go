@@ -1,0 +1,226 @@
+// Package httpapi is the wallet's HTTP API (`walletctl serve`): walletctl.Service as JSON over
+// HTTP, one route per Service method, behind per-tenant API keys; and Client, which implements
+// walletctl.Service over that API so that every walletctl command works against a remote server.
+//
+// One table (Routes) registers the handlers, documents them (/openapi.json) and drives the client,
+// so that the three can never disagree. Secrets (payment passwords, OTPs, card and ID numbers)
+// travel in request bodies only, never in a URL, and bodies are never logged.
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// Route is one operation of the API.
+type Route struct {
+	Method  string
+	Path    string // net/http pattern syntax: /v1/users/{id}
+	Op      string // operationId: the walletctl.Service method it serves
+	Summary string
+	Body    any // a value of the request body's type; nil = no body
+	Result  any // a value of the response's type; nil = 204 No Content
+
+	call func(ctx context.Context, s walletctl.Service, r *http.Request, body any) (any, error)
+}
+
+// Request bodies of the routes whose Service arguments are not already one struct.
+type (
+	RegisterBody struct {
+		Phone string `json:"phone"`
+	}
+	StatusBody struct {
+		Status walletctl.UserStatus `json:"status"`
+	}
+	KYCBody struct {
+		Name string `json:"name"`
+		IDNo string `json:"id_no"`
+	}
+	BindCardBody struct {
+		CardNo string `json:"card_no"`
+		Phone  string `json:"phone"`
+	}
+	ConfirmCardBody struct {
+		BindingID string `json:"binding_id"`
+		OTP       string `json:"otp"`
+	}
+	PasswordBody struct {
+		Password string `json:"password"`
+	}
+	ResetBody struct {
+		Name   string `json:"name"`
+		IDNo   string `json:"id_no"`
+		CardNo string `json:"card_no"`
+	}
+	CompleteBody struct {
+		OTP         string `json:"otp"`
+		NewPassword string `json:"new_password"`
+	}
+	CardMoveBody struct {
+		CardID   string `json:"card_id"`
+		Amount   int64  `json:"amount"`
+		Password string `json:"password"`
+	}
+	PreviewBody struct {
+		UserID string `json:"user_id"`
+		To     string `json:"to"`
+		Amount int64  `json:"amount"`
+	}
+	ReconcileBody struct {
+		Date string `json:"date"`
+	}
+	AdvanceBody struct {
+		Duration string `json:"duration"` // a Go duration: "2h", "26h30m"
+	}
+	// ClockResult is the answer of GET /v1/clock and POST /v1/clock/advance.
+	ClockResult struct {
+		Now time.Time `json:"now"`
+	}
+)
+
+// Routes is the API: registered by the server, documented in /openapi.json, called by Client.
+var Routes = []Route{
+	{"POST", "/v1/users", "Register", "Register a user by phone", &RegisterBody{}, &walletctl.User{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Register(ctx, b.(*RegisterBody).Phone)
+		}},
+	{"GET", "/v1/users", "Users", "List users", nil, []walletctl.User{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Users(ctx)
+		}},
+	{"GET", "/v1/users/{ref}", "User", "A user by id or phone", nil, &walletctl.User{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.User(ctx, r.PathValue("ref"))
+		}},
+	{"POST", "/v1/users/{id}/status", "SetUserStatus", "Set the account status (normal, restricted, frozen)", &StatusBody{}, &walletctl.User{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.SetUserStatus(ctx, r.PathValue("id"), b.(*StatusBody).Status)
+		}},
+	{"POST", "/v1/users/{id}/kyc", "SubmitKYC", "Submit real-name verification", &KYCBody{}, &walletctl.KYC{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			k := b.(*KYCBody)
+			return s.SubmitKYC(ctx, r.PathValue("id"), k.Name, k.IDNo)
+		}},
+	{"GET", "/v1/users/{id}/kyc", "KYCStatus", "Real-name verification state", nil, &walletctl.KYC{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.KYCStatus(ctx, r.PathValue("id"))
+		}},
+	{"POST", "/v1/users/{id}/cards", "BindCard", "Start binding a card: the bank sends an SMS code", &BindCardBody{}, &walletctl.CardBinding{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			c := b.(*BindCardBody)
+			return s.BindCard(ctx, r.PathValue("id"), c.CardNo, c.Phone)
+		}},
+	{"POST", "/v1/users/{id}/cards/confirm", "ConfirmCard", "Confirm a binding with the SMS code", &ConfirmCardBody{}, &walletctl.Card{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			c := b.(*ConfirmCardBody)
+			return s.ConfirmCard(ctx, r.PathValue("id"), c.BindingID, c.OTP)
+		}},
+	{"GET", "/v1/users/{id}/cards", "Cards", "Bound cards (masked)", nil, []walletctl.Card{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Cards(ctx, r.PathValue("id"))
+		}},
+	{"DELETE", "/v1/users/{id}/cards/{card}", "UnbindCard", "Unbind a card", nil, nil,
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return nil, s.UnbindCard(ctx, r.PathValue("id"), r.PathValue("card"))
+		}},
+	{"PUT", "/v1/users/{id}/password", "SetPassword", "Set the payment password", &PasswordBody{}, nil,
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return nil, s.SetPassword(ctx, r.PathValue("id"), b.(*PasswordBody).Password)
+		}},
+	{"POST", "/v1/users/{id}/password/reset", "StartPasswordReset", "Start recovering the payment password", &ResetBody{}, &walletctl.PasswordReset{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			p := b.(*ResetBody)
+			return s.StartPasswordReset(ctx, r.PathValue("id"), p.Name, p.IDNo, p.CardNo)
+		}},
+	{"POST", "/v1/users/{id}/password/reset/{reset}/complete", "CompletePasswordReset", "Finish a password recovery with the SMS code", &CompleteBody{}, nil,
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			p := b.(*CompleteBody)
+			return nil, s.CompletePasswordReset(ctx, r.PathValue("id"), r.PathValue("reset"), p.OTP, p.NewPassword)
+		}},
+	{"POST", "/v1/users/{id}/topups", "TopUp", "Top up the balance from a bound card", &CardMoveBody{}, &walletctl.Txn{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			m := b.(*CardMoveBody)
+			return s.TopUp(ctx, r.PathValue("id"), m.CardID, m.Amount, m.Password)
+		}},
+	{"POST", "/v1/users/{id}/withdrawals", "Withdraw", "Withdraw from the balance to a bound card", &CardMoveBody{}, &walletctl.Txn{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			m := b.(*CardMoveBody)
+			return s.Withdraw(ctx, r.PathValue("id"), m.CardID, m.Amount, m.Password)
+		}},
+	{"POST", "/v1/payments", "Pay", "Pay a merchant from the balance or a card", &walletctl.PayRequest{}, &walletctl.Txn{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Pay(ctx, *b.(*walletctl.PayRequest))
+		}},
+	{"POST", "/v1/transfers/preview", "PreviewTransfer", "Who the payee is and whether confirmation is needed", &PreviewBody{}, &walletctl.TransferPreview{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			p := b.(*PreviewBody)
+			return s.PreviewTransfer(ctx, p.UserID, p.To, p.Amount)
+		}},
+	{"POST", "/v1/transfers", "Transfer", "Send money to another user", &walletctl.TransferRequest{}, &walletctl.Transfer{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Transfer(ctx, *b.(*walletctl.TransferRequest))
+		}},
+	{"POST", "/v1/users/{id}/transfers/{transfer}/accept", "AcceptTransfer", "Accept an arrived transfer", nil, &walletctl.Transfer{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.AcceptTransfer(ctx, r.PathValue("id"), r.PathValue("transfer"))
+		}},
+	{"POST", "/v1/users/{id}/transfers/{transfer}/cancel", "CancelTransfer", "Cancel a delayed transfer inside its window", nil, &walletctl.Transfer{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.CancelTransfer(ctx, r.PathValue("id"), r.PathValue("transfer"))
+		}},
+	{"GET", "/v1/users/{id}/balance", "Balance", "The user's balance", nil, &walletctl.Balance{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Balance(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/users/{id}/transactions", "Transactions", "The user's transactions", nil, []walletctl.Txn{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Transactions(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/users/{id}/transactions/{txn}", "Transaction", "One transaction with its ledger postings", nil, &walletctl.Txn{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Transaction(ctx, r.PathValue("id"), r.PathValue("txn"))
+		}},
+	{"GET", "/v1/users/{id}/transfers", "Transfers", "The user's transfers", nil, []walletctl.Transfer{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Transfers(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/users/{id}/security-log", "SecurityLog", "The user's security log", nil, []walletctl.SecurityEvent{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.SecurityLog(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/merchants", "Merchants", "The merchant catalogue", nil, []walletctl.Merchant{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Merchants(ctx)
+		}},
+	{"POST", "/v1/reconcile", "Reconcile", "Settle pending operations and match the bank's statement", &ReconcileBody{}, &walletctl.ReconcileReport{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Reconcile(ctx, b.(*ReconcileBody).Date)
+		}},
+	{"GET", "/v1/clock", "Now", "The virtual time", nil, &ClockResult{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			now, err := s.Now(ctx)
+			return &ClockResult{now}, err
+		}},
+	{"POST", "/v1/clock/advance", "Advance", "Move the virtual clock forward and run what fell due", &AdvanceBody{}, &ClockResult{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			d, err := time.ParseDuration(b.(*AdvanceBody).Duration)
+			if err != nil || d <= 0 {
+				return nil, walletctl.Errorf(walletctl.CodeInvalidArgument, "duration %q: a positive Go duration like 2h is needed", b.(*AdvanceBody).Duration)
+			}
+			now, err := s.Advance(ctx, d)
+			return &ClockResult{now}, err
+		}},
+}
+
+// route returns the route of op; a missing one is a bug of this package.
+func route(op string) *Route {
+	for i := range Routes {
+		if Routes[i].Op == op {
+			return &Routes[i]
+		}
+	}
+	panic("httpapi: no route for " + op)
+}

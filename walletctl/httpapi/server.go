@@ -1,0 +1,320 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// CodeUnauthenticated is sent with 401 when a request has no valid API key or admin token. It is
+// a server-level code, not a wallet outcome, so it is not in walletctl's code table.
+const CodeUnauthenticated = "UNAUTHENTICATED"
+
+// Options configure a Server.
+type Options struct {
+	// Data is the folder holding tenants.json and one sandbox folder per tenant; required.
+	Data string
+	// AdminToken, when set, opens /admin/* to clients presenting "Authorization: Bearer <token>"
+	// and closes it to everyone else; when empty, /admin/* answers loopback clients only.
+	AdminToken string
+	// MaxBodyBytes limits request bodies (default 1 MiB); larger ones get 413.
+	MaxBodyBytes int64
+	// Logger receives one access-log line per request (card and ID numbers masked; bodies never
+	// logged). Nil: no logging.
+	Logger *slog.Logger
+	// Throwaway makes tenants created from now on skip fsync (tests, benchmarks).
+	Throwaway bool
+	// Now stamps tenant creation (default time.Now); Rand generates API keys (default crypto/rand).
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Server serves the wallet API of every tenant of one data folder. Close it after the
+// http.Server has shut down, so that the tenants' state is written back.
+type Server struct {
+	opts    Options
+	tenants *Tenants
+	mux     *http.ServeMux
+	log     *slog.Logger
+}
+
+// NewServer opens the tenants of opts.Data and returns the handler.
+func NewServer(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Data == "" {
+		return nil, errors.New("httpapi: Options.Data is required")
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	ts, err := openTenants(ctx, opts.Data, opts.Throwaway, opts.Now, opts.Rand)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, tenants: ts, mux: http.NewServeMux(), log: opts.Logger}
+	for i := range Routes {
+		rt := &Routes[i]
+		s.mux.HandleFunc(rt.Method+" "+rt.Path, s.tenantOnly(func(w http.ResponseWriter, r *http.Request, t *tenant) {
+			s.serveRoute(w, r, t, rt)
+		}))
+	}
+	// The tenant's bank: the whole bankmock protocol and admin API, for `walletctl bank ...`.
+	s.mux.HandleFunc("/v1/bank/", s.tenantOnly(s.serveBank))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(OpenAPI())
+	})
+	s.mux.HandleFunc("POST /admin/tenants", s.adminOnly(s.createTenant))
+	s.mux.HandleFunc("GET /admin/tenants", s.adminOnly(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.tenants.List())
+	}))
+	s.mux.HandleFunc("DELETE /admin/tenants/{id}", s.adminOnly(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.tenants.Delete(r.Context(), r.PathValue("id")); err != nil {
+			writeError(w, err, nil)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, walletctl.Errorf(walletctl.CodeNotFound, "no route %s %s", r.Method, bankserver.MaskDigits(r.URL.Path)), nil)
+	})
+	return s, nil
+}
+
+// Tenants is the server's tenant set (for `serve --tenant-key` and tests).
+func (s *Server) Tenants() *Tenants { return s.tenants }
+
+// Close writes back and closes every tenant's sandbox. Call it after http.Server.Shutdown.
+func (s *Server) Close(ctx context.Context) error { return s.tenants.closeAll(ctx) }
+
+// statusWriter records what the access log needs.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+type tenantKey struct{}
+
+// ServeHTTP limits the body, serves, and writes one access-log line.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	sw := &statusWriter{ResponseWriter: w}
+	var tenantID string
+	r = r.WithContext(context.WithValue(r.Context(), tenantKey{}, &tenantID))
+	s.mux.ServeHTTP(sw, r)
+	if s.log != nil {
+		// The path only: query strings and bodies may carry what must never be logged.
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", bankserver.MaskDigits(r.URL.Path)),
+			slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes),
+			slog.String("tenant", tenantID),
+			slog.String("remote", r.RemoteAddr),
+			slog.Duration("duration", time.Since(start)))
+	}
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func unauthenticated(w http.ResponseWriter, msg, hint string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="walletctl"`)
+	writeJSON(w, http.StatusUnauthorized, errorEnvelope{Error: errorBody{Code: CodeUnauthenticated, Message: msg, Hint: hint}})
+}
+
+// tenantOnly resolves the API key to a tenant and serialises the tenant's requests.
+func (s *Server) tenantOnly(h func(http.ResponseWriter, *http.Request, *tenant)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t := s.tenants.lookup(bearer(r))
+		if t == nil {
+			unauthenticated(w, "a valid tenant API key is required",
+				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
+			return
+		}
+		if p, ok := r.Context().Value(tenantKey{}).(*string); ok {
+			*p = t.rec.ID
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.sb == nil { // deleted while this request waited
+			unauthenticated(w, "the tenant of this API key was deleted", "")
+			return
+		}
+		h(w, r, t)
+	}
+}
+
+// adminOnly applies bankmock's rule: with a token, only that token; without, loopback only.
+func (s *Server) adminOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.AdminToken != "" {
+			if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(s.opts.AdminToken)) != 1 {
+				unauthenticated(w, "the admin token is required", "send Authorization: Bearer <admin token>")
+				return
+			}
+		} else if !isLoopback(r.RemoteAddr) {
+			writeJSON(w, http.StatusForbidden, errorEnvelope{Error: errorBody{Code: CodeUnauthenticated,
+				Message: "the admin API answers loopback clients only when no admin token is set",
+				Hint:    "start walletctl serve with --admin-token and send it as Authorization: Bearer <token>"}})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
+	var spec TenantSpec
+	if err := decodeBody(r, &spec); err != nil {
+		writeError(w, err, nil)
+		return
+	}
+	ct, err := s.tenants.Create(r.Context(), spec)
+	if err != nil {
+		writeError(w, err, nil)
+		return
+	}
+	writeJSON(w, http.StatusCreated, ct)
+}
+
+// serveBank hands /v1/bank/... to a bankmock server over the tenant's bank. The tenant's own key
+// is its bank's admin token: the key already proved who is asking.
+func (s *Server) serveBank(w http.ResponseWriter, r *http.Request, t *tenant) {
+	h := bankserver.New(t.sb.Bank(), bankserver.Options{AdminToken: bearer(r), MaxBodyBytes: s.opts.MaxBodyBytes,
+		HangTimeout: 30 * time.Second})
+	http.StripPrefix("/v1/bank", h).ServeHTTP(w, r)
+}
+
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, t *tenant, rt *Route) {
+	var body any
+	if rt.Body != nil {
+		body = reflect.New(reflect.TypeOf(rt.Body).Elem()).Interface()
+		if err := decodeBody(r, body); err != nil {
+			writeError(w, err, nil)
+			return
+		}
+	}
+	res, err := rt.call(r.Context(), t.svc, r, body)
+	if err != nil {
+		writeError(w, err, res)
+		return
+	}
+	if rt.Result == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func decodeBody(r *http.Request, v any) error {
+	d := json.NewDecoder(r.Body)
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "request body too large",
+				Details: map[string]any{"limit": mbe.Limit, "http_status": http.StatusRequestEntityTooLarge}}
+		}
+		if errors.Is(err, io.EOF) {
+			return walletctl.Errorf(walletctl.CodeInvalidArgument, "a JSON request body is required")
+		}
+		return walletctl.Errorf(walletctl.CodeInvalidArgument, "bad JSON body: %v", err)
+	}
+	return nil
+}
+
+type errorBody struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Hint    string         `json:"hint,omitempty"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// errorEnvelope is every error response. Result carries what the operation returned beside its
+// error (a pending transaction comes back with PENDING), so that nothing is lost on the wire.
+type errorEnvelope struct {
+	Error  errorBody `json:"error"`
+	Result any       `json:"result,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, err error, result any) {
+	var we *walletctl.Error
+	if !errors.As(err, &we) {
+		we = &walletctl.Error{Code: walletctl.CodeInternal, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeInternal)}
+	}
+	status := walletctl.HTTPStatus(we.Code)
+	if s, ok := we.Details["http_status"].(int); ok {
+		status = s
+	}
+	env := errorEnvelope{Error: errorBody{Code: we.Code, Message: we.Message, Hint: we.Hint, Details: we.Details}}
+	if v := reflect.ValueOf(result); result != nil && !(v.Kind() == reflect.Pointer && v.IsNil()) {
+		env.Result = result
+	}
+	writeJSON(w, status, env)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.Encode(v)
+}

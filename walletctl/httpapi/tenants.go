@@ -1,0 +1,301 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+)
+
+// TenantsFile is the list of tenants inside --data; each tenant's sandbox is tenants/<id>/.
+const TenantsFile = "tenants.json"
+
+// MaxCustomers bounds a tenant's generated bank customers, as sandbox init does.
+const MaxCustomers = 100000
+
+// TenantSpec is the body of POST /admin/tenants.
+type TenantSpec struct {
+	Name      string `json:"name"`
+	Seed      int64  `json:"seed"`
+	Customers int    `json:"customers"`
+	BankURL   string `json:"bank_url,omitempty"` // "" = an in-process bank in the tenant's sandbox
+	// APIKey, when set, is the tenant's key (scripts that need a known one); else one is generated.
+	APIKey string `json:"api_key,omitempty"`
+}
+
+// TenantInfo is a tenant as the admin API lists it (never with its key).
+type TenantInfo struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Seed      int64     `json:"seed"`
+	Customers int       `json:"customers"`
+	BankURL   string    `json:"bank_url,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreatedTenant is the answer of POST /admin/tenants: the only time the API key is shown.
+type CreatedTenant struct {
+	TenantInfo
+	APIKey string `json:"api_key"`
+}
+
+// tenantRecord is one entry of tenants.json: only the key's SHA-256 is kept, so that the file
+// never holds a usable secret.
+type tenantRecord struct {
+	TenantInfo
+	KeySHA256 string `json:"key_sha256"`
+}
+
+type tenantsFile struct {
+	Next    int            `json:"next"`
+	Tenants []tenantRecord `json:"tenants"`
+}
+
+// tenant is an open tenant: its sandbox held open (and locked) for the server's life, and the
+// mutex that serialises its requests as the sandbox's file lock serialises CLI commands.
+type tenant struct {
+	rec tenantRecord
+	key [32]byte
+
+	mu  sync.Mutex
+	sb  *sandbox.Sandbox
+	svc walletctl.Service
+}
+
+// tenantService is the sandbox's wallet with Advance moving a remote bank's clock too, as
+// `walletctl clock advance` does.
+type tenantService struct {
+	walletctl.Service
+	sb *sandbox.Sandbox
+}
+
+func (t tenantService) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	return t.sb.Advance(ctx, d)
+}
+
+// Tenants is the set of tenants of one --data folder.
+type Tenants struct {
+	dir       string
+	throwaway bool
+	now       func() time.Time
+	rand      io.Reader
+
+	mu   sync.RWMutex
+	next int
+	byID map[string]*tenant
+}
+
+func openTenants(ctx context.Context, dir string, throwaway bool, now func() time.Time, rnd io.Reader) (*Tenants, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "tenants"), 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	ts := &Tenants{dir: dir, throwaway: throwaway, now: now, rand: rnd, next: 1, byID: map[string]*tenant{}}
+	b, err := os.ReadFile(filepath.Join(dir, TenantsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return ts, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f tenantsFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s is damaged: %w", filepath.Join(dir, TenantsFile), err)
+	}
+	ts.next = max(f.Next, 1)
+	for _, rec := range f.Tenants {
+		t := &tenant{rec: rec}
+		k, err := hex.DecodeString(rec.KeySHA256)
+		if err != nil || len(k) != 32 {
+			ts.closeAll(ctx)
+			return nil, fmt.Errorf("tenant %s: bad key hash in %s", rec.ID, TenantsFile)
+		}
+		copy(t.key[:], k)
+		// A sandbox held by another process would block forever: say so instead.
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		sb, _, err := sandbox.Open(octx, ts.sandboxOptions(rec), false)
+		cancel()
+		if err != nil {
+			ts.closeAll(ctx)
+			return nil, fmt.Errorf("open tenant %s (is another walletctl serve using %s?): %w", rec.ID, dir, err)
+		}
+		t.sb, t.svc = sb, tenantService{sb.Service(), sb}
+		ts.byID[rec.ID] = t
+	}
+	return ts, nil
+}
+
+func (ts *Tenants) sandboxOptions(rec tenantRecord) sandbox.Options {
+	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, Throwaway: ts.throwaway}
+}
+
+func hashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// lookup finds the tenant of an API key, comparing in constant time.
+func (ts *Tenants) lookup(key string) *tenant {
+	if key == "" {
+		return nil
+	}
+	h := hashKey(key)
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	var found *tenant
+	for _, t := range ts.byID {
+		if subtle.ConstantTimeCompare(h[:], t.key[:]) == 1 {
+			found = t
+		}
+	}
+	return found
+}
+
+// Create makes a tenant with a fresh sandbox and persists the list.
+func (ts *Tenants) Create(ctx context.Context, spec TenantSpec) (*CreatedTenant, error) {
+	if spec.Customers < 0 || spec.Customers > MaxCustomers {
+		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument, "customers must be 0..%d", MaxCustomers)
+	}
+	if spec.Customers == 0 {
+		spec.Customers = sandbox.DefaultCustomers
+	}
+	if spec.Seed == 0 {
+		spec.Seed = sandbox.DefaultSeed
+	}
+	key := spec.APIKey
+	if key == "" {
+		var b [24]byte
+		if _, err := io.ReadFull(ts.rand, b[:]); err != nil {
+			return nil, fmt.Errorf("generate an API key: %w", err)
+		}
+		key = "wk_" + hex.EncodeToString(b[:])
+	} else if len(key) < 16 {
+		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument, "an API key needs at least 16 characters")
+	}
+	if ts.lookup(key) != nil {
+		return nil, walletctl.Errorf(walletctl.CodeAlreadyExists, "another tenant has this API key")
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	id := "t" + strconv.Itoa(ts.next)
+	if spec.Name == "" {
+		spec.Name = id
+	}
+	rec := tenantRecord{TenantInfo: TenantInfo{ID: id, Name: spec.Name, Seed: spec.Seed, Customers: spec.Customers,
+		BankURL: spec.BankURL, CreatedAt: ts.now().UTC()}}
+	t := &tenant{rec: rec, key: hashKey(key)}
+	rec.KeySHA256 = hex.EncodeToString(t.key[:])
+	t.rec = rec
+	sb, err := sandbox.Init(ctx, ts.sandboxOptions(rec), sandbox.InitOptions{Seed: spec.Seed, Customers: spec.Customers, Force: true})
+	if err != nil {
+		return nil, err
+	}
+	t.sb, t.svc = sb, tenantService{sb.Service(), sb}
+	ts.next++
+	ts.byID[id] = t
+	if err := ts.saveLocked(); err != nil {
+		delete(ts.byID, id)
+		sb.Close(ctx)
+		return nil, err
+	}
+	return &CreatedTenant{TenantInfo: rec.TenantInfo, APIKey: key}, nil
+}
+
+// List returns the tenants by id order.
+func (ts *Tenants) List() []TenantInfo {
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	out := make([]TenantInfo, 0, len(ts.byID))
+	for _, t := range ts.byID {
+		out = append(out, t.rec.TenantInfo)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, _ := strconv.Atoi(out[i].ID[1:])
+		b, _ := strconv.Atoi(out[j].ID[1:])
+		return a < b
+	})
+	return out
+}
+
+// Delete removes a tenant and its sandbox folder, after its in-flight requests finish.
+func (ts *Tenants) Delete(ctx context.Context, id string) error {
+	ts.mu.Lock()
+	t, ok := ts.byID[id]
+	if !ok {
+		ts.mu.Unlock()
+		return walletctl.Errorf(walletctl.CodeNotFound, "no tenant %q", id)
+	}
+	delete(ts.byID, id)
+	err := ts.saveLocked()
+	ts.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sb.Close(ctx)
+	t.sb = nil
+	return os.RemoveAll(filepath.Join(ts.dir, "tenants", id))
+}
+
+func (ts *Tenants) saveLocked() error {
+	f := tenantsFile{Next: ts.next, Tenants: []tenantRecord{}}
+	for _, t := range ts.byID {
+		f.Tenants = append(f.Tenants, t.rec)
+	}
+	sort.Slice(f.Tenants, func(i, j int) bool {
+		return f.Tenants[i].CreatedAt.Before(f.Tenants[j].CreatedAt) || f.Tenants[i].ID < f.Tenants[j].ID
+	})
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(ts.dir, TenantsFile), append(b, '\n'))
+}
+
+// closeAll saves and closes every tenant's sandbox (the in-process bank and the clock are
+// written back here), waiting for each one's in-flight request.
+func (ts *Tenants) closeAll(ctx context.Context) error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var errs []error
+	for _, t := range ts.byID {
+		t.mu.Lock()
+		if t.sb != nil {
+			errs = append(errs, t.sb.Close(ctx))
+			t.sb = nil
+		}
+		t.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
