@@ -16,6 +16,7 @@ import (
 
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/chaos"
+	"github.com/walletctl/walletctl/walletctl/conformance"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
@@ -133,6 +134,7 @@ Error codes and exit codes:  walletctl codes`,
 		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
 		a.flowCmd(), a.versionCmd(), a.codesCmd(), a.scenarioCmd(),
 		chaos.NewCommand(),
+		conformance.NewCommand(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
 	return root

@@ -1,0 +1,65 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/cli"
+	"github.com/walletctl/walletctl/walletctl/conformance"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	home := t.TempDir()
+	code := cli.Run(context.Background(), args, &cli.IOStreams{Out: &out, ErrOut: &errOut},
+		func(k string) string {
+			if k == "WALLETCTL_HOME" {
+				return home
+			}
+			return ""
+		})
+	return code, out.String(), errOut.String()
+}
+
+func TestCommandBank(t *testing.T) {
+	eng := bankmock.New(bankmock.Config{Seed: 3, Customers: 2})
+	srv := server.New(eng, server.Options{})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+
+	code, out, errOut := run(t, "conformance", "bank", "--url", ts.URL, "--run-id", "cmd1")
+	if code != 0 || !strings.Contains(out, "27 passed, 0 failed, 0 n/a") || !strings.Contains(out, "statement.totals") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// JSON for scripts; a second run on the same server with another run ID passes too.
+	code, out, errOut = run(t, "conformance", "bank", "--url", ts.URL, "--run-id", "cmd2", "-o", "json")
+	var rep struct {
+		OK     bool                `json:"ok"`
+		RunID  string              `json:"run_id"`
+		Checks []conformance.Check `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || !rep.OK || rep.RunID != "cmd2" || len(rep.Checks) != len(conformance.BankChecks) {
+		t.Fatalf("exit %d, err %v, report %+v\n%s", code, err, rep, errOut)
+	}
+
+	// Nothing listening: checks fail, the exit code is not 0 and stderr names the failed checks.
+	ts.Close()
+	code, out, errOut = run(t, "conformance", "bank", "--url", ts.URL, "--timeout", "500ms")
+	if code == 0 || !strings.Contains(errOut, "conformance check(s) failed: healthz") || !strings.Contains(out, "fail") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	code, _, errOut = run(t, "conformance", "bank")
+	if code != walletctl.ExitCode(walletctl.CodeInvalidArgument) || !strings.Contains(errOut, "url") {
+		t.Fatalf("without --url: exit %d\n%s", code, errOut)
+	}
+}
