@@ -111,6 +111,13 @@ func (s *Store) Close() error {
 	idle := s.idle
 	s.idle, s.closed = nil, true
 	s.rmu.Unlock()
+	if b := s.batch; b != nil {
+		// Closed under Updates still sharing a commit: fail them rather than leave them waiting.
+		s.w.run(`ROLLBACK`)
+		b.err = errors.New("store closed before the commit")
+		s.batch = nil
+		close(b.done)
+	}
 	var errs []error
 	for _, c := range idle {
 		errs = append(errs, c.close())
