@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION)
 FUZZTIME ?= 30s
 RUN_HOME ?= .walletctl
 
-.PHONY: run test build bench fuzz lint clean chaos chaos-ci
+.PHONY: run test build bench fuzz lint clean chaos chaos-ci test-postgres
 
 ## run: build, open a wallet on a fresh sandbox (the seed's section 3, every step), show how to go on
 run: build
@@ -24,6 +24,11 @@ run: build
 ## test: lint, then every test (race detector on), the golden scenarios in both transports included
 test: lint
 	$(GO) test -race -count=1 ./...
+
+## test-postgres: the PostgreSQL store tests on a throwaway local server that .ci/postgres.sh starts
+## (Debian's postgresql; `make test` skips them unless WALLETCTL_TEST_POSTGRES is set or CI is)
+test-postgres:
+	source .ci/postgres.sh && $(GO) test -race -count=1 ./walletctl/postgres/
 
 ## build: the two binaries into ./bin
 build:

@@ -1,0 +1,903 @@
+// Package postgres is the wallet's store on PostgreSQL (pgx), for shared sandboxes that several
+// walletctl processes serve at once. It has the semantics of walletctl/sqlite: Update is one
+// SERIALIZABLE write transaction (retried whole on serialization failures and deadlocks, so that
+// it also suits Postgres-compatible distributed SQL engines), View a read-only snapshot, lookups
+// return (nil, nil) when nothing matches. Times are stored as Unix nanoseconds, as in SQLite.
+//
+// Tenants: every store lives in one schema (Options.Schema, or search_path in the DSN), so that
+// several sandboxes share one database.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// Options tune OpenWith.
+type Options struct {
+	// Schema is the tenant's schema (created if missing). "" = the DSN's search_path parameter,
+	// else "public".
+	Schema string
+	// MaxConns bounds the connection pool (0 = pgxpool's default, max(4, CPUs)).
+	MaxConns int32
+	// MaxAttempts bounds how often Update runs fn when the transaction keeps failing to
+	// serialize (0 = 30).
+	MaxAttempts int
+	// Seed seeds the backoff jitter (the only randomness here; it never affects results).
+	Seed uint64
+	// Backoff returns the pause before attempt n (n >= 1 retries); nil = jittered exponential
+	// from 1 ms, capped at 100 ms. Tests inject it.
+	Backoff func(attempt int) time.Duration
+}
+
+// Store implements walletctl.Store on a PostgreSQL schema.
+type Store struct {
+	pool   *pgxpool.Pool
+	schema string
+	max    int
+	back   func(int) time.Duration
+
+	retries atomic.Int64 // Update attempts that were retried (tests and benchmarks read it)
+}
+
+var _ walletctl.Store = (*Store)(nil)
+
+var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Open connects to dsn (postgres://user@host:port/db?search_path=tenant) and migrates the schema.
+func Open(ctx context.Context, dsn string) (*Store, error) { return OpenWith(ctx, dsn, Options{}) }
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	schema := o.Schema
+	if schema == "" {
+		schema = strings.Trim(cfg.ConnConfig.RuntimeParams["search_path"], `" `)
+	}
+	if schema == "" {
+		schema = "public"
+	}
+	if !schemaName.MatchString(schema) {
+		return nil, fmt.Errorf("postgres: schema %q: want lower-case letters, digits and _", schema)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	s := &Store{schema: schema, max: o.MaxAttempts, back: o.Backoff}
+	if s.max <= 0 {
+		s.max = 30
+	}
+	if s.back == nil {
+		var mu sync.Mutex
+		rng := rand.New(rand.NewPCG(o.Seed, 0x5157))
+		s.back = func(n int) time.Duration {
+			ceil := time.Millisecond << min(n-1, 7) // 1, 2, 4 ... 128 ms
+			ceil = min(ceil, 100*time.Millisecond)
+			mu.Lock()
+			defer mu.Unlock()
+			// Full jitter: colliding transactions retry at different moments.
+			return time.Duration(rng.Int64N(int64(ceil))) + 1
+		}
+	}
+	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.pool.Close()
+		return nil, fmt.Errorf("postgres: migrate %s: %w", schema, err)
+	}
+	return s, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Schema is the tenant schema the store lives in.
+func (s *Store) Schema() string { return s.schema }
+
+// Retries reports how many Update attempts failed to serialize and were run again.
+func (s *Store) Retries() int64 { return s.retries.Load() }
+
+// DropSchema deletes the store's schema and everything in it (a tenant's sandbox being deleted;
+// tests). The store is unusable afterwards.
+func (s *Store) DropSchema(ctx context.Context) error {
+	if s.schema == "public" {
+		return errors.New("postgres: refusing to drop the public schema")
+	}
+	_, err := s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+s.schema+` CASCADE`)
+	return err
+}
+
+// hotSeqs are the sequences every movement draws from: they are PostgreSQL sequences, outside
+// the transaction, so that concurrent payments do not all conflict on one counter row (a
+// sequence never hands a number out twice, even to a rolled-back transaction: numbers may skip,
+// never repeat). Other names use the transactional seqs table.
+var hotSeqs = map[string]bool{"user": true, "card": true, "txn": true, "binding": true, "reset": true}
+
+// migrations are applied in order and recorded in schema_migrations.
+var migrations = []string{
+	`CREATE TABLE seqs (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+CREATE SEQUENCE seq_user; CREATE SEQUENCE seq_card; CREATE SEQUENCE seq_txn;
+CREATE SEQUENCE seq_binding; CREATE SEQUENCE seq_reset;
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  phone TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  class INTEGER NOT NULL DEFAULT 0,
+  kyc_name TEXT NOT NULL DEFAULT '',
+  kyc_id TEXT,
+  kyc_checks TEXT NOT NULL DEFAULT '',
+  kyc_at BIGINT,
+  pw_hash TEXT NOT NULL DEFAULT '',
+  pw_failed INTEGER NOT NULL DEFAULT 0,
+  pw_locked_until BIGINT
+);
+CREATE UNIQUE INDEX users_kyc_id ON users(kyc_id) WHERE kyc_id IS NOT NULL;
+CREATE INDEX users_locked ON users(pw_locked_until) WHERE pw_locked_until IS NOT NULL;
+CREATE TABLE bindings (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  purpose TEXT NOT NULL,
+  bank_binding_id TEXT NOT NULL,
+  card_no TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  card_id TEXT NOT NULL DEFAULT '',
+  expires_at BIGINT NOT NULL
+);
+CREATE TABLE cards (
+  id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  card_no TEXT NOT NULL,
+  bank TEXT NOT NULL,
+  bank_name TEXT NOT NULL,
+  card_type TEXT NOT NULL,
+  agreement TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  bound_at BIGINT NOT NULL,
+  UNIQUE (user_id, card_no)
+);
+CREATE INDEX cards_user ON cards(user_id);
+CREATE TABLE txns (
+  id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  amount BIGINT NOT NULL,
+  fee BIGINT NOT NULL DEFAULT 0,
+  counterparty TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL DEFAULT '',
+  card_id TEXT NOT NULL DEFAULT '',
+  card_masked TEXT NOT NULL DEFAULT '',
+  idem_key TEXT NOT NULL UNIQUE,
+  bank_key TEXT UNIQUE,
+  bank_txn_id TEXT NOT NULL DEFAULT '',
+  failure_code TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  settled_at BIGINT,
+  bank_time BIGINT
+);
+CREATE INDEX txns_user ON txns(user_id, created_at);
+CREATE INDEX txns_counterparty ON txns(counterparty) WHERE kind = 'transfer';
+CREATE INDEX txns_pending ON txns(num) WHERE status = 'pending' AND bank_key IS NOT NULL;
+CREATE INDEX txns_bank_time ON txns(bank_time) WHERE bank_time IS NOT NULL;
+CREATE TABLE postings (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  txn_id TEXT NOT NULL REFERENCES txns(id),
+  entry INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  amount BIGINT NOT NULL
+);
+CREATE INDEX postings_txn ON postings(txn_id);
+CREATE TABLE accounts (name TEXT PRIMARY KEY, balance BIGINT NOT NULL);
+CREATE TABLE transfers (
+  id TEXT PRIMARY KEY REFERENCES txns(id),
+  from_user TEXT NOT NULL REFERENCES users(id),
+  to_user TEXT NOT NULL REFERENCES users(id),
+  payee_name_masked TEXT NOT NULL,
+  amount BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  delay TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  arrives_at BIGINT NOT NULL,
+  refund_at BIGINT NOT NULL,
+  done_at BIGINT
+);
+CREATE INDEX transfers_from ON transfers(from_user);
+CREATE INDEX transfers_to ON transfers(to_user);
+CREATE INDEX transfers_arrive ON transfers(arrives_at) WHERE status = 'scheduled';
+CREATE INDEX transfers_refund ON transfers(refund_at) WHERE status = 'arrived';
+CREATE TABLE security_log (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  time BIGINT NOT NULL,
+  event TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX security_user ON security_log(user_id, seq);`,
+}
+
+// migrateLock is the advisory lock key that serialises migrations of every process and schema.
+const migrateLock = 0x77616c6c6574 // "wallet"
+
+func (s *Store) migrate(ctx context.Context) error {
+	// The common case, a current schema, costs one read and no lock.
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	if err == nil && v >= len(migrations) {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Two processes opening a fresh schema at once: the second waits, then finds it migrated.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+s.schema); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+			return err
+		}
+		for i := v; i < len(migrations); i++ {
+			if _, err := tx.Exec(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version) VALUES ($1)`, i+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// retryable reports whether err means "run the transaction again": a serialization failure
+// (40001) or a deadlock (40P01).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// Update runs fn in one SERIALIZABLE transaction: all of fn or none of it. When PostgreSQL
+// cannot serialize it with concurrent ones (or picks it as a deadlock victim), the whole
+// transaction, fn included, runs again after a jittered pause, up to MaxAttempts times; fn
+// must therefore only depend on what it reads through the StoreTx (the engine's do).
+func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.attempt(ctx, fn)
+		if err == nil || !retryable(err) || attempt >= s.max {
+			return err
+		}
+		s.retries.Add(1)
+		t := time.NewTimer(s.back(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Store) attempt(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	t := &Tx{ctx: ctx, tx: ptx}
+	ferr := fn(t)
+	if ferr == nil && t.failed == nil {
+		if err := ptx.Commit(ctx); err != nil {
+			return fmt.Errorf("postgres: commit: %w", err)
+		}
+		return nil
+	}
+	ptx.Rollback(context.WithoutCancel(ctx))
+	// A statement that failed to serialize aborts the transaction even if fn ignored its error.
+	if t.failed != nil && retryable(t.failed) {
+		return t.failed
+	}
+	if ferr == nil {
+		return fmt.Errorf("postgres: transaction aborted: %w", t.failed)
+	}
+	return ferr
+}
+
+// View runs fn in a read-only REPEATABLE READ transaction: one consistent snapshot.
+func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("postgres: begin read: %w", err)
+	}
+	defer ptx.Rollback(context.WithoutCancel(ctx))
+	return fn(&Tx{ctx: ctx, tx: ptx, readOnly: true})
+}
+
+// Tx implements walletctl.StoreTx.
+type Tx struct {
+	ctx      context.Context
+	tx       pgx.Tx
+	readOnly bool
+	failed   error // the first statement error (PostgreSQL aborts the transaction on it)
+}
+
+// pgSQL turns the ? placeholders of the queries (written as for SQLite) into $n.
+var rebound sync.Map
+
+func pgSQL(q string) string {
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	rebound.Store(q, b.String())
+	return b.String()
+}
+
+func (t *Tx) note(err error) error {
+	if err != nil && t.failed == nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.failed = err
+	}
+	return err
+}
+
+func (t *Tx) exec(q string, args ...any) error {
+	_, err := t.tx.Exec(t.ctx, pgSQL(q), args...)
+	return t.note(err)
+}
+
+type row struct {
+	t *Tx
+	r pgx.Row
+}
+
+func (r row) Scan(dst ...any) error { return r.t.note(r.r.Scan(dst...)) }
+
+func (t *Tx) queryRow(q string, args ...any) row {
+	return row{t, t.tx.QueryRow(t.ctx, pgSQL(q), args...)}
+}
+
+// each runs q and calls scan for every row.
+func (t *Tx) each(q string, args []any, scan func(pgx.Rows) error) error {
+	rows, err := t.tx.Query(t.ctx, pgSQL(q), args...)
+	if err != nil {
+		return t.note(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return t.note(err)
+		}
+	}
+	return t.note(rows.Err())
+}
+
+func ts(t time.Time) int64 { return t.UnixNano() }
+
+func tsp(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNull(n *int64) *time.Time {
+	if n == nil {
+		return nil
+	}
+	t := fromTS(*n)
+	return &t
+}
+
+func nullStr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// idNum extracts the number of "u12" so that lists sort as created.
+func idNum(id string) int64 {
+	var n int64
+	for i := 0; i < len(id); i++ {
+		if id[i] >= '0' && id[i] <= '9' {
+			n = n*10 + int64(id[i]-'0')
+		}
+	}
+	return n
+}
+
+func (t *Tx) NextID(seq string) (int64, error) {
+	var v int64
+	if hotSeqs[seq] {
+		err := t.queryRow(`SELECT nextval('seq_` + seq + `')`).Scan(&v)
+		return v, err
+	}
+	err := t.queryRow(`INSERT INTO seqs(name, value) VALUES (?, 1)
+ON CONFLICT(name) DO UPDATE SET value = seqs.value + 1 RETURNING value`, seq).Scan(&v)
+	return v, err
+}
+
+// ---- users
+
+const userCols = `id, phone, status, created_at, class, kyc_name, kyc_id, kyc_checks, kyc_at, pw_hash, pw_failed, pw_locked_until`
+
+func scanUser(sc interface{ Scan(...any) error }) (*walletctl.UserRecord, error) {
+	var u walletctl.UserRecord
+	var created int64
+	var kycID *string
+	var checks, status string
+	var kycAt, locked *int64
+	var class int
+	err := sc.Scan(&u.ID, &u.Phone, &status, &created, &class, &u.Name, &kycID, &checks, &kycAt, &u.PasswordHash, &u.FailedAttempts, &locked)
+	if err != nil {
+		return nil, err
+	}
+	u.Class = walletctl.AccountClass(class)
+	u.Status = walletctl.UserStatus(status)
+	u.CreatedAt = fromTS(created)
+	if kycID != nil {
+		u.IDNo = *kycID
+	}
+	if checks != "" {
+		u.Checks = strings.Split(checks, ",")
+	}
+	u.VerifiedAt = fromNull(kycAt)
+	u.LockedUntil = fromNull(locked)
+	u.Verified = u.IDNo != ""
+	u.PasswordSet = u.PasswordHash != ""
+	return &u, nil
+}
+
+func (t *Tx) oneUser(where string, arg any) (*walletctl.UserRecord, error) {
+	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users WHERE `+where, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return u, err
+}
+
+func (t *Tx) CreateUser(u *walletctl.UserRecord) error {
+	if err := t.exec(`INSERT INTO users(id, num, phone, status, created_at) VALUES (?, ?, ?, ?, ?)`,
+		u.ID, idNum(u.ID), u.Phone, string(u.Status), ts(u.CreatedAt)); err != nil {
+		return err
+	}
+	return t.SaveUser(u)
+}
+
+func (t *Tx) SaveUser(u *walletctl.UserRecord) error {
+	return t.exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id=?, kyc_checks=?, kyc_at=?,
+pw_hash=?, pw_failed=?, pw_locked_until=? WHERE id=?`,
+		u.Phone, string(u.Status), int(u.Class), u.Name, nullStr(u.IDNo), strings.Join(u.Checks, ","), tsp(u.VerifiedAt),
+		u.PasswordHash, u.FailedAttempts, tsp(u.LockedUntil), u.ID)
+}
+
+func (t *Tx) GetUser(id string) (*walletctl.UserRecord, error) { return t.oneUser("id = ?", id) }
+func (t *Tx) UserByPhone(p string) (*walletctl.UserRecord, error) {
+	return t.oneUser("phone = ?", p)
+}
+func (t *Tx) UserByIDNo(id string) (*walletctl.UserRecord, error) {
+	return t.oneUser("kyc_id = ?", id)
+}
+
+func (t *Tx) users(q string, args ...any) ([]walletctl.UserRecord, error) {
+	var out []walletctl.UserRecord
+	err := t.each(`SELECT `+userCols+` FROM users `+q, args, func(r pgx.Rows) error {
+		u, err := scanUser(r)
+		if err == nil {
+			out = append(out, *u)
+		}
+		return err
+	})
+	return out, err
+}
+
+func (t *Tx) ListUsers() ([]walletctl.UserRecord, error) { return t.users(`ORDER BY num`) }
+
+func (t *Tx) LockedUsersDue(now time.Time) ([]walletctl.UserRecord, error) {
+	return t.users(`WHERE pw_locked_until IS NOT NULL AND pw_locked_until <= ? ORDER BY num`, ts(now))
+}
+
+// ---- bindings
+
+func (t *Tx) CreateBinding(b *walletctl.BindingRecord) error {
+	return t.exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.CardNo, b.Phone, b.CardID, ts(b.ExpiresAt))
+}
+
+func (t *Tx) GetBinding(id string) (*walletctl.BindingRecord, error) {
+	var b walletctl.BindingRecord
+	var exp int64
+	err := t.queryRow(`SELECT id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
+		Scan(&b.ID, &b.UserID, &b.Purpose, &b.BankBindingID, &b.CardNo, &b.Phone, &b.CardID, &exp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.ExpiresAt = fromTS(exp)
+	return &b, nil
+}
+
+func (t *Tx) DeleteBinding(id string) error {
+	return t.exec(`DELETE FROM bindings WHERE id = ?`, id)
+}
+
+// ---- cards
+
+const cardCols = `id, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at`
+
+func scanCard(sc interface{ Scan(...any) error }) (*walletctl.CardRecord, error) {
+	var c walletctl.CardRecord
+	var bound int64
+	if err := sc.Scan(&c.ID, &c.UserID, &c.CardNo, &c.Bank, &c.BankName, &c.CardType, &c.Agreement, &c.Phone, &bound); err != nil {
+		return nil, err
+	}
+	c.BoundAt = fromTS(bound)
+	c.CardMasked = maskCard(c.CardNo)
+	if n := len(c.CardNo); n >= 4 {
+		c.Last4 = c.CardNo[n-4:]
+	}
+	return &c, nil
+}
+
+// maskCard is walletctl/sqlite's mask: the BIN and the last four digits, the middle starred.
+func maskCard(no string) string {
+	if len(no) < 8 {
+		return strings.Repeat("*", len(no))
+	}
+	return no[:4] + " **** **** " + no[len(no)-4:]
+}
+
+func (t *Tx) CreateCard(c *walletctl.CardRecord) error {
+	err := t.exec(`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, idNum(c.ID), c.UserID, c.CardNo, c.Bank, c.BankName, c.CardType, c.Agreement, c.Phone, ts(c.BoundAt))
+	if err == nil {
+		c.CardMasked = maskCard(c.CardNo)
+	}
+	return err
+}
+
+func (t *Tx) SaveCard(c *walletctl.CardRecord) error {
+	return t.exec(`UPDATE cards SET agreement=?, phone=?, card_type=? WHERE id=?`, c.Agreement, c.Phone, c.CardType, c.ID)
+}
+
+func (t *Tx) GetCard(id string) (*walletctl.CardRecord, error) {
+	c, err := scanCard(t.queryRow(`SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return c, err
+}
+
+func (t *Tx) ListCards(userID string) ([]walletctl.CardRecord, error) {
+	var out []walletctl.CardRecord
+	err := t.each(`SELECT `+cardCols+` FROM cards WHERE user_id = ? ORDER BY num`, []any{userID}, func(r pgx.Rows) error {
+		c, err := scanCard(r)
+		if err == nil {
+			out = append(out, *c)
+		}
+		return err
+	})
+	return out, err
+}
+
+func (t *Tx) DeleteCard(id string) error {
+	return t.exec(`DELETE FROM cards WHERE id = ?`, id)
+}
+
+// ---- txns
+
+const txnCols = `id, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked, idem_key, bank_key,
+bank_txn_id, failure_code, note, created_at, settled_at, bank_time`
+
+func scanTxn(sc interface{ Scan(...any) error }) (*walletctl.TxnRecord, error) {
+	var r walletctl.TxnRecord
+	var bankKey *string
+	var created int64
+	var settled, bankTime *int64
+	err := sc.Scan(&r.ID, &r.Kind, &r.Status, &r.UserID, &r.Amount, &r.Fee, &r.Counterparty, &r.Source, &r.CardID, &r.CardMasked,
+		&r.IdempotencyKey, &bankKey, &r.BankTxnID, &r.FailureCode, &r.Note, &created, &settled, &bankTime)
+	if err != nil {
+		return nil, err
+	}
+	if bankKey != nil {
+		r.BankKey = *bankKey
+	}
+	r.CreatedAt = fromTS(created)
+	r.SettledAt = fromNull(settled)
+	r.BankTime = fromNull(bankTime)
+	return &r, nil
+}
+
+func (t *Tx) txns(q string, args ...any) ([]walletctl.TxnRecord, error) {
+	var out []walletctl.TxnRecord
+	err := t.each(`SELECT `+txnCols+` FROM txns `+q, args, func(r pgx.Rows) error {
+		x, err := scanTxn(r)
+		if err == nil {
+			out = append(out, *x)
+		}
+		return err
+	})
+	return out, err
+}
+
+func (t *Tx) oneTxn(where string, arg any) (*walletctl.TxnRecord, error) {
+	r, err := scanTxn(t.queryRow(`SELECT `+txnCols+` FROM txns WHERE `+where, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return r, err
+}
+
+func (t *Tx) CreateTxn(r *walletctl.TxnRecord) error {
+	return t.exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
+idem_key, bank_key, bank_txn_id, failure_code, note, created_at, settled_at, bank_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, idNum(r.ID), r.Kind, r.Status, r.UserID, r.Amount, r.Fee, r.Counterparty, r.Source, r.CardID, r.CardMasked,
+		r.IdempotencyKey, nullStr(r.BankKey), r.BankTxnID, r.FailureCode, r.Note, ts(r.CreatedAt), tsp(r.SettledAt), tsp(r.BankTime))
+}
+
+func (t *Tx) SaveTxn(r *walletctl.TxnRecord) error {
+	return t.exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
+		r.Status, r.Fee, r.BankTxnID, r.FailureCode, r.Note, tsp(r.SettledAt), tsp(r.BankTime), r.ID)
+}
+
+func (t *Tx) GetTxn(id string) (*walletctl.TxnRecord, error) { return t.oneTxn("id = ?", id) }
+func (t *Tx) TxnByIdemKey(k string) (*walletctl.TxnRecord, error) {
+	return t.oneTxn("idem_key = ?", k)
+}
+func (t *Tx) TxnByBankKey(k string) (*walletctl.TxnRecord, error) {
+	return t.oneTxn("bank_key = ?", k)
+}
+
+func (t *Tx) ListTxns(userID string) ([]walletctl.TxnRecord, error) {
+	return t.txns(`WHERE user_id = ? OR (kind = 'transfer' AND counterparty = ?) ORDER BY num`, userID, userID)
+}
+
+func (t *Tx) PendingBankTxns() ([]walletctl.TxnRecord, error) {
+	return t.txns(`WHERE status = 'pending' AND bank_key IS NOT NULL ORDER BY num`)
+}
+
+func (t *Tx) BankTxnsSettledBetween(from, to time.Time) ([]walletctl.TxnRecord, error) {
+	return t.txns(`WHERE bank_time IS NOT NULL AND bank_time >= ? AND bank_time < ? ORDER BY num`, ts(from), ts(to))
+}
+
+func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
+	q := `SELECT COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM txns WHERE created_at >= ?`
+	args := []any{ts(f.Since)}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	} else {
+		q += ` AND status != 'failed'`
+	}
+	if f.IDNo != "" {
+		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id = ?)`
+		args = append(args, f.IDNo)
+	} else {
+		q += ` AND user_id = ?`
+		args = append(args, f.UserID)
+	}
+	if len(f.Kinds) > 0 {
+		q += ` AND kind = ANY(?)`
+		args = append(args, f.Kinds)
+	}
+	if f.Source != "" {
+		q += ` AND source = ?`
+		args = append(args, f.Source)
+	}
+	var n int
+	var sum int64
+	err := t.queryRow(q, args...).Scan(&n, &sum)
+	return n, sum, err
+}
+
+// ---- ledger
+
+func (t *Tx) Post(txnID string, ps []walletctl.Posting) error {
+	var sum int64
+	for _, p := range ps {
+		sum += p.Amount
+	}
+	if sum != 0 || len(ps) < 2 {
+		// A guard, not a rule: the engine builds balanced entries; refuse to store a broken one.
+		return fmt.Errorf("postgres: unbalanced entry for %s (sum %d, %d lines)", txnID, sum, len(ps))
+	}
+	var entry int
+	if err := t.queryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
+		return err
+	}
+	accts := make([]string, len(ps))
+	amts := make([]int64, len(ps))
+	for i, p := range ps {
+		accts[i], amts[i] = p.Account, p.Amount
+	}
+	// The lines in order (WITH ORDINALITY keeps the identity ids in the entry's order).
+	if err := t.exec(`INSERT INTO postings(txn_id, entry, account, amount)
+SELECT ?, ?, a, m FROM unnest(?::TEXT[], ?::BIGINT[]) WITH ORDINALITY AS l(a, m, i) ORDER BY i`, txnID, entry, accts, amts); err != nil {
+		return err
+	}
+	// One upsert may not touch a row twice, so an account named twice is summed first; accounts
+	// are locked in name order, so that two entries moving the same accounts cannot deadlock.
+	return t.exec(`INSERT INTO accounts(name, balance)
+SELECT a, SUM(m) FROM unnest(?::TEXT[], ?::BIGINT[]) AS l(a, m) GROUP BY a ORDER BY a
+ON CONFLICT(name) DO UPDATE SET balance = accounts.balance + excluded.balance`, accts, amts)
+}
+
+func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
+	var out []walletctl.Posting
+	err := t.each(`SELECT account, amount FROM postings WHERE txn_id = ? ORDER BY id`, []any{txnID}, func(r pgx.Rows) error {
+		var p walletctl.Posting
+		err := r.Scan(&p.Account, &p.Amount)
+		out = append(out, p)
+		return err
+	})
+	return out, err
+}
+
+func (t *Tx) AccountBalance(account string) (int64, error) {
+	var b int64
+	err := t.queryRow(`SELECT balance FROM accounts WHERE name = ?`, account).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return b, err
+}
+
+func (t *Tx) strings(q string) ([]string, error) {
+	var out []string
+	err := t.each(q, nil, func(r pgx.Rows) error {
+		var s string
+		err := r.Scan(&s)
+		out = append(out, s)
+		return err
+	})
+	return out, err
+}
+
+func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
+	var r walletctl.LedgerReport
+	if err := t.queryRow(`SELECT COALESCE(SUM(amount), 0)::BIGINT FROM postings`).Scan(&r.Sum); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.UnbalancedTxns, err = t.strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0 ORDER BY 1`); err != nil {
+		return nil, err
+	}
+	if r.DriftedAccounts, err = t.strings(`SELECT a.name FROM accounts a LEFT JOIN
+(SELECT account, SUM(amount) s FROM postings GROUP BY account) p ON p.account = a.name
+WHERE a.balance != COALESCE(p.s, 0) ORDER BY 1`); err != nil {
+		return nil, err
+	}
+	if r.NegativeAccounts, err = t.strings(`SELECT name FROM accounts WHERE balance < 0 AND (name LIKE 'user:%' OR name LIKE 'transit:%' OR name LIKE 'merchant:%' OR name LIKE 'fees:%') ORDER BY 1`); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ---- transfers
+
+const transferCols = `id, from_user, to_user, payee_name_masked, amount, status, delay, created_at, arrives_at, refund_at, done_at`
+
+func (t *Tx) transfers(q string, args ...any) ([]walletctl.Transfer, error) {
+	var out []walletctl.Transfer
+	err := t.each(`SELECT `+transferCols+` FROM transfers `+q, args, func(r pgx.Rows) error {
+		var tr walletctl.Transfer
+		var created, arrives, refund int64
+		var done *int64
+		if err := r.Scan(&tr.ID, &tr.From, &tr.To, &tr.PayeeNameMasked, &tr.Amount, &tr.Status, &tr.Delay, &created, &arrives, &refund, &done); err != nil {
+			return err
+		}
+		tr.CreatedAt, tr.ArrivesAt, tr.RefundAt, tr.DoneAt = fromTS(created), fromTS(arrives), fromTS(refund), fromNull(done)
+		out = append(out, tr)
+		return nil
+	})
+	return out, err
+}
+
+func (t *Tx) CreateTransfer(tr *walletctl.Transfer) error {
+	return t.exec(`INSERT INTO transfers(`+transferCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+		tr.ID, tr.From, tr.To, tr.PayeeNameMasked, tr.Amount, tr.Status, tr.Delay, ts(tr.CreatedAt), ts(tr.ArrivesAt), ts(tr.RefundAt), tsp(tr.DoneAt))
+}
+
+func (t *Tx) SaveTransfer(tr *walletctl.Transfer) error {
+	return t.exec(`UPDATE transfers SET status=?, done_at=? WHERE id=?`, tr.Status, tsp(tr.DoneAt), tr.ID)
+}
+
+func (t *Tx) GetTransfer(id string) (*walletctl.Transfer, error) {
+	trs, err := t.transfers(`WHERE id = ?`, id)
+	if err != nil || len(trs) == 0 {
+		return nil, err
+	}
+	return &trs[0], nil
+}
+
+func (t *Tx) ListTransfers(userID string) ([]walletctl.Transfer, error) {
+	return t.transfers(`WHERE from_user = ? OR to_user = ? ORDER BY created_at, id`, userID, userID)
+}
+
+func (t *Tx) TransfersDue(now time.Time) ([]walletctl.Transfer, error) {
+	n := ts(now)
+	return t.transfers(`WHERE (status = 'scheduled' AND arrives_at <= ?) OR (status = 'arrived' AND refund_at <= ?)
+ORDER BY CASE status WHEN 'scheduled' THEN arrives_at ELSE refund_at END, id`, n, n)
+}
+
+func (t *Tx) AcceptedBetween(a, b string) (bool, error) {
+	var n int
+	err := t.queryRow(`SELECT COUNT(*) FROM transfers WHERE status = 'accepted' AND
+((from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?))`, a, b, b, a).Scan(&n)
+	return n > 0, err
+}
+
+func (t *Tx) NextDue() (*time.Time, error) {
+	var n *int64
+	err := t.queryRow(`SELECT MIN(v) FROM (
+SELECT MIN(arrives_at) v FROM transfers WHERE status = 'scheduled'
+UNION ALL SELECT MIN(refund_at) FROM transfers WHERE status = 'arrived'
+UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NULL) due`).Scan(&n)
+	if err != nil {
+		return nil, err
+	}
+	return fromNull(n), nil
+}
+
+// ---- security log
+
+func (t *Tx) AppendSecurity(ev *walletctl.SecurityEvent) error {
+	return t.queryRow(`INSERT INTO security_log(user_id, time, event, detail) VALUES (?, ?, ?, ?) RETURNING seq`,
+		ev.UserID, ts(ev.Time), ev.Event, ev.Detail).Scan(&ev.Seq)
+}
+
+func (t *Tx) SecurityLog(userID string) ([]walletctl.SecurityEvent, error) {
+	var out []walletctl.SecurityEvent
+	err := t.each(`SELECT seq, user_id, time, event, detail FROM security_log WHERE user_id = ? ORDER BY seq`, []any{userID}, func(r pgx.Rows) error {
+		var ev walletctl.SecurityEvent
+		var tm int64
+		if err := r.Scan(&ev.Seq, &ev.UserID, &tm, &ev.Event, &ev.Detail); err != nil {
+			return err
+		}
+		ev.Time = fromTS(tm)
+		out = append(out, ev)
+		return nil
+	})
+	return out, err
+}
