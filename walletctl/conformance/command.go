@@ -99,13 +99,19 @@ func walletCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wallet --url URL --api-key K",
 		Short: "Run the wallet API checks against walletctl serve",
-		Args:  cobra.NoArgs,
+		Long: `wallet drives one tenant of walletctl serve through its HTTP API the way an integrator does:
+register, real-name verification, card binding with the bank's SMS code (staged through the
+tenant's bank, /v1/bank/admin), payment password, top-up, payment, transfer, error codes and HTTP
+statuses across the wire, API key enforcement and idempotent replay (Idempotency-Key).`,
+		Example: `  walletctl conformance wallet --url http://127.0.0.1:8080 --api-key "$WALLETCTL_API_KEY"`,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rep := RunWallet(cmd.Context(), Config{URL: f.url, APIKey: key, Timeout: f.timeout, RunID: f.runID})
 			return f.finish(cmd, rep)
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&key, "api-key", "", "the tenant's API key")
+	cmd.Flags().StringVar(&key, "api-key", "", "the tenant's API key (required)")
+	_ = cmd.MarkFlagRequired("api-key")
 	return cmd
 }
