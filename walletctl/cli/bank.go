@@ -63,25 +63,25 @@ func (a *app) bankCustomersCmd() *cobra.Command {
 and ID numbers: scripts need them to act as those customers, as a processor documents its test cards.`,
 		Args: cobra.NoArgs,
 	}
-	bank := a.bankCodeFlag(cmd, "only this bank")
+	only := a.bankCodeFlag(cmd, "only this bank")
 	cmd.Flags().StringVar(&status, "status", "", "only this card status: active, frozen, lost, expired")
 	cmd.Flags().StringVar(&typ, "type", "", "only this card type: debit, credit")
 	cmd.RegisterFlagCompletionFunc("status", fixedCompletion("active", "frozen", "lost", "expired"))
 	cmd.RegisterFlagCompletionFunc("type", fixedCompletion("debit", "credit"))
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		sb, err := a.openSandbox(ctx)
+		bank, err := a.bank(ctx)
 		if err != nil {
 			return err
 		}
-		all, err := sb.Bank().Customers(ctx)
+		all, err := bank.Customers(ctx)
 		if err != nil {
 			return err
 		}
 		list := make([]bankmock.Customer, 0, len(all))
 		var rows []table.Row
 		for _, c := range all {
-			if (bank.code != "" && c.Bank != bank.code) || (status != "" && string(c.Status) != status) || (typ != "" && string(c.Type) != typ) {
+			if (only.code != "" && c.Bank != only.code) || (status != "" && string(c.Status) != status) || (typ != "" && string(c.Type) != typ) {
 				continue
 			}
 			list = append(list, c)
@@ -114,7 +114,7 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeFaultKinds,
 	}
-	bank := a.bankCodeFlag(add, "only requests to this bank")
+	only := a.bankCodeFlag(add, "only requests to this bank")
 	add.Flags().StringVar(&kind, "kind", "", "fault kind (instead of a spec)")
 	add.Flags().StringVar(&op, "op", "", "only this operation: verify, bind, confirm, unbind, debit, credit, transaction, statement")
 	add.Flags().StringVar(&card, "card", "", "only this card number")
@@ -148,8 +148,8 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 		if fl.Changed("op") {
 			f.Op = op
 		}
-		if bank.code != "" {
-			f.Bank = bank.code
+		if only.code != "" {
+			f.Bank = only.code
 		}
 		if fl.Changed("card") {
 			f.CardNo = card
@@ -186,11 +186,11 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 		if _, err := bankmock.ParseFault(f.String()); err != nil {
 			return invalidArg("kinds: "+faultKindList(), "%v", err)
 		}
-		sb, err := a.openSandbox(ctx)
+		bank, err := a.bank(ctx)
 		if err != nil {
 			return err
 		}
-		added, err := sb.Bank().AddFault(ctx, f)
+		added, err := bank.AddFault(ctx, f)
 		if err != nil {
 			return err
 		}
@@ -205,11 +205,11 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			sb, err := a.openSandbox(ctx)
+			bank, err := a.bank(ctx)
 			if err != nil {
 				return err
 			}
-			faults, err := sb.Bank().Faults(ctx)
+			faults, err := bank.Faults(ctx)
 			if err != nil {
 				return err
 			}
@@ -229,11 +229,11 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			sb, err := a.openSandbox(ctx)
+			bank, err := a.bank(ctx)
 			if err != nil {
 				return err
 			}
-			if err := sb.Bank().DeleteFault(ctx, args[0]); err != nil {
+			if err := bank.DeleteFault(ctx, args[0]); err != nil {
 				return err
 			}
 			a.printMessage(map[string]string{"deleted": args[0]}, "deleted fault %s", args[0])
@@ -246,11 +246,11 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			sb, err := a.openSandbox(ctx)
+			bank, err := a.bank(ctx)
 			if err != nil {
 				return err
 			}
-			if err := sb.Bank().ClearFaults(ctx); err != nil {
+			if err := bank.ClearFaults(ctx); err != nil {
 				return err
 			}
 			a.printMessage(map[string]bool{"cleared": true}, "all fault rules cleared")
@@ -299,11 +299,11 @@ func (a *app) bankOTPCmd() *cobra.Command {
 			if phone == "" {
 				return invalidArg("walletctl bank otp --phone 13800138000", "--phone is required")
 			}
-			sb, err := a.openSandbox(ctx)
+			bank, err := a.bank(ctx)
 			if err != nil {
 				return err
 			}
-			otp, err := sb.Bank().LastOTP(ctx, phone)
+			otp, err := bank.LastOTP(ctx, phone)
 			if err != nil {
 				if be, ok := bankmock.AsError(err); ok && be.Code == bankmock.CodeNotFound {
 					return &walletctl.Error{Code: walletctl.CodeNotFound,
@@ -332,11 +332,11 @@ func (a *app) bankJournalCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			sb, err := a.openSandbox(ctx)
+			bank, err := a.bank(ctx)
 			if err != nil {
 				return err
 			}
-			entries, err := sb.Bank().Journal(ctx)
+			entries, err := bank.Journal(ctx)
 			if err != nil {
 				return err
 			}

@@ -51,11 +51,7 @@ leading number of days (1d, 1d12h). With --bank URL the remote bank's clock move
 			if d <= 0 {
 				return invalidArg("the clock only moves forward: give a positive duration like 2h", "duration %q is not positive", args[0])
 			}
-			sb, err := a.openSandbox(ctx)
-			if err != nil {
-				return err
-			}
-			now, err := sb.Advance(ctx, d)
+			now, err := a.advance(ctx, d)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,13 @@ func (a *app) withService(cmd *cobra.Command, f func(ctx context.Context, svc wa
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if a.backend != "" {
+		c, err := a.remoteClient()
+		if err != nil {
+			return nil, noFiles
+		}
+		return f(ctx, c), noFiles
+	}
 	sb, err := a.openExisting(ctx)
 	if err != nil {
 		return nil, noFiles

@@ -10,7 +10,6 @@ import (
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/identity"
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
 // SandboxPassword is the payment password `flow open-wallet` sets when none is piped to
@@ -71,11 +70,15 @@ is the sandbox's documented default, ` + SandboxPassword + `.`,
 			}
 			password = p
 		}
-		sb, err := a.openSandbox(ctx)
+		svc, err := a.service(ctx)
 		if err != nil {
 			return err
 		}
-		res, err := a.openWallet(ctx, sb, seedCustomer, phone, password)
+		bank, err := a.bank(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := a.openWallet(ctx, svc, bank, seedCustomer, phone, password)
 		if a.json() {
 			writeJSON(a.ios.Out, res)
 		}
@@ -93,9 +96,8 @@ func eligible(c bankmock.Customer, banks map[string]bankmock.BankInfo, magic map
 		c.Note == "" && !magic[c.CardNo] && c.Balance >= 100*100
 }
 
-func (a *app) openWallet(ctx context.Context, sb *sandbox.Sandbox, nth int, phone, password string) (*flowResult, error) {
+func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBackend, nth int, phone, password string) (*flowResult, error) {
 	res := &flowResult{}
-	svc, bank := sb.Service(), sb.Bank()
 
 	step := func(id, title string, run func() (string, error)) error {
 		detail, err := run()

@@ -17,6 +17,7 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/chaos"
 	"github.com/walletctl/walletctl/walletctl/conformance"
+	"github.com/walletctl/walletctl/walletctl/httpapi"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
@@ -71,11 +72,13 @@ type app struct {
 	getenv func(string) string
 
 	home, backend, bankURL, as, output string
+	apiKey                             string // tenant key for --backend
 	noColor                            bool
 	bankURLFlag                        bool // --bank URL given through a command's own --bank
 
-	sb    *sandbox.Sandbox
-	stdin *bufio.Reader
+	sb     *sandbox.Sandbox
+	remote *httpapi.Client // with --backend
+	stdin  *bufio.Reader
 }
 
 // reader is the buffered standard input, shared by every read of this invocation so that lines
@@ -114,7 +117,8 @@ Error codes and exit codes:  walletctl codes`,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.home, "home", "", "sandbox folder (env WALLETCTL_HOME, default ./.walletctl)")
-	pf.StringVar(&a.backend, "backend", "", "remote wallet server URL (env WALLETCTL_BACKEND; not available yet)")
+	pf.StringVar(&a.backend, "backend", "", "use a remote wallet server (walletctl serve) at this URL instead of the embedded sandbox (env WALLETCTL_BACKEND)")
+	pf.StringVar(&a.apiKey, "api-key", "", "the tenant's API key for --backend (env WALLETCTL_API_KEY)")
 	pf.StringVar(&a.bankURL, "bank", "", "use a running bankmock server at this URL instead of the in-process bank (env WALLETCTL_BANK)")
 	pf.StringVar(&a.as, "as", "", "act as this user: id or phone (env WALLETCTL_AS)")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
@@ -133,7 +137,7 @@ Error codes and exit codes:  walletctl codes`,
 		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.balanceCmd(),
 		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
 		a.flowCmd(), a.versionCmd(), a.codesCmd(), a.scenarioCmd(),
-		chaos.NewCommand(),
+		chaos.NewCommand(), a.serveCmd(),
 		conformance.NewCommand(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
@@ -169,6 +173,7 @@ func (a *app) applyEnv(cmd *cobra.Command) {
 	fromEnv("backend", "WALLETCTL_BACKEND", &a.backend)
 	fromEnv("bank", "WALLETCTL_BANK", &a.bankURL)
 	fromEnv("as", "WALLETCTL_AS", &a.as)
+	fromEnv("api-key", "WALLETCTL_API_KEY", &a.apiKey)
 	if a.home == "" {
 		a.home = ".walletctl"
 	}
@@ -195,13 +200,14 @@ func (a *app) openSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
 	return sb, nil
 }
 
-// checkBackend refuses --backend: the remote wallet server is a later issue.
+// checkBackend refuses the local sandbox's own commands with --backend: on a server the sandbox
+// is a tenant, which the server's admin creates, resets and deletes.
 func (a *app) checkBackend() error {
 	if a.backend == "" {
 		return nil
 	}
-	return invalidArg("drop --backend and WALLETCTL_BACKEND: the embedded sandbox is the only backend for now",
-		"--backend %s: a remote wallet server is not available yet", a.backend)
+	return invalidArg("sandbox commands manage the local sandbox (drop --backend and WALLETCTL_BACKEND); a server's sandboxes are tenants its admin manages: POST /admin/tenants",
+		"--backend %s: this command works on the embedded sandbox only", a.backend)
 }
 
 func (a *app) sandboxOptions() sandbox.Options {
@@ -215,14 +221,6 @@ func (a *app) closeSandbox(ctx context.Context) error {
 	sb := a.sb
 	a.sb = nil
 	return sb.Close(context.WithoutCancel(ctx))
-}
-
-func (a *app) service(ctx context.Context) (walletctl.Service, error) {
-	sb, err := a.openSandbox(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return sb.Service(), nil
 }
 
 // actor resolves --as (id or phone) to a user.

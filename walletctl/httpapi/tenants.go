@@ -299,3 +299,6 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return err
 }
+
+// HasKey reports whether a tenant has this API key.
+func (ts *Tenants) HasKey(key string) bool { return ts.lookup(key) != nil }

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+)
+
+// serveCmd is `walletctl serve`: the wallet's HTTP API over a folder of tenants.
+func (a *app) serveCmd() *cobra.Command {
+	var addr, data, adminToken, tenantKey, tenantBank string
+	var seed int64
+	var customers int
+	var shutdownWait time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve --addr ADDR --data DIR",
+		Short: "Serve the wallet as an HTTP API (the remote backend), one isolated sandbox per tenant",
+		Long: `Serve the wallet as a JSON HTTP API (OpenAPI 3 at /openapi.json) for walletctl --backend URL.
+
+Each tenant (a team or a partner) is an isolated sandbox - its own users, bank world and clock -
+in DIR/tenants/<id>, behind an API key (Authorization: Bearer KEY). The admin API creates and
+deletes tenants: POST /admin/tenants {"name","seed","customers","bank_url"} answers {id, api_key};
+GET /admin/tenants; DELETE /admin/tenants/ID. It answers loopback clients only, unless
+--admin-token is set, then only that token.
+
+The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free port); access logs
+go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
+in flight, saves every tenant and exits 0.`,
+		Example: `  walletctl serve --addr 127.0.0.1:0 --data ./wallet-data --tenant-key dev-key-0123456789 --seed 1
+  walletctl --backend http://127.0.0.1:PORT --api-key dev-key-0123456789 flow open-wallet`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if adminToken == "" {
+				adminToken = a.getenv("WALLETCTL_ADMIN_TOKEN")
+			}
+			if tenantKey == "" {
+				tenantKey = a.getenv("WALLETCTL_TENANT_KEY")
+			}
+			if data == "" {
+				return invalidArg("give a folder for the tenants' sandboxes, e.g. --data ./wallet-data", "--data is required")
+			}
+			if customers < 0 || customers > maxCustomers {
+				return invalidArg("", "--customers must be 0..%d", maxCustomers)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
+			srv, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, AdminToken: adminToken, Logger: logger,
+				Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
+			if err != nil {
+				return err
+			}
+			// Saved on every way out: the tenants' banks and clocks live in memory until then.
+			defer srv.Close(context.WithoutCancel(ctx))
+			if tenantKey != "" && !srv.Tenants().HasKey(tenantKey) {
+				if seed == 0 {
+					seed = sandbox.DefaultSeed
+				}
+				ct, err := srv.Tenants().Create(ctx, httpapi.TenantSpec{Name: "default", Seed: seed, Customers: customers,
+					BankURL: tenantBank, APIKey: tenantKey})
+				if err != nil {
+					return err
+				}
+				logger.Info("tenant created", "tenant", ct.ID, "seed", ct.Seed, "customers", ct.Customers)
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return invalidArg("pick another --addr, or 127.0.0.1:0 for a free port", "listen on %s: %v", addr, err)
+			}
+			fmt.Fprintf(a.ios.Out, "http://%s\n", ln.Addr())
+			hs := &http.Server{
+				Handler:           srv,
+				ReadHeaderTimeout: 10 * time.Second,
+				ReadTimeout:       30 * time.Second,
+				// A call may wait for a slow remote bank (its client gives up after 5 s, per retry).
+				WriteTimeout: 60 * time.Second,
+				IdleTimeout:  2 * time.Minute,
+				ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			}
+			served := make(chan error, 1)
+			go func() { served <- hs.Serve(ln) }()
+			select {
+			case err := <-served:
+				return err
+			case <-ctx.Done():
+			}
+			logger.Info("shutting down: finishing requests in flight")
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil {
+				hs.Close()
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8087", "listen address; port 0 picks a free one")
+	f.StringVar(&data, "data", "", "folder of the tenants: tenants.json and one sandbox per tenant (created if missing)")
+	f.StringVar(&adminToken, "admin-token", "", "token the admin API requires (env WALLETCTL_ADMIN_TOKEN); without it the admin API answers loopback only")
+	f.StringVar(&tenantKey, "tenant-key", "", "create a tenant with this API key at start unless one has it (scripts; env WALLETCTL_TENANT_KEY)")
+	f.Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed of the --tenant-key tenant")
+	f.IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers of the --tenant-key tenant")
+	f.StringVar(&tenantBank, "tenant-bank", "", "bankmock server URL for the --tenant-key tenant (default: an in-process bank)")
+	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	return cmd
+}
