@@ -37,6 +37,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Throwaway makes tenants created from now on skip fsync (tests, benchmarks).
 	Throwaway bool
+	// Settings are the wallet rules of tenants created from now on (nil = the sandbox defaults);
+	// each tenant's sandbox.json records its own.
+	Settings *walletctl.Settings
 	// Now stamps tenant creation (default time.Now); Rand generates API keys (default crypto/rand).
 	Now  func() time.Time
 	Rand io.Reader
@@ -66,6 +69,9 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 		opts.Rand = rand.Reader
 	}
 	ts, err := openTenants(ctx, opts.Data, opts.Throwaway, opts.Now, opts.Rand)
+	if err == nil {
+		ts.settings = opts.Settings
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,7 @@ func (t tenantService) Advance(ctx context.Context, d time.Duration) (time.Time,
 type Tenants struct {
 	dir       string
 	throwaway bool
+	settings  *walletctl.Settings
 	now       func() time.Time
 	rand      io.Reader
 
@@ -195,7 +196,8 @@ func (ts *Tenants) Create(ctx context.Context, spec TenantSpec) (*CreatedTenant,
 	t := &tenant{rec: rec, key: hashKey(key)}
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
 	t.rec = rec
-	sb, err := sandbox.Init(ctx, ts.sandboxOptions(rec), sandbox.InitOptions{Seed: spec.Seed, Customers: spec.Customers, Force: true})
+	sb, err := sandbox.Init(ctx, ts.sandboxOptions(rec), sandbox.InitOptions{Seed: spec.Seed, Customers: spec.Customers, Force: true,
+		Settings: ts.settings})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+)
+
+// readyPayer registers, verifies and binds the "ok" test card and sets the password, through svc.
+func readyPayer(b *testing.B, svc walletctl.Service, bank bankAdmin) walletctl.PayRequest {
+	ctx := context.Background()
+	ok := testCard("ok")
+	u, err := svc.Register(ctx, ok.Phone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.SubmitKYC(ctx, u.ID, ok.Name, ok.IDNo); err != nil {
+		b.Fatal(err)
+	}
+	cb, err := svc.BindCard(ctx, u.ID, ok.CardNo, ok.Phone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	otp, err := bank.LastOTP(ctx, ok.Phone)
+	if err != nil {
+		b.Fatal(err)
+	}
+	card, err := svc.ConfirmCard(ctx, u.ID, cb.BindingID, otp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.SetPassword(ctx, u.ID, "135790"); err != nil {
+		b.Fatal(err)
+	}
+	return walletctl.PayRequest{UserID: u.ID, Merchant: "m-cafe", Amount: 1, Source: "card:" + card.ID, Password: "135790"}
+}
+
+// payConcurrently runs n payments from 32 concurrent callers and returns the time they took.
+func payConcurrently(b *testing.B, n int, pay func() error) time.Duration {
+	const clients = 32
+	var left atomic.Int64
+	left.Store(int64(n))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if err := pay(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// BenchmarkServeCardPayment measures card payments per second through `walletctl serve` over
+// loopback HTTP with 32 concurrent clients on one SQLite tenant (durable: every commit fsynced),
+// beside the same sandbox driven in-process in the same run, with the same per-tenant
+// serialisation the server applies (the sandbox's lock). "x_inproc" is http/inproc: the share of
+// the in-process rate that survives JSON, HTTP and the API-key check. Velocity and daily limits
+// are off so that one payer can pay b.N times.
+func BenchmarkServeCardPayment(b *testing.B) {
+	settings := walletctl.SandboxSettings()
+	settings.VelocityMax, settings.DailyLimit = 0, 0
+	ctx := context.Background()
+
+	sb, err := sandbox.Init(ctx, sandbox.Options{Home: b.TempDir()}, sandbox.InitOptions{Seed: 1, Customers: 5, Settings: &settings})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Close(ctx)
+	inReq := readyPayer(b, sb.Service(), sb.Bank())
+	var mu sync.Mutex
+	inproc := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		_, err := sb.Service().Pay(ctx, inReq)
+		return err
+	}
+
+	s, err := NewServer(ctx, Options{Data: b.TempDir(), Settings: &settings})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(s)
+	defer func() {
+		hs.Close()
+		s.Close(ctx)
+	}()
+	ct, err := s.Tenants().Create(ctx, TenantSpec{Seed: 1, Customers: 5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	httpReq := readyPayer(b, c, c.Bank(5*time.Second))
+	overHTTP := func() error {
+		_, err := c.Pay(ctx, httpReq)
+		return err
+	}
+
+	const batch = 64 // payments each way per iteration, so that 32 clients stay busy
+	var inTime, httpTime time.Duration
+	n := 0
+	for b.Loop() {
+		inTime += payConcurrently(b, batch, inproc)
+		httpTime += payConcurrently(b, batch, overHTTP)
+		n += batch
+	}
+	inRate, httpRate := float64(n)/inTime.Seconds(), float64(n)/httpTime.Seconds()
+	b.ReportMetric(inRate, "inproc-payments/s")
+	b.ReportMetric(httpRate, "http-payments/s")
+	b.ReportMetric(httpRate/inRate, "x_inproc")
+}
