@@ -131,3 +131,14 @@ type LedgerReport struct {
 	DriftedAccounts  []string `json:"drifted_accounts,omitempty"`
 	NegativeAccounts []string `json:"negative_accounts,omitempty"`
 }
+
+// CallGuard is implemented by stores that several processes share (walletctl/postgres). It is a
+// lock per txn around its bank call: the process calling the bank holds it from the moment it
+// re-checks the txn is still pending until the bank has answered; a status query takes it (or
+// gives up, leaving the txn pending) before asking the bank. So one process never reads the
+// bank's "not found yet" as "never happened" and fails a txn that another is about to have the
+// bank charge. A lock ends with unlock or with its process (its database session).
+type CallGuard interface {
+	LockCall(ctx context.Context, txnID string) (unlock func(), err error)
+	TryLockCall(ctx context.Context, txnID string) (unlock func(), ok bool, err error)
+}

@@ -236,13 +236,11 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 		return outcome(replayed)
 	}
 	e.inflight.Store(rec.ID, true)
-	var bt *walletctl.BankTxn
-	if m.credit {
-		bt, err = e.bank.Credit(ctx, rec.BankKey, card.Agreement, m.bankAmount())
-	} else {
-		bt, err = e.bank.Debit(ctx, rec.BankKey, card.Agreement, m.amount)
-	}
+	bt, settled, err := e.callBank(ctx, rec, card, m)
 	e.inflight.Delete(rec.ID)
+	if settled != nil {
+		return outcome(settled)
+	}
 	return e.settle(ctx, rec.ID, card.Bank, bt, err)
 }
 
@@ -335,6 +333,13 @@ func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *walletctl.B
 func (e *Engine) query(ctx context.Context, txnID string) string {
 	if _, busy := e.inflight.Load(txnID); busy {
 		return walletctl.TxnPending
+	}
+	if g, shared := e.store.(walletctl.CallGuard); shared {
+		unlock, free, err := g.TryLockCall(ctx, txnID)
+		if err != nil || !free {
+			return walletctl.TxnPending // another process is calling the bank for it (or we cannot tell)
+		}
+		defer unlock()
 	}
 	var rec *walletctl.TxnRecord
 	var card *walletctl.CardRecord
@@ -617,4 +622,35 @@ func (e *Engine) Transaction(ctx context.Context, userID, txnID string) (*wallet
 		out.Postings = []walletctl.Posting{}
 	}
 	return &out, nil
+}
+
+// callBank sends the debit or credit of a pending txn. On a store that several processes share
+// (walletctl.CallGuard) it holds the txn's call lock and first re-reads the txn: if another
+// process's status query has settled it meanwhile (the bank had not seen it), the bank is not
+// called and the settled record is returned instead.
+func (e *Engine) callBank(ctx context.Context, rec *walletctl.TxnRecord, card *walletctl.CardRecord, m bankMove) (*walletctl.BankTxn, *walletctl.TxnRecord, error) {
+	if g, shared := e.store.(walletctl.CallGuard); shared {
+		unlock, err := g.LockCall(ctx, rec.ID)
+		if err != nil {
+			return nil, nil, err // not sent: it stays pending, and the status query fails it
+		}
+		defer unlock()
+		var cur *walletctl.TxnRecord
+		if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+			var err error
+			cur, err = tx.GetTxn(rec.ID)
+			return err
+		}); err != nil {
+			return nil, nil, err
+		}
+		if cur != nil && cur.Status != walletctl.TxnPending {
+			return nil, cur, nil
+		}
+	}
+	if m.credit {
+		bt, err := e.bank.Credit(ctx, rec.BankKey, card.Agreement, m.bankAmount())
+		return bt, nil, err
+	}
+	bt, err := e.bank.Debit(ctx, rec.BankKey, card.Agreement, m.amount)
+	return bt, nil, err
 }

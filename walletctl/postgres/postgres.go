@@ -46,6 +46,7 @@ type Options struct {
 // Store implements walletctl.Store on a PostgreSQL schema.
 type Store struct {
 	pool   *pgxpool.Pool
+	locks  *pgxpool.Pool // connections that hold call locks (guard.go)
 	schema string
 	max    int
 	back   func(int) time.Duration
@@ -99,8 +100,15 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if s.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	lcfg := cfg.Copy()
+	lcfg.MaxConns = max(cfg.MaxConns, 64) // one per bank call in flight
+	lcfg.MinConns = 0
+	if s.locks, err = pgxpool.NewWithConfig(ctx, lcfg); err != nil {
 		s.pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("postgres: migrate %s: %w", schema, err)
 	}
 	return s, nil
@@ -108,6 +116,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	s.locks.Close()
 	s.pool.Close()
 	return nil
 }

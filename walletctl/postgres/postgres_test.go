@@ -135,20 +135,23 @@ func TestUpdateRetriesSerializationFailures(t *testing.T) {
 	// refuses one, which the retry absorbs.
 	before := s.Retries()
 	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	var once sync.Once
+	var bothRead sync.WaitGroup
+	bothRead.Add(2)
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			first := true
 			if err := s.Update(ctx, func(tx walletctl.StoreTx) error {
 				u, err := tx.GetUser("u1")
 				if err != nil {
 					return err
 				}
-				once.Do(func() { close(gate) })
-				<-gate
-				time.Sleep(20 * time.Millisecond) // both have read before either writes
+				if first { // both have read before either writes (a retry goes straight on)
+					first = false
+					bothRead.Done()
+					bothRead.Wait()
+				}
 				u.FailedAttempts++
 				return tx.SaveUser(u)
 			}); err != nil {
