@@ -60,6 +60,10 @@ type Options struct {
 // maxBatch bounds how many queued Updates share one commit.
 const maxBatch = 64
 
+// maxIdleReaders bounds the readers kept open between Views; more are opened when needed and
+// closed after use (each open re-reads the schema, so enough are kept for a busy server).
+const maxIdleReaders = 8
+
 // Open opens (creating if needed) the database at path and migrates its schema, with every
 // commit durable (SyncFull).
 //
@@ -460,7 +464,7 @@ func (s *Store) reader(ctx context.Context) (*conn, error) {
 
 func (s *Store) release(c *conn) {
 	s.rmu.Lock()
-	if !s.closed && len(s.idle) < 4 {
+	if !s.closed && len(s.idle) < maxIdleReaders {
 		s.idle = append(s.idle, c)
 		c = nil
 	}
