@@ -345,7 +345,7 @@ func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) er
 			return fmt.Errorf("sqlite: begin: %w", err)
 		}
 		if err := s.call(nil, fn); err != nil {
-			s.w.run(`ROLLBACK`)
+			s.rollback()
 			s.mu.Unlock()
 			return err
 		}
@@ -379,7 +379,7 @@ func (s *Store) call(b *batch, fn func(walletctl.StoreTx) error) error {
 		if returned {
 			return
 		}
-		s.w.run(`ROLLBACK`)
+		s.rollback()
 		if b != nil {
 			b.err = errors.New("rolled back: another update sharing the commit panicked")
 			s.batch = nil
@@ -405,7 +405,7 @@ func (s *Store) finish(b *batch, fnErr error) error {
 			s.commits.Add(1)
 		}
 		if b.err != nil {
-			s.w.run(`ROLLBACK`)
+			s.rollback()
 		}
 		s.batch = nil
 		close(b.done)
@@ -426,7 +426,11 @@ func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) erro
 	if s.mu.TryLock() {
 		if s.batch == nil && s.w != nil {
 			defer s.mu.Unlock()
-			return read(s.w, fn)
+			ended, err := read(s.w, fn)
+			if !ended {
+				s.replaceWriter()
+			}
+			return err
 		}
 		s.mu.Unlock()
 	}
@@ -434,16 +438,40 @@ func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) erro
 	if err != nil {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	defer s.release(c)
-	return read(c, fn)
+	ended, err := read(c, fn)
+	if !ended {
+		c.close() // still inside a transaction: not fit to be reused
+		return err
+	}
+	s.release(c)
+	return err
 }
 
-func read(c *conn, fn func(walletctl.StoreTx) error) error {
+// read runs fn in a read transaction on c; ended reports that c is out of it again.
+func read(c *conn, fn func(walletctl.StoreTx) error) (ended bool, err error) {
 	if err := c.run(`BEGIN`); err != nil {
-		return fmt.Errorf("sqlite: begin read: %w", err)
+		return true, fmt.Errorf("sqlite: begin read: %w", err)
 	}
-	defer c.run(`ROLLBACK`)
-	return fn(&Tx{c: c, readOnly: true})
+	defer func() { ended = c.run(`ROLLBACK`) == nil }()
+	return false, fn(&Tx{c: c, readOnly: true})
+}
+
+// rollback ends the writer's transaction. If even that fails (or there was none: SQLite rolls
+// back by itself after some errors), the connection is replaced, so that a transaction left open
+// cannot make every later Update fail.
+func (s *Store) rollback() {
+	if s.w.run(`ROLLBACK`) != nil {
+		s.replaceWriter()
+	}
+}
+
+func (s *Store) replaceWriter() {
+	c, err := s.newConn(context.Background())
+	if err != nil {
+		return // keep the old one: the next BEGIN reports what is wrong
+	}
+	s.w.close() // closing a connection rolls back whatever it still had open
+	s.w = c
 }
 
 func (s *Store) reader(ctx context.Context) (*conn, error) {
