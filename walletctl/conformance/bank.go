@@ -26,15 +26,19 @@ const (
 	CheckVerifyCardUnknown   = "verify.card-unknown"
 	CheckVerifyMatch         = "verify.match"
 	CheckVerifyMismatch      = "verify.mismatch"
+	CheckVerifyCardStatus    = "verify.card-status"
 	CheckBindNotSupported    = "bind.not-supported"
 	CheckBindOTPInvalid      = "bind.otp-invalid"
 	CheckBindConfirm         = "bind.confirm"
 	CheckBindUnknown         = "bind.confirm-unknown"
+	CheckBindCNP             = "bind.cnp-disabled"
+	CheckBindOTPExpired      = "bind.otp-expired"
 	CheckDebit               = "debit.succeeded"
 	CheckDebitReplay         = "debit.replay"
 	CheckIdempotencyMismatch = "debit.idempotency-mismatch"
 	CheckInsufficientFunds   = "debit.insufficient-funds"
 	CheckDeclineReplay       = "debit.decline-replay"
+	CheckCreditLine          = "debit.credit-line"
 	CheckLimitSingle         = "debit.limit-single"
 	CheckLimitDaily          = "debit.limit-daily"
 	CheckDebitUnknownAgr     = "debit.unknown-agreement"
@@ -43,6 +47,7 @@ const (
 	CheckTxnQuery            = "transaction.query"
 	CheckTxnUnknown          = "transaction.unknown"
 	CheckLostResponse        = "transaction.lost-response"
+	CheckIssuerUnavailable   = "debit.issuer-unavailable"
 	CheckInvalidRequest      = "invalid-request"
 	CheckUnbind              = "unbind"
 	CheckStatement           = "statement.totals"
@@ -51,10 +56,12 @@ const (
 // BankChecks lists every bank check name in report order.
 var BankChecks = []string{
 	CheckHealthz, CheckOpenAPI, CheckBanks, CheckAdmin, CheckVerifyCardUnknown, CheckVerifyMatch,
-	CheckVerifyMismatch, CheckBindNotSupported, CheckBindOTPInvalid, CheckBindConfirm, CheckBindUnknown,
+	CheckVerifyMismatch, CheckVerifyCardStatus, CheckBindNotSupported, CheckBindOTPInvalid, CheckBindConfirm,
+	CheckBindUnknown, CheckBindCNP, CheckBindOTPExpired,
 	CheckDebit, CheckDebitReplay, CheckIdempotencyMismatch, CheckInsufficientFunds, CheckDeclineReplay,
-	CheckLimitSingle, CheckLimitDaily, CheckDebitUnknownAgr, CheckCredit, CheckCreditReplay,
-	CheckTxnQuery, CheckTxnUnknown, CheckLostResponse, CheckInvalidRequest, CheckUnbind, CheckStatement,
+	CheckCreditLine, CheckLimitSingle, CheckLimitDaily, CheckDebitUnknownAgr, CheckCredit, CheckCreditReplay,
+	CheckTxnQuery, CheckTxnUnknown, CheckLostResponse, CheckIssuerUnavailable, CheckInvalidRequest,
+	CheckUnbind, CheckStatement,
 }
 
 // bankDayZone is the bank's time zone (Asia/Shanghai has no daylight saving time, so a fixed
@@ -105,22 +112,31 @@ func RunBank(ctx context.Context, cfg Config) *Report {
 	}{
 		{CheckHealthz, r.healthz}, {CheckOpenAPI, r.openapi}, {CheckBanks, r.checkBanks}, {CheckAdmin, r.checkAdmin},
 		{CheckVerifyCardUnknown, r.verifyCardUnknown}, {CheckVerifyMatch, r.verifyMatch},
-		{CheckVerifyMismatch, r.verifyMismatch}, {CheckBindNotSupported, r.bindNotSupported},
-		{CheckBindOTPInvalid, r.bindOTPInvalid}, {CheckBindConfirm, r.bindConfirm}, {CheckBindUnknown, r.bindUnknown},
+		{CheckVerifyMismatch, r.verifyMismatch}, {CheckVerifyCardStatus, r.verifyCardStatus},
+		{CheckBindNotSupported, r.bindNotSupported}, {CheckBindOTPInvalid, r.bindOTPInvalid},
+		{CheckBindConfirm, r.bindConfirm}, {CheckBindUnknown, r.bindUnknown}, {CheckBindCNP, r.bindCNP},
+		{CheckBindOTPExpired, r.bindOTPExpired},
 		{CheckDebit, r.debit}, {CheckDebitReplay, r.debitReplay}, {CheckIdempotencyMismatch, r.idemMismatch},
 		{CheckInsufficientFunds, nil}, {CheckDeclineReplay, nil}, // both filled by insufficient()
+		{CheckCreditLine, r.creditLine},
 		{CheckLimitSingle, nil}, {CheckLimitDaily, nil}, // both filled by limits()
 		{CheckDebitUnknownAgr, r.debitUnknownAgreement}, {CheckCredit, nil}, {CheckCreditReplay, nil},
 		{CheckTxnQuery, r.txnQuery}, {CheckTxnUnknown, r.txnUnknown}, {CheckLostResponse, r.lostResponse},
+		{CheckIssuerUnavailable, r.issuerUnavailable},
 		{CheckInvalidRequest, r.invalidRequest}, {CheckUnbind, r.unbind}, {CheckStatement, r.statement},
 	}
 	pairs := map[string]func(context.Context) (Status, string, Status, string){
 		CheckInsufficientFunds: r.insufficient, CheckLimitSingle: r.limits, CheckCredit: r.credit,
 	}
+	unreachable := ""
 	for i := 0; i < len(steps); i++ {
 		s := steps[i]
 		if ctx.Err() != nil {
 			r.rep.add(s.name, Fail, "not run: "+ctx.Err().Error())
+			continue
+		}
+		if unreachable != "" {
+			r.rep.add(s.name, Fail, "not run: "+unreachable)
 			continue
 		}
 		if pf, ok := pairs[s.name]; ok {
@@ -133,6 +149,10 @@ func RunBank(ctx context.Context, cfg Config) *Report {
 		}
 		st, d := s.fn(ctx)
 		r.rep.add(s.name, st, d)
+		if s.name == CheckHealthz && st == Fail && r.rec.last == 0 {
+			// Nothing answered at all (no HTTP status): every other check would only repeat it.
+			unreachable = "nothing answers at " + r.cfg.URL
+		}
 	}
 	return r.rep
 }
@@ -364,7 +384,12 @@ func luhnDigit(n string) int {
 
 // stage creates a customer through the admin API.
 func (r *bankRun) stage(ctx context.Context, bank string, balance int64) (*bankmock.Customer, error) {
-	c, err := r.c.AddCustomer(ctx, bankmock.Customer{Bank: bank, Type: bankmock.CardDebit, Status: bankmock.CardActive, Balance: balance})
+	return r.stageAs(ctx, bankmock.Customer{Bank: bank, Type: bankmock.CardDebit, Status: bankmock.CardActive, Balance: balance})
+}
+
+// stageAs creates a customer like tmpl through the admin API; blank fields are filled by the bank.
+func (r *bankRun) stageAs(ctx context.Context, tmpl bankmock.Customer) (*bankmock.Customer, error) {
+	c, err := r.c.AddCustomer(ctx, tmpl)
 	if err != nil {
 		return nil, fmt.Errorf("POST /admin/customers: %w", err)
 	}
@@ -966,4 +991,175 @@ func (r *bankRun) statement(ctx context.Context) (Status, string) {
 	}
 	return pass("%s: totals equal the sum of its %d debits and %d credits; this run's %d succeeded requests listed, declines not",
 		date, dc, cc, len(r.okKeys))
+}
+
+func (r *bankRun) verifyCardStatus(ctx context.Context) (Status, string) {
+	if st, d, ok := needAdmin(r); !ok {
+		return st, d
+	}
+	b := r.onlineBank(nil)
+	if b == nil {
+		return na("needs the catalogue (%s failed)", CheckBanks)
+	}
+	for _, tc := range []struct {
+		status     bankmock.CardStatus
+		code, resp string
+	}{
+		{bankmock.CardFrozen, bankmock.CodeIssuerRestricted, "77"},
+		{bankmock.CardLost, bankmock.CodeIssuerRestricted, "77"},
+		{bankmock.CardExpired, bankmock.CodeCardExpired, "78"},
+	} {
+		c, err := r.stageAs(ctx, bankmock.Customer{Bank: b.Code, Type: bankmock.CardDebit, Status: tc.status, Balance: mainBalance})
+		if err != nil {
+			return fail("staging a %s card: %v", tc.status, err)
+		}
+		_, err = r.c.Verify(ctx, cardReq(c))
+		if msg := r.expectErr(err, tc.code, tc.resp); msg != "" {
+			return fail("verify of a %s card: %s", tc.status, msg)
+		}
+	}
+	return pass("frozen and lost cards are ISSUER_RESTRICTED (77), an expired one CARD_EXPIRED (78)")
+}
+
+func (r *bankRun) bindCNP(ctx context.Context) (Status, string) {
+	if st, d, ok := needAdmin(r); !ok {
+		return st, d
+	}
+	b := r.onlineBank(nil)
+	if b == nil {
+		return na("needs the catalogue (%s failed)", CheckBanks)
+	}
+	c, err := r.stageAs(ctx, bankmock.Customer{Bank: b.Code, Type: bankmock.CardDebit, Status: bankmock.CardActive,
+		Balance: mainBalance, Note: bankmock.NoteCNPDisabled})
+	if err != nil {
+		return fail("staging a card with note %q: %v", bankmock.NoteCNPDisabled, err)
+	}
+	_, err = r.c.CreateBinding(ctx, cardReq(c))
+	if msg := r.expectErr(err, bankmock.CodeCNPNotEnabled, "72"); msg != "" {
+		return fail("binding a card without card-not-present payments: %s", msg)
+	}
+	return pass("binding a card without card-not-present payments is CNP_NOT_ENABLED (72)")
+}
+
+// bindOTPExpired uses up a binding's OTP attempts; then even the right code is OTP_EXPIRED.
+func (r *bankRun) bindOTPExpired(ctx context.Context) (Status, string) {
+	if st, d, ok := needAdmin(r); !ok {
+		return st, d
+	}
+	b := r.onlineBank(nil)
+	if b == nil {
+		return na("needs the catalogue (%s failed)", CheckBanks)
+	}
+	c, err := r.stage(ctx, b.Code, mainBalance)
+	if err != nil {
+		return fail("staging a card: %v", err)
+	}
+	pb, msg := r.createBinding(ctx, c)
+	if msg != "" {
+		return fail("%s", msg)
+	}
+	const maxTries = 10
+	tries := 0
+	for ; tries < maxTries; tries++ {
+		wrong := fmt.Sprintf("%06d", (atoiOr(pb.otp, 0)+1+tries)%1000000)
+		_, err := r.c.ConfirmBinding(ctx, pb.b.BindingID, wrong)
+		e, ok := bankmock.AsError(err)
+		if !ok {
+			return fail("confirm with a wrong OTP (try %d): %v", tries+1, err)
+		}
+		if e.Code == bankmock.CodeOTPExpired || (e.Code == bankmock.CodeOTPInvalid && e.Remaining != nil && *e.Remaining == 0) {
+			tries++
+			break
+		}
+		if e.Code != bankmock.CodeOTPInvalid {
+			return fail("confirm with a wrong OTP (try %d): %v; want OTP_INVALID", tries+1, e)
+		}
+	}
+	if tries >= maxTries {
+		return fail("%d wrong OTPs and the binding still takes more", maxTries)
+	}
+	_, err = r.c.ConfirmBinding(ctx, pb.b.BindingID, pb.otp)
+	if msg := r.expectErr(err, bankmock.CodeOTPExpired, "71"); msg != "" {
+		return fail("the right OTP after %d wrong ones: %s", tries, msg)
+	}
+	return pass("after %d wrong OTPs even the right one is OTP_EXPIRED (71)", tries)
+}
+
+// creditLine binds a credit card and debits more than its available credit.
+func (r *bankRun) creditLine(ctx context.Context) (Status, string) {
+	if st, d, ok := needAdmin(r); !ok {
+		return st, d
+	}
+	b := r.onlineBank(func(b bankmock.BankInfo) bool { return b.SingleLimit >= 2*mainBalance })
+	if b == nil {
+		return na("no online-binding bank with a single limit of at least 200 CNY")
+	}
+	c, err := r.stageAs(ctx, bankmock.Customer{Bank: b.Code, Type: bankmock.CardCredit, Status: bankmock.CardActive, Balance: mainBalance})
+	if err != nil {
+		return fail("staging a credit card: %v", err)
+	}
+	pb, msg := r.createBinding(ctx, c)
+	if msg != "" {
+		return fail("%s", msg)
+	}
+	a, err := r.c.ConfirmBinding(ctx, pb.b.BindingID, pb.otp)
+	if err != nil {
+		return fail("binding a credit card: %v", err)
+	}
+	if a.CardType != bankmock.CardCredit {
+		return fail("the agreement of a credit card says card_type %q", a.CardType)
+	}
+	k := r.key("credit-line")
+	_, err = r.c.Debit(ctx, k, bankmock.MoneyRequest{Agreement: a.Agreement, Amount: mainBalance + 50_00, Currency: bankmock.Currency})
+	if msg := r.expectErr(err, bankmock.CodeInsufficientFunds, "64"); msg != "" {
+		return fail("debit over a credit card's available credit: %s", msg)
+	}
+	r.declinedKeys = append(r.declinedKeys, k)
+	return pass("a debit over a credit card's available credit is INSUFFICIENT_FUNDS (64)")
+}
+
+// issuerUnavailable makes the issuer refuse a debit with HTTP 503 (the header, else an admin rule):
+// nothing is processed, so the query says NOT_FOUND and a retry with the same key succeeds once.
+func (r *bankRun) issuerUnavailable(ctx context.Context) (Status, string) {
+	if st, d, ok := r.needAgreement(); !ok {
+		return st, d
+	}
+	before, err := r.balance(ctx, r.main.CardNo)
+	if err != nil {
+		return fail("GET /admin/customers/{card}: %v", err)
+	}
+	key := r.key("unavailable")
+	how := "the X-Bankmock-Fault header"
+	_, err = r.money(client.WithFault(ctx, "http_error;status=503"), bankmock.OpDebit, key, debitAmount)
+	if err == nil {
+		r.okKeys = append(r.okKeys, key)
+		f, ferr := r.c.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultHTTPError, Status: 503, Op: bankmock.OpDebit, CardNo: r.main.CardNo, First: 1})
+		if ferr != nil {
+			return na("the implementation supports neither the X-Bankmock-Fault header nor admin fault rules (%v)", ferr)
+		}
+		defer func() { _ = r.c.DeleteFault(context.WithoutCancel(ctx), f.ID) }()
+		if before, err = r.balance(ctx, r.main.CardNo); err != nil {
+			return fail("GET /admin/customers/{card}: %v", err)
+		}
+		how = "an admin fault rule"
+		key = r.key("unavailable")
+		_, err = r.money(ctx, bankmock.OpDebit, key, debitAmount)
+	}
+	if msg := r.expectErr(err, bankmock.CodeIssuerUnavailable, "91", "96"); msg != "" {
+		return fail("a debit refused by the issuer (http_error 503 via %s): %s", how, msg)
+	}
+	_, err = r.c.Transaction(ctx, key)
+	if msg := r.expectErr(err, bankmock.CodeNotFound, "25"); msg != "" {
+		return fail("the query after ISSUER_UNAVAILABLE: %s (nothing was processed)", msg)
+	}
+	t, err := r.money(ctx, bankmock.OpDebit, key, debitAmount)
+	if err != nil {
+		return fail("the retry with the same key after ISSUER_UNAVAILABLE: %v", err)
+	}
+	r.okKeys = append(r.okKeys, key)
+	after, err := r.balance(ctx, r.main.CardNo)
+	if err != nil || after != before-debitAmount || t.Status != bankmock.TxnSucceeded {
+		return fail("after ISSUER_UNAVAILABLE and a retry: txn %s %s, balance %d, want %d (debited once)", t.TxnID, t.Status, after, before-debitAmount)
+	}
+	return pass("ISSUER_UNAVAILABLE with HTTP 503 (via %s) processes nothing; the retry with the same key debits once", how)
 }

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,10 +63,14 @@ func (f *commonFlags) finish(cmd *cobra.Command, rep *Report) error {
 			Message: "no conformance check could run against " + rep.URL,
 			Hint:    "see the n/a details above: is the URL right, and is the admin API reachable (--admin-token)?"}
 	}
+	shown, details := failed, map[string]any{"failed": failed}
+	if len(failed) > 6 { // the table above has them all
+		shown, details = append(slices.Clone(failed[:6]), fmt.Sprintf("and %d more", len(failed)-6)), nil
+	}
 	return &walletctl.Error{Code: walletctl.CodeInternal,
-		Message: fmt.Sprintf("%d conformance check(s) failed: %s", len(failed), strings.Join(failed, ", ")),
+		Message: fmt.Sprintf("%d conformance check(s) failed: %s", len(failed), strings.Join(shown, ", ")),
 		Hint:    "the detail column says what was sent and what came back; docs/partners.md explains each check",
-		Details: map[string]any{"failed": failed}}
+		Details: details}
 }
 
 func bankCommand() *cobra.Command {
