@@ -164,7 +164,29 @@ func (c *Client) do(ctx context.Context, op string, args []string, body, out any
 	if out != nil && len(env.Result) > 0 && string(env.Result) != "null" {
 		got = json.Unmarshal(env.Result, out) == nil
 	}
-	return got, &walletctl.Error{Code: e.Code, Message: e.Message, Hint: e.Hint, Details: e.Details}
+	return got, &walletctl.Error{Code: e.Code, Message: e.Message, Hint: e.Hint, Details: integral(e.Details).(map[string]any)}
+}
+
+// integral turns JSON's float64 numbers back into int64 where they are whole, as the engine put
+// them (fen, counts): printed with %v, float64(1000000) would read "1e+06".
+func integral(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = integral(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = integral(e)
+		}
+		return x
+	case float64:
+		if x == float64(int64(x)) && x >= -(1<<53) && x <= 1<<53 {
+			return int64(x)
+		}
+	}
+	return v
 }
 
 // one returns out when the server sent it (on success, or beside an error), else nil.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -17,6 +18,7 @@ import (
 
 	bankserver "github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
 // CodeUnauthenticated is sent with 401 when a request has no valid API key or admin token. It is
@@ -35,6 +37,11 @@ type Options struct {
 	// Logger receives one access-log line per request (card and ID numbers masked; bodies never
 	// logged). Nil: no logging.
 	Logger *slog.Logger
+	// KeepOpen keeps every tenant's sandbox open for the server's life: faster (no database open
+	// and no bank restore per request), but the in-process bank and the clock are written back
+	// only at Close, so a crash loses them while the wallet's database keeps its commits. Off,
+	// every request opens the tenant's sandbox and saves it, exactly as one CLI command does.
+	KeepOpen bool
 	// Throwaway makes tenants created from now on skip fsync (tests, benchmarks).
 	Throwaway bool
 	// Settings are the wallet rules of tenants created from now on (nil = the sandbox defaults);
@@ -68,7 +75,7 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	ts, err := openTenants(ctx, opts.Data, opts.Throwaway, opts.Now, opts.Rand)
+	ts, err := openTenants(ctx, opts.Data, opts.KeepOpen, opts.Throwaway, opts.Now, opts.Rand)
 	if err == nil {
 		ts.settings = opts.Settings
 	}
@@ -78,8 +85,8 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{opts: opts, tenants: ts, mux: http.NewServeMux(), log: opts.Logger}
 	for i := range Routes {
 		rt := &Routes[i]
-		s.mux.HandleFunc(rt.Method+" "+rt.Path, s.tenantOnly(func(w http.ResponseWriter, r *http.Request, t *tenant) {
-			s.serveRoute(w, r, t, rt)
+		s.mux.HandleFunc(rt.Method+" "+rt.Path, s.tenantOnly(func(w http.ResponseWriter, r *http.Request, sb *sandbox.Sandbox) {
+			s.serveRoute(w, r, sb, rt)
 		}))
 	}
 	// The tenant's bank: the whole bankmock protocol and admin API, for `walletctl bank ...`.
@@ -179,8 +186,9 @@ func unauthenticated(w http.ResponseWriter, msg, hint string) {
 	writeJSON(w, http.StatusUnauthorized, errorEnvelope{Error: errorBody{Code: CodeUnauthenticated, Message: msg, Hint: hint}})
 }
 
-// tenantOnly resolves the API key to a tenant and serialises the tenant's requests.
-func (s *Server) tenantOnly(h func(http.ResponseWriter, *http.Request, *tenant)) http.HandlerFunc {
+// tenantOnly resolves the API key to a tenant and runs h on its sandbox under the tenant's lock.
+// The answer is buffered until the sandbox is saved, so that a failure to save is the answer.
+func (s *Server) tenantOnly(h func(http.ResponseWriter, *http.Request, *sandbox.Sandbox)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		t := s.tenants.lookup(bearer(r))
 		if t == nil {
@@ -191,14 +199,51 @@ func (s *Server) tenantOnly(h func(http.ResponseWriter, *http.Request, *tenant))
 		if p, ok := r.Context().Value(tenantKey{}).(*string); ok {
 			*p = t.rec.ID
 		}
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.sb == nil { // deleted while this request waited
+		buf := &bufferedResponse{header: http.Header{}}
+		err := s.tenants.use(r.Context(), t, func(sb *sandbox.Sandbox) error {
+			h(buf, r, sb)
+			return nil
+		})
+		switch {
+		case errors.Is(err, errTenantDeleted):
 			unauthenticated(w, "the tenant of this API key was deleted", "")
-			return
+		case err != nil:
+			writeError(w, err, nil)
+		default:
+			buf.flushTo(w)
 		}
-		h(w, r, t)
 	}
+}
+
+// bufferedResponse holds an answer until the tenant's sandbox is saved.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	w.WriteHeader(b.status)
+	w.Write(b.body.Bytes())
 }
 
 // adminOnly applies bankmock's rule: with a token, only that token; without, loopback only.
@@ -244,13 +289,13 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 
 // serveBank hands /v1/bank/... to a bankmock server over the tenant's bank. The tenant's own key
 // is its bank's admin token: the key already proved who is asking.
-func (s *Server) serveBank(w http.ResponseWriter, r *http.Request, t *tenant) {
-	h := bankserver.New(t.sb.Bank(), bankserver.Options{AdminToken: bearer(r), MaxBodyBytes: s.opts.MaxBodyBytes,
+func (s *Server) serveBank(w http.ResponseWriter, r *http.Request, sb *sandbox.Sandbox) {
+	h := bankserver.New(sb.Bank(), bankserver.Options{AdminToken: bearer(r), MaxBodyBytes: s.opts.MaxBodyBytes,
 		HangTimeout: 30 * time.Second})
 	http.StripPrefix("/v1/bank", h).ServeHTTP(w, r)
 }
 
-func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, t *tenant, rt *Route) {
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, sb *sandbox.Sandbox, rt *Route) {
 	var body any
 	if rt.Body != nil {
 		body = reflect.New(reflect.TypeOf(rt.Body).Elem()).Interface()
@@ -259,7 +304,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, t *tenant, r
 			return
 		}
 	}
-	res, err := rt.call(r.Context(), t.svc, r, body)
+	res, err := rt.call(r.Context(), tenantService{sb.Service(), sb}, r, body)
 	if err != nil {
 		writeError(w, err, res)
 		return

@@ -64,15 +64,16 @@ type tenantsFile struct {
 	Tenants []tenantRecord `json:"tenants"`
 }
 
-// tenant is an open tenant: its sandbox held open (and locked) for the server's life, and the
-// mutex that serialises its requests as the sandbox's file lock serialises CLI commands.
+// tenant is one tenant and the mutex that serialises its requests, as the sandbox's file lock
+// serialises CLI commands. With KeepOpen its sandbox stays open (and locked) for the server's
+// life; else every request opens it and writes it back, exactly as one CLI command does.
 type tenant struct {
 	rec tenantRecord
 	key [32]byte
 
-	mu  sync.Mutex
-	sb  *sandbox.Sandbox
-	svc walletctl.Service
+	mu      sync.Mutex
+	deleted bool
+	sb      *sandbox.Sandbox // KeepOpen only
 }
 
 // tenantService is the sandbox's wallet with Advance moving a remote bank's clock too, as
@@ -89,6 +90,7 @@ func (t tenantService) Advance(ctx context.Context, d time.Duration) (time.Time,
 // Tenants is the set of tenants of one --data folder.
 type Tenants struct {
 	dir       string
+	keepOpen  bool
 	throwaway bool
 	settings  *walletctl.Settings
 	now       func() time.Time
@@ -99,11 +101,11 @@ type Tenants struct {
 	byID map[string]*tenant
 }
 
-func openTenants(ctx context.Context, dir string, throwaway bool, now func() time.Time, rnd io.Reader) (*Tenants, error) {
+func openTenants(ctx context.Context, dir string, keepOpen, throwaway bool, now func() time.Time, rnd io.Reader) (*Tenants, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tenants"), 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
-	ts := &Tenants{dir: dir, throwaway: throwaway, now: now, rand: rnd, next: 1, byID: map[string]*tenant{}}
+	ts := &Tenants{dir: dir, keepOpen: keepOpen, throwaway: throwaway, now: now, rand: rnd, next: 1, byID: map[string]*tenant{}}
 	b, err := os.ReadFile(filepath.Join(dir, TenantsFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return ts, nil
@@ -124,15 +126,21 @@ func openTenants(ctx context.Context, dir string, throwaway bool, now func() tim
 			return nil, fmt.Errorf("tenant %s: bad key hash in %s", rec.ID, TenantsFile)
 		}
 		copy(t.key[:], k)
-		// A sandbox held by another process would block forever: say so instead.
-		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		sb, _, err := sandbox.Open(octx, ts.sandboxOptions(rec), false)
-		cancel()
-		if err != nil {
+		if !sandbox.Exists(ts.sandboxOptions(rec).Home) {
 			ts.closeAll(ctx)
-			return nil, fmt.Errorf("open tenant %s (is another walletctl serve using %s?): %w", rec.ID, dir, err)
+			return nil, fmt.Errorf("tenant %s: no sandbox in %s", rec.ID, ts.sandboxOptions(rec).Home)
 		}
-		t.sb, t.svc = sb, tenantService{sb.Service(), sb}
+		if keepOpen {
+			// A sandbox held by another process would block forever: say so instead.
+			octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			sb, _, err := sandbox.Open(octx, ts.sandboxOptions(rec), false)
+			cancel()
+			if err != nil {
+				ts.closeAll(ctx)
+				return nil, fmt.Errorf("open tenant %s (is another walletctl serve using %s with --keep-open?): %w", rec.ID, dir, err)
+			}
+			t.sb = sb
+		}
 		ts.byID[rec.ID] = t
 	}
 	return ts, nil
@@ -201,12 +209,18 @@ func (ts *Tenants) Create(ctx context.Context, spec TenantSpec) (*CreatedTenant,
 	if err != nil {
 		return nil, err
 	}
-	t.sb, t.svc = sb, tenantService{sb.Service(), sb}
+	if ts.keepOpen {
+		t.sb = sb
+	} else if err := sb.Close(ctx); err != nil {
+		return nil, err
+	}
 	ts.next++
 	ts.byID[id] = t
 	if err := ts.saveLocked(); err != nil {
 		delete(ts.byID, id)
-		sb.Close(ctx)
+		if t.sb != nil {
+			t.sb.Close(ctx)
+		}
 		return nil, err
 	}
 	return &CreatedTenant{TenantInfo: rec.TenantInfo, APIKey: key}, nil
@@ -244,8 +258,11 @@ func (ts *Tenants) Delete(ctx context.Context, id string) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.sb.Close(ctx)
-	t.sb = nil
+	t.deleted = true
+	if t.sb != nil {
+		t.sb.Close(ctx)
+		t.sb = nil
+	}
 	return os.RemoveAll(filepath.Join(ts.dir, "tenants", id))
 }
 
@@ -301,6 +318,30 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return err
 }
+
+// use runs fn on the tenant's sandbox under the tenant's lock: the open one with KeepOpen, else
+// one opened for this call and closed (saved) after it, whose error is returned if fn succeeded.
+func (ts *Tenants) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandbox) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.deleted {
+		return errTenantDeleted
+	}
+	if t.sb != nil {
+		return fn(t.sb)
+	}
+	sb, _, err := sandbox.Open(ctx, ts.sandboxOptions(t.rec), false)
+	if err != nil {
+		return err
+	}
+	err = fn(sb)
+	if cerr := sb.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
+		err = cerr
+	}
+	return err
+}
+
+var errTenantDeleted = errors.New("the tenant was deleted")
 
 // HasKey reports whether a tenant has this API key.
 func (ts *Tenants) HasKey(key string) bool { return ts.lookup(key) != nil }

@@ -59,9 +59,12 @@ func runCmd(exec Exec) *cobra.Command {
 			opts := Options{Paths: args, GoldenDir: golden, Update: update, Workers: workers}
 			opts.Exec = exec
 			opts.StartBank = StartHTTPBank
+			opts.StartWallet = StartHTTPWallet
 			switch transport {
 			case "both":
 				opts.Transports = []string{TransportInproc, TransportHTTP}
+			case "all":
+				opts.Transports = []string{TransportInproc, TransportHTTP, TransportServe}
 			default:
 				opts.Transports = []string{transport}
 			}
@@ -110,7 +113,7 @@ func runCmd(exec Exec) *cobra.Command {
 	f := c.Flags()
 	f.BoolVar(&update, "update", false, "rewrite goldens that differ, create missing ones, delete stale ones")
 	f.StringVar(&junit, "junit", "", "write a JUnit XML report to this file")
-	f.StringVar(&transport, "transport", TransportInproc, "inproc (bank in-process), http (real bankmock server on loopback) or both")
+	f.StringVar(&transport, "transport", TransportInproc, "inproc (bank in-process), http (real bankmock server on loopback), serve (real walletctl serve as --backend, over a real bankmock server), both (inproc and http) or all")
 	f.StringVar(&runRE, "run", "", "only scenarios whose name matches this regular expression")
 	f.StringVar(&golden, "golden", "golden", "folder of the golden transcripts")
 	f.IntVar(&workers, "workers", 0, "scenarios run at once (default GOMAXPROCS)")

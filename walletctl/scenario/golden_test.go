@@ -20,20 +20,21 @@ func execCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 }
 
 func world() scenario.World {
-	return scenario.World{Exec: execCLI, StartBank: scenario.StartHTTPBank, Timeout: time.Minute}
+	return scenario.World{Exec: execCLI, StartBank: scenario.StartHTTPBank, StartWallet: scenario.StartHTTPWallet, Timeout: time.Minute}
 }
 
 // repoRoot is where scenarios/ and golden/ live, relative to this package.
 var repoRoot = filepath.Join("..", "..")
 
-// TestGolden runs the whole suite in both transports: every scenario's transcript must equal its
-// golden in-process and over real loopback HTTP.
+// TestGolden runs the whole suite in every transport: every scenario's transcript must equal its
+// golden in-process, with the bank over real loopback HTTP, and through a real wallet server
+// (walletctl serve as --backend) over a real bank server.
 func TestGolden(t *testing.T) {
 	opts := scenario.Options{
 		World:      world(),
 		Paths:      []string{filepath.Join(repoRoot, "scenarios")},
 		GoldenDir:  filepath.Join(repoRoot, "golden"),
-		Transports: []string{scenario.TransportInproc, scenario.TransportHTTP},
+		Transports: []string{scenario.TransportInproc, scenario.TransportHTTP, scenario.TransportServe},
 		Update:     *update,
 	}
 	opts.TempDir = t.TempDir()

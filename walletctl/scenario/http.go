@@ -4,10 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/walletctl/httpapi"
 )
 
 // StartHTTPBank starts a real bankmock server on 127.0.0.1:0 for one scenario: the same seed and
@@ -37,4 +39,43 @@ func StartHTTPBank(ctx context.Context, seed int64, customers int) (string, func
 		}
 	}
 	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// StartHTTPWallet starts a real wallet server (the handler of `walletctl serve`) on 127.0.0.1:0
+// for one scenario, with one throwaway tenant on the scenario's seed and customers whose bank is
+// the bankmock server at bankURL, and returns its URL and the tenant's API key.
+func StartHTTPWallet(ctx context.Context, seed int64, customers int, bankURL string) (string, string, func(), error) {
+	data, err := os.MkdirTemp(tempParent(""), "walletctl-serve-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	s, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, Throwaway: true})
+	if err != nil {
+		os.RemoveAll(data)
+		return "", "", nil, err
+	}
+	ct, err := s.Tenants().Create(ctx, httpapi.TenantSpec{Name: "scenario", Seed: seed, Customers: customers, BankURL: bankURL})
+	if err != nil {
+		s.Close(ctx)
+		os.RemoveAll(data)
+		return "", "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.Close(ctx)
+		os.RemoveAll(data)
+		return "", "", nil, err
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+		s.Close(context.Background())
+		os.RemoveAll(data)
+	}
+	return "http://" + ln.Addr().String(), ct.APIKey, stop, nil
 }

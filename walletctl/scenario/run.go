@@ -24,7 +24,14 @@ type Exec func(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 const (
 	TransportInproc = "inproc" // the bank in-process, inside the CLI's sandbox
 	TransportHTTP   = "http"   // a real bankmock server on loopback, passed as --bank URL
+	// TransportServe runs every command against a real wallet server (walletctl serve, as
+	// --backend URL) whose tenant uses a real bankmock server: CLI → HTTP → wallet → HTTP → bank.
+	TransportServe = "serve"
 )
+
+// WalletStarter starts a wallet server with one tenant on the given world and bank (the serve
+// transport) and returns its URL, the tenant's API key and a function that stops it.
+type WalletStarter func(ctx context.Context, seed int64, customers int, bankURL string) (url, apiKey string, stop func(), err error)
 
 // BankStarter starts a bank for one scenario's world (the http transport) and returns its URL and
 // a function that stops it.
@@ -34,9 +41,11 @@ type BankStarter func(ctx context.Context, seed int64, customers int) (url strin
 type World struct {
 	Exec      Exec
 	Transport string      // TransportInproc (default) or TransportHTTP
-	StartBank BankStarter // required for TransportHTTP
-	TempDir   string      // parent of the per-scenario homes ("" = /dev/shm if writable, else os.TempDir)
-	Timeout   time.Duration
+	StartBank BankStarter // required for TransportHTTP and TransportServe
+	// StartWallet is required for TransportServe.
+	StartWallet WalletStarter
+	TempDir     string // parent of the per-scenario homes ("" = /dev/shm if writable, else os.TempDir)
+	Timeout     time.Duration
 }
 
 // Outcome of running one scenario once, before comparing with its golden.
@@ -55,6 +64,8 @@ type runState struct {
 	w       World
 	home    string
 	bankURL string
+	backend string // wallet server URL (serve transport)
+	apiKey  string
 	masker  *Masker
 	vars    map[string]string
 	custs   []map[string]string // the bank's fixtures, in listing order
@@ -93,9 +104,9 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 	}
 	defer os.RemoveAll(home)
 	st := &runState{sc: sc, w: w, home: home, masker: NewMasker(), vars: map[string]string{}, used: map[string]bool{}}
-	if w.Transport == TransportHTTP {
+	if w.Transport == TransportHTTP || w.Transport == TransportServe {
 		if w.StartBank == nil {
-			return Outcome{Err: fmt.Errorf("transport http: no bank server available")}
+			return Outcome{Err: fmt.Errorf("transport %s: no bank server available", w.Transport)}
 		}
 		url, stop, err := w.StartBank(ctx, sc.Seed, sc.Customers)
 		if err != nil {
@@ -103,6 +114,21 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 		}
 		defer stop()
 		st.bankURL = url
+	}
+	if w.Transport == TransportServe {
+		if w.StartWallet == nil {
+			return Outcome{Err: fmt.Errorf("transport serve: no wallet server available")}
+		}
+		if sc.Headers["init"] != "" {
+			return Outcome{Err: fmt.Errorf("transport serve: the init header is not supported (a tenant is created with the seed and customers only)")}
+		}
+		url, key, stop, err := w.StartWallet(ctx, sc.Seed, sc.Customers, st.bankURL)
+		if err != nil {
+			return Outcome{Err: fmt.Errorf("starting the wallet server: %w", err)}
+		}
+		defer stop()
+		st.backend, st.apiKey = url, key
+		st.masker.AddSecret(key)
 	}
 	st.vars["SEED"] = strconv.FormatInt(sc.Seed, 10)
 	fmt.Fprintf(&st.out, "# scenario: %s\n# title: %s\n# seed: %d, customers: %d\n", sc.Name, sc.Title, sc.Seed, sc.Customers)
@@ -217,9 +243,13 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 		}
 	}
 	args := make([]string, 0, len(words)+4)
-	args = append(args, "--home", st.home)
-	if st.bankURL != "" {
-		args = append(args, "--bank", st.bankURL)
+	switch {
+	case st.backend != "":
+		args = append(args, "--backend", st.backend, "--api-key", st.apiKey)
+	case st.bankURL != "":
+		args = append(args, "--home", st.home, "--bank", st.bankURL)
+	default:
+		args = append(args, "--home", st.home)
 	}
 	args = append(args, words...)
 	var stdout, stderr bytes.Buffer
@@ -227,7 +257,10 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 	if hasStdin {
 		in = strings.NewReader(stdin + "\n")
 	}
-	code := st.w.Exec(ctx, args, in, &stdout, &stderr, getenv)
+	code := 0
+	if step.Line != 0 || st.backend == "" {
+		code = st.w.Exec(ctx, args, in, &stdout, &stderr, getenv)
+	} // else: the implicit init is the tenant the wallet server was started with
 	outS, errS := stdout.String(), stderr.String()
 	if isOTPCommand(words) {
 		// The sandbox's SMS inbox: whatever code it printed is a secret from now on.
@@ -298,6 +331,9 @@ func (st *runState) clean(s string) string {
 	s = strings.ReplaceAll(s, st.home, "$HOME")
 	if st.bankURL != "" {
 		s = strings.ReplaceAll(s, st.bankURL, "$BANK")
+	}
+	if st.backend != "" {
+		s = strings.ReplaceAll(s, st.backend, "$BACKEND")
 	}
 	return st.masker.Mask(s)
 }

@@ -166,8 +166,8 @@ func RunSuite(ctx context.Context, opts Options) (*Report, error) {
 		transports = []string{t}
 	}
 	for _, t := range transports {
-		if t != TransportInproc && t != TransportHTTP {
-			return nil, fmt.Errorf("unknown transport %q (want inproc or http)", t)
+		if t != TransportInproc && t != TransportHTTP && t != TransportServe {
+			return nil, fmt.Errorf("unknown transport %q (want inproc, http or serve)", t)
 		}
 	}
 	outcomes := runAll(ctx, opts, scs, transports)
