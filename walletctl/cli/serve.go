@@ -24,6 +24,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var seed int64
 	var customers int
 	var shutdownWait time.Duration
+	var keepOpen bool
 	cmd := &cobra.Command{
 		Use:   "serve --addr ADDR --data DIR",
 		Short: "Serve the wallet as an HTTP API (the remote backend), one isolated sandbox per tenant",
@@ -37,7 +38,9 @@ GET /admin/tenants; DELETE /admin/tenants/ID. It answers loopback clients only, 
 
 The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free port); access logs
 go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
-in flight, saves every tenant and exits 0.`,
+in flight, saves every tenant and exits 0. Each request opens its tenant's sandbox and saves it,
+exactly as one CLI command does (requests of one tenant run one at a time); --keep-open trades
+that durability for speed.`,
 		Example: `  walletctl serve --addr 127.0.0.1:0 --data ./wallet-data --tenant-key dev-key-0123456789 --seed 1
   walletctl --backend http://127.0.0.1:PORT --api-key dev-key-0123456789 flow open-wallet`,
 		Args: cobra.NoArgs,
@@ -57,7 +60,7 @@ in flight, saves every tenant and exits 0.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
-			srv, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, AdminToken: adminToken, Logger: logger,
+			srv, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, AdminToken: adminToken, Logger: logger, KeepOpen: keepOpen,
 				Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
 			if err != nil {
 				return err
@@ -117,6 +120,7 @@ in flight, saves every tenant and exits 0.`,
 	f.Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed of the --tenant-key tenant")
 	f.IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers of the --tenant-key tenant")
 	f.StringVar(&tenantBank, "tenant-bank", "", "bankmock server URL for the --tenant-key tenant (default: an in-process bank)")
+	f.BoolVar(&keepOpen, "keep-open", false, "keep every tenant's sandbox open (faster; its bank and clock are saved only at shutdown, so a crash loses them) instead of opening and saving it per request like a CLI command")
 	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	return cmd
 }

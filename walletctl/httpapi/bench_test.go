@@ -13,7 +13,7 @@ import (
 )
 
 // readyPayer registers, verifies and binds the "ok" test card and sets the password, through svc.
-func readyPayer(b *testing.B, svc walletctl.Service, bank bankAdmin) walletctl.PayRequest {
+func readyPayer(b testing.TB, svc walletctl.Service, bank bankAdmin) walletctl.PayRequest {
 	ctx := context.Background()
 	ok := testCard("ok")
 	u, err := svc.Register(ctx, ok.Phone)
@@ -65,11 +65,13 @@ func payConcurrently(b *testing.B, n int, pay func() error) time.Duration {
 }
 
 // BenchmarkServeCardPayment measures card payments per second through `walletctl serve` over
-// loopback HTTP with 32 concurrent clients on one SQLite tenant (durable: every commit fsynced),
-// beside the same sandbox driven in-process in the same run, with the same per-tenant
-// serialisation the server applies (the sandbox's lock). "x_inproc" is http/inproc: the share of
-// the in-process rate that survives JSON, HTTP and the API-key check. Velocity and daily limits
-// are off so that one payer can pay b.N times.
+// loopback HTTP with 32 concurrent clients on one SQLite tenant (durable: every commit and every
+// saved file fsynced), beside the in-process engine on an identical sandbox in the same run, with
+// the same per-tenant serialisation the server applies (the sandbox's lock). "x_inproc" is
+// http/inproc. "reopen" is the default server (each request opens and saves the tenant's sandbox,
+// as a CLI command does: the bank's state is restored and written back per payment); "keep-open"
+// keeps it open (--keep-open), which leaves JSON, HTTP and the API-key check as the difference.
+// Velocity and daily limits are off so that one payer can pay b.N times.
 func BenchmarkServeCardPayment(b *testing.B) {
 	settings := walletctl.SandboxSettings()
 	settings.VelocityMax, settings.DailyLimit = 0, 0
@@ -89,7 +91,19 @@ func BenchmarkServeCardPayment(b *testing.B) {
 		return err
 	}
 
-	s, err := NewServer(ctx, Options{Data: b.TempDir(), Settings: &settings})
+	for _, mode := range []struct {
+		name     string
+		keepOpen bool
+	}{{"reopen", false}, {"keep-open", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			benchServe(b, mode.keepOpen, &settings, inproc)
+		})
+	}
+}
+
+func benchServe(b *testing.B, keepOpen bool, settings *walletctl.Settings, inproc func() error) {
+	ctx := context.Background()
+	s, err := NewServer(ctx, Options{Data: b.TempDir(), Settings: settings, KeepOpen: keepOpen})
 	if err != nil {
 		b.Fatal(err)
 	}

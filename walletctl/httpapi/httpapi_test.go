@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankmock"
+	bankserver "github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
@@ -448,9 +450,17 @@ func adminDo(t *testing.T, method, url, token, body string) (int, string) {
 }
 
 func TestAdminTokenAndPersistence(t *testing.T) {
+	for _, keepOpen := range []bool{false, true} {
+		t.Run(map[bool]string{false: "reopen", true: "keep-open"}[keepOpen], func(t *testing.T) {
+			testAdminTokenAndPersistence(t, keepOpen)
+		})
+	}
+}
+
+func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	ctx := context.Background()
 	data := t.TempDir()
-	s, hs := startServer(t, Options{Data: data, AdminToken: "admin-secret"})
+	s, hs := startServer(t, Options{Data: data, AdminToken: "admin-secret", KeepOpen: keepOpen})
 	if st, _ := adminDo(t, "POST", hs.URL+"/admin/tenants", "", `{"name":"x"}`); st != http.StatusUnauthorized {
 		t.Fatalf("no token: %d", st)
 	}
@@ -483,6 +493,9 @@ func TestAdminTokenAndPersistence(t *testing.T) {
 	if _, err := c.Advance(ctx, 3*time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Bank(time.Second).AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultRefuse, Op: bankmock.OpDebit, First: 1}); err != nil {
+		t.Fatal(err)
+	}
 	// The file holds the key's hash, never the key.
 	raw, _ := os.ReadFile(filepath.Join(data, TenantsFile))
 	if strings.Contains(string(raw), ct.APIKey) || !strings.Contains(string(raw), "key_sha256") {
@@ -494,7 +507,7 @@ func TestAdminTokenAndPersistence(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s2, hs2 := startServer(t, Options{Data: data, AdminToken: "admin-secret"})
+	s2, hs2 := startServer(t, Options{Data: data, AdminToken: "admin-secret", KeepOpen: keepOpen})
 	c2 := NewClient(hs2.URL, ct.APIKey, ClientOptions{})
 	u, err := c2.User(ctx, "u1")
 	if err != nil || u.Phone != "13800000001" {
@@ -502,6 +515,9 @@ func TestAdminTokenAndPersistence(t *testing.T) {
 	}
 	if now, _ := c2.Now(ctx); !now.Equal(bankmock.DefaultEpoch.Add(3 * time.Hour)) {
 		t.Fatalf("clock after restart: %s", now)
+	}
+	if fs, err := c2.Bank(time.Second).Faults(ctx); err != nil || len(fs) != 1 {
+		t.Fatalf("the bank's state after restart: %v %v", fs, err)
 	}
 	// The next tenant does not reuse an id.
 	ct2 := createTenant(t, s2, TenantSpec{})
@@ -704,4 +720,54 @@ func TestConcurrentClients(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// Shutdown finishes a request in flight: a top-up waiting 400 ms for a slow bank completes and is
+// answered, and Shutdown returns without error after it.
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	ctx := context.Background()
+	bankEng := bankmock.New(bankmock.Config{Seed: 1, Customers: 3, Clock: bankmock.NewManualClock(bankmock.DefaultEpoch)})
+	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{}))
+	defer bank.Close()
+
+	s, err := NewServer(ctx, Options{Data: t.TempDir(), Throwaway: true, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := createTenant(t, s, TenantSpec{Seed: 1, Customers: 3, BankURL: bank.URL})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s}
+	go srv.Serve(ln)
+	c := NewClient("http://"+ln.Addr().String(), ct.APIKey, ClientOptions{})
+	req := readyPayer(t, c, c.Bank(5*time.Second))
+	if _, err := bankEng.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultDelay, Op: bankmock.OpDebit, Delay: 400 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var txn *walletctl.Txn
+	go func() {
+		var err error
+		txn, err = c.TopUp(ctx, req.UserID, strings.TrimPrefix(req.Source, "card:"), 1000, req.Password)
+		done <- err
+	}()
+	time.Sleep(150 * time.Millisecond) // the top-up is now waiting for the bank
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the request in flight failed: %v", err)
+	}
+	if txn.Status != walletctl.TxnSucceeded {
+		t.Fatalf("top-up %s", txn.Status)
+	}
+	if waited := time.Since(start); waited < 100*time.Millisecond {
+		t.Fatalf("Shutdown returned after %s, before the request in flight finished", waited)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
