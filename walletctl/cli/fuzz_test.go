@@ -17,8 +17,9 @@ import (
 
 // fuzzUnsafe are flags the harness strips: they would point the command outside its temp sandbox
 // (another home, a server somewhere on the network, a report file anywhere) or make one execution
-// build a world of millions of customers. Everything else goes through unchanged.
-var fuzzUnsafe = []string{"--home", "--bank", "--backend", "--junit", "--customers", "--golden"}
+// build a world of millions of customers; without --data, serve stops at once instead of listening.
+// Everything else goes through unchanged.
+var fuzzUnsafe = []string{"--home", "--bank", "--backend", "--junit", "--customers", "--golden", "--data", "--addr"}
 
 // fuzzArgs splits the fuzz string into an argument vector (on NUL if it has one, else on spaces)
 // and drops what fuzzUnsafe names, with the value of a separated flag, and absolute or parent paths.
