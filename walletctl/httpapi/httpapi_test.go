@@ -771,3 +771,26 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A fault that drops the connection inside the tenant's bank proxy (the handler aborts) leaves
+// the tenant usable: its sandbox is saved and unlocked.
+func TestBankProxyAbortKeepsTenantUsable(t *testing.T) {
+	ctx := context.Background()
+	s, hs := startServer(t, Options{})
+	ct := createTenant(t, s, TenantSpec{Customers: 2})
+	for _, fault := range []string{"refuse", "malformed", "http_error"} {
+		req, _ := http.NewRequest("POST", hs.URL+"/v1/bank/v1/debits", strings.NewReader(`{"agreement":"agr_x","amount":100,"currency":"CNY"}`))
+		req.Header.Set("Authorization", "Bearer "+ct.APIKey)
+		req.Header.Set("Idempotency-Key", "k-"+fault)
+		req.Header.Set("X-Bankmock-Fault", fault)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	if _, err := c.Register(cctx, "13800000001"); err != nil {
+		t.Fatalf("tenant after aborted bank requests: %v", err)
+	}
+}

@@ -321,7 +321,7 @@ func writeFileAtomic(path string, data []byte) error {
 
 // use runs fn on the tenant's sandbox under the tenant's lock: the open one with KeepOpen, else
 // one opened for this call and closed (saved) after it, whose error is returned if fn succeeded.
-func (ts *Tenants) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandbox) error) error {
+func (ts *Tenants) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandbox) error) (err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.deleted {
@@ -334,11 +334,13 @@ func (ts *Tenants) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandb
 	if err != nil {
 		return err
 	}
-	err = fn(sb)
-	if cerr := sb.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
-		err = cerr
-	}
-	return err
+	// Deferred, so that a handler that panics (an aborted connection) still saves and unlocks.
+	defer func() {
+		if cerr := sb.Close(context.WithoutCancel(ctx)); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	return fn(sb)
 }
 
 var errTenantDeleted = errors.New("the tenant was deleted")
