@@ -53,9 +53,8 @@ type Engine struct {
 	banksMu sync.Mutex
 	banks   []walletctl.BankInfo
 
-	// inflight holds the ids of txns whose bank call this process is making right now, so that a
-	// concurrent status query does not read the bank's "not found yet" as "never happened".
-	inflight sync.Map
+	// calls keeps a txn's bank call and its status queries apart (see callLocks).
+	calls callLocks
 }
 
 var _ walletctl.Service = (*Engine)(nil)

@@ -235,9 +235,7 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 		}
 		return outcome(replayed)
 	}
-	e.inflight.Store(rec.ID, true)
 	bt, settled, err := e.callBank(ctx, rec, card, m)
-	e.inflight.Delete(rec.ID)
 	if settled != nil {
 		return outcome(settled)
 	}
@@ -331,9 +329,11 @@ func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *walletctl.B
 // query asks the bank for the outcome of a pending txn and settles it when the bank knows.
 // It returns "settled", "failed" or "pending".
 func (e *Engine) query(ctx context.Context, txnID string) string {
-	if _, busy := e.inflight.Load(txnID); busy {
-		return walletctl.TxnPending
+	unlockLocal, free := e.calls.tryLock(txnID)
+	if !free {
+		return walletctl.TxnPending // this process is calling the bank for it right now
 	}
+	defer unlockLocal()
 	if g, shared := e.store.(walletctl.CallGuard); shared {
 		unlock, free, err := g.TryLockCall(ctx, txnID)
 		if err != nil || !free {
@@ -629,23 +629,28 @@ func (e *Engine) Transaction(ctx context.Context, userID, txnID string) (*wallet
 // process's status query has settled it meanwhile (the bank had not seen it), the bank is not
 // called and the settled record is returned instead.
 func (e *Engine) callBank(ctx context.Context, rec *walletctl.TxnRecord, card *walletctl.CardRecord, m bankMove) (*walletctl.BankTxn, *walletctl.TxnRecord, error) {
+	// The pending record is committed before this lock is taken, so a status query may have
+	// slipped in between and settled it (as failed: the bank had not seen it yet). Once the lock
+	// is held, look again, and never send a txn that is no longer pending.
+	unlockLocal := e.calls.lock(rec.ID)
+	defer unlockLocal()
 	if g, shared := e.store.(walletctl.CallGuard); shared {
 		unlock, err := g.LockCall(ctx, rec.ID)
 		if err != nil {
 			return nil, nil, err // not sent: it stays pending, and the status query fails it
 		}
 		defer unlock()
-		var cur *walletctl.TxnRecord
-		if err := e.view(ctx, func(tx walletctl.StoreTx) error {
-			var err error
-			cur, err = tx.GetTxn(rec.ID)
-			return err
-		}); err != nil {
-			return nil, nil, err
-		}
-		if cur != nil && cur.Status != walletctl.TxnPending {
-			return nil, cur, nil
-		}
+	}
+	var cur *walletctl.TxnRecord
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		cur, err = tx.GetTxn(rec.ID)
+		return err
+	}); err != nil {
+		return nil, nil, err
+	}
+	if cur != nil && cur.Status != walletctl.TxnPending {
+		return nil, cur, nil
 	}
 	if m.credit {
 		bt, err := e.bank.Credit(ctx, rec.BankKey, card.Agreement, m.bankAmount())
