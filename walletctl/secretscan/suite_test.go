@@ -21,6 +21,7 @@ import (
 	"github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/cli"
+	"github.com/walletctl/walletctl/walletctl/httpapi"
 	"github.com/walletctl/walletctl/walletctl/scenario"
 	"github.com/walletctl/walletctl/walletctl/secretscan"
 )
@@ -32,16 +33,17 @@ type artifact struct{ name, text string }
 
 // collector gathers, while the suite runs, every artifact to scan and every secret to scan for.
 type collector struct {
-	mu        sync.Mutex
-	artifacts []artifact
-	fixtures  []artifact // live `bank customers` / `bank cards` / `bank otp` output: allowed in full
-	cards     map[string]bool
-	ids       map[string]bool
-	otps      map[string]bool
-	seenFile  map[string]bool // sandbox files already collected, by content
-	homes     map[string]string
-	cliRuns   int
-	logLines  int
+	mu             sync.Mutex
+	artifacts      []artifact
+	fixtures       []artifact // live `bank customers` / `bank cards` / `bank otp` output: allowed in full
+	cards          map[string]bool
+	ids            map[string]bool
+	otps           map[string]bool
+	seenFile       map[string]bool // sandbox files already collected, by content
+	homes          map[string]string
+	cliRuns        int
+	logLines       int
+	walletLogLines int // lines the wallet servers (serve transport) logged
 }
 
 func newCollector() *collector {
@@ -255,7 +257,47 @@ func (c *collector) startBank(ctx context.Context, seed int64, customers int) (s
 	return url, stop, nil
 }
 
-// TestNoSecretsLeak runs every golden scenario in both transports, then scans every golden, every
+// startWallet is scenario.StartHTTPWallet with an access log writing to a buffer; on stop it
+// collects the wallet server's log.
+func (c *collector) startWallet(ctx context.Context, seed int64, customers int, bankURL string) (string, string, func(), error) {
+	data, err := os.MkdirTemp("", "walletctl-serve-scan-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	logBuf := &lockedBuffer{}
+	s, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, Throwaway: true, Logger: slog.New(slog.NewJSONHandler(logBuf, nil))})
+	if err != nil {
+		return "", "", nil, err
+	}
+	ct, err := s.Tenants().Create(ctx, httpapi.TenantSpec{Seed: seed, Customers: customers, BankURL: bankURL})
+	if err != nil {
+		return "", "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", "", nil, err
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	url := "http://" + ln.Addr().String()
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+		s.Close(context.Background())
+		os.RemoveAll(data)
+		logs := logBuf.String()
+		c.mu.Lock()
+		c.walletLogLines += strings.Count(logs, "\n")
+		c.mu.Unlock()
+		c.add("walletctl serve log "+url, logs)
+	}
+	return url, ct.APIKey, stop, nil
+}
+
+// TestNoSecretsLeak runs every golden scenario in every transport, then scans every golden, every
 // transcript, every bank journal, every people-readable sandbox file, the CLI's raw output and the
 // bankmock server's log for the bank's full card and ID numbers, the passwords the scenarios typed
 // and every OTP the bank issued.
@@ -265,7 +307,7 @@ func TestNoSecretsLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newCollector()
-	w := scenario.World{StartBank: c.startBank, TempDir: t.TempDir(), Timeout: time.Minute}
+	w := scenario.World{StartBank: c.startBank, StartWallet: c.startWallet, TempDir: t.TempDir(), Timeout: time.Minute}
 
 	type job struct {
 		sc *scenario.Scenario
@@ -293,7 +335,7 @@ func TestNoSecretsLeak(t *testing.T) {
 		}()
 	}
 	for _, sc := range scs {
-		for _, tr := range []string{scenario.TransportInproc, scenario.TransportHTTP} {
+		for _, tr := range []string{scenario.TransportInproc, scenario.TransportHTTP, scenario.TransportServe} {
 			jobs <- job{sc, tr}
 		}
 	}
@@ -354,7 +396,7 @@ func TestNoSecretsLeak(t *testing.T) {
 	}
 	counts := sc.Counts()
 	t.Logf("scanned %d artifacts (%d goldens, %d transcripts, %d CLI runs' stdout and stderr, sandbox files, bank journals, %d server log lines): %d lines, %d bytes; secrets: %d cards, %d IDs, %d passwords, %d OTPs; %d findings",
-		len(c.artifacts), len(goldens), 2*len(scs), c.cliRuns, c.logLines, lines, bytesScanned,
+		len(c.artifacts), len(goldens), 3*len(scs), c.cliRuns, c.logLines, lines, bytesScanned,
 		counts[secretscan.Card], counts[secretscan.ID], counts[secretscan.Password], counts[secretscan.OTP], len(findings))
 
 	// The scan must have had something to find and somewhere to look, or passing proves nothing.
@@ -365,6 +407,9 @@ func TestNoSecretsLeak(t *testing.T) {
 	}
 	if c.logLines == 0 {
 		t.Error("the bankmock server logged nothing: the http transport did not run through the logger")
+	}
+	if c.walletLogLines == 0 {
+		t.Error("the wallet server logged nothing: the serve transport did not run through the logger")
 	}
 	if fixtureCommands == 0 {
 		t.Error("no golden lists the bank's fixtures, so 'goldens mask even the fixture listings' went unchecked")
