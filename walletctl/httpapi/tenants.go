@@ -18,6 +18,7 @@ import (
 
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
+	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
 
 // TenantsFile is the list of tenants inside --data; each tenant's sandbox is tenants/<id>/.
@@ -74,6 +75,9 @@ type tenant struct {
 	mu      sync.Mutex
 	deleted bool
 	sb      *sandbox.Sandbox // KeepOpen only
+	// store is the tenant's wallet database, opened on first use and kept open across requests
+	// (each commit is durable in it): a request reopens the sandbox around it, not SQLite.
+	store *sqlite.Store
 }
 
 // tenantService is the sandbox's wallet with Advance moving a remote bank's clock too, as
@@ -259,10 +263,7 @@ func (ts *Tenants) Delete(ctx context.Context, id string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.deleted = true
-	if t.sb != nil {
-		t.sb.Close(ctx)
-		t.sb = nil
-	}
+	t.closeLocked(ctx)
 	return os.RemoveAll(filepath.Join(ts.dir, "tenants", id))
 }
 
@@ -289,10 +290,7 @@ func (ts *Tenants) closeAll(ctx context.Context) error {
 	var errs []error
 	for _, t := range ts.byID {
 		t.mu.Lock()
-		if t.sb != nil {
-			errs = append(errs, t.sb.Close(ctx))
-			t.sb = nil
-		}
+		errs = append(errs, t.closeLocked(ctx))
 		t.mu.Unlock()
 	}
 	return errors.Join(errs...)
@@ -319,6 +317,20 @@ func writeFileAtomic(path string, data []byte) error {
 	return err
 }
 
+// closeLocked saves and closes what the tenant holds open.
+func (t *tenant) closeLocked(ctx context.Context) error {
+	var errs []error
+	if t.sb != nil {
+		errs = append(errs, t.sb.Close(ctx))
+		t.sb = nil
+	}
+	if t.store != nil {
+		errs = append(errs, t.store.Close())
+		t.store = nil
+	}
+	return errors.Join(errs...)
+}
+
 // use runs fn on the tenant's sandbox under the tenant's lock: the open one with KeepOpen, else
 // one opened for this call and closed (saved) after it, whose error is returned if fn succeeded.
 func (ts *Tenants) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandbox) error) (err error) {
@@ -330,7 +342,20 @@ func (ts *Tenants) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandb
 	if t.sb != nil {
 		return fn(t.sb)
 	}
-	sb, _, err := sandbox.Open(ctx, ts.sandboxOptions(t.rec), false)
+	opts := ts.sandboxOptions(t.rec)
+	if t.store == nil {
+		mode := sqlite.SyncFull
+		if ts.throwaway {
+			mode = sqlite.SyncOff
+		}
+		st, err := sqlite.OpenWith(filepath.Join(opts.Home, sandbox.WalletFile), sqlite.Options{Sync: mode})
+		if err != nil {
+			return fmt.Errorf("open tenant %s's wallet database: %w", t.rec.ID, err)
+		}
+		t.store = st
+	}
+	opts.Store = t.store
+	sb, _, err := sandbox.Open(ctx, opts, false)
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,10 @@ type Options struct {
 	// Throwaway makes a sandbox created by this call (Init, or Open's auto-init) skip every fsync;
 	// an existing sandbox keeps the durability recorded in its sandbox.json.
 	Throwaway bool
+	// Store, when set, is this home's wallet database already open (a server keeps it open across
+	// requests instead of opening wallet.db for each); the sandbox uses it and never closes it.
+	// Init and Reset refuse it: they delete the database.
+	Store walletctl.Store
 }
 
 // InitOptions are the knobs of `sandbox init`.
@@ -218,6 +222,9 @@ func (s *Sandbox) Reset(ctx context.Context) error {
 
 // create (re)builds every file of the home under the lock already held.
 func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
+	if s.opts.Store != nil {
+		return errors.New("sandbox: cannot create or reset a sandbox whose store is held open by its caller")
+	}
 	s.closeBackends()
 	home := s.opts.Home
 	for _, name := range []string{WalletFile, WalletFile + "-wal", WalletFile + "-shm", BankFile, MetaFile} {
@@ -294,8 +301,12 @@ func (s *Sandbox) load(meta Meta) error {
 		mode = sqlite.SyncOff
 	}
 	store := &lazyStore{path: filepath.Join(s.opts.Home, WalletFile), sync: mode}
+	var st walletctl.Store = store
+	if s.opts.Store != nil {
+		st, store = s.opts.Store, nil // the caller's, so never closed here
+	}
 	svc, err := engine.New(engine.Config{
-		Store:    store,
+		Store:    st,
 		Bank:     bankadapter.New(api),
 		Identity: bankadapter.NewRegistry(admin),
 		Clock:    s.clock,

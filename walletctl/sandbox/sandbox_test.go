@@ -12,6 +12,7 @@ import (
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
+	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
 
 func initHome(t *testing.T) string {
@@ -206,5 +207,44 @@ func TestDurabilityRecorded(t *testing.T) {
 	defer sb.Close(ctx)
 	if users, err := sb.Service().Users(ctx); err != nil || len(users) != 0 {
 		t.Fatalf("after reset: %v %v", users, err)
+	}
+}
+
+// A store the caller holds open is used as the wallet, survives the sandbox's Close, and cannot
+// be reset under it.
+func TestCallerStore(t *testing.T) {
+	ctx := context.Background()
+	home := initHome(t)
+	st, err := sqlite.Open(filepath.Join(home, sandbox.WalletFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i, phone := range []string{"13800000001", "13800000002"} {
+		sb, _, err := sandbox.Open(ctx, sandbox.Options{Home: home, Store: st}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := sb.Service().Register(ctx, phone)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err) // the second fails if Close closed the caller's store
+		}
+		if want := []string{"u1", "u2"}[i]; u.ID != want {
+			t.Fatalf("user %s, want %s", u.ID, want)
+		}
+		if i == 1 {
+			if err := sb.Reset(ctx); err == nil {
+				t.Fatal("Reset deleted the database under the caller's open store")
+			}
+		}
+		if err := sb.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same users through the sandbox's own store.
+	sb := open(t, home)
+	defer sb.Close(ctx)
+	if us, err := sb.Service().Users(ctx); err != nil || len(us) != 2 {
+		t.Fatalf("users %v %v", us, err)
 	}
 }
