@@ -68,9 +68,10 @@ func payConcurrently(b *testing.B, n int, pay func() error) time.Duration {
 // loopback HTTP with 32 concurrent clients on one SQLite tenant (durable: every commit and every
 // saved file fsynced), beside the in-process engine on an identical sandbox in the same run, with
 // the same per-tenant serialisation the server applies (the sandbox's lock). "x_inproc" is
-// http/inproc. "reopen" is the default server (each request opens and saves the tenant's sandbox,
-// as a CLI command does: the bank's state is restored and written back per payment); "keep-open"
-// keeps it open (--keep-open), which leaves JSON, HTTP and the API-key check as the difference.
+// http/inproc. "reopen" is the default server (each request opens the tenant's sandbox around its
+// open SQLite store and saves it, as a CLI command does: the in-process bank's state is restored
+// and written back, fsynced, per payment); "keep-open" keeps it open (--keep-open), which leaves
+// JSON, HTTP and the API-key check as the difference.
 // Velocity and daily limits are off so that one payer can pay b.N times.
 func BenchmarkServeCardPayment(b *testing.B) {
 	settings := walletctl.SandboxSettings()

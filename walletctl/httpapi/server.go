@@ -37,10 +37,11 @@ type Options struct {
 	// Logger receives one access-log line per request (card and ID numbers masked; bodies never
 	// logged). Nil: no logging.
 	Logger *slog.Logger
-	// KeepOpen keeps every tenant's sandbox open for the server's life: faster (no database open
-	// and no bank restore per request), but the in-process bank and the clock are written back
-	// only at Close, so a crash loses them while the wallet's database keeps its commits. Off,
-	// every request opens the tenant's sandbox and saves it, exactly as one CLI command does.
+	// KeepOpen keeps every tenant's sandbox open for the server's life: faster (no bank restore
+	// and save per request), but the in-process bank and the clock are written back only at
+	// Close, so a crash loses them while the wallet's database keeps its commits. Off, every
+	// request opens the tenant's sandbox around its open database and saves it, exactly as one
+	// CLI command does (same bank calls, same journal, same durability).
 	KeepOpen bool
 	// Throwaway makes tenants created from now on skip fsync (tests, benchmarks).
 	Throwaway bool
