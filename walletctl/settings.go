@@ -1,8 +1,11 @@
 package walletctl
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 )
 
@@ -129,3 +132,96 @@ func (s Settings) ClassLimit(c AccountClass) (int64, string) {
 // Shanghai is the time zone of calendar days (daily limits, statements): China Standard Time,
 // fixed so that no tzdata is needed.
 var Shanghai = time.FixedZone("CST", 8*3600)
+
+// SettingKeys lists the settings by their JSON names, in declaration order.
+func SettingKeys() []string {
+	var m []string
+	t := reflect.TypeOf(Settings{})
+	for i := 0; i < t.NumField(); i++ {
+		m = append(m, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+	}
+	return m
+}
+
+// Set changes one setting by its JSON name, e.g. "confirm_threshold=100000" (fen),
+// "password_lock=1h", "password_hash.time=3". A value is read as JSON when it is valid JSON and
+// as a string otherwise, so durations need no quotes.
+func (s *Settings) Set(assignment string) error {
+	key, value, ok := strings.Cut(assignment, "=")
+	if !ok || key == "" {
+		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("setting %q is not key=value", assignment),
+			Hint: "settings: " + strings.Join(SettingKeys(), ", ")}
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return err
+	}
+	var v any
+	if err := json.Unmarshal([]byte(value), &v); err != nil {
+		v = value
+	}
+	node, path := tree, strings.Split(key, ".")
+	for i, part := range path {
+		cur, known := node[part]
+		if !known {
+			return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("unknown setting %q", key),
+				Hint: "settings: " + strings.Join(SettingKeys(), ", ")}
+		}
+		if i == len(path)-1 {
+			node[part] = v
+			break
+		}
+		sub, isObject := cur.(map[string]any)
+		if !isObject {
+			return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("setting %q has no field %q", strings.Join(path[:i+1], "."), path[i+1])}
+		}
+		node = sub
+	}
+	raw, err = json.Marshal(tree)
+	if err != nil {
+		return err
+	}
+	var next Settings
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&next); err != nil {
+		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("setting %s: %v", key, err),
+			Hint: "amounts are fen (integers), durations like 3h or 30m, counts integers"}
+	}
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	*s = next
+	return nil
+}
+
+// Validate refuses settings no wallet could run with.
+func (s Settings) Validate() error {
+	bad := func(format string, args ...any) error {
+		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf(format, args...), Hint: "see walletctl sandbox settings"}
+	}
+	for name, v := range map[string]int64{"class1_limit": s.ClassILimit, "class2_limit": s.ClassIILimit,
+		"class3_limit": s.ClassIIILimit, "withdraw_fee_bp": s.WithdrawFeeBasisPoints, "withdraw_fee_min": s.WithdrawFeeMin,
+		"withdraw_free_quota": s.WithdrawFreeQuota, "confirm_threshold": s.ConfirmThreshold, "daily_limit": s.DailyLimit} {
+		if v < 0 {
+			return bad("%s must not be negative", name)
+		}
+	}
+	if s.WithdrawFeeBasisPoints > 10000 {
+		return bad("withdraw_fee_bp is at most 10000 (100%%)")
+	}
+	if s.PasswordMaxAttempts < 1 {
+		return bad("password_max_attempts must be at least 1")
+	}
+	if s.VelocityMax < 0 || s.Delay2h < 0 || s.DelayNextDay < 0 || s.AcceptWindow <= 0 || s.PasswordLock < 0 || s.VelocityWindow < 0 {
+		return bad("counts and durations must not be negative, and accept_window must be positive")
+	}
+	if s.PasswordHash.Time < 1 || s.PasswordHash.MemoryKiB < 8 || s.PasswordHash.Threads < 1 {
+		return bad("password_hash needs time >= 1, memory_kib >= 8, threads >= 1")
+	}
+	return nil
+}

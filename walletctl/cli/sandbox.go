@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -25,6 +26,7 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 	var seed int64
 	var customers int
 	var force bool
+	var sets []string
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create a fresh sandbox (clock at the fixed epoch)",
@@ -38,7 +40,13 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 			if err := a.checkBackend(); err != nil {
 				return err
 			}
-			sb, err := sandbox.Init(ctx, a.sandboxOptions(), sandbox.InitOptions{Seed: seed, Customers: customers, Force: force})
+			settings := walletctl.SandboxSettings()
+			for _, kv := range sets {
+				if err := settings.Set(kv); err != nil {
+					return err
+				}
+			}
+			sb, err := sandbox.Init(ctx, a.sandboxOptions(), sandbox.InitOptions{Seed: seed, Customers: customers, Force: force, Settings: &settings})
 			if err != nil {
 				return err
 			}
@@ -49,6 +57,7 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 	initCmd.Flags().Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed: the same seed gives the same bank customers")
 	initCmd.Flags().IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers to generate (besides the documented test cards)")
 	initCmd.Flags().BoolVar(&force, "force", false, "replace an existing sandbox")
+	initCmd.Flags().StringArrayVar(&sets, "set", nil, "change a rule, e.g. --set confirm_threshold=100000 (fen) --set password_lock=1h (see sandbox settings)")
 
 	resetCmd := &cobra.Command{
 		Use:   "reset",
@@ -79,7 +88,19 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 			return a.printSandboxStatus(ctx, sb, "")
 		},
 	}
-	cmd.AddCommand(initCmd, resetCmd, statusCmd)
+	settingsCmd := &cobra.Command{
+		Use:   "settings",
+		Short: "Show the rules this sandbox enforces (change them with sandbox init --set KEY=VALUE)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sb, err := a.openExisting(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return a.printSettings(sb.Meta().Settings)
+		},
+	}
+	cmd.AddCommand(initCmd, resetCmd, statusCmd, settingsCmd)
 	return cmd
 }
 
@@ -170,4 +191,22 @@ func (a *app) openExisting(ctx context.Context) (*sandbox.Sandbox, error) {
 	}
 	a.sb = sb
 	return sb, nil
+}
+
+// printSettings shows every rule by the key that sandbox init --set takes.
+func (a *app) printSettings(s walletctl.Settings) error {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	var tree map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return err
+	}
+	var rows []kv
+	for _, k := range walletctl.SettingKeys() {
+		rows = append(rows, kv{k, string(tree[k])})
+	}
+	a.printRecord(s, rows)
+	return nil
 }
