@@ -36,6 +36,10 @@ type Options struct {
 	// MaxAttempts bounds how often Update runs fn when the transaction keeps failing to
 	// serialize (0 = 30).
 	MaxAttempts int
+	// MaxWriters bounds how many Update transactions this store runs at once (0 = 4). SERIALIZABLE
+	// transactions that run together on the same index pages fail each other and are retried:
+	// beyond a few, more concurrency only adds retries (the wallet's writes are short).
+	MaxWriters int
 	// Seed seeds the backoff jitter (the only randomness here; it never affects results).
 	Seed uint64
 	// Backoff returns the pause before attempt n (n >= 1 retries); nil = jittered exponential
@@ -50,6 +54,8 @@ type Store struct {
 	schema string
 	max    int
 	back   func(int) time.Duration
+
+	writers chan struct{} // a slot per running Update (Options.MaxWriters)
 
 	retries atomic.Int64 // Update attempts that were retried (tests and benchmarks read it)
 }
@@ -85,6 +91,10 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if s.max <= 0 {
 		s.max = 30
 	}
+	if o.MaxWriters <= 0 {
+		o.MaxWriters = 4
+	}
+	s.writers = make(chan struct{}, o.MaxWriters)
 	if s.back == nil {
 		var mu sync.Mutex
 		rng := rand.New(rand.NewPCG(o.Seed, 0x5157))
@@ -248,7 +258,22 @@ CREATE TABLE security_log (
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX security_user ON security_log(user_id, seq);`,
+	// Shared accounts (bank clearing, merchants, transit, fees) keep no cached balance: every
+	// settlement would update the same few rows, and concurrent SERIALIZABLE transactions that
+	// update one row fail all but one. Their balance is the sum of their postings (cachedAccount).
+	`CREATE INDEX postings_account ON postings(account);
+DELETE FROM accounts WHERE name NOT LIKE 'user:%';
+-- Entries are numbered from a sequence, not MAX(entry)+1 per txn: that read of the postings
+-- index made concurrent settlements conflict under SERIALIZABLE. Numbers grow within a txn.
+CREATE SEQUENCE seq_entry;
+SELECT setval('seq_entry', GREATEST((SELECT MAX(entry) FROM postings), 1));
+ALTER TABLE postings ALTER COLUMN entry TYPE BIGINT;`,
 }
+
+// cachedAccount reports whether an account's balance is kept in the accounts table: a user's own
+// account is (one user's payments are few, and the engine reads it on every movement); the
+// shared ones are summed from their postings when asked.
+func cachedAccount(name string) bool { return strings.HasPrefix(name, "user:") }
 
 // migrateLock is the advisory lock key that serialises migrations of every process and schema.
 const migrateLock = 0x77616c6c6574 // "wallet"
@@ -316,6 +341,12 @@ func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) er
 }
 
 func (s *Store) attempt(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	select {
+	case s.writers <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writers }()
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
@@ -751,25 +782,33 @@ func (t *Tx) Post(txnID string, ps []walletctl.Posting) error {
 		// A guard, not a rule: the engine builds balanced entries; refuse to store a broken one.
 		return fmt.Errorf("postgres: unbalanced entry for %s (sum %d, %d lines)", txnID, sum, len(ps))
 	}
-	var entry int
-	if err := t.queryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
+	var entry int64
+	if err := t.queryRow(`SELECT nextval('seq_entry')`).Scan(&entry); err != nil {
 		return err
 	}
 	accts := make([]string, len(ps))
 	amts := make([]int64, len(ps))
+	var cached []string
+	var moves []int64
 	for i, p := range ps {
 		accts[i], amts[i] = p.Account, p.Amount
+		if cachedAccount(p.Account) {
+			cached, moves = append(cached, p.Account), append(moves, p.Amount)
+		}
 	}
 	// The lines in order (WITH ORDINALITY keeps the identity ids in the entry's order).
 	if err := t.exec(`INSERT INTO postings(txn_id, entry, account, amount)
 SELECT ?, ?, a, m FROM unnest(?::TEXT[], ?::BIGINT[]) WITH ORDINALITY AS l(a, m, i) ORDER BY i`, txnID, entry, accts, amts); err != nil {
 		return err
 	}
+	if len(cached) == 0 {
+		return nil
+	}
 	// One upsert may not touch a row twice, so an account named twice is summed first; accounts
 	// are locked in name order, so that two entries moving the same accounts cannot deadlock.
 	return t.exec(`INSERT INTO accounts(name, balance)
 SELECT a, SUM(m) FROM unnest(?::TEXT[], ?::BIGINT[]) AS l(a, m) GROUP BY a ORDER BY a
-ON CONFLICT(name) DO UPDATE SET balance = accounts.balance + excluded.balance`, accts, amts)
+ON CONFLICT(name) DO UPDATE SET balance = accounts.balance + excluded.balance`, cached, moves)
 }
 
 func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
@@ -785,6 +824,10 @@ func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
 
 func (t *Tx) AccountBalance(account string) (int64, error) {
 	var b int64
+	if !cachedAccount(account) {
+		err := t.queryRow(`SELECT COALESCE(SUM(amount), 0)::BIGINT FROM postings WHERE account = ?`, account).Scan(&b)
+		return b, err
+	}
 	err := t.queryRow(`SELECT balance FROM accounts WHERE name = ?`, account).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
@@ -817,7 +860,11 @@ func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
 WHERE a.balance != COALESCE(p.s, 0) ORDER BY 1`); err != nil {
 		return nil, err
 	}
-	if r.NegativeAccounts, err = t.strings(`SELECT name FROM accounts WHERE balance < 0 AND (name LIKE 'user:%' OR name LIKE 'transit:%' OR name LIKE 'merchant:%' OR name LIKE 'fees:%') ORDER BY 1`); err != nil {
+	// Negative: the cached user accounts, and the shared ones that must not go below zero
+	// (merchants, transit, fees) from their postings.
+	if r.NegativeAccounts, err = t.strings(`SELECT name FROM accounts WHERE balance < 0 AND name LIKE 'user:%'
+UNION SELECT account FROM postings WHERE account LIKE 'transit:%' OR account LIKE 'merchant:%' OR account LIKE 'fees:%'
+GROUP BY account HAVING SUM(amount) < 0 ORDER BY 1`); err != nil {
 		return nil, err
 	}
 	return &r, nil
