@@ -126,7 +126,8 @@ func TestEngineFlows(t *testing.T) {
 // idempotency key and a reconciler running beside them. Afterwards the ledger invariant holds,
 // reconcile finds the bank and the wallet in agreement, and no idempotency key was settled twice.
 func TestTwoEnginesOneDatabase(t *testing.T) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second) // a hang fails, with the calls' errors
+	defer cancel()
 	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
 	srv := server.New(bank, server.Options{})
@@ -282,7 +283,8 @@ func TestTwoEnginesOneDatabase(t *testing.T) {
 // txn the wallet had failed. Process A's top-up is delayed at the bank; process B reconciles
 // meanwhile and must leave it pending; A then settles it succeeded.
 func TestStatusQueryWhileAnotherProcessCalls(t *testing.T) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
 	srv := server.New(bank, server.Options{})

@@ -40,7 +40,12 @@ func openTest(t testing.TB, o Options) *Store {
 		t.Fatalf("postgres server %s not reachable or unusable: %v", d, err)
 	}
 	t.Cleanup(func() {
-		s.DropSchema(context.Background())
+		// Bounded: a session left inside a transaction (a bug) would block DROP SCHEMA forever.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := s.DropSchema(ctx); err != nil {
+			t.Errorf("drop test schema %s: %v", s.Schema(), err)
+		}
 		s.Close()
 	})
 	return s
