@@ -18,6 +18,7 @@ import (
 	"github.com/walletctl/walletctl/walletctl/chaos"
 	"github.com/walletctl/walletctl/walletctl/conformance"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
@@ -73,6 +74,8 @@ type app struct {
 
 	home, backend, bankURL, as, output string
 	apiKey                             string // tenant key for --backend
+	storeDSN                           string // --store: the wallet's records in PostgreSQL
+	pg                                 *postgres.Store
 	noColor                            bool
 	bankURLFlag                        bool // --bank URL given through a command's own --bank
 
@@ -119,6 +122,7 @@ Error codes and exit codes:  walletctl codes`,
 	pf.StringVar(&a.home, "home", "", "sandbox folder (env WALLETCTL_HOME, default ./.walletctl)")
 	pf.StringVar(&a.backend, "backend", "", "use a remote wallet server (walletctl serve) at this URL instead of the embedded sandbox (env WALLETCTL_BACKEND)")
 	pf.StringVar(&a.apiKey, "api-key", "", "the tenant's API key for --backend (env WALLETCTL_API_KEY)")
+	pf.StringVar(&a.storeDSN, "store", "", "keep the wallet's records in this PostgreSQL database (postgres://…?search_path=SCHEMA) instead of wallet.db in the home (env WALLETCTL_STORE)")
 	pf.StringVar(&a.bankURL, "bank", "", "use a running bankmock server at this URL instead of the in-process bank (env WALLETCTL_BANK)")
 	pf.StringVar(&a.as, "as", "", "act as this user: id or phone (env WALLETCTL_AS)")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
@@ -174,6 +178,7 @@ func (a *app) applyEnv(cmd *cobra.Command) {
 	fromEnv("bank", "WALLETCTL_BANK", &a.bankURL)
 	fromEnv("as", "WALLETCTL_AS", &a.as)
 	fromEnv("api-key", "WALLETCTL_API_KEY", &a.apiKey)
+	fromEnv("store", "WALLETCTL_STORE", &a.storeDSN)
 	if a.home == "" {
 		a.home = ".walletctl"
 	}
@@ -187,7 +192,11 @@ func (a *app) openSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
 	if err := a.checkBackend(); err != nil {
 		return nil, err
 	}
-	sb, created, err := sandbox.Open(ctx, a.sandboxOptions(), true)
+	opts, err := a.sandboxOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sb, created, err := sandbox.Open(ctx, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -210,17 +219,34 @@ func (a *app) checkBackend() error {
 		"--backend %s: this command works on the embedded sandbox only", a.backend)
 }
 
-func (a *app) sandboxOptions() sandbox.Options {
+func (a *app) sandboxOptions(ctx context.Context) (sandbox.Options, error) {
 	// WALLETCTL_SANDBOX_THROWAWAY=1 (set by the scenario runner and tests, not documented for
 	// users) makes a sandbox created now skip fsync; sandbox.json records it.
-	return sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
+	opts := sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
 		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"}
+	if a.storeDSN != "" {
+		if a.pg == nil {
+			pg, err := postgres.Open(ctx, a.storeDSN)
+			if err != nil {
+				return opts, &walletctl.Error{Code: walletctl.CodeInternal, Message: "--store: " + err.Error(),
+					Hint: "check the PostgreSQL DSN (postgres://user@host:port/db?search_path=SCHEMA) and that the server is up"}
+			}
+			a.pg = pg
+		}
+		opts.Store = a.pg
+	}
+	return opts, nil
 }
 
 func (a *app) closeSandbox(ctx context.Context) error {
 	sb := a.sb
 	a.sb = nil
-	return sb.Close(context.WithoutCancel(ctx))
+	err := sb.Close(context.WithoutCancel(ctx))
+	if a.pg != nil { // after the sandbox, which never closes a store it was given
+		a.pg.Close()
+		a.pg = nil
+	}
+	return err
 }
 
 // actor resolves --as (id or phone) to a user.

@@ -46,7 +46,11 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 					return err
 				}
 			}
-			sb, err := sandbox.Init(ctx, a.sandboxOptions(), sandbox.InitOptions{Seed: seed, Customers: customers, Force: force, Settings: &settings})
+			opts, err := a.sandboxOptions(ctx)
+			if err != nil {
+				return err
+			}
+			sb, err := sandbox.Init(ctx, opts, sandbox.InitOptions{Seed: seed, Customers: customers, Force: force, Settings: &settings})
 			if err != nil {
 				return err
 			}
@@ -185,7 +189,11 @@ func (a *app) openExisting(ctx context.Context) (*sandbox.Sandbox, error) {
 	if err := a.checkBackend(); err != nil {
 		return nil, err
 	}
-	sb, _, err := sandbox.Open(ctx, a.sandboxOptions(), false)
+	opts, err := a.sandboxOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sb, _, err := sandbox.Open(ctx, opts, false)
 	if err != nil {
 		return nil, err
 	}

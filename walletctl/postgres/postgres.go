@@ -138,13 +138,27 @@ func (s *Store) Schema() string { return s.schema }
 func (s *Store) Retries() int64 { return s.retries.Load() }
 
 // DropSchema deletes the store's schema and everything in it (a tenant's sandbox being deleted;
-// tests). The store is unusable afterwards.
+// tests); in the public schema, the tables and sequences the migrations made. The store is
+// unusable afterwards (Reset drops and migrates again).
 func (s *Store) DropSchema(ctx context.Context) error {
 	if s.schema == "public" {
-		return errors.New("postgres: refusing to drop the public schema")
+		// The public schema belongs to the database: empty it of what migrations made instead.
+		_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS schema_migrations, security_log, transfers, accounts, postings, txns, cards, bindings, users, seqs CASCADE;
+DROP SEQUENCE IF EXISTS seq_user, seq_card, seq_txn, seq_binding, seq_reset, seq_entry`)
+		return err
 	}
 	_, err := s.pool.Exec(ctx, `DROP SCHEMA IF EXISTS `+s.schema+` CASCADE`)
 	return err
+}
+
+// Reset empties the store: its schema is dropped and migrated afresh (a sandbox's init --force
+// and reset). Other processes using the schema must not be in the middle of a transaction.
+func (s *Store) Reset(ctx context.Context) error {
+	if err := s.DropSchema(ctx); err != nil {
+		return err
+	}
+	s.pool.Reset() // sessions may hold plans of the dropped tables
+	return s.migrate(ctx)
 }
 
 // hotSeqs are the sequences every movement draws from: they are PostgreSQL sequences, outside

@@ -223,7 +223,29 @@ func (s *Sandbox) Reset(ctx context.Context) error {
 // create (re)builds every file of the home under the lock already held.
 func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 	if s.opts.Store != nil {
-		return errors.New("sandbox: cannot create or reset a sandbox whose store is held open by its caller")
+		// A caller's store is emptied if it can be (a PostgreSQL schema: walletctl --store), else refused.
+		r, ok := s.opts.Store.(interface{ Reset(context.Context) error })
+		if !ok {
+			return errors.New("sandbox: cannot create or reset a sandbox whose store is held open by its caller")
+		}
+		if !io.Force { // a shared database may hold another home's wallet: never empty it unasked
+			var users []walletctl.UserRecord
+			if err := s.opts.Store.View(ctx, func(tx walletctl.StoreTx) error {
+				var err error
+				users, err = tx.ListUsers()
+				return err
+			}); err != nil {
+				return fmt.Errorf("read the wallet database: %w", err)
+			}
+			if len(users) > 0 {
+				return &walletctl.Error{Code: walletctl.CodeAlreadyExists,
+					Message: fmt.Sprintf("the wallet database already holds a wallet (%d users)", len(users)),
+					Hint:    "open it from the home that created it, or empty it with: walletctl sandbox init --force"}
+			}
+		}
+		if err := r.Reset(ctx); err != nil {
+			return fmt.Errorf("empty the wallet database: %w", err)
+		}
 	}
 	s.closeBackends()
 	home := s.opts.Home
