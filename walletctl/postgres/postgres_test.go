@@ -144,13 +144,13 @@ func TestUpdateRetriesSerializationFailures(t *testing.T) {
 			first := true
 			if err := s.Update(ctx, func(tx walletctl.StoreTx) error {
 				u, err := tx.GetUser("u1")
-				if err != nil {
-					return err
-				}
 				if first { // both have read before either writes (a retry goes straight on)
 					first = false
 					bothRead.Done()
 					bothRead.Wait()
+				}
+				if err != nil {
+					return err
 				}
 				u.FailedAttempts++
 				return tx.SaveUser(u)
