@@ -119,6 +119,9 @@ func (c *Client) do(ctx context.Context, op string, args []string, body, out any
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
+	if k := walletctl.IdempotencyKey(ctx); k != "" && moneyOps[op] {
+		req.Header.Set(HeaderIdempotencyKey, k)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

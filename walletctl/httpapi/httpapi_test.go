@@ -794,3 +794,44 @@ func TestBankProxyAbortKeepsTenantUsable(t *testing.T) {
 		t.Fatalf("tenant after aborted bank requests: %v", err)
 	}
 }
+
+// An Idempotency-Key travels from the client's ctx to the engine: the same key twice is one
+// top-up (the first transaction again), the same key with another amount is CONFLICT, and a
+// request without a key is a new top-up.
+func TestIdempotencyKeyOverHTTP(t *testing.T) {
+	ctx := context.Background()
+	s, hs := startServer(t, Options{})
+	ct := createTenant(t, s, TenantSpec{Customers: 1})
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	req := readyPayer(t, c, c.Bank(5*time.Second))
+	card := strings.TrimPrefix(req.Source, "card:")
+	kctx := walletctl.WithIdempotencyKey(ctx, "idem-http-1")
+	t1, err := c.TopUp(kctx, req.UserID, card, 500, req.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := c.TopUp(kctx, req.UserID, card, 500, req.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t1.ID != t2.ID {
+		t.Errorf("same key gave two transactions %s and %s", t1.ID, t2.ID)
+	}
+	if _, err := c.TopUp(kctx, req.UserID, card, 600, req.Password); walletctl.ErrorCode(err) != walletctl.CodeConflict {
+		t.Errorf("same key, other amount: %v; want CONFLICT", err)
+	}
+	t3, err := c.TopUp(ctx, req.UserID, card, 500, req.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t3.ID == t1.ID {
+		t.Errorf("a top-up without a key replayed %s", t1.ID)
+	}
+	bal, err := c.Balance(ctx, req.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bal.Available != 1000 {
+		t.Errorf("balance %d fen; want 1000 (two top-ups of 500)", bal.Available)
+	}
+}

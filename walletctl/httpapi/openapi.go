@@ -57,6 +57,10 @@ func buildOpenAPI() obj {
 		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
 		}
+		if moneyOps[rt.Op] {
+			params = append(params, obj{"name": HeaderIdempotencyKey, "in": "header", "required": false, "schema": obj{"type": "string"},
+				"description": "a retry with the same key returns the first outcome; the same key with other parameters is CONFLICT"})
+		}
 		if params != nil {
 			op["parameters"] = params
 		}

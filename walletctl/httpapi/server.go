@@ -25,6 +25,15 @@ import (
 // a server-level code, not a wallet outcome, so it is not in walletctl's code table.
 const CodeUnauthenticated = "UNAUTHENTICATED"
 
+// HeaderIdempotencyKey carries a caller's idempotency key on a money movement (top-up,
+// withdrawal, payment, transfer): a retry with the same key returns the first outcome, even when
+// it reaches another server of the same tenant. The client sends it when its ctx has one
+// (walletctl.WithIdempotencyKey).
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// moneyOps are the routes whose engine calls honour a caller's idempotency key.
+var moneyOps = map[string]bool{"TopUp": true, "Withdraw": true, "Pay": true, "Transfer": true}
+
 // Options configure a Server.
 type Options struct {
 	// Data is the folder holding tenants.json and one sandbox folder per tenant; required.
@@ -305,7 +314,11 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, sb *sandbox.
 			return
 		}
 	}
-	res, err := rt.call(r.Context(), tenantService{sb.Service(), sb}, r, body)
+	ctx := r.Context()
+	if k := r.Header.Get(HeaderIdempotencyKey); k != "" && moneyOps[rt.Op] {
+		ctx = walletctl.WithIdempotencyKey(ctx, k)
+	}
+	res, err := rt.call(ctx, tenantService{sb.Service(), sb}, r, body)
 	if err != nil {
 		writeError(w, err, res)
 		return
