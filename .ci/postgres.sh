@@ -22,7 +22,7 @@ walletctl_pg_start() {
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres || return 1
     chown postgres "$dir"
-    run=(runuser -u postgres --)
+    run=(runuser -u postgres -- env -C /) # the postgres user may not enter the caller's folder
   fi
   # A free port: the first in a seeded-by-pid range that nothing answers on.
   port=$((20000 + $$ % 20000))
