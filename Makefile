@@ -56,7 +56,7 @@ chaos: build
 
 ## chaos-ci: 200 seeds x 2,000 operations at a 20% fault rate, zero violations (a few minutes, no race detector)
 chaos-ci:
-	CHAOS_SEEDS=200 CHAOS_OPS=2000 $(GO) test -count=1 -timeout 0 -run '^TestChaos$$' ./walletctl/chaos/
+	CHAOS_SEEDS=200 CHAOS_OPS=2000 $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' ./walletctl/chaos/
 
 ## lint: gofmt and go vet
 lint:
