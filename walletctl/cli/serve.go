@@ -40,9 +40,18 @@ The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free po
 go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
 in flight, saves every tenant and exits 0. Each request opens its tenant's sandbox and saves it,
 exactly as one CLI command does (requests of one tenant run one at a time); --keep-open trades
-that durability for speed.`,
+that durability for speed.
+
+With --store postgres://... (or WALLETCTL_STORE) each tenant's wallet lives in the PostgreSQL schema
+tenant_<id> instead of DIR/tenants/<id>/wallet.db, so that several serve processes (each with its own
+--data) on one database serve the same tenant. Such a tenant needs a shared bankmock server
+(bank_url, or --tenant-bank) and follows that bank's clock; --keep-open is refused. Creating a
+tenant empties its schema unless the request says "join": true; a --tenant-key tenant joins what
+its schema holds, so every server started with the same --tenant-key serves one wallet. Deleting a
+tenant drops its schema.`,
 		Example: `  walletctl serve --addr 127.0.0.1:0 --data ./wallet-data --tenant-key dev-key-0123456789 --seed 1
-  walletctl --backend http://127.0.0.1:PORT --api-key dev-key-0123456789 flow open-wallet`,
+  walletctl --backend http://127.0.0.1:PORT --api-key dev-key-0123456789 flow open-wallet
+  walletctl serve --store postgres://wallet@127.0.0.1:5432/wallet --data ./a --tenant-key dev-key-0123456789 --tenant-bank http://127.0.0.1:8086`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if adminToken == "" {
@@ -61,7 +70,7 @@ that durability for speed.`,
 			defer stop()
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
 			srv, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, AdminToken: adminToken, Logger: logger, KeepOpen: keepOpen,
-				Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
+				Store: a.storeDSN, Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
 			if err != nil {
 				return err
 			}
@@ -72,7 +81,7 @@ that durability for speed.`,
 					seed = sandbox.DefaultSeed
 				}
 				ct, err := srv.Tenants().Create(ctx, httpapi.TenantSpec{Name: "default", Seed: seed, Customers: customers,
-					BankURL: tenantBank, APIKey: tenantKey})
+					BankURL: tenantBank, APIKey: tenantKey, Join: a.storeDSN != ""})
 				if err != nil {
 					return err
 				}

@@ -57,6 +57,15 @@ type Options struct {
 	// Settings are the wallet rules of tenants created from now on (nil = the sandbox defaults);
 	// each tenant's sandbox.json records its own.
 	Settings *walletctl.Settings
+	// Store, when set (postgres://user@host:port/db), keeps each tenant's wallet in the PostgreSQL
+	// schema SchemaPrefix+id instead of wallet.db in its folder, so that several servers (each
+	// with its own Data folder holding the same tenants: same API keys, created in the same order
+	// or with --tenant-key) serve one tenant together. Its tenants need a shared bank (bank_url),
+	// follow that bank's clock, and KeepOpen is refused. Creating a tenant empties its schema
+	// unless TenantSpec.Join; deleting it drops the schema.
+	Store string
+	// SchemaPrefix prefixes the tenants' schemas (default "tenant_").
+	SchemaPrefix string
 	// Now stamps tenant creation (default time.Now); Rand generates API keys (default crypto/rand).
 	Now  func() time.Time
 	Rand io.Reader
@@ -85,9 +94,18 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
+	if opts.SchemaPrefix == "" {
+		opts.SchemaPrefix = "tenant_"
+	}
+	if opts.Store != "" && opts.KeepOpen {
+		// An open sandbox would keep its own clock while other servers move the bank's.
+		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument,
+			"--keep-open cannot be used with a PostgreSQL store: a tenant shared by several servers is reopened per request")
+	}
 	ts, err := openTenants(ctx, opts.Data, opts.KeepOpen, opts.Throwaway, opts.Now, opts.Rand)
 	if err == nil {
 		ts.settings = opts.Settings
+		ts.storeDSN, ts.schemaPrefix = opts.Store, opts.SchemaPrefix
 	}
 	if err != nil {
 		return nil, err

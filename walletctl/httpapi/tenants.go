@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
@@ -35,6 +36,9 @@ type TenantSpec struct {
 	BankURL   string `json:"bank_url,omitempty"` // "" = an in-process bank in the tenant's sandbox
 	// APIKey, when set, is the tenant's key (scripts that need a known one); else one is generated.
 	APIKey string `json:"api_key,omitempty"`
+	// Join, on a server with a PostgreSQL store, keeps the wallet already in the tenant's schema
+	// (another server on the same database created this tenant) instead of emptying it.
+	Join bool `json:"join,omitempty"`
 }
 
 // TenantInfo is a tenant as the admin API lists it (never with its key).
@@ -75,9 +79,15 @@ type tenant struct {
 	mu      sync.Mutex
 	deleted bool
 	sb      *sandbox.Sandbox // KeepOpen only
-	// store is the tenant's wallet database, opened on first use and kept open across requests
-	// (each commit is durable in it): a request reopens the sandbox around it, not SQLite.
-	store *sqlite.Store
+	// store is the tenant's wallet database (SQLite in its folder, or its PostgreSQL schema),
+	// opened on first use and kept open across requests (each commit is durable in it): a request
+	// reopens the sandbox around it, not the database.
+	store tenantStore
+}
+
+type tenantStore interface {
+	walletctl.Store
+	Close() error
 }
 
 // tenantService is the sandbox's wallet with Advance moving a remote bank's clock too, as
@@ -99,6 +109,9 @@ type Tenants struct {
 	settings  *walletctl.Settings
 	now       func() time.Time
 	rand      io.Reader
+	// storeDSN, when set, puts each tenant's wallet in the PostgreSQL schema schemaPrefix+id.
+	storeDSN     string
+	schemaPrefix string
 
 	mu   sync.RWMutex
 	next int
@@ -151,7 +164,32 @@ func openTenants(ctx context.Context, dir string, keepOpen, throwaway bool, now 
 }
 
 func (ts *Tenants) sandboxOptions(rec tenantRecord) sandbox.Options {
-	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, Throwaway: ts.throwaway}
+	// On PostgreSQL the tenant may be served by several servers: its clock is the shared bank's.
+	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, Throwaway: ts.throwaway,
+		ClockFromBank: ts.storeDSN != ""}
+}
+
+// Schema is the PostgreSQL schema of tenant id's wallet.
+func (ts *Tenants) Schema(id string) string { return ts.schemaPrefix + id }
+
+// openStore opens a tenant's wallet database: its PostgreSQL schema, or wallet.db in its folder.
+func (ts *Tenants) openStore(ctx context.Context, rec tenantRecord) (tenantStore, error) {
+	if ts.storeDSN != "" {
+		st, err := postgres.OpenWith(ctx, ts.storeDSN, postgres.Options{Schema: ts.Schema(rec.ID)})
+		if err != nil {
+			return nil, fmt.Errorf("open tenant %s's wallet schema: %w", rec.ID, err)
+		}
+		return st, nil
+	}
+	mode := sqlite.SyncFull
+	if ts.throwaway {
+		mode = sqlite.SyncOff
+	}
+	st, err := sqlite.OpenWith(filepath.Join(ts.sandboxOptions(rec).Home, sandbox.WalletFile), sqlite.Options{Sync: mode})
+	if err != nil {
+		return nil, fmt.Errorf("open tenant %s's wallet database: %w", rec.ID, err)
+	}
+	return st, nil
 }
 
 func hashKey(key string) [32]byte { return sha256.Sum256([]byte(key)) }
@@ -184,6 +222,11 @@ func (ts *Tenants) Create(ctx context.Context, spec TenantSpec) (*CreatedTenant,
 	if spec.Seed == 0 {
 		spec.Seed = sandbox.DefaultSeed
 	}
+	if ts.storeDSN != "" && spec.BankURL == "" {
+		// Each server process would hold its own in-process bank and they would diverge.
+		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument,
+			"a tenant on a PostgreSQL store needs a shared bank: set bank_url (serve --tenant-bank URL) to a bankmock server")
+	}
 	key := spec.APIKey
 	if key == "" {
 		var b [24]byte
@@ -208,9 +251,18 @@ func (ts *Tenants) Create(ctx context.Context, spec TenantSpec) (*CreatedTenant,
 	t := &tenant{rec: rec, key: hashKey(key)}
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
 	t.rec = rec
-	sb, err := sandbox.Init(ctx, ts.sandboxOptions(rec), sandbox.InitOptions{Seed: spec.Seed, Customers: spec.Customers, Force: true,
-		Settings: ts.settings})
+	opts := ts.sandboxOptions(rec)
+	if ts.storeDSN != "" {
+		st, err := ts.openStore(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		t.store, opts.Store = st, st
+	}
+	sb, err := sandbox.Init(ctx, opts, sandbox.InitOptions{Seed: spec.Seed, Customers: spec.Customers, Force: true,
+		Settings: ts.settings, KeepStore: spec.Join})
 	if err != nil {
+		t.closeLocked(ctx)
 		return nil, err
 	}
 	if ts.keepOpen {
@@ -222,9 +274,7 @@ func (ts *Tenants) Create(ctx context.Context, spec TenantSpec) (*CreatedTenant,
 	ts.byID[id] = t
 	if err := ts.saveLocked(); err != nil {
 		delete(ts.byID, id)
-		if t.sb != nil {
-			t.sb.Close(ctx)
-		}
+		t.closeLocked(ctx)
 		return nil, err
 	}
 	return &CreatedTenant{TenantInfo: rec.TenantInfo, APIKey: key}, nil
@@ -263,8 +313,19 @@ func (ts *Tenants) Delete(ctx context.Context, id string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.deleted = true
-	t.closeLocked(ctx)
-	return os.RemoveAll(filepath.Join(ts.dir, "tenants", id))
+	var errs []error
+	if ts.storeDSN != "" {
+		// Its schema goes with it (for every server sharing the database).
+		if t.store == nil {
+			t.store, err = ts.openStore(ctx, t.rec)
+			errs = append(errs, err)
+		}
+		if pg, ok := t.store.(*postgres.Store); ok {
+			errs = append(errs, pg.DropSchema(ctx))
+		}
+	}
+	errs = append(errs, t.closeLocked(ctx), os.RemoveAll(filepath.Join(ts.dir, "tenants", id)))
+	return errors.Join(errs...)
 }
 
 func (ts *Tenants) saveLocked() error {
@@ -344,13 +405,9 @@ func (ts *Tenants) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandb
 	}
 	opts := ts.sandboxOptions(t.rec)
 	if t.store == nil {
-		mode := sqlite.SyncFull
-		if ts.throwaway {
-			mode = sqlite.SyncOff
-		}
-		st, err := sqlite.OpenWith(filepath.Join(opts.Home, sandbox.WalletFile), sqlite.Options{Sync: mode})
+		st, err := ts.openStore(ctx, t.rec)
 		if err != nil {
-			return fmt.Errorf("open tenant %s's wallet database: %w", t.rec.ID, err)
+			return err
 		}
 		t.store = st
 	}

@@ -7,21 +7,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/walletctl/walletctl/walletctl/postgres/pgtest"
 )
 
-// dsn is the test server: WALLETCTL_TEST_POSTGRES (.ci/postgres.sh starts one and sets it).
-// Without it the tests skip outside CI and fail in CI, where a server must be there.
-func dsn(t testing.TB) string {
-	t.Helper()
-	d := os.Getenv("WALLETCTL_TEST_POSTGRES")
-	if d == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but WALLETCTL_TEST_POSTGRES is not: .ci/run starts a server with .ci/postgres.sh")
-		}
-		t.Skip("no PostgreSQL server: set WALLETCTL_TEST_POSTGRES=postgres://... or run `make test-postgres` (starts one)")
-	}
-	return d
-}
+// dsn is the test server (pgtest.DSN: skipped outside CI without one, failed in CI).
+func dsn(t testing.TB) string { t.Helper(); return pgtest.DSN(t) }
 
 var schemas atomic.Int64
 

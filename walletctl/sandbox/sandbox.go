@@ -85,8 +85,14 @@ type Options struct {
 	Throwaway bool
 	// Store, when set, is this home's wallet database already open (a server keeps it open across
 	// requests instead of opening wallet.db for each); the sandbox uses it and never closes it.
-	// Init and Reset refuse it: they delete the database.
+	// Init and Reset empty it if it can be emptied (a PostgreSQL schema), else refuse it.
 	Store walletctl.Store
+	// ClockFromBank makes the virtual clock the remote bank's, read when the sandbox is opened
+	// (one admin call), instead of the one kept in sandbox.json: several servers that serve one
+	// tenant over a shared bank and a shared database then keep one time, as the bank is the only
+	// state they share besides the database (walletctl serve --store postgres://...). Advance
+	// moves both, as it always does with a remote bank. Ignored without BankURL.
+	ClockFromBank bool
 }
 
 // InitOptions are the knobs of `sandbox init`.
@@ -95,6 +101,9 @@ type InitOptions struct {
 	Customers int
 	Force     bool                // replace an existing sandbox
 	Settings  *walletctl.Settings // nil = walletctl.SandboxSettings()
+	// KeepStore keeps what Options.Store already holds instead of emptying it: a server joining a
+	// tenant that another server created on the same database.
+	KeepStore bool
 }
 
 // Sandbox is an open, locked home. Close it exactly once.
@@ -186,7 +195,24 @@ func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, create
 	if err := s.load(meta); err != nil {
 		return nil, false, err
 	}
+	if err := s.followBank(ctx); err != nil {
+		return nil, false, err
+	}
 	return s, false, nil
+}
+
+// followBank sets the virtual clock to the remote bank's (Options.ClockFromBank).
+func (s *Sandbox) followBank(ctx context.Context) error {
+	if !s.opts.ClockFromBank || s.remote == nil {
+		return nil
+	}
+	now, err := s.remote.Now(ctx)
+	if err != nil {
+		return fmt.Errorf("read the bank's clock: %w", err)
+	}
+	s.clock.Set(now)
+	s.meta.Clock = now // the bank keeps it: sandbox.json is rewritten only when this process moves it
+	return nil
 }
 
 // Init locks home and creates a fresh sandbox. An existing one is refused unless Force is set.
@@ -209,6 +235,10 @@ func Init(ctx context.Context, opts Options, in InitOptions) (*Sandbox, error) {
 		s.unlock()
 		return nil, err
 	}
+	if err := s.followBank(ctx); err != nil {
+		s.Close(ctx)
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -228,7 +258,9 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 		if !ok {
 			return errors.New("sandbox: cannot create or reset a sandbox whose store is held open by its caller")
 		}
-		if !io.Force { // a shared database may hold another home's wallet: never empty it unasked
+		if io.KeepStore {
+			r = nil
+		} else if !io.Force { // a shared database may hold another home's wallet: never empty it unasked
 			var users []walletctl.UserRecord
 			if err := s.opts.Store.View(ctx, func(tx walletctl.StoreTx) error {
 				var err error
@@ -243,8 +275,10 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 					Hint:    "open it from the home that created it, or empty it with: walletctl sandbox init --force"}
 			}
 		}
-		if err := r.Reset(ctx); err != nil {
-			return fmt.Errorf("empty the wallet database: %w", err)
+		if r != nil {
+			if err := r.Reset(ctx); err != nil {
+				return fmt.Errorf("empty the wallet database: %w", err)
+			}
 		}
 	}
 	s.closeBackends()

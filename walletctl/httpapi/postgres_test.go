@@ -1,0 +1,326 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/bankmock"
+	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/postgres"
+	"github.com/walletctl/walletctl/walletctl/postgres/pgtest"
+)
+
+// sharedWorld is a real bankmock server on loopback, shared by every wallet server of a test.
+type sharedWorld struct {
+	bank  *bankmock.Engine
+	clock *bankmock.ManualClock
+	url   string
+}
+
+func startBank(t testing.TB, customers int) *sharedWorld {
+	t.Helper()
+	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: customers, Clock: clock, Sleep: bankmock.InstantSleep})
+	hs := httptest.NewServer(bankserver.New(eng, bankserver.Options{}))
+	t.Cleanup(hs.Close)
+	return &sharedWorld{bank: eng, clock: clock, url: hs.URL}
+}
+
+// pgServers starts n wallet servers, each with its own data folder, on one PostgreSQL database
+// and one bank, all serving one tenant with key: the first creates it, the others join it.
+func pgServers(t testing.TB, n int, w *sharedWorld, key string, settings *walletctl.Settings) (*postgres.Store, []*httptest.Server) {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	prefix := fmt.Sprintf("h_%d_%d_", os.Getpid(), time.Now().UnixNano()%1e9) // tests side by side on one database
+	var servers []*Server
+	var hss []*httptest.Server
+	for i := range n {
+		s, err := NewServer(ctx, Options{Data: t.TempDir(), Store: dsn, SchemaPrefix: prefix, Throwaway: true, Now: fixedNow,
+			Settings: settings})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Tenants().Create(ctx, TenantSpec{Name: "shared", APIKey: key, BankURL: w.url, Join: i > 0}); err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(s)
+		servers, hss = append(servers, s), append(hss, hs)
+	}
+	// The test's own view of the tenant's schema: the ledger and the txns, read directly.
+	st, err := postgres.OpenWith(ctx, dsn, postgres.Options{Schema: servers[0].Tenants().Schema("t1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for i, hs := range hss {
+			hs.Close()
+			if err := servers[i].Close(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+		// Bounded: a session left inside a transaction would block DROP SCHEMA forever.
+		dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := st.DropSchema(dctx); err != nil {
+			t.Errorf("drop %s: %v", st.Schema(), err)
+		}
+		st.Close()
+	})
+	return st, hss
+}
+
+// payerFor registers, verifies and binds customer c's card through svc and sets a password.
+func payerFor(t testing.TB, svc walletctl.Service, bank *bankmock.Engine, c bankmock.Customer) (userID, cardID string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := svc.Register(ctx, c.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SubmitKYC(ctx, u.ID, c.Name, c.IDNo); err != nil {
+		t.Fatal(err)
+	}
+	cb, err := svc.BindCard(ctx, u.ID, c.CardNo, c.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp, err := bank.LastOTP(ctx, c.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := svc.ConfirmCard(ctx, u.ID, cb.BindingID, otp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetPassword(ctx, u.ID, "135790"); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID, card.ID
+}
+
+// Without a shared bank a tenant on PostgreSQL is refused: each server's in-process bank would
+// diverge. --keep-open is refused too.
+func TestPostgresTenantNeedsSharedBank(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	s, err := NewServer(ctx, Options{Data: t.TempDir(), Store: dsn, SchemaPrefix: "h_refused_", Throwaway: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	_, err = s.Tenants().Create(ctx, TenantSpec{APIKey: "pg-no-bank-key-0001"})
+	if walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
+		t.Errorf("tenant without bank_url on PostgreSQL: %v; want INVALID_ARGUMENT", err)
+	}
+	if _, err := NewServer(ctx, Options{Data: t.TempDir(), Store: dsn, KeepOpen: true}); walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
+		t.Errorf("KeepOpen on PostgreSQL: %v; want INVALID_ARGUMENT", err)
+	}
+}
+
+// Two wallet servers on one PostgreSQL database serve one tenant over one real bank server: a
+// concurrent workload of top-ups, payments and transfers against both (some top-ups sent to both
+// at once with the same Idempotency-Key) leaves a balanced ledger, a reconciliation without
+// mismatches, one wallet txn per caller key and one bank txn per bank key; the clock advanced
+// through one server is the other's.
+func TestTwoServersOnePostgresTenant(t *testing.T) {
+	w := startBank(t, 16)
+	settings := walletctl.SandboxSettings()
+	settings.VelocityMax, settings.DailyLimit = 0, 0
+	const key = "shared-tenant-key-0001"
+	st, hss := pgServers(t, 2, w, key, &settings)
+	ctx := context.Background()
+	cs := []*Client{NewClient(hss[0].URL, key, ClientOptions{}), NewClient(hss[1].URL, key, ClientOptions{})}
+
+	// Users: the healthy test card and generated active debit cards with money.
+	custs := []bankmock.Customer{testCard("ok")}
+	all, err := w.bank.Customers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	magic := map[string]bool{}
+	for _, tc := range bankmock.TestCards {
+		magic[tc.Customer.CardNo] = true // faults and declines by design
+	}
+	for _, c := range all {
+		if !magic[c.CardNo] && len(custs) < 4 && c.Type == bankmock.CardDebit && c.Status == bankmock.CardActive && c.Balance >= 5_000_00 {
+			if b, ok := bankmock.BankByCode(c.Bank); !ok || !b.OnlineBinding {
+				continue
+			}
+			custs = append(custs, c)
+		}
+	}
+	if len(custs) < 3 {
+		t.Fatalf("only %d usable customers", len(custs))
+	}
+	type payer struct{ id, card string }
+	var ps []payer
+	for i, c := range custs {
+		id, card := payerFor(t, cs[i%2], w.bank, c) // set up through both servers
+		ps = append(ps, payer{id, card})
+	}
+
+	const workers, rounds = 8, 6
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sameKey := map[string][]string{} // caller key -> txn ids both servers answered
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				c := cs[(g+r)%2]
+				p := ps[(g+r)%len(ps)]
+				q := ps[(g+r+1)%len(ps)]
+				var err error
+				switch r % 3 {
+				case 0:
+					_, err = c.TopUp(ctx, p.id, p.card, 50_00, "135790")
+				case 1:
+					_, err = c.Pay(ctx, walletctl.PayRequest{UserID: p.id, Merchant: "m-cafe", Amount: 3_00, Source: "card:" + p.card, Password: "135790"})
+				case 2:
+					_, err = c.Transfer(ctx, walletctl.TransferRequest{UserID: p.id, To: q.id, Amount: 1_00, Delay: "none", Password: "135790"})
+				}
+				if err != nil {
+					t.Errorf("worker %d round %d: %v", g, r, err)
+				}
+			}
+			// The same top-up sent to both servers at once under one key: one movement.
+			k := fmt.Sprintf("both-%d", g)
+			p := ps[g%len(ps)]
+			var both sync.WaitGroup
+			for _, c := range cs {
+				both.Add(1)
+				go func() {
+					defer both.Done()
+					tx, err := c.TopUp(walletctl.WithIdempotencyKey(ctx, k), p.id, p.card, 7_00, "135790")
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						sameKey[k] = append(sameKey[k], tx.ID)
+					case walletctl.ErrorCode(err) == walletctl.CodeConflict || walletctl.ErrorCode(err) == walletctl.CodePending:
+						// The twin is in flight: no second movement, and the retry below replays it.
+					default:
+						t.Errorf("key %s: %v", k, err)
+					}
+				}()
+			}
+			both.Wait()
+			// A retry through either server now replays the one recorded txn.
+			tx, err := cs[g%2].TopUp(walletctl.WithIdempotencyKey(ctx, k), p.id, p.card, 7_00, "135790")
+			if err != nil {
+				t.Errorf("replay of %s: %v", k, err)
+				return
+			}
+			mu.Lock()
+			sameKey[k] = append(sameKey[k], tx.ID)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(sameKey) != workers {
+		t.Errorf("%d shared keys answered; want %d", len(sameKey), workers)
+	}
+	for k, ids := range sameKey {
+		if len(ids) < 2 {
+			t.Errorf("key %s: only %v answered", k, ids)
+			continue
+		}
+		for _, id := range ids[1:] {
+			if id != ids[0] {
+				t.Errorf("key %s gave txns %v: more than one movement", k, ids)
+				break
+			}
+		}
+	}
+
+	// The clock is the bank's: advanced through one server, read through the other.
+	before, err := cs[1].Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs[0].Advance(ctx, 26*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	after, err := cs[1].Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.Sub(before); got != 26*time.Hour || !after.Equal(w.clock.Now()) {
+		t.Errorf("server B's clock moved %v to %v (bank %v); want 26h, the bank's", got, after, w.clock.Now())
+	}
+
+	// Reconcile the first day through each server: nothing pending, no mismatch.
+	day := bankmock.DefaultEpoch.In(bankmock.Shanghai).Format("2006-01-02")
+	for i, c := range cs {
+		rep, err := c.Reconcile(ctx, day)
+		if err != nil {
+			t.Fatalf("reconcile via server %d: %v", i, err)
+		}
+		if len(rep.Mismatches) > 0 || rep.StillPending > 0 || rep.LedgerSum != 0 || rep.Matched == 0 {
+			t.Errorf("reconcile via server %d: %+v", i, rep)
+		}
+	}
+
+	// The ledger, and one bank txn per wallet movement.
+	var txns []walletctl.TxnRecord
+	if err := st.View(ctx, func(tx walletctl.StoreTx) error {
+		lr, err := tx.LedgerCheck()
+		if err != nil {
+			return err
+		}
+		if lr.Sum != 0 || len(lr.UnbalancedTxns)+len(lr.DriftedAccounts)+len(lr.NegativeAccounts) > 0 {
+			t.Errorf("ledger: %+v", lr)
+		}
+		for _, p := range ps {
+			ts, err := tx.ListTxns(p.id)
+			if err != nil {
+				return err
+			}
+			txns = append(txns, ts...)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	stmt, err := w.bank.Statement(ctx, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankByKey := map[string]int{}
+	for _, l := range stmt.Transactions {
+		bankByKey[l.IdempotencyKey]++
+	}
+	walletByKey := map[string]string{}
+	for _, x := range txns {
+		if x.BankKey == "" || x.Status != walletctl.TxnSucceeded {
+			continue
+		}
+		if prev, dup := walletByKey[x.BankKey]; dup && prev != x.ID {
+			t.Errorf("bank key %s used by wallet txns %s and %s", x.BankKey, prev, x.ID)
+		}
+		walletByKey[x.BankKey] = x.ID
+		if bankByKey[x.BankKey] != 1 {
+			t.Errorf("wallet txn %s: the bank settled key %s %d times; want 1", x.ID, x.BankKey, bankByKey[x.BankKey])
+		}
+	}
+	for k, n := range bankByKey {
+		if n != 1 {
+			t.Errorf("bank key %s settled %d times", k, n)
+		}
+		if _, ok := walletByKey[k]; !ok {
+			t.Errorf("bank key %s has no succeeded wallet txn", k)
+		}
+	}
+	// Expected bank movements: workers*rounds less the transfers, plus one per shared key.
+	if want := workers*rounds - workers*rounds/3 + workers; len(bankByKey) != want {
+		t.Errorf("%d bank txns; want %d", len(bankByKey), want)
+	}
+}
