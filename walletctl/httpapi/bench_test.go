@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,11 @@ func payConcurrently(b *testing.B, n int, pay func() error) time.Duration {
 // open SQLite store and saves it, as a CLI command does: the in-process bank's state is restored
 // and written back, fsynced, per payment); "keep-open" keeps it open (--keep-open), which leaves
 // JSON, HTTP and the API-key check as the difference.
+// "postgres" is a server with --store postgres://... (the tenant's wallet in a PostgreSQL schema, the
+// bank a real bankmock server on loopback, as such tenants require; each request also reads the
+// bank's clock); "postgres-2-servers" splits the 32 clients over two such servers on one database
+// and one bank, serving the same tenant. Both skip without a PostgreSQL server, like the other
+// PostgreSQL benchmarks (WALLETCTL_TEST_POSTGRES; `make test-postgres` starts one).
 // Velocity and daily limits are off so that one payer can pay b.N times.
 func BenchmarkServeCardPayment(b *testing.B) {
 	settings := walletctl.SandboxSettings()
@@ -100,6 +106,27 @@ func BenchmarkServeCardPayment(b *testing.B) {
 			benchServe(b, mode.keepOpen, &settings, inproc)
 		})
 	}
+	for _, n := range []int{1, 2} {
+		name := "postgres"
+		if n > 1 {
+			name = fmt.Sprintf("postgres-%d-servers", n)
+		}
+		b.Run(name, func(b *testing.B) {
+			w := startBank(b, 5)
+			const key = "bench-tenant-key-0001"
+			_, hss := pgServers(b, n, w, key, &settings)
+			var cs []*Client
+			for _, hs := range hss {
+				cs = append(cs, NewClient(hs.URL, key, ClientOptions{}))
+			}
+			req := readyPayer(b, cs[0], w.bank)
+			var next atomic.Int64
+			measureServe(b, inproc, func() error {
+				_, err := cs[int(next.Add(1))%len(cs)].Pay(ctx, req)
+				return err
+			})
+		})
+	}
 }
 
 func benchServe(b *testing.B, keepOpen bool, settings *walletctl.Settings, inproc func() error) {
@@ -119,10 +146,14 @@ func benchServe(b *testing.B, keepOpen bool, settings *walletctl.Settings, inpro
 	}
 	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
 	httpReq := readyPayer(b, c, c.Bank(5*time.Second))
-	overHTTP := func() error {
+	measureServe(b, inproc, func() error {
 		_, err := c.Pay(ctx, httpReq)
 		return err
-	}
+	})
+}
+
+// measureServe alternates batches of in-process and HTTP payments and reports both rates.
+func measureServe(b *testing.B, inproc, overHTTP func() error) {
 
 	const batch = 64 // payments each way per iteration, so that 32 clients stay busy
 	var inTime, httpTime time.Duration
