@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,7 +50,8 @@ tenant_<id> instead of DIR/tenants/<id>/wallet.db, so that several serve process
 (bank_url, or --tenant-bank) and follows that bank's clock; --keep-open is refused. Creating a
 tenant empties its schema unless the request says "join": true; a --tenant-key tenant joins what
 its schema holds, so every server started with the same --tenant-key serves one wallet. Deleting a
-tenant drops its schema.`,
+tenant drops its schema. A search_path in the DSN prefixes the schemas (search_path=acme:
+acme_tenant_<id>), so that separate deployments can share a database.`,
 		Example: `  walletctl serve --addr 127.0.0.1:0 --data ./wallet-data --tenant-key dev-key-0123456789 --seed 1
   walletctl --backend http://127.0.0.1:PORT --api-key dev-key-0123456789 flow open-wallet
   walletctl serve --store postgres://wallet@127.0.0.1:5432/wallet --data ./a --tenant-key dev-key-0123456789 --tenant-bank http://127.0.0.1:8086`,
@@ -70,7 +73,7 @@ tenant drops its schema.`,
 			defer stop()
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
 			srv, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, AdminToken: adminToken, Logger: logger, KeepOpen: keepOpen,
-				Store: a.storeDSN, Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
+				Store: a.storeDSN, SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
 			if err != nil {
 				return err
 			}
@@ -132,4 +135,15 @@ tenant drops its schema.`,
 	f.BoolVar(&keepOpen, "keep-open", false, "keep every tenant's sandbox open (faster; its bank and clock are saved only at shutdown, so a crash loses them) instead of opening and saving it per request like a CLI command")
 	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	return cmd
+}
+
+// schemaPrefix is the prefix of the tenants' PostgreSQL schemas: "tenant_", after the DSN's
+// search_path when it has one (deployments side by side on one database).
+func schemaPrefix(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil {
+		if sp := strings.Trim(u.Query().Get("search_path"), `" `); sp != "" {
+			return sp + "_tenant_"
+		}
+	}
+	return "tenant_"
 }
