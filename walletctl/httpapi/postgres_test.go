@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -322,5 +323,59 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 	// Expected bank movements: workers*rounds less the transfers, plus one per shared key.
 	if want := workers*rounds - workers*rounds/3 + workers; len(bankByKey) != want {
 		t.Errorf("%d bank txns; want %d", len(bankByKey), want)
+	}
+}
+
+// A tenant's schema: another server joining it sees its users; creating it without join empties
+// it; deleting the tenant drops it.
+func TestPostgresTenantSchemaLifecycle(t *testing.T) {
+	w := startBank(t, 2)
+	const key = "lifecycle-tenant-key-01"
+	st, hss := pgServers(t, 2, w, key, nil)
+	ctx := context.Background()
+	users := func() int {
+		t.Helper()
+		var n int
+		if err := st.View(ctx, func(tx walletctl.StoreTx) error {
+			us, err := tx.ListUsers()
+			n = len(us)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := NewClient(hss[0].URL, key, ClientOptions{}).Register(ctx, testCard("ok").Phone); err != nil {
+		t.Fatal(err)
+	}
+	if us, err := NewClient(hss[1].URL, key, ClientOptions{}).Users(ctx); err != nil || len(us) != 1 {
+		t.Fatalf("the joined server lists %v, %v; want the one user", us, err)
+	}
+	// A third server creating the same tenant without join starts it afresh.
+	prefix := strings.TrimSuffix(st.Schema(), "t1")
+	s3, err := NewServer(ctx, Options{Data: t.TempDir(), Store: pgtest.DSN(t), SchemaPrefix: prefix, Throwaway: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close(ctx)
+	if _, err := s3.Tenants().Create(ctx, TenantSpec{APIKey: key, BankURL: w.url}); err != nil {
+		t.Fatal(err)
+	}
+	if n := users(); n != 0 {
+		t.Errorf("%d users after a create without join; want 0", n)
+	}
+	if _, err := NewClient(hss[1].URL, key, ClientOptions{}).Register(ctx, testCard("ok").Phone); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.Tenants().Delete(ctx, "t1"); err != nil {
+		t.Fatal(err)
+	}
+	var exists bool
+	if err := st.View(ctx, func(tx walletctl.StoreTx) error {
+		_, err := tx.ListUsers()
+		exists = err == nil
+		return nil
+	}); err != nil || exists {
+		t.Errorf("the schema %s still answers after the tenant was deleted (%v)", st.Schema(), err)
 	}
 }
