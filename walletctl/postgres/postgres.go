@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sqlstore"
 )
 
 // Options tune OpenWith.
@@ -365,7 +366,7 @@ func (s *Store) attempt(ctx context.Context, fn func(walletctl.StoreTx) error) e
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
-	t := &Tx{ctx: ctx, tx: ptx}
+	t := newTx(ctx, ptx, false)
 	ferr := fn(t)
 	if ferr == nil && t.failed == nil {
 		if err := ptx.Commit(ctx); err != nil {
@@ -391,15 +392,32 @@ func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) erro
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
 	defer ptx.Rollback(context.WithoutCancel(ctx))
-	return fn(&Tx{ctx: ctx, tx: ptx, readOnly: true})
+	return fn(newTx(ctx, ptx, true))
 }
 
-// Tx implements walletctl.StoreTx.
+// Tx implements walletctl.StoreTx: the queries both stores share are sqlstore's; the ones
+// PostgreSQL needs its own way (sequences, uncached shared balances) are below.
 type Tx struct {
+	sqlstore.Tx
 	ctx      context.Context
 	tx       pgx.Tx
 	readOnly bool
 	failed   error // the first statement error (PostgreSQL aborts the transaction on it)
+}
+
+func newTx(ctx context.Context, tx pgx.Tx, readOnly bool) *Tx {
+	t := &Tx{ctx: ctx, tx: tx, readOnly: readOnly}
+	t.Tx = sqlstore.Tx{C: conn{t}, NoRows: pgx.ErrNoRows}
+	return t
+}
+
+// conn is sqlstore.Conn on the transaction; every statement error goes through note.
+type conn struct{ t *Tx }
+
+func (c conn) Exec(q string, args ...any) error            { return c.t.exec(q, args...) }
+func (c conn) QueryRow(q string, args ...any) sqlstore.Row { return c.t.queryRow(q, args...) }
+func (c conn) Each(q string, args []any, scan func(sqlstore.Row) error) error {
+	return c.t.each(q, args, func(r pgx.Rows) error { return scan(r) })
 }
 
 // pgSQL turns the ? placeholders of the queries (written as for SQLite) into $n.
@@ -461,44 +479,6 @@ func (t *Tx) each(q string, args []any, scan func(pgx.Rows) error) error {
 	return t.note(rows.Err())
 }
 
-func ts(t time.Time) int64 { return t.UnixNano() }
-
-func tsp(t *time.Time) *int64 {
-	if t == nil {
-		return nil
-	}
-	n := t.UnixNano()
-	return &n
-}
-
-func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func fromNull(n *int64) *time.Time {
-	if n == nil {
-		return nil
-	}
-	t := fromTS(*n)
-	return &t
-}
-
-func nullStr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// idNum extracts the number of "u12" so that lists sort as created.
-func idNum(id string) int64 {
-	var n int64
-	for i := 0; i < len(id); i++ {
-		if id[i] >= '0' && id[i] <= '9' {
-			n = n*10 + int64(id[i]-'0')
-		}
-	}
-	return n
-}
-
 func (t *Tx) NextID(seq string) (int64, error) {
 	var v int64
 	if hotSeqs[seq] {
@@ -510,254 +490,9 @@ ON CONFLICT(name) DO UPDATE SET value = seqs.value + 1 RETURNING value`, seq).Sc
 	return v, err
 }
 
-// ---- users
-
-const userCols = `id, phone, status, created_at, class, kyc_name, kyc_id, kyc_checks, kyc_at, pw_hash, pw_failed, pw_locked_until`
-
-func scanUser(sc interface{ Scan(...any) error }) (*walletctl.UserRecord, error) {
-	var u walletctl.UserRecord
-	var created int64
-	var kycID *string
-	var checks, status string
-	var kycAt, locked *int64
-	var class int
-	err := sc.Scan(&u.ID, &u.Phone, &status, &created, &class, &u.Name, &kycID, &checks, &kycAt, &u.PasswordHash, &u.FailedAttempts, &locked)
-	if err != nil {
-		return nil, err
-	}
-	u.Class = walletctl.AccountClass(class)
-	u.Status = walletctl.UserStatus(status)
-	u.CreatedAt = fromTS(created)
-	if kycID != nil {
-		u.IDNo = *kycID
-	}
-	if checks != "" {
-		u.Checks = strings.Split(checks, ",")
-	}
-	u.VerifiedAt = fromNull(kycAt)
-	u.LockedUntil = fromNull(locked)
-	u.Verified = u.IDNo != ""
-	u.PasswordSet = u.PasswordHash != ""
-	return &u, nil
-}
-
-func (t *Tx) oneUser(where string, arg any) (*walletctl.UserRecord, error) {
-	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users WHERE `+where, arg))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	return u, err
-}
-
-func (t *Tx) CreateUser(u *walletctl.UserRecord) error {
-	if err := t.exec(`INSERT INTO users(id, num, phone, status, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.ID, idNum(u.ID), u.Phone, string(u.Status), ts(u.CreatedAt)); err != nil {
-		return err
-	}
-	return t.SaveUser(u)
-}
-
-func (t *Tx) SaveUser(u *walletctl.UserRecord) error {
-	return t.exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id=?, kyc_checks=?, kyc_at=?,
-pw_hash=?, pw_failed=?, pw_locked_until=? WHERE id=?`,
-		u.Phone, string(u.Status), int(u.Class), u.Name, nullStr(u.IDNo), strings.Join(u.Checks, ","), tsp(u.VerifiedAt),
-		u.PasswordHash, u.FailedAttempts, tsp(u.LockedUntil), u.ID)
-}
-
-func (t *Tx) GetUser(id string) (*walletctl.UserRecord, error) { return t.oneUser("id = ?", id) }
-func (t *Tx) UserByPhone(p string) (*walletctl.UserRecord, error) {
-	return t.oneUser("phone = ?", p)
-}
-func (t *Tx) UserByIDNo(id string) (*walletctl.UserRecord, error) {
-	return t.oneUser("kyc_id = ?", id)
-}
-
-func (t *Tx) users(q string, args ...any) ([]walletctl.UserRecord, error) {
-	var out []walletctl.UserRecord
-	err := t.each(`SELECT `+userCols+` FROM users `+q, args, func(r pgx.Rows) error {
-		u, err := scanUser(r)
-		if err == nil {
-			out = append(out, *u)
-		}
-		return err
-	})
-	return out, err
-}
-
-func (t *Tx) ListUsers() ([]walletctl.UserRecord, error) { return t.users(`ORDER BY num`) }
-
-func (t *Tx) LockedUsersDue(now time.Time) ([]walletctl.UserRecord, error) {
-	return t.users(`WHERE pw_locked_until IS NOT NULL AND pw_locked_until <= ? ORDER BY num`, ts(now))
-}
-
-// ---- bindings
-
-func (t *Tx) CreateBinding(b *walletctl.BindingRecord) error {
-	return t.exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.CardNo, b.Phone, b.CardID, ts(b.ExpiresAt))
-}
-
-func (t *Tx) GetBinding(id string) (*walletctl.BindingRecord, error) {
-	var b walletctl.BindingRecord
-	var exp int64
-	err := t.queryRow(`SELECT id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
-		Scan(&b.ID, &b.UserID, &b.Purpose, &b.BankBindingID, &b.CardNo, &b.Phone, &b.CardID, &exp)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	b.ExpiresAt = fromTS(exp)
-	return &b, nil
-}
-
-func (t *Tx) DeleteBinding(id string) error {
-	return t.exec(`DELETE FROM bindings WHERE id = ?`, id)
-}
-
-// ---- cards
-
-const cardCols = `id, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at`
-
-func scanCard(sc interface{ Scan(...any) error }) (*walletctl.CardRecord, error) {
-	var c walletctl.CardRecord
-	var bound int64
-	if err := sc.Scan(&c.ID, &c.UserID, &c.CardNo, &c.Bank, &c.BankName, &c.CardType, &c.Agreement, &c.Phone, &bound); err != nil {
-		return nil, err
-	}
-	c.BoundAt = fromTS(bound)
-	c.CardMasked = maskCard(c.CardNo)
-	if n := len(c.CardNo); n >= 4 {
-		c.Last4 = c.CardNo[n-4:]
-	}
-	return &c, nil
-}
-
-// maskCard is walletctl/sqlite's mask: the BIN and the last four digits, the middle starred.
-func maskCard(no string) string {
-	if len(no) < 8 {
-		return strings.Repeat("*", len(no))
-	}
-	return no[:4] + " **** **** " + no[len(no)-4:]
-}
-
-func (t *Tx) CreateCard(c *walletctl.CardRecord) error {
-	err := t.exec(`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, idNum(c.ID), c.UserID, c.CardNo, c.Bank, c.BankName, c.CardType, c.Agreement, c.Phone, ts(c.BoundAt))
-	if err == nil {
-		c.CardMasked = maskCard(c.CardNo)
-	}
-	return err
-}
-
-func (t *Tx) SaveCard(c *walletctl.CardRecord) error {
-	return t.exec(`UPDATE cards SET agreement=?, phone=?, card_type=? WHERE id=?`, c.Agreement, c.Phone, c.CardType, c.ID)
-}
-
-func (t *Tx) GetCard(id string) (*walletctl.CardRecord, error) {
-	c, err := scanCard(t.queryRow(`SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	return c, err
-}
-
-func (t *Tx) ListCards(userID string) ([]walletctl.CardRecord, error) {
-	var out []walletctl.CardRecord
-	err := t.each(`SELECT `+cardCols+` FROM cards WHERE user_id = ? ORDER BY num`, []any{userID}, func(r pgx.Rows) error {
-		c, err := scanCard(r)
-		if err == nil {
-			out = append(out, *c)
-		}
-		return err
-	})
-	return out, err
-}
-
-func (t *Tx) DeleteCard(id string) error {
-	return t.exec(`DELETE FROM cards WHERE id = ?`, id)
-}
-
-// ---- txns
-
-const txnCols = `id, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked, idem_key, bank_key,
-bank_txn_id, failure_code, note, created_at, settled_at, bank_time`
-
-func scanTxn(sc interface{ Scan(...any) error }) (*walletctl.TxnRecord, error) {
-	var r walletctl.TxnRecord
-	var bankKey *string
-	var created int64
-	var settled, bankTime *int64
-	err := sc.Scan(&r.ID, &r.Kind, &r.Status, &r.UserID, &r.Amount, &r.Fee, &r.Counterparty, &r.Source, &r.CardID, &r.CardMasked,
-		&r.IdempotencyKey, &bankKey, &r.BankTxnID, &r.FailureCode, &r.Note, &created, &settled, &bankTime)
-	if err != nil {
-		return nil, err
-	}
-	if bankKey != nil {
-		r.BankKey = *bankKey
-	}
-	r.CreatedAt = fromTS(created)
-	r.SettledAt = fromNull(settled)
-	r.BankTime = fromNull(bankTime)
-	return &r, nil
-}
-
-func (t *Tx) txns(q string, args ...any) ([]walletctl.TxnRecord, error) {
-	var out []walletctl.TxnRecord
-	err := t.each(`SELECT `+txnCols+` FROM txns `+q, args, func(r pgx.Rows) error {
-		x, err := scanTxn(r)
-		if err == nil {
-			out = append(out, *x)
-		}
-		return err
-	})
-	return out, err
-}
-
-func (t *Tx) oneTxn(where string, arg any) (*walletctl.TxnRecord, error) {
-	r, err := scanTxn(t.queryRow(`SELECT `+txnCols+` FROM txns WHERE `+where, arg))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	return r, err
-}
-
-func (t *Tx) CreateTxn(r *walletctl.TxnRecord) error {
-	return t.exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
-idem_key, bank_key, bank_txn_id, failure_code, note, created_at, settled_at, bank_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.ID, idNum(r.ID), r.Kind, r.Status, r.UserID, r.Amount, r.Fee, r.Counterparty, r.Source, r.CardID, r.CardMasked,
-		r.IdempotencyKey, nullStr(r.BankKey), r.BankTxnID, r.FailureCode, r.Note, ts(r.CreatedAt), tsp(r.SettledAt), tsp(r.BankTime))
-}
-
-func (t *Tx) SaveTxn(r *walletctl.TxnRecord) error {
-	return t.exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
-		r.Status, r.Fee, r.BankTxnID, r.FailureCode, r.Note, tsp(r.SettledAt), tsp(r.BankTime), r.ID)
-}
-
-func (t *Tx) GetTxn(id string) (*walletctl.TxnRecord, error) { return t.oneTxn("id = ?", id) }
-func (t *Tx) TxnByIdemKey(k string) (*walletctl.TxnRecord, error) {
-	return t.oneTxn("idem_key = ?", k)
-}
-func (t *Tx) TxnByBankKey(k string) (*walletctl.TxnRecord, error) {
-	return t.oneTxn("bank_key = ?", k)
-}
-
-func (t *Tx) ListTxns(userID string) ([]walletctl.TxnRecord, error) {
-	return t.txns(`WHERE user_id = ? OR (kind = 'transfer' AND counterparty = ?) ORDER BY num`, userID, userID)
-}
-
-func (t *Tx) PendingBankTxns() ([]walletctl.TxnRecord, error) {
-	return t.txns(`WHERE status = 'pending' AND bank_key IS NOT NULL ORDER BY num`)
-}
-
-func (t *Tx) BankTxnsSettledBetween(from, to time.Time) ([]walletctl.TxnRecord, error) {
-	return t.txns(`WHERE bank_time IS NOT NULL AND bank_time >= ? AND bank_time < ? ORDER BY num`, ts(from), ts(to))
-}
-
 func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
 	q := `SELECT COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM txns WHERE created_at >= ?`
-	args := []any{ts(f.Since)}
+	args := []any{sqlstore.TS(f.Since)}
 	if f.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, f.Status)
@@ -825,39 +560,14 @@ SELECT a, SUM(m) FROM unnest(?::TEXT[], ?::BIGINT[]) AS l(a, m) GROUP BY a ORDER
 ON CONFLICT(name) DO UPDATE SET balance = accounts.balance + excluded.balance`, cached, moves)
 }
 
-func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
-	var out []walletctl.Posting
-	err := t.each(`SELECT account, amount FROM postings WHERE txn_id = ? ORDER BY id`, []any{txnID}, func(r pgx.Rows) error {
-		var p walletctl.Posting
-		err := r.Scan(&p.Account, &p.Amount)
-		out = append(out, p)
-		return err
-	})
-	return out, err
-}
-
+// AccountBalance of a shared account is the sum of its postings (migration 2: no cached row).
 func (t *Tx) AccountBalance(account string) (int64, error) {
+	if cachedAccount(account) {
+		return t.Tx.AccountBalance(account)
+	}
 	var b int64
-	if !cachedAccount(account) {
-		err := t.queryRow(`SELECT COALESCE(SUM(amount), 0)::BIGINT FROM postings WHERE account = ?`, account).Scan(&b)
-		return b, err
-	}
-	err := t.queryRow(`SELECT balance FROM accounts WHERE name = ?`, account).Scan(&b)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
+	err := t.queryRow(`SELECT COALESCE(SUM(amount), 0)::BIGINT FROM postings WHERE account = ?`, account).Scan(&b)
 	return b, err
-}
-
-func (t *Tx) strings(q string) ([]string, error) {
-	var out []string
-	err := t.each(q, nil, func(r pgx.Rows) error {
-		var s string
-		err := r.Scan(&s)
-		out = append(out, s)
-		return err
-	})
-	return out, err
 }
 
 func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
@@ -866,108 +576,20 @@ func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
 		return nil, err
 	}
 	var err error
-	if r.UnbalancedTxns, err = t.strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0 ORDER BY 1`); err != nil {
+	if r.UnbalancedTxns, err = t.Strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0 ORDER BY 1`); err != nil {
 		return nil, err
 	}
-	if r.DriftedAccounts, err = t.strings(`SELECT a.name FROM accounts a LEFT JOIN
+	if r.DriftedAccounts, err = t.Strings(`SELECT a.name FROM accounts a LEFT JOIN
 (SELECT account, SUM(amount) s FROM postings GROUP BY account) p ON p.account = a.name
 WHERE a.balance != COALESCE(p.s, 0) ORDER BY 1`); err != nil {
 		return nil, err
 	}
 	// Negative: the cached user accounts, and the shared ones that must not go below zero
 	// (merchants, transit, fees) from their postings.
-	if r.NegativeAccounts, err = t.strings(`SELECT name FROM accounts WHERE balance < 0 AND name LIKE 'user:%'
+	if r.NegativeAccounts, err = t.Strings(`SELECT name FROM accounts WHERE balance < 0 AND name LIKE 'user:%'
 UNION SELECT account FROM postings WHERE account LIKE 'transit:%' OR account LIKE 'merchant:%' OR account LIKE 'fees:%'
 GROUP BY account HAVING SUM(amount) < 0 ORDER BY 1`); err != nil {
 		return nil, err
 	}
 	return &r, nil
-}
-
-// ---- transfers
-
-const transferCols = `id, from_user, to_user, payee_name_masked, amount, status, delay, created_at, arrives_at, refund_at, done_at`
-
-func (t *Tx) transfers(q string, args ...any) ([]walletctl.Transfer, error) {
-	var out []walletctl.Transfer
-	err := t.each(`SELECT `+transferCols+` FROM transfers `+q, args, func(r pgx.Rows) error {
-		var tr walletctl.Transfer
-		var created, arrives, refund int64
-		var done *int64
-		if err := r.Scan(&tr.ID, &tr.From, &tr.To, &tr.PayeeNameMasked, &tr.Amount, &tr.Status, &tr.Delay, &created, &arrives, &refund, &done); err != nil {
-			return err
-		}
-		tr.CreatedAt, tr.ArrivesAt, tr.RefundAt, tr.DoneAt = fromTS(created), fromTS(arrives), fromTS(refund), fromNull(done)
-		out = append(out, tr)
-		return nil
-	})
-	return out, err
-}
-
-func (t *Tx) CreateTransfer(tr *walletctl.Transfer) error {
-	return t.exec(`INSERT INTO transfers(`+transferCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		tr.ID, tr.From, tr.To, tr.PayeeNameMasked, tr.Amount, tr.Status, tr.Delay, ts(tr.CreatedAt), ts(tr.ArrivesAt), ts(tr.RefundAt), tsp(tr.DoneAt))
-}
-
-func (t *Tx) SaveTransfer(tr *walletctl.Transfer) error {
-	return t.exec(`UPDATE transfers SET status=?, done_at=? WHERE id=?`, tr.Status, tsp(tr.DoneAt), tr.ID)
-}
-
-func (t *Tx) GetTransfer(id string) (*walletctl.Transfer, error) {
-	trs, err := t.transfers(`WHERE id = ?`, id)
-	if err != nil || len(trs) == 0 {
-		return nil, err
-	}
-	return &trs[0], nil
-}
-
-func (t *Tx) ListTransfers(userID string) ([]walletctl.Transfer, error) {
-	return t.transfers(`WHERE from_user = ? OR to_user = ? ORDER BY created_at, id`, userID, userID)
-}
-
-func (t *Tx) TransfersDue(now time.Time) ([]walletctl.Transfer, error) {
-	n := ts(now)
-	return t.transfers(`WHERE (status = 'scheduled' AND arrives_at <= ?) OR (status = 'arrived' AND refund_at <= ?)
-ORDER BY CASE status WHEN 'scheduled' THEN arrives_at ELSE refund_at END, id`, n, n)
-}
-
-func (t *Tx) AcceptedBetween(a, b string) (bool, error) {
-	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM transfers WHERE status = 'accepted' AND
-((from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?))`, a, b, b, a).Scan(&n)
-	return n > 0, err
-}
-
-func (t *Tx) NextDue() (*time.Time, error) {
-	var n *int64
-	err := t.queryRow(`SELECT MIN(v) FROM (
-SELECT MIN(arrives_at) v FROM transfers WHERE status = 'scheduled'
-UNION ALL SELECT MIN(refund_at) FROM transfers WHERE status = 'arrived'
-UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NULL) due`).Scan(&n)
-	if err != nil {
-		return nil, err
-	}
-	return fromNull(n), nil
-}
-
-// ---- security log
-
-func (t *Tx) AppendSecurity(ev *walletctl.SecurityEvent) error {
-	return t.queryRow(`INSERT INTO security_log(user_id, time, event, detail) VALUES (?, ?, ?, ?) RETURNING seq`,
-		ev.UserID, ts(ev.Time), ev.Event, ev.Detail).Scan(&ev.Seq)
-}
-
-func (t *Tx) SecurityLog(userID string) ([]walletctl.SecurityEvent, error) {
-	var out []walletctl.SecurityEvent
-	err := t.each(`SELECT seq, user_id, time, event, detail FROM security_log WHERE user_id = ? ORDER BY seq`, []any{userID}, func(r pgx.Rows) error {
-		var ev walletctl.SecurityEvent
-		var tm int64
-		if err := r.Scan(&ev.Seq, &ev.UserID, &tm, &ev.Event, &ev.Detail); err != nil {
-			return err
-		}
-		ev.Time = fromTS(tm)
-		out = append(out, ev)
-		return nil
-	})
-	return out, err
 }

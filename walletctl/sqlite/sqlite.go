@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sqlstore"
 	_ "modernc.org/sqlite"
 )
 
@@ -387,7 +387,7 @@ func (s *Store) call(b *batch, fn func(walletctl.StoreTx) error) error {
 		}
 		s.mu.Unlock()
 	}()
-	err := fn(&Tx{c: s.w})
+	err := fn(newTx(s.w, false))
 	returned = true
 	return err
 }
@@ -453,7 +453,7 @@ func read(c *conn, fn func(walletctl.StoreTx) error) (ended bool, err error) {
 		return true, fmt.Errorf("sqlite: begin read: %w", err)
 	}
 	defer func() { ended = c.run(`ROLLBACK`) == nil }()
-	return false, fn(&Tx{c: c, readOnly: true})
+	return false, fn(newTx(c, true))
 }
 
 // rollback ends the writer's transaction. If even that fails (or there was none: SQLite rolls
@@ -502,350 +502,71 @@ func (s *Store) release(c *conn) {
 	}
 }
 
-// Tx implements walletctl.StoreTx.
+// Tx implements walletctl.StoreTx: the queries both stores share are sqlstore's, on this
+// connection's prepared statements; the ones SQLite writes its own way are below.
 type Tx struct {
+	sqlstore.Tx
 	c        *conn
 	readOnly bool
 }
 
-func (t *Tx) stmt(q string) (*sql.Stmt, error) { return t.c.stmt(q) }
-
-func (t *Tx) exec(q string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(q)
-	if err != nil {
-		return nil, err
-	}
-	return st.Exec(args...)
+func newTx(c *conn, readOnly bool) *Tx {
+	t := &Tx{c: c, readOnly: readOnly}
+	t.Tx = sqlstore.Tx{C: stmts{c}, NoRows: sql.ErrNoRows}
+	return t
 }
 
-func (t *Tx) query(q string, args ...any) (*sql.Rows, error) {
-	st, err := t.stmt(q)
-	if err != nil {
-		return nil, err
+// stmts is sqlstore.Conn on a connection's prepared statements.
+type stmts struct{ c *conn }
+
+func (s stmts) Exec(q string, args ...any) error {
+	st, err := s.c.stmt(q)
+	if err == nil {
+		_, err = st.Exec(args...)
 	}
-	return st.Query(args...)
+	return err
 }
 
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-func (t *Tx) queryRow(q string, args ...any) interface{ Scan(...any) error } {
-	st, err := t.stmt(q)
+func (s stmts) QueryRow(q string, args ...any) sqlstore.Row {
+	st, err := s.c.stmt(q)
 	if err != nil {
 		return errRow{err}
 	}
 	return st.QueryRow(args...)
 }
 
-func ts(t time.Time) int64 { return t.UnixNano() }
-
-func tsp(t *time.Time) any {
-	if t == nil {
-		return nil
+func (s stmts) Each(q string, args []any, scan func(sqlstore.Row) error) error {
+	st, err := s.c.stmt(q)
+	if err != nil {
+		return err
 	}
-	return t.UnixNano()
-}
-
-func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func fromNull(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
+	rows, err := st.Query(args...)
+	if err != nil {
+		return err
 	}
-	t := fromTS(n.Int64)
-	return &t
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// idNum extracts the number of "u12" so that lists sort as created.
-func idNum(id string) int64 {
-	var n int64
-	for i := 0; i < len(id); i++ {
-		if id[i] >= '0' && id[i] <= '9' {
-			n = n*10 + int64(id[i]-'0')
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
 		}
 	}
-	return n
+	return rows.Err()
 }
 
 func (t *Tx) NextID(seq string) (int64, error) {
 	var v int64
-	err := t.queryRow(`INSERT INTO seqs(name, value) VALUES (?, 1)
+	err := t.C.QueryRow(`INSERT INTO seqs(name, value) VALUES (?, 1)
 ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value`, seq).Scan(&v)
 	return v, err
 }
 
-// ---- users
-
-const userCols = `id, phone, status, created_at, class, kyc_name, kyc_id, kyc_checks, kyc_at, pw_hash, pw_failed, pw_locked_until`
-
-func scanUser(sc interface{ Scan(...any) error }) (*walletctl.UserRecord, error) {
-	var u walletctl.UserRecord
-	var created int64
-	var kycID sql.NullString
-	var checks string
-	var kycAt, locked sql.NullInt64
-	var status string
-	err := sc.Scan(&u.ID, &u.Phone, &status, &created, &u.Class, &u.Name, &kycID, &checks, &kycAt, &u.PasswordHash, &u.FailedAttempts, &locked)
-	if err != nil {
-		return nil, err
-	}
-	u.Status = walletctl.UserStatus(status)
-	u.CreatedAt = fromTS(created)
-	u.IDNo = kycID.String
-	if checks != "" {
-		u.Checks = strings.Split(checks, ",")
-	}
-	u.VerifiedAt = fromNull(kycAt)
-	u.LockedUntil = fromNull(locked)
-	u.Verified = u.IDNo != ""
-	u.PasswordSet = u.PasswordHash != ""
-	return &u, nil
-}
-
-func (t *Tx) oneUser(where string, arg any) (*walletctl.UserRecord, error) {
-	u, err := scanUser(t.queryRow(`SELECT `+userCols+` FROM users WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return u, err
-}
-
-func (t *Tx) CreateUser(u *walletctl.UserRecord) error {
-	_, err := t.exec(`INSERT INTO users(id, num, phone, status, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.ID, idNum(u.ID), u.Phone, string(u.Status), ts(u.CreatedAt))
-	if err != nil {
-		return err
-	}
-	return t.SaveUser(u)
-}
-
-func (t *Tx) SaveUser(u *walletctl.UserRecord) error {
-	_, err := t.exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id=?, kyc_checks=?, kyc_at=?,
-pw_hash=?, pw_failed=?, pw_locked_until=? WHERE id=?`,
-		u.Phone, string(u.Status), int(u.Class), u.Name, nullStr(u.IDNo), strings.Join(u.Checks, ","), tsp(u.VerifiedAt),
-		u.PasswordHash, u.FailedAttempts, tsp(u.LockedUntil), u.ID)
-	return err
-}
-
-func (t *Tx) GetUser(id string) (*walletctl.UserRecord, error) { return t.oneUser("id = ?", id) }
-func (t *Tx) UserByPhone(p string) (*walletctl.UserRecord, error) {
-	return t.oneUser("phone = ?", p)
-}
-func (t *Tx) UserByIDNo(id string) (*walletctl.UserRecord, error) {
-	return t.oneUser("kyc_id = ?", id)
-}
-
-func (t *Tx) users(q string, args ...any) ([]walletctl.UserRecord, error) {
-	rows, err := t.query(`SELECT `+userCols+` FROM users `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []walletctl.UserRecord
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *u)
-	}
-	return out, rows.Err()
-}
-
-func (t *Tx) ListUsers() ([]walletctl.UserRecord, error) { return t.users(`ORDER BY num`) }
-
-func (t *Tx) LockedUsersDue(now time.Time) ([]walletctl.UserRecord, error) {
-	return t.users(`WHERE pw_locked_until IS NOT NULL AND pw_locked_until <= ? ORDER BY num`, ts(now))
-}
-
-// ---- bindings
-
-func (t *Tx) CreateBinding(b *walletctl.BindingRecord) error {
-	_, err := t.exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.CardNo, b.Phone, b.CardID, ts(b.ExpiresAt))
-	return err
-}
-
-func (t *Tx) GetBinding(id string) (*walletctl.BindingRecord, error) {
-	var b walletctl.BindingRecord
-	var exp int64
-	err := t.queryRow(`SELECT id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
-		Scan(&b.ID, &b.UserID, &b.Purpose, &b.BankBindingID, &b.CardNo, &b.Phone, &b.CardID, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	b.ExpiresAt = fromTS(exp)
-	return &b, err
-}
-
-func (t *Tx) DeleteBinding(id string) error {
-	_, err := t.exec(`DELETE FROM bindings WHERE id = ?`, id)
-	return err
-}
-
-// ---- cards
-
-const cardCols = `id, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at`
-
-func scanCard(sc interface{ Scan(...any) error }) (*walletctl.CardRecord, error) {
-	var c walletctl.CardRecord
-	var bound int64
-	if err := sc.Scan(&c.ID, &c.UserID, &c.CardNo, &c.Bank, &c.BankName, &c.CardType, &c.Agreement, &c.Phone, &bound); err != nil {
-		return nil, err
-	}
-	c.BoundAt = fromTS(bound)
-	c.CardMasked = maskCard(c.CardNo)
-	if n := len(c.CardNo); n >= 4 {
-		c.Last4 = c.CardNo[n-4:]
-	}
-	return &c, nil
-}
-
-// maskCard shows the BIN and the last four digits in groups of four: "6222 02** **** 1234"
-// would reveal too much, so the middle is starred whole: "6222 **** **** 1234".
-func maskCard(no string) string {
-	if len(no) < 8 {
-		return strings.Repeat("*", len(no))
-	}
-	return no[:4] + " **** **** " + no[len(no)-4:]
-}
-
-func (t *Tx) CreateCard(c *walletctl.CardRecord) error {
-	_, err := t.exec(`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, idNum(c.ID), c.UserID, c.CardNo, c.Bank, c.BankName, c.CardType, c.Agreement, c.Phone, ts(c.BoundAt))
-	if err == nil {
-		c.CardMasked = maskCard(c.CardNo)
-	}
-	return err
-}
-
-func (t *Tx) SaveCard(c *walletctl.CardRecord) error {
-	_, err := t.exec(`UPDATE cards SET agreement=?, phone=?, card_type=? WHERE id=?`, c.Agreement, c.Phone, c.CardType, c.ID)
-	return err
-}
-
-func (t *Tx) GetCard(id string) (*walletctl.CardRecord, error) {
-	c, err := scanCard(t.queryRow(`SELECT `+cardCols+` FROM cards WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return c, err
-}
-
-func (t *Tx) ListCards(userID string) ([]walletctl.CardRecord, error) {
-	rows, err := t.query(`SELECT `+cardCols+` FROM cards WHERE user_id = ? ORDER BY num`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []walletctl.CardRecord
-	for rows.Next() {
-		c, err := scanCard(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
-}
-
-func (t *Tx) DeleteCard(id string) error {
-	_, err := t.exec(`DELETE FROM cards WHERE id = ?`, id)
-	return err
-}
-
-// ---- txns
-
-const txnCols = `id, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked, idem_key, bank_key,
-bank_txn_id, failure_code, note, created_at, settled_at, bank_time`
-
-func scanTxn(sc interface{ Scan(...any) error }) (*walletctl.TxnRecord, error) {
-	var r walletctl.TxnRecord
-	var bankKey sql.NullString
-	var created int64
-	var settled, bankTime sql.NullInt64
-	err := sc.Scan(&r.ID, &r.Kind, &r.Status, &r.UserID, &r.Amount, &r.Fee, &r.Counterparty, &r.Source, &r.CardID, &r.CardMasked,
-		&r.IdempotencyKey, &bankKey, &r.BankTxnID, &r.FailureCode, &r.Note, &created, &settled, &bankTime)
-	if err != nil {
-		return nil, err
-	}
-	r.BankKey = bankKey.String
-	r.CreatedAt = fromTS(created)
-	r.SettledAt = fromNull(settled)
-	r.BankTime = fromNull(bankTime)
-	return &r, nil
-}
-
-func (t *Tx) txns(q string, args ...any) ([]walletctl.TxnRecord, error) {
-	rows, err := t.query(`SELECT `+txnCols+` FROM txns `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []walletctl.TxnRecord
-	for rows.Next() {
-		r, err := scanTxn(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
-}
-
-func (t *Tx) oneTxn(where string, arg any) (*walletctl.TxnRecord, error) {
-	r, err := scanTxn(t.queryRow(`SELECT `+txnCols+` FROM txns WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return r, err
-}
-
-func (t *Tx) CreateTxn(r *walletctl.TxnRecord) error {
-	_, err := t.exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
-idem_key, bank_key, bank_txn_id, failure_code, note, created_at, settled_at, bank_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.ID, idNum(r.ID), r.Kind, r.Status, r.UserID, r.Amount, r.Fee, r.Counterparty, r.Source, r.CardID, r.CardMasked,
-		r.IdempotencyKey, nullStr(r.BankKey), r.BankTxnID, r.FailureCode, r.Note, ts(r.CreatedAt), tsp(r.SettledAt), tsp(r.BankTime))
-	return err
-}
-
-func (t *Tx) SaveTxn(r *walletctl.TxnRecord) error {
-	_, err := t.exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
-		r.Status, r.Fee, r.BankTxnID, r.FailureCode, r.Note, tsp(r.SettledAt), tsp(r.BankTime), r.ID)
-	return err
-}
-
-func (t *Tx) GetTxn(id string) (*walletctl.TxnRecord, error) { return t.oneTxn("id = ?", id) }
-func (t *Tx) TxnByIdemKey(k string) (*walletctl.TxnRecord, error) {
-	return t.oneTxn("idem_key = ?", k)
-}
-func (t *Tx) TxnByBankKey(k string) (*walletctl.TxnRecord, error) {
-	return t.oneTxn("bank_key = ?", k)
-}
-
-func (t *Tx) ListTxns(userID string) ([]walletctl.TxnRecord, error) {
-	return t.txns(`WHERE user_id = ? OR (kind = 'transfer' AND counterparty = ?) ORDER BY num`, userID, userID)
-}
-
-func (t *Tx) PendingBankTxns() ([]walletctl.TxnRecord, error) {
-	return t.txns(`WHERE status = 'pending' AND bank_key IS NOT NULL ORDER BY num`)
-}
-
-func (t *Tx) BankTxnsSettledBetween(from, to time.Time) ([]walletctl.TxnRecord, error) {
-	return t.txns(`WHERE bank_time IS NOT NULL AND bank_time >= ? AND bank_time < ? ORDER BY num`, ts(from), ts(to))
-}
-
 func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
 	q := `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM txns WHERE created_at >= ?`
-	args := []any{ts(f.Since)}
+	args := []any{sqlstore.TS(f.Since)}
 	if f.Status != "" {
 		q += ` AND status = ?`
 		args = append(args, f.Status)
@@ -871,7 +592,7 @@ func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
 	}
 	var n int
 	var sum int64
-	err := t.queryRow(q, args...).Scan(&n, &sum)
+	err := t.C.QueryRow(q, args...).Scan(&n, &sum)
 	return n, sum, err
 }
 
@@ -887,7 +608,7 @@ func (t *Tx) Post(txnID string, ps []walletctl.Posting) error {
 		return fmt.Errorf("sqlite: unbalanced entry for %s (sum %d, %d lines)", txnID, sum, len(ps))
 	}
 	var entry int
-	if err := t.queryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
+	if err := t.C.QueryRow(`SELECT COALESCE(MAX(entry), 0) + 1 FROM postings WHERE txn_id = ?`, txnID).Scan(&entry); err != nil {
 		return err
 	}
 	// One statement for the lines and one for the balances, whatever the number of lines: rows are
@@ -899,11 +620,10 @@ func (t *Tx) Post(txnID string, ps []walletctl.Posting) error {
 		lines = append(lines, txnID, entry, p.Account, p.Amount)
 		moves = append(moves, p.Account, p.Amount)
 	}
-	if _, err := t.exec(postLinesSQL(len(ps)), lines...); err != nil {
+	if err := t.C.Exec(postLinesSQL(len(ps)), lines...); err != nil {
 		return err
 	}
-	_, err := t.exec(postMovesSQL(len(ps)), moves...)
-	return err
+	return t.C.Exec(postMovesSQL(len(ps)), moves...)
 }
 
 func postLinesSQL(n int) string {
@@ -915,163 +635,22 @@ func postMovesSQL(n int) string {
 ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`
 }
 
-func (t *Tx) Postings(txnID string) ([]walletctl.Posting, error) {
-	rows, err := t.query(`SELECT account, amount FROM postings WHERE txn_id = ? ORDER BY id`, txnID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []walletctl.Posting
-	for rows.Next() {
-		var p walletctl.Posting
-		if err := rows.Scan(&p.Account, &p.Amount); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-func (t *Tx) AccountBalance(account string) (int64, error) {
-	var b int64
-	err := t.queryRow(`SELECT balance FROM accounts WHERE name = ?`, account).Scan(&b)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return b, err
-}
-
-func (t *Tx) strings(q string) ([]string, error) {
-	rows, err := t.query(q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
 func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
 	var r walletctl.LedgerReport
-	if err := t.queryRow(`SELECT COALESCE(SUM(amount), 0) FROM postings`).Scan(&r.Sum); err != nil {
+	if err := t.C.QueryRow(`SELECT COALESCE(SUM(amount), 0) FROM postings`).Scan(&r.Sum); err != nil {
 		return nil, err
 	}
 	var err error
-	if r.UnbalancedTxns, err = t.strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0`); err != nil {
+	if r.UnbalancedTxns, err = t.Strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0`); err != nil {
 		return nil, err
 	}
-	if r.DriftedAccounts, err = t.strings(`SELECT a.name FROM accounts a LEFT JOIN
+	if r.DriftedAccounts, err = t.Strings(`SELECT a.name FROM accounts a LEFT JOIN
 (SELECT account, SUM(amount) s FROM postings GROUP BY account) p ON p.account = a.name
 WHERE a.balance != COALESCE(p.s, 0)`); err != nil {
 		return nil, err
 	}
-	if r.NegativeAccounts, err = t.strings(`SELECT name FROM accounts WHERE balance < 0 AND (name LIKE 'user:%' OR name LIKE 'transit:%' OR name LIKE 'merchant:%' OR name LIKE 'fees:%')`); err != nil {
+	if r.NegativeAccounts, err = t.Strings(`SELECT name FROM accounts WHERE balance < 0 AND (name LIKE 'user:%' OR name LIKE 'transit:%' OR name LIKE 'merchant:%' OR name LIKE 'fees:%')`); err != nil {
 		return nil, err
 	}
 	return &r, nil
-}
-
-// ---- transfers
-
-const transferCols = `id, from_user, to_user, payee_name_masked, amount, status, delay, created_at, arrives_at, refund_at, done_at`
-
-func (t *Tx) transfers(q string, args ...any) ([]walletctl.Transfer, error) {
-	rows, err := t.query(`SELECT `+transferCols+` FROM transfers `+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []walletctl.Transfer
-	for rows.Next() {
-		var tr walletctl.Transfer
-		var created, arrives, refund int64
-		var done sql.NullInt64
-		if err := rows.Scan(&tr.ID, &tr.From, &tr.To, &tr.PayeeNameMasked, &tr.Amount, &tr.Status, &tr.Delay, &created, &arrives, &refund, &done); err != nil {
-			return nil, err
-		}
-		tr.CreatedAt, tr.ArrivesAt, tr.RefundAt, tr.DoneAt = fromTS(created), fromTS(arrives), fromTS(refund), fromNull(done)
-		out = append(out, tr)
-	}
-	return out, rows.Err()
-}
-
-func (t *Tx) CreateTransfer(tr *walletctl.Transfer) error {
-	_, err := t.exec(`INSERT INTO transfers(`+transferCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		tr.ID, tr.From, tr.To, tr.PayeeNameMasked, tr.Amount, tr.Status, tr.Delay, ts(tr.CreatedAt), ts(tr.ArrivesAt), ts(tr.RefundAt), tsp(tr.DoneAt))
-	return err
-}
-
-func (t *Tx) SaveTransfer(tr *walletctl.Transfer) error {
-	_, err := t.exec(`UPDATE transfers SET status=?, done_at=? WHERE id=?`, tr.Status, tsp(tr.DoneAt), tr.ID)
-	return err
-}
-
-func (t *Tx) GetTransfer(id string) (*walletctl.Transfer, error) {
-	trs, err := t.transfers(`WHERE id = ?`, id)
-	if err != nil || len(trs) == 0 {
-		return nil, err
-	}
-	return &trs[0], nil
-}
-
-func (t *Tx) ListTransfers(userID string) ([]walletctl.Transfer, error) {
-	return t.transfers(`WHERE from_user = ? OR to_user = ? ORDER BY created_at, id`, userID, userID)
-}
-
-func (t *Tx) TransfersDue(now time.Time) ([]walletctl.Transfer, error) {
-	n := ts(now)
-	return t.transfers(`WHERE (status = 'scheduled' AND arrives_at <= ?) OR (status = 'arrived' AND refund_at <= ?)
-ORDER BY CASE status WHEN 'scheduled' THEN arrives_at ELSE refund_at END, id`, n, n)
-}
-
-func (t *Tx) AcceptedBetween(a, b string) (bool, error) {
-	var n int
-	err := t.queryRow(`SELECT COUNT(*) FROM transfers WHERE status = 'accepted' AND
-((from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?))`, a, b, b, a).Scan(&n)
-	return n > 0, err
-}
-
-func (t *Tx) NextDue() (*time.Time, error) {
-	var n sql.NullInt64
-	err := t.queryRow(`SELECT MIN(v) FROM (
-SELECT MIN(arrives_at) v FROM transfers WHERE status = 'scheduled'
-UNION ALL SELECT MIN(refund_at) FROM transfers WHERE status = 'arrived'
-UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NULL)`).Scan(&n)
-	if err != nil {
-		return nil, err
-	}
-	return fromNull(n), nil
-}
-
-// ---- security log
-
-func (t *Tx) AppendSecurity(ev *walletctl.SecurityEvent) error {
-	return t.queryRow(`INSERT INTO security_log(user_id, time, event, detail) VALUES (?, ?, ?, ?) RETURNING seq`,
-		ev.UserID, ts(ev.Time), ev.Event, ev.Detail).Scan(&ev.Seq)
-}
-
-func (t *Tx) SecurityLog(userID string) ([]walletctl.SecurityEvent, error) {
-	rows, err := t.query(`SELECT seq, user_id, time, event, detail FROM security_log WHERE user_id = ? ORDER BY seq`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []walletctl.SecurityEvent
-	for rows.Next() {
-		var ev walletctl.SecurityEvent
-		var tm int64
-		if err := rows.Scan(&ev.Seq, &ev.UserID, &tm, &ev.Event, &ev.Detail); err != nil {
-			return nil, err
-		}
-		ev.Time = fromTS(tm)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
 }
