@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -95,44 +96,8 @@ back after 24 h.`,
 		return nil
 	}
 
-	accept := &cobra.Command{
-		Use:               "accept ID",
-		Short:             "Accept a transfer sent to the --as user",
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeTransfersArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, u, err := a.actor(ctx)
-			if err != nil {
-				return err
-			}
-			tr, err := svc.AcceptTransfer(ctx, u.ID, args[0])
-			if err != nil {
-				return err
-			}
-			a.printTransfer(tr)
-			return nil
-		},
-	}
-	cancel := &cobra.Command{
-		Use:               "cancel ID",
-		Short:             "Cancel a delayed transfer before it arrives (money back to the payer)",
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeTransfersArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, u, err := a.actor(ctx)
-			if err != nil {
-				return err
-			}
-			tr, err := svc.CancelTransfer(ctx, u.ID, args[0])
-			if err != nil {
-				return err
-			}
-			a.printTransfer(tr)
-			return nil
-		},
-	}
+	accept := a.transferActionCmd("accept ID", "Accept a transfer sent to the --as user", walletctl.Service.AcceptTransfer)
+	cancel := a.transferActionCmd("cancel ID", "Cancel a delayed transfer before it arrives (money back to the payer)", walletctl.Service.CancelTransfer)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the --as user's transfers, sent and received",
@@ -172,4 +137,28 @@ func (a *app) printTransfer(t *walletctl.Transfer) {
 		{"REFUND AT", ts(t.RefundAt)},
 		{"DONE", tsp(t.DoneAt)},
 	})
+}
+
+// transferActionCmd is a command that acts on one transfer by its ID (accept, cancel).
+func (a *app) transferActionCmd(use, short string,
+	act func(svc walletctl.Service, ctx context.Context, userID, transferID string) (*walletctl.Transfer, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:               use,
+		Short:             short,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeTransfersArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			svc, u, err := a.actor(ctx)
+			if err != nil {
+				return err
+			}
+			tr, err := act(svc, ctx, u.ID, args[0])
+			if err != nil {
+				return err
+			}
+			a.printTransfer(tr)
+			return nil
+		},
+	}
 }
