@@ -185,6 +185,16 @@ func releaseEntry(t *walletctl.TxnRecord) []walletctl.Posting {
 // check (inside the write transaction), record pending, call the bank, settle.
 func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, mv movement, m bankMove,
 	check func(tx walletctl.StoreTx, u *walletctl.UserRecord, m *bankMove) error) (*walletctl.Txn, error) {
+	// A caller's key may arrive twice at once (a retry racing its original, or the same request
+	// sent to two servers). Hold it for the whole operation, so that the second waits and replays
+	// the first's outcome instead of querying the bank before the first has called it.
+	if k := walletctl.IdempotencyKey(ctx); k != "" {
+		unlock, err := e.lockCall(ctx, "idem:"+userID+":"+k)
+		if err != nil {
+			return nil, internal(err)
+		}
+		defer unlock()
+	}
 	var rec *walletctl.TxnRecord
 	var card *walletctl.CardRecord
 	var replayed *walletctl.TxnRecord
@@ -632,15 +642,11 @@ func (e *Engine) callBank(ctx context.Context, rec *walletctl.TxnRecord, card *w
 	// The pending record is committed before this lock is taken, so a status query may have
 	// slipped in between and settled it (as failed: the bank had not seen it yet). Once the lock
 	// is held, look again, and never send a txn that is no longer pending.
-	unlockLocal := e.calls.lock(rec.ID)
-	defer unlockLocal()
-	if g, shared := e.store.(walletctl.CallGuard); shared {
-		unlock, err := g.LockCall(ctx, rec.ID)
-		if err != nil {
-			return nil, nil, err // not sent: it stays pending, and the status query fails it
-		}
-		defer unlock()
+	unlock, err := e.lockCall(ctx, rec.ID)
+	if err != nil {
+		return nil, nil, err // not sent: it stays pending, and the status query fails it
 	}
+	defer unlock()
 	var cur *walletctl.TxnRecord
 	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		var err error
@@ -658,4 +664,20 @@ func (e *Engine) callBank(ctx context.Context, rec *walletctl.TxnRecord, card *w
 	}
 	bt, err := e.bank.Debit(ctx, rec.BankKey, card.Agreement, m.amount)
 	return bt, nil, err
+}
+
+// lockCall takes the named call lock in this process and, on a store that several processes
+// share, across them (walletctl.CallGuard), waiting for whoever holds it.
+func (e *Engine) lockCall(ctx context.Context, name string) (func(), error) {
+	unlockLocal := e.calls.lock(name)
+	g, shared := e.store.(walletctl.CallGuard)
+	if !shared {
+		return unlockLocal, nil
+	}
+	unlockShared, err := g.LockCall(ctx, name)
+	if err != nil {
+		unlockLocal()
+		return nil, err
+	}
+	return func() { unlockShared(); unlockLocal() }, nil
 }
