@@ -578,18 +578,29 @@ func (e *Engine) Balance(ctx context.Context, userID string) (*walletctl.Balance
 
 // Transactions lists the user's txns (and transfers sent to them), oldest first.
 func (e *Engine) Transactions(ctx context.Context, userID string) ([]walletctl.Txn, error) {
+	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Txn, error) {
+		recs, err := tx.ListTxns(userID)
+		out := make([]walletctl.Txn, 0, len(recs))
+		for _, t := range recs {
+			out = append(out, t.Txn)
+		}
+		return out, err
+	})
+}
+
+// listOfUser is the common path of the user's lists: run due work, check the user exists, read.
+// It never returns a nil slice, so JSON shows [] for an empty list.
+func listOfUser[T any](e *Engine, ctx context.Context, userID string, list func(walletctl.StoreTx) ([]T, error)) ([]T, error) {
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
-	out := []walletctl.Txn{}
+	out := []T{}
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		if _, err := getUser(tx, userID); err != nil {
 			return err
 		}
-		ts, err := tx.ListTxns(userID)
-		for _, t := range ts {
-			out = append(out, t.Txn)
-		}
+		items, err := list(tx)
+		out = append(out, items...)
 		return err
 	})
 	return out, err

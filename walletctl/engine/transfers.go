@@ -285,34 +285,10 @@ func (e *Engine) CancelTransfer(ctx context.Context, userID, transferID string) 
 
 // Transfers lists transfers sent or received by the user.
 func (e *Engine) Transfers(ctx context.Context, userID string) ([]walletctl.Transfer, error) {
-	if err := e.tick(ctx); err != nil {
-		return nil, err
-	}
-	out := []walletctl.Transfer{}
-	err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		if _, err := getUser(tx, userID); err != nil {
-			return err
-		}
-		trs, err := tx.ListTransfers(userID)
-		out = append(out, trs...)
-		return err
-	})
-	return out, err
+	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Transfer, error) { return tx.ListTransfers(userID) })
 }
 
 // SecurityLog lists the user's security events, oldest first.
 func (e *Engine) SecurityLog(ctx context.Context, userID string) ([]walletctl.SecurityEvent, error) {
-	if err := e.tick(ctx); err != nil {
-		return nil, err
-	}
-	out := []walletctl.SecurityEvent{}
-	err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		if _, err := getUser(tx, userID); err != nil {
-			return err
-		}
-		evs, err := tx.SecurityLog(userID)
-		out = append(out, evs...)
-		return err
-	})
-	return out, err
+	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.SecurityEvent, error) { return tx.SecurityLog(userID) })
 }
