@@ -1,6 +1,10 @@
 package bankmock
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/walletctl/walletctl/bankapi"
+)
 
 // Limits in fen, named so the table below reads in yuan.
 const yuan = 100
@@ -8,7 +12,7 @@ const yuan = 100
 // catalogue is the banks the mock knows. BIN prefixes are the banks' real debit and credit BINs
 // (or, for the small banks, realistic ones); card lengths follow the banks' practice (CMB issues
 // 16-digit debit cards, most others 19-digit debit and 16-digit credit cards).
-var catalogue = []BankInfo{
+var catalogue = []bankapi.BankInfo{
 	{Code: "ICBC", Name: "中国工商银行", NameEN: "Industrial and Commercial Bank of China", Kind: "state",
 		BINs: []string{"622202", "621226", "625330"}, CardLengths: []int{16, 19}, OnlineBinding: true,
 		SingleLimit: 50000 * yuan, DailyLimit: 50000 * yuan},
@@ -47,12 +51,12 @@ var catalogue = []BankInfo{
 // BankProfiles are the banks' own misbehaviour, the lowest-precedence fault source: a flaky rural
 // bank refuses one debit in ten (by seeded probability). The big banks have none. The fault ID is
 // the bank code; counters live in the engine state so a restored snapshot continues the sequence.
-var BankProfiles = map[string]Fault{
-	"WJRCB": {ID: "WJRCB", Source: SourceProfile, Kind: FaultRefuse, Op: OpDebit, Bank: "WJRCB", Probability: 0.1},
+var BankProfiles = map[string]bankapi.Fault{
+	"WJRCB": {ID: "WJRCB", Source: bankapi.SourceProfile, Kind: bankapi.FaultRefuse, Op: bankapi.OpDebit, Bank: "WJRCB", Probability: 0.1},
 }
 
-var bankByCode = func() map[string]*BankInfo {
-	m := make(map[string]*BankInfo, len(catalogue))
+var bankByCode = func() map[string]*bankapi.BankInfo {
+	m := make(map[string]*bankapi.BankInfo, len(catalogue))
 	for i := range catalogue {
 		m[catalogue[i].Code] = &catalogue[i]
 	}
@@ -60,8 +64,8 @@ var bankByCode = func() map[string]*BankInfo {
 }()
 
 // Catalogue returns a copy of the bank catalogue, in a fixed order.
-func Catalogue() []BankInfo {
-	out := make([]BankInfo, len(catalogue))
+func Catalogue() []bankapi.BankInfo {
+	out := make([]bankapi.BankInfo, len(catalogue))
 	for i, b := range catalogue {
 		b.BINs = append([]string(nil), b.BINs...)
 		b.CardLengths = append([]int(nil), b.CardLengths...)
@@ -71,17 +75,17 @@ func Catalogue() []BankInfo {
 }
 
 // BankByCode returns the catalogue entry for a bank code.
-func BankByCode(code string) (BankInfo, bool) {
+func BankByCode(code string) (bankapi.BankInfo, bool) {
 	b, ok := bankByCode[code]
 	if !ok {
-		return BankInfo{}, false
+		return bankapi.BankInfo{}, false
 	}
 	return *b, true
 }
 
 // BankForCard finds the bank whose BIN is the longest prefix of cardNo. It does not check the
 // length or the Luhn digit.
-func BankForCard(cardNo string) (BankInfo, bool) {
+func BankForCard(cardNo string) (bankapi.BankInfo, bool) {
 	best, bestLen := -1, 0
 	for i, b := range catalogue {
 		for _, bin := range b.BINs {
@@ -91,12 +95,12 @@ func BankForCard(cardNo string) (BankInfo, bool) {
 		}
 	}
 	if best < 0 {
-		return BankInfo{}, false
+		return bankapi.BankInfo{}, false
 	}
 	return catalogue[best], true
 }
 
-func validLength(b *BankInfo, n int) bool {
+func validLength(b *bankapi.BankInfo, n int) bool {
 	for _, l := range b.CardLengths {
 		if l == n {
 			return true

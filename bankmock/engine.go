@@ -11,14 +11,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/vclock"
 )
 
 // Config configures an Engine. The zero value is a usable, deterministic world.
 type Config struct {
 	Seed          int64         // world seed; 0 means 1 (never random)
 	Customers     int           // generated customers besides the test cards; 0 means 50, negative means none
-	Clock         Clock         // nil: NewManualClock(DefaultEpoch)
+	Clock         vclock.Clock  // nil: vclock.NewManual(vclock.DefaultEpoch)
 	OTPTTL        time.Duration // default 5m
 	OTPAttempts   int           // default 3
 	ClientTimeout time.Duration // in-process callers: a delay/hang past this (or ctx's deadline) is OUTCOME_UNKNOWN; default 5s
@@ -60,8 +62,8 @@ type Engine struct {
 }
 
 var (
-	_ API   = (*Engine)(nil)
-	_ Admin = (*Engine)(nil)
+	_ bankapi.API   = (*Engine)(nil)
+	_ bankapi.Admin = (*Engine)(nil)
 )
 
 // New generates the world of cfg.Seed: the test cards, then cfg.Customers generated customers.
@@ -75,7 +77,7 @@ func New(cfg Config) *Engine {
 		cfg.Customers = 0
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = NewManualClock(DefaultEpoch)
+		cfg.Clock = vclock.NewManual(vclock.DefaultEpoch)
 	}
 	if cfg.OTPTTL <= 0 {
 		cfg.OTPTTL = 5 * time.Minute
@@ -123,10 +125,12 @@ func (e *Engine) Seed() int64 {
 
 func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
 
-func errf(code, resp, format string, args ...any) *Error { return Errorf(code, resp, format, args...) }
+func errf(code, resp, format string, args ...any) *bankapi.Error {
+	return bankapi.Errorf(code, resp, format, args...)
+}
 
 // asErr avoids the typed-nil trap when returning a *Error as an error.
-func asErr(e *Error) error {
+func asErr(e *bankapi.Error) error {
 	if e == nil {
 		return nil
 	}
@@ -152,7 +156,7 @@ type call struct {
 // run is the one path every API operation takes: resolve the request under the lock, pick the
 // fault (header > rule > magic > profile), then process it, or not, as the fault dictates. A delay
 // never holds the lock while it waits: the idempotency key is reserved as in flight instead.
-func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), process func(j *JournalEntry) (T, *Error)) (T, error) {
+func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), process func(j *bankapi.JournalEntry) (T, *bankapi.Error)) (T, error) {
 	var zero T
 	rep := reportFrom(ctx)
 	e.mu.Lock()
@@ -170,43 +174,43 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 		return res, asErr(err)
 	}
 	switch f.Kind {
-	case FaultRefuse, FaultHang:
-		e.journal(c, JournalEntry{Outcome: CodeOutcomeUnknown, RespCode: "03", Detail: "not processed"}, f)
+	case bankapi.FaultRefuse, bankapi.FaultHang:
+		e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeOutcomeUnknown, RespCode: "03", Detail: "not processed"}, f)
 		e.mu.Unlock()
 		if rep != nil {
 			return zero, nil // the server closes or holds the connection
 		}
-		if f.Kind == FaultHang {
+		if f.Kind == bankapi.FaultHang {
 			_ = e.cfg.Sleep(ctx, e.cfg.ClientTimeout) // the client waits until it gives up
 		}
-		return zero, &Error{Code: CodeOutcomeUnknown, RespCode: "03", Fault: f.Ref(),
+		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "03", Fault: f.Ref(),
 			Message: fmt.Sprintf("no answer from the bank (%s); the request was not processed, but a client cannot know that: query by idempotency key", f.Kind)}
-	case FaultHTTPError:
+	case bankapi.FaultHTTPError:
 		status := f.Status
 		if status == 0 {
 			status = 503
 		}
-		e.journal(c, JournalEntry{Outcome: CodeIssuerUnavailable, RespCode: "96", Detail: "HTTP " + strconv.Itoa(status) + ", not processed"}, f)
+		e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeIssuerUnavailable, RespCode: "96", Detail: "HTTP " + strconv.Itoa(status) + ", not processed"}, f)
 		e.mu.Unlock()
-		return zero, &Error{Code: CodeIssuerUnavailable, RespCode: "96", Fault: f.Ref(),
+		return zero, &bankapi.Error{Code: bankapi.CodeIssuerUnavailable, RespCode: "96", Fault: f.Ref(),
 			Message: fmt.Sprintf("issuer unavailable (HTTP %d); not processed, safe to retry", status)}
-	case FaultDropAfter, FaultMalformed:
+	case bankapi.FaultDropAfter, bankapi.FaultMalformed:
 		res, err := processJournaled(e, c, f, process)
 		e.mu.Unlock()
 		if rep != nil {
 			return res, asErr(err)
 		}
 		what := "the response was lost"
-		if f.Kind == FaultMalformed {
+		if f.Kind == bankapi.FaultMalformed {
 			what = "the response was garbage"
 		}
-		return zero, &Error{Code: CodeOutcomeUnknown, RespCode: "05", Fault: f.Ref(), Processed: true,
+		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: f.Ref(), Processed: true,
 			Message: what + " after the bank processed the request: query by idempotency key"}
-	default: // FaultDelay
+	default: // bankapi.FaultDelay
 		if c.key != "" {
 			if e.inflight[c.key] {
-				err := errf(CodeDuplicate, "94", "a request with this idempotency key is in flight")
-				e.journal(c, JournalEntry{Outcome: err.Code, RespCode: err.RespCode}, f)
+				err := errf(bankapi.CodeDuplicate, "94", "a request with this idempotency key is in flight")
+				e.journal(c, bankapi.JournalEntry{Outcome: err.Code, RespCode: err.RespCode}, f)
 				e.mu.Unlock()
 				return zero, err
 			}
@@ -234,7 +238,7 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 		res, err := processJournaled(e, c, f, process) // the bank processes even if the client left
 		e.mu.Unlock()
 		if late {
-			return zero, &Error{Code: CodeOutcomeUnknown, RespCode: "04", Fault: f.Ref(), Processed: true,
+			return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "04", Fault: f.Ref(), Processed: true,
 				Message: "the bank answered after the client's timeout (it did process the request): query by idempotency key"}
 		}
 		return res, asErr(err)
@@ -242,8 +246,8 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 }
 
 // processJournaled runs process under the lock and journals its outcome.
-func processJournaled[T any](e *Engine, c call, f *Fault, process func(j *JournalEntry) (T, *Error)) (T, *Error) {
-	var j JournalEntry
+func processJournaled[T any](e *Engine, c call, f *bankapi.Fault, process func(j *bankapi.JournalEntry) (T, *bankapi.Error)) (T, *bankapi.Error) {
+	var j bankapi.JournalEntry
 	res, err := process(&j)
 	if err != nil {
 		if f != nil {
@@ -266,11 +270,11 @@ func processJournaled[T any](e *Engine, c call, f *Fault, process func(j *Journa
 	j.Processed = true
 	if f != nil {
 		switch f.Kind {
-		case FaultDropAfter:
+		case bankapi.FaultDropAfter:
 			j.Detail = joinDetail(j.Detail, "processed; response dropped")
-		case FaultMalformed:
+		case bankapi.FaultMalformed:
 			j.Detail = joinDetail(j.Detail, "processed; garbage response")
-		case FaultDelay:
+		case bankapi.FaultDelay:
 			j.Detail = joinDetail(j.Detail, "processed after "+f.Delay.String())
 		}
 	}
@@ -286,14 +290,14 @@ func joinDetail(a, b string) string {
 }
 
 // journal appends an entry, filling the request's fields; the card is masked here, once.
-func (e *Engine) journal(c call, j JournalEntry, f *Fault) {
+func (e *Engine) journal(c call, j bankapi.JournalEntry, f *bankapi.Fault) {
 	e.st.Seq.Journal++
 	j.Seq = e.st.Seq.Journal
 	j.Time = e.now()
 	j.Op = c.op
 	j.Bank = c.bank
 	if c.card != "" {
-		j.Card = identity.MaskCard(c.card)
+		j.Card = cnid.MaskCard(c.card)
 	}
 	j.Amount = c.amount
 	j.IdempotencyKey = c.key
@@ -308,18 +312,18 @@ func (e *Engine) journal(c call, j JournalEntry, f *Fault) {
 // admin rules in the order they were added, a magic card or amount, the bank's profile. Each
 // matching fault counts the match; the first that fires wins and later ones are not consulted.
 // Called with the lock held; returns a copy.
-func (e *Engine) pickFault(ctx context.Context, c call) *Fault {
-	if hf, ok := headerFault(ctx); ok && hf.matches(c.op, c.bank, c.card, c.amount) {
+func (e *Engine) pickFault(ctx context.Context, c call) *bankapi.Fault {
+	if hf, ok := headerFault(ctx); ok && matches(&hf, c.op, c.bank, c.card, c.amount) {
 		e.st.Seq.Header++
 		f := hf
-		f.ID, f.Source, f.Matched, f.Fired = "h"+strconv.FormatInt(e.st.Seq.Header, 10), SourceHeader, 0, 0
-		if f.decide(e.st.Seed) {
+		f.ID, f.Source, f.Matched, f.Fired = "h"+strconv.FormatInt(e.st.Seq.Header, 10), bankapi.SourceHeader, 0, 0
+		if decide(&f, e.st.Seed) {
 			return &f
 		}
 	}
 	for i := range e.st.Faults {
 		r := &e.st.Faults[i]
-		if r.matches(c.op, c.bank, c.card, c.amount) && r.decide(e.st.Seed) {
+		if matches(r, c.op, c.bank, c.card, c.amount) && decide(r, e.st.Seed) {
 			f := *r
 			return &f
 		}
@@ -327,8 +331,8 @@ func (e *Engine) pickFault(ctx context.Context, c call) *Fault {
 	if m := magicFault(c.op, c.card, c.amount); m != nil {
 		return m
 	}
-	if p, ok := e.st.Profiles[c.bank]; ok && p.matches(c.op, c.bank, c.card, c.amount) {
-		fired := p.decide(e.st.Seed)
+	if p, ok := e.st.Profiles[c.bank]; ok && matches(&p, c.op, c.bank, c.card, c.amount) {
+		fired := decide(&p, e.st.Seed)
 		e.st.Profiles[c.bank] = p
 		if fired {
 			return &p
@@ -340,13 +344,13 @@ func (e *Engine) pickFault(ctx context.Context, c call) *Fault {
 // ---- API ----
 
 // Banks returns the catalogue.
-func (e *Engine) Banks(ctx context.Context) ([]BankInfo, error) {
-	return run(e, ctx, call{op: OpBanks}, nil, func(*JournalEntry) ([]BankInfo, *Error) {
+func (e *Engine) Banks(ctx context.Context) ([]bankapi.BankInfo, error) {
+	return run(e, ctx, call{op: bankapi.OpBanks}, nil, func(*bankapi.JournalEntry) ([]bankapi.BankInfo, *bankapi.Error) {
 		return Catalogue(), nil
 	})
 }
 
-func cardCall(op string, req CardRequest) call {
+func cardCall(op string, req bankapi.CardRequest) call {
 	c := call{op: op, card: req.CardNo}
 	if b, ok := BankForCard(req.CardNo); ok {
 		c.bank = b.Code
@@ -355,36 +359,36 @@ func cardCall(op string, req CardRequest) call {
 }
 
 // Verify checks the four elements against the card's bank.
-func (e *Engine) Verify(ctx context.Context, req CardRequest) (*VerifyResult, error) {
-	return run(e, ctx, cardCall(OpVerify, req), nil, func(*JournalEntry) (*VerifyResult, *Error) {
+func (e *Engine) Verify(ctx context.Context, req bankapi.CardRequest) (*bankapi.VerifyResult, error) {
+	return run(e, ctx, cardCall(bankapi.OpVerify, req), nil, func(*bankapi.JournalEntry) (*bankapi.VerifyResult, *bankapi.Error) {
 		cu, err := e.checkCard(req, false)
 		if err != nil {
 			return nil, err
 		}
-		return &VerifyResult{Match: true, Bank: cu.Bank, CardType: cu.Type, CardLast4: last4(cu.CardNo)}, nil
+		return &bankapi.VerifyResult{Match: true, Bank: cu.Bank, CardType: cu.Type, CardLast4: last4(cu.CardNo)}, nil
 	})
 }
 
 // checkCard applies the checks shared by verification and binding, in the order a bank would:
 // the number itself, the bank's binding policy, the card's existence, the four elements, the
 // card's status and, for binding, whether card-not-present payments are enabled.
-func (e *Engine) checkCard(req CardRequest, bind bool) (*Customer, *Error) {
-	if identity.ValidateCardNumber(req.CardNo) != nil {
-		return nil, errf(CodeCardUnknown, "14", "card number is not valid (length or check digit)")
+func (e *Engine) checkCard(req bankapi.CardRequest, bind bool) (*bankapi.Customer, *bankapi.Error) {
+	if cnid.ValidateCardNumber(req.CardNo) != nil {
+		return nil, errf(bankapi.CodeCardUnknown, "14", "card number is not valid (length or check digit)")
 	}
 	b, ok := bankByCodeForCard(req.CardNo)
 	if !ok {
-		return nil, errf(CodeCardUnknown, "14", "no bank in the catalogue issues this card's BIN")
+		return nil, errf(bankapi.CodeCardUnknown, "14", "no bank in the catalogue issues this card's BIN")
 	}
 	if !validLength(b, len(req.CardNo)) {
-		return nil, errf(CodeCardUnknown, "14", "%s does not issue %d-digit cards", b.Code, len(req.CardNo))
+		return nil, errf(bankapi.CodeCardUnknown, "14", "%s does not issue %d-digit cards", b.Code, len(req.CardNo))
 	}
 	if bind && !b.OnlineBinding {
-		return nil, errf(CodeBindingNotSupported, "68", "%s does not support online card binding; contact the bank or use another card", b.Name)
+		return nil, errf(bankapi.CodeBindingNotSupported, "68", "%s does not support online card binding; contact the bank or use another card", b.Name)
 	}
 	i, ok := e.cardIdx[req.CardNo]
 	if !ok {
-		return nil, errf(CodeCardUnknown, "14", "%s has no such card", b.Code)
+		return nil, errf(bankapi.CodeCardUnknown, "14", "%s has no such card", b.Code)
 	}
 	cu := &e.st.Customers[i]
 	var fields []string
@@ -398,20 +402,20 @@ func (e *Engine) checkCard(req CardRequest, bind bool) (*Customer, *Error) {
 		fields = append(fields, "phone")
 	}
 	if len(fields) > 0 {
-		err := errf(CodeInfoMismatch, "66", "the card holder's information does not match: %s", strings.Join(fields, ", "))
+		err := errf(bankapi.CodeInfoMismatch, "66", "the card holder's information does not match: %s", strings.Join(fields, ", "))
 		err.Fields = fields
 		return nil, err
 	}
 	if err := statusErr(cu); err != nil {
 		return nil, err
 	}
-	if bind && strings.Contains(cu.Note, NoteCNPDisabled) {
-		return nil, errf(CodeCNPNotEnabled, "72", "card-not-present payments are not enabled on this card; enable them at the bank or use another card")
+	if bind && strings.Contains(cu.Note, bankapi.NoteCNPDisabled) {
+		return nil, errf(bankapi.CodeCNPNotEnabled, "72", "card-not-present payments are not enabled on this card; enable them at the bank or use another card")
 	}
 	return cu, nil
 }
 
-func bankByCodeForCard(card string) (*BankInfo, bool) {
+func bankByCodeForCard(card string) (*bankapi.BankInfo, bool) {
 	b, ok := BankForCard(card)
 	if !ok {
 		return nil, false
@@ -419,21 +423,21 @@ func bankByCodeForCard(card string) (*BankInfo, bool) {
 	return bankByCode[b.Code], true
 }
 
-func statusErr(cu *Customer) *Error {
+func statusErr(cu *bankapi.Customer) *bankapi.Error {
 	switch cu.Status {
-	case CardFrozen:
-		return errf(CodeIssuerRestricted, "77", "the issuer has frozen this card")
-	case CardLost:
-		return errf(CodeIssuerRestricted, "77", "this card was reported lost")
-	case CardExpired:
-		return errf(CodeCardExpired, "78", "this card has expired")
+	case bankapi.CardFrozen:
+		return errf(bankapi.CodeIssuerRestricted, "77", "the issuer has frozen this card")
+	case bankapi.CardLost:
+		return errf(bankapi.CodeIssuerRestricted, "77", "this card was reported lost")
+	case bankapi.CardExpired:
+		return errf(bankapi.CodeCardExpired, "78", "this card has expired")
 	}
 	return nil
 }
 
 // CreateBinding checks the four elements and sends an OTP to the phone reserved at the bank.
-func (e *Engine) CreateBinding(ctx context.Context, req CardRequest) (*Binding, error) {
-	return run(e, ctx, cardCall(OpBind, req), nil, func(j *JournalEntry) (*Binding, *Error) {
+func (e *Engine) CreateBinding(ctx context.Context, req bankapi.CardRequest) (*bankapi.Binding, error) {
+	return run(e, ctx, cardCall(bankapi.OpBind, req), nil, func(j *bankapi.JournalEntry) (*bankapi.Binding, *bankapi.Error) {
 		cu, err := e.checkCard(req, true)
 		if err != nil {
 			return nil, err
@@ -445,15 +449,15 @@ func (e *Engine) CreateBinding(ctx context.Context, req CardRequest) (*Binding, 
 		rec := &bindingRec{ID: id, CardNo: cu.CardNo, OTP: otp, ExpiresAt: e.now().Add(e.cfg.OTPTTL), Status: "otp_sent"}
 		e.st.Bindings[id] = rec
 		e.st.LastOTP[cu.Phone] = otp
-		j.Detail = "binding " + id + "; OTP sent to " + identity.MaskPhone(cu.Phone)
-		return &Binding{BindingID: id, Status: "otp_sent", PhoneMasked: identity.MaskPhone(cu.Phone), ExpiresAt: rec.ExpiresAt}, nil
+		j.Detail = "binding " + id + "; OTP sent to " + cnid.MaskPhone(cu.Phone)
+		return &bankapi.Binding{BindingID: id, Status: "otp_sent", PhoneMasked: cnid.MaskPhone(cu.Phone), ExpiresAt: rec.ExpiresAt}, nil
 	})
 }
 
 // ConfirmBinding checks the OTP and turns the binding into an agreement. Confirming a confirmed
 // binding again with the right OTP returns the same agreement (a retry after a lost answer).
-func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*Agreement, error) {
-	c := call{op: OpConfirm}
+func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*bankapi.Agreement, error) {
+	c := call{op: bankapi.OpConfirm}
 	resolve := func(c *call) {
 		if rec, ok := e.st.Bindings[bindingID]; ok {
 			c.card = rec.CardNo
@@ -462,10 +466,10 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*Ag
 			}
 		}
 	}
-	return run(e, ctx, c, resolve, func(j *JournalEntry) (*Agreement, *Error) {
+	return run(e, ctx, c, resolve, func(j *bankapi.JournalEntry) (*bankapi.Agreement, *bankapi.Error) {
 		rec, ok := e.st.Bindings[bindingID]
 		if !ok {
-			return nil, errf(CodeNotFound, "25", "no such binding")
+			return nil, errf(bankapi.CodeNotFound, "25", "no such binding")
 		}
 		j.Detail = "binding " + bindingID
 		good := subtle.ConstantTimeCompare([]byte(otp), []byte(rec.OTP)) == 1
@@ -475,11 +479,11 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*Ag
 				j.Outcome = "replay"
 				return e.agreementOf(rec.Agreement), nil
 			}
-			return nil, errf(CodeOTPExpired, "71", "this binding is already confirmed; bind again")
+			return nil, errf(bankapi.CodeOTPExpired, "71", "this binding is already confirmed; bind again")
 		}
 		if rec.Status == "expired" || e.now().After(rec.ExpiresAt) {
 			rec.Status = "expired"
-			return nil, errf(CodeOTPExpired, "71", "the code has expired; bind again to get a new one")
+			return nil, errf(bankapi.CodeOTPExpired, "71", "the code has expired; bind again to get a new one")
 		}
 		if !good {
 			rec.Wrong++
@@ -488,7 +492,7 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*Ag
 				rec.Status = "expired"
 				left = 0
 			}
-			err := errf(CodeOTPInvalid, "71", "wrong code; %d attempts left", left)
+			err := errf(bankapi.CodeOTPInvalid, "71", "wrong code; %d attempts left", left)
 			err.Remaining = &left
 			return nil, err
 		}
@@ -504,10 +508,10 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*Ag
 	})
 }
 
-func (e *Engine) agreementOf(agr string) *Agreement {
+func (e *Engine) agreementOf(agr string) *bankapi.Agreement {
 	a := e.st.Agreements[agr]
 	cu := &e.st.Customers[e.cardIdx[a.CardNo]]
-	return &Agreement{Agreement: agr, Bank: a.Bank, CardLast4: last4(a.CardNo), CardType: cu.Type}
+	return &bankapi.Agreement{Agreement: agr, Bank: a.Bank, CardLast4: last4(a.CardNo), CardType: cu.Type}
 }
 
 func (e *Engine) resolveAgreement(agr string) func(*call) {
@@ -520,10 +524,10 @@ func (e *Engine) resolveAgreement(agr string) func(*call) {
 
 // Unbind ends an agreement; later debits and credits quoting it fail with NOT_FOUND.
 func (e *Engine) Unbind(ctx context.Context, agreement string) error {
-	_, err := run(e, ctx, call{op: OpUnbind}, e.resolveAgreement(agreement), func(j *JournalEntry) (struct{}, *Error) {
+	_, err := run(e, ctx, call{op: bankapi.OpUnbind}, e.resolveAgreement(agreement), func(j *bankapi.JournalEntry) (struct{}, *bankapi.Error) {
 		a, ok := e.st.Agreements[agreement]
 		if !ok || !a.Active {
-			return struct{}{}, errf(CodeNotFound, "25", "no such agreement")
+			return struct{}{}, errf(bankapi.CodeNotFound, "25", "no such agreement")
 		}
 		a.Active = false
 		j.Detail = "agreement " + agreement
@@ -533,43 +537,43 @@ func (e *Engine) Unbind(ctx context.Context, agreement string) error {
 }
 
 // Debit takes money from the agreement's card.
-func (e *Engine) Debit(ctx context.Context, idempotencyKey string, req MoneyRequest) (*Transaction, error) {
-	return e.money(ctx, OpDebit, idempotencyKey, req)
+func (e *Engine) Debit(ctx context.Context, idempotencyKey string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
+	return e.money(ctx, bankapi.OpDebit, idempotencyKey, req)
 }
 
 // Credit pays money to the agreement's card.
-func (e *Engine) Credit(ctx context.Context, idempotencyKey string, req MoneyRequest) (*Transaction, error) {
-	return e.money(ctx, OpCredit, idempotencyKey, req)
+func (e *Engine) Credit(ctx context.Context, idempotencyKey string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
+	return e.money(ctx, bankapi.OpCredit, idempotencyKey, req)
 }
 
 // maxAmount keeps balances far from int64 overflow: 10^13 fen is 100 billion CNY.
 const maxAmount = 10_000_000_000_000
 
-func (e *Engine) money(ctx context.Context, kind, key string, req MoneyRequest) (*Transaction, error) {
+func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	c := call{op: kind, key: key, amount: req.Amount}
-	return run(e, ctx, c, e.resolveAgreement(req.Agreement), func(j *JournalEntry) (*Transaction, *Error) {
+	return run(e, ctx, c, e.resolveAgreement(req.Agreement), func(j *bankapi.JournalEntry) (*bankapi.Transaction, *bankapi.Error) {
 		switch {
 		case key == "":
-			return nil, errf(CodeInvalidRequest, "30", "an Idempotency-Key is required")
+			return nil, errf(bankapi.CodeInvalidRequest, "30", "an Idempotency-Key is required")
 		case len(key) > 255:
-			return nil, errf(CodeInvalidRequest, "30", "the Idempotency-Key is longer than 255 characters")
+			return nil, errf(bankapi.CodeInvalidRequest, "30", "the Idempotency-Key is longer than 255 characters")
 		case req.Amount <= 0:
-			return nil, errf(CodeInvalidRequest, "30", "amount must be a positive number of fen")
+			return nil, errf(bankapi.CodeInvalidRequest, "30", "amount must be a positive number of fen")
 		case req.Amount > maxAmount:
-			return nil, errf(CodeInvalidRequest, "30", "amount is too large")
-		case req.Currency != Currency:
-			return nil, errf(CodeInvalidRequest, "30", "currency must be %s", Currency)
+			return nil, errf(bankapi.CodeInvalidRequest, "30", "amount is too large")
+		case req.Currency != bankapi.Currency:
+			return nil, errf(bankapi.CodeInvalidRequest, "30", "currency must be %s", bankapi.Currency)
 		}
 		if e.inflight[key] {
-			return nil, errf(CodeDuplicate, "94", "a request with this idempotency key is in flight")
+			return nil, errf(bankapi.CodeDuplicate, "94", "a request with this idempotency key is in flight")
 		}
 		if t, ok := e.st.Txns[key]; ok {
 			if t.Kind != kind || t.Agreement != req.Agreement || t.Amount != req.Amount || t.Currency != req.Currency {
-				return nil, errf(CodeIdempotencyMismatch, "12", "this idempotency key was used with different parameters (%s of %d fen)", t.Kind, t.Amount)
+				return nil, errf(bankapi.CodeIdempotencyMismatch, "12", "this idempotency key was used with different parameters (%s of %d fen)", t.Kind, t.Amount)
 			}
 			j.Outcome = "replay"
 			j.Detail = "replay of " + t.TxnID + " (" + t.Status + ")"
-			if t.Status == TxnFailed {
+			if t.Status == bankapi.TxnFailed {
 				j.RespCode = t.Error.RespCode
 				cp := *t.Error
 				return nil, &cp
@@ -578,37 +582,37 @@ func (e *Engine) money(ctx context.Context, kind, key string, req MoneyRequest) 
 		}
 		a, ok := e.st.Agreements[req.Agreement]
 		if !ok || !a.Active {
-			return nil, errf(CodeNotFound, "25", "no such agreement")
+			return nil, errf(bankapi.CodeNotFound, "25", "no such agreement")
 		}
 		cu := &e.st.Customers[e.cardIdx[a.CardNo]]
 		bank := bankByCode[cu.Bank]
 		now := e.now()
 		e.st.Seq.Txn++
-		t := &Transaction{TxnID: fmt.Sprintf("T%06d", e.st.Seq.Txn), IdempotencyKey: key, Kind: kind,
-			Status: TxnSucceeded, Amount: req.Amount, Currency: req.Currency, Agreement: req.Agreement,
+		t := &bankapi.Transaction{TxnID: fmt.Sprintf("T%06d", e.st.Seq.Txn), IdempotencyKey: key, Kind: kind,
+			Status: bankapi.TxnSucceeded, Amount: req.Amount, Currency: req.Currency, Agreement: req.Agreement,
 			Bank: cu.Bank, CardLast4: last4(cu.CardNo), Time: now}
-		dayKey := cu.CardNo + "|" + bankDay(now)
+		dayKey := cu.CardNo + "|" + vclock.Day(now)
 		err := statusErr(cu)
-		if err == nil && kind == OpDebit {
+		if err == nil && kind == bankapi.OpDebit {
 			switch {
 			case req.Amount > bank.SingleLimit:
-				err = errf(CodeLimitExceeded, "61", "over %s's single-payment limit of %d fen", bank.Code, bank.SingleLimit)
+				err = errf(bankapi.CodeLimitExceeded, "61", "over %s's single-payment limit of %d fen", bank.Code, bank.SingleLimit)
 			case e.st.Daily[dayKey]+req.Amount > bank.DailyLimit:
-				err = errf(CodeLimitExceeded, "81", "over %s's daily limit of %d fen for this card", bank.Code, bank.DailyLimit)
-			case req.Amount > cu.Balance && cu.Type == CardCredit:
-				err = errf(CodeInsufficientFunds, "64", "not enough available credit")
+				err = errf(bankapi.CodeLimitExceeded, "81", "over %s's daily limit of %d fen for this card", bank.Code, bank.DailyLimit)
+			case req.Amount > cu.Balance && cu.Type == bankapi.CardCredit:
+				err = errf(bankapi.CodeInsufficientFunds, "64", "not enough available credit")
 			case req.Amount > cu.Balance:
-				err = errf(CodeInsufficientFunds, "51", "insufficient funds")
+				err = errf(bankapi.CodeInsufficientFunds, "51", "insufficient funds")
 			}
 		}
-		if err == nil && kind == OpCredit && cu.Balance > math.MaxInt64-req.Amount {
-			err = errf(CodeInvalidRequest, "30", "balance would overflow")
+		if err == nil && kind == bankapi.OpCredit && cu.Balance > math.MaxInt64-req.Amount {
+			err = errf(bankapi.CodeInvalidRequest, "30", "balance would overflow")
 		}
 		if err != nil {
-			t.Status = TxnFailed
+			t.Status = bankapi.TxnFailed
 			cp := *err
 			t.Error = &cp
-		} else if kind == OpDebit {
+		} else if kind == bankapi.OpDebit {
 			cu.Balance -= req.Amount
 			e.st.Daily[dayKey] += req.Amount
 		} else {
@@ -623,7 +627,7 @@ func (e *Engine) money(ctx context.Context, kind, key string, req MoneyRequest) 
 	})
 }
 
-func copyTxn(t *Transaction) *Transaction {
+func copyTxn(t *bankapi.Transaction) *bankapi.Transaction {
 	cp := *t
 	if t.Error != nil {
 		e := *t.Error
@@ -634,7 +638,7 @@ func copyTxn(t *Transaction) *Transaction {
 
 // Transaction returns the stored outcome of a debit or credit. A request that was refused, hung
 // or is still in flight was never processed: NOT_FOUND.
-func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*Transaction, error) {
+func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*bankapi.Transaction, error) {
 	resolve := func(c *call) {
 		if t, ok := e.st.Txns[idempotencyKey]; ok {
 			c.bank = t.Bank
@@ -643,33 +647,33 @@ func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*Trans
 			}
 		}
 	}
-	return run(e, ctx, call{op: OpTransaction, key: idempotencyKey}, resolve, func(*JournalEntry) (*Transaction, *Error) {
+	return run(e, ctx, call{op: bankapi.OpTransaction, key: idempotencyKey}, resolve, func(*bankapi.JournalEntry) (*bankapi.Transaction, *bankapi.Error) {
 		if idempotencyKey == "" {
-			return nil, errf(CodeInvalidRequest, "30", "an idempotency key is required")
+			return nil, errf(bankapi.CodeInvalidRequest, "30", "an idempotency key is required")
 		}
 		t, ok := e.st.Txns[idempotencyKey]
 		if !ok {
-			return nil, errf(CodeNotFound, "25", "no transaction with this idempotency key")
+			return nil, errf(bankapi.CodeNotFound, "25", "no transaction with this idempotency key")
 		}
 		return copyTxn(t), nil
 	})
 }
 
-// Statement lists the succeeded transactions of one bank day (Asia/Shanghai), in the order they
+// Statement lists the succeeded transactions of one bank day (Asia/vclock.Shanghai), in the order they
 // happened, with counts and totals.
-func (e *Engine) Statement(ctx context.Context, date string) (*Statement, error) {
-	return run(e, ctx, call{op: OpStatement}, nil, func(j *JournalEntry) (*Statement, *Error) {
+func (e *Engine) Statement(ctx context.Context, date string) (*bankapi.Statement, error) {
+	return run(e, ctx, call{op: bankapi.OpStatement}, nil, func(j *bankapi.JournalEntry) (*bankapi.Statement, *bankapi.Error) {
 		if _, err := time.Parse("2006-01-02", date); err != nil {
-			return nil, errf(CodeInvalidRequest, "30", "date must be yyyy-mm-dd")
+			return nil, errf(bankapi.CodeInvalidRequest, "30", "date must be yyyy-mm-dd")
 		}
 		j.Detail = date
-		s := &Statement{Date: date, Transactions: []Transaction{}}
+		s := &bankapi.Statement{Date: date, Transactions: []bankapi.Transaction{}}
 		for _, t := range e.st.Txns {
-			if t.Status != TxnSucceeded || bankDay(t.Time) != date {
+			if t.Status != bankapi.TxnSucceeded || vclock.Day(t.Time) != date {
 				continue
 			}
 			s.Transactions = append(s.Transactions, *copyTxn(t))
-			if t.Kind == OpDebit {
+			if t.Kind == bankapi.OpDebit {
 				s.DebitCount++
 				s.DebitTotal += t.Amount
 			} else {

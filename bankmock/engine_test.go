@@ -7,34 +7,37 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/vclock"
 )
 
 func TestVerifyAndBindErrorsFromData(t *testing.T) {
 	ok := testCard(t, "ok")
-	wrong := func(mod func(*CardRequest)) CardRequest { r := req(ok); mod(&r); return r }
+	wrong := func(mod func(*bankapi.CardRequest)) bankapi.CardRequest { r := req(ok); mod(&r); return r }
 	badLuhn := ok.CardNo[:18] + string('0'+(ok.CardNo[18]-'0'+1)%10)
 	tests := []struct {
 		name       string
-		req        CardRequest
+		req        bankapi.CardRequest
 		verifyCode string // "" = matches
 		bindCode   string // "" = OTP sent
 		resp       string
 		fields     []string
 	}{
 		{"healthy", req(ok), "", "", "", nil},
-		{"bad luhn", wrong(func(r *CardRequest) { r.CardNo = badLuhn }), CodeCardUnknown, CodeCardUnknown, "14", nil},
-		{"unknown BIN", wrong(func(r *CardRequest) { r.CardNo = "9999990000000000004" }), CodeCardUnknown, CodeCardUnknown, "14", nil},
-		{"wrong length for bank", wrong(func(r *CardRequest) { r.CardNo = "62220200000000001" }), CodeCardUnknown, CodeCardUnknown, "14", nil},
-		{"no such card", wrong(func(r *CardRequest) { r.CardNo = "6222020000000000026" }), CodeCardUnknown, CodeCardUnknown, "14", nil},
-		{"wrong name", wrong(func(r *CardRequest) { r.Name = "张三" }), CodeInfoMismatch, CodeInfoMismatch, "66", []string{"name"}},
-		{"wrong phone", wrong(func(r *CardRequest) { r.Phone = "13900000000" }), CodeInfoMismatch, CodeInfoMismatch, "66", []string{"phone"}},
-		{"all wrong", CardRequest{CardNo: ok.CardNo, Name: "李四", IDNo: "110101199001011237", Phone: "13900000000"},
-			CodeInfoMismatch, CodeInfoMismatch, "66", []string{"name", "id_no", "phone"}},
-		{"frozen", req(testCard(t, "frozen")), CodeIssuerRestricted, CodeIssuerRestricted, "77", nil},
-		{"lost", req(testCard(t, "lost")), CodeIssuerRestricted, CodeIssuerRestricted, "77", nil},
-		{"expired", req(testCard(t, "expired")), CodeCardExpired, CodeCardExpired, "78", nil},
-		{"small bank", req(testCard(t, "no_online_binding")), "", CodeBindingNotSupported, "68", nil},
-		{"cnp disabled", req(testCard(t, "cnp_disabled")), "", CodeCNPNotEnabled, "72", nil},
+		{"bad luhn", wrong(func(r *bankapi.CardRequest) { r.CardNo = badLuhn }), bankapi.CodeCardUnknown, bankapi.CodeCardUnknown, "14", nil},
+		{"unknown BIN", wrong(func(r *bankapi.CardRequest) { r.CardNo = "9999990000000000004" }), bankapi.CodeCardUnknown, bankapi.CodeCardUnknown, "14", nil},
+		{"wrong length for bank", wrong(func(r *bankapi.CardRequest) { r.CardNo = "62220200000000001" }), bankapi.CodeCardUnknown, bankapi.CodeCardUnknown, "14", nil},
+		{"no such card", wrong(func(r *bankapi.CardRequest) { r.CardNo = "6222020000000000026" }), bankapi.CodeCardUnknown, bankapi.CodeCardUnknown, "14", nil},
+		{"wrong name", wrong(func(r *bankapi.CardRequest) { r.Name = "张三" }), bankapi.CodeInfoMismatch, bankapi.CodeInfoMismatch, "66", []string{"name"}},
+		{"wrong phone", wrong(func(r *bankapi.CardRequest) { r.Phone = "13900000000" }), bankapi.CodeInfoMismatch, bankapi.CodeInfoMismatch, "66", []string{"phone"}},
+		{"all wrong", bankapi.CardRequest{CardNo: ok.CardNo, Name: "李四", IDNo: "110101199001011237", Phone: "13900000000"},
+			bankapi.CodeInfoMismatch, bankapi.CodeInfoMismatch, "66", []string{"name", "id_no", "phone"}},
+		{"frozen", req(testCard(t, "frozen")), bankapi.CodeIssuerRestricted, bankapi.CodeIssuerRestricted, "77", nil},
+		{"lost", req(testCard(t, "lost")), bankapi.CodeIssuerRestricted, bankapi.CodeIssuerRestricted, "77", nil},
+		{"expired", req(testCard(t, "expired")), bankapi.CodeCardExpired, bankapi.CodeCardExpired, "78", nil},
+		{"small bank", req(testCard(t, "no_online_binding")), "", bankapi.CodeBindingNotSupported, "68", nil},
+		{"cnp disabled", req(testCard(t, "cnp_disabled")), "", bankapi.CodeCNPNotEnabled, "72", nil},
 		{"credit card binds", req(testCard(t, "credit")), "", "", "", nil},
 	}
 	for _, tt := range tests {
@@ -56,13 +59,13 @@ func TestVerifyAndBindErrorsFromData(t *testing.T) {
 				if err != nil || b.BindingID != "b1" || b.Status != "otp_sent" || !strings.Contains(b.PhoneMasked, "****") {
 					t.Fatalf("bind: %+v, %v", b, err)
 				}
-				if !b.ExpiresAt.Equal(DefaultEpoch.Add(5 * time.Minute)) {
+				if !b.ExpiresAt.Equal(vclock.DefaultEpoch.Add(5 * time.Minute)) {
 					t.Fatalf("expires %v", b.ExpiresAt)
 				}
 				return
 			}
 			wantCode(t, err, tt.bindCode, tt.resp)
-			if _, err := e.LastOTP(bg, tt.req.Phone); !errors.Is(err, ErrNotFound) {
+			if _, err := e.LastOTP(bg, tt.req.Phone); !errors.Is(err, bankapi.ErrNotFound) {
 				t.Fatalf("an OTP was sent for a refused binding: %v", err)
 			}
 		})
@@ -84,13 +87,13 @@ func TestOTPAttemptsAndExpiry(t *testing.T) {
 		}
 		for want := 2; want >= 0; want-- {
 			_, err := e.ConfirmBinding(bg, b.BindingID, bad)
-			be := wantCode(t, err, CodeOTPInvalid, "71")
+			be := wantCode(t, err, bankapi.CodeOTPInvalid, "71")
 			if be.Remaining == nil || *be.Remaining != want {
 				t.Fatalf("remaining %v, want %d", be.Remaining, want)
 			}
 		}
 		_, err := e.ConfirmBinding(bg, b.BindingID, otp)
-		wantCode(t, err, CodeOTPExpired, "71")
+		wantCode(t, err, bankapi.CodeOTPExpired, "71")
 	})
 	t.Run("ttl", func(t *testing.T) {
 		e := newTest(t)
@@ -98,7 +101,7 @@ func TestOTPAttemptsAndExpiry(t *testing.T) {
 		otp, _ := e.LastOTP(bg, c.Phone)
 		e.Advance(bg, 5*time.Minute+time.Second)
 		_, err := e.ConfirmBinding(bg, b.BindingID, otp)
-		wantCode(t, err, CodeOTPExpired, "71")
+		wantCode(t, err, bankapi.CodeOTPExpired, "71")
 	})
 	t.Run("success, sequential ids, retry", func(t *testing.T) {
 		e := newTest(t)
@@ -107,14 +110,14 @@ func TestOTPAttemptsAndExpiry(t *testing.T) {
 		otp, _ := e.LastOTP(bg, c.Phone)
 		e.Advance(bg, 4*time.Minute) // within the TTL of this binding
 		a, err := e.ConfirmBinding(bg, b.BindingID, otp)
-		if err != nil || a.Agreement != "agr_1" || a.Bank != "ICBC" || a.CardLast4 != "0018" || a.CardType != CardDebit {
+		if err != nil || a.Agreement != "agr_1" || a.Bank != "ICBC" || a.CardLast4 != "0018" || a.CardType != bankapi.CardDebit {
 			t.Fatalf("%+v %v", a, err)
 		}
 		again, err := e.ConfirmBinding(bg, b.BindingID, otp)
 		if err != nil || again.Agreement != "agr_1" {
 			t.Fatalf("confirm retry: %+v %v", again, err)
 		}
-		if _, err := e.ConfirmBinding(bg, "b9", otp); !errors.Is(err, ErrNotFound) {
+		if _, err := e.ConfirmBinding(bg, "b9", otp); !errors.Is(err, bankapi.ErrNotFound) {
 			t.Fatalf("unknown binding: %v", err)
 		}
 		if agr := bind(t, e, c); agr != "agr_2" {
@@ -143,37 +146,37 @@ func TestMoneyErrorsFromData(t *testing.T) {
 
 	tests := []struct {
 		name, op, key string
-		r             MoneyRequest
+		r             bankapi.MoneyRequest
 		code, resp    string
 	}{
-		{"empty key", OpDebit, "", cny(ok, 100), CodeInvalidRequest, "30"},
-		{"zero amount", OpDebit, "k0", cny(ok, 0), CodeInvalidRequest, "30"},
-		{"negative amount", OpCredit, "k0", cny(ok, -5), CodeInvalidRequest, "30"},
-		{"currency", OpDebit, "k0", MoneyRequest{Agreement: ok, Amount: 100, Currency: "USD"}, CodeInvalidRequest, "30"},
-		{"unknown agreement", OpDebit, "k0", cny("agr_99", 100), CodeNotFound, "25"},
-		{"ok", OpDebit, "k1", cny(ok, 12345), "", ""},
-		{"empty card", OpDebit, "k2", cny(empty, 1), CodeInsufficientFunds, "51"},
-		{"over credit", OpDebit, "k3", cny(credit, 50000*yuan+1), CodeLimitExceeded, "61"},
-		{"credit line", OpDebit, "k4", cny(credit, 49000*yuan), "", ""},
-		{"credit line used up", OpDebit, "k5", cny(credit, 1001*yuan), CodeInsufficientFunds, "64"},
-		{"single limit", OpDebit, "k6", cny(flaky, 5000*yuan+1), CodeLimitExceeded, "61"},
-		{"within single", OpDebit, "k7", cny(flaky, 5000*yuan), "", ""},
-		{"replay same", OpDebit, "k7", cny(flaky, 5000*yuan), "", ""},
-		{"mismatch amount", OpDebit, "k7", cny(flaky, 4000*yuan), CodeIdempotencyMismatch, "12"},
-		{"mismatch kind", OpCredit, "k7", cny(flaky, 5000*yuan), CodeIdempotencyMismatch, "12"},
-		{"replay failure", OpDebit, "k2", cny(empty, 1), CodeInsufficientFunds, "51"},
-		{"credit", OpCredit, "k8", cny(empty, 700), "", ""},
+		{"empty key", bankapi.OpDebit, "", cny(ok, 100), bankapi.CodeInvalidRequest, "30"},
+		{"zero amount", bankapi.OpDebit, "k0", cny(ok, 0), bankapi.CodeInvalidRequest, "30"},
+		{"negative amount", bankapi.OpCredit, "k0", cny(ok, -5), bankapi.CodeInvalidRequest, "30"},
+		{"currency", bankapi.OpDebit, "k0", bankapi.MoneyRequest{Agreement: ok, Amount: 100, Currency: "USD"}, bankapi.CodeInvalidRequest, "30"},
+		{"unknown agreement", bankapi.OpDebit, "k0", cny("agr_99", 100), bankapi.CodeNotFound, "25"},
+		{"ok", bankapi.OpDebit, "k1", cny(ok, 12345), "", ""},
+		{"empty card", bankapi.OpDebit, "k2", cny(empty, 1), bankapi.CodeInsufficientFunds, "51"},
+		{"over credit", bankapi.OpDebit, "k3", cny(credit, 50000*yuan+1), bankapi.CodeLimitExceeded, "61"},
+		{"credit line", bankapi.OpDebit, "k4", cny(credit, 49000*yuan), "", ""},
+		{"credit line used up", bankapi.OpDebit, "k5", cny(credit, 1001*yuan), bankapi.CodeInsufficientFunds, "64"},
+		{"single limit", bankapi.OpDebit, "k6", cny(flaky, 5000*yuan+1), bankapi.CodeLimitExceeded, "61"},
+		{"within single", bankapi.OpDebit, "k7", cny(flaky, 5000*yuan), "", ""},
+		{"replay same", bankapi.OpDebit, "k7", cny(flaky, 5000*yuan), "", ""},
+		{"mismatch amount", bankapi.OpDebit, "k7", cny(flaky, 4000*yuan), bankapi.CodeIdempotencyMismatch, "12"},
+		{"mismatch kind", bankapi.OpCredit, "k7", cny(flaky, 5000*yuan), bankapi.CodeIdempotencyMismatch, "12"},
+		{"replay failure", bankapi.OpDebit, "k2", cny(empty, 1), bankapi.CodeInsufficientFunds, "51"},
+		{"credit", bankapi.OpCredit, "k8", cny(empty, 700), "", ""},
 	}
 	for _, tt := range tests {
-		var tx *Transaction
+		var tx *bankapi.Transaction
 		var err error
-		if tt.op == OpDebit {
+		if tt.op == bankapi.OpDebit {
 			tx, err = e.Debit(bg, tt.key, tt.r)
 		} else {
 			tx, err = e.Credit(bg, tt.key, tt.r)
 		}
 		if tt.code == "" {
-			if err != nil || tx.Status != TxnSucceeded || tx.Amount != tt.r.Amount || tx.Kind != tt.op {
+			if err != nil || tx.Status != bankapi.TxnSucceeded || tx.Amount != tt.r.Amount || tx.Kind != tt.op {
 				t.Fatalf("%s: %+v %v", tt.name, tx, err)
 			}
 			continue
@@ -193,7 +196,7 @@ func TestMoneyErrorsFromData(t *testing.T) {
 		t.Errorf("credit: %d", got)
 	}
 	failed, err := e.Transaction(bg, "k2")
-	if err != nil || failed.Status != TxnFailed || failed.Error == nil || failed.Error.RespCode != "51" {
+	if err != nil || failed.Status != bankapi.TxnFailed || failed.Error == nil || failed.Error.RespCode != "51" {
 		t.Fatalf("failed txn: %+v %v", failed, err)
 	}
 	notFound(t, e, "k0") // validation failures are not stored
@@ -209,10 +212,10 @@ func TestMoneyErrorsFromData(t *testing.T) {
 	}
 	// The card's status is checked on every debit, after binding.
 	for _, st := range []struct {
-		s    CardStatus
+		s    bankapi.CardStatus
 		code string
 		resp string
-	}{{CardFrozen, CodeIssuerRestricted, "77"}, {CardLost, CodeIssuerRestricted, "77"}, {CardExpired, CodeCardExpired, "78"}} {
+	}{{bankapi.CardFrozen, bankapi.CodeIssuerRestricted, "77"}, {bankapi.CardLost, bankapi.CodeIssuerRestricted, "77"}, {bankapi.CardExpired, bankapi.CodeCardExpired, "78"}} {
 		e.SetCardStatus(bg, testCard(t, "ok").CardNo, st.s)
 		_, err := e.Debit(bg, "s-"+string(st.s), cny(ok, 1))
 		wantCode(t, err, st.code, st.resp)
@@ -223,11 +226,11 @@ func TestMoneyErrorsFromData(t *testing.T) {
 	if err := e.Unbind(bg, flaky); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Unbind(bg, flaky); !errors.Is(err, ErrNotFound) {
+	if err := e.Unbind(bg, flaky); !errors.Is(err, bankapi.ErrNotFound) {
 		t.Fatalf("unbind twice: %v", err)
 	}
 	_, err = e.Debit(bg, "k9", cny(flaky, 1))
-	wantCode(t, err, CodeNotFound, "25")
+	wantCode(t, err, bankapi.CodeNotFound, "25")
 	if _, err := e.Debit(bg, "k7", cny(flaky, 5000*yuan)); err != nil {
 		t.Fatalf("replay after unbind: %v", err)
 	}
@@ -240,14 +243,14 @@ func TestDailyLimitResetsNextBankDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.Debit(bg, "d2", cny(agr, 20000*yuan+1))
-	wantCode(t, err, CodeLimitExceeded, "81")
+	wantCode(t, err, bankapi.CodeLimitExceeded, "81")
 	if _, err := e.Debit(bg, "d3", cny(agr, 20000*yuan)); err != nil {
 		t.Fatalf("exactly at the daily limit: %v", err)
 	}
 	// 09:00 + 14h59m is 23:59 the same bank day; one more minute is the next day.
 	e.Advance(bg, 14*time.Hour+59*time.Minute)
 	_, err = e.Debit(bg, "d4", cny(agr, 1))
-	wantCode(t, err, CodeLimitExceeded, "81")
+	wantCode(t, err, bankapi.CodeLimitExceeded, "81")
 	e.Advance(bg, time.Minute)
 	if _, err := e.Debit(bg, "d5", cny(agr, 50000*yuan)); err != nil {
 		t.Fatalf("next day: %v", err)
@@ -279,14 +282,14 @@ func TestStatement(t *testing.T) {
 		t.Fatalf("empty day %+v", s)
 	}
 	_, err = e.Statement(bg, "05/01/2026")
-	wantCode(t, err, CodeInvalidRequest, "30")
+	wantCode(t, err, bankapi.CodeInvalidRequest, "30")
 }
 
 func TestJournalNeverShowsSecrets(t *testing.T) {
 	e := newTest(t)
 	c := testCard(t, "ok")
 	agr := bind(t, e, c)
-	e.Verify(bg, CardRequest{CardNo: c.CardNo, Name: "x", IDNo: c.IDNo, Phone: c.Phone})
+	e.Verify(bg, bankapi.CardRequest{CardNo: c.CardNo, Name: "x", IDNo: c.IDNo, Phone: c.Phone})
 	e.Debit(bg, "k", cny(agr, 66666))
 	otp, _ := e.LastOTP(bg, c.Phone)
 	j, _ := e.Journal(bg)
@@ -306,25 +309,25 @@ func TestJournalNeverShowsSecrets(t *testing.T) {
 
 func TestAddCustomer(t *testing.T) {
 	a, b := newTest(t), newTest(t)
-	ca, err := a.AddCustomer(bg, Customer{Bank: "CMB", Balance: 500})
+	ca, err := a.AddCustomer(bg, bankapi.Customer{Bank: "CMB", Balance: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cb, _ := b.AddCustomer(bg, Customer{Bank: "CMB", Balance: 500})
+	cb, _ := b.AddCustomer(bg, bankapi.Customer{Bank: "CMB", Balance: 500})
 	if *ca != *cb {
 		t.Fatalf("filled blanks differ: %+v vs %+v", ca, cb)
 	}
-	if bk, _ := BankForCard(ca.CardNo); bk.Code != "CMB" || len(ca.CardNo) != 16 || ca.Status != CardActive || ca.Type != CardDebit {
+	if bk, _ := BankForCard(ca.CardNo); bk.Code != "CMB" || len(ca.CardNo) != 16 || ca.Status != bankapi.CardActive || ca.Type != bankapi.CardDebit {
 		t.Fatalf("%+v", ca)
 	}
 	// The staged customer can bind at once with the filled identity.
 	bind(t, a, *ca)
-	given := Customer{CardNo: "6222020000000000026", Name: "测试", IDNo: "11010519491231002x", Phone: "13700000000"}
+	given := bankapi.Customer{CardNo: "6222020000000000026", Name: "测试", IDNo: "11010519491231002x", Phone: "13700000000"}
 	got, err := a.AddCustomer(bg, given)
 	if err != nil || got.Bank != "ICBC" || got.IDNo != "11010519491231002X" || got.Name != "测试" {
 		t.Fatalf("%+v %v", got, err)
 	}
-	bad := []Customer{
+	bad := []bankapi.Customer{
 		given, // duplicate
 		{Bank: "NOPE"},
 		{CardNo: "6222020000000000019"}, // Luhn
@@ -338,14 +341,14 @@ func TestAddCustomer(t *testing.T) {
 	}
 	for i, c := range bad {
 		_, err := a.AddCustomer(bg, c)
-		wantCode(t, err, CodeInvalidRequest, "")
+		wantCode(t, err, bankapi.CodeInvalidRequest, "")
 		_ = i
 	}
-	if err := a.SetBalance(bg, "nope", 1); !errors.Is(err, ErrNotFound) {
+	if err := a.SetBalance(bg, "nope", 1); !errors.Is(err, bankapi.ErrNotFound) {
 		t.Fatal(err)
 	}
-	wantCode(t, a.SetBalance(bg, ca.CardNo, -1), CodeInvalidRequest, "")
-	wantCode(t, a.SetCardStatus(bg, ca.CardNo, "gone"), CodeInvalidRequest, "")
+	wantCode(t, a.SetBalance(bg, ca.CardNo, -1), bankapi.CodeInvalidRequest, "")
+	wantCode(t, a.SetCardStatus(bg, ca.CardNo, "gone"), bankapi.CodeInvalidRequest, "")
 	if err := a.SetBalance(bg, ca.CardNo, 99); err != nil || balance(t, a, ca.CardNo) != 99 {
 		t.Fatal("SetBalance")
 	}

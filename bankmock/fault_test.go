@@ -8,24 +8,27 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/vclock"
 )
 
 // TestFaultKindsInProcess stages each kind as an admin rule on debits and checks what the caller
 // sees, whether the bank processed the debit, and what the query by key says afterwards.
 func TestFaultKindsInProcess(t *testing.T) {
 	tests := []struct {
-		fault     Fault
+		fault     bankapi.Fault
 		code      string // "" = normal success
 		resp      string
 		processed bool
 	}{
-		{Fault{Kind: FaultRefuse}, CodeOutcomeUnknown, "03", false},
-		{Fault{Kind: FaultHang}, CodeOutcomeUnknown, "03", false},
-		{Fault{Kind: FaultDropAfter}, CodeOutcomeUnknown, "05", true},
-		{Fault{Kind: FaultMalformed}, CodeOutcomeUnknown, "05", true},
-		{Fault{Kind: FaultHTTPError, Status: 502}, CodeIssuerUnavailable, "96", false},
-		{Fault{Kind: FaultDelay, Delay: 2 * time.Second}, "", "", true},
-		{Fault{Kind: FaultDelay, Delay: 6 * time.Second}, CodeOutcomeUnknown, "04", true},
+		{bankapi.Fault{Kind: bankapi.FaultRefuse}, bankapi.CodeOutcomeUnknown, "03", false},
+		{bankapi.Fault{Kind: bankapi.FaultHang}, bankapi.CodeOutcomeUnknown, "03", false},
+		{bankapi.Fault{Kind: bankapi.FaultDropAfter}, bankapi.CodeOutcomeUnknown, "05", true},
+		{bankapi.Fault{Kind: bankapi.FaultMalformed}, bankapi.CodeOutcomeUnknown, "05", true},
+		{bankapi.Fault{Kind: bankapi.FaultHTTPError, Status: 502}, bankapi.CodeIssuerUnavailable, "96", false},
+		{bankapi.Fault{Kind: bankapi.FaultDelay, Delay: 2 * time.Second}, "", "", true},
+		{bankapi.Fault{Kind: bankapi.FaultDelay, Delay: 6 * time.Second}, bankapi.CodeOutcomeUnknown, "04", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault.String(), func(t *testing.T) {
@@ -36,29 +39,29 @@ func TestFaultKindsInProcess(t *testing.T) {
 			}})
 			c := testCard(t, "ok")
 			agr := bind(t, e, c)
-			tt.fault.Op = OpDebit
+			tt.fault.Op = bankapi.OpDebit
 			f, err := e.AddFault(bg, tt.fault)
-			if err != nil || f.ID != "f1" || f.Source != SourceRule {
+			if err != nil || f.ID != "f1" || f.Source != bankapi.SourceRule {
 				t.Fatalf("AddFault %+v %v", f, err)
 			}
 			before := balance(t, e, c.CardNo)
 			tx, err := e.Debit(bg, "key", cny(agr, 250))
 			if tt.code == "" {
-				if err != nil || tx.Status != TxnSucceeded {
+				if err != nil || tx.Status != bankapi.TxnSucceeded {
 					t.Fatalf("%+v %v", tx, err)
 				}
 			} else {
 				be := wantCode(t, err, tt.code, tt.resp)
-				if be.Fault != "rule:f1" || (tt.code == CodeOutcomeUnknown && be.Processed != tt.processed) {
+				if be.Fault != "rule:f1" || (tt.code == bankapi.CodeOutcomeUnknown && be.Processed != tt.processed) {
 					t.Fatalf("error %+v", be)
 				}
 			}
 			switch tt.fault.Kind {
-			case FaultHang:
+			case bankapi.FaultHang:
 				if len(slept) != 1 || slept[0] != 5*time.Second {
 					t.Fatalf("hang waited %v, want the 5s client timeout", slept)
 				}
-			case FaultDelay:
+			case bankapi.FaultDelay:
 				want := min(tt.fault.Delay, 5*time.Second)
 				if len(slept) != 1 || slept[0] != want {
 					t.Fatalf("delay waited %v, want %v", slept, want)
@@ -66,7 +69,7 @@ func TestFaultKindsInProcess(t *testing.T) {
 			}
 			got, qerr := e.Transaction(bg, "key")
 			if tt.processed {
-				if qerr != nil || got.Status != TxnSucceeded || balance(t, e, c.CardNo) != before-250 {
+				if qerr != nil || got.Status != bankapi.TxnSucceeded || balance(t, e, c.CardNo) != before-250 {
 					t.Fatalf("processed debit: %+v %v, balance %d", got, qerr, balance(t, e, c.CardNo))
 				}
 			} else {
@@ -81,7 +84,7 @@ func TestFaultKindsInProcess(t *testing.T) {
 			}
 			j, _ := e.Journal(bg)
 			last := j[2] // bind, confirm, then the debit
-			if last.Op != OpDebit || last.Fault != "rule:f1" || last.FaultKind != string(tt.fault.Kind) || last.Processed != tt.processed {
+			if last.Op != bankapi.OpDebit || last.Fault != "rule:f1" || last.FaultKind != string(tt.fault.Kind) || last.Processed != tt.processed {
 				t.Fatalf("journal %+v", last)
 			}
 		})
@@ -92,17 +95,17 @@ func TestFaultKindsInProcess(t *testing.T) {
 // engine reports the fault and returns the real outcome instead of synthesizing transport errors.
 func TestServerMode(t *testing.T) {
 	tests := []struct {
-		kind      FaultKind
+		kind      bankapi.FaultKind
 		wantTxn   bool
 		wantCode  string
 		processed bool
 	}{
-		{FaultRefuse, false, "", false},
-		{FaultHang, false, "", false},
-		{FaultDropAfter, true, "", true},
-		{FaultMalformed, true, "", true},
-		{FaultHTTPError, false, CodeIssuerUnavailable, false},
-		{FaultDelay, true, "", true},
+		{bankapi.FaultRefuse, false, "", false},
+		{bankapi.FaultHang, false, "", false},
+		{bankapi.FaultDropAfter, true, "", true},
+		{bankapi.FaultMalformed, true, "", true},
+		{bankapi.FaultHTTPError, false, bankapi.CodeIssuerUnavailable, false},
+		{bankapi.FaultDelay, true, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
@@ -110,7 +113,7 @@ func TestServerMode(t *testing.T) {
 			e := New(Config{Seed: 5, Customers: 5, ClientTimeout: time.Hour})
 			agr := bind(t, e, testCard(t, "ok"))
 			var rep Report
-			ctx := WithReport(WithFault(bg, Fault{Kind: tt.kind, Delay: time.Millisecond}), &rep)
+			ctx := WithReport(WithFault(bg, bankapi.Fault{Kind: tt.kind, Delay: time.Millisecond}), &rep)
 			start := time.Now()
 			tx, err := e.Debit(ctx, "k", cny(agr, 10))
 			if time.Since(start) > 2*time.Second {
@@ -147,7 +150,7 @@ func TestConcurrentDuplicateIsAConflict(t *testing.T) {
 	e := New(Config{Seed: 5, Customers: 5}) // real sleep
 	c := testCard(t, "ok")
 	agr := bind(t, e, c)
-	ctx := WithFault(bg, Fault{Kind: FaultDelay, Delay: 50 * time.Millisecond})
+	ctx := WithFault(bg, bankapi.Fault{Kind: bankapi.FaultDelay, Delay: 50 * time.Millisecond})
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Add(1)
@@ -172,7 +175,7 @@ func TestConcurrentDuplicateIsAConflict(t *testing.T) {
 	if errs[0] != nil {
 		t.Fatalf("first: %v", errs[0])
 	}
-	wantCode(t, errs[1], CodeDuplicate, "94")
+	wantCode(t, errs[1], bankapi.CodeDuplicate, "94")
 	if got := balance(t, e, c.CardNo); got != 1000000*yuan-101 {
 		t.Fatalf("balance %d", got)
 	}
@@ -185,13 +188,13 @@ func TestConcurrentDuplicateIsAConflict(t *testing.T) {
 func TestCtxDeadlineShortensDelay(t *testing.T) {
 	e := New(Config{Seed: 5, Customers: 5})
 	agr := bind(t, e, testCard(t, "ok"))
-	ctx, cancel := context.WithTimeout(WithFault(bg, Fault{Kind: FaultDelay, Delay: time.Hour}), 30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(WithFault(bg, bankapi.Fault{Kind: bankapi.FaultDelay, Delay: time.Hour}), 30*time.Millisecond)
 	defer cancel()
 	_, err := e.Debit(ctx, "k", cny(agr, 1))
-	if be := wantCode(t, err, CodeOutcomeUnknown, "04"); !be.Processed {
+	if be := wantCode(t, err, bankapi.CodeOutcomeUnknown, "04"); !be.Processed {
 		t.Fatal("not processed")
 	}
-	if tx, err := e.Transaction(bg, "k"); err != nil || tx.Status != TxnSucceeded {
+	if tx, err := e.Transaction(bg, "k"); err != nil || tx.Status != bankapi.TxnSucceeded {
 		t.Fatalf("%+v %v", tx, err)
 	}
 }
@@ -199,8 +202,8 @@ func TestCtxDeadlineShortensDelay(t *testing.T) {
 func TestFirstFiresThenPasses(t *testing.T) {
 	e := newTest(t)
 	agr := bind(t, e, testCard(t, "ok"))
-	e.AddFault(bg, Fault{Kind: FaultHTTPError, Op: OpDebit, First: 2})
-	for i, want := range []string{CodeIssuerUnavailable, CodeIssuerUnavailable, "", ""} {
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpDebit, First: 2})
+	for i, want := range []string{bankapi.CodeIssuerUnavailable, bankapi.CodeIssuerUnavailable, "", ""} {
 		_, err := e.Debit(bg, "same-key", cny(agr, 100)) // a retrying client
 		if want == "" {
 			if err != nil {
@@ -221,9 +224,9 @@ func TestFaultMatchers(t *testing.T) {
 	ok := bind(t, e, testCard(t, "ok"))          // ICBC
 	other := bind(t, e, testCard(t, "no_funds")) // CCB
 	e.SetBalance(bg, testCard(t, "no_funds").CardNo, 1000000)
-	e.AddFault(bg, Fault{Kind: FaultHTTPError, Op: OpCredit})
-	e.AddFault(bg, Fault{Kind: FaultHTTPError, Bank: "CCB", MinAmount: 100, MaxAmount: 200})
-	e.AddFault(bg, Fault{Kind: FaultRefuse, CardNo: testCard(t, "ok").CardNo, Op: OpDebit, MinAmount: 5000})
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpCredit})
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Bank: "CCB", MinAmount: 100, MaxAmount: 200})
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultRefuse, CardNo: testCard(t, "ok").CardNo, Op: bankapi.OpDebit, MinAmount: 5000})
 	cases := []struct {
 		agr    string
 		amount int64
@@ -247,7 +250,7 @@ func TestFaultMatchers(t *testing.T) {
 		} else {
 			_, err = e.Debit(bg, key, cny(c.agr, c.amount))
 		}
-		be, _ := AsError(err)
+		be, _ := bankapi.AsError(err)
 		got := ""
 		if be != nil {
 			got = be.Fault
@@ -257,12 +260,12 @@ func TestFaultMatchers(t *testing.T) {
 		}
 	}
 	// A rule with an amount bound never matches a request without one.
-	e.AddFault(bg, Fault{Kind: FaultHTTPError, MinAmount: 1})
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, MinAmount: 1})
 	if _, err := e.Statement(bg, "2026-01-05"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.Debit(bg, "mz", cny(ok, 1))
-	if be := wantCode(t, err, CodeIssuerUnavailable, "96"); be.Fault != "rule:f4" {
+	if be := wantCode(t, err, bankapi.CodeIssuerUnavailable, "96"); be.Fault != "rule:f4" {
 		t.Fatalf("%+v", be)
 	}
 }
@@ -281,7 +284,7 @@ func TestProbabilityIsSeededAndSurvivesSnapshots(t *testing.T) {
 	mk := func() (*Engine, string) {
 		e := newTest(t)
 		agr := bind(t, e, testCard(t, "ok"))
-		e.AddFault(bg, Fault{Kind: FaultHTTPError, Op: OpDebit, Probability: 0.3})
+		e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpDebit, Probability: 0.3})
 		return e, agr
 	}
 	a, agrA := mk()
@@ -316,7 +319,7 @@ func TestProbabilityIsSeededAndSurvivesSnapshots(t *testing.T) {
 	// Another seed draws another sequence.
 	d := New(Config{Seed: 43, Customers: 30, Sleep: InstantSleep})
 	agrD := bind(t, d, testCard(t, "ok"))
-	d.AddFault(bg, Fault{Kind: FaultHTTPError, Op: OpDebit, Probability: 0.3})
+	d.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpDebit, Probability: 0.3})
 	if sd := probabilitySequence(t, d, agrD, 0, 100); equalBools(sd, sa) {
 		t.Fatal("seed 43 drew seed 42's sequence")
 	}
@@ -335,28 +338,28 @@ func TestPrecedenceHeaderRuleMagicProfile(t *testing.T) {
 	e := newTest(t)
 	agr := bind(t, e, testCard(t, "ok"))
 	const magic = 66666 // drop_after
-	header := WithFault(bg, Fault{Kind: FaultHTTPError, Status: 500})
+	header := WithFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Status: 500})
 
 	_, err := e.Debit(bg, "1", cny(agr, magic))
-	if be := wantCode(t, err, CodeOutcomeUnknown, "05"); be.Fault != "magic:amount:66666" {
+	if be := wantCode(t, err, bankapi.CodeOutcomeUnknown, "05"); be.Fault != "magic:amount:66666" {
 		t.Fatalf("magic: %+v", be)
 	}
-	e.AddFault(bg, Fault{Kind: FaultRefuse, Op: OpDebit})
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpDebit})
 	_, err = e.Debit(bg, "2", cny(agr, magic))
-	if be := wantCode(t, err, CodeOutcomeUnknown, "03"); be.Fault != "rule:f1" {
+	if be := wantCode(t, err, bankapi.CodeOutcomeUnknown, "03"); be.Fault != "rule:f1" {
 		t.Fatalf("rule over magic: %+v", be)
 	}
 	_, err = e.Debit(header, "3", cny(agr, magic))
-	if be := wantCode(t, err, CodeIssuerUnavailable, "96"); be.Fault != "header:h1" {
+	if be := wantCode(t, err, bankapi.CodeIssuerUnavailable, "96"); be.Fault != "header:h1" {
 		t.Fatalf("header over rule: %+v", be)
 	}
 	_, err = e.Debit(header, "4", cny(agr, 5))
-	if be := wantCode(t, err, CodeIssuerUnavailable, "96"); be.Fault != "header:h2" {
+	if be := wantCode(t, err, bankapi.CodeIssuerUnavailable, "96"); be.Fault != "header:h2" {
 		t.Fatalf("header ids count: %+v", be)
 	}
 	// A header fault that does not match the request leaves the rule in charge.
-	_, err = e.Debit(WithFault(bg, Fault{Kind: FaultHTTPError, Op: OpCredit}), "5", cny(agr, 5))
-	if be := wantCode(t, err, CodeOutcomeUnknown, "03"); be.Fault != "rule:f1" {
+	_, err = e.Debit(WithFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpCredit}), "5", cny(agr, 5))
+	if be := wantCode(t, err, bankapi.CodeOutcomeUnknown, "03"); be.Fault != "rule:f1" {
 		t.Fatalf("non-matching header: %+v", be)
 	}
 	// A magic card beats a magic amount.
@@ -364,7 +367,7 @@ func TestPrecedenceHeaderRuleMagicProfile(t *testing.T) {
 	drop := testCard(t, "unavailable")
 	agrU := bind(t, e, drop)
 	_, err = e.Debit(bg, "6", cny(agrU, 99999))
-	if be := wantCode(t, err, CodeIssuerUnavailable, "96"); be.Fault != "magic:card:unavailable" {
+	if be := wantCode(t, err, bankapi.CodeIssuerUnavailable, "96"); be.Fault != "magic:card:unavailable" {
 		t.Fatalf("card over amount: %+v", be)
 	}
 }
@@ -376,11 +379,11 @@ func TestMagicCardsAndProfile(t *testing.T) {
 		resp      string
 		processed bool
 	}{
-		{"drop_after", CodeOutcomeUnknown, "05", true},
-		{"hang", CodeOutcomeUnknown, "03", false},
-		{"unavailable", CodeIssuerUnavailable, "96", false},
-		{"malformed", CodeOutcomeUnknown, "05", true},
-		{"refuse", CodeOutcomeUnknown, "03", false},
+		{"drop_after", bankapi.CodeOutcomeUnknown, "05", true},
+		{"hang", bankapi.CodeOutcomeUnknown, "03", false},
+		{"unavailable", bankapi.CodeIssuerUnavailable, "96", false},
+		{"malformed", bankapi.CodeOutcomeUnknown, "05", true},
+		{"refuse", bankapi.CodeOutcomeUnknown, "03", false},
 		{"slow", "", "", true},
 	}
 	for _, tt := range tests {
@@ -405,7 +408,7 @@ func TestMagicCardsAndProfile(t *testing.T) {
 		e := newTest(t)
 		agr := bind(t, e, testCard(t, "ok"))
 		_, err := e.Credit(bg, "k", cny(agr, m.Amount))
-		be, _ := AsError(err)
+		be, _ := bankapi.AsError(err)
 		if be == nil || be.Fault != "magic:amount:"+itoa(m.Amount) {
 			t.Errorf("amount %d: %v", m.Amount, err)
 		}
@@ -417,7 +420,7 @@ func TestMagicCardsAndProfile(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		_, err := e.Debit(bg, "f"+itoa(int64(i)), cny(agr, 1))
 		if err != nil {
-			if be := wantCode(t, err, CodeOutcomeUnknown, "03"); be.Fault != "profile:WJRCB" {
+			if be := wantCode(t, err, bankapi.CodeOutcomeUnknown, "03"); be.Fault != "profile:WJRCB" {
 				t.Fatalf("%+v", be)
 			}
 			refused++
@@ -438,15 +441,15 @@ func TestSnapshotRoundTripAndReset(t *testing.T) {
 	e.CreateBinding(bg, req(testCard(t, "credit"))) // pending binding with an OTP
 	e.Debit(bg, "a", cny(agr, 500))
 	e.Debit(bg, "b", cny(agr, 66666))
-	e.AddFault(bg, Fault{Kind: FaultDelay, Delay: time.Second, Probability: 0.5})
-	e.AddCustomer(bg, Customer{Bank: "ABC"})
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultDelay, Delay: time.Second, Probability: 0.5})
+	e.AddCustomer(bg, bankapi.Customer{Bank: "ABC"})
 	e.GenerateCustomers(bg, 3)
 	e.Advance(bg, 90*time.Minute)
 	s1, err := e.Snapshot(bg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := NewManualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := vclock.NewManual(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	r := New(Config{Seed: 999, Customers: 1, Clock: clock, Sleep: InstantSleep})
 	if err := r.Restore(bg, s1); err != nil {
 		t.Fatal(err)
@@ -455,13 +458,13 @@ func TestSnapshotRoundTripAndReset(t *testing.T) {
 	if !bytes.Equal(s1, s2) {
 		t.Fatal("Snapshot(Restore(Snapshot(x))) != Snapshot(x)")
 	}
-	if now, _ := r.Now(bg); !now.Equal(DefaultEpoch.Add(90 * time.Minute)) {
+	if now, _ := r.Now(bg); !now.Equal(vclock.DefaultEpoch.Add(90 * time.Minute)) {
 		t.Fatalf("clock %v", now)
 	}
 	// Both continue identically.
 	for _, x := range []*Engine{e, r} {
 		x.Debit(bg, "c", cny(agr, 7))
-		x.AddCustomer(bg, Customer{})
+		x.AddCustomer(bg, bankapi.Customer{})
 	}
 	s3, _ := e.Snapshot(bg)
 	s4, _ := r.Snapshot(bg)
@@ -488,21 +491,21 @@ func TestSnapshotRoundTripAndReset(t *testing.T) {
 
 func TestAdminFaultsAndClock(t *testing.T) {
 	e := newTest(t)
-	for _, bad := range []Fault{{Kind: "explode"}, {Kind: FaultRefuse, Probability: 1.5}, {Kind: FaultRefuse, Op: "pay"},
-		{Kind: FaultHTTPError, Status: 200}, {Kind: FaultRefuse, MinAmount: 10, MaxAmount: 5}, {Kind: FaultDelay, Delay: -1}} {
+	for _, bad := range []bankapi.Fault{{Kind: "explode"}, {Kind: bankapi.FaultRefuse, Probability: 1.5}, {Kind: bankapi.FaultRefuse, Op: "pay"},
+		{Kind: bankapi.FaultHTTPError, Status: 200}, {Kind: bankapi.FaultRefuse, MinAmount: 10, MaxAmount: 5}, {Kind: bankapi.FaultDelay, Delay: -1}} {
 		if _, err := e.AddFault(bg, bad); err == nil {
 			t.Errorf("AddFault(%+v) accepted", bad)
 		}
 	}
-	f1, _ := e.AddFault(bg, Fault{Kind: FaultRefuse})
-	f2, _ := e.AddFault(bg, Fault{Kind: FaultHang})
+	f1, _ := e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultRefuse})
+	f2, _ := e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHang})
 	if f1.ID != "f1" || f2.ID != "f2" {
 		t.Fatal(f1.ID, f2.ID)
 	}
 	if err := e.DeleteFault(bg, "f1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.DeleteFault(bg, "f1"); !errors.Is(err, ErrNotFound) {
+	if err := e.DeleteFault(bg, "f1"); !errors.Is(err, bankapi.ErrNotFound) {
 		t.Fatal(err)
 	}
 	fs, _ := e.Faults(bg)
@@ -510,17 +513,17 @@ func TestAdminFaultsAndClock(t *testing.T) {
 		t.Fatalf("%+v", fs)
 	}
 	e.ClearFaults(bg)
-	f3, _ := e.AddFault(bg, Fault{Kind: FaultRefuse})
+	f3, _ := e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultRefuse})
 	if fs, _ := e.Faults(bg); len(fs) != 1 || f3.ID != "f3" {
 		t.Fatalf("ids reused or clear failed: %+v", fs)
 	}
 	if _, err := e.Advance(bg, -time.Second); err == nil {
 		t.Fatal("clock went backwards")
 	}
-	if now, _ := e.Advance(bg, time.Hour); !now.Equal(DefaultEpoch.Add(time.Hour)) {
+	if now, _ := e.Advance(bg, time.Hour); !now.Equal(vclock.DefaultEpoch.Add(time.Hour)) {
 		t.Fatal(now)
 	}
-	if _, err := e.LastOTP(bg, "13900000000"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.LastOTP(bg, "13900000000"); !errors.Is(err, bankapi.ErrNotFound) {
 		t.Fatal(err)
 	}
 }

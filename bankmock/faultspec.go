@@ -2,148 +2,10 @@ package bankmock
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
-	"math"
-	"strconv"
-	"strings"
-	"time"
+
+	"github.com/walletctl/walletctl/bankapi"
 )
-
-// knownOps are the operations a fault may name.
-var knownOps = map[string]bool{
-	OpBanks: true, OpVerify: true, OpBind: true, OpConfirm: true, OpUnbind: true,
-	OpDebit: true, OpCredit: true, OpTransaction: true, OpStatement: true,
-}
-
-func knownKind(k FaultKind) bool {
-	for _, x := range FaultKinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
-// ParseFault reads the X-Bankmock-Fault syntax: a kind, then ";"-separated key=value parameters.
-//
-//	drop_after;op=debit;first=2;bank=ICBC;card=6222...;min=100;max=5000;p=0.2;delay=500ms;status=502
-//
-// Amounts are fen; delay is a Go duration; p is a probability in [0,1]; status (http_error) is an
-// HTTP status 400-599. Unknown keys, repeated keys and empty values are errors.
-func ParseFault(spec string) (Fault, error) {
-	parts := strings.Split(spec, ";")
-	f := Fault{Kind: FaultKind(strings.TrimSpace(parts[0]))}
-	if !knownKind(f.Kind) {
-		return Fault{}, fmt.Errorf("fault: unknown kind %q (want one of refuse, drop_after, delay, hang, http_error, malformed)", f.Kind)
-	}
-	seen := map[string]bool{}
-	for _, p := range parts[1:] {
-		k, v, ok := strings.Cut(p, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || v == "" {
-			return Fault{}, fmt.Errorf("fault: parameter %q is not key=value", p)
-		}
-		if seen[k] {
-			return Fault{}, fmt.Errorf("fault: parameter %q given twice", k)
-		}
-		seen[k] = true
-		var err error
-		switch k {
-		case "op":
-			f.Op = v
-		case "bank":
-			f.Bank = v
-		case "card":
-			f.CardNo = v
-		case "min":
-			f.MinAmount, err = strconv.ParseInt(v, 10, 64)
-		case "max":
-			f.MaxAmount, err = strconv.ParseInt(v, 10, 64)
-		case "first":
-			f.First, err = strconv.Atoi(v)
-		case "p":
-			f.Probability, err = strconv.ParseFloat(v, 64)
-		case "delay":
-			f.Delay, err = time.ParseDuration(v)
-		case "status":
-			f.Status, err = strconv.Atoi(v)
-		default:
-			return Fault{}, fmt.Errorf("fault: unknown parameter %q (want op, bank, card, min, max, first, p, delay, status)", k)
-		}
-		if err != nil {
-			return Fault{}, fmt.Errorf("fault: bad %s %q", k, v)
-		}
-	}
-	if err := validateFault(f); err != nil {
-		return Fault{}, err
-	}
-	return f, nil
-}
-
-// validateFault checks a fault's kind and parameters (not its ID or counters).
-func validateFault(f Fault) error {
-	switch {
-	case !knownKind(f.Kind):
-		return fmt.Errorf("fault: unknown kind %q", f.Kind)
-	case f.Op != "" && !knownOps[f.Op]:
-		return fmt.Errorf("fault: unknown op %q", f.Op)
-	case strings.ContainsAny(f.Bank+f.CardNo, ";"):
-		return fmt.Errorf("fault: bank and card may not contain ';'")
-	case f.MinAmount < 0 || f.MaxAmount < 0:
-		return fmt.Errorf("fault: amounts must not be negative")
-	case f.MaxAmount > 0 && f.MaxAmount < f.MinAmount:
-		return fmt.Errorf("fault: max %d is below min %d", f.MaxAmount, f.MinAmount)
-	case f.First < 0:
-		return fmt.Errorf("fault: first must not be negative")
-	case math.IsNaN(f.Probability) || f.Probability < 0 || f.Probability > 1:
-		return fmt.Errorf("fault: probability must be in [0,1]")
-	case f.Delay < 0:
-		return fmt.Errorf("fault: delay must not be negative")
-	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
-		return fmt.Errorf("fault: status must be an HTTP error status (400-599)")
-	}
-	return nil
-}
-
-// String renders the fault in ParseFault's syntax, parameters in a fixed order, zero values
-// left out. ParseFault(f.String()) gives back f's kind, matchers and parameters.
-func (f Fault) String() string {
-	var b strings.Builder
-	b.WriteString(string(f.Kind))
-	add := func(k, v string) { b.WriteString(";" + k + "=" + v) }
-	if f.Op != "" {
-		add("op", f.Op)
-	}
-	if f.Bank != "" {
-		add("bank", f.Bank)
-	}
-	if f.CardNo != "" {
-		add("card", f.CardNo)
-	}
-	if f.MinAmount != 0 {
-		add("min", strconv.FormatInt(f.MinAmount, 10))
-	}
-	if f.MaxAmount != 0 {
-		add("max", strconv.FormatInt(f.MaxAmount, 10))
-	}
-	if f.First != 0 {
-		add("first", strconv.Itoa(f.First))
-	}
-	if f.Probability != 0 {
-		add("p", strconv.FormatFloat(f.Probability, 'g', -1, 64))
-	}
-	if f.Delay != 0 {
-		add("delay", f.Delay.String())
-	}
-	if f.Status != 0 {
-		add("status", strconv.Itoa(f.Status))
-	}
-	return b.String()
-}
-
-// Ref is "<source>:<id>", as the journal, Error.Fault and X-Bankmock-Fault-Fired show it.
-func (f Fault) Ref() string { return f.Source + ":" + f.ID }
 
 type faultCtxKey struct{}
 type reportCtxKey struct{}
@@ -151,12 +13,12 @@ type reportCtxKey struct{}
 // WithFault stages a fault for the calls made with the returned context: the in-process
 // equivalent of the X-Bankmock-Fault request header, with the highest precedence. The engine gives
 // it the ID "h<n>" and source "header" when it fires.
-func WithFault(ctx context.Context, f Fault) context.Context {
+func WithFault(ctx context.Context, f bankapi.Fault) context.Context {
 	return context.WithValue(ctx, faultCtxKey{}, f)
 }
 
-func headerFault(ctx context.Context) (Fault, bool) {
-	f, ok := ctx.Value(faultCtxKey{}).(Fault)
+func headerFault(ctx context.Context) (bankapi.Fault, bool) {
+	f, ok := ctx.Value(faultCtxKey{}).(bankapi.Fault)
 	return f, ok
 }
 
@@ -179,7 +41,7 @@ func headerFault(ctx context.Context) (Fault, bool) {
 // Without a Report on the context (in-process callers), the engine itself turns refuse, hang,
 // drop_after and malformed into OUTCOME_UNKNOWN errors, as the client would see them.
 type Report struct {
-	Fault *Fault // the fault that fired (Source and ID set), nil if none
+	Fault *bankapi.Fault // the fault that fired (Source and ID set), nil if none
 }
 
 // WithReport attaches r to ctx; the engine fills it in and switches to server mode (see Report).
@@ -192,9 +54,9 @@ func reportFrom(ctx context.Context) *Report {
 	return r
 }
 
-// matches reports whether f applies to a request. A fault with an amount bound only matches
+// matches reports whether fault f applies to a request. A fault with an amount bound only matches
 // requests that carry an amount.
-func (f *Fault) matches(op, bank, card string, amount int64) bool {
+func matches(f *bankapi.Fault, op, bank, card string, amount int64) bool {
 	if f.Op != "" && f.Op != op {
 		return false
 	}
@@ -212,11 +74,11 @@ func (f *Fault) matches(op, bank, card string, amount int64) bool {
 	return true
 }
 
-// decide counts one match and says whether the fault fires on it: within the first First matches
+// decide counts one match of f and says whether the fault fires on it: within the first First matches
 // (when First > 0) and by a draw below Probability (when Probability > 0); neither set: always.
 // The draw is a pure function of the seed, the fault ID and the match counter, so two engines from
 // one seed fire identically and a restored snapshot continues the sequence.
-func (f *Fault) decide(seed int64) bool {
+func decide(f *bankapi.Fault, seed int64) bool {
 	f.Matched++
 	fire := true
 	if f.First > 0 && f.Matched > f.First {

@@ -4,15 +4,17 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/walletctl/walletctl/bankapi"
 )
 
 func TestParseFault(t *testing.T) {
 	full := "drop_after;op=debit;bank=ICBC;card=6222020000000000018;min=100;max=5000;first=2;p=0.2;delay=500ms;status=502"
-	f, err := ParseFault(full)
+	f, err := bankapi.ParseFault(full)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Fault{Kind: FaultDropAfter, Op: OpDebit, Bank: "ICBC", CardNo: "6222020000000000018", MinAmount: 100, MaxAmount: 5000,
+	want := bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, Bank: "ICBC", CardNo: "6222020000000000018", MinAmount: 100, MaxAmount: 5000,
 		First: 2, Probability: 0.2, Delay: 500 * time.Millisecond, Status: 502}
 	if f != want {
 		t.Fatalf("%+v", f)
@@ -20,13 +22,13 @@ func TestParseFault(t *testing.T) {
 	if f.String() != full {
 		t.Fatalf("String %q", f.String())
 	}
-	if g, _ := ParseFault(" hang ; op = credit "); g.Kind != FaultHang || g.Op != OpCredit || g.String() != "hang;op=credit" {
+	if g, _ := bankapi.ParseFault(" hang ; op = credit "); g.Kind != bankapi.FaultHang || g.Op != bankapi.OpCredit || g.String() != "hang;op=credit" {
 		t.Fatalf("%+v", g)
 	}
 	for _, bad := range []string{"", "boom", "refuse;op", "refuse;op=", "refuse;op=pay", "refuse;x=1", "refuse;op=debit;op=credit",
 		"refuse;min=-1", "refuse;min=5;max=4", "refuse;p=2", "refuse;p=NaN", "refuse;first=-1", "delay;delay=soon",
 		"delay;delay=-1s", "http_error;status=200", "http_error;status=abc", "Refuse"} {
-		if _, err := ParseFault(bad); err == nil {
+		if _, err := bankapi.ParseFault(bad); err == nil {
 			t.Errorf("ParseFault(%q) accepted", bad)
 		}
 	}
@@ -41,11 +43,11 @@ func FuzzParseFault(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, spec string) {
-		a, err := ParseFault(spec)
+		a, err := bankapi.ParseFault(spec)
 		if err != nil {
 			return
 		}
-		b, err := ParseFault(a.String())
+		b, err := bankapi.ParseFault(a.String())
 		if err != nil {
 			t.Fatalf("String of a valid fault does not parse: %q -> %q: %v", spec, a.String(), err)
 		}

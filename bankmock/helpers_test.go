@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/walletctl/walletctl/bankapi"
 )
 
 var bg = context.Background()
@@ -13,7 +15,7 @@ func newTest(t testing.TB) *Engine {
 	return New(Config{Seed: 42, Customers: 30, Sleep: InstantSleep})
 }
 
-func testCard(t testing.TB, key string) Customer {
+func testCard(t testing.TB, key string) bankapi.Customer {
 	t.Helper()
 	for _, c := range TestCards {
 		if c.Key == key {
@@ -21,15 +23,15 @@ func testCard(t testing.TB, key string) Customer {
 		}
 	}
 	t.Fatalf("no test card %q", key)
-	return Customer{}
+	return bankapi.Customer{}
 }
 
-func req(c Customer) CardRequest {
-	return CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
+func req(c bankapi.Customer) bankapi.CardRequest {
+	return bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
 }
 
 // bind binds a card through the full OTP flow and returns the agreement token.
-func bind(t testing.TB, e *Engine, c Customer) string {
+func bind(t testing.TB, e *Engine, c bankapi.Customer) string {
 	t.Helper()
 	b, err := e.CreateBinding(bg, req(c))
 	if err != nil {
@@ -46,14 +48,14 @@ func bind(t testing.TB, e *Engine, c Customer) string {
 	return a.Agreement
 }
 
-func cny(agr string, fen int64) MoneyRequest {
-	return MoneyRequest{Agreement: agr, Amount: fen, Currency: Currency}
+func cny(agr string, fen int64) bankapi.MoneyRequest {
+	return bankapi.MoneyRequest{Agreement: agr, Amount: fen, Currency: bankapi.Currency}
 }
 
 // wantCode fails unless err is a *Error with the code and (if given) resp code.
-func wantCode(t testing.TB, err error, code, resp string) *Error {
+func wantCode(t testing.TB, err error, code, resp string) *bankapi.Error {
 	t.Helper()
-	be, ok := AsError(err)
+	be, ok := bankapi.AsError(err)
 	if !ok {
 		t.Fatalf("want %s (%s), got %v", code, resp, err)
 	}
@@ -75,7 +77,7 @@ func balance(t testing.TB, e *Engine, card string) int64 {
 func notFound(t testing.TB, e *Engine, key string) {
 	t.Helper()
 	_, err := e.Transaction(bg, key)
-	if !errors.Is(err, ErrNotFound) {
+	if !errors.Is(err, bankapi.ErrNotFound) {
 		t.Fatalf("Transaction(%s): want NOT_FOUND, got %v", key, err)
 	}
 }

@@ -5,7 +5,8 @@ import (
 
 	"github.com/brianvoe/gofakeit/v7"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 )
 
 // Generation streams. Every generated thing is a pure function of (seed, stream, index), so
@@ -40,7 +41,7 @@ var bankWeightTotal = func() int {
 	return t
 }()
 
-func pickBank(f identity.Rand) *BankInfo {
+func pickBank(f cnid.Rand) *bankapi.BankInfo {
 	n := f.IntN(bankWeightTotal)
 	for i := range catalogue {
 		n -= bankWeights[catalogue[i].Code]
@@ -55,17 +56,17 @@ func pickBank(f identity.Rand) *BankInfo {
 func person(seed int64, j int) (name, id, phone string) {
 	f := gofakeit.New(streamSeed(seed, streamPerson, uint64(j)))
 	male := f.IntN(2) == 0
-	return identity.ChineseName(f), identity.ResidentID(f, male), identity.Phone(f)
+	return cnid.ChineseName(f), cnid.ResidentID(f, male), cnid.Phone(f)
 }
 
 // cardFor draws a card number on bank b for the given type that is not in taken.
-func cardFor(f identity.Rand, b *BankInfo, typ CardType, taken func(string) bool) string {
+func cardFor(f cnid.Rand, b *bankapi.BankInfo, typ bankapi.CardType, taken func(string) bool) string {
 	length := b.CardLengths[len(b.CardLengths)-1] // debit: the longest (19 at most banks)
-	if typ == CardCredit {
+	if typ == bankapi.CardCredit {
 		length = b.CardLengths[0] // credit: the shortest (16)
 	}
 	for {
-		c := identity.CardNumber(f, b.BINs[f.IntN(len(b.BINs))], length)
+		c := cnid.CardNumber(f, b.BINs[f.IntN(len(b.BINs))], length)
 		if !taken(c) {
 			return c
 		}
@@ -74,7 +75,7 @@ func cardFor(f identity.Rand, b *BankInfo, typ CardType, taken func(string) bool
 
 // generateCustomer is customer i of the seed's world stream. About one in ten is a second card of
 // the previous customer's holder, so that "try another card" flows find real people.
-func generateCustomer(seed int64, i int, taken func(string) bool) Customer {
+func generateCustomer(seed int64, i int, taken func(string) bool) bankapi.Customer {
 	f := gofakeit.New(streamSeed(seed, streamCard, uint64(i)))
 	j := i
 	if i > 0 && f.IntN(10) == 0 {
@@ -82,20 +83,20 @@ func generateCustomer(seed int64, i int, taken func(string) bool) Customer {
 	}
 	name, id, phone := person(seed, j)
 	b := pickBank(f)
-	c := Customer{Bank: b.Code, Type: CardDebit, Status: CardActive, Name: name, IDNo: id, Phone: phone}
+	c := bankapi.Customer{Bank: b.Code, Type: bankapi.CardDebit, Status: bankapi.CardActive, Name: name, IDNo: id, Phone: phone}
 	if f.IntN(100) < 15 {
-		c.Type = CardCredit
+		c.Type = bankapi.CardCredit
 	}
 	c.CardNo = cardFor(f, b, c.Type, taken)
 	switch r := f.IntN(100); {
 	case r < 4:
-		c.Status = CardFrozen
+		c.Status = bankapi.CardFrozen
 	case r < 8:
-		c.Status = CardLost
+		c.Status = bankapi.CardLost
 	case r < 12:
-		c.Status = CardExpired
+		c.Status = bankapi.CardExpired
 	}
-	if c.Type == CardCredit {
+	if c.Type == bankapi.CardCredit {
 		c.Balance = int64(f.IntN(10)+1) * 5000 * yuan // available credit, 5,000-50,000 CNY
 	} else if f.IntN(10) == 0 {
 		c.Balance = int64(f.IntN(1000)) // near zero: at most 9.99 CNY
@@ -103,8 +104,8 @@ func generateCustomer(seed int64, i int, taken func(string) bool) Customer {
 		// Log-uniform from 10 CNY to about 200,000 CNY: many modest balances, a few large ones.
 		c.Balance = int64(1000 * math.Pow(10, 4.3*f.Float64()))
 	}
-	if c.Status == CardActive && f.IntN(20) == 0 {
-		c.Note = NoteCNPDisabled
+	if c.Status == bankapi.CardActive && f.IntN(20) == 0 {
+		c.Note = bankapi.NoteCNPDisabled
 	}
 	return c
 }

@@ -2,10 +2,13 @@ package bankmock
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/vclock"
 )
 
 func TestSameSeedSameBytes(t *testing.T) {
@@ -56,15 +59,15 @@ func TestGeneratedCustomersAreValid(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	count := map[string]int{}
-	now := DefaultEpoch
+	now := vclock.DefaultEpoch
 	for i, c := range cs {
-		if err := identity.ValidateResidentID(c.IDNo, now); err != nil {
+		if err := cnid.ValidateResidentID(c.IDNo, now); err != nil {
 			t.Fatalf("%d %s: %v", i, c.IDNo, err)
 		}
-		if err := identity.ValidateCardNumber(c.CardNo); err != nil {
+		if err := cnid.ValidateCardNumber(c.CardNo); err != nil {
 			t.Fatalf("%d %s: %v", i, c.CardNo, err)
 		}
-		if err := identity.ValidatePhone(c.Phone); err != nil {
+		if err := cnid.ValidatePhone(c.Phone); err != nil {
 			t.Fatalf("%d %s: %v", i, c.Phone, err)
 		}
 		b, ok := BankForCard(c.CardNo)
@@ -84,7 +87,7 @@ func TestGeneratedCustomersAreValid(t *testing.T) {
 		if c.Balance < 1000 {
 			count["near_zero"]++
 		}
-		if strings.Contains(c.Note, NoteCNPDisabled) {
+		if strings.Contains(c.Note, bankapi.NoteCNPDisabled) {
 			count["cnp"]++
 		}
 		if i > 0 && cs[i-1].IDNo == c.IDNo {
@@ -151,13 +154,13 @@ func TestTestCardsAreValid(t *testing.T) {
 			t.Errorf("key %s twice", tc.Key)
 		}
 		keys[tc.Key] = true
-		if err := identity.ValidateResidentID(c.IDNo, DefaultEpoch); err != nil {
+		if err := cnid.ValidateResidentID(c.IDNo, vclock.DefaultEpoch); err != nil {
 			t.Errorf("%s: %v", tc.Key, err)
 		}
-		if err := identity.ValidateCardNumber(c.CardNo); err != nil {
+		if err := cnid.ValidateCardNumber(c.CardNo); err != nil {
 			t.Errorf("%s: %v", tc.Key, err)
 		}
-		if err := identity.ValidatePhone(c.Phone); err != nil {
+		if err := cnid.ValidatePhone(c.Phone); err != nil {
 			t.Errorf("%s: %v", tc.Key, err)
 		}
 		if b, ok := BankForCard(c.CardNo); !ok || b.Code != c.Bank || !validLength(bankByCode[b.Code], len(c.CardNo)) {
@@ -165,7 +168,7 @@ func TestTestCardsAreValid(t *testing.T) {
 		}
 	}
 	for _, m := range MagicAmounts {
-		if !knownKind(m.Fault) || m.Amount%100 == 0 {
+		if !slices.Contains(bankapi.FaultKinds, m.Fault) || m.Amount%100 == 0 {
 			t.Errorf("magic amount %d", m.Amount)
 		}
 	}

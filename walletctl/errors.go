@@ -3,7 +3,6 @@ package walletctl
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 )
 
@@ -22,7 +21,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf builds an *Error with the code's default hint.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Hint: codeTable[code].hint}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Hint: codeHints[code]}
 }
 
 // ErrorCode returns the code of err, INTERNAL for errors that are not *Error, "" for nil.
@@ -37,7 +36,7 @@ func ErrorCode(err error) string {
 	return CodeInternal
 }
 
-// Error codes. Each row of codeTable gives its exit code, HTTP status and default hint.
+// Error codes. Each has a default hint in codeHints.
 const (
 	CodeInvalidArgument = "INVALID_ARGUMENT"
 	CodeInvalidAmount   = "INVALID_AMOUNT"
@@ -86,104 +85,61 @@ const (
 	CodeInternal        = "INTERNAL"
 )
 
-type codeInfo struct {
-	exit   int
-	status int
-	hint   string
-}
-
-// codeTable is the one table from code to exit code, HTTP status and default hint.
-// Exit codes: 1 internal, 2 bad input, 3 not found, 4 conflict, 5 precondition, 6 declined by a
-// wallet rule, 7 authentication, 8 declined by the bank, 9 network (safe to retry), 10 pending.
-var codeTable = map[string]codeInfo{
-	CodeInvalidArgument: {2, http.StatusBadRequest, "check the command's flags: walletctl help"},
-	CodeInvalidAmount:   {2, http.StatusBadRequest, "amounts are yuan with at most two decimals, e.g. 12.50"},
-	CodeInvalidPhone:    {2, http.StatusBadRequest, "a mainland mobile number: 11 digits starting 13-19"},
-	CodeInvalidIDNumber: {2, http.StatusBadRequest, "check the 18-digit resident ID: area, birth date and check digit"},
-	CodeInvalidCardNo:   {2, http.StatusBadRequest, "check the card number: digits only, as printed on the card"},
-	CodeNotFound:        {3, http.StatusNotFound, "list what exists first (user list, card list, tx list)"},
-	CodeAlreadyExists:   {4, http.StatusConflict, ""},
-	CodeConflict:        {4, http.StatusConflict, "another operation changed this first; look at the state and retry"},
-	CodeNoSandbox:       {5, http.StatusPreconditionFailed, "create one first: walletctl sandbox init"},
-
-	CodeAccountRestricted: {6, http.StatusForbidden, "the account is restricted; contact customer service to lift it"},
-	CodeAccountFrozen:     {6, http.StatusForbidden, "the account is frozen; contact customer service"},
-	CodeKYCRequired:       {5, http.StatusPreconditionFailed, "finish real-name verification first: walletctl kyc submit"},
-	CodeKYCFailed:         {8, http.StatusUnprocessableEntity, "check that the name and ID number are exactly as on the ID card"},
-	CodeKYCDone:           {4, http.StatusConflict, "real-name verification is already done for this account"},
-
-	CodeCardInfoMismatch:  {8, http.StatusUnprocessableEntity, "check the fields named: the card number, name, ID number and the phone reserved at the bank must match the bank's records"},
-	CodeBankBindingDenied: {8, http.StatusUnprocessableEntity, "this bank restricts online binding; contact the bank's customer service, or try another card"},
-	CodeCardRestricted:    {8, http.StatusUnprocessableEntity, "the bank restricts this card; contact the bank, or try another card"},
-	CodeCardNotSupported:  {8, http.StatusUnprocessableEntity, "this card cannot be used online; try another card"},
-	CodeOTPInvalid:        {7, http.StatusUnauthorized, "check the SMS code sent to the phone reserved at the bank"},
-	CodeOTPExpired:        {7, http.StatusUnauthorized, "the SMS code expired or was tried too often; start again to get a new one"},
-
-	CodePasswordNotSet:  {5, http.StatusPreconditionFailed, "set a payment password first: walletctl password set"},
-	CodePasswordFormat:  {2, http.StatusBadRequest, "the payment password is exactly 6 digits"},
-	CodePasswordWeak:    {2, http.StatusBadRequest, "avoid repeated digits, runs like 123456, and your birth date"},
-	CodePasswordWrong:   {7, http.StatusUnauthorized, "the password locks after too many wrong tries; if forgotten: walletctl password reset"},
-	CodePasswordLocked:  {7, http.StatusLocked, "wait for the lock to expire, or recover it: walletctl password reset"},
-	CodeIdentityFailed:  {7, http.StatusUnauthorized, "give the real name, ID number and a bound card exactly as verified"},
-	CodePasswordMissing: {2, http.StatusBadRequest, "give the payment password at the prompt or with --password-stdin"},
-
-	CodeInsufficientBalance: {6, http.StatusUnprocessableEntity, "top up first, or pay with a card: --source card:ID"},
-	CodeInsufficientFunds:   {8, http.StatusUnprocessableEntity, "the card has too little money; top it up at the bank or use another card"},
-	CodeClassLimit:          {6, http.StatusUnprocessableEntity, "your account class limits balance payments; bind a bank card to upgrade it"},
-	CodeBankLimit:           {8, http.StatusUnprocessableEntity, "the bank's single or daily limit for this card is reached; use a smaller amount or another card"},
-	CodeDailyLimit:          {6, http.StatusUnprocessableEntity, "the daily limit is reached; try again tomorrow"},
-	CodeVelocityLimit:       {6, http.StatusTooManyRequests, "too many payments in a short time; wait a while"},
-	CodePayeeConfirm:        {6, http.StatusUnprocessableEntity, "confirm who you are paying: call them another way, then pass --confirm-payee with their full real name"},
-	CodePayeeMismatch:       {6, http.StatusUnprocessableEntity, "the name does not match the payee: stop and check who you are paying"},
-	CodeTransferState:       {4, http.StatusConflict, "look at the transfer: walletctl tx show ID"},
-
-	CodeNetwork:         {9, http.StatusBadGateway, "network trouble reaching the bank; retry on a good network, it is safe to retry"},
-	CodeBankUnavailable: {9, http.StatusServiceUnavailable, "the bank is unavailable; it is safe to retry later"},
-	CodePending:         {10, http.StatusAccepted, "the bank's answer was lost; the operation is pending and nothing will be charged twice: walletctl reconcile"},
-	CodeInternal:        {1, http.StatusInternalServerError, "this is a bug in walletctl; please report it"},
-}
-
-// ExitCode maps an error code to the CLI's exit code.
-func ExitCode(code string) int {
-	if code == "" {
-		return 0
-	}
-	if c, ok := codeTable[code]; ok {
-		return c.exit
-	}
-	return 1
-}
-
-// HTTPStatus maps an error code to the wallet API's HTTP status.
-func HTTPStatus(code string) int {
-	if c, ok := codeTable[code]; ok {
-		return c.status
-	}
-	return http.StatusInternalServerError
+// codeHints gives each code its default hint, taken from the seed's advice where it has some.
+// Every code is a key here, so this is also the list of codes (Codes). Transports map codes to
+// their own signals: package cli to exit codes, package httpapi to HTTP statuses.
+var codeHints = map[string]string{
+	CodeInvalidArgument: "check the command's flags: walletctl help",
+	CodeInvalidAmount: "amounts are yuan with at most two decimals, e.g. 12.50",
+	CodeInvalidPhone: "a mainland mobile number: 11 digits starting 13-19",
+	CodeInvalidIDNumber: "check the 18-digit resident ID: area, birth date and check digit",
+	CodeInvalidCardNo: "check the card number: digits only, as printed on the card",
+	CodeNotFound: "list what exists first (user list, card list, tx list)",
+	CodeAlreadyExists: "",
+	CodeConflict: "another operation changed this first; look at the state and retry",
+	CodeNoSandbox: "create one first: walletctl sandbox init",
+	CodeAccountRestricted: "the account is restricted; contact customer service to lift it",
+	CodeAccountFrozen: "the account is frozen; contact customer service",
+	CodeKYCRequired: "finish real-name verification first: walletctl kyc submit",
+	CodeKYCFailed: "check that the name and ID number are exactly as on the ID card",
+	CodeKYCDone: "real-name verification is already done for this account",
+	CodeCardInfoMismatch: "check the fields named: the card number, name, ID number and the phone reserved at the bank must match the bank's records",
+	CodeBankBindingDenied: "this bank restricts online binding; contact the bank's customer service, or try another card",
+	CodeCardRestricted: "the bank restricts this card; contact the bank, or try another card",
+	CodeCardNotSupported: "this card cannot be used online; try another card",
+	CodeOTPInvalid: "check the SMS code sent to the phone reserved at the bank",
+	CodeOTPExpired: "the SMS code expired or was tried too often; start again to get a new one",
+	CodePasswordNotSet: "set a payment password first: walletctl password set",
+	CodePasswordFormat: "the payment password is exactly 6 digits",
+	CodePasswordWeak: "avoid repeated digits, runs like 123456, and your birth date",
+	CodePasswordWrong: "the password locks after too many wrong tries; if forgotten: walletctl password reset",
+	CodePasswordLocked: "wait for the lock to expire, or recover it: walletctl password reset",
+	CodeIdentityFailed: "give the real name, ID number and a bound card exactly as verified",
+	CodePasswordMissing: "give the payment password at the prompt or with --password-stdin",
+	CodeInsufficientBalance: "top up first, or pay with a card: --source card:ID",
+	CodeInsufficientFunds: "the card has too little money; top it up at the bank or use another card",
+	CodeClassLimit: "your account class limits balance payments; bind a bank card to upgrade it",
+	CodeBankLimit: "the bank's single or daily limit for this card is reached; use a smaller amount or another card",
+	CodeDailyLimit: "the daily limit is reached; try again tomorrow",
+	CodeVelocityLimit: "too many payments in a short time; wait a while",
+	CodePayeeConfirm: "confirm who you are paying: call them another way, then pass --confirm-payee with their full real name",
+	CodePayeeMismatch: "the name does not match the payee: stop and check who you are paying",
+	CodeTransferState: "look at the transfer: walletctl tx show ID",
+	CodeNetwork: "network trouble reaching the bank; retry on a good network, it is safe to retry",
+	CodeBankUnavailable: "the bank is unavailable; it is safe to retry later",
+	CodePending: "the bank's answer was lost; the operation is pending and nothing will be charged twice: walletctl reconcile",
+	CodeInternal: "this is a bug in walletctl; please report it",
 }
 
 // Hint is the default hint for a code.
-func Hint(code string) string { return codeTable[code].hint }
+func Hint(code string) string { return codeHints[code] }
 
-// CodeRow is one row of the code table, for the README and `walletctl help codes`.
-type CodeRow struct {
-	Code   string `json:"code"`
-	Exit   int    `json:"exit"`
-	Status int    `json:"http_status"`
-	Hint   string `json:"hint"`
-}
-
-// Codes returns the code table sorted by exit code, then code.
-func Codes() []CodeRow {
-	rows := make([]CodeRow, 0, len(codeTable))
-	for code, c := range codeTable {
-		rows = append(rows, CodeRow{code, c.exit, c.status, c.hint})
+// Codes lists every error code, sorted.
+func Codes() []string {
+	out := make([]string, 0, len(codeHints))
+	for c := range codeHints {
+		out = append(out, c)
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].Exit != rows[j].Exit {
-			return rows[i].Exit < rows[j].Exit
-		}
-		return rows[i].Code < rows[j].Code
-	})
-	return rows
+	sort.Strings(out)
+	return out
 }

@@ -129,10 +129,6 @@ func (s Settings) ClassLimit(c AccountClass) (int64, string) {
 	return 0, "lifetime"
 }
 
-// Shanghai is the time zone of calendar days (daily limits, statements): China Standard Time,
-// fixed so that no tzdata is needed.
-var Shanghai = time.FixedZone("CST", 8*3600)
-
 // SettingKeys lists the settings by their JSON names, in declaration order.
 func SettingKeys() []string {
 	var m []string

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/client"
 )
 
 func TestVersionAndCards(t *testing.T) {
@@ -118,7 +119,7 @@ func TestServeBinary(t *testing.T) {
 	if _, err := c.Customer(ctx, ok.CardNo); err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.CreateBinding(ctx, bankmock.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
+	b, err := c.CreateBinding(ctx, bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestServeBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Debit(ctx, "e2e-1", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 100, Currency: "CNY"})
+	_, err = c.Debit(ctx, "e2e-1", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 100, Currency: "CNY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +139,11 @@ func TestServeBinary(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_, slowErr = c.Debit(client.WithFault(ctx, "delay;delay=700ms"), "e2e-slow", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 5, Currency: "CNY"})
+		_, slowErr = c.Debit(client.WithFault(ctx, "delay;delay=700ms"), "e2e-slow", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 5, Currency: "CNY"})
 	}()
 	go func() {
 		defer wg.Done()
-		_, hangErr = c.Debit(client.WithFault(ctx, "hang"), "e2e-hang", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 6, Currency: "CNY"})
+		_, hangErr = c.Debit(client.WithFault(ctx, "hang"), "e2e-hang", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 6, Currency: "CNY"})
 	}()
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
@@ -159,7 +160,7 @@ func TestServeBinary(t *testing.T) {
 	if slowErr != nil {
 		t.Errorf("in-flight slow debit: %v, want it finished before exit", slowErr)
 	}
-	if e, ok := bankmock.AsError(hangErr); !ok || e.Code != bankmock.CodeOutcomeUnknown {
+	if e, ok := bankapi.AsError(hangErr); !ok || e.Code != bankapi.CodeOutcomeUnknown {
 		t.Errorf("hung debit: %v, want OUTCOME_UNKNOWN", hangErr)
 	}
 	log := stderr.String()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 )
 
@@ -95,7 +96,7 @@ func BenchmarkDebitLoopback(b *testing.B) {
 	ctx := context.Background()
 	eng := bankmock.New(bankmock.Config{Seed: 1, Customers: 10})
 	ok := bankmock.TestCards[0].Customer
-	bd, err := eng.CreateBinding(ctx, bankmock.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
+	bd, err := eng.CreateBinding(ctx, bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func BenchmarkDebitLoopback(b *testing.B) {
 	}
 	srv := httptest.NewServer(New(eng, Options{}))
 	defer srv.Close()
-	body, _ := json.Marshal(bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 1, Currency: "CNY"})
+	body, _ := json.Marshal(bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 1, Currency: "CNY"})
 	postLoop(b, srv.URL+"/v1/debits", body)
 
 	// Every debit must have been a fresh, successful one.

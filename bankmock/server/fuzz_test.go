@@ -11,18 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 )
 
 // knownCodes are the error codes the protocol documents. INTERNAL is deliberately absent: it means
-// the engine returned an error that is not a *bankmock.Error, which is a bug.
+// the engine returned an error that is not a *bankapi.Error, which is a bug.
 var knownCodes = map[string]bool{
-	bankmock.CodeInfoMismatch: true, bankmock.CodeBindingNotSupported: true, bankmock.CodeCNPNotEnabled: true,
-	bankmock.CodeIssuerRestricted: true, bankmock.CodeCardExpired: true, bankmock.CodeInsufficientFunds: true,
-	bankmock.CodeLimitExceeded: true, bankmock.CodeOTPInvalid: true, bankmock.CodeOTPExpired: true,
-	bankmock.CodeOutcomeUnknown: true, bankmock.CodeIssuerUnavailable: true, bankmock.CodeDuplicate: true,
-	bankmock.CodeIdempotencyMismatch: true, bankmock.CodeNotFound: true, bankmock.CodeInvalidRequest: true,
-	bankmock.CodeCardUnknown: true, bankmock.CodeUnauthorized: true,
+	bankapi.CodeInfoMismatch: true, bankapi.CodeBindingNotSupported: true, bankapi.CodeCNPNotEnabled: true,
+	bankapi.CodeIssuerRestricted: true, bankapi.CodeCardExpired: true, bankapi.CodeInsufficientFunds: true,
+	bankapi.CodeLimitExceeded: true, bankapi.CodeOTPInvalid: true, bankapi.CodeOTPExpired: true,
+	bankapi.CodeOutcomeUnknown: true, bankapi.CodeIssuerUnavailable: true, bankapi.CodeDuplicate: true,
+	bankapi.CodeIdempotencyMismatch: true, bankapi.CodeNotFound: true, bankapi.CodeInvalidRequest: true,
+	bankapi.CodeCardUnknown: true, bankapi.CodeUnauthorized: true,
 }
 
 // fuzzMaxBody is small so that fuzzing reaches the size limit.
@@ -40,7 +41,7 @@ func newFuzzWorld(t *testing.T) *fuzzWorld {
 	ctx := context.Background()
 	eng := bankmock.New(bankmock.Config{Seed: 11, Customers: 3, Sleep: bankmock.InstantSleep})
 	c := bankmock.TestCards[0].Customer // the healthy "ok" card
-	req := bankmock.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
+	req := bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
 	b1, err := eng.CreateBinding(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -102,10 +103,10 @@ func fuzzBody(f *testing.F, rt fuzzRoute) {
 		if fault != "" {
 			req.Header["X-Bankmock-Fault"] = []string{fault}
 		}
-		req.Header.Set(HeaderIdempotencyKey, "fuzz-key-1")
+		req.Header.Set(bankapi.HeaderIdempotencyKey, "fuzz-key-1")
 		rec := httptest.NewRecorder()
 		aborted := serveRecover(t, w.h, rec, req)
-		fired := rec.Header().Get(HeaderFaultFired)
+		fired := rec.Header().Get(bankapi.HeaderFaultFired)
 		if aborted {
 			if fired == "" {
 				t.Fatalf("connection dropped with no fault fired (body %q)", body)
@@ -116,7 +117,7 @@ func fuzzBody(f *testing.F, rt fuzzRoute) {
 
 		if status >= 500 && fired == "" {
 			e := errorOf(t, status, rb)
-			if !(status == 503 && e.Code == bankmock.CodeIssuerUnavailable || status == 504 && e.Code == bankmock.CodeOutcomeUnknown) {
+			if !(status == 503 && e.Code == bankapi.CodeIssuerUnavailable || status == 504 && e.Code == bankapi.CodeOutcomeUnknown) {
 				t.Fatalf("undocumented %d %s for body %q: %s", status, e.Code, body, rb)
 			}
 		}
@@ -131,7 +132,7 @@ func fuzzBody(f *testing.F, rt fuzzRoute) {
 			asJSON = true
 		}
 		if rt.path != "/admin/snapshot" && asJSON && !json.Valid(body) && len(body) <= fuzzMaxBody {
-			if e := errorOf(t, status, rb); status != http.StatusBadRequest || e.Code != bankmock.CodeInvalidRequest {
+			if e := errorOf(t, status, rb); status != http.StatusBadRequest || e.Code != bankapi.CodeInvalidRequest {
 				t.Fatalf("malformed JSON %q: %d %s, want 400 INVALID_REQUEST", body, status, rb)
 			}
 		}
@@ -154,10 +155,10 @@ func serveRecover(t *testing.T, h http.Handler, w http.ResponseWriter, r *http.R
 	return false
 }
 
-func errorOf(t *testing.T, status int, body []byte) *bankmock.Error {
+func errorOf(t *testing.T, status int, body []byte) *bankapi.Error {
 	t.Helper()
 	var eb struct {
-		Error *bankmock.Error `json:"error"`
+		Error *bankapi.Error `json:"error"`
 	}
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == nil || eb.Error.Code == "" {
 		t.Fatalf("status %d without an error body: %q", status, body)
@@ -256,7 +257,7 @@ func TestFuzzWorldReachesEngine(t *testing.T) {
 		{"PATCH", "/admin/customers/$CARD", `{"balance":100}`, 200},
 	} {
 		w := newFuzzWorld(t)
-		r := do(w.h, c.method, w.expand(c.path), local, w.expand(c.body), map[string]string{HeaderIdempotencyKey: "k"})
+		r := do(w.h, c.method, w.expand(c.path), local, w.expand(c.body), map[string]string{bankapi.HeaderIdempotencyKey: "k"})
 		if r.status != c.want {
 			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, r.status, r.body, c.want)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 )
 
@@ -18,7 +19,7 @@ type schemaChecker struct{ doc map[string]any }
 func loadDoc(t testing.TB) *schemaChecker {
 	t.Helper()
 	var doc map[string]any
-	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+	if err := json.Unmarshal(bankapi.OpenAPI(), &doc); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
 	return &schemaChecker{doc: doc}
@@ -363,7 +364,7 @@ func TestDocumentedMagicValues(t *testing.T) {
 			HTTPStatus int `json:"http_status"`
 		} `json:"x-error-codes"`
 	}
-	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+	if err := json.Unmarshal(bankapi.OpenAPI(), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if len(doc.Cards) != len(bankmock.TestCards) {
@@ -387,7 +388,7 @@ func TestDocumentedMagicValues(t *testing.T) {
 		}
 	}
 	for _, row := range doc.Codes {
-		if got := bankmock.HTTPStatus(row.Code); got != row.HTTPStatus {
+		if got := bankapi.HTTPStatus(row.Code); got != row.HTTPStatus {
 			t.Errorf("x-error-codes %s: documented HTTP %d, server sends %d", row.Code, row.HTTPStatus, got)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 )
 
@@ -107,10 +108,10 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 // It returns false (after writing 400) on a bad fault spec.
 func opContext(w http.ResponseWriter, r *http.Request) (context.Context, *bankmock.Report, bool) {
 	ctx := r.Context()
-	if spec := r.Header.Get(HeaderFault); spec != "" {
-		f, err := bankmock.ParseFault(spec)
+	if spec := r.Header.Get(bankapi.HeaderFault); spec != "" {
+		f, err := bankapi.ParseFault(spec)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, invalid("bad "+HeaderFault+" header: "+err.Error()))
+			writeError(w, http.StatusBadRequest, invalid("bad "+bankapi.HeaderFault+" header: "+err.Error()))
 			return nil, nil, false
 		}
 		ctx = bankmock.WithFault(ctx, f)
@@ -124,12 +125,12 @@ func opContext(w http.ResponseWriter, r *http.Request) (context.Context, *bankmo
 func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rep *bankmock.Report, status int, v any, err error) {
 	if rep != nil && rep.Fault != nil {
 		f := rep.Fault
-		w.Header().Set(HeaderFaultFired, f.Ref())
+		w.Header().Set(bankapi.HeaderFaultFired, f.Ref())
 		switch f.Kind {
-		case bankmock.FaultRefuse, bankmock.FaultDropAfter:
+		case bankapi.FaultRefuse, bankapi.FaultDropAfter:
 			closeConn(w)
 			return
-		case bankmock.FaultHang:
+		case bankapi.FaultHang:
 			// Hold the connection until the client gives up (its context ends when it closes the
 			// connection), the server shuts down (ReleaseHangs), or HangTimeout as a backstop.
 			t := time.NewTimer(s.opts.HangTimeout)
@@ -141,7 +142,7 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rep *bankmo
 			t.Stop()
 			closeConn(w)
 			return
-		case bankmock.FaultMalformed:
+		case bankapi.FaultMalformed:
 			var b []byte
 			if err != nil {
 				b, _ = json.Marshal(errorBody{Error: asBankError(err)})
@@ -151,14 +152,14 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rep *bankmo
 			// Cut the document in half: a truncated answer, as from a proxy that gave up mid-body.
 			writeRaw(w, http.StatusOK, "application/json", b[:len(b)/2])
 			return
-		case bankmock.FaultHTTPError:
+		case bankapi.FaultHTTPError:
 			st := f.Status
 			if st == 0 {
 				st = http.StatusServiceUnavailable
 			}
 			e := asBankError(err)
 			if err == nil {
-				e = &bankmock.Error{Code: bankmock.CodeIssuerUnavailable, RespCode: "96", Message: "issuer unavailable (injected)"}
+				e = &bankapi.Error{Code: bankapi.CodeIssuerUnavailable, RespCode: "96", Message: "issuer unavailable (injected)"}
 			}
 			if e.Fault == "" {
 				e.Fault = f.Ref()
@@ -179,14 +180,14 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rep *bankmo
 	writeJSON(w, status, v)
 }
 
-func asBankError(err error) *bankmock.Error {
+func asBankError(err error) *bankapi.Error {
 	if err == nil {
 		return nil
 	}
-	if e, ok := bankmock.AsError(err); ok {
+	if e, ok := bankapi.AsError(err); ok {
 		return e
 	}
-	return &bankmock.Error{Code: CodeInternal, RespCode: "96", Message: err.Error()}
+	return &bankapi.Error{Code: CodeInternal, RespCode: "96", Message: err.Error()}
 }
 
 // closeConn ends the exchange with no response at all, as a dead network would.
@@ -216,7 +217,7 @@ func (s *Server) banks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
-	var req bankmock.CardRequest
+	var req bankapi.CardRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
@@ -229,7 +230,7 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createBinding(w http.ResponseWriter, r *http.Request) {
-	var req bankmock.CardRequest
+	var req bankapi.CardRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
@@ -270,17 +271,17 @@ func (s *Server) unbind(w http.ResponseWriter, r *http.Request) {
 // maxKeyLen bounds Idempotency-Key, as payment APIs do, so keys stay cheap to store and index.
 const maxKeyLen = 255
 
-func (s *Server) money(w http.ResponseWriter, r *http.Request, op func(context.Context, string, bankmock.MoneyRequest) (*bankmock.Transaction, error)) {
-	key := r.Header.Get(HeaderIdempotencyKey)
+func (s *Server) money(w http.ResponseWriter, r *http.Request, op func(context.Context, string, bankapi.MoneyRequest) (*bankapi.Transaction, error)) {
+	key := r.Header.Get(bankapi.HeaderIdempotencyKey)
 	if key == "" {
-		writeError(w, http.StatusBadRequest, invalid("header "+HeaderIdempotencyKey+" is required"))
+		writeError(w, http.StatusBadRequest, invalid("header "+bankapi.HeaderIdempotencyKey+" is required"))
 		return
 	}
 	if len(key) > maxKeyLen {
-		writeError(w, http.StatusBadRequest, invalid("header "+HeaderIdempotencyKey+" longer than 255 bytes"))
+		writeError(w, http.StatusBadRequest, invalid("header "+bankapi.HeaderIdempotencyKey+" longer than 255 bytes"))
 		return
 	}
-	var req bankmock.MoneyRequest
+	var req bankapi.MoneyRequest
 	if !s.decode(w, r, &req) {
 		return
 	}
@@ -322,7 +323,7 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request) {
 
 // customerCreate is a customer to add, or {"generate":N} to generate N more from the seed.
 type customerCreate struct {
-	bankmock.Customer
+	bankapi.Customer
 	Generate int `json:"generate,omitempty"`
 }
 
@@ -335,7 +336,7 @@ func (s *Server) addCustomers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Generate != 0 {
-		if req.Generate < 0 || req.Generate > maxGenerate || req.Customer != (bankmock.Customer{}) {
+		if req.Generate < 0 || req.Generate > maxGenerate || req.Customer != (bankapi.Customer{}) {
 			writeError(w, http.StatusBadRequest, invalid("generate must be 1.."+strconv.Itoa(maxGenerate)+" and alone in the body"))
 			return
 		}
@@ -353,8 +354,8 @@ func (s *Server) customer(w http.ResponseWriter, r *http.Request) {
 }
 
 type customerPatch struct {
-	Balance *int64               `json:"balance,omitempty"`
-	Status  *bankmock.CardStatus `json:"status,omitempty"`
+	Balance *int64              `json:"balance,omitempty"`
+	Status  *bankapi.CardStatus `json:"status,omitempty"`
 }
 
 func (s *Server) patchCustomer(w http.ResponseWriter, r *http.Request) {
@@ -387,15 +388,15 @@ func (s *Server) patchCustomer(w http.ResponseWriter, r *http.Request) {
 func (s *Server) faults(w http.ResponseWriter, r *http.Request) {
 	v, err := s.b.Faults(r.Context())
 	if v == nil && err == nil {
-		v = []bankmock.Fault{} // [] rather than null: scripts iterate it
+		v = []bankapi.Fault{} // [] rather than null: scripts iterate it
 	}
 	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
 }
 
-// faultCreate is a fault rule as JSON (bankmock.Fault), or {"spec":"drop_after;op=debit;first=1"}
+// faultCreate is a fault rule as JSON (bankapi.Fault), or {"spec":"drop_after;op=debit;first=1"}
 // in the header's syntax, which is easier to type.
 type faultCreate struct {
-	bankmock.Fault
+	bankapi.Fault
 	Spec string `json:"spec,omitempty"`
 }
 
@@ -411,7 +412,7 @@ func (s *Server) addFault(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var err error
-		if f, err = bankmock.ParseFault(req.Spec); err != nil {
+		if f, err = bankapi.ParseFault(req.Spec); err != nil {
 			writeError(w, http.StatusBadRequest, invalid("bad fault spec: "+err.Error()))
 			return
 		}
@@ -447,7 +448,7 @@ func (s *Server) otp(w http.ResponseWriter, r *http.Request) {
 func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
 	v, err := s.b.Journal(r.Context())
 	if v == nil && err == nil {
-		v = []bankmock.JournalEntry{}
+		v = []bankapi.JournalEntry{}
 	}
 	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
 }
@@ -519,3 +520,6 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, http.StatusOK, "application/json", openapiDoc)
 }
+
+// openapiDoc is read once: the document never changes while the server runs.
+var openapiDoc = bankapi.OpenAPI()

@@ -16,13 +16,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 )
 
 // Backend is what the server serves: the engine (or anything else speaking both interfaces).
 type Backend interface {
-	bankmock.API
-	bankmock.Admin
+	bankapi.API
+	bankapi.Admin
 }
 
 // Options configure a Server. The zero value is usable.
@@ -57,14 +58,7 @@ type Server struct {
 // http.Server.Shutdown so that shutdown does not wait for clients that never give up.
 func (s *Server) ReleaseHangs() { s.releaseOnce.Do(func() { close(s.release) }) }
 
-// Header names of the protocol.
-const (
-	HeaderFault          = "X-Bankmock-Fault"
-	HeaderFaultFired     = "X-Bankmock-Fault-Fired"
-	HeaderIdempotencyKey = "Idempotency-Key"
-)
-
-// CodeInternal is sent for an error the engine returned that is not a *bankmock.Error (a bug).
+// CodeInternal is sent for an error the engine returned that is not a *bankapi.Error (a bug).
 const CodeInternal = "INTERNAL"
 
 // New returns the handler serving b.
@@ -113,11 +107,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.log.Enabled(r.Context(), slog.LevelInfo) {
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
-			slog.String("path", MaskDigits(r.URL.Path)),
+			slog.String("path", cnid.MaskDigits(r.URL.Path)),
 			slog.Int("status", sw.status),
 			slog.Duration("dur", time.Since(start)),
 		}
-		if f := sw.Header().Get(HeaderFaultFired); f != "" {
+		if f := sw.Header().Get(bankapi.HeaderFaultFired); f != "" {
 			attrs = append(attrs, slog.String("fault", f))
 		}
 		if sw.hijacked {
@@ -134,12 +128,12 @@ func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(rec, r)
 	if rec.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", rec.h.Get("Allow"))
-		writeError(w, http.StatusMethodNotAllowed, &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30",
-			Message: "method " + r.Method + " not allowed on " + MaskDigits(r.URL.Path) + "; allowed: " + rec.h.Get("Allow")})
+		writeError(w, http.StatusMethodNotAllowed, &bankapi.Error{Code: bankapi.CodeInvalidRequest, RespCode: "30",
+			Message: "method " + r.Method + " not allowed on " + cnid.MaskDigits(r.URL.Path) + "; allowed: " + rec.h.Get("Allow")})
 		return
 	}
-	writeError(w, http.StatusNotFound, &bankmock.Error{Code: bankmock.CodeNotFound, RespCode: "25",
-		Message: "no route " + r.Method + " " + MaskDigits(r.URL.Path)})
+	writeError(w, http.StatusNotFound, &bankapi.Error{Code: bankapi.CodeNotFound, RespCode: "25",
+		Message: "no route " + r.Method + " " + cnid.MaskDigits(r.URL.Path)})
 }
 
 // headerRecorder captures the status and headers the mux's own fallback would write.
@@ -185,14 +179,14 @@ func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="bankmock-admin"`)
-		writeError(w, http.StatusUnauthorized, &bankmock.Error{Code: bankmock.CodeUnauthorized,
+		writeError(w, http.StatusUnauthorized, &bankapi.Error{Code: bankapi.CodeUnauthorized,
 			Message: "admin API requires Authorization: Bearer <admin token>"})
 		return false
 	}
 	if isLoopback(r.RemoteAddr) {
 		return true
 	}
-	writeError(w, http.StatusForbidden, &bankmock.Error{Code: bankmock.CodeUnauthorized,
+	writeError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
 		Message: "admin API answers loopback clients only (start bankmock with --admin-token to open it)"})
 	return false
 }
@@ -210,7 +204,7 @@ func isLoopback(remoteAddr string) bool {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, &bankmock.Error{Code: CodeInternal, Message: "encode response: " + err.Error()})
+		writeError(w, http.StatusInternalServerError, &bankapi.Error{Code: CodeInternal, Message: "encode response: " + err.Error()})
 		return
 	}
 	writeRaw(w, status, "application/json", append(b, '\n'))
@@ -225,26 +219,26 @@ func writeRaw(w http.ResponseWriter, status int, contentType string, b []byte) {
 }
 
 type errorBody struct {
-	Error *bankmock.Error `json:"error"`
+	Error *bankapi.Error `json:"error"`
 }
 
-func writeError(w http.ResponseWriter, status int, e *bankmock.Error) {
+func writeError(w http.ResponseWriter, status int, e *bankapi.Error) {
 	b, _ := json.Marshal(errorBody{Error: e})
 	writeRaw(w, status, "application/json", append(b, '\n'))
 }
 
 // writeErr writes err from the engine with the protocol's status for its code.
 func writeErr(w http.ResponseWriter, err error) {
-	e, ok := bankmock.AsError(err)
+	e, ok := bankapi.AsError(err)
 	if !ok {
-		writeError(w, http.StatusInternalServerError, &bankmock.Error{Code: CodeInternal, RespCode: "96", Message: err.Error()})
+		writeError(w, http.StatusInternalServerError, &bankapi.Error{Code: CodeInternal, RespCode: "96", Message: err.Error()})
 		return
 	}
-	writeError(w, bankmock.HTTPStatus(e.Code), e)
+	writeError(w, bankapi.HTTPStatus(e.Code), e)
 }
 
-func invalid(format string) *bankmock.Error {
-	return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: format}
+func invalid(format string) *bankapi.Error {
+	return &bankapi.Error{Code: bankapi.CodeInvalidRequest, RespCode: "30", Message: format}
 }
 
 func itoa(n int) string {

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/cnid"
 )
 
 func newEngine() *bankmock.Engine { return bankmock.New(bankmock.Config{Seed: 11, Customers: 5}) }
@@ -23,10 +25,10 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) err(t *testing.T) *bankmock.Error {
+func (r resp) err(t *testing.T) *bankapi.Error {
 	t.Helper()
 	var eb struct {
-		Error *bankmock.Error `json:"error"`
+		Error *bankapi.Error `json:"error"`
 	}
 	if err := json.Unmarshal(r.body, &eb); err != nil || eb.Error == nil {
 		t.Fatalf("status %d: body is not an error body: %q", r.status, r.body)
@@ -68,7 +70,7 @@ func TestAdminLoopbackRule(t *testing.T) {
 	}
 	for _, remote := range []string{"10.0.0.5:1234", "192.168.1.2:80", "[2001:db8::1]:443"} {
 		r := do(h, "GET", "/admin/customers", remote, "", nil)
-		if r.status != http.StatusForbidden || r.err(t).Code != bankmock.CodeUnauthorized {
+		if r.status != http.StatusForbidden || r.err(t).Code != bankapi.CodeUnauthorized {
 			t.Errorf("non-loopback %s: status %d %s, want 403 UNAUTHORIZED", remote, r.status, r.body)
 		}
 		// A token header means nothing when the server has no token.
@@ -102,7 +104,7 @@ func TestAdminTokenRule(t *testing.T) {
 			t.Errorf("%s %q: status %d, want %d", c.remote, c.auth, r.status, c.want)
 		}
 		if c.want == 401 {
-			if r.err(t).Code != bankmock.CodeUnauthorized || r.header.Get("WWW-Authenticate") == "" {
+			if r.err(t).Code != bankapi.CodeUnauthorized || r.header.Get("WWW-Authenticate") == "" {
 				t.Errorf("401 without UNAUTHORIZED body or WWW-Authenticate: %s %v", r.body, r.header)
 			}
 		}
@@ -118,31 +120,31 @@ func TestRequestErrors(t *testing.T) {
 		status                   int
 		code                     string
 	}{
-		{"unknown route", "GET", "/v2/nothing", "", nil, 404, bankmock.CodeNotFound},
-		{"unknown admin route", "GET", "/admin/nothing", "", nil, 404, bankmock.CodeNotFound},
-		{"wrong method", "PUT", "/v1/banks", "", nil, 405, bankmock.CodeInvalidRequest},
-		{"wrong method on a pattern", "GET", "/v1/debits", "", nil, 405, bankmock.CodeInvalidRequest},
-		{"malformed JSON", "POST", "/v1/cards/verify", `{"card_no":`, nil, 400, bankmock.CodeInvalidRequest},
-		{"not an object", "POST", "/v1/cards/verify", `[1,2]`, nil, 400, bankmock.CodeInvalidRequest},
-		{"unknown field", "POST", "/v1/cards/verify", `{"card_no":"1","cvv":"123"}`, nil, 400, bankmock.CodeInvalidRequest},
-		{"trailing data", "POST", "/v1/cards/verify", `{"card_no":"1"} {"x":1}`, nil, 400, bankmock.CodeInvalidRequest},
-		{"empty body", "POST", "/v1/bindings", "", nil, 400, bankmock.CodeInvalidRequest},
-		{"wrong content type", "POST", "/v1/cards/verify", `{"card_no":"1"}`, map[string]string{"Content-Type": "text/plain"}, 400, bankmock.CodeInvalidRequest},
-		{"too large", "POST", "/v1/cards/verify", `{"card_no":"` + strings.Repeat("1", 300) + `"}`, nil, 413, bankmock.CodeInvalidRequest},
-		{"no idempotency key", "POST", "/v1/debits", `{"agreement":"a","amount":1,"currency":"CNY"}`, nil, 400, bankmock.CodeInvalidRequest},
-		{"long idempotency key", "POST", "/v1/credits", `{"agreement":"a","amount":1,"currency":"CNY"}`, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, 400, bankmock.CodeInvalidRequest},
-		{"amount as string", "POST", "/v1/debits", `{"agreement":"a","amount":"1","currency":"CNY"}`, key, 400, bankmock.CodeInvalidRequest},
-		{"bad fault header", "GET", "/v1/banks", "", map[string]string{"X-Bankmock-Fault": "explode"}, 400, bankmock.CodeInvalidRequest},
-		{"bad fault param", "GET", "/v1/banks", "", map[string]string{"X-Bankmock-Fault": "delay;delay=soon"}, 400, bankmock.CodeInvalidRequest},
-		{"bad statement date", "GET", "/v1/statements/2026-13-01", "", nil, 400, bankmock.CodeInvalidRequest},
-		{"unknown card", "POST", "/v1/cards/verify", `{"card_no":"1234567890123","name":"a","id_no":"b","phone":"c"}`, nil, 400, bankmock.CodeCardUnknown},
-		{"bad clock advance", "POST", "/admin/clock", `{"advance":"-2h"}`, nil, 400, bankmock.CodeInvalidRequest},
-		{"empty patch", "PATCH", "/admin/customers/6222020000000000018", `{}`, nil, 400, bankmock.CodeInvalidRequest},
-		{"generate too many", "POST", "/admin/customers", `{"generate":1000001}`, nil, 400, bankmock.CodeInvalidRequest},
-		{"otp without phone", "GET", "/admin/otp", "", nil, 400, bankmock.CodeInvalidRequest},
-		{"bad fault rule", "POST", "/admin/faults", `{"spec":"drop_after;op=teleport"}`, nil, 400, bankmock.CodeInvalidRequest},
-		{"unknown fault", "DELETE", "/admin/faults/f99", "", nil, 404, bankmock.CodeNotFound},
-		{"empty snapshot", "PUT", "/admin/snapshot", "", nil, 400, bankmock.CodeInvalidRequest},
+		{"unknown route", "GET", "/v2/nothing", "", nil, 404, bankapi.CodeNotFound},
+		{"unknown admin route", "GET", "/admin/nothing", "", nil, 404, bankapi.CodeNotFound},
+		{"wrong method", "PUT", "/v1/banks", "", nil, 405, bankapi.CodeInvalidRequest},
+		{"wrong method on a pattern", "GET", "/v1/debits", "", nil, 405, bankapi.CodeInvalidRequest},
+		{"malformed JSON", "POST", "/v1/cards/verify", `{"card_no":`, nil, 400, bankapi.CodeInvalidRequest},
+		{"not an object", "POST", "/v1/cards/verify", `[1,2]`, nil, 400, bankapi.CodeInvalidRequest},
+		{"unknown field", "POST", "/v1/cards/verify", `{"card_no":"1","cvv":"123"}`, nil, 400, bankapi.CodeInvalidRequest},
+		{"trailing data", "POST", "/v1/cards/verify", `{"card_no":"1"} {"x":1}`, nil, 400, bankapi.CodeInvalidRequest},
+		{"empty body", "POST", "/v1/bindings", "", nil, 400, bankapi.CodeInvalidRequest},
+		{"wrong content type", "POST", "/v1/cards/verify", `{"card_no":"1"}`, map[string]string{"Content-Type": "text/plain"}, 400, bankapi.CodeInvalidRequest},
+		{"too large", "POST", "/v1/cards/verify", `{"card_no":"` + strings.Repeat("1", 300) + `"}`, nil, 413, bankapi.CodeInvalidRequest},
+		{"no idempotency key", "POST", "/v1/debits", `{"agreement":"a","amount":1,"currency":"CNY"}`, nil, 400, bankapi.CodeInvalidRequest},
+		{"long idempotency key", "POST", "/v1/credits", `{"agreement":"a","amount":1,"currency":"CNY"}`, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, 400, bankapi.CodeInvalidRequest},
+		{"amount as string", "POST", "/v1/debits", `{"agreement":"a","amount":"1","currency":"CNY"}`, key, 400, bankapi.CodeInvalidRequest},
+		{"bad fault header", "GET", "/v1/banks", "", map[string]string{"X-Bankmock-Fault": "explode"}, 400, bankapi.CodeInvalidRequest},
+		{"bad fault param", "GET", "/v1/banks", "", map[string]string{"X-Bankmock-Fault": "delay;delay=soon"}, 400, bankapi.CodeInvalidRequest},
+		{"bad statement date", "GET", "/v1/statements/2026-13-01", "", nil, 400, bankapi.CodeInvalidRequest},
+		{"unknown card", "POST", "/v1/cards/verify", `{"card_no":"1234567890123","name":"a","id_no":"b","phone":"c"}`, nil, 400, bankapi.CodeCardUnknown},
+		{"bad clock advance", "POST", "/admin/clock", `{"advance":"-2h"}`, nil, 400, bankapi.CodeInvalidRequest},
+		{"empty patch", "PATCH", "/admin/customers/6222020000000000018", `{}`, nil, 400, bankapi.CodeInvalidRequest},
+		{"generate too many", "POST", "/admin/customers", `{"generate":1000001}`, nil, 400, bankapi.CodeInvalidRequest},
+		{"otp without phone", "GET", "/admin/otp", "", nil, 400, bankapi.CodeInvalidRequest},
+		{"bad fault rule", "POST", "/admin/faults", `{"spec":"drop_after;op=teleport"}`, nil, 400, bankapi.CodeInvalidRequest},
+		{"unknown fault", "DELETE", "/admin/faults/f99", "", nil, 404, bankapi.CodeNotFound},
+		{"empty snapshot", "PUT", "/admin/snapshot", "", nil, 400, bankapi.CodeInvalidRequest},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -181,25 +183,25 @@ func TestFaultFiredHeader(t *testing.T) {
 		return r, b
 	}
 	r, _ := get("")
-	if r.StatusCode != 200 || r.Header.Get(HeaderFaultFired) != "" {
-		t.Fatalf("no fault: %d, fired %q", r.StatusCode, r.Header.Get(HeaderFaultFired))
+	if r.StatusCode != 200 || r.Header.Get(bankapi.HeaderFaultFired) != "" {
+		t.Fatalf("no fault: %d, fired %q", r.StatusCode, r.Header.Get(bankapi.HeaderFaultFired))
 	}
 	r, b := get("http_error;status=502")
-	if r.StatusCode != 502 || r.Header.Get(HeaderFaultFired) != "header:h1" || !bytes.Contains(b, []byte(bankmock.CodeIssuerUnavailable)) {
-		t.Fatalf("http_error: %d fired %q body %s", r.StatusCode, r.Header.Get(HeaderFaultFired), b)
+	if r.StatusCode != 502 || r.Header.Get(bankapi.HeaderFaultFired) != "header:h1" || !bytes.Contains(b, []byte(bankapi.CodeIssuerUnavailable)) {
+		t.Fatalf("http_error: %d fired %q body %s", r.StatusCode, r.Header.Get(bankapi.HeaderFaultFired), b)
 	}
 	r, b = get("malformed")
-	if r.StatusCode != 200 || r.Header.Get(HeaderFaultFired) != "header:h2" || json.Valid(b) {
-		t.Fatalf("malformed: %d fired %q valid JSON %v", r.StatusCode, r.Header.Get(HeaderFaultFired), json.Valid(b))
+	if r.StatusCode != 200 || r.Header.Get(bankapi.HeaderFaultFired) != "header:h2" || json.Valid(b) {
+		t.Fatalf("malformed: %d fired %q valid JSON %v", r.StatusCode, r.Header.Get(bankapi.HeaderFaultFired), json.Valid(b))
 	}
 	r, b = get("delay;delay=10ms")
-	if r.StatusCode != 200 || r.Header.Get(HeaderFaultFired) != "header:h3" || !json.Valid(b) {
-		t.Fatalf("delay: %d fired %q", r.StatusCode, r.Header.Get(HeaderFaultFired))
+	if r.StatusCode != 200 || r.Header.Get(bankapi.HeaderFaultFired) != "header:h3" || !json.Valid(b) {
+		t.Fatalf("delay: %d fired %q", r.StatusCode, r.Header.Get(bankapi.HeaderFaultFired))
 	}
 	// A fault that does not match the operation does not fire.
 	r, _ = get("refuse;op=debit")
-	if r.StatusCode != 200 || r.Header.Get(HeaderFaultFired) != "" {
-		t.Fatalf("non-matching fault: %d fired %q", r.StatusCode, r.Header.Get(HeaderFaultFired))
+	if r.StatusCode != 200 || r.Header.Get(bankapi.HeaderFaultFired) != "" {
+		t.Fatalf("non-matching fault: %d fired %q", r.StatusCode, r.Header.Get(bankapi.HeaderFaultFired))
 	}
 	// refuse: no response at all.
 	req, _ := http.NewRequest("GET", srv.URL+"/v1/banks", nil)
@@ -247,7 +249,7 @@ func TestRealResponsesMatchDocument(t *testing.T) {
 	eng := newEngine()
 	h := New(eng, Options{})
 	ok := bankmock.TestCards[0].Customer
-	cardBody, _ := json.Marshal(bankmock.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
+	cardBody, _ := json.Marshal(bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
 
 	var bindingID, agreement string
 	steps := []struct {
@@ -262,7 +264,7 @@ func TestRealResponsesMatchDocument(t *testing.T) {
 		{"POST", "/v1/cards/verify", "/v1/cards/verify", func() string { return string(cardBody) }, nil, 200, nil},
 		{"POST", "/v1/cards/verify", "/v1/cards/verify", func() string { return strings.Replace(string(cardBody), ok.Phone, "13900000000", 1) }, nil, 422, nil},
 		{"POST", "/v1/bindings", "/v1/bindings", func() string { return string(cardBody) }, nil, 201, func(b []byte) {
-			var v bankmock.Binding
+			var v bankapi.Binding
 			_ = json.Unmarshal(b, &v)
 			bindingID = v.BindingID
 		}},
@@ -271,7 +273,7 @@ func TestRealResponsesMatchDocument(t *testing.T) {
 			otp, _ := eng.LastOTP(context.Background(), ok.Phone)
 			return `{"otp":"` + otp + `"}`
 		}, nil, 200, func(b []byte) {
-			var v bankmock.Agreement
+			var v bankapi.Agreement
 			_ = json.Unmarshal(b, &v)
 			agreement = v.Agreement
 		}},
@@ -356,8 +358,8 @@ func TestMaskDigits(t *testing.T) {
 		"phone 13800138000":                    "phone 13800138000",
 		"4392250000000108/4392250000000108":    "439225******0108/439225******0108",
 	} {
-		if got := MaskDigits(in); got != want {
-			t.Errorf("MaskDigits(%q) = %q, want %q", in, got, want)
+		if got := cnid.MaskDigits(in); got != want {
+			t.Errorf("cnid.MaskDigits(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

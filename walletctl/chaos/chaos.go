@@ -10,18 +10,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
 // Config is one chaos run.
 type Config struct {
-	Seed      int64                // everything random derives from it
-	Users     int                  // wallet users (bank card holders); default 20
-	Ops       int                  // random operations after set-up; default 2000
-	FaultRate float64              // total chance that a bank request meets an injected fault (0.2 = 20%)
-	Kinds     []bankmock.FaultKind // fault kinds to inject; nil = every kind
-	Dir       string               // where the SQLite file goes; "" = a temp dir, removed afterwards
+	Seed      int64               // everything random derives from it
+	Users     int                 // wallet users (bank card holders); default 20
+	Ops       int                 // random operations after set-up; default 2000
+	FaultRate float64             // total chance that a bank request meets an injected fault (0.2 = 20%)
+	Kinds     []bankapi.FaultKind // fault kinds to inject; nil = every kind
+	Dir       string              // where the SQLite file goes; "" = a temp dir, removed afterwards
 	// Workers > 1 runs the operations on that many goroutines, each with its own seeded stream.
 	// The invariants must still hold, but the final hash is then not reproducible (interleavings
 	// vary); determinism is promised for Workers <= 1 only.
@@ -36,7 +36,7 @@ func (c *Config) defaults() {
 		c.Ops = 0
 	}
 	if c.Kinds == nil {
-		c.Kinds = append([]bankmock.FaultKind(nil), bankmock.FaultKinds...)
+		c.Kinds = append([]bankapi.FaultKind(nil), bankapi.FaultKinds...)
 	}
 	if c.Seed == 0 {
 		c.Seed = 1
@@ -193,7 +193,7 @@ func runIn(ctx context.Context, w *World, cfg Config) (*Report, error) {
 // probability rate in total. Rules are consulted in order and the first that fires wins, so each
 // gets p with 1-(1-p)^k = rate. The bank draws from its seed and each rule's match counter, so
 // the same requests meet the same faults on replay.
-func InstallFaults(ctx context.Context, admin bankmock.Admin, rate float64, kinds []bankmock.FaultKind) error {
+func InstallFaults(ctx context.Context, admin bankapi.Admin, rate float64, kinds []bankapi.FaultKind) error {
 	if rate <= 0 || len(kinds) == 0 {
 		return nil
 	}
@@ -202,11 +202,11 @@ func InstallFaults(ctx context.Context, admin bankmock.Admin, rate float64, kind
 	}
 	p := 1 - math.Pow(1-rate, 1/float64(len(kinds)))
 	for _, k := range kinds {
-		f := bankmock.Fault{Kind: k, Probability: p}
+		f := bankapi.Fault{Kind: k, Probability: p}
 		switch k {
-		case bankmock.FaultDelay:
+		case bankapi.FaultDelay:
 			f.Delay = 2 * bankClientTimeout // past the caller's patience: processed, answer unknown
-		case bankmock.FaultHTTPError:
+		case bankapi.FaultHTTPError:
 			f.Status = 503
 		}
 		if _, err := admin.AddFault(ctx, f); err != nil {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -92,10 +92,10 @@ func TestChaos(t *testing.T) {
 // TestChaosEveryKindFires checks the workload reaches every fault kind, each alone, and that the
 // invariants hold under each.
 func TestChaosEveryKindFires(t *testing.T) {
-	for _, k := range bankmock.FaultKinds {
+	for _, k := range bankapi.FaultKinds {
 		t.Run(string(k), func(t *testing.T) {
 			t.Parallel()
-			r, err := Run(context.Background(), Config{Seed: 3, Users: 8, Ops: 150, FaultRate: 0.3, Kinds: []bankmock.FaultKind{k}, Dir: testDir(t)})
+			r, err := Run(context.Background(), Config{Seed: 3, Users: 8, Ops: 150, FaultRate: 0.3, Kinds: []bankapi.FaultKind{k}, Dir: testDir(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestCheckerCatchesBrokenLedger(t *testing.T) {
 		}); err != nil || agr == "" {
 			t.Fatal("no card bound", err)
 		}
-		if _, err := w.Bank.Debit(ctx, "rogue-1", bankmock.MoneyRequest{Agreement: agr, Amount: 100, Currency: "CNY"}); err != nil {
+		if _, err := w.Bank.Debit(ctx, "rogue-1", bankapi.MoneyRequest{Agreement: agr, Amount: 100, Currency: "CNY"}); err != nil {
 			t.Fatal(err)
 		}
 		vs, _, err := Check(ctx, w)

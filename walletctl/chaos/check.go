@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -107,13 +107,13 @@ func readWallet(ctx context.Context, st walletctl.Store) (*snapshot, error) {
 
 // bankSide is what the bank's statements say.
 type bankSide struct {
-	byKey map[string]bankmock.Transaction
+	byKey map[string]bankapi.Transaction
 	// byAgreement sums credits minus debits per agreement.
 	byAgreement map[string]int64
 }
 
-func readBank(ctx context.Context, api bankmock.API, days []string) (*bankSide, error) {
-	b := &bankSide{byKey: map[string]bankmock.Transaction{}, byAgreement: map[string]int64{}}
+func readBank(ctx context.Context, api bankapi.API, days []string) (*bankSide, error) {
+	b := &bankSide{byKey: map[string]bankapi.Transaction{}, byAgreement: map[string]int64{}}
 	for _, d := range days {
 		st, err := api.Statement(ctx, d)
 		if err != nil {
@@ -122,7 +122,7 @@ func readBank(ctx context.Context, api bankmock.API, days []string) (*bankSide, 
 		var debits, credits int64
 		for _, t := range st.Transactions {
 			b.byKey[t.IdempotencyKey] = t
-			if t.Kind == bankmock.OpDebit {
+			if t.Kind == bankapi.OpDebit {
 				debits += t.Amount
 				b.byAgreement[t.Agreement] -= t.Amount
 			} else {
@@ -140,9 +140,9 @@ func readBank(ctx context.Context, api bankmock.API, days []string) (*bankSide, 
 // bankAmount is what the bank should have moved for a wallet txn, and in which direction.
 func bankAmount(t *walletctl.TxnRecord) (string, int64) {
 	if t.Kind == walletctl.KindWithdraw {
-		return bankmock.OpCredit, t.Amount - t.Fee
+		return bankapi.OpCredit, t.Amount - t.Fee
 	}
-	return bankmock.OpDebit, t.Amount
+	return bankapi.OpDebit, t.Amount
 }
 
 // Check verifies every invariant of issue 5 on a world after reconciliation: the ledger, the
@@ -237,7 +237,7 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 			add("matching", "bank %s %s of %d fen (key %s) has no wallet txn", line.TxnID, line.Kind, line.Amount, k)
 		}
 		line := bank.byKey[k]
-		if line.Kind == bankmock.OpDebit {
+		if line.Kind == bankapi.OpDebit {
 			tot.BankIn += line.Amount
 		} else {
 			tot.BankOut += line.Amount
@@ -249,7 +249,7 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 	// out; and per bank, its clearing account mirrors its statements.
 	perBank := map[string]int64{} // bank code -> debits - credits on the statements
 	for _, line := range bank.byKey {
-		if line.Kind == bankmock.OpDebit {
+		if line.Kind == bankapi.OpDebit {
 			perBank[line.Bank] += line.Amount
 		} else {
 			perBank[line.Bank] -= line.Amount

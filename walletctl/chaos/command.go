@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -45,17 +45,17 @@ to replay it. The sandbox in --home is not touched.`,
 			if seeds < 1 || users < 1 || ops < 0 {
 				return walletctl.Errorf(walletctl.CodeInvalidArgument, "--seeds and --users must be at least 1, --ops at least 0")
 			}
-			var ks []bankmock.FaultKind
+			var ks []bankapi.FaultKind
 			for _, k := range kinds {
 				for _, part := range strings.Split(k, ",") {
 					part = strings.TrimSpace(part)
 					if part == "" {
 						continue
 					}
-					if !validKind(bankmock.FaultKind(part)) {
+					if !validKind(bankapi.FaultKind(part)) {
 						return walletctl.Errorf(walletctl.CodeInvalidArgument, "unknown fault kind %q (want %s)", part, kindList())
 					}
-					ks = append(ks, bankmock.FaultKind(part))
+					ks = append(ks, bankapi.FaultKind(part))
 				}
 			}
 			if f := cmd.Flag("output"); f != nil && f.Value.String() == "json" {
@@ -103,8 +103,8 @@ to replay it. The sandbox in --home is not touched.`,
 	return cmd
 }
 
-func validKind(k bankmock.FaultKind) bool {
-	for _, x := range bankmock.FaultKinds {
+func validKind(k bankapi.FaultKind) bool {
+	for _, x := range bankapi.FaultKinds {
 		if x == k {
 			return true
 		}
@@ -113,8 +113,8 @@ func validKind(k bankmock.FaultKind) bool {
 }
 
 func kindList() string {
-	s := make([]string, len(bankmock.FaultKinds))
-	for i, k := range bankmock.FaultKinds {
+	s := make([]string, len(bankapi.FaultKinds))
+	for i, k := range bankapi.FaultKinds {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ",")

@@ -17,9 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/client"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
@@ -64,7 +66,7 @@ type actorState struct {
 // remoteClock is the child wallet's clock: the bank's virtual clock, read at start and moved
 // through the bank's admin API, so that wallet and bank keep one time across restarts.
 type remoteClock struct {
-	admin bankmock.Admin
+	admin bankapi.Admin
 	mu    sync.Mutex
 	t     time.Time
 }
@@ -90,15 +92,15 @@ func (c *remoteClock) Advance(d time.Duration) time.Time {
 // SIGKILLs itself, before the request leaves or after the bank's answer arrived and before the
 // wallet records it, which are the two windows where a crash could lose or double money.
 type killer struct {
-	bankmock.API
+	bankapi.API
 	mu  sync.Mutex
 	n   int
 	at  int
 	pre bool
 }
 
-func (k *killer) money(ctx context.Context, op func(context.Context, string, bankmock.MoneyRequest) (*bankmock.Transaction, error),
-	key string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+func (k *killer) money(ctx context.Context, op func(context.Context, string, bankapi.MoneyRequest) (*bankapi.Transaction, error),
+	key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	k.mu.Lock()
 	k.n++
 	hit := k.at > 0 && k.n == k.at
@@ -113,11 +115,11 @@ func (k *killer) money(ctx context.Context, op func(context.Context, string, ban
 	return t, err
 }
 
-func (k *killer) Debit(ctx context.Context, key string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+func (k *killer) Debit(ctx context.Context, key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	return k.money(ctx, k.API.Debit, key, req)
 }
 
-func (k *killer) Credit(ctx context.Context, key string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+func (k *killer) Credit(ctx context.Context, key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	return k.money(ctx, k.API.Credit, key, req)
 }
 
@@ -182,7 +184,7 @@ func TestCrashSafety(t *testing.T) {
 	const seed = 2026
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0xdead))
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: seed, Customers: 12, Clock: clock, ClientTimeout: bankClientTimeout, Sleep: bankmock.InstantSleep})
 	srv := server.New(bank, server.Options{HangTimeout: 2 * time.Second})
 	hs := httptest.NewServer(srv)
@@ -224,7 +226,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	killedInBank, killedByParent, totalAcks := 0, 0, 0
 	for run := 1; run <= kills; run++ {
-		if err := InstallFaults(ctx, bank, 0.2, bankmock.FaultKinds); err != nil {
+		if err := InstallFaults(ctx, bank, 0.2, bankapi.FaultKinds); err != nil {
 			t.Fatal(err)
 		}
 		plan := crashPlan{DB: dbPath, Bank: hs.URL, Seed: seed + int64(run), Run: run, Actors: actors, Acks: acksPath,
@@ -303,7 +305,7 @@ func TestCrashSafety(t *testing.T) {
 // recoverAndCheck reconciles the wallet in dbPath against the bank until nothing is pending, runs
 // the checker, and checks that every acknowledged movement is in the wallet with a compatible
 // status. It returns how many acks it checked and the violations.
-func recoverAndCheck(t *testing.T, dbPath string, bank *bankmock.Engine, clock *bankmock.ManualClock, initial map[string]int64,
+func recoverAndCheck(t *testing.T, dbPath string, bank *bankmock.Engine, clock *vclock.Manual, initial map[string]int64,
 	acksPath string, seed int64) (int, []Violation) {
 	t.Helper()
 	ctx := context.Background()
@@ -316,7 +318,7 @@ func recoverAndCheck(t *testing.T, dbPath string, bank *bankmock.Engine, clock *
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &World{Store: st, Engine: eng, Bank: bank, Admin: bank, Clock: clock, Start: bankmock.DefaultEpoch, Initial: initial}
+	w := &World{Store: st, Engine: eng, Bank: bank, Admin: bank, Clock: clock, Start: vclock.DefaultEpoch, Initial: initial}
 	rep := &Report{Operations: map[string]map[string]int{}}
 	if err := Settle(ctx, w, rep); err != nil {
 		t.Fatal(err)
@@ -367,14 +369,14 @@ func recoverAndCheck(t *testing.T, dbPath string, bank *bankmock.Engine, clock *
 // TestRemoteClockFollowsBank checks the child's clock: it moves the bank's clock, so that a
 // restarted wallet reads the time where the last one left it.
 func TestRemoteClockFollowsBank(t *testing.T) {
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 1, Customers: 1, Clock: clock})
 	hs := httptest.NewServer(server.New(bank, server.Options{}))
 	defer hs.Close()
 	cl := client.New(hs.URL, client.Options{})
 	rc := &remoteClock{admin: cl, t: clock.Now()}
 	got := rc.Advance(90 * time.Minute)
-	if want := bankmock.DefaultEpoch.Add(90 * time.Minute); !got.Equal(want) || !clock.Now().Equal(want) || !rc.Now().Equal(want) {
+	if want := vclock.DefaultEpoch.Add(90 * time.Minute); !got.Equal(want) || !clock.Now().Equal(want) || !rc.Now().Equal(want) {
 		t.Errorf("advance: got %v, bank %v, want %v", got, clock.Now(), want)
 	}
 }

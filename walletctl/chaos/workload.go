@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
 )
@@ -72,8 +73,8 @@ func (wl *workload) setup(ctx context.Context, rng *rand.Rand, n int) error {
 		magic[tc.Customer.CardNo] = true
 	}
 	type holder struct {
-		c     bankmock.Customer
-		cards []bankmock.Customer
+		c     bankapi.Customer
+		cards []bankapi.Customer
 	}
 	var holders []*holder
 	byID := map[string]*holder{}
@@ -126,7 +127,7 @@ func (wl *workload) setup(ctx context.Context, rng *rand.Rand, n int) error {
 }
 
 // bind binds one card, retrying what the faults break; it returns the wallet card id or "".
-func (wl *workload) bind(ctx context.Context, userID string, c bankmock.Customer) string {
+func (wl *workload) bind(ctx context.Context, userID string, c bankapi.Customer) string {
 	for attempt := 0; attempt < 4; attempt++ {
 		b, err := wl.w.Engine.BindCard(ctx, userID, c.CardNo, c.Phone)
 		wl.rep.count("card bind", outcomeOf(err))

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/engine"
@@ -26,9 +28,9 @@ import (
 type World struct {
 	Store  *sqlite.Store
 	Engine *engine.Engine
-	Bank   bankmock.API
-	Admin  bankmock.Admin
-	Clock  *bankmock.ManualClock
+	Bank   bankapi.API
+	Admin  bankapi.Admin
+	Clock  *vclock.Manual
 	// Start is the first instant of the run: reconciliation and the checks cover every bank day
 	// from Start to the clock's time.
 	Start time.Time
@@ -61,7 +63,7 @@ func seedBytes(seed int64, stream byte) [32]byte {
 
 // NewEngine builds the wallet engine over a store and a bank with the sandbox settings and a
 // seeded entropy source.
-func NewEngine(st *sqlite.Store, api bankmock.API, admin bankmock.Admin, clock walletctl.Clock, seed int64) (*engine.Engine, error) {
+func NewEngine(st *sqlite.Store, api bankapi.API, admin bankapi.Admin, clock walletctl.Clock, seed int64) (*engine.Engine, error) {
 	return engine.New(engine.Config{Store: st, Bank: bankadapter.New(api), Identity: bankadapter.NewRegistry(admin),
 		Clock: clock, Settings: walletctl.SandboxSettings(), Entropy: rand.NewChaCha8(seedBytes(seed, 1))})
 }
@@ -73,7 +75,7 @@ const bankClientTimeout = 100 * time.Millisecond
 // newWorld builds an in-process world for cfg: the bank generated from the seed with enough
 // customers for cfg.Users holders, and an empty wallet on a SQLite file in cfg.Dir.
 func newWorld(ctx context.Context, cfg Config) (*World, error) {
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: cfg.Seed, Customers: cfg.Users + cfg.Users/4 + 2, Clock: clock,
 		ClientTimeout: bankClientTimeout, Sleep: bankmock.InstantSleep})
 	dir, temp := cfg.Dir, false
@@ -108,7 +110,7 @@ func newWorld(ctx context.Context, cfg Config) (*World, error) {
 }
 
 // Balances reads every card's balance at the bank.
-func Balances(ctx context.Context, admin bankmock.Admin) (map[string]int64, error) {
+func Balances(ctx context.Context, admin bankapi.Admin) (map[string]int64, error) {
 	cs, err := admin.Customers(ctx)
 	if err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func Balances(ctx context.Context, admin bankmock.Admin) (map[string]int64, erro
 // Days lists the bank days (Shanghai calendar dates) from start to end, inclusive.
 func Days(start, end time.Time) []string {
 	var out []string
-	d := time.Date(start.In(walletctl.Shanghai).Year(), start.In(walletctl.Shanghai).Month(), start.In(walletctl.Shanghai).Day(), 0, 0, 0, 0, walletctl.Shanghai)
+	d := time.Date(start.In(vclock.Shanghai).Year(), start.In(vclock.Shanghai).Month(), start.In(vclock.Shanghai).Day(), 0, 0, 0, 0, vclock.Shanghai)
 	for !d.After(end) {
 		out = append(out, d.Format("2006-01-02"))
 		d = d.AddDate(0, 0, 1)

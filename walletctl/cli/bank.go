@@ -8,8 +8,9 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -78,7 +79,7 @@ and ID numbers: scripts need them to act as those customers, as a processor docu
 		if err != nil {
 			return err
 		}
-		list := make([]bankmock.Customer, 0, len(all))
+		list := make([]bankapi.Customer, 0, len(all))
 		var rows []table.Row
 		for _, c := range all {
 			if (only.code != "" && c.Bank != only.code) || (status != "" && string(c.Status) != status) || (typ != "" && string(c.Type) != typ) {
@@ -125,22 +126,22 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 	add.Flags().StringVar(&delay, "delay", "", "for delay: how long (Go duration)")
 	add.Flags().IntVar(&status, "status", 0, "for http_error: the HTTP status (default 503)")
 	add.RegisterFlagCompletionFunc("kind", completeFaultKinds)
-	add.RegisterFlagCompletionFunc("op", fixedCompletion(bankmock.OpVerify, bankmock.OpBind, bankmock.OpConfirm, bankmock.OpUnbind,
-		bankmock.OpDebit, bankmock.OpCredit, bankmock.OpTransaction, bankmock.OpStatement))
+	add.RegisterFlagCompletionFunc("op", fixedCompletion(bankapi.OpVerify, bankapi.OpBind, bankapi.OpConfirm, bankapi.OpUnbind,
+		bankapi.OpDebit, bankapi.OpCredit, bankapi.OpTransaction, bankapi.OpStatement))
 	add.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		var f bankmock.Fault
+		var f bankapi.Fault
 		switch {
 		case len(args) == 1:
 			var err error
-			if f, err = bankmock.ParseFault(args[0]); err != nil {
+			if f, err = bankapi.ParseFault(args[0]); err != nil {
 				return invalidArg("kinds: "+faultKindList(), "%v", err)
 			}
 			if kind != "" {
-				f.Kind = bankmock.FaultKind(kind)
+				f.Kind = bankapi.FaultKind(kind)
 			}
 		case kind != "":
-			f.Kind = bankmock.FaultKind(kind)
+			f.Kind = bankapi.FaultKind(kind)
 		default:
 			return invalidArg("walletctl bank fault add drop_after --op debit --first 1 (kinds: "+faultKindList()+")", "give a fault spec or --kind")
 		}
@@ -183,7 +184,7 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 			f.Status = status
 		}
 		// Validate the merged rule with the same parser the bank's header uses.
-		if _, err := bankmock.ParseFault(f.String()); err != nil {
+		if _, err := bankapi.ParseFault(f.String()); err != nil {
 			return invalidArg("kinds: "+faultKindList(), "%v", err)
 		}
 		bank, err := a.bank(ctx)
@@ -213,7 +214,7 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 			if err != nil {
 				return err
 			}
-			out := make([]bankmock.Fault, len(faults))
+			out := make([]bankapi.Fault, len(faults))
 			rows := make([]table.Row, len(faults))
 			for i, f := range faults {
 				out[i] = maskFault(f)
@@ -262,16 +263,16 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 }
 
 // maskFault hides a fault's card number: only `bank customers` shows full numbers.
-func maskFault(f bankmock.Fault) bankmock.Fault {
+func maskFault(f bankapi.Fault) bankapi.Fault {
 	if f.CardNo != "" {
-		f.CardNo = identity.MaskCard(f.CardNo)
+		f.CardNo = cnid.MaskCard(f.CardNo)
 	}
 	return f
 }
 
 func faultKindList() string {
-	s := make([]string, len(bankmock.FaultKinds))
-	for i, k := range bankmock.FaultKinds {
+	s := make([]string, len(bankapi.FaultKinds))
+	for i, k := range bankapi.FaultKinds {
 		s[i] = string(k)
 	}
 	return strings.Join(s, ", ")
@@ -281,8 +282,8 @@ func completeFaultKinds(_ *cobra.Command, args []string, _ string) ([]string, co
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	s := make([]string, len(bankmock.FaultKinds))
-	for i, k := range bankmock.FaultKinds {
+	s := make([]string, len(bankapi.FaultKinds))
+	for i, k := range bankapi.FaultKinds {
 		s[i] = string(k)
 	}
 	return s, cobra.ShellCompDirectiveNoFileComp
@@ -305,9 +306,9 @@ func (a *app) bankOTPCmd() *cobra.Command {
 			}
 			otp, err := bank.LastOTP(ctx, phone)
 			if err != nil {
-				if be, ok := bankmock.AsError(err); ok && be.Code == bankmock.CodeNotFound {
+				if be, ok := bankapi.AsError(err); ok && be.Code == bankapi.CodeNotFound {
 					return &walletctl.Error{Code: walletctl.CodeNotFound,
-						Message: fmt.Sprintf("the bank sent no SMS code to %s", identity.MaskPhone(phone)),
+						Message: fmt.Sprintf("the bank sent no SMS code to %s", cnid.MaskPhone(phone)),
 						Hint:    "start a card binding or a password reset first; the code goes to the phone reserved at the bank"}
 				}
 				return err

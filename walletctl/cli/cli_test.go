@@ -123,8 +123,8 @@ func TestArgumentErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := runIn(home, "", nil, c.args...)
-		if r.code != walletctl.ExitCode(c.code) || !strings.Contains(r.errOut, "error: "+c.code+": ") || !strings.Contains(r.errOut, "hint: ") || r.out != "" {
-			t.Errorf("%v: want %s (exit %d), got %s", c.args, c.code, walletctl.ExitCode(c.code), r)
+		if r.code != cli.ExitCode(c.code) || !strings.Contains(r.errOut, "error: "+c.code+": ") || !strings.Contains(r.errOut, "hint: ") || r.out != "" {
+			t.Errorf("%v: want %s (exit %d), got %s", c.args, c.code, cli.ExitCode(c.code), r)
 		}
 	}
 	// --as is required with a hint naming the flag and the variable; WALLETCTL_AS stands in.
@@ -291,7 +291,7 @@ func TestJSONMatchesTable(t *testing.T) {
 			t.Errorf("tx show table lacks posting %s:\n%s", p.Account, table)
 		}
 	}
-	var codes []walletctl.CodeRow
+	var codes []struct{ Code string }
 	w.jsonOf(&codes, "", "codes")
 	table = w.ok("help", "codes").out
 	if len(codes) != len(walletctl.Codes()) {

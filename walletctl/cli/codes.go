@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"sort"
+
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/httpapi"
 )
 
 func (a *app) codesCmd() *cobra.Command {
@@ -20,7 +23,7 @@ func (a *app) codesCmd() *cobra.Command {
 }
 
 func (a *app) printCodes() {
-	rows := walletctl.Codes()
+	rows := codeRows()
 	trs := make([]table.Row, len(rows))
 	for i, r := range rows {
 		trs[i] = table.Row{r.Exit, r.Code, r.Status, r.Hint}
@@ -56,4 +59,24 @@ func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
 			return target.Help()
 		},
 	}
+}
+
+// codeRow is one row of `walletctl codes`: a wallet code with its exit code, the wallet API's
+// HTTP status and its default hint.
+type codeRow struct {
+	Code   string `json:"code"`
+	Exit   int    `json:"exit"`
+	Status int    `json:"http_status"`
+	Hint   string `json:"hint"`
+}
+
+// codeRows is the code table sorted by exit code, then code.
+func codeRows() []codeRow {
+	codes := walletctl.Codes()
+	rows := make([]codeRow, 0, len(codes))
+	for _, c := range codes {
+		rows = append(rows, codeRow{c, ExitCode(c), httpapi.Status(c), walletctl.Hint(c)})
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Exit < rows[j].Exit })
+	return rows
 }

@@ -7,8 +7,9 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -90,9 +91,9 @@ is the sandbox's documented default, ` + SandboxPassword + `.`,
 
 // eligible reports whether a bank customer can open a wallet without trouble: a healthy active
 // debit card, not a magic test card, at a big bank that binds online.
-func eligible(c bankmock.Customer, banks map[string]bankmock.BankInfo, magic map[string]bool) bool {
+func eligible(c bankapi.Customer, banks map[string]bankapi.BankInfo, magic map[string]bool) bool {
 	b, ok := banks[c.Bank]
-	return ok && b.OnlineBinding && b.Kind != "rural" && c.Status == bankmock.CardActive && c.Type == bankmock.CardDebit &&
+	return ok && b.OnlineBinding && b.Kind != "rural" && c.Status == bankapi.CardActive && c.Type == bankapi.CardDebit &&
 		c.Note == "" && !magic[c.CardNo] && c.Balance >= 100*100
 }
 
@@ -125,7 +126,7 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 		return err
 	}
 
-	var cust bankmock.Customer
+	var cust bankapi.Customer
 	var user *walletctl.User
 	if err := step("3.1", "install and register", func() (string, error) {
 		// Pick the identity before anything is written, so a bad choice leaves no half-made user.
@@ -143,7 +144,7 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 		}
 		user, res.UserID, res.Phone = u, u.ID, u.Phone
 		return fmt.Sprintf("%s with phone %s, status %s; identity from the bank: %s, %s debit card %s",
-			u.ID, u.Phone, u.Status, identity.MaskName(c.Name), c.Bank, identity.MaskCard(c.CardNo)), nil
+			u.ID, u.Phone, u.Status, cnid.MaskName(c.Name), c.Bank, cnid.MaskCard(c.CardNo)), nil
 	}); err != nil {
 		return res, err
 	}
@@ -219,12 +220,12 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 
 // pickCustomer returns the nth eligible customer, or with nth < 0 the first whose identity and
 // phone no wallet uses yet.
-func pickCustomer(ctx context.Context, svc walletctl.Service, bank bankmock.Admin, nth int) (*bankmock.Customer, error) {
+func pickCustomer(ctx context.Context, svc walletctl.Service, bank bankapi.Admin, nth int) (*bankapi.Customer, error) {
 	customers, err := bank.Customers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	banks := map[string]bankmock.BankInfo{}
+	banks := map[string]bankapi.BankInfo{}
 	for _, b := range bankmock.Catalogue() {
 		banks[b.Code] = b
 	}
@@ -232,7 +233,7 @@ func pickCustomer(ctx context.Context, svc walletctl.Service, bank bankmock.Admi
 	for _, t := range bankmock.TestCards {
 		magic[t.Customer.CardNo] = true
 	}
-	var pool []bankmock.Customer
+	var pool []bankapi.Customer
 	for _, c := range customers {
 		if eligible(c, banks, magic) {
 			pool = append(pool, c)
@@ -260,7 +261,7 @@ func pickCustomer(ctx context.Context, svc walletctl.Service, bank bankmock.Admi
 	}
 	for i := range pool {
 		c := &pool[i]
-		if !used["phone:"+c.Phone] && !used["id:"+identity.MaskID(c.IDNo)+identity.MaskName(c.Name)] {
+		if !used["phone:"+c.Phone] && !used["id:"+cnid.MaskID(c.IDNo)+cnid.MaskName(c.Name)] {
 			return c, nil
 		}
 	}

@@ -54,8 +54,8 @@ var (
 	errLine   = regexp.MustCompile(`(?m)^error: ([A-Z_]+): `)
 	knownCode = func() map[string]bool {
 		m := map[string]bool{}
-		for _, r := range walletctl.Codes() {
-			m[r.Code] = true
+		for _, c := range walletctl.Codes() {
+			m[c] = true
 		}
 		return m
 	}()
@@ -145,8 +145,8 @@ func FuzzCLIArgs(f *testing.F) {
 			if !knownCode[c] {
 				t.Fatalf("%q: exit %d with no known code on stderr: %q", args, code, es)
 			}
-			if walletctl.ExitCode(c) != code {
-				t.Fatalf("%q: exit %d but code %s maps to %d", args, code, c, walletctl.ExitCode(c))
+			if cli.ExitCode(c) != code {
+				t.Fatalf("%q: exit %d but code %s maps to %d", args, code, c, cli.ExitCode(c))
 			}
 		}
 		var sOut, sErr bytes.Buffer

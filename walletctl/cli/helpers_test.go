@@ -11,6 +11,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl/cli"
 )
 
@@ -56,7 +57,7 @@ func newWorld(t *testing.T, overHTTP bool) *world {
 	t.Helper()
 	w := &world{t: t, home: t.TempDir(), env: map[string]string{}}
 	if overHTTP {
-		eng := bankmock.New(bankmock.Config{Seed: testSeed, Customers: 30, Clock: bankmock.NewManualClock(bankmock.DefaultEpoch),
+		eng := bankmock.New(bankmock.Config{Seed: testSeed, Customers: 30, Clock: vclock.NewManual(vclock.DefaultEpoch),
 			Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 		srv := httptest.NewServer(server.New(eng, server.Options{}))
 		t.Cleanup(srv.Close)
@@ -105,7 +106,7 @@ func (w *world) okIn(stdin string, args ...string) result {
 	return r
 }
 
-// fail runs a command that must fail with code (exit walletctl.ExitCode(code)) and return it.
+// fail runs a command that must fail with code (exit cli.ExitCode(code)) and return it.
 func (w *world) fail(stdin, code string, exit int, args ...string) result {
 	w.t.Helper()
 	r := w.run(stdin, args...)

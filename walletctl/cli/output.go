@@ -12,7 +12,8 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -112,7 +113,7 @@ func ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(walletctl.Shanghai).Format("2006-01-02 15:04:05")
+	return t.In(vclock.Shanghai).Format("2006-01-02 15:04:05")
 }
 
 func tsp(t *time.Time) string {
@@ -172,24 +173,24 @@ func detailValue(v any) string {
 // bankAdminError maps a bankmock error from an admin call (bank otp, bank fault, ...) to the
 // wallet's error type.
 func bankAdminError(err error) (*walletctl.Error, bool) {
-	be, ok := bankmock.AsError(err)
+	be, ok := bankapi.AsError(err)
 	if !ok {
 		return nil, false
 	}
 	code := walletctl.CodeInternal
 	hint := ""
 	switch be.Code {
-	case bankmock.CodeNotFound:
+	case bankapi.CodeNotFound:
 		code = walletctl.CodeNotFound
 		hint = "list what exists first: walletctl bank customers, walletctl bank fault list"
-	case bankmock.CodeInvalidRequest, bankmock.CodeCardUnknown:
+	case bankapi.CodeInvalidRequest, bankapi.CodeCardUnknown:
 		code = walletctl.CodeInvalidArgument
-	case bankmock.CodeUnauthorized:
+	case bankapi.CodeUnauthorized:
 		code = walletctl.CodeInvalidArgument
 		hint = "the bank's admin API needs loopback or a token: set WALLETCTL_BANK_TOKEN"
-	case bankmock.CodeOutcomeUnknown:
+	case bankapi.CodeOutcomeUnknown:
 		code = walletctl.CodeNetwork
-	case bankmock.CodeIssuerUnavailable:
+	case bankapi.CodeIssuerUnavailable:
 		code = walletctl.CodeBankUnavailable
 	}
 	if hint == "" {

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 )
@@ -16,8 +16,8 @@ import (
 
 // bankBackend is the bank's protocol and admin API, wherever the bank is.
 type bankBackend interface {
-	bankmock.API
-	bankmock.Admin
+	bankapi.API
+	bankapi.Admin
 }
 
 // remoteClient returns the wallet server client of this invocation.

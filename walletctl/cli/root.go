@@ -304,7 +304,7 @@ func (a *app) printError(err error) int {
 			Error errorBody `json:"error"`
 		}{errorBody{Code: we.Code, Message: we.Message, Hint: we.Hint, Details: we.Details}}
 		writeJSON(a.ios.ErrOut, body)
-		return walletctl.ExitCode(we.Code)
+		return ExitCode(we.Code)
 	}
 	prefix := "error:"
 	if a.errColor() {
@@ -317,7 +317,7 @@ func (a *app) printError(err error) int {
 	if we.Hint != "" {
 		fmt.Fprintf(a.ios.ErrOut, "hint: %s\n", we.Hint)
 	}
-	return walletctl.ExitCode(we.Code)
+	return ExitCode(we.Code)
 }
 
 type errorBody struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankmock"
 	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 	"github.com/walletctl/walletctl/walletctl/postgres"
@@ -34,7 +35,7 @@ func TestServePostgresTwoProcesses(t *testing.T) {
 		t.Fatalf("serve --store without --tenant-bank: %v", r)
 	}
 
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 3, Customers: 4, Clock: clock, Sleep: bankmock.InstantSleep})
 	bs := httptest.NewServer(bankserver.New(bank, bankserver.Options{}))
 	defer bs.Close()
@@ -102,7 +103,7 @@ func TestServePostgresTwoProcesses(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	day := bankmock.DefaultEpoch.In(bankmock.Shanghai).Format("2006-01-02")
+	day := vclock.Day(vclock.DefaultEpoch)
 	rep, err := cs[1].Reconcile(ctx, day)
 	if err != nil || len(rep.Mismatches) > 0 || rep.StillPending > 0 {
 		t.Fatalf("reconcile: %+v, %v", rep, err)

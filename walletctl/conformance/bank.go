@@ -11,10 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/client"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
+	"github.com/walletctl/walletctl/vclock"
 )
 
 // Bank check names, in the order they run. Tests and partners' CI can rely on them.
@@ -64,10 +64,6 @@ var BankChecks = []string{
 	CheckUnbind, CheckStatement,
 }
 
-// bankDayZone is the bank's time zone (Asia/Shanghai has no daylight saving time, so a fixed
-// offset is exact and needs no tzdata).
-var bankDayZone = time.FixedZone("CST", 8*3600)
-
 // bankRun is the state of one RunBank: what earlier checks staged for later ones.
 type bankRun struct {
 	cfg   Config
@@ -77,14 +73,14 @@ type bankRun struct {
 	rep   *Report
 	keyNo int
 
-	banks    []bankmock.BankInfo
+	banks    []bankapi.BankInfo
 	admin    bool
 	adminWhy string
 
-	main     *bankmock.Customer // staged healthy card, small balance
-	agr      string             // its agreement, once bound
-	mainWhy  string             // why main/agr is missing
-	debitTxn *bankmock.Transaction
+	main     *bankapi.Customer // staged healthy card, small balance
+	agr      string            // its agreement, once bound
+	mainWhy  string            // why main/agr is missing
+	debitTxn *bankapi.Transaction
 	debitKey string
 	pb       *pendingBinding
 	// keys of this run's money requests: succeeded ones must be in the statement, declined ones not.
@@ -172,7 +168,7 @@ func (r *bankRun) expectErr(err error, code string, resp ...string) string {
 	if err == nil {
 		return "succeeded; want " + code
 	}
-	e, ok := bankmock.AsError(err)
+	e, ok := bankapi.AsError(err)
 	if !ok {
 		return "unexpected error: " + err.Error()
 	}
@@ -185,7 +181,7 @@ func (r *bankRun) expectErr(err error, code string, resp ...string) string {
 	if e.Message == "" {
 		return code + " without a message"
 	}
-	if want := bankmock.HTTPStatus(code); r.rec.last != want {
+	if want := bankapi.HTTPStatus(code); r.rec.last != want {
 		return fmt.Sprintf("%s with HTTP %d; the protocol documents %d", code, r.rec.last, want)
 	}
 	return ""
@@ -239,7 +235,7 @@ func (r *bankRun) raw(ctx context.Context, method, path string, body []byte, hdr
 // rawErr checks a raw answer: status as documented for code and the protocol's error body.
 func rawErr(status int, body []byte, code string) string {
 	var eb struct {
-		Error *bankmock.Error `json:"error"`
+		Error *bankapi.Error `json:"error"`
 	}
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Error == nil {
 		return fmt.Sprintf("HTTP %d without the protocol's error body {\"error\":{...}}", status)
@@ -250,7 +246,7 @@ func rawErr(status int, body []byte, code string) string {
 	if eb.Error.RespCode == "" || eb.Error.Message == "" {
 		return code + " without resp_code or message"
 	}
-	if want := bankmock.HTTPStatus(code); status != want {
+	if want := bankapi.HTTPStatus(code); status != want {
 		return fmt.Sprintf("%s with HTTP %d; the protocol documents %d", code, status, want)
 	}
 	return ""
@@ -334,8 +330,8 @@ func (r *bankRun) checkAdmin(ctx context.Context) (Status, string) {
 }
 
 // onlineBank picks the bank for the main card: online binding, the largest single limit.
-func (r *bankRun) onlineBank(pred func(bankmock.BankInfo) bool) *bankmock.BankInfo {
-	var best *bankmock.BankInfo
+func (r *bankRun) onlineBank(pred func(bankapi.BankInfo) bool) *bankapi.BankInfo {
+	var best *bankapi.BankInfo
 	for i := range r.banks {
 		b := &r.banks[i]
 		if b.OnlineBinding && (pred == nil || pred(*b)) && (best == nil || b.SingleLimit > best.SingleLimit) {
@@ -345,8 +341,8 @@ func (r *bankRun) onlineBank(pred func(bankmock.BankInfo) bool) *bankmock.BankIn
 	return best
 }
 
-func cardReq(c *bankmock.Customer) bankmock.CardRequest {
-	return bankmock.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
+func cardReq(c *bankapi.Customer) bankapi.CardRequest {
+	return bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
 }
 
 func (r *bankRun) verifyCardUnknown(ctx context.Context) (Status, string) {
@@ -357,8 +353,8 @@ func (r *bankRun) verifyCardUnknown(ctx context.Context) (Status, string) {
 	b := r.banks[0]
 	n := b.BINs[0] + strings.Repeat("0", max(0, b.CardLengths[0]-len(b.BINs[0])-1))
 	card := n + strconv.Itoa((luhnDigit(n)+1)%10)
-	_, err := r.c.Verify(ctx, bankmock.CardRequest{CardNo: card, Name: "张三", IDNo: "110105198503071230", Phone: "13800138000"})
-	if msg := r.expectErr(err, bankmock.CodeCardUnknown, "14"); msg != "" {
+	_, err := r.c.Verify(ctx, bankapi.CardRequest{CardNo: card, Name: "张三", IDNo: "110105198503071230", Phone: "13800138000"})
+	if msg := r.expectErr(err, bankapi.CodeCardUnknown, "14"); msg != "" {
 		return fail("verify of a card number with a wrong check digit: %s", msg)
 	}
 	return pass("a card number with a wrong check digit is CARD_UNKNOWN (14)")
@@ -383,12 +379,12 @@ func luhnDigit(n string) int {
 }
 
 // stage creates a customer through the admin API.
-func (r *bankRun) stage(ctx context.Context, bank string, balance int64) (*bankmock.Customer, error) {
-	return r.stageAs(ctx, bankmock.Customer{Bank: bank, Type: bankmock.CardDebit, Status: bankmock.CardActive, Balance: balance})
+func (r *bankRun) stage(ctx context.Context, bank string, balance int64) (*bankapi.Customer, error) {
+	return r.stageAs(ctx, bankapi.Customer{Bank: bank, Type: bankapi.CardDebit, Status: bankapi.CardActive, Balance: balance})
 }
 
 // stageAs creates a customer like tmpl through the admin API; blank fields are filled by the bank.
-func (r *bankRun) stageAs(ctx context.Context, tmpl bankmock.Customer) (*bankmock.Customer, error) {
+func (r *bankRun) stageAs(ctx context.Context, tmpl bankapi.Customer) (*bankapi.Customer, error) {
 	c, err := r.c.AddCustomer(ctx, tmpl)
 	if err != nil {
 		return nil, fmt.Errorf("POST /admin/customers: %w", err)
@@ -408,7 +404,7 @@ func (r *bankRun) verifyMatch(ctx context.Context) (Status, string) {
 		r.mainWhy = d
 		return st, d
 	}
-	b := r.onlineBank(func(b bankmock.BankInfo) bool { return b.SingleLimit >= 2*mainBalance })
+	b := r.onlineBank(func(b bankapi.BankInfo) bool { return b.SingleLimit >= 2*mainBalance })
 	if b == nil {
 		r.mainWhy = "no online-binding bank with a single limit of at least 200 CNY"
 		return na("%s", r.mainWhy)
@@ -437,10 +433,10 @@ func (r *bankRun) verifyMismatch(ctx context.Context) (Status, string) {
 	req.Name = differentName(req.Name)
 	req.Phone = differentPhone(req.Phone)
 	_, err := r.c.Verify(ctx, req)
-	if msg := r.expectErr(err, bankmock.CodeInfoMismatch, "66"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeInfoMismatch, "66"); msg != "" {
 		return fail("verify with a wrong name and phone: %s", msg)
 	}
-	e, _ := bankmock.AsError(err)
+	e, _ := bankapi.AsError(err)
 	got := slices.Clone(e.Fields)
 	slices.Sort(got)
 	if !slices.Equal(got, []string{"name", "phone"}) {
@@ -467,7 +463,7 @@ func (r *bankRun) bindNotSupported(ctx context.Context) (Status, string) {
 	if st, d, ok := needAdmin(r); !ok {
 		return st, d
 	}
-	var b *bankmock.BankInfo
+	var b *bankapi.BankInfo
 	for i := range r.banks {
 		if !r.banks[i].OnlineBinding {
 			b = &r.banks[i]
@@ -482,7 +478,7 @@ func (r *bankRun) bindNotSupported(ctx context.Context) (Status, string) {
 		return fail("staging a %s card: %v", b.Code, err)
 	}
 	_, err = r.c.CreateBinding(ctx, cardReq(c))
-	if msg := r.expectErr(err, bankmock.CodeBindingNotSupported, "68"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeBindingNotSupported, "68"); msg != "" {
 		return fail("binding a %s card: %s", b.Code, msg)
 	}
 	return pass("binding a %s card is BINDING_NOT_SUPPORTED (68)", b.Code)
@@ -490,13 +486,13 @@ func (r *bankRun) bindNotSupported(ctx context.Context) (Status, string) {
 
 // pendingBinding is the binding created by bind.otp-invalid and confirmed by bind.confirm.
 type pendingBinding struct {
-	b   *bankmock.Binding
+	b   *bankapi.Binding
 	otp string
 }
 
 var errNoOTP = errors.New("no OTP")
 
-func (r *bankRun) createBinding(ctx context.Context, c *bankmock.Customer) (*pendingBinding, string) {
+func (r *bankRun) createBinding(ctx context.Context, c *bankapi.Customer) (*pendingBinding, string) {
 	b, err := r.c.CreateBinding(ctx, cardReq(c))
 	if err != nil {
 		return nil, "POST /v1/bindings: " + err.Error()
@@ -527,7 +523,7 @@ func (r *bankRun) bindOTPInvalid(ctx context.Context) (Status, string) {
 	r.pb = pb
 	wrong := fmt.Sprintf("%06d", (atoiOr(pb.otp, 0)+1)%1000000)
 	_, err := r.c.ConfirmBinding(ctx, pb.b.BindingID, wrong)
-	if msg := r.expectErr(err, bankmock.CodeOTPInvalid, "71"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeOTPInvalid, "71"); msg != "" {
 		return fail("confirm with a wrong OTP: %s", msg)
 	}
 	return pass("a wrong OTP is OTP_INVALID (71)")
@@ -569,26 +565,26 @@ func (r *bankRun) bindConfirm(ctx context.Context) (Status, string) {
 
 func (r *bankRun) bindUnknown(ctx context.Context) (Status, string) {
 	_, err := r.c.ConfirmBinding(ctx, r.cfg.RunID+"-no-such-binding", "123456")
-	if msg := r.expectErr(err, bankmock.CodeNotFound, "25"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeNotFound, "25"); msg != "" {
 		return fail("confirm of an unknown binding: %s", msg)
 	}
 	return pass("confirm of an unknown binding is NOT_FOUND (25)")
 }
 
-func (r *bankRun) money(ctx context.Context, kind, key string, amount int64) (*bankmock.Transaction, error) {
-	req := bankmock.MoneyRequest{Agreement: r.agr, Amount: amount, Currency: bankmock.Currency}
-	if kind == bankmock.OpCredit {
+func (r *bankRun) money(ctx context.Context, kind, key string, amount int64) (*bankapi.Transaction, error) {
+	req := bankapi.MoneyRequest{Agreement: r.agr, Amount: amount, Currency: bankapi.Currency}
+	if kind == bankapi.OpCredit {
 		return r.c.Credit(ctx, key, req)
 	}
 	return r.c.Debit(ctx, key, req)
 }
 
 // checkTxn says what is wrong with a transaction answer, or "".
-func checkTxn(t *bankmock.Transaction, kind, key string, amount int64) string {
+func checkTxn(t *bankapi.Transaction, kind, key string, amount int64) string {
 	switch {
 	case t.TxnID == "":
 		return "no txn_id"
-	case t.Status != bankmock.TxnSucceeded:
+	case t.Status != bankapi.TxnSucceeded:
 		return fmt.Sprintf("status %q; want succeeded", t.Status)
 	case t.Amount != amount:
 		return fmt.Sprintf("amount %d; want %d", t.Amount, amount)
@@ -596,7 +592,7 @@ func checkTxn(t *bankmock.Transaction, kind, key string, amount int64) string {
 		return fmt.Sprintf("kind %q; want %s", t.Kind, kind)
 	case t.IdempotencyKey != "" && t.IdempotencyKey != key:
 		return fmt.Sprintf("idempotency_key %q; want %q", t.IdempotencyKey, key)
-	case t.Currency != "" && t.Currency != bankmock.Currency:
+	case t.Currency != "" && t.Currency != bankapi.Currency:
 		return fmt.Sprintf("currency %q", t.Currency)
 	}
 	return ""
@@ -617,11 +613,11 @@ func (r *bankRun) debit(ctx context.Context) (Status, string) {
 		return st, d
 	}
 	key := r.key("debit")
-	t, err := r.money(ctx, bankmock.OpDebit, key, debitAmount)
+	t, err := r.money(ctx, bankapi.OpDebit, key, debitAmount)
 	if err != nil {
 		return fail("POST /v1/debits: %v", err)
 	}
-	if msg := checkTxn(t, bankmock.OpDebit, key, debitAmount); msg != "" {
+	if msg := checkTxn(t, bankapi.OpDebit, key, debitAmount); msg != "" {
 		return fail("POST /v1/debits: %s", msg)
 	}
 	bal, err := r.balance(ctx, r.main.CardNo)
@@ -640,7 +636,7 @@ func (r *bankRun) debitReplay(ctx context.Context) (Status, string) {
 	if r.debitTxn == nil {
 		return na("needs %s", CheckDebit)
 	}
-	t, err := r.money(ctx, bankmock.OpDebit, r.debitKey, debitAmount)
+	t, err := r.money(ctx, bankapi.OpDebit, r.debitKey, debitAmount)
 	if err != nil {
 		return fail("replaying the debit's key: %v", err)
 	}
@@ -661,8 +657,8 @@ func (r *bankRun) idemMismatch(ctx context.Context) (Status, string) {
 	if r.debitTxn == nil {
 		return na("needs %s", CheckDebit)
 	}
-	_, err := r.money(ctx, bankmock.OpDebit, r.debitKey, debitAmount+1)
-	if msg := r.expectErr(err, bankmock.CodeIdempotencyMismatch, "12"); msg != "" {
+	_, err := r.money(ctx, bankapi.OpDebit, r.debitKey, debitAmount+1)
+	if msg := r.expectErr(err, bankapi.CodeIdempotencyMismatch, "12"); msg != "" {
 		return fail("the debit's key with another amount: %s", msg)
 	}
 	return pass("the same key with another amount is IDEMPOTENCY_MISMATCH (12)")
@@ -680,12 +676,12 @@ func (r *bankRun) insufficient(ctx context.Context) (Status, string, Status, str
 	}
 	key := r.key("nofunds")
 	amount := bal + 50_00 // inside the single limit (checked when the bank was chosen)
-	_, err = r.money(ctx, bankmock.OpDebit, key, amount)
-	first, _ := bankmock.AsError(err)
+	_, err = r.money(ctx, bankapi.OpDebit, key, amount)
+	first, _ := bankapi.AsError(err)
 	s1, d1 := pass("debit over the balance is INSUFFICIENT_FUNDS (51)")
-	if msg := r.expectErr(err, bankmock.CodeInsufficientFunds, "51"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeInsufficientFunds, "51"); msg != "" {
 		s1, d1 = fail("debit of %d fen from a debit card holding %d: %s", amount, bal, msg)
-		if first == nil || first.Code != bankmock.CodeInsufficientFunds {
+		if first == nil || first.Code != bankapi.CodeInsufficientFunds {
 			return s1, d1, NA, "needs a decline from " + CheckInsufficientFunds
 		}
 	}
@@ -695,7 +691,7 @@ func (r *bankRun) insufficient(ctx context.Context) (Status, string, Status, str
 		s2, d2 := fail("PATCH /admin/customers/{card}: %v", err)
 		return s1, d1, s2, d2
 	}
-	_, err = r.money(ctx, bankmock.OpDebit, key, amount)
+	_, err = r.money(ctx, bankapi.OpDebit, key, amount)
 	if msg := r.expectErr(err, first.Code, first.RespCode); msg != "" {
 		s2, d2 := fail("replaying a declined key after a top-up of the card: %s (the first outcome is final)", msg)
 		return s1, d1, s2, d2
@@ -709,7 +705,7 @@ func (r *bankRun) limits(ctx context.Context) (Status, string, Status, string) {
 	if st, d, ok := r.needAgreement(); !ok {
 		return st, d, st, d
 	}
-	b := r.onlineBank(func(b bankmock.BankInfo) bool { return b.DailyLimit/b.SingleLimit <= 40 })
+	b := r.onlineBank(func(b bankapi.BankInfo) bool { return b.DailyLimit/b.SingleLimit <= 40 })
 	if b == nil {
 		return NA, "no online-binding bank with a daily limit under 40 single payments", NA, "see " + CheckLimitSingle
 	}
@@ -726,13 +722,13 @@ func (r *bankRun) limits(ctx context.Context) (Status, string, Status, string) {
 	if err != nil {
 		return Fail, "binding a second card: " + err.Error(), NA, "needs " + CheckLimitSingle
 	}
-	req := func(amount int64) bankmock.MoneyRequest {
-		return bankmock.MoneyRequest{Agreement: a.Agreement, Amount: amount, Currency: bankmock.Currency}
+	req := func(amount int64) bankapi.MoneyRequest {
+		return bankapi.MoneyRequest{Agreement: a.Agreement, Amount: amount, Currency: bankapi.Currency}
 	}
 	var s1, s2 Status
 	var d1, d2 string
 	_, err = r.c.Debit(ctx, r.key("single"), req(b.SingleLimit+1))
-	if msg := r.expectErr(err, bankmock.CodeLimitExceeded, "61"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeLimitExceeded, "61"); msg != "" {
 		s1, d1 = fail("debit of %s's single limit + 1 fen: %s", b.Code, msg)
 	} else {
 		s1, d1 = pass("one fen over %s's single limit is LIMIT_EXCEEDED (61)", b.Code)
@@ -749,7 +745,7 @@ func (r *bankRun) limits(ctx context.Context) (Status, string, Status, string) {
 	}
 	k := r.key("daily")
 	_, err = r.c.Debit(ctx, k, req(b.SingleLimit))
-	if msg := r.expectErr(err, bankmock.CodeLimitExceeded, "81"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeLimitExceeded, "81"); msg != "" {
 		s2, d2 = fail("debit of %d fen after %d today (daily limit %d): %s", b.SingleLimit, spent, b.DailyLimit, msg)
 	} else {
 		r.declinedKeys = append(r.declinedKeys, k)
@@ -759,8 +755,8 @@ func (r *bankRun) limits(ctx context.Context) (Status, string, Status, string) {
 }
 
 func (r *bankRun) debitUnknownAgreement(ctx context.Context) (Status, string) {
-	_, err := r.c.Debit(ctx, r.key("noagr"), bankmock.MoneyRequest{Agreement: r.cfg.RunID + "-no-such-agreement", Amount: 1_00, Currency: bankmock.Currency})
-	if msg := r.expectErr(err, bankmock.CodeNotFound, "25"); msg != "" {
+	_, err := r.c.Debit(ctx, r.key("noagr"), bankapi.MoneyRequest{Agreement: r.cfg.RunID + "-no-such-agreement", Amount: 1_00, Currency: bankapi.Currency})
+	if msg := r.expectErr(err, bankapi.CodeNotFound, "25"); msg != "" {
 		return fail("debit quoting an unknown agreement: %s", msg)
 	}
 	return pass("a debit quoting an unknown agreement is NOT_FOUND (25)")
@@ -778,11 +774,11 @@ func (r *bankRun) credit(ctx context.Context) (Status, string, Status, string) {
 		return Fail, "GET /admin/customers/{card}: " + err.Error(), NA, "needs " + CheckCredit
 	}
 	key := r.key("credit")
-	t, err := r.money(ctx, bankmock.OpCredit, key, creditAmount)
+	t, err := r.money(ctx, bankapi.OpCredit, key, creditAmount)
 	if err != nil {
 		return Fail, "POST /v1/credits: " + err.Error(), NA, "needs " + CheckCredit
 	}
-	if msg := checkTxn(t, bankmock.OpCredit, key, creditAmount); msg != "" {
+	if msg := checkTxn(t, bankapi.OpCredit, key, creditAmount); msg != "" {
 		return Fail, "POST /v1/credits: " + msg, NA, "needs " + CheckCredit
 	}
 	r.okKeys = append(r.okKeys, key)
@@ -791,7 +787,7 @@ func (r *bankRun) credit(ctx context.Context) (Status, string, Status, string) {
 		return Fail, fmt.Sprintf("balance %d after crediting %d to %d (%v)", after, creditAmount, before, err), NA, "needs " + CheckCredit
 	}
 	s1, d1 := pass("credit succeeded; the card's balance went up by the amount")
-	t2, err := r.money(ctx, bankmock.OpCredit, key, creditAmount)
+	t2, err := r.money(ctx, bankapi.OpCredit, key, creditAmount)
 	if err != nil {
 		s2, d2 := fail("replaying the credit's key: %v", err)
 		return s1, d1, s2, d2
@@ -813,7 +809,7 @@ func (r *bankRun) txnQuery(ctx context.Context) (Status, string) {
 	if err != nil {
 		return fail("GET /v1/transactions/{key}: %v", err)
 	}
-	if msg := checkTxn(t, bankmock.OpDebit, r.debitKey, debitAmount); msg != "" || t.TxnID != r.debitTxn.TxnID {
+	if msg := checkTxn(t, bankapi.OpDebit, r.debitKey, debitAmount); msg != "" || t.TxnID != r.debitTxn.TxnID {
 		return fail("GET /v1/transactions/{key}: %s (txn %s, the debit was %s)", msg, t.TxnID, r.debitTxn.TxnID)
 	}
 	return pass("the query by idempotency key returns the debit's outcome")
@@ -821,7 +817,7 @@ func (r *bankRun) txnQuery(ctx context.Context) (Status, string) {
 
 func (r *bankRun) txnUnknown(ctx context.Context) (Status, string) {
 	_, err := r.c.Transaction(ctx, r.cfg.RunID+"-never-sent")
-	if msg := r.expectErr(err, bankmock.CodeNotFound, "25"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeNotFound, "25"); msg != "" {
 		return fail("query of a key never sent: %s", msg)
 	}
 	return pass("the query of a key never sent is NOT_FOUND (25)")
@@ -840,12 +836,12 @@ func (r *bankRun) lostResponse(ctx context.Context) (Status, string) {
 	}
 	key := r.key("lost")
 	how := "the X-Bankmock-Fault header"
-	_, err = r.money(client.WithFault(ctx, string(bankmock.FaultDropAfter)), bankmock.OpDebit, key, debitAmount)
+	_, err = r.money(client.WithFault(ctx, string(bankapi.FaultDropAfter)), bankapi.OpDebit, key, debitAmount)
 	if err == nil {
 		// The header is not supported: the debit went through normally. Stage the fault with an
 		// admin rule instead, on a fresh key.
 		r.okKeys = append(r.okKeys, key)
-		f, ferr := r.c.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultDropAfter, Op: bankmock.OpDebit, CardNo: r.main.CardNo, First: 1})
+		f, ferr := r.c.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, CardNo: r.main.CardNo, First: 1})
 		if ferr != nil {
 			return na("the implementation supports neither the X-Bankmock-Fault header nor admin fault rules (%v)", ferr)
 		}
@@ -855,12 +851,12 @@ func (r *bankRun) lostResponse(ctx context.Context) (Status, string) {
 		}
 		how = "an admin fault rule"
 		key = r.key("lost")
-		_, err = r.money(ctx, bankmock.OpDebit, key, debitAmount)
+		_, err = r.money(ctx, bankapi.OpDebit, key, debitAmount)
 		if err == nil {
 			return fail("a drop_after admin rule on debits did not fire")
 		}
 	}
-	if e, ok := bankmock.AsError(err); !ok || e.Code != bankmock.CodeOutcomeUnknown {
+	if e, ok := bankapi.AsError(err); !ok || e.Code != bankapi.CodeOutcomeUnknown {
 		return fail("a debit whose answer is lost (drop_after via %s) gave %v; want no answer (OUTCOME_UNKNOWN)", how, err)
 	}
 	r.okKeys = append(r.okKeys, key)
@@ -868,10 +864,10 @@ func (r *bankRun) lostResponse(ctx context.Context) (Status, string) {
 	if err != nil {
 		return fail("query after the lost answer: %v; the bank processed the debit", err)
 	}
-	if msg := checkTxn(t, bankmock.OpDebit, key, debitAmount); msg != "" {
+	if msg := checkTxn(t, bankapi.OpDebit, key, debitAmount); msg != "" {
 		return fail("query after the lost answer: %s", msg)
 	}
-	t2, err := r.money(ctx, bankmock.OpDebit, key, debitAmount)
+	t2, err := r.money(ctx, bankapi.OpDebit, key, debitAmount)
 	if err != nil || t2.TxnID != t.TxnID {
 		return fail("retry with the same key after the lost answer: %v (txn %v, the query said %s)", err, txnID(t2), t.TxnID)
 	}
@@ -882,7 +878,7 @@ func (r *bankRun) lostResponse(ctx context.Context) (Status, string) {
 	return pass("answer lost (via %s): the query shows it succeeded; the retry replays it; debited once", how)
 }
 
-func txnID(t *bankmock.Transaction) string {
+func txnID(t *bankapi.Transaction) string {
 	if t == nil {
 		return "none"
 	}
@@ -899,7 +895,7 @@ func (r *bankRun) invalidRequest(ctx context.Context) (Status, string) {
 			bad = append(bad, what+": "+err.Error())
 			return
 		}
-		if msg := rawErr(st, data, bankmock.CodeInvalidRequest); msg != "" {
+		if msg := rawErr(st, data, bankapi.CodeInvalidRequest); msg != "" {
 			bad = append(bad, what+": "+msg)
 		}
 	}
@@ -907,13 +903,13 @@ func (r *bankRun) invalidRequest(ctx context.Context) (Status, string) {
 	try("statement for a date that is not yyyy-mm-dd", "GET", "/v1/statements/26-11-2026", nil, nil)
 	if r.agr != "" {
 		body := func(amount int64, cur string) []byte {
-			b, _ := json.Marshal(bankmock.MoneyRequest{Agreement: r.agr, Amount: amount, Currency: cur})
+			b, _ := json.Marshal(bankapi.MoneyRequest{Agreement: r.agr, Amount: amount, Currency: cur})
 			return b
 		}
-		try("debit without Idempotency-Key", "POST", "/v1/debits", body(1_00, bankmock.Currency), nil)
-		try("debit of 0 fen", "POST", "/v1/debits", body(0, bankmock.Currency), map[string]string{"Idempotency-Key": r.key("zero")})
+		try("debit without Idempotency-Key", "POST", "/v1/debits", body(1_00, bankapi.Currency), nil)
+		try("debit of 0 fen", "POST", "/v1/debits", body(0, bankapi.Currency), map[string]string{"Idempotency-Key": r.key("zero")})
 		try("debit in USD", "POST", "/v1/debits", body(1_00, "USD"), map[string]string{"Idempotency-Key": r.key("usd")})
-		try("credit of -1 fen", "POST", "/v1/credits", body(-1, bankmock.Currency), map[string]string{"Idempotency-Key": r.key("neg")})
+		try("credit of -1 fen", "POST", "/v1/credits", body(-1, bankapi.Currency), map[string]string{"Idempotency-Key": r.key("neg")})
 	}
 	if len(bad) > 0 {
 		return fail("%s", strings.Join(bad, "; "))
@@ -932,12 +928,12 @@ func (r *bankRun) unbind(ctx context.Context) (Status, string) {
 	if err := r.c.Unbind(ctx, r.agr); err != nil {
 		return fail("DELETE /v1/agreements/{agreement}: %v", err)
 	}
-	_, err := r.money(ctx, bankmock.OpDebit, r.key("unbound"), debitAmount)
-	if msg := r.expectErr(err, bankmock.CodeNotFound, "25"); msg != "" {
+	_, err := r.money(ctx, bankapi.OpDebit, r.key("unbound"), debitAmount)
+	if msg := r.expectErr(err, bankapi.CodeNotFound, "25"); msg != "" {
 		return fail("debit quoting an unbound agreement: %s", msg)
 	}
 	err = r.c.Unbind(ctx, r.agr)
-	if msg := r.expectErr(err, bankmock.CodeNotFound, "25"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeNotFound, "25"); msg != "" {
 		return fail("unbinding twice: %s", msg)
 	}
 	return pass("unbind answers 2xx; then debits and a second unbind are NOT_FOUND (25)")
@@ -947,7 +943,7 @@ func (r *bankRun) statement(ctx context.Context) (Status, string) {
 	if r.debitTxn == nil {
 		return na("needs %s", CheckDebit)
 	}
-	date := r.debitTxn.Time.In(bankDayZone).Format("2006-01-02")
+	date := vclock.Day(r.debitTxn.Time)
 	s, err := r.c.Statement(ctx, date)
 	if err != nil {
 		return fail("GET /v1/statements/%s: %v", date, err)
@@ -956,15 +952,15 @@ func (r *bankRun) statement(ctx context.Context) (Status, string) {
 	var dt, ct int64
 	listed := map[string]bool{}
 	for _, t := range s.Transactions {
-		if t.Status != bankmock.TxnSucceeded {
+		if t.Status != bankapi.TxnSucceeded {
 			return fail("the statement lists %s with status %q; only succeeded transactions settle", t.TxnID, t.Status)
 		}
 		listed[t.IdempotencyKey] = true
 		switch t.Kind {
-		case bankmock.OpDebit:
+		case bankapi.OpDebit:
 			dc++
 			dt += t.Amount
-		case bankmock.OpCredit:
+		case bankapi.OpCredit:
 			cc++
 			ct += t.Amount
 		default:
@@ -1002,14 +998,14 @@ func (r *bankRun) verifyCardStatus(ctx context.Context) (Status, string) {
 		return na("needs the catalogue (%s failed)", CheckBanks)
 	}
 	for _, tc := range []struct {
-		status     bankmock.CardStatus
+		status     bankapi.CardStatus
 		code, resp string
 	}{
-		{bankmock.CardFrozen, bankmock.CodeIssuerRestricted, "77"},
-		{bankmock.CardLost, bankmock.CodeIssuerRestricted, "77"},
-		{bankmock.CardExpired, bankmock.CodeCardExpired, "78"},
+		{bankapi.CardFrozen, bankapi.CodeIssuerRestricted, "77"},
+		{bankapi.CardLost, bankapi.CodeIssuerRestricted, "77"},
+		{bankapi.CardExpired, bankapi.CodeCardExpired, "78"},
 	} {
-		c, err := r.stageAs(ctx, bankmock.Customer{Bank: b.Code, Type: bankmock.CardDebit, Status: tc.status, Balance: mainBalance})
+		c, err := r.stageAs(ctx, bankapi.Customer{Bank: b.Code, Type: bankapi.CardDebit, Status: tc.status, Balance: mainBalance})
 		if err != nil {
 			return fail("staging a %s card: %v", tc.status, err)
 		}
@@ -1029,13 +1025,13 @@ func (r *bankRun) bindCNP(ctx context.Context) (Status, string) {
 	if b == nil {
 		return na("needs the catalogue (%s failed)", CheckBanks)
 	}
-	c, err := r.stageAs(ctx, bankmock.Customer{Bank: b.Code, Type: bankmock.CardDebit, Status: bankmock.CardActive,
-		Balance: mainBalance, Note: bankmock.NoteCNPDisabled})
+	c, err := r.stageAs(ctx, bankapi.Customer{Bank: b.Code, Type: bankapi.CardDebit, Status: bankapi.CardActive,
+		Balance: mainBalance, Note: bankapi.NoteCNPDisabled})
 	if err != nil {
-		return fail("staging a card with note %q: %v", bankmock.NoteCNPDisabled, err)
+		return fail("staging a card with note %q: %v", bankapi.NoteCNPDisabled, err)
 	}
 	_, err = r.c.CreateBinding(ctx, cardReq(c))
-	if msg := r.expectErr(err, bankmock.CodeCNPNotEnabled, "72"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeCNPNotEnabled, "72"); msg != "" {
 		return fail("binding a card without card-not-present payments: %s", msg)
 	}
 	return pass("binding a card without card-not-present payments is CNP_NOT_ENABLED (72)")
@@ -1063,15 +1059,15 @@ func (r *bankRun) bindOTPExpired(ctx context.Context) (Status, string) {
 	for ; tries < maxTries; tries++ {
 		wrong := fmt.Sprintf("%06d", (atoiOr(pb.otp, 0)+1+tries)%1000000)
 		_, err := r.c.ConfirmBinding(ctx, pb.b.BindingID, wrong)
-		e, ok := bankmock.AsError(err)
+		e, ok := bankapi.AsError(err)
 		if !ok {
 			return fail("confirm with a wrong OTP (try %d): %v", tries+1, err)
 		}
-		if e.Code == bankmock.CodeOTPExpired || (e.Code == bankmock.CodeOTPInvalid && e.Remaining != nil && *e.Remaining == 0) {
+		if e.Code == bankapi.CodeOTPExpired || (e.Code == bankapi.CodeOTPInvalid && e.Remaining != nil && *e.Remaining == 0) {
 			tries++
 			break
 		}
-		if e.Code != bankmock.CodeOTPInvalid {
+		if e.Code != bankapi.CodeOTPInvalid {
 			return fail("confirm with a wrong OTP (try %d): %v; want OTP_INVALID", tries+1, e)
 		}
 	}
@@ -1079,7 +1075,7 @@ func (r *bankRun) bindOTPExpired(ctx context.Context) (Status, string) {
 		return fail("%d wrong OTPs and the binding still takes more", maxTries)
 	}
 	_, err = r.c.ConfirmBinding(ctx, pb.b.BindingID, pb.otp)
-	if msg := r.expectErr(err, bankmock.CodeOTPExpired, "71"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeOTPExpired, "71"); msg != "" {
 		return fail("the right OTP after %d wrong ones: %s", tries, msg)
 	}
 	return pass("after %d wrong OTPs even the right one is OTP_EXPIRED (71)", tries)
@@ -1090,11 +1086,11 @@ func (r *bankRun) creditLine(ctx context.Context) (Status, string) {
 	if st, d, ok := needAdmin(r); !ok {
 		return st, d
 	}
-	b := r.onlineBank(func(b bankmock.BankInfo) bool { return b.SingleLimit >= 2*mainBalance })
+	b := r.onlineBank(func(b bankapi.BankInfo) bool { return b.SingleLimit >= 2*mainBalance })
 	if b == nil {
 		return na("no online-binding bank with a single limit of at least 200 CNY")
 	}
-	c, err := r.stageAs(ctx, bankmock.Customer{Bank: b.Code, Type: bankmock.CardCredit, Status: bankmock.CardActive, Balance: mainBalance})
+	c, err := r.stageAs(ctx, bankapi.Customer{Bank: b.Code, Type: bankapi.CardCredit, Status: bankapi.CardActive, Balance: mainBalance})
 	if err != nil {
 		return fail("staging a credit card: %v", err)
 	}
@@ -1106,12 +1102,12 @@ func (r *bankRun) creditLine(ctx context.Context) (Status, string) {
 	if err != nil {
 		return fail("binding a credit card: %v", err)
 	}
-	if a.CardType != bankmock.CardCredit {
+	if a.CardType != bankapi.CardCredit {
 		return fail("the agreement of a credit card says card_type %q", a.CardType)
 	}
 	k := r.key("credit-line")
-	_, err = r.c.Debit(ctx, k, bankmock.MoneyRequest{Agreement: a.Agreement, Amount: mainBalance + 50_00, Currency: bankmock.Currency})
-	if msg := r.expectErr(err, bankmock.CodeInsufficientFunds, "64"); msg != "" {
+	_, err = r.c.Debit(ctx, k, bankapi.MoneyRequest{Agreement: a.Agreement, Amount: mainBalance + 50_00, Currency: bankapi.Currency})
+	if msg := r.expectErr(err, bankapi.CodeInsufficientFunds, "64"); msg != "" {
 		return fail("debit over a credit card's available credit: %s", msg)
 	}
 	r.declinedKeys = append(r.declinedKeys, k)
@@ -1130,10 +1126,10 @@ func (r *bankRun) issuerUnavailable(ctx context.Context) (Status, string) {
 	}
 	key := r.key("unavailable")
 	how := "the X-Bankmock-Fault header"
-	_, err = r.money(client.WithFault(ctx, "http_error;status=503"), bankmock.OpDebit, key, debitAmount)
+	_, err = r.money(client.WithFault(ctx, "http_error;status=503"), bankapi.OpDebit, key, debitAmount)
 	if err == nil {
 		r.okKeys = append(r.okKeys, key)
-		f, ferr := r.c.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultHTTPError, Status: 503, Op: bankmock.OpDebit, CardNo: r.main.CardNo, First: 1})
+		f, ferr := r.c.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultHTTPError, Status: 503, Op: bankapi.OpDebit, CardNo: r.main.CardNo, First: 1})
 		if ferr != nil {
 			return na("the implementation supports neither the X-Bankmock-Fault header nor admin fault rules (%v)", ferr)
 		}
@@ -1143,22 +1139,22 @@ func (r *bankRun) issuerUnavailable(ctx context.Context) (Status, string) {
 		}
 		how = "an admin fault rule"
 		key = r.key("unavailable")
-		_, err = r.money(ctx, bankmock.OpDebit, key, debitAmount)
+		_, err = r.money(ctx, bankapi.OpDebit, key, debitAmount)
 	}
-	if msg := r.expectErr(err, bankmock.CodeIssuerUnavailable, "91", "96"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeIssuerUnavailable, "91", "96"); msg != "" {
 		return fail("a debit refused by the issuer (http_error 503 via %s): %s", how, msg)
 	}
 	_, err = r.c.Transaction(ctx, key)
-	if msg := r.expectErr(err, bankmock.CodeNotFound, "25"); msg != "" {
+	if msg := r.expectErr(err, bankapi.CodeNotFound, "25"); msg != "" {
 		return fail("the query after ISSUER_UNAVAILABLE: %s (nothing was processed)", msg)
 	}
-	t, err := r.money(ctx, bankmock.OpDebit, key, debitAmount)
+	t, err := r.money(ctx, bankapi.OpDebit, key, debitAmount)
 	if err != nil {
 		return fail("the retry with the same key after ISSUER_UNAVAILABLE: %v", err)
 	}
 	r.okKeys = append(r.okKeys, key)
 	after, err := r.balance(ctx, r.main.CardNo)
-	if err != nil || after != before-debitAmount || t.Status != bankmock.TxnSucceeded {
+	if err != nil || after != before-debitAmount || t.Status != bankapi.TxnSucceeded {
 		return fail("after ISSUER_UNAVAILABLE and a retry: txn %s %s, balance %d, want %d (debited once)", t.TxnID, t.Status, after, before-debitAmount)
 	}
 	return pass("ISSUER_UNAVAILABLE with HTTP 503 (via %s) processes nothing; the retry with the same key debits once", how)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
 )
@@ -52,16 +53,16 @@ func (bb *brokenBank) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case "ignore-fault-header":
-		r.Header.Del(server.HeaderFault)
+		r.Header.Del(bankapi.HeaderFault)
 	case "replay-new-txn":
 		if r.Method == "POST" && (r.URL.Path == "/v1/debits" || r.URL.Path == "/v1/credits") {
-			k := r.Header.Get(server.HeaderIdempotencyKey)
+			k := r.Header.Get(bankapi.HeaderIdempotencyKey)
 			bb.mu.Lock()
 			bb.seen[k]++
 			n := bb.seen[k]
 			bb.mu.Unlock()
 			if n > 1 { // a replay is processed as a new request
-				r.Header.Set(server.HeaderIdempotencyKey, k+"~"+strconv.Itoa(n))
+				r.Header.Set(bankapi.HeaderIdempotencyKey, k+"~"+strconv.Itoa(n))
 			}
 		}
 	}
@@ -73,17 +74,17 @@ func (bb *brokenBank) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	var eb struct {
-		Error *bankmock.Error `json:"error"`
+		Error *bankapi.Error `json:"error"`
 	}
 	isErr := status >= 400 && json.Unmarshal(body, &eb) == nil && eb.Error != nil
 	switch {
-	case bb.break_ == "mismatch-no-fields" && isErr && eb.Error.Code == bankmock.CodeInfoMismatch:
+	case bb.break_ == "mismatch-no-fields" && isErr && eb.Error.Code == bankapi.CodeInfoMismatch:
 		eb.Error.Fields = nil
 		body, _ = json.Marshal(eb)
-	case bb.break_ == "wrong-resp-code" && isErr && eb.Error.Code == bankmock.CodeInsufficientFunds:
+	case bb.break_ == "wrong-resp-code" && isErr && eb.Error.Code == bankapi.CodeInsufficientFunds:
 		eb.Error.RespCode = "05"
 		body, _ = json.Marshal(eb)
-	case bb.break_ == "not-found-400" && isErr && eb.Error.Code == bankmock.CodeNotFound:
+	case bb.break_ == "not-found-400" && isErr && eb.Error.Code == bankapi.CodeNotFound:
 		status = http.StatusBadRequest
 	case bb.break_ == "statement-off-by-one" && status == 200 && strings.HasPrefix(r.URL.Path, "/v1/statements/"):
 		var s map[string]any

@@ -60,7 +60,7 @@ func TestCommandBank(t *testing.T) {
 	}
 
 	code, _, errOut = run(t, "conformance", "bank")
-	if code != walletctl.ExitCode(walletctl.CodeInvalidArgument) || !strings.Contains(errOut, "url") {
+	if code != cli.ExitCode(walletctl.CodeInvalidArgument) || !strings.Contains(errOut, "url") {
 		t.Fatalf("without --url: exit %d\n%s", code, errOut)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/walletctl/walletctl/bankmock"
-	bankclient "github.com/walletctl/walletctl/bankmock/client"
+	"github.com/walletctl/walletctl/bankapi"
+	bankclient "github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 )
@@ -64,7 +64,7 @@ type walletRun struct {
 
 	bankOK      bool
 	bankWhy     string
-	cust, cust2 *bankmock.Customer
+	cust, cust2 *bankapi.Customer
 	user, user2 *walletctl.User
 	card        *walletctl.Card
 	password    string
@@ -123,7 +123,7 @@ func (r *walletRun) expectW(err error, code string) string {
 	if we.Code != code {
 		return fmt.Sprintf("got %s: %s; want %s", we.Code, we.Message, code)
 	}
-	if want := walletctl.HTTPStatus(code); r.rec.last != want {
+	if want := httpapi.Status(code); r.rec.last != want {
 		return fmt.Sprintf("%s with HTTP %d; the code table says %d", code, r.rec.last, want)
 	}
 	return ""
@@ -200,8 +200,8 @@ func (r *walletRun) stageBank(ctx context.Context) (Status, string) {
 	}
 	var err error
 	// Two fresh customers of one online-binding bank: the payer and the payee.
-	if r.cust, err = r.bank.AddCustomer(ctx, bankmock.Customer{Bank: "ICBC", Balance: 100_000_00}); err == nil {
-		r.cust2, err = r.bank.AddCustomer(ctx, bankmock.Customer{Bank: "ICBC", Balance: 100_00})
+	if r.cust, err = r.bank.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Balance: 100_000_00}); err == nil {
+		r.cust2, err = r.bank.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Balance: 100_00})
 	}
 	if err != nil {
 		r.why = "the tenant's bank admin API (/v1/bank/admin) is not available: " + err.Error()

@@ -4,7 +4,8 @@ import (
 	"context"
 	"strings"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -23,30 +24,30 @@ func normCard(s string) string {
 // code for an unknown outcome (NETWORK_ERROR for bindings, PENDING is handled by the caller for
 // money).
 func bankError(err error, unknown string) *walletctl.Error {
-	be, ok := walletctl.AsBankError(err)
+	be, ok := bankapi.AsError(err)
 	if !ok {
-		be = &walletctl.BankError{Code: walletctl.BankOutcomeUnknown, Message: err.Error(), Err: err}
+		be = &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, Message: err.Error()}
 	}
 	var e *walletctl.Error
 	switch be.Code {
-	case walletctl.BankInfoMismatch:
+	case bankapi.CodeInfoMismatch:
 		e = errf(walletctl.CodeCardInfoMismatch, "the bank's records do not match: %s", strings.Join(be.Fields, ", "))
 		e.Details = map[string]any{"fields": append([]string{}, be.Fields...)}
-	case walletctl.BankBindingNotSupported:
+	case bankapi.CodeBindingNotSupported:
 		e = errf(walletctl.CodeBankBindingDenied, "this bank does not allow binding its cards online")
-	case walletctl.BankIssuerRestricted:
+	case bankapi.CodeIssuerRestricted:
 		e = errf(walletctl.CodeCardRestricted, "the issuing bank restricts this card")
-	case walletctl.BankCardExpired:
+	case bankapi.CodeCardExpired:
 		e = errf(walletctl.CodeCardRestricted, "the card has expired")
-	case walletctl.BankCNPNotEnabled:
+	case bankapi.CodeCNPNotEnabled:
 		e = errf(walletctl.CodeCardNotSupported, "online (card-not-present) payments are not enabled on this card")
-	case walletctl.BankOutcomeUnknown, walletctl.BankDuplicate:
+	case bankapi.CodeOutcomeUnknown, bankapi.CodeDuplicate:
 		e = errf(unknown, "no answer from the bank")
-	case walletctl.BankIssuerUnavailable:
+	case bankapi.CodeIssuerUnavailable:
 		e = errf(walletctl.CodeBankUnavailable, "the bank is unavailable")
-	case walletctl.BankCardUnknown:
+	case bankapi.CodeCardUnknown:
 		e = errf(walletctl.CodeInvalidCardNo, "the bank does not know this card number")
-	case walletctl.BankOTPInvalid:
+	case bankapi.CodeOTPInvalid:
 		if be.Remaining != nil && *be.Remaining <= 0 {
 			e = errf(walletctl.CodeOTPExpired, "wrong SMS code, and no tries are left")
 			e.Details = map[string]any{"remaining": 0}
@@ -56,13 +57,13 @@ func bankError(err error, unknown string) *walletctl.Error {
 		if be.Remaining != nil {
 			e.Details = map[string]any{"remaining": *be.Remaining}
 		}
-	case walletctl.BankOTPExpired:
+	case bankapi.CodeOTPExpired:
 		e = errf(walletctl.CodeOTPExpired, "the SMS code expired or was tried too often")
-	case walletctl.BankInsufficientFunds:
+	case bankapi.CodeInsufficientFunds:
 		e = errf(walletctl.CodeInsufficientFunds, "the card has too little money for this amount")
-	case walletctl.BankLimitExceeded:
+	case bankapi.CodeLimitExceeded:
 		e = errf(walletctl.CodeBankLimit, "the bank's limit for this card is reached")
-	case walletctl.BankNotFound:
+	case bankapi.CodeNotFound:
 		e = errf(walletctl.CodeNotFound, "the bank does not know this binding or agreement")
 	default:
 		e = errf(walletctl.CodeInternal, "unexpected answer from the bank: %s", be.Code)
@@ -71,7 +72,7 @@ func bankError(err error, unknown string) *walletctl.Error {
 	// An unknown outcome cannot say which fault fired nor carry the bank's response code: over
 	// HTTP the answer is simply lost (the client's code is its own guess), and in-process and
 	// HTTP must read the same.
-	if be.Code != walletctl.BankOutcomeUnknown {
+	if be.Code != bankapi.CodeOutcomeUnknown {
 		if be.RespCode != "" {
 			e = withDetails(e, "resp_code", be.RespCode)
 		}
@@ -123,13 +124,13 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 	}); err != nil {
 		return nil, err
 	}
-	if err := identity.ValidateCardNumber(cardNo); err != nil {
+	if err := cnid.ValidateCardNumber(cardNo); err != nil {
 		return nil, errf(walletctl.CodeInvalidCardNo, "%v", err)
 	}
-	if err := identity.ValidatePhone(phone); err != nil {
+	if err := cnid.ValidatePhone(phone); err != nil {
 		return nil, errf(walletctl.CodeInvalidPhone, "the phone reserved at the bank: %v", err)
 	}
-	b, err := e.bank.CreateBinding(ctx, walletctl.BankCardRequest{CardNo: cardNo, Name: u.Name, IDNo: u.IDNo, Phone: phone})
+	b, err := e.bank.CreateBinding(ctx, bankapi.CardRequest{CardNo: cardNo, Name: u.Name, IDNo: u.IDNo, Phone: phone})
 	if err != nil {
 		return nil, bindError(err)
 	}
@@ -145,7 +146,7 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 		}
 		pm := b.PhoneMasked
 		if pm == "" {
-			pm = identity.MaskPhone(phone)
+			pm = cnid.MaskPhone(phone)
 		}
 		out = &walletctl.CardBinding{BindingID: id, UserID: userID, Bank: e.bankByBIN(ctx, cardNo), CardMasked: maskCard(cardNo), PhoneMasked: pm, ExpiresAt: b.ExpiresAt}
 		return nil
@@ -172,9 +173,9 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 	}
 	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, strings.TrimSpace(otp))
 	if err != nil {
-		if be, ok := walletctl.AsBankError(err); ok && (be.Code == walletctl.BankOTPExpired || be.Code == walletctl.BankNotFound || bindError(err).Code == walletctl.CodeOTPExpired) {
+		if be, ok := bankapi.AsError(err); ok && (be.Code == bankapi.CodeOTPExpired || be.Code == bankapi.CodeNotFound || bindError(err).Code == walletctl.CodeOTPExpired) {
 			_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(bindingID) })
-			if be.Code == walletctl.BankNotFound {
+			if be.Code == bankapi.CodeNotFound {
 				return nil, withDetails(errf(walletctl.CodeOTPExpired, "the binding expired at the bank; bind the card again"), "bank_code", be.Code)
 			}
 		}
@@ -206,7 +207,7 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 		if err != nil {
 			return err
 		}
-		c := &walletctl.CardRecord{Card: walletctl.Card{ID: id, UserID: userID, Bank: ag.Bank, BankName: bankName, CardType: ag.CardType, BoundAt: e.now()},
+		c := &walletctl.CardRecord{Card: walletctl.Card{ID: id, UserID: userID, Bank: ag.Bank, BankName: bankName, CardType: string(ag.CardType), BoundAt: e.now()},
 			CardNo: rec.CardNo, Agreement: ag.Agreement, Phone: rec.Phone}
 		if err := tx.CreateCard(c); err != nil {
 			return err
@@ -307,7 +308,7 @@ func (e *Engine) UnbindCard(ctx context.Context, userID, cardID string) error {
 		return err
 	}
 	if err := e.bank.Unbind(ctx, c.Agreement); err != nil {
-		if be, ok := walletctl.AsBankError(err); !ok || be.Code != walletctl.BankNotFound {
+		if be, ok := bankapi.AsError(err); !ok || be.Code != bankapi.CodeNotFound {
 			return bindError(err) // not found at the bank: already released, remove ours too
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -14,12 +14,12 @@ func TestBindCardFailures(t *testing.T) {
 	ok := card("ok")
 	other := card("no_funds")
 	// Same ID, different name; same name, different ID: each field mismatches on its own.
-	sameID := w.customer(bankmock.Customer{Bank: "CCB", Name: ok.Name + "明", IDNo: ok.IDNo, Phone: ok.Phone, Balance: 1000})
-	sameName := w.customer(bankmock.Customer{Bank: "CCB", Name: ok.Name, IDNo: other.IDNo, Phone: ok.Phone, Balance: 1000})
+	sameID := w.customer(bankapi.Customer{Bank: "CCB", Name: ok.Name + "明", IDNo: ok.IDNo, Phone: ok.Phone, Balance: 1000})
+	sameName := w.customer(bankapi.Customer{Bank: "CCB", Name: ok.Name, IDNo: other.IDNo, Phone: ok.Phone, Balance: 1000})
 
 	cases := []struct {
 		name     string
-		holder   bankmock.Customer // whose identity the user verified
+		holder   bankapi.Customer // whose identity the user verified
 		cardNo   string
 		phone    string
 		code     string
@@ -77,15 +77,15 @@ func TestBindNeedsKYC(t *testing.T) {
 }
 
 func TestBindNetworkDropThenRetry(t *testing.T) {
-	for _, kind := range []bankmock.FaultKind{bankmock.FaultRefuse, bankmock.FaultDropAfter, bankmock.FaultHTTPError} {
+	for _, kind := range []bankapi.FaultKind{bankapi.FaultRefuse, bankapi.FaultDropAfter, bankapi.FaultHTTPError} {
 		t.Run(string(kind), func(t *testing.T) {
 			w := newWorld(t)
 			c := card("ok")
 			u := w.verified(c)
-			must[*bankmock.Fault](t)(w.admin.AddFault(w.ctx, bankmock.Fault{Kind: kind, Op: bankmock.OpBind, First: 1}))
+			must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: kind, Op: bankapi.OpBind, First: 1}))
 			_, err := w.eng.BindCard(w.ctx, u, c.CardNo, c.Phone)
 			want := walletctl.CodeNetwork
-			if kind == bankmock.FaultHTTPError {
+			if kind == bankapi.FaultHTTPError {
 				want = walletctl.CodeBankUnavailable
 			}
 			e := code(t, err, want)
@@ -93,7 +93,7 @@ func TestBindNetworkDropThenRetry(t *testing.T) {
 				t.Errorf("hint: %s", e.Hint)
 			}
 			// Only a refusal the bank answered names its fault; a lost answer cannot.
-			if (e.Details["fault"] != nil) != (kind == bankmock.FaultHTTPError) {
+			if (e.Details["fault"] != nil) != (kind == bankapi.FaultHTTPError) {
 				t.Errorf("fault detail: %v", e.Details)
 			}
 			// Retrying on a good network works.
@@ -140,7 +140,7 @@ func TestConfirmCard(t *testing.T) {
 	code(t, err, walletctl.CodeAlreadyExists)
 
 	// Too many wrong codes expire the binding.
-	c2 := w.customer(bankmock.Customer{Bank: "CCB", Name: c.Name, IDNo: c.IDNo, Phone: c.Phone, Balance: 1000})
+	c2 := w.customer(bankapi.Customer{Bank: "CCB", Name: c.Name, IDNo: c.IDNo, Phone: c.Phone, Balance: 1000})
 	b2 := must[*walletctl.CardBinding](t)(w.eng.BindCard(w.ctx, u, c2.CardNo, c2.Phone))
 	for i, want := range []string{walletctl.CodeOTPInvalid, walletctl.CodeOTPInvalid, walletctl.CodeOTPInvalid, walletctl.CodeNotFound} {
 		_, err := w.eng.ConfirmCard(w.ctx, u, b2.BindingID, wrong)
@@ -166,8 +166,8 @@ func TestConfirmCard(t *testing.T) {
 	}
 	// The journal saw the unbind.
 	found := false
-	for _, j := range must[[]bankmock.JournalEntry](t)(w.admin.Journal(w.ctx)) {
-		found = found || (j.Op == bankmock.OpUnbind && j.Outcome == "ok")
+	for _, j := range must[[]bankapi.JournalEntry](t)(w.admin.Journal(w.ctx)) {
+		found = found || (j.Op == bankapi.OpUnbind && j.Outcome == "ok")
 	}
 	if !found {
 		t.Fatal("no unbind at the bank")

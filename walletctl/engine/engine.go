@@ -18,7 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -28,7 +29,7 @@ type Config struct {
 	Bank     walletctl.Bank
 	Identity walletctl.IdentityRegistry
 	// Clock is the only source of time. If it also has Advance(time.Duration) time.Time (like
-	// bankmock.ManualClock), Engine.Advance moves it.
+	// vclock.Manual), Engine.Advance moves it.
 	Clock walletctl.Clock
 	// Settings; the zero value means walletctl.DefaultSettings().
 	Settings walletctl.Settings
@@ -51,7 +52,7 @@ type Engine struct {
 	entropy   io.Reader
 
 	banksMu sync.Mutex
-	banks   []walletctl.BankInfo
+	banks   []bankapi.BankInfo
 
 	// calls keeps a txn's bank call and its status queries apart (see callLocks).
 	calls callLocks
@@ -259,7 +260,7 @@ func maskCard(no string) string {
 // ---- bank catalogue
 
 // bankInfo returns the catalogue entry for a code, fetching the catalogue once.
-func (e *Engine) catalogue(ctx context.Context) []walletctl.BankInfo {
+func (e *Engine) catalogue(ctx context.Context) []bankapi.BankInfo {
 	e.banksMu.Lock()
 	defer e.banksMu.Unlock()
 	if e.banks == nil {
@@ -322,5 +323,5 @@ func merchant(id string) *walletctl.Merchant {
 	return nil
 }
 
-func maskName(n string) string { return identity.MaskName(n) }
-func maskID(id string) string  { return identity.MaskID(id) }
+func maskName(n string) string { return cnid.MaskName(n) }
+func maskID(id string) string  { return cnid.MaskID(id) }

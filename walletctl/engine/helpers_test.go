@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
@@ -19,10 +21,10 @@ import (
 type world struct {
 	t     testing.TB
 	ctx   context.Context
-	clock *bankmock.ManualClock
+	clock *vclock.Manual
 	bank  *bankmock.Engine
-	api   bankmock.API
-	admin bankmock.Admin
+	api   bankapi.API
+	admin bankapi.Admin
 	store *sqlite.Store
 	eng   *Engine
 }
@@ -31,7 +33,7 @@ type worldOpt func(*walletctl.Settings, *bankmock.Config)
 
 func newWorld(t testing.TB, opts ...worldOpt) *world {
 	t.Helper()
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	set := walletctl.SandboxSettings()
 	bcfg := bankmock.Config{Seed: 7, Customers: 5, Clock: clock, ClientTimeout: 200 * time.Millisecond}
 	for _, o := range opts {
@@ -41,7 +43,7 @@ func newWorld(t testing.TB, opts ...worldOpt) *world {
 	return newWorldWith(t, clock, b, b, set)
 }
 
-func newWorldWith(t testing.TB, clock *bankmock.ManualClock, api bankmock.API, admin bankmock.Admin, set walletctl.Settings) *world {
+func newWorldWith(t testing.TB, clock *vclock.Manual, api bankapi.API, admin bankapi.Admin, set walletctl.Settings) *world {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "wallet.db"))
 	if err != nil {
@@ -79,7 +81,7 @@ func (w *world) checkLedger() {
 	}
 }
 
-func card(key string) bankmock.Customer {
+func card(key string) bankapi.Customer {
 	for _, c := range bankmock.TestCards {
 		if c.Key == key {
 			return c.Customer
@@ -117,7 +119,7 @@ func code(t testing.TB, err error, want string) *walletctl.Error {
 const pw = "385926"
 
 // verified registers a user with the customer's phone and passes real-name verification.
-func (w *world) verified(c bankmock.Customer) string {
+func (w *world) verified(c bankapi.Customer) string {
 	w.t.Helper()
 	u := must[*walletctl.User](w.t)(w.eng.Register(w.ctx, c.Phone))
 	must[*walletctl.KYC](w.t)(w.eng.SubmitKYC(w.ctx, u.ID, c.Name, c.IDNo))
@@ -125,7 +127,7 @@ func (w *world) verified(c bankmock.Customer) string {
 }
 
 // bind binds the customer's card to the user, fetching the OTP from the bank.
-func (w *world) bind(userID string, c bankmock.Customer) string {
+func (w *world) bind(userID string, c bankapi.Customer) string {
 	w.t.Helper()
 	b := must[*walletctl.CardBinding](w.t)(w.eng.BindCard(w.ctx, userID, c.CardNo, c.Phone))
 	otp := must[string](w.t)(w.admin.LastOTP(w.ctx, c.Phone))
@@ -134,7 +136,7 @@ func (w *world) bind(userID string, c bankmock.Customer) string {
 }
 
 // ready is a verified user with the card bound and the password set; it returns user and card.
-func (w *world) ready(c bankmock.Customer) (string, string) {
+func (w *world) ready(c bankapi.Customer) (string, string) {
 	w.t.Helper()
 	u := w.verified(c)
 	cid := w.bind(u, c)
@@ -151,7 +153,7 @@ func (w *world) balance(userID string) int64 {
 
 func (w *world) cardBalance(cardNo string) int64 {
 	w.t.Helper()
-	return must[*bankmock.Customer](w.t)(w.admin.Customer(w.ctx, cardNo)).Balance
+	return must[*bankapi.Customer](w.t)(w.admin.Customer(w.ctx, cardNo)).Balance
 }
 
 func (w *world) events(userID string) []string {
@@ -164,10 +166,10 @@ func (w *world) events(userID string) []string {
 }
 
 // customer adds a bank customer with the given fields (blanks filled by the bank).
-func (w *world) customer(c bankmock.Customer) bankmock.Customer {
+func (w *world) customer(c bankapi.Customer) bankapi.Customer {
 	w.t.Helper()
 	if c.Status == "" {
-		c.Status = bankmock.CardActive
+		c.Status = bankapi.CardActive
 	}
-	return *must[*bankmock.Customer](w.t)(w.admin.AddCustomer(w.ctx, c))
+	return *must[*bankapi.Customer](w.t)(w.admin.AddCustomer(w.ctx, c))
 }

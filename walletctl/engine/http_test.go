@@ -5,16 +5,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/client"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
 // TestOverHTTP drives the same flows with the bank behind a real loopback server, through
 // bankmock/client: the adapter must give the same results as in-process.
 func TestOverHTTP(t *testing.T) {
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	b := bankmock.New(bankmock.Config{Seed: 7, Customers: 5, Clock: clock})
 	srv := server.New(b, server.Options{})
 	ts := httptest.NewServer(srv)
@@ -39,7 +41,7 @@ func TestOverHTTP(t *testing.T) {
 		t.Fatalf("top-up %+v", tx)
 	}
 	// A dropped answer (admin rule) leaves it pending; reconcile settles it succeeded.
-	must[*bankmock.Fault](t)(w.admin.AddFault(w.ctx, bankmock.Fault{Kind: bankmock.FaultDropAfter, Op: bankmock.OpDebit, First: 1}))
+	must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, First: 1}))
 	tx, err := w.eng.TopUp(w.ctx, u, cid, 2_000, pw)
 	code(t, err, walletctl.CodePending)
 	rep := must[*walletctl.ReconcileReport](t)(w.eng.Reconcile(w.ctx, ""))

@@ -3,8 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -37,12 +38,6 @@ func p(acct string, amount int64) walletctl.Posting {
 	return walletctl.Posting{Account: acct, Amount: amount}
 }
 
-// shanghaiDay returns the start of t's calendar day in Shanghai.
-func shanghaiDay(t time.Time) time.Time {
-	s := t.In(walletctl.Shanghai)
-	return time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, walletctl.Shanghai)
-}
-
 // checkLimits applies the anti-fraud limits (velocity, daily) to payments and transfers, and
 // the account-class limit to those paid from the balance.
 func (e *Engine) checkLimits(tx walletctl.StoreTx, u *walletctl.UserRecord, amount int64, fromBalance bool) error {
@@ -59,7 +54,7 @@ func (e *Engine) checkLimits(tx walletctl.StoreTx, u *walletctl.UserRecord, amou
 		}
 	}
 	if e.set.DailyLimit > 0 {
-		_, sum, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: shanghaiDay(now)})
+		_, sum, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: vclock.StartOfDay(now)})
 		if err != nil {
 			return err
 		}
@@ -254,13 +249,13 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 
 // settle records the bank's answer for a pending txn. It is idempotent: a txn that is no longer
 // pending is left alone (another path settled it first).
-func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *walletctl.BankTxn, callErr error) (*walletctl.Txn, error) {
+func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *bankapi.Transaction, callErr error) (*walletctl.Txn, error) {
 	var failure *walletctl.Error
 	succeeded := false
 	switch {
 	case callErr != nil:
-		be, ok := walletctl.AsBankError(callErr)
-		if !ok || be.Code == walletctl.BankOutcomeUnknown || be.Code == walletctl.BankDuplicate {
+		be, ok := bankapi.AsError(callErr)
+		if !ok || be.Code == bankapi.CodeOutcomeUnknown || be.Code == bankapi.CodeDuplicate {
 			var rec *walletctl.TxnRecord
 			if err := e.view(ctx, func(tx walletctl.StoreTx) error {
 				var err error
@@ -278,8 +273,8 @@ func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *walletctl.B
 	case bt.Status == walletctl.TxnSucceeded:
 		succeeded = true
 	default:
-		if bt.Failure != nil {
-			failure = bankError(bt.Failure, walletctl.CodePending)
+		if bt.Error != nil {
+			failure = bankError(bt.Error, walletctl.CodePending)
 		} else {
 			failure = errf(walletctl.CodeInternal, "the bank reported the txn failed without a reason")
 		}
@@ -369,8 +364,8 @@ func (e *Engine) query(ctx context.Context, txnID string) string {
 	}
 	bt, err := e.bank.Transaction(ctx, rec.BankKey)
 	if err != nil {
-		be, ok := walletctl.AsBankError(err)
-		if !ok || be.Code != walletctl.BankNotFound {
+		be, ok := bankapi.AsError(err)
+		if !ok || be.Code != bankapi.CodeNotFound {
 			return walletctl.TxnPending // still unknown: never guess
 		}
 		// The bank never processed it: fail it and release any hold.
@@ -649,7 +644,7 @@ func (e *Engine) Transaction(ctx context.Context, userID, txnID string) (*wallet
 // (walletctl.CallGuard) it holds the txn's call lock and first re-reads the txn: if another
 // process's status query has settled it meanwhile (the bank had not seen it), the bank is not
 // called and the settled record is returned instead.
-func (e *Engine) callBank(ctx context.Context, rec *walletctl.TxnRecord, card *walletctl.CardRecord, m bankMove) (*walletctl.BankTxn, *walletctl.TxnRecord, error) {
+func (e *Engine) callBank(ctx context.Context, rec *walletctl.TxnRecord, card *walletctl.CardRecord, m bankMove) (*bankapi.Transaction, *walletctl.TxnRecord, error) {
 	// The pending record is committed before this lock is taken, so a status query may have
 	// slipped in between and settled it (as failed: the bank had not seen it yet). Once the lock
 	// is held, look again, and never send a txn that is no longer pending.
@@ -670,10 +665,10 @@ func (e *Engine) callBank(ctx context.Context, rec *walletctl.TxnRecord, card *w
 		return nil, cur, nil
 	}
 	if m.credit {
-		bt, err := e.bank.Credit(ctx, rec.BankKey, card.Agreement, m.bankAmount())
+		bt, err := e.bank.Credit(ctx, rec.BankKey, bankapi.MoneyRequest{Agreement: card.Agreement, Amount: m.bankAmount(), Currency: bankapi.Currency})
 		return bt, nil, err
 	}
-	bt, err := e.bank.Debit(ctx, rec.BankKey, card.Agreement, m.amount)
+	bt, err := e.bank.Debit(ctx, rec.BankKey, bankapi.MoneyRequest{Agreement: card.Agreement, Amount: m.amount, Currency: bankapi.Currency})
 	return bt, nil, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
 )
@@ -179,7 +180,7 @@ func TestPendingDebitReconciledSucceeded(t *testing.T) {
 			before := w.cardBalance(c.CardNo)
 			tx, err := w.eng.TopUp(w.ctx, u, cid, 5000, pw)
 			e := code(t, err, walletctl.CodePending)
-			if walletctl.ExitCode(e.Code) != 10 || e.Details["txn_id"] != tx.ID || tx.Status != walletctl.TxnPending {
+			if e.Code != walletctl.CodePending || e.Details["txn_id"] != tx.ID || tx.Status != walletctl.TxnPending {
 				t.Fatalf("pending: %+v %+v", tx, e.Details)
 			}
 			// The bank took the money, the wallet does not count it yet.
@@ -210,7 +211,7 @@ func TestPendingWithdrawHoldsAndRefusedReleases(t *testing.T) {
 	u, cid := w.ready(c)
 	must[*walletctl.Txn](t)(w.eng.TopUp(w.ctx, u, cid, 10_000, pw))
 	// Refused before the bank saw it: pending, the money held.
-	must[*bankmock.Fault](t)(w.admin.AddFault(w.ctx, bankmock.Fault{Kind: bankmock.FaultRefuse, Op: bankmock.OpCredit, First: 1}))
+	must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpCredit, First: 1}))
 	tx, err := w.eng.Withdraw(w.ctx, u, cid, 8_000, pw)
 	code(t, err, walletctl.CodePending)
 	if w.balance(u) != 2_000 {
@@ -230,10 +231,10 @@ func TestPendingStaysPendingWhileBankUnknown(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
 	u, cid := w.ready(c)
-	must[*bankmock.Fault](t)(w.admin.AddFault(w.ctx, bankmock.Fault{Kind: bankmock.FaultDropAfter, Op: bankmock.OpDebit, First: 1}))
+	must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, First: 1}))
 	tx, err := w.eng.TopUp(w.ctx, u, cid, 700, pw)
 	code(t, err, walletctl.CodePending)
-	must[*bankmock.Fault](t)(w.admin.AddFault(w.ctx, bankmock.Fault{Kind: bankmock.FaultHTTPError, Op: bankmock.OpTransaction}))
+	must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpTransaction}))
 	rep := must[*walletctl.ReconcileReport](t)(w.eng.Reconcile(w.ctx, ""))
 	if rep.StillPending != 1 || rep.Settled != 0 {
 		t.Fatalf("report %+v", rep)
@@ -272,7 +273,7 @@ func TestIdempotentRetries(t *testing.T) {
 	before := w.cardBalance(c.CardNo)
 	ctx := walletctl.WithIdempotencyKey(w.ctx, "order-42")
 	// The first attempt's answer is lost; the retry with the same key settles it, once.
-	must[*bankmock.Fault](t)(w.admin.AddFault(w.ctx, bankmock.Fault{Kind: bankmock.FaultDropAfter, Op: bankmock.OpDebit, First: 1}))
+	must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, First: 1}))
 	t1, err := w.eng.TopUp(ctx, u, cid, 3_000, pw)
 	code(t, err, walletctl.CodePending)
 	t2 := must[*walletctl.Txn](t)(w.eng.TopUp(ctx, u, cid, 3_000, pw))

@@ -11,7 +11,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -106,7 +107,7 @@ func weakReason(pw, idNo string) string {
 	case pw[0:3] == pw[3:6]:
 		return "a repeated triple"
 	}
-	if b := identity.BirthDate(idNo); len(b) == 8 {
+	if b := cnid.BirthDate(idNo); len(b) == 8 {
 		yy, mm, dd := b[2:4], b[4:6], b[6:8]
 		for _, p := range []string{yy + mm + dd, mm + dd + yy, dd + mm + yy} {
 			if pw == p {
@@ -345,7 +346,7 @@ func (e *Engine) StartPasswordReset(ctx context.Context, userID, name, idNo, car
 	if mismatch != nil {
 		return nil, mismatch
 	}
-	b, err := e.bank.CreateBinding(ctx, walletctl.BankCardRequest{CardNo: card.CardNo, Name: name, IDNo: idNo, Phone: card.Phone})
+	b, err := e.bank.CreateBinding(ctx, bankapi.CardRequest{CardNo: card.CardNo, Name: name, IDNo: idNo, Phone: card.Phone})
 	if err != nil {
 		return nil, bindError(err)
 	}
@@ -360,7 +361,7 @@ func (e *Engine) StartPasswordReset(ctx context.Context, userID, name, idNo, car
 		if err := tx.CreateBinding(rec); err != nil {
 			return err
 		}
-		out = &walletctl.PasswordReset{ResetID: id, UserID: userID, PhoneMasked: identity.MaskPhone(card.Phone), ExpiresAt: b.ExpiresAt}
+		out = &walletctl.PasswordReset{ResetID: id, UserID: userID, PhoneMasked: cnid.MaskPhone(card.Phone), ExpiresAt: b.ExpiresAt}
 		return e.logEvent(tx, userID, "password_reset_started", "OTP sent by the bank of card "+card.ID)
 	})
 	return out, err
@@ -393,7 +394,7 @@ func (e *Engine) CompletePasswordReset(ctx context.Context, userID, resetID, otp
 	}
 	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, otp)
 	if err != nil {
-		if be, ok := walletctl.AsBankError(err); ok && (be.Code == walletctl.BankOTPExpired || be.Code == walletctl.BankNotFound || bindError(err).Code == walletctl.CodeOTPExpired) {
+		if be, ok := bankapi.AsError(err); ok && (be.Code == bankapi.CodeOTPExpired || be.Code == bankapi.CodeNotFound || bindError(err).Code == walletctl.CodeOTPExpired) {
 			_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(resetID) })
 		}
 		return bindError(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -16,9 +17,9 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 		return nil, err
 	}
 	if date == "" {
-		date = e.now().In(walletctl.Shanghai).Format("2006-01-02")
+		date = vclock.Day(e.now())
 	}
-	day, err := time.ParseInLocation("2006-01-02", date, walletctl.Shanghai)
+	day, err := time.ParseInLocation("2006-01-02", date, vclock.Shanghai)
 	if err != nil {
 		return nil, errf(walletctl.CodeInvalidArgument, "date must be YYYY-MM-DD, not %q", date)
 	}
@@ -52,7 +53,7 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 	var ledger *walletctl.LedgerReport
 	seen := map[string]bool{}
 	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		for _, line := range st.Lines {
+		for _, line := range st.Transactions {
 			seen[line.IdempotencyKey] = true
 			rec, err := tx.TxnByBankKey(line.IdempotencyKey)
 			if err != nil {

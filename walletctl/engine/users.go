@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -45,7 +46,7 @@ func addCheck(u *walletctl.UserRecord, c string) bool {
 
 // Register opens an account for a phone number.
 func (e *Engine) Register(ctx context.Context, phone string) (*walletctl.User, error) {
-	if err := identity.ValidatePhone(phone); err != nil {
+	if err := cnid.ValidatePhone(phone); err != nil {
 		return nil, errf(walletctl.CodeInvalidPhone, "%v", err)
 	}
 	if err := e.tick(ctx); err != nil {
@@ -56,7 +57,7 @@ func (e *Engine) Register(ctx context.Context, phone string) (*walletctl.User, e
 		if u, err := tx.UserByPhone(phone); err != nil {
 			return err
 		} else if u != nil {
-			return withHint(withDetails(errf(walletctl.CodeAlreadyExists, "phone %s is already registered as %s", identity.MaskPhone(phone), u.ID), "user_id", u.ID),
+			return withHint(withDetails(errf(walletctl.CodeAlreadyExists, "phone %s is already registered as %s", cnid.MaskPhone(phone), u.ID), "user_id", u.ID),
 				"act as that user: --as "+u.ID)
 		}
 		id, err := seqID(tx, "user", "u")
@@ -180,7 +181,7 @@ func (e *Engine) SubmitKYC(ctx context.Context, userID, name, idNo string) (*wal
 	if name == "" {
 		return nil, errf(walletctl.CodeInvalidArgument, "the real name is required")
 	}
-	if err := identity.ValidateResidentID(idNo, e.now()); err != nil {
+	if err := cnid.ValidateResidentID(idNo, e.now()); err != nil {
 		return nil, errf(walletctl.CodeInvalidIDNumber, "%v", err)
 	}
 	if err := e.identity.Check(ctx, name, idNo); err != nil {
@@ -259,8 +260,8 @@ func (e *Engine) classUsed(tx walletctl.StoreTx, u *walletctl.UserRecord) (int64
 	_, period := e.set.ClassLimit(u.Class)
 	since := u.CreatedAt
 	if period == "year" {
-		n := e.now().In(walletctl.Shanghai)
-		since = time.Date(n.Year(), 1, 1, 0, 0, 0, 0, walletctl.Shanghai)
+		n := e.now().In(vclock.Shanghai)
+		since = time.Date(n.Year(), 1, 1, 0, 0, 0, 0, vclock.Shanghai)
 	}
 	_, sum, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: []string{walletctl.KindPay, walletctl.KindTransfer}, Source: "balance", Since: since})
 	return sum, err

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -63,7 +63,7 @@ func TestKYC(t *testing.T) {
 	if !k.Verified || k.Class != 1 || k.LimitFen != 100_000 || k.LimitPeriod != "lifetime" || !slices.Equal(k.Checks, []string{"id"}) {
 		t.Fatalf("kyc: %+v", k)
 	}
-	if k.IDMasked != identity.MaskID(c.IDNo) || k.NameMasked != identity.MaskName(c.Name) || strings.Contains(k.IDMasked, c.IDNo[4:14]) {
+	if k.IDMasked != cnid.MaskID(c.IDNo) || k.NameMasked != cnid.MaskName(c.Name) || strings.Contains(k.IDMasked, c.IDNo[4:14]) {
 		t.Fatalf("masks: %+v", k)
 	}
 	_, err := w.eng.SubmitKYC(w.ctx, u.ID, c.Name, c.IDNo)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	bankclient "github.com/walletctl/walletctl/bankmock/client"
+	bankclient "github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -155,13 +155,13 @@ func (c *Client) do(ctx context.Context, op string, args []string, body, out any
 	if json.Unmarshal(data, &env) != nil || env.Error == nil || env.Error.Code == "" {
 		return false, &walletctl.Error{Code: walletctl.CodeInternal,
 			Message: fmt.Sprintf("the wallet server answered %s with HTTP %d and no error body", op, resp.StatusCode),
-			Hint:    "is --backend the URL of walletctl serve?", Details: map[string]any{"http_status": resp.StatusCode}}
+			Hint:    "is --backend the URL of walletctl serve?"}
 	}
 	e := env.Error
 	if e.Code == CodeUnauthenticated {
 		// Exit 2 with the server's words: the key is a flag the user can fix.
 		return false, &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "wallet server: " + e.Message,
-			Hint: "pass the tenant's API key with --api-key or WALLETCTL_API_KEY", Details: map[string]any{"http_status": resp.StatusCode}}
+			Hint: "pass the tenant's API key with --api-key or WALLETCTL_API_KEY"}
 	}
 	got := false
 	if out != nil && len(env.Result) > 0 && string(env.Result) != "null" {

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
@@ -27,7 +29,7 @@ type bankAdmin interface {
 	LastOTP(ctx context.Context, phone string) (string, error)
 }
 
-func testCard(key string) bankmock.Customer {
+func testCard(key string) bankapi.Customer {
 	for _, c := range bankmock.TestCards {
 		if c.Key == key {
 			return c.Customer
@@ -387,7 +389,7 @@ func TestTenantIsolationAndKeys(t *testing.T) {
 		t.Fatalf("clocks: a %s b %s", na, nb)
 	}
 	// Bank state too: a fault staged in a's bank is not in b's.
-	if _, err := ca.Bank(time.Second).AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultRefuse, Op: bankmock.OpDebit, First: 1}); err != nil {
+	if _, err := ca.Bank(time.Second).AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpDebit, First: 1}); err != nil {
 		t.Fatal(err)
 	}
 	fa, _ := ca.Bank(time.Second).Faults(ctx)
@@ -493,7 +495,7 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	if _, err := c.Advance(ctx, 3*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Bank(time.Second).AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultRefuse, Op: bankmock.OpDebit, First: 1}); err != nil {
+	if _, err := c.Bank(time.Second).AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpDebit, First: 1}); err != nil {
 		t.Fatal(err)
 	}
 	// The file holds the key's hash, never the key.
@@ -513,7 +515,7 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	if err != nil || u.Phone != "13800000001" {
 		t.Fatalf("after restart: %+v %v", u, err)
 	}
-	if now, _ := c2.Now(ctx); !now.Equal(bankmock.DefaultEpoch.Add(3 * time.Hour)) {
+	if now, _ := c2.Now(ctx); !now.Equal(vclock.DefaultEpoch.Add(3 * time.Hour)) {
 		t.Fatalf("clock after restart: %s", now)
 	}
 	if fs, err := c2.Bank(time.Second).Faults(ctx); err != nil || len(fs) != 1 {
@@ -726,7 +728,7 @@ func TestConcurrentClients(t *testing.T) {
 // answered, and Shutdown returns without error after it.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	ctx := context.Background()
-	bankEng := bankmock.New(bankmock.Config{Seed: 1, Customers: 3, Clock: bankmock.NewManualClock(bankmock.DefaultEpoch)})
+	bankEng := bankmock.New(bankmock.Config{Seed: 1, Customers: 3, Clock: vclock.NewManual(vclock.DefaultEpoch)})
 	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{}))
 	defer bank.Close()
 
@@ -743,7 +745,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	go srv.Serve(ln)
 	c := NewClient("http://"+ln.Addr().String(), ct.APIKey, ClientOptions{})
 	req := readyPayer(t, c, c.Bank(5*time.Second))
-	if _, err := bankEng.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultDelay, Op: bankmock.OpDebit, Delay: 400 * time.Millisecond}); err != nil {
+	if _, err := bankEng.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultDelay, Op: bankapi.OpDebit, Delay: 400 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/postgres/pgtest"
@@ -20,13 +22,13 @@ import (
 // sharedWorld is a real bankmock server on loopback, shared by every wallet server of a test.
 type sharedWorld struct {
 	bank  *bankmock.Engine
-	clock *bankmock.ManualClock
+	clock *vclock.Manual
 	url   string
 }
 
 func startBank(t testing.TB, customers int) *sharedWorld {
 	t.Helper()
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: customers, Clock: clock, Sleep: bankmock.InstantSleep})
 	hs := httptest.NewServer(bankserver.New(eng, bankserver.Options{}))
 	t.Cleanup(hs.Close)
@@ -78,7 +80,7 @@ func pgServers(t testing.TB, n int, w *sharedWorld, key string, settings *wallet
 }
 
 // payerFor registers, verifies and binds customer c's card through svc and sets a password.
-func payerFor(t testing.TB, svc walletctl.Service, bank *bankmock.Engine, c bankmock.Customer) (userID, cardID string) {
+func payerFor(t testing.TB, svc walletctl.Service, bank *bankmock.Engine, c bankapi.Customer) (userID, cardID string) {
 	t.Helper()
 	ctx := context.Background()
 	u, err := svc.Register(ctx, c.Phone)
@@ -140,7 +142,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 	cs := []*Client{NewClient(hss[0].URL, key, ClientOptions{}), NewClient(hss[1].URL, key, ClientOptions{})}
 
 	// Users: the healthy test card and generated active debit cards with money.
-	custs := []bankmock.Customer{testCard("ok")}
+	custs := []bankapi.Customer{testCard("ok")}
 	all, err := w.bank.Customers(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +152,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 		magic[tc.Customer.CardNo] = true // faults and declines by design
 	}
 	for _, c := range all {
-		if !magic[c.CardNo] && len(custs) < 4 && c.Type == bankmock.CardDebit && c.Status == bankmock.CardActive && c.Balance >= 5_000_00 {
+		if !magic[c.CardNo] && len(custs) < 4 && c.Type == bankapi.CardDebit && c.Status == bankapi.CardActive && c.Balance >= 5_000_00 {
 			if b, ok := bankmock.BankByCode(c.Bank); !ok || !b.OnlineBinding {
 				continue
 			}
@@ -259,7 +261,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 	}
 
 	// Reconcile the first day through each server: nothing pending, no mismatch.
-	day := bankmock.DefaultEpoch.In(bankmock.Shanghai).Format("2006-01-02")
+	day := vclock.Day(vclock.DefaultEpoch)
 	for i, c := range cs {
 		rep, err := c.Reconcile(ctx, day)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
@@ -138,7 +139,7 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, walletctl.Errorf(walletctl.CodeNotFound, "no route %s %s", r.Method, bankserver.MaskDigits(r.URL.Path)), nil)
+		writeError(w, walletctl.Errorf(walletctl.CodeNotFound, "no route %s %s", r.Method, cnid.MaskDigits(r.URL.Path)), nil)
 	})
 	return s, nil
 }
@@ -192,7 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The path only: query strings and bodies may carry what must never be logged.
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
-			slog.String("path", bankserver.MaskDigits(r.URL.Path)),
+			slog.String("path", cnid.MaskDigits(r.URL.Path)),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
 			slog.String("tenant", tenantID),
@@ -355,7 +356,7 @@ func decodeBody(r *http.Request, v any) error {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "request body too large",
-				Details: map[string]any{"limit": mbe.Limit, "http_status": http.StatusRequestEntityTooLarge}}
+				Details: map[string]any{"limit": mbe.Limit}, Err: mbe}
 		}
 		if errors.Is(err, io.EOF) {
 			return walletctl.Errorf(walletctl.CodeInvalidArgument, "a JSON request body is required")
@@ -384,9 +385,9 @@ func writeError(w http.ResponseWriter, err error, result any) {
 	if !errors.As(err, &we) {
 		we = &walletctl.Error{Code: walletctl.CodeInternal, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeInternal)}
 	}
-	status := walletctl.HTTPStatus(we.Code)
-	if s, ok := we.Details["http_status"].(int); ok {
-		status = s
+	status := Status(we.Code)
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		status = http.StatusRequestEntityTooLarge
 	}
 	env := errorEnvelope{Error: errorBody{Code: we.Code, Message: we.Message, Hint: we.Hint, Details: we.Details}}
 	if v := reflect.ValueOf(result); result != nil && !(v.Kind() == reflect.Pointer && v.IsNil()) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
@@ -38,7 +39,7 @@ func BenchmarkCardPaymentPostgres(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
 			st, retries := tc.open(b)
-			clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+			clock := vclock.NewManual(vclock.DefaultEpoch)
 			bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 1, Clock: clock})
 			set := walletctl.SandboxSettings()
 			set.VelocityMax, set.DailyLimit = 0, 0

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/client"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/engine"
@@ -21,7 +23,7 @@ import (
 const pw = "385926"
 
 // newEngine is one wallet process: its own store pool, bank client and engine.
-func newEngine(t testing.TB, st walletctl.Store, api bankmock.API, admin bankmock.Admin, clock walletctl.Clock, seed byte, set walletctl.Settings) *engine.Engine {
+func newEngine(t testing.TB, st walletctl.Store, api bankapi.API, admin bankapi.Admin, clock walletctl.Clock, seed byte, set walletctl.Settings) *engine.Engine {
 	t.Helper()
 	e, err := engine.New(engine.Config{Store: st, Bank: bankadapter.New(api), Identity: bankadapter.NewRegistry(admin), Clock: clock,
 		Settings: set, Entropy: rand.NewChaCha8([32]byte{seed})})
@@ -57,7 +59,7 @@ func ok[T any](t testing.TB) func(T, error) T {
 }
 
 // ready registers, verifies and binds a new bank customer and sets the password.
-func ready(t testing.TB, ctx context.Context, e *engine.Engine, admin bankmock.Admin, c bankmock.Customer) (string, string) {
+func ready(t testing.TB, ctx context.Context, e *engine.Engine, admin bankapi.Admin, c bankapi.Customer) (string, string) {
 	t.Helper()
 	u := ok[*walletctl.User](t)(e.Register(ctx, c.Phone))
 	ok[*walletctl.KYC](t)(e.SubmitKYC(ctx, u.ID, c.Name, c.IDNo))
@@ -70,10 +72,10 @@ func ready(t testing.TB, ctx context.Context, e *engine.Engine, admin bankmock.A
 	return u.ID, cd.ID
 }
 
-func customer(t testing.TB, ctx context.Context, admin bankmock.Admin, name string) bankmock.Customer {
+func customer(t testing.TB, ctx context.Context, admin bankapi.Admin, name string) bankapi.Customer {
 	t.Helper()
-	return *ok[*bankmock.Customer](t)(admin.AddCustomer(ctx, bankmock.Customer{Bank: "ICBC", Name: name, Type: bankmock.CardDebit,
-		Status: bankmock.CardActive, Balance: 1_000_000_00}))
+	return *ok[*bankapi.Customer](t)(admin.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Name: name, Type: bankapi.CardDebit,
+		Status: bankapi.CardActive, Balance: 1_000_000_00}))
 }
 
 func wantCode(t testing.TB, err error, code string) {
@@ -88,7 +90,7 @@ func wantCode(t testing.TB, err error, code string) {
 func TestEngineFlows(t *testing.T) {
 	ctx := context.Background()
 	st := openTest(t, Options{})
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
 	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings())
 
@@ -97,7 +99,7 @@ func TestEngineFlows(t *testing.T) {
 	if tx := ok[*walletctl.Txn](t)(e.TopUp(ctx, a, ca, 10_000, pw)); tx.Status != walletctl.TxnSucceeded {
 		t.Fatalf("top-up %+v", tx)
 	}
-	ok[*bankmock.Fault](t)(bank.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultDropAfter, Op: bankmock.OpDebit, First: 1}))
+	ok[*bankapi.Fault](t)(bank.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, First: 1}))
 	_, err := e.TopUp(ctx, a, ca, 2_000, pw)
 	wantCode(t, err, walletctl.CodePending)
 	rep := ok[*walletctl.ReconcileReport](t)(e.Reconcile(ctx, ""))
@@ -128,7 +130,7 @@ func TestEngineFlows(t *testing.T) {
 func TestTwoEnginesOneDatabase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second) // a hang fails, with the calls' errors
 	defer cancel()
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
 	srv := server.New(bank, server.Options{})
 	ts := httptest.NewServer(srv)
@@ -246,7 +248,7 @@ func TestTwoEnginesOneDatabase(t *testing.T) {
 	ledgerOK(t, stA)
 	// Each idempotency key: at most one wallet txn (the unique index), and at most one settled
 	// bank transaction per bank key in the bank's statement.
-	st := ok[*bankmock.Statement](t)(bank.Statement(ctx, clock.Now().In(walletctl.Shanghai).Format("2006-01-02")))
+	st := ok[*bankapi.Statement](t)(bank.Statement(ctx, vclock.Day(clock.Now())))
 	seen := map[string]int{}
 	for _, l := range st.Transactions {
 		seen[l.IdempotencyKey]++
@@ -285,7 +287,7 @@ func TestTwoEnginesOneDatabase(t *testing.T) {
 func TestStatusQueryWhileAnotherProcessCalls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	clock := bankmock.NewManualClock(bankmock.DefaultEpoch)
+	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
 	srv := server.New(bank, server.Options{})
 	ts := httptest.NewServer(srv)
@@ -302,7 +304,7 @@ func TestStatusQueryWhileAnotherProcessCalls(t *testing.T) {
 		engines[i] = newEngine(t, st, cl, cl, clock, byte(i+1), walletctl.SandboxSettings())
 	}
 	u, c := ready(t, ctx, engines[0], bank, customer(t, ctx, bank, "张三"))
-	ok[*bankmock.Fault](t)(bank.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultDelay, Op: bankmock.OpDebit, First: 1, Delay: 700 * time.Millisecond}))
+	ok[*bankapi.Fault](t)(bank.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultDelay, Op: bankapi.OpDebit, First: 1, Delay: 700 * time.Millisecond}))
 	done := make(chan error, 1)
 	var got *walletctl.Txn
 	go func() {

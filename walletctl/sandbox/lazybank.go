@@ -6,7 +6,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/vclock"
 )
 
 // lazyBank is the in-process bank, restored from bank.json on the first call and marked touched so
@@ -14,7 +16,7 @@ import (
 type lazyBank struct {
 	path  string
 	meta  Meta
-	clock *bankmock.ManualClock
+	clock *vclock.Manual
 
 	eng     *bankmock.Engine
 	err     error
@@ -22,8 +24,8 @@ type lazyBank struct {
 }
 
 var (
-	_ bankmock.API   = (*lazyBank)(nil)
-	_ bankmock.Admin = (*lazyBank)(nil)
+	_ bankapi.API   = (*lazyBank)(nil)
+	_ bankapi.Admin = (*lazyBank)(nil)
 )
 
 func (b *lazyBank) get(ctx context.Context) (*bankmock.Engine, error) {
@@ -51,7 +53,7 @@ func (b *lazyBank) get(ctx context.Context) (*bankmock.Engine, error) {
 	return eng, nil
 }
 
-func (b *lazyBank) Banks(ctx context.Context) ([]bankmock.BankInfo, error) {
+func (b *lazyBank) Banks(ctx context.Context) ([]bankapi.BankInfo, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -59,7 +61,7 @@ func (b *lazyBank) Banks(ctx context.Context) ([]bankmock.BankInfo, error) {
 	return e.Banks(ctx)
 }
 
-func (b *lazyBank) Verify(ctx context.Context, req bankmock.CardRequest) (*bankmock.VerifyResult, error) {
+func (b *lazyBank) Verify(ctx context.Context, req bankapi.CardRequest) (*bankapi.VerifyResult, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -67,7 +69,7 @@ func (b *lazyBank) Verify(ctx context.Context, req bankmock.CardRequest) (*bankm
 	return e.Verify(ctx, req)
 }
 
-func (b *lazyBank) CreateBinding(ctx context.Context, req bankmock.CardRequest) (*bankmock.Binding, error) {
+func (b *lazyBank) CreateBinding(ctx context.Context, req bankapi.CardRequest) (*bankapi.Binding, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -75,7 +77,7 @@ func (b *lazyBank) CreateBinding(ctx context.Context, req bankmock.CardRequest) 
 	return e.CreateBinding(ctx, req)
 }
 
-func (b *lazyBank) ConfirmBinding(ctx context.Context, bindingID, otp string) (*bankmock.Agreement, error) {
+func (b *lazyBank) ConfirmBinding(ctx context.Context, bindingID, otp string) (*bankapi.Agreement, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -91,7 +93,7 @@ func (b *lazyBank) Unbind(ctx context.Context, agreement string) error {
 	return e.Unbind(ctx, agreement)
 }
 
-func (b *lazyBank) Debit(ctx context.Context, key string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+func (b *lazyBank) Debit(ctx context.Context, key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -99,7 +101,7 @@ func (b *lazyBank) Debit(ctx context.Context, key string, req bankmock.MoneyRequ
 	return e.Debit(ctx, key, req)
 }
 
-func (b *lazyBank) Credit(ctx context.Context, key string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+func (b *lazyBank) Credit(ctx context.Context, key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -107,7 +109,7 @@ func (b *lazyBank) Credit(ctx context.Context, key string, req bankmock.MoneyReq
 	return e.Credit(ctx, key, req)
 }
 
-func (b *lazyBank) Transaction(ctx context.Context, key string) (*bankmock.Transaction, error) {
+func (b *lazyBank) Transaction(ctx context.Context, key string) (*bankapi.Transaction, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -115,7 +117,7 @@ func (b *lazyBank) Transaction(ctx context.Context, key string) (*bankmock.Trans
 	return e.Transaction(ctx, key)
 }
 
-func (b *lazyBank) Statement(ctx context.Context, date string) (*bankmock.Statement, error) {
+func (b *lazyBank) Statement(ctx context.Context, date string) (*bankapi.Statement, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func (b *lazyBank) Statement(ctx context.Context, date string) (*bankmock.Statem
 	return e.Statement(ctx, date)
 }
 
-func (b *lazyBank) Customers(ctx context.Context) ([]bankmock.Customer, error) {
+func (b *lazyBank) Customers(ctx context.Context) ([]bankapi.Customer, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -131,7 +133,7 @@ func (b *lazyBank) Customers(ctx context.Context) ([]bankmock.Customer, error) {
 	return e.Customers(ctx)
 }
 
-func (b *lazyBank) Customer(ctx context.Context, cardNo string) (*bankmock.Customer, error) {
+func (b *lazyBank) Customer(ctx context.Context, cardNo string) (*bankapi.Customer, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -139,7 +141,7 @@ func (b *lazyBank) Customer(ctx context.Context, cardNo string) (*bankmock.Custo
 	return e.Customer(ctx, cardNo)
 }
 
-func (b *lazyBank) AddCustomer(ctx context.Context, c bankmock.Customer) (*bankmock.Customer, error) {
+func (b *lazyBank) AddCustomer(ctx context.Context, c bankapi.Customer) (*bankapi.Customer, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -147,7 +149,7 @@ func (b *lazyBank) AddCustomer(ctx context.Context, c bankmock.Customer) (*bankm
 	return e.AddCustomer(ctx, c)
 }
 
-func (b *lazyBank) GenerateCustomers(ctx context.Context, n int) ([]bankmock.Customer, error) {
+func (b *lazyBank) GenerateCustomers(ctx context.Context, n int) ([]bankapi.Customer, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -163,7 +165,7 @@ func (b *lazyBank) SetBalance(ctx context.Context, cardNo string, balance int64)
 	return e.SetBalance(ctx, cardNo, balance)
 }
 
-func (b *lazyBank) SetCardStatus(ctx context.Context, cardNo string, status bankmock.CardStatus) error {
+func (b *lazyBank) SetCardStatus(ctx context.Context, cardNo string, status bankapi.CardStatus) error {
 	e, err := b.get(ctx)
 	if err != nil {
 		return err
@@ -171,7 +173,7 @@ func (b *lazyBank) SetCardStatus(ctx context.Context, cardNo string, status bank
 	return e.SetCardStatus(ctx, cardNo, status)
 }
 
-func (b *lazyBank) Faults(ctx context.Context) ([]bankmock.Fault, error) {
+func (b *lazyBank) Faults(ctx context.Context) ([]bankapi.Fault, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -179,7 +181,7 @@ func (b *lazyBank) Faults(ctx context.Context) ([]bankmock.Fault, error) {
 	return e.Faults(ctx)
 }
 
-func (b *lazyBank) AddFault(ctx context.Context, f bankmock.Fault) (*bankmock.Fault, error) {
+func (b *lazyBank) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
@@ -211,7 +213,7 @@ func (b *lazyBank) LastOTP(ctx context.Context, phone string) (string, error) {
 	return e.LastOTP(ctx, phone)
 }
 
-func (b *lazyBank) Journal(ctx context.Context) ([]bankmock.JournalEntry, error) {
+func (b *lazyBank) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err

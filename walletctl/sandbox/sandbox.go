@@ -29,8 +29,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/client"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/engine"
@@ -111,7 +113,7 @@ type Sandbox struct {
 	opts  Options
 	lock  *os.File
 	meta  Meta
-	clock *bankmock.ManualClock
+	clock *vclock.Manual
 
 	store *lazyStore
 	svc   *engine.Engine
@@ -298,13 +300,13 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 	if io.Settings != nil {
 		settings = *io.Settings
 	}
-	meta := Meta{FormatVersion: FormatVersion, Seed: io.Seed, Customers: io.Customers, Clock: bankmock.DefaultEpoch, Settings: settings,
+	meta := Meta{FormatVersion: FormatVersion, Seed: io.Seed, Customers: io.Customers, Clock: vclock.DefaultEpoch, Settings: settings,
 		Durability: DurabilityFull}
 	if s.opts.Throwaway {
 		meta.Durability = DurabilityNone
 	}
 	if s.opts.BankURL == "" {
-		clock := bankmock.NewManualClock(meta.Clock)
+		clock := vclock.NewManual(meta.Clock)
 		eng := bankmock.New(bankConfig(meta, clock))
 		snap, err := eng.Snapshot(ctx)
 		if err != nil {
@@ -320,7 +322,7 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 	return s.load(meta)
 }
 
-func bankConfig(meta Meta, clock *bankmock.ManualClock) bankmock.Config {
+func bankConfig(meta Meta, clock *vclock.Manual) bankmock.Config {
 	return bankmock.Config{
 		Seed:      meta.Seed,
 		Customers: meta.Customers,
@@ -338,9 +340,9 @@ func (s *Sandbox) load(meta Meta) error {
 			Hint:    "upgrade walletctl, or start a new sandbox in another --home"}
 	}
 	s.meta = meta
-	s.clock = bankmock.NewManualClock(meta.Clock)
-	var api bankmock.API
-	var admin bankmock.Admin
+	s.clock = vclock.NewManual(meta.Clock)
+	var api bankapi.API
+	var admin bankapi.Admin
 	if s.opts.BankURL == "" {
 		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), meta: meta, clock: s.clock}
 		api, admin = s.local, s.local
@@ -396,8 +398,8 @@ func (s *Sandbox) Service() walletctl.Service { return s.svc }
 
 // Bank is the bank's admin API: the in-process engine (restored on first use) or the server.
 func (s *Sandbox) Bank() interface {
-	bankmock.API
-	bankmock.Admin
+	bankapi.API
+	bankapi.Admin
 } {
 	if s.remote != nil {
 		return s.remote

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
@@ -83,7 +83,7 @@ func TestClockPersists(t *testing.T) {
 
 	sb = open(t, home)
 	defer sb.Close(ctx)
-	want := bankmock.DefaultEpoch.Add(2 * time.Hour)
+	want := vclock.DefaultEpoch.Add(2 * time.Hour)
 	if got := sb.Meta().Clock; !got.Equal(want) {
 		t.Fatalf("clock after reopening: %v, want %v", got, want)
 	}
@@ -140,7 +140,7 @@ func TestOpenWithoutSandbox(t *testing.T) {
 	}
 	m := sb.Meta()
 	sb.Close(ctx)
-	if m.Seed != sandbox.DefaultSeed || !m.Clock.Equal(bankmock.DefaultEpoch) || m.FormatVersion != sandbox.FormatVersion {
+	if m.Seed != sandbox.DefaultSeed || !m.Clock.Equal(vclock.DefaultEpoch) || m.FormatVersion != sandbox.FormatVersion {
 		t.Fatalf("auto-created meta: %+v", m)
 	}
 	if _, err := sandbox.Init(ctx, sandbox.Options{Home: home}, sandbox.InitOptions{}); walletctl.ErrorCode(err) != walletctl.CodeAlreadyExists {

@@ -12,18 +12,19 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
 // BankCodes are the bank's error codes (bankmock/errors.go), for coverage.
 var BankCodes = []string{
-	bankmock.CodeInfoMismatch, bankmock.CodeBindingNotSupported, bankmock.CodeCNPNotEnabled,
-	bankmock.CodeIssuerRestricted, bankmock.CodeCardExpired, bankmock.CodeInsufficientFunds,
-	bankmock.CodeLimitExceeded, bankmock.CodeOTPInvalid, bankmock.CodeOTPExpired,
-	bankmock.CodeOutcomeUnknown, bankmock.CodeIssuerUnavailable, bankmock.CodeDuplicate,
-	bankmock.CodeIdempotencyMismatch, bankmock.CodeNotFound, bankmock.CodeInvalidRequest,
-	bankmock.CodeCardUnknown, bankmock.CodeUnauthorized,
+	bankapi.CodeInfoMismatch, bankapi.CodeBindingNotSupported, bankapi.CodeCNPNotEnabled,
+	bankapi.CodeIssuerRestricted, bankapi.CodeCardExpired, bankapi.CodeInsufficientFunds,
+	bankapi.CodeLimitExceeded, bankapi.CodeOTPInvalid, bankapi.CodeOTPExpired,
+	bankapi.CodeOutcomeUnknown, bankapi.CodeIssuerUnavailable, bankapi.CodeDuplicate,
+	bankapi.CodeIdempotencyMismatch, bankapi.CodeNotFound, bankapi.CodeInvalidRequest,
+	bankapi.CodeCardUnknown, bankapi.CodeUnauthorized,
 }
 
 // CoverageItem is one thing the suite should exercise and the scenarios that do.
@@ -71,9 +72,7 @@ func ComputeCoverage(scs []*Scenario, goldenDir string, root *cobra.Command) *Co
 	inGolden := func(sc *Scenario, code string) bool { return containsWord(goldens[sc.Name], code) }
 
 	var walletCodes []string
-	for _, r := range walletctl.Codes() {
-		walletCodes = append(walletCodes, r.Code)
-	}
+	walletCodes = append(walletCodes, walletctl.Codes()...)
 	sort.Strings(walletCodes)
 	cov := &Coverage{
 		BankCodes:   hits(BankCodes, inGolden),
@@ -117,7 +116,7 @@ func ComputeCoverage(scs []*Scenario, goldenDir string, root *cobra.Command) *Co
 		kindsOf[sc.Name] = k
 	}
 	var kinds []string
-	for _, k := range bankmock.FaultKinds {
+	for _, k := range bankapi.FaultKinds {
 		kinds = append(kinds, string(k))
 	}
 	cov.FaultKinds = hits(kinds, func(sc *Scenario, k string) bool { return kindsOf[sc.Name][k] })
@@ -237,6 +236,6 @@ func WriteCoverage(w io.Writer, cov *Coverage, missingOnly bool) {
 	}
 	section("bank error codes (bankmock/errors.go)", cov.BankCodes)
 	section("wallet error codes (walletctl/errors.go)", cov.WalletCodes)
-	section("fault kinds (bankmock.FaultKinds)", cov.FaultKinds)
+	section("fault kinds (bankapi.FaultKinds)", cov.FaultKinds)
 	section("commands", cov.Commands)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 )
 
@@ -19,7 +20,7 @@ func StartHTTPBank(ctx context.Context, seed int64, customers int) (string, func
 	eng := bankmock.New(bankmock.Config{
 		Seed:      seed,
 		Customers: customers,
-		Clock:     bankmock.NewManualClock(bankmock.DefaultEpoch),
+		Clock:     vclock.NewManual(vclock.DefaultEpoch),
 		// Sleep stays real: over HTTP a delay or a hang must really outlast the client's timeout
 		// for the client to see what the in-process bank simulates.
 	})

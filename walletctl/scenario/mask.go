@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/cnid"
 )
 
 // SecretMask replaces passwords, OTPs and other secrets in transcripts.
@@ -28,7 +28,7 @@ func (m *Masker) AddCard(card string) {
 	if len(card) < 8 {
 		return
 	}
-	masked := identity.MaskCard(card)
+	masked := cnid.MaskCard(card)
 	m.known[card] = masked
 	m.known[group4(card)] = group4(masked)
 }
@@ -38,8 +38,8 @@ func (m *Masker) AddID(id string) {
 	if len(id) < 8 {
 		return
 	}
-	m.known[id] = identity.MaskID(id)
-	m.known[strings.ToLower(id)] = identity.MaskID(id)
+	m.known[id] = cnid.MaskID(id)
+	m.known[strings.ToLower(id)] = cnid.MaskID(id)
 }
 
 // AddSecret registers a secret (password, OTP); it is replaced by SecretMask wherever it stands
@@ -115,9 +115,9 @@ func maskNumbers(s string) string {
 		if end < len(s) && isAlnum(s[end]) {
 			b.WriteString(run) // part of a longer token (an ID, a hash): not a number on its own
 		} else if len(run) == 18 {
-			b.WriteString(identity.MaskID(run))
-		} else if len(run) >= 16 && len(run) <= 19 && identity.LuhnValid(run) {
-			b.WriteString(identity.MaskCard(run))
+			b.WriteString(cnid.MaskID(run))
+		} else if len(run) >= 16 && len(run) <= 19 && cnid.LuhnValid(run) {
+			b.WriteString(cnid.MaskCard(run))
 		} else {
 			b.WriteString(run)
 		}

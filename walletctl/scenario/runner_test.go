@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl/scenario"
 )
@@ -263,15 +264,15 @@ func TestCoverage(t *testing.T) {
 	if !get(cov.Commands, "walletctl bank otp").Covered || !get(cov.Commands, "walletctl balance").Covered || get(cov.Commands, "walletctl bank snapshot").Covered {
 		t.Errorf("commands: %+v", cov.Commands)
 	}
-	for _, k := range bankmock.FaultKinds {
+	for _, k := range bankapi.FaultKinds {
 		if !get(cov.FaultKinds, string(k)).Covered {
 			t.Errorf("fault kind %s not exercised by the suite", k)
 		}
 	}
-	if it := get(cov.BankCodes, bankmock.CodeInfoMismatch); !it.Covered || !contains(it.Scenarios, "bind-mismatch-phone") {
+	if it := get(cov.BankCodes, bankapi.CodeInfoMismatch); !it.Covered || !contains(it.Scenarios, "bind-mismatch-phone") {
 		t.Errorf("INFO_MISMATCH: %+v", it)
 	}
-	if get(cov.BankCodes, bankmock.CodeUnauthorized).Covered {
+	if get(cov.BankCodes, bankapi.CodeUnauthorized).Covered {
 		t.Error("UNAUTHORIZED cannot be exercised by the suite, yet it is reported covered")
 	}
 	if !get(cov.WalletCodes, "PASSWORD_LOCKED").Covered {

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/walletctl/walletctl/bankmock/identity"
+	"github.com/walletctl/walletctl/cnid"
 )
 
 // Kind is what sort of secret a value is.
@@ -162,9 +162,9 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func mask(k Kind, v string) string {
 	switch k {
 	case Card:
-		return identity.MaskCard(v)
+		return cnid.MaskCard(v)
 	case ID:
-		return identity.MaskID(v)
+		return cnid.MaskID(v)
 	}
 	return strings.Repeat("*", len(v))
 }

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/cli"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
@@ -60,7 +62,7 @@ func (c *collector) add(name, text string) {
 // bankState is the part of a bankmock snapshot (bank.json or GET /admin/snapshot) that names
 // secrets: the customers and every OTP the bank issued.
 type bankState struct {
-	Customers []bankmock.Customer `json:"customers"`
+	Customers []bankapi.Customer `json:"customers"`
 	Bindings  map[string]struct {
 		OTP string `json:"otp"`
 	} `json:"bindings"`
@@ -226,7 +228,7 @@ func (l *lockedBuffer) String() string {
 // startBank is scenario.StartHTTPBank with a logger writing to a buffer; on stop it collects the
 // server's log, the bank's journal and the bank's secrets.
 func (c *collector) startBank(ctx context.Context, seed int64, customers int) (string, func(), error) {
-	eng := bankmock.New(bankmock.Config{Seed: seed, Customers: customers, Clock: bankmock.NewManualClock(bankmock.DefaultEpoch)})
+	eng := bankmock.New(bankmock.Config{Seed: seed, Customers: customers, Clock: vclock.NewManual(vclock.DefaultEpoch)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -375,8 +377,8 @@ func TestNoSecretsLeak(t *testing.T) {
 	for v := range c.otps {
 		sc.Add(secretscan.OTP, v)
 	}
-	for _, r := range walletctl.Codes() {
-		sc.Allow(r.Hint)
+	for _, c := range walletctl.Codes() {
+		sc.Allow(walletctl.Hint(c))
 	}
 
 	var findings []secretscan.Finding

@@ -1,9 +1,8 @@
-package bankmock
+package bankapi
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 )
 
@@ -84,19 +83,19 @@ func AsError(err error) (*Error, bool) {
 func HTTPStatus(code string) int {
 	switch code {
 	case CodeInvalidRequest, CodeCardUnknown:
-		return http.StatusBadRequest
+		return 400
 	case CodeUnauthorized:
-		return http.StatusUnauthorized
+		return 401
 	case CodeNotFound:
-		return http.StatusNotFound
+		return 404
 	case CodeDuplicate, CodeIdempotencyMismatch:
-		return http.StatusConflict
+		return 409
 	case CodeIssuerUnavailable:
-		return http.StatusServiceUnavailable
+		return 503
 	case CodeOutcomeUnknown:
-		return http.StatusGatewayTimeout
+		return 504
 	default: // business declines: the request was understood and refused
-		return http.StatusUnprocessableEntity
+		return 422
 	}
 }
 

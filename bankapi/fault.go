@@ -1,4 +1,4 @@
-package bankmock
+package bankapi
 
 import "time"
 

@@ -1,9 +1,7 @@
-package server
+package cnid
 
 import (
 	"strings"
-
-	"github.com/walletctl/walletctl/bankmock/identity"
 )
 
 // MaskDigits masks every card-number-like run (12 or more ASCII digits) and resident ID (17
@@ -27,10 +25,10 @@ func MaskDigits(s string) string {
 		}
 		switch n := j - i; {
 		case n == 17 && j < len(s) && (s[j] == 'X' || s[j] == 'x'):
-			b.WriteString(identity.MaskID(s[i : j+1]))
+			b.WriteString(MaskID(s[i : j+1]))
 			j++
 		case n >= 12:
-			b.WriteString(identity.MaskCard(s[i:j]))
+			b.WriteString(MaskCard(s[i:j]))
 		default:
 			b.WriteString(s[i:j])
 		}

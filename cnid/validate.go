@@ -1,7 +1,7 @@
-// Package identity holds the formats of the outside world that both the bank and the wallet check:
+// Package cnid holds the formats of the outside world that both the bank and the wallet check:
 // 18-digit resident IDs (GB 11643-1999, ISO 7064 MOD 11-2 check digit), Luhn card numbers,
 // mainland mobile numbers, and how each is masked for display.
-package identity
+package cnid
 
 import (
 	"errors"

@@ -1,7 +1,7 @@
-// Package client speaks the bankmock bank-adapter protocol v1 over HTTP. *Client implements
-// bankmock.API and bankmock.Admin with the same results as the in-process engine.
+// Package client speaks the bank-adapter protocol (package bankapi) over HTTP. *Client implements
+// bankapi.API and bankapi.Admin with the same results as the in-process engine.
 //
-// Failures are always *bankmock.Error. Anything that leaves the caller not knowing whether the bank
+// Failures are always *bankapi.Error. Anything that leaves the caller not knowing whether the bank
 // did the work — a refused, dropped, hung or timed-out connection, an unparseable body — is
 // OUTCOME_UNKNOWN (resp "03" when the request could not be sent at all, "05" otherwise), never a
 // plain failure: the caller must query the transaction by its idempotency key, not guess.
@@ -20,7 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 )
 
 // Options configure a Client. The zero value is usable.
@@ -42,7 +43,7 @@ type Options struct {
 	Fault string
 }
 
-// Client is a bankmock protocol client. It is safe for concurrent use.
+// Client is a bank-adapter protocol client. It is safe for concurrent use.
 type Client struct {
 	base string
 	hc   *http.Client
@@ -50,8 +51,8 @@ type Client struct {
 }
 
 var (
-	_ bankmock.API   = (*Client)(nil)
-	_ bankmock.Admin = (*Client)(nil)
+	_ bankapi.API   = (*Client)(nil)
+	_ bankapi.Admin = (*Client)(nil)
 )
 
 // New returns a client for the bankmock server at baseURL (e.g. "http://127.0.0.1:8086").
@@ -114,7 +115,7 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	} else if cl.body != nil {
 		var err error
 		if payload, err = json.Marshal(cl.body); err != nil {
-			return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "encode request: " + err.Error()}
+			return &bankapi.Error{Code: bankapi.CodeInvalidRequest, RespCode: "30", Message: "encode request: " + err.Error()}
 		}
 	}
 	var err error
@@ -134,14 +135,14 @@ func (c *Client) do(ctx context.Context, cl call) error {
 }
 
 func (c *Client) retryable(cl call, err error) bool {
-	e, ok := bankmock.AsError(err)
+	e, ok := bankapi.AsError(err)
 	if !ok {
 		return false
 	}
-	return e.Code == bankmock.CodeOutcomeUnknown || (cl.retryIssuer && e.Code == bankmock.CodeIssuerUnavailable)
+	return e.Code == bankapi.CodeOutcomeUnknown || (cl.retryIssuer && e.Code == bankapi.CodeIssuerUnavailable)
 }
 
-// once sends one attempt and maps every failure to *bankmock.Error.
+// once sends one attempt and maps every failure to *bankapi.Error.
 func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 	ctx, cancel := context.WithTimeout(parent, c.opts.Timeout)
 	defer cancel()
@@ -155,7 +156,7 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, u, body)
 	if err != nil {
-		return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "build request: " + err.Error()}
+		return &bankapi.Error{Code: bankapi.CodeInvalidRequest, RespCode: "30", Message: "build request: " + err.Error()}
 	}
 	// Without GetBody net/http will not silently re-send a POST on a reused connection that died:
 	// re-sending is this client's decision (Retries), not the transport's.
@@ -169,16 +170,16 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 	}
 	req.Header.Set("Accept", "application/json")
 	if cl.key != "" {
-		req.Header.Set("Idempotency-Key", cl.key)
+		req.Header.Set(bankapi.HeaderIdempotencyKey, cl.key)
 	}
 	if cl.admin {
 		if c.opts.AdminToken != "" {
 			req.Header.Set("Authorization", "Bearer "+c.opts.AdminToken)
 		}
 	} else if spec, ok := parent.Value(faultKey{}).(string); ok && spec != "" {
-		req.Header.Set("X-Bankmock-Fault", spec)
+		req.Header.Set(bankapi.HeaderFault, spec)
 	} else if c.opts.Fault != "" {
-		req.Header.Set("X-Bankmock-Fault", c.opts.Fault)
+		req.Header.Set(bankapi.HeaderFault, c.opts.Fault)
 	}
 
 	resp, err := c.hc.Do(req)
@@ -186,7 +187,7 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 		return transportError(cl, err, "")
 	}
 	defer resp.Body.Close()
-	fired := resp.Header.Get("X-Bankmock-Fault-Fired")
+	fired := resp.Header.Get(bankapi.HeaderFaultFired)
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return transportError(cl, err, fired)
@@ -201,7 +202,7 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 			if len(bytes.TrimSpace(data)) == 0 || json.Valid(data) {
 				return nil
 			}
-			return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
+			return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
 				Message: fmt.Sprintf("%s %s: unreadable answer; query the outcome later", cl.method, maskPath(cl.path))}
 		}
 		if cl.rawOut {
@@ -209,13 +210,13 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 			return nil
 		}
 		if err := json.Unmarshal(data, cl.out); err != nil {
-			return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
+			return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
 				Message: fmt.Sprintf("%s %s: unreadable answer (%v); query the outcome later", cl.method, maskPath(cl.path), err)}
 		}
 		return nil
 	}
 	var eb struct {
-		Error *bankmock.Error `json:"error"`
+		Error *bankapi.Error `json:"error"`
 	}
 	if json.Unmarshal(data, &eb) == nil && eb.Error != nil && eb.Error.Code != "" {
 		if eb.Error.Fault == "" {
@@ -225,13 +226,13 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 	}
 	// An error status without our error body: a proxy, or a server that is not bankmock. Whether
 	// anything was processed is unknowable.
-	return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
+	return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
 		Message: fmt.Sprintf("%s %s: HTTP %d without an error body; query the outcome later", cl.method, maskPath(cl.path), resp.StatusCode)}
 }
 
 // transportError maps a failed exchange to OUTCOME_UNKNOWN: "03" when nothing reached the server
 // (dial failed), "05" when the request went out and the answer did not come back.
-func transportError(cl call, err error, fired string) *bankmock.Error {
+func transportError(cl call, err error, fired string) *bankapi.Error {
 	resp := "05"
 	var op *net.OpError
 	var dns *net.DNSError
@@ -247,7 +248,7 @@ func transportError(cl call, err error, fired string) *bankmock.Error {
 	} else if resp == "03" {
 		what = "could not connect"
 	}
-	return &bankmock.Error{Code: bankmock.CodeOutcomeUnknown, RespCode: resp, Fault: fired,
+	return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: resp, Fault: fired,
 		Message: fmt.Sprintf("%s %s: %s (%s); query the outcome later", cl.method, maskPath(cl.path), what, describe(err))}
 }
 
@@ -257,37 +258,18 @@ func describe(err error) string {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return maskDigits(err.Error())
+	return cnid.MaskDigits(err.Error())
 }
 
-func maskPath(p string) string { return maskDigits(p) }
-
-// maskDigits masks any run of 12+ digits (a card number in a path) in error messages.
-func maskDigits(s string) string {
-	out := []byte(s)
-	run := 0
-	for i := 0; i <= len(out); i++ {
-		if i < len(out) && out[i] >= '0' && out[i] <= '9' {
-			run++
-			continue
-		}
-		if run >= 12 {
-			for k := i - run + 6; k < i-4; k++ {
-				out[k] = '*'
-			}
-		}
-		run = 0
-	}
-	return string(out)
-}
+func maskPath(p string) string { return cnid.MaskDigits(p) }
 
 func esc(s string) string { return url.PathEscape(s) }
 
-// ---- bankmock.API ----
+// ---- bankapi.API ----
 
-// Banks implements bankmock.API.
-func (c *Client) Banks(ctx context.Context) ([]bankmock.BankInfo, error) {
-	var v []bankmock.BankInfo
+// Banks implements bankapi.API.
+func (c *Client) Banks(ctx context.Context) ([]bankapi.BankInfo, error) {
+	var v []bankapi.BankInfo
 	err := c.do(ctx, call{method: "GET", path: "/v1/banks", retries: c.getRetries(), out: &v})
 	if err != nil {
 		return nil, err
@@ -295,27 +277,27 @@ func (c *Client) Banks(ctx context.Context) ([]bankmock.BankInfo, error) {
 	return v, nil
 }
 
-// Verify implements bankmock.API.
-func (c *Client) Verify(ctx context.Context, req bankmock.CardRequest) (*bankmock.VerifyResult, error) {
-	var v bankmock.VerifyResult
+// Verify implements bankapi.API.
+func (c *Client) Verify(ctx context.Context, req bankapi.CardRequest) (*bankapi.VerifyResult, error) {
+	var v bankapi.VerifyResult
 	if err := c.do(ctx, call{method: "POST", path: "/v1/cards/verify", body: req, out: &v}); err != nil {
 		return nil, err
 	}
 	return &v, nil
 }
 
-// CreateBinding implements bankmock.API.
-func (c *Client) CreateBinding(ctx context.Context, req bankmock.CardRequest) (*bankmock.Binding, error) {
-	var v bankmock.Binding
+// CreateBinding implements bankapi.API.
+func (c *Client) CreateBinding(ctx context.Context, req bankapi.CardRequest) (*bankapi.Binding, error) {
+	var v bankapi.Binding
 	if err := c.do(ctx, call{method: "POST", path: "/v1/bindings", body: req, out: &v}); err != nil {
 		return nil, err
 	}
 	return &v, nil
 }
 
-// ConfirmBinding implements bankmock.API.
-func (c *Client) ConfirmBinding(ctx context.Context, bindingID, otp string) (*bankmock.Agreement, error) {
-	var v bankmock.Agreement
+// ConfirmBinding implements bankapi.API.
+func (c *Client) ConfirmBinding(ctx context.Context, bindingID, otp string) (*bankapi.Agreement, error) {
+	var v bankapi.Agreement
 	err := c.do(ctx, call{method: "POST", path: "/v1/bindings/" + esc(bindingID) + "/confirm",
 		body: struct {
 			OTP string `json:"otp"`
@@ -326,27 +308,27 @@ func (c *Client) ConfirmBinding(ctx context.Context, bindingID, otp string) (*ba
 	return &v, nil
 }
 
-// Unbind implements bankmock.API.
+// Unbind implements bankapi.API.
 func (c *Client) Unbind(ctx context.Context, agreement string) error {
 	return c.do(ctx, call{method: "DELETE", path: "/v1/agreements/" + esc(agreement)})
 }
 
-// Debit implements bankmock.API. With Retries > 0 an unknown outcome is re-sent with the same key,
+// Debit implements bankapi.API. With Retries > 0 an unknown outcome is re-sent with the same key,
 // which the bank answers with the first outcome.
-func (c *Client) Debit(ctx context.Context, idempotencyKey string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+func (c *Client) Debit(ctx context.Context, idempotencyKey string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	return c.money(ctx, "/v1/debits", idempotencyKey, req)
 }
 
-// Credit implements bankmock.API.
-func (c *Client) Credit(ctx context.Context, idempotencyKey string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+// Credit implements bankapi.API.
+func (c *Client) Credit(ctx context.Context, idempotencyKey string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	return c.money(ctx, "/v1/credits", idempotencyKey, req)
 }
 
-func (c *Client) money(ctx context.Context, path, key string, req bankmock.MoneyRequest) (*bankmock.Transaction, error) {
+func (c *Client) money(ctx context.Context, path, key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	if key == "" {
-		return nil, &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "idempotency key is required"}
+		return nil, &bankapi.Error{Code: bankapi.CodeInvalidRequest, RespCode: "30", Message: "idempotency key is required"}
 	}
-	var v bankmock.Transaction
+	var v bankapi.Transaction
 	err := c.do(ctx, call{method: "POST", path: path, key: key, body: req, out: &v,
 		retries: c.writeRetries(), retryIssuer: true})
 	if err != nil {
@@ -355,9 +337,9 @@ func (c *Client) money(ctx context.Context, path, key string, req bankmock.Money
 	return &v, nil
 }
 
-// Transaction implements bankmock.API.
-func (c *Client) Transaction(ctx context.Context, idempotencyKey string) (*bankmock.Transaction, error) {
-	var v bankmock.Transaction
+// Transaction implements bankapi.API.
+func (c *Client) Transaction(ctx context.Context, idempotencyKey string) (*bankapi.Transaction, error) {
+	var v bankapi.Transaction
 	err := c.do(ctx, call{method: "GET", path: "/v1/transactions/" + esc(idempotencyKey), retries: c.getRetries(), out: &v})
 	if err != nil {
 		return nil, err
@@ -365,9 +347,9 @@ func (c *Client) Transaction(ctx context.Context, idempotencyKey string) (*bankm
 	return &v, nil
 }
 
-// Statement implements bankmock.API.
-func (c *Client) Statement(ctx context.Context, date string) (*bankmock.Statement, error) {
-	var v bankmock.Statement
+// Statement implements bankapi.API.
+func (c *Client) Statement(ctx context.Context, date string) (*bankapi.Statement, error) {
+	var v bankapi.Statement
 	err := c.do(ctx, call{method: "GET", path: "/v1/statements/" + esc(date), retries: c.getRetries(), out: &v})
 	if err != nil {
 		return nil, err
@@ -380,42 +362,42 @@ func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, call{method: "GET", path: "/healthz", retries: c.getRetries()})
 }
 
-// ---- bankmock.Admin ----
+// ---- bankapi.Admin ----
 
 func (c *Client) adminGet(ctx context.Context, path string, q url.Values, out any) error {
 	return c.do(ctx, call{method: "GET", path: path, query: q, admin: true, retries: c.getRetries(), out: out})
 }
 
-// Customers implements bankmock.Admin.
-func (c *Client) Customers(ctx context.Context) ([]bankmock.Customer, error) {
-	var v []bankmock.Customer
+// Customers implements bankapi.Admin.
+func (c *Client) Customers(ctx context.Context) ([]bankapi.Customer, error) {
+	var v []bankapi.Customer
 	if err := c.adminGet(ctx, "/admin/customers", nil, &v); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-// Customer implements bankmock.Admin.
-func (c *Client) Customer(ctx context.Context, cardNo string) (*bankmock.Customer, error) {
-	var v bankmock.Customer
+// Customer implements bankapi.Admin.
+func (c *Client) Customer(ctx context.Context, cardNo string) (*bankapi.Customer, error) {
+	var v bankapi.Customer
 	if err := c.adminGet(ctx, "/admin/customers/"+esc(cardNo), nil, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil
 }
 
-// AddCustomer implements bankmock.Admin.
-func (c *Client) AddCustomer(ctx context.Context, cust bankmock.Customer) (*bankmock.Customer, error) {
-	var v bankmock.Customer
+// AddCustomer implements bankapi.Admin.
+func (c *Client) AddCustomer(ctx context.Context, cust bankapi.Customer) (*bankapi.Customer, error) {
+	var v bankapi.Customer
 	if err := c.do(ctx, call{method: "POST", path: "/admin/customers", admin: true, body: cust, out: &v}); err != nil {
 		return nil, err
 	}
 	return &v, nil
 }
 
-// GenerateCustomers implements bankmock.Admin.
-func (c *Client) GenerateCustomers(ctx context.Context, n int) ([]bankmock.Customer, error) {
-	var v []bankmock.Customer
+// GenerateCustomers implements bankapi.Admin.
+func (c *Client) GenerateCustomers(ctx context.Context, n int) ([]bankapi.Customer, error) {
+	var v []bankapi.Customer
 	err := c.do(ctx, call{method: "POST", path: "/admin/customers", admin: true,
 		body: struct {
 			Generate int `json:"generate"`
@@ -426,7 +408,7 @@ func (c *Client) GenerateCustomers(ctx context.Context, n int) ([]bankmock.Custo
 	return v, nil
 }
 
-// SetBalance implements bankmock.Admin.
+// SetBalance implements bankapi.Admin.
 func (c *Client) SetBalance(ctx context.Context, cardNo string, balance int64) error {
 	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), admin: true,
 		body: struct {
@@ -434,26 +416,26 @@ func (c *Client) SetBalance(ctx context.Context, cardNo string, balance int64) e
 		}{balance}})
 }
 
-// SetCardStatus implements bankmock.Admin.
-func (c *Client) SetCardStatus(ctx context.Context, cardNo string, status bankmock.CardStatus) error {
+// SetCardStatus implements bankapi.Admin.
+func (c *Client) SetCardStatus(ctx context.Context, cardNo string, status bankapi.CardStatus) error {
 	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), admin: true,
 		body: struct {
-			Status bankmock.CardStatus `json:"status"`
+			Status bankapi.CardStatus `json:"status"`
 		}{status}})
 }
 
-// Faults implements bankmock.Admin.
-func (c *Client) Faults(ctx context.Context) ([]bankmock.Fault, error) {
-	var v []bankmock.Fault
+// Faults implements bankapi.Admin.
+func (c *Client) Faults(ctx context.Context) ([]bankapi.Fault, error) {
+	var v []bankapi.Fault
 	if err := c.adminGet(ctx, "/admin/faults", nil, &v); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
-// AddFault implements bankmock.Admin.
-func (c *Client) AddFault(ctx context.Context, f bankmock.Fault) (*bankmock.Fault, error) {
-	var v bankmock.Fault
+// AddFault implements bankapi.Admin.
+func (c *Client) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault, error) {
+	var v bankapi.Fault
 	if err := c.do(ctx, call{method: "POST", path: "/admin/faults", admin: true, body: f, out: &v}); err != nil {
 		return nil, err
 	}
@@ -461,8 +443,8 @@ func (c *Client) AddFault(ctx context.Context, f bankmock.Fault) (*bankmock.Faul
 }
 
 // AddFaultSpec adds a fault rule written in the header's syntax ("drop_after;op=debit;first=1").
-func (c *Client) AddFaultSpec(ctx context.Context, spec string) (*bankmock.Fault, error) {
-	var v bankmock.Fault
+func (c *Client) AddFaultSpec(ctx context.Context, spec string) (*bankapi.Fault, error) {
+	var v bankapi.Fault
 	err := c.do(ctx, call{method: "POST", path: "/admin/faults", admin: true,
 		body: struct {
 			Spec string `json:"spec"`
@@ -473,17 +455,17 @@ func (c *Client) AddFaultSpec(ctx context.Context, spec string) (*bankmock.Fault
 	return &v, nil
 }
 
-// DeleteFault implements bankmock.Admin.
+// DeleteFault implements bankapi.Admin.
 func (c *Client) DeleteFault(ctx context.Context, id string) error {
 	return c.do(ctx, call{method: "DELETE", path: "/admin/faults/" + esc(id), admin: true})
 }
 
-// ClearFaults implements bankmock.Admin.
+// ClearFaults implements bankapi.Admin.
 func (c *Client) ClearFaults(ctx context.Context) error {
 	return c.do(ctx, call{method: "DELETE", path: "/admin/faults", admin: true})
 }
 
-// LastOTP implements bankmock.Admin.
+// LastOTP implements bankapi.Admin.
 func (c *Client) LastOTP(ctx context.Context, phone string) (string, error) {
 	var v struct {
 		OTP string `json:"otp"`
@@ -494,9 +476,9 @@ func (c *Client) LastOTP(ctx context.Context, phone string) (string, error) {
 	return v.OTP, nil
 }
 
-// Journal implements bankmock.Admin.
-func (c *Client) Journal(ctx context.Context) ([]bankmock.JournalEntry, error) {
-	var v []bankmock.JournalEntry
+// Journal implements bankapi.Admin.
+func (c *Client) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
+	var v []bankapi.JournalEntry
 	if err := c.adminGet(ctx, "/admin/journal", nil, &v); err != nil {
 		return nil, err
 	}
@@ -507,7 +489,7 @@ type clockBody struct {
 	Now time.Time `json:"now"`
 }
 
-// Now implements bankmock.Admin.
+// Now implements bankapi.Admin.
 func (c *Client) Now(ctx context.Context) (time.Time, error) {
 	var v clockBody
 	if err := c.adminGet(ctx, "/admin/clock", nil, &v); err != nil {
@@ -516,7 +498,7 @@ func (c *Client) Now(ctx context.Context) (time.Time, error) {
 	return v.Now, nil
 }
 
-// Advance implements bankmock.Admin.
+// Advance implements bankapi.Admin.
 func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
 	var v clockBody
 	err := c.do(ctx, call{method: "POST", path: "/admin/clock", admin: true,
@@ -529,12 +511,12 @@ func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error
 	return v.Now, nil
 }
 
-// Reset implements bankmock.Admin.
+// Reset implements bankapi.Admin.
 func (c *Client) Reset(ctx context.Context) error {
 	return c.do(ctx, call{method: "POST", path: "/admin/reset", admin: true})
 }
 
-// Snapshot implements bankmock.Admin.
+// Snapshot implements bankapi.Admin.
 func (c *Client) Snapshot(ctx context.Context) ([]byte, error) {
 	var b []byte
 	err := c.do(ctx, call{method: "GET", path: "/admin/snapshot", admin: true, retries: c.getRetries(), out: &b, rawOut: true})
@@ -544,10 +526,10 @@ func (c *Client) Snapshot(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
-// Restore implements bankmock.Admin.
+// Restore implements bankapi.Admin.
 func (c *Client) Restore(ctx context.Context, snapshot []byte) error {
 	if len(snapshot) == 0 {
-		return &bankmock.Error{Code: bankmock.CodeInvalidRequest, RespCode: "30", Message: "empty snapshot"}
+		return &bankapi.Error{Code: bankapi.CodeInvalidRequest, RespCode: "30", Message: "empty snapshot"}
 	}
 	return c.do(ctx, call{method: "PUT", path: "/admin/snapshot", admin: true, raw: snapshot})
 }

@@ -1,18 +1,30 @@
-// Package bankmock is a deterministic simulator of many banks behind one bank-adapter protocol.
+// Package bankapi is the bank-adapter protocol: what a wallet says to a bank and what partners
+// implement. It holds the protocol's types, error codes with their network response codes, the
+// API (protocol) and Admin (test helpers and bank-wide administration) interfaces, the fault
+// syntax, header names and the OpenAPI document; package bankapi/client speaks it over HTTP.
 //
-// The engine (Engine) is a library first: every protocol operation is a method that gives the same
-// result in-process as over HTTP (package bankmock/server serves it, package bankmock/client speaks
-// it). Both the engine and the client implement API and Admin, so callers can swap one for the
-// other without changing behaviour.
-package bankmock
+// bankmock is one implementation (in-process and behind bankmock/server); a partner's bank is
+// another. The wallet depends on this package only, never on the mock.
+package bankapi
 
 import (
 	"context"
 	"time"
 )
 
-// Currency is the only currency the mock bank knows.
+// Currency is the only currency of the protocol.
 const Currency = "CNY"
+
+// Header names of the protocol.
+const (
+	// HeaderIdempotencyKey is required on debits and credits: a retry with the same key (from the
+	// same partner) gets the first outcome.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderFault stages a fault on one request ("drop_after;op=debit"), in ParseFault's syntax.
+	HeaderFault = "X-Bankmock-Fault"
+	// HeaderFaultFired names the fault that fired on a request ("<source>:<id>").
+	HeaderFaultFired = "X-Bankmock-Fault-Fired"
+)
 
 // Operation names, used by fault matching, the journal and the X-Bankmock-Fault header.
 const (
@@ -57,6 +69,11 @@ type BankInfo struct {
 	SingleLimit   int64    `json:"single_limit"`   // fen, per debit
 	DailyLimit    int64    `json:"daily_limit"`    // fen, debits per card per bank day
 }
+
+// NoteCNPDisabled in a customer's Note marks a card on which card-not-present (online) payments are
+// not enabled: binding it fails with CNP_NOT_ENABLED (72). Credit cards bind normally; their
+// Balance is the available credit, and a debit over it fails with INSUFFICIENT_FUNDS resp 64.
+const NoteCNPDisabled = "cnp_disabled"
 
 // Customer is one card holder at one bank. Fixture listings show full numbers; everything else
 // masks them.
@@ -134,7 +151,7 @@ type Transaction struct {
 
 // Statement is the day's settled transactions, for reconciliation.
 type Statement struct {
-	Date         string        `json:"date"` // yyyy-mm-dd, in the bank's time zone (Asia/Shanghai)
+	Date         string        `json:"date"` // yyyy-mm-dd, in the bank's time zone (Asia/vclock.Shanghai)
 	Transactions []Transaction `json:"transactions"`
 	DebitCount   int           `json:"debit_count"`
 	DebitTotal   int64         `json:"debit_total"`
@@ -196,9 +213,4 @@ type Admin interface {
 	Reset(ctx context.Context) error // back to the world generated from the seed
 	Snapshot(ctx context.Context) ([]byte, error)
 	Restore(ctx context.Context, snapshot []byte) error
-}
-
-// Clock is the engine's only source of time. Production code never calls time.Now in the engine.
-type Clock interface {
-	Now() time.Time
 }

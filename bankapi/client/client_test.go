@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/client"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/vclock"
 )
 
 // world is a real engine behind a real server on loopback, and a client pointed at it.
@@ -38,7 +40,7 @@ func newWorld(t *testing.T, opts client.Options) *world {
 	return &world{eng: eng, srv: srv, c: client.New(srv.URL, opts)}
 }
 
-func testCard(t *testing.T, key string) bankmock.Customer {
+func testCard(t *testing.T, key string) bankapi.Customer {
 	t.Helper()
 	for _, tc := range bankmock.TestCards {
 		if tc.Key == key {
@@ -46,17 +48,17 @@ func testCard(t *testing.T, key string) bankmock.Customer {
 		}
 	}
 	t.Fatalf("no test card %q", key)
-	return bankmock.Customer{}
+	return bankapi.Customer{}
 }
 
-func cardReq(c bankmock.Customer) bankmock.CardRequest {
-	return bankmock.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
+func cardReq(c bankapi.Customer) bankapi.CardRequest {
+	return bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
 }
 
 // bind binds a test card over HTTP and returns its agreement token.
 func bind(t *testing.T, api interface {
-	bankmock.API
-	bankmock.Admin
+	bankapi.API
+	bankapi.Admin
 }, key string) string {
 	t.Helper()
 	ctx := context.Background()
@@ -76,11 +78,11 @@ func bind(t *testing.T, api interface {
 	return a.Agreement
 }
 
-func wantCode(t *testing.T, err error, code, resp string) *bankmock.Error {
+func wantCode(t *testing.T, err error, code, resp string) *bankapi.Error {
 	t.Helper()
-	e, ok := bankmock.AsError(err)
+	e, ok := bankapi.AsError(err)
 	if !ok {
-		t.Fatalf("want *bankmock.Error %s, got %T %v", code, err, err)
+		t.Fatalf("want *bankapi.Error %s, got %T %v", code, err, err)
 	}
 	if e.Code != code || (resp != "" && e.RespCode != resp) {
 		t.Fatalf("want %s (%s), got %v", code, resp, e)
@@ -88,7 +90,7 @@ func wantCode(t *testing.T, err error, code, resp string) *bankmock.Error {
 	return e
 }
 
-func balance(t *testing.T, api bankmock.Admin, card string) int64 {
+func balance(t *testing.T, api bankapi.Admin, card string) int64 {
 	t.Helper()
 	c, err := api.Customer(context.Background(), card)
 	if err != nil {
@@ -111,14 +113,14 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 	}
 	bad := cardReq(ok)
 	bad.Phone = "13900000000"
-	e := wantCode(t, func() error { _, err := w.c.Verify(ctx, bad); return err }(), bankmock.CodeInfoMismatch, "66")
+	e := wantCode(t, func() error { _, err := w.c.Verify(ctx, bad); return err }(), bankapi.CodeInfoMismatch, "66")
 	if len(e.Fields) != 1 || e.Fields[0] != "phone" {
 		t.Errorf("mismatch fields = %v, want [phone]", e.Fields)
 	}
 	for key, want := range map[string][2]string{
-		"frozen":  {bankmock.CodeIssuerRestricted, "77"},
-		"lost":    {bankmock.CodeIssuerRestricted, "77"},
-		"expired": {bankmock.CodeCardExpired, "78"},
+		"frozen":  {bankapi.CodeIssuerRestricted, "77"},
+		"lost":    {bankapi.CodeIssuerRestricted, "77"},
+		"expired": {bankapi.CodeCardExpired, "78"},
 	} {
 		_, err := w.c.Verify(ctx, cardReq(testCard(t, key)))
 		wantCode(t, err, want[0], want[1])
@@ -126,13 +128,13 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 	unknown := cardReq(ok)
 	unknown.CardNo = "6222020000000000019" // Luhn-invalid
 	_, err = w.c.Verify(ctx, unknown)
-	wantCode(t, err, bankmock.CodeCardUnknown, "14")
+	wantCode(t, err, bankapi.CodeCardUnknown, "14")
 
 	// Binding restrictions.
 	_, err = w.c.CreateBinding(ctx, cardReq(testCard(t, "no_online_binding")))
-	wantCode(t, err, bankmock.CodeBindingNotSupported, "68")
+	wantCode(t, err, bankapi.CodeBindingNotSupported, "68")
 	_, err = w.c.CreateBinding(ctx, cardReq(testCard(t, "cnp_disabled")))
-	wantCode(t, err, bankmock.CodeCNPNotEnabled, "72")
+	wantCode(t, err, bankapi.CodeCNPNotEnabled, "72")
 
 	// OTP: wrong code counts down, then the binding is spent; expiry on the virtual clock.
 	b, err := w.c.CreateBinding(ctx, cardReq(ok))
@@ -140,7 +142,7 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 		t.Fatalf("binding: %+v %v", b, err)
 	}
 	_, err = w.c.ConfirmBinding(ctx, b.BindingID, "000000x")
-	e = wantCode(t, err, bankmock.CodeOTPInvalid, "71")
+	e = wantCode(t, err, bankapi.CodeOTPInvalid, "71")
 	if e.Remaining == nil || *e.Remaining != 2 {
 		t.Errorf("remaining = %v, want 2", e.Remaining)
 	}
@@ -150,60 +152,60 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 	}
 	otp, _ := w.c.LastOTP(ctx, ok.Phone)
 	_, err = w.c.ConfirmBinding(ctx, b2.BindingID, otp)
-	wantCode(t, err, bankmock.CodeOTPExpired, "71")
+	wantCode(t, err, bankapi.CodeOTPExpired, "71")
 	_, err = w.c.ConfirmBinding(ctx, "b999", "123456")
-	wantCode(t, err, bankmock.CodeNotFound, "25")
+	wantCode(t, err, bankapi.CodeNotFound, "25")
 
 	// Money.
 	agr := bind(t, w.c, "ok")
-	mr := func(amount int64) bankmock.MoneyRequest {
-		return bankmock.MoneyRequest{Agreement: agr, Amount: amount, Currency: "CNY"}
+	mr := func(amount int64) bankapi.MoneyRequest {
+		return bankapi.MoneyRequest{Agreement: agr, Amount: amount, Currency: "CNY"}
 	}
 	_, err = w.c.Debit(ctx, "k-single", mr(yuan(50000)+1))
-	wantCode(t, err, bankmock.CodeLimitExceeded, "61")
+	wantCode(t, err, bankapi.CodeLimitExceeded, "61")
 	if _, err := w.c.Debit(ctx, "k-d1", mr(yuan(30000))); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.c.Debit(ctx, "k-d2", mr(yuan(30000)))
-	wantCode(t, err, bankmock.CodeLimitExceeded, "81")
+	wantCode(t, err, bankapi.CodeLimitExceeded, "81")
 	_, err = w.c.Debit(ctx, "k-zero", mr(0))
-	wantCode(t, err, bankmock.CodeInvalidRequest, "30")
+	wantCode(t, err, bankapi.CodeInvalidRequest, "30")
 	_, err = w.c.Debit(ctx, "k-d1", mr(yuan(1)))
-	wantCode(t, err, bankmock.CodeIdempotencyMismatch, "12")
-	_, err = w.c.Debit(ctx, "k-none", bankmock.MoneyRequest{Agreement: "agr_404", Amount: 1, Currency: "CNY"})
-	wantCode(t, err, bankmock.CodeNotFound, "25")
+	wantCode(t, err, bankapi.CodeIdempotencyMismatch, "12")
+	_, err = w.c.Debit(ctx, "k-none", bankapi.MoneyRequest{Agreement: "agr_404", Amount: 1, Currency: "CNY"})
+	wantCode(t, err, bankapi.CodeNotFound, "25")
 	_, err = w.c.Transaction(ctx, "never-sent")
-	wantCode(t, err, bankmock.CodeNotFound, "25")
+	wantCode(t, err, bankapi.CodeNotFound, "25")
 
 	empty := bind(t, w.c, "no_funds")
-	_, err = w.c.Debit(ctx, "k-empty", bankmock.MoneyRequest{Agreement: empty, Amount: 100, Currency: "CNY"})
-	wantCode(t, err, bankmock.CodeInsufficientFunds, "51")
+	_, err = w.c.Debit(ctx, "k-empty", bankapi.MoneyRequest{Agreement: empty, Amount: 100, Currency: "CNY"})
+	wantCode(t, err, bankapi.CodeInsufficientFunds, "51")
 	credit := bind(t, w.c, "credit")
 	if err := w.c.SetBalance(ctx, testCard(t, "credit").CardNo, 100); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.c.Debit(ctx, "k-credit", bankmock.MoneyRequest{Agreement: credit, Amount: 200, Currency: "CNY"})
-	wantCode(t, err, bankmock.CodeInsufficientFunds, "64")
+	_, err = w.c.Debit(ctx, "k-credit", bankapi.MoneyRequest{Agreement: credit, Amount: 200, Currency: "CNY"})
+	wantCode(t, err, bankapi.CodeInsufficientFunds, "64")
 	// A declined debit is stored: its query says failed, with the reason.
 	tx, err := w.c.Transaction(ctx, "k-credit")
-	if err != nil || tx.Status != bankmock.TxnFailed || tx.Error == nil || tx.Error.RespCode != "64" {
+	if err != nil || tx.Status != bankapi.TxnFailed || tx.Error == nil || tx.Error.RespCode != "64" {
 		t.Fatalf("failed txn query: %+v %v", tx, err)
 	}
 
 	// A garbled answer to an unbind is an unknown outcome, as in-process; the unbind happened.
-	e = wantCode(t, w.c.Unbind(client.WithFault(ctx, "malformed"), empty), bankmock.CodeOutcomeUnknown, "05")
+	e = wantCode(t, w.c.Unbind(client.WithFault(ctx, "malformed"), empty), bankapi.CodeOutcomeUnknown, "05")
 	if !strings.HasPrefix(e.Fault, "header:") {
 		t.Errorf("garbled unbind: fault ref %q", e.Fault)
 	}
-	wantCode(t, w.c.Unbind(ctx, empty), bankmock.CodeNotFound, "25")
+	wantCode(t, w.c.Unbind(ctx, empty), bankapi.CodeNotFound, "25")
 
 	// Unbind, then the agreement is gone.
 	if err := w.c.Unbind(ctx, credit); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, w.c.Unbind(ctx, credit), bankmock.CodeNotFound, "25")
-	_, err = w.c.Debit(ctx, "k-after-unbind", bankmock.MoneyRequest{Agreement: credit, Amount: 1, Currency: "CNY"})
-	wantCode(t, err, bankmock.CodeNotFound, "25")
+	wantCode(t, w.c.Unbind(ctx, credit), bankapi.CodeNotFound, "25")
+	_, err = w.c.Debit(ctx, "k-after-unbind", bankapi.MoneyRequest{Agreement: credit, Amount: 1, Currency: "CNY"})
+	wantCode(t, err, bankapi.CodeNotFound, "25")
 }
 
 func TestIdempotentReplay(t *testing.T) {
@@ -212,7 +214,7 @@ func TestIdempotentReplay(t *testing.T) {
 	agr := bind(t, w.c, "ok")
 	card := testCard(t, "ok").CardNo
 	before := balance(t, w.c, card)
-	req := bankmock.MoneyRequest{Agreement: agr, Amount: 1234, Currency: "CNY"}
+	req := bankapi.MoneyRequest{Agreement: agr, Amount: 1234, Currency: "CNY"}
 	first, err := w.c.Debit(ctx, "pay-1", req)
 	if err != nil {
 		t.Fatal(err)
@@ -229,11 +231,11 @@ func TestIdempotentReplay(t *testing.T) {
 	}
 	// A replay of a declined debit returns the same decline.
 	empty := bind(t, w.c, "no_funds")
-	req2 := bankmock.MoneyRequest{Agreement: empty, Amount: 5, Currency: "CNY"}
+	req2 := bankapi.MoneyRequest{Agreement: empty, Amount: 5, Currency: "CNY"}
 	_, err1 := w.c.Debit(ctx, "pay-2", req2)
 	_, err2 := w.c.Debit(ctx, "pay-2", req2)
-	wantCode(t, err1, bankmock.CodeInsufficientFunds, "51")
-	wantCode(t, err2, bankmock.CodeInsufficientFunds, "51")
+	wantCode(t, err1, bankapi.CodeInsufficientFunds, "51")
+	wantCode(t, err2, bankapi.CodeInsufficientFunds, "51")
 }
 
 // TestFaultsOverHTTP: each fault kind as a client on the wire sees it.
@@ -247,14 +249,14 @@ func TestFaultsOverHTTP(t *testing.T) {
 		faultRef  bool   // the error names the fault (a response arrived)
 	}
 	for _, tc := range []check{
-		{spec: "drop_after", code: bankmock.CodeOutcomeUnknown, processed: true},
-		{spec: "refuse", code: bankmock.CodeOutcomeUnknown},
-		{spec: "hang", timeout: 300 * time.Millisecond, code: bankmock.CodeOutcomeUnknown},
-		{spec: "http_error", code: bankmock.CodeIssuerUnavailable, faultRef: true},
-		{spec: "http_error;status=502", code: bankmock.CodeIssuerUnavailable, faultRef: true},
-		{spec: "malformed", code: bankmock.CodeOutcomeUnknown, processed: true, faultRef: true},
+		{spec: "drop_after", code: bankapi.CodeOutcomeUnknown, processed: true},
+		{spec: "refuse", code: bankapi.CodeOutcomeUnknown},
+		{spec: "hang", timeout: 300 * time.Millisecond, code: bankapi.CodeOutcomeUnknown},
+		{spec: "http_error", code: bankapi.CodeIssuerUnavailable, faultRef: true},
+		{spec: "http_error;status=502", code: bankapi.CodeIssuerUnavailable, faultRef: true},
+		{spec: "malformed", code: bankapi.CodeOutcomeUnknown, processed: true, faultRef: true},
 		{spec: "delay;delay=100ms", processed: true},
-		{spec: "delay;delay=2s", timeout: 300 * time.Millisecond, code: bankmock.CodeOutcomeUnknown, processed: true},
+		{spec: "delay;delay=2s", timeout: 300 * time.Millisecond, code: bankapi.CodeOutcomeUnknown, processed: true},
 	} {
 		t.Run(tc.spec, func(t *testing.T) {
 			t.Parallel()
@@ -264,12 +266,12 @@ func TestFaultsOverHTTP(t *testing.T) {
 			before := balance(t, w.c, card)
 			key := "k-" + tc.spec
 			start := time.Now()
-			tx, err := w.c.Debit(client.WithFault(ctx, tc.spec), key, bankmock.MoneyRequest{Agreement: agr, Amount: 500, Currency: "CNY"})
+			tx, err := w.c.Debit(client.WithFault(ctx, tc.spec), key, bankapi.MoneyRequest{Agreement: agr, Amount: 500, Currency: "CNY"})
 			if tc.code == "" {
 				if err != nil {
 					t.Fatalf("want success, got %v", err)
 				}
-				if tx.Status != bankmock.TxnSucceeded {
+				if tx.Status != bankapi.TxnSucceeded {
 					t.Fatalf("txn %+v", tx)
 				}
 				if time.Since(start) < 100*time.Millisecond {
@@ -277,7 +279,7 @@ func TestFaultsOverHTTP(t *testing.T) {
 				}
 			} else {
 				e := wantCode(t, err, tc.code, "")
-				if tc.code == bankmock.CodeOutcomeUnknown && e.RespCode != "05" {
+				if tc.code == bankapi.CodeOutcomeUnknown && e.RespCode != "05" {
 					t.Errorf("sent request with no usable answer: resp %s, want 05", e.RespCode)
 				}
 				if tc.faultRef != (e.Fault != "") {
@@ -299,14 +301,14 @@ func TestFaultsOverHTTP(t *testing.T) {
 			}
 			got, qerr := w.c.Transaction(ctx, key)
 			if tc.processed {
-				if qerr != nil || got.Status != bankmock.TxnSucceeded || got.Amount != 500 {
+				if qerr != nil || got.Status != bankapi.TxnSucceeded || got.Amount != 500 {
 					t.Fatalf("query after %s: %+v %v, want succeeded", tc.spec, got, qerr)
 				}
 				if b := balance(t, w.c, card); b != before-500 {
 					t.Errorf("balance %d, want %d: the bank processed it", b, before-500)
 				}
 			} else {
-				wantCode(t, qerr, bankmock.CodeNotFound, "25")
+				wantCode(t, qerr, bankapi.CodeNotFound, "25")
 				if b := balance(t, w.c, card); b != before {
 					t.Errorf("balance %d, want unchanged %d", b, before)
 				}
@@ -318,7 +320,7 @@ func TestFaultsOverHTTP(t *testing.T) {
 			}
 			found := false
 			for _, e := range j {
-				if e.Op == bankmock.OpDebit && e.IdempotencyKey == key && strings.HasPrefix(e.Fault, "header:") {
+				if e.Op == bankapi.OpDebit && e.IdempotencyKey == key && strings.HasPrefix(e.Fault, "header:") {
 					found = true
 					if e.Card != "" && strings.Contains(e.Card, card) {
 						t.Errorf("journal shows the full card number: %q", e.Card)
@@ -337,12 +339,12 @@ func TestRuleAndMagicFaults(t *testing.T) {
 	ctx := context.Background()
 	agr := bind(t, w.c, "ok")
 	f, err := w.c.AddFaultSpec(ctx, "drop_after;op=debit;first=1")
-	if err != nil || f.ID == "" || f.Kind != bankmock.FaultDropAfter {
+	if err != nil || f.ID == "" || f.Kind != bankapi.FaultDropAfter {
 		t.Fatalf("add fault: %+v %v", f, err)
 	}
-	req := bankmock.MoneyRequest{Agreement: agr, Amount: 100, Currency: "CNY"}
+	req := bankapi.MoneyRequest{Agreement: agr, Amount: 100, Currency: "CNY"}
 	_, err = w.c.Debit(ctx, "r1", req)
-	wantCode(t, err, bankmock.CodeOutcomeUnknown, "05")
+	wantCode(t, err, bankapi.CodeOutcomeUnknown, "05")
 	if _, err := w.c.Debit(ctx, "r2", req); err != nil {
 		t.Fatalf("second debit after first=1: %v", err)
 	}
@@ -353,14 +355,14 @@ func TestRuleAndMagicFaults(t *testing.T) {
 	if err := w.c.DeleteFault(ctx, f.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, w.c.DeleteFault(ctx, f.ID), bankmock.CodeNotFound, "")
+	wantCode(t, w.c.DeleteFault(ctx, f.ID), bankapi.CodeNotFound, "")
 
 	// The same rule as JSON fields.
-	if _, err := w.c.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultHTTPError, Op: bankmock.OpCredit, Status: 502}); err != nil {
+	if _, err := w.c.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpCredit, Status: 502}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.c.Credit(ctx, "c1", req)
-	e := wantCode(t, err, bankmock.CodeIssuerUnavailable, "96")
+	e := wantCode(t, err, bankapi.CodeIssuerUnavailable, "96")
 	if !strings.HasPrefix(e.Fault, "rule:") {
 		t.Errorf("fault ref %q, want rule:<id>", e.Fault)
 	}
@@ -372,16 +374,16 @@ func TestRuleAndMagicFaults(t *testing.T) {
 	}
 
 	// Magic amount: 500.03 CNY is HTTP 503.
-	_, err = w.c.Debit(ctx, "m1", bankmock.MoneyRequest{Agreement: agr, Amount: 50003, Currency: "CNY"})
-	e = wantCode(t, err, bankmock.CodeIssuerUnavailable, "96")
+	_, err = w.c.Debit(ctx, "m1", bankapi.MoneyRequest{Agreement: agr, Amount: 50003, Currency: "CNY"})
+	e = wantCode(t, err, bankapi.CodeIssuerUnavailable, "96")
 	if e.Fault != "magic:amount:50003" {
 		t.Errorf("fault ref %q, want magic:amount:50003", e.Fault)
 	}
 	// Magic card: drop_after on every debit, yet the money moved.
 	drop := bind(t, w.c, "drop_after")
-	_, err = w.c.Debit(ctx, "m2", bankmock.MoneyRequest{Agreement: drop, Amount: 100, Currency: "CNY"})
-	wantCode(t, err, bankmock.CodeOutcomeUnknown, "05")
-	if tx, err := w.c.Transaction(ctx, "m2"); err != nil || tx.Status != bankmock.TxnSucceeded {
+	_, err = w.c.Debit(ctx, "m2", bankapi.MoneyRequest{Agreement: drop, Amount: 100, Currency: "CNY"})
+	wantCode(t, err, bankapi.CodeOutcomeUnknown, "05")
+	if tx, err := w.c.Transaction(ctx, "m2"); err != nil || tx.Status != bankapi.TxnSucceeded {
 		t.Fatalf("magic drop_after query: %+v %v", tx, err)
 	}
 }
@@ -397,8 +399,8 @@ func TestRetries(t *testing.T) {
 		if _, err := w.c.AddFaultSpec(ctx, "drop_after;op=debit;first=1"); err != nil {
 			t.Fatal(err)
 		}
-		tx, err := w.c.Debit(ctx, "retry-1", bankmock.MoneyRequest{Agreement: agr, Amount: 700, Currency: "CNY"})
-		if err != nil || tx.Status != bankmock.TxnSucceeded {
+		tx, err := w.c.Debit(ctx, "retry-1", bankapi.MoneyRequest{Agreement: agr, Amount: 700, Currency: "CNY"})
+		if err != nil || tx.Status != bankapi.TxnSucceeded {
 			t.Fatalf("retried debit: %+v %v", tx, err)
 		}
 		if b := balance(t, w.c, card); b != before-700 {
@@ -425,8 +427,8 @@ func TestRetries(t *testing.T) {
 		if _, err := w.c.Banks(ctx); err != nil {
 			t.Fatal(err)
 		}
-		_, err := w.c.Debit(ctx, "noretry", bankmock.MoneyRequest{Agreement: agr, Amount: 1, Currency: "CNY"})
-		wantCode(t, err, bankmock.CodeOutcomeUnknown, "05")
+		_, err := w.c.Debit(ctx, "noretry", bankapi.MoneyRequest{Agreement: agr, Amount: 1, Currency: "CNY"})
+		wantCode(t, err, bankapi.CodeOutcomeUnknown, "05")
 		fs, _ := w.c.Faults(ctx)
 		if fs[0].Matched != 1 {
 			t.Errorf("fault matched %d times, want 1: the debit was re-sent", fs[0].Matched)
@@ -448,7 +450,7 @@ func TestRetries(t *testing.T) {
 		if _, err := w.c.AddFaultSpec(ctx, "http_error;op=credit;first=1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.c.Credit(ctx, "cr", bankmock.MoneyRequest{Agreement: agr, Amount: 9, Currency: "CNY"}); err != nil {
+		if _, err := w.c.Credit(ctx, "cr", bankapi.MoneyRequest{Agreement: agr, Amount: 9, Currency: "CNY"}); err != nil {
 			t.Fatalf("credit after one 503: %v", err)
 		}
 	})
@@ -462,8 +464,8 @@ func TestNothingListening(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // the port is now (very likely) closed: connect fails
 	c := client.New("http://"+addr, client.Options{Timeout: time.Second, Retries: -1})
-	_, err = c.Debit(context.Background(), "k", bankmock.MoneyRequest{Agreement: "a", Amount: 1, Currency: "CNY"})
-	e := wantCode(t, err, bankmock.CodeOutcomeUnknown, "03")
+	_, err = c.Debit(context.Background(), "k", bankapi.MoneyRequest{Agreement: "a", Amount: 1, Currency: "CNY"})
+	e := wantCode(t, err, bankapi.CodeOutcomeUnknown, "03")
 	if !strings.Contains(e.Message, "query") {
 		t.Errorf("message %q should tell to query later", e.Message)
 	}
@@ -475,9 +477,9 @@ func TestAdminToken(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 	_, err := client.New(srv.URL, client.Options{}).Customers(ctx)
-	wantCode(t, err, bankmock.CodeUnauthorized, "")
+	wantCode(t, err, bankapi.CodeUnauthorized, "")
 	_, err = client.New(srv.URL, client.Options{AdminToken: "wrong"}).Customers(ctx)
-	wantCode(t, err, bankmock.CodeUnauthorized, "")
+	wantCode(t, err, bankapi.CodeUnauthorized, "")
 	cs, err := client.New(srv.URL, client.Options{AdminToken: "s3cret"}).Customers(ctx)
 	if err != nil || len(cs) != len(bankmock.TestCards)+2 {
 		t.Fatalf("customers with the token: %d %v", len(cs), err)
@@ -495,26 +497,26 @@ func TestAdminOverHTTP(t *testing.T) {
 	if err != nil || len(gen) != 3 {
 		t.Fatalf("generate: %d %v", len(gen), err)
 	}
-	added, err := w.c.AddCustomer(ctx, bankmock.Customer{Bank: "CMB", Balance: 4200})
+	added, err := w.c.AddCustomer(ctx, bankapi.Customer{Bank: "CMB", Balance: 4200})
 	if err != nil || added.Bank != "CMB" || added.CardNo == "" || added.Balance != 4200 {
 		t.Fatalf("add: %+v %v", added, err)
 	}
-	if err := w.c.SetCardStatus(ctx, added.CardNo, bankmock.CardFrozen); err != nil {
+	if err := w.c.SetCardStatus(ctx, added.CardNo, bankapi.CardFrozen); err != nil {
 		t.Fatal(err)
 	}
 	got, err := w.c.Customer(ctx, added.CardNo)
-	if err != nil || got.Status != bankmock.CardFrozen {
+	if err != nil || got.Status != bankapi.CardFrozen {
 		t.Fatalf("after freeze: %+v %v", got, err)
 	}
-	wantCode(t, w.c.SetCardStatus(ctx, added.CardNo, "melted"), bankmock.CodeInvalidRequest, "")
-	wantCode(t, w.c.SetBalance(ctx, "6222020000000000000", 1), bankmock.CodeNotFound, "")
+	wantCode(t, w.c.SetCardStatus(ctx, added.CardNo, "melted"), bankapi.CodeInvalidRequest, "")
+	wantCode(t, w.c.SetBalance(ctx, "6222020000000000000", 1), bankapi.CodeNotFound, "")
 
 	now, err := w.c.Now(ctx)
-	if err != nil || !now.Equal(bankmock.DefaultEpoch) {
+	if err != nil || !now.Equal(vclock.DefaultEpoch) {
 		t.Fatalf("now %v %v, want the epoch", now, err)
 	}
 	later, err := w.c.Advance(ctx, 2*time.Hour)
-	if err != nil || !later.Equal(bankmock.DefaultEpoch.Add(2*time.Hour)) {
+	if err != nil || !later.Equal(vclock.DefaultEpoch.Add(2*time.Hour)) {
 		t.Fatalf("advance: %v %v", later, err)
 	}
 
@@ -535,9 +537,9 @@ func TestAdminOverHTTP(t *testing.T) {
 	if string(snap) != string(snap2) {
 		t.Error("snapshot after restore differs from the one restored")
 	}
-	wantCode(t, w.c.Restore(ctx, []byte("{not json")), bankmock.CodeInvalidRequest, "")
+	wantCode(t, w.c.Restore(ctx, []byte("{not json")), bankapi.CodeInvalidRequest, "")
 	_, err = w.c.LastOTP(ctx, "13000000000")
-	wantCode(t, err, bankmock.CodeNotFound, "")
+	wantCode(t, err, bankapi.CodeNotFound, "")
 }
 
 // TestParity runs one sequence against an engine in-process and against a second engine from the
@@ -550,20 +552,20 @@ func TestParity(t *testing.T) {
 	remote := client.New(srv.URL, client.Options{Timeout: 2 * time.Second})
 
 	type backend interface {
-		bankmock.API
-		bankmock.Admin
+		bankapi.API
+		bankapi.Admin
 	}
 	run := func(api backend, withFault func(context.Context, string) context.Context) []string {
 		ctx := context.Background()
 		var out []string
 		rec := func(name string, v any, err error) {
 			if err != nil {
-				e, ok := bankmock.AsError(err)
+				e, ok := bankapi.AsError(err)
 				if !ok {
 					out = append(out, name+": plain error "+err.Error())
 					return
 				}
-				if e.Code == bankmock.CodeOutcomeUnknown {
+				if e.Code == bankapi.CodeOutcomeUnknown {
 					// Only the code and response code are comparable: the wire cannot say which fault
 					// closed the connection, nor the engine's wording.
 					out = append(out, name+": "+e.Code+" "+e.RespCode)
@@ -593,29 +595,29 @@ func TestParity(t *testing.T) {
 		rec("otp", otp, err)
 		agr, err := api.ConfirmBinding(ctx, b.BindingID, otp)
 		rec("confirm", agr, err)
-		mr := bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 2500, Currency: "CNY"}
+		mr := bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 2500, Currency: "CNY"}
 		tx, err := api.Debit(ctx, "p1", mr)
 		rec("debit", tx, err)
 		tx, err = api.Debit(ctx, "p1", mr)
 		rec("debit-replay", tx, err)
-		_, err = api.Debit(ctx, "p1", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 1, Currency: "CNY"})
+		_, err = api.Debit(ctx, "p1", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 1, Currency: "CNY"})
 		rec("debit-mismatch", nil, err)
-		tx, err = api.Credit(ctx, "c1", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 800, Currency: "CNY"})
+		tx, err = api.Credit(ctx, "c1", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 800, Currency: "CNY"})
 		rec("credit", tx, err)
-		_, err = api.Debit(ctx, "big", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: yuan(60000), Currency: "CNY"})
+		_, err = api.Debit(ctx, "big", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: yuan(60000), Currency: "CNY"})
 		rec("debit-limit", nil, err)
-		f, err := api.AddFault(ctx, bankmock.Fault{Kind: bankmock.FaultDropAfter, Op: bankmock.OpDebit, First: 1})
+		f, err := api.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, First: 1})
 		rec("add-fault", f, err)
 		_, err = api.Debit(ctx, "p2", mr)
 		rec("debit-dropped", nil, err)
 		tx, err = api.Transaction(ctx, "p2")
 		rec("query-dropped", tx, err)
-		_, err = api.Debit(ctx, "p3", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 77777, Currency: "CNY"})
+		_, err = api.Debit(ctx, "p3", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 77777, Currency: "CNY"})
 		rec("debit-magic-malformed", nil, err)
-		_, err = api.Debit(ctx, "p4", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 50002, Currency: "CNY"})
+		_, err = api.Debit(ctx, "p4", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 50002, Currency: "CNY"})
 		rec("debit-magic-502", nil, err)
 		// Header faults: the in-process context fault and the HTTP header give the same outcome.
-		tx, err = api.Credit(withFault(ctx, "drop_after;op=credit"), "c2", bankmock.MoneyRequest{Agreement: agr.Agreement, Amount: 5, Currency: "CNY"})
+		tx, err = api.Credit(withFault(ctx, "drop_after;op=credit"), "c2", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 5, Currency: "CNY"})
 		rec("credit-header-drop", tx, err)
 		vr, err = api.Verify(withFault(ctx, "http_error;status=502"), cardReq(ok))
 		rec("verify-header-502", vr, err)
@@ -633,7 +635,7 @@ func TestParity(t *testing.T) {
 		rec("customer", cu, err)
 		gen, err := api.GenerateCustomers(ctx, 2)
 		rec("generate", gen, err)
-		added, err := api.AddCustomer(ctx, bankmock.Customer{Bank: "BOC"})
+		added, err := api.AddCustomer(ctx, bankapi.Customer{Bank: "BOC"})
 		rec("add-customer", added, err)
 		rec("unbind", nil, api.Unbind(ctx, agr.Agreement))
 		j, err := api.Journal(ctx)
@@ -643,7 +645,7 @@ func TestParity(t *testing.T) {
 		return out
 	}
 	inproc := func(ctx context.Context, spec string) context.Context {
-		f, err := bankmock.ParseFault(spec)
+		f, err := bankapi.ParseFault(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -682,9 +684,9 @@ func TestConcurrentDebits(t *testing.T) {
 				// Every key is sent twice: the replay must not debit again.
 				key := fmt.Sprintf("g%d-%d", g, i)
 				for range 2 {
-					_, err := w.c.Debit(ctx, key, bankmock.MoneyRequest{Agreement: agr, Amount: 3, Currency: "CNY"})
+					_, err := w.c.Debit(ctx, key, bankapi.MoneyRequest{Agreement: agr, Amount: 3, Currency: "CNY"})
 					if err != nil {
-						if e, ok := bankmock.AsError(err); ok && e.Code == bankmock.CodeDuplicate {
+						if e, ok := bankapi.AsError(err); ok && e.Code == bankapi.CodeDuplicate {
 							continue
 						}
 						errs <- err
@@ -707,7 +709,7 @@ func TestConcurrentDebits(t *testing.T) {
 func TestErrorIsSentinel(t *testing.T) {
 	w := newWorld(t, client.Options{})
 	_, err := w.c.Transaction(context.Background(), "nope")
-	if !errors.Is(err, bankmock.ErrNotFound) {
+	if !errors.Is(err, bankapi.ErrNotFound) {
 		t.Errorf("errors.Is(%v, ErrNotFound) = false", err)
 	}
 }

@@ -1,4 +1,4 @@
-package identity
+package cnid
 
 import (
 	"math/rand/v2"
