@@ -62,7 +62,8 @@ const (
 	CodeNotFound            = "NOT_FOUND"             // 25: no such binding, agreement, card or transaction
 	CodeInvalidRequest      = "INVALID_REQUEST"       // 30: malformed request (bad JSON, bad amount, ...)
 	CodeCardUnknown         = "CARD_UNKNOWN"          // 14: card number invalid or BIN not in the catalogue
-	CodeUnauthorized        = "UNAUTHORIZED"          // admin API without loopback or token
+	CodeUnauthorized        = "UNAUTHORIZED"          // a bank-wide admin route without the admin token (or loopback when there is none)
+	CodeUnauthenticated     = "UNAUTHENTICATED"       // a partner key or admin token the bank does not know
 )
 
 // Sentinels for errors.Is.
@@ -85,6 +86,8 @@ func HTTPStatus(code string) int {
 	case CodeInvalidRequest, CodeCardUnknown:
 		return 400
 	case CodeUnauthorized:
+		return 403
+	case CodeUnauthenticated:
 		return 401
 	case CodeNotFound:
 		return 404

@@ -30,6 +30,9 @@ type Fault struct {
 	ID     string    `json:"id"` // assigned by AddFault ("f1", "f2", ...)
 	Kind   FaultKind `json:"kind"`
 	Source string    `json:"source,omitempty"` // set by the engine
+	// Partner, set by the bank, is the partner whose rule this is: it matches only that
+	// partner's traffic. Empty: a bank-wide rule (admin only).
+	Partner string `json:"partner,omitempty"`
 
 	// Matchers.
 	Op        string `json:"op,omitempty"`         // OpDebit, OpBind, ... ("" = any)

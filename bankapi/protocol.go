@@ -177,6 +177,7 @@ type API interface {
 type JournalEntry struct {
 	Seq            int64     `json:"seq"`
 	Time           time.Time `json:"time"`
+	Partner        string    `json:"partner,omitempty"` // who called (a partner id; DefaultPartner without credentials)
 	Op             string    `json:"op"`
 	Bank           string    `json:"bank,omitempty"`
 	Card           string    `json:"card,omitempty"` // masked
@@ -190,8 +191,13 @@ type JournalEntry struct {
 	Detail         string    `json:"detail,omitempty"`     // human note, never a secret
 }
 
-// Admin is the admin API: staging customers, faults, OTPs, the journal, the clock and state.
-// The Engine implements it in-process; the HTTP client implements it over /admin/*.
+// Admin is the admin API: staging customers, faults, OTPs, the journal, the clock, state and
+// partners. The mock's engine implements it in-process; the HTTP client over /admin/*.
+//
+// Two levels of rights: the partner-level test helpers (LastOTP of the caller's own bindings, the
+// caller's Journal, fault rules matching only the caller's traffic, reading the clock) answer a
+// partner for its own things; everything else is bank-wide and needs the admin token (or, when
+// the bank has none, a loopback caller without a partner key).
 type Admin interface {
 	Customers(ctx context.Context) ([]Customer, error)
 	Customer(ctx context.Context, cardNo string) (*Customer, error)
@@ -210,7 +216,27 @@ type Admin interface {
 
 	Now(ctx context.Context) (time.Time, error)
 	Advance(ctx context.Context, d time.Duration) (time.Time, error)
-	Reset(ctx context.Context) error // back to the world generated from the seed
+	Reset(ctx context.Context) error // back to the world generated from the seed; partners stay
 	Snapshot(ctx context.Context) ([]byte, error)
 	Restore(ctx context.Context, snapshot []byte) error
+}
+
+// DefaultPartner is who a protocol request without credentials acts as, so that curl examples
+// stay short. Everything a partner creates (idempotency keys, bindings, agreements, transactions,
+// statements, journal entries, OTP reads, fault rules) is its own; see DESIGN.md section 6.
+const DefaultPartner = "default"
+
+// Partner is one caller of the bank: a wallet sandbox, a walletctl serve tenant, a CI job, a
+// partner's test suite. It authenticates with "Authorization: Bearer <key>".
+type Partner struct {
+	ID        string    `json:"partner_id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// PartnerCredentials is the answer to creating a partner: the only time its key is shown (the
+// bank keeps only a hash of it).
+type PartnerCredentials struct {
+	Partner
+	Key string `json:"key"`
 }

@@ -37,7 +37,14 @@ type Options struct {
 	Retries int
 	// Backoff is the pause before retry n (n*Backoff; default 50ms).
 	Backoff time.Duration
-	// AdminToken is sent as "Authorization: Bearer <token>" on /admin/* requests.
+	// PartnerKey is who this client is at the bank: sent as "Authorization: Bearer <key>" on every
+	// protocol request and on the partner-level helpers (OTP, journal, faults, reading the clock),
+	// which then answer for this partner's own things. Empty: the bank's default partner, and the
+	// helpers bank-wide.
+	PartnerKey string
+	// AdminToken is sent as "Authorization: Bearer <token>" on the bank-wide admin routes
+	// (customers, partners, the clock, reset, snapshot), and on the partner-level helpers when
+	// there is no PartnerKey.
 	AdminToken string
 	// Fault, for tests, is sent as X-Bankmock-Fault on every protocol request.
 	Fault string
@@ -83,6 +90,15 @@ func WithFault(ctx context.Context, spec string) context.Context {
 	return context.WithValue(ctx, faultKey{}, spec)
 }
 
+// scope says which credential a request carries.
+type scope int
+
+const (
+	protocol  scope = iota // the partner key
+	helper                 // the partner key, else the admin token
+	bankAdmin              // the admin token
+)
+
 // call describes one request.
 type call struct {
 	method string
@@ -91,7 +107,7 @@ type call struct {
 	body   any    // JSON-encoded; nil for none
 	raw    []byte // sent as is (snapshot restore)
 	key    string // Idempotency-Key
-	admin  bool
+	auth   scope  // which credential the request carries
 	// retries on transport errors and, for idempotent writes, on ISSUER_UNAVAILABLE.
 	retries     int
 	retryIssuer bool
@@ -172,14 +188,15 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 	if cl.key != "" {
 		req.Header.Set(bankapi.HeaderIdempotencyKey, cl.key)
 	}
-	if cl.admin {
-		if c.opts.AdminToken != "" {
-			req.Header.Set("Authorization", "Bearer "+c.opts.AdminToken)
+	if cred := c.credential(cl.auth); cred != "" {
+		req.Header.Set("Authorization", "Bearer "+cred)
+	}
+	if cl.auth == protocol {
+		if spec, ok := parent.Value(faultKey{}).(string); ok && spec != "" {
+			req.Header.Set(bankapi.HeaderFault, spec)
+		} else if c.opts.Fault != "" {
+			req.Header.Set(bankapi.HeaderFault, c.opts.Fault)
 		}
-	} else if spec, ok := parent.Value(faultKey{}).(string); ok && spec != "" {
-		req.Header.Set(bankapi.HeaderFault, spec)
-	} else if c.opts.Fault != "" {
-		req.Header.Set(bankapi.HeaderFault, c.opts.Fault)
 	}
 
 	resp, err := c.hc.Do(req)
@@ -228,6 +245,18 @@ func (c *Client) once(parent context.Context, cl call, payload []byte) error {
 	// anything was processed is unknowable.
 	return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
 		Message: fmt.Sprintf("%s %s: HTTP %d without an error body; query the outcome later", cl.method, maskPath(cl.path), resp.StatusCode)}
+}
+
+func (c *Client) credential(sc scope) string {
+	switch {
+	case sc == bankAdmin:
+		return c.opts.AdminToken
+	case c.opts.PartnerKey != "":
+		return c.opts.PartnerKey
+	case sc == helper:
+		return c.opts.AdminToken
+	}
+	return ""
 }
 
 // transportError maps a failed exchange to OUTCOME_UNKNOWN: "03" when nothing reached the server
@@ -365,7 +394,11 @@ func (c *Client) Health(ctx context.Context) error {
 // ---- bankapi.Admin ----
 
 func (c *Client) adminGet(ctx context.Context, path string, q url.Values, out any) error {
-	return c.do(ctx, call{method: "GET", path: path, query: q, admin: true, retries: c.getRetries(), out: out})
+	return c.do(ctx, call{method: "GET", path: path, query: q, auth: bankAdmin, retries: c.getRetries(), out: out})
+}
+
+func (c *Client) helperGet(ctx context.Context, path string, q url.Values, out any) error {
+	return c.do(ctx, call{method: "GET", path: path, query: q, auth: helper, retries: c.getRetries(), out: out})
 }
 
 // Customers implements bankapi.Admin.
@@ -389,7 +422,7 @@ func (c *Client) Customer(ctx context.Context, cardNo string) (*bankapi.Customer
 // AddCustomer implements bankapi.Admin.
 func (c *Client) AddCustomer(ctx context.Context, cust bankapi.Customer) (*bankapi.Customer, error) {
 	var v bankapi.Customer
-	if err := c.do(ctx, call{method: "POST", path: "/admin/customers", admin: true, body: cust, out: &v}); err != nil {
+	if err := c.do(ctx, call{method: "POST", path: "/admin/customers", auth: bankAdmin, body: cust, out: &v}); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -398,7 +431,7 @@ func (c *Client) AddCustomer(ctx context.Context, cust bankapi.Customer) (*banka
 // GenerateCustomers implements bankapi.Admin.
 func (c *Client) GenerateCustomers(ctx context.Context, n int) ([]bankapi.Customer, error) {
 	var v []bankapi.Customer
-	err := c.do(ctx, call{method: "POST", path: "/admin/customers", admin: true,
+	err := c.do(ctx, call{method: "POST", path: "/admin/customers", auth: bankAdmin,
 		body: struct {
 			Generate int `json:"generate"`
 		}{n}, out: &v})
@@ -410,7 +443,7 @@ func (c *Client) GenerateCustomers(ctx context.Context, n int) ([]bankapi.Custom
 
 // SetBalance implements bankapi.Admin.
 func (c *Client) SetBalance(ctx context.Context, cardNo string, balance int64) error {
-	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), admin: true,
+	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), auth: bankAdmin,
 		body: struct {
 			Balance int64 `json:"balance"`
 		}{balance}})
@@ -418,7 +451,7 @@ func (c *Client) SetBalance(ctx context.Context, cardNo string, balance int64) e
 
 // SetCardStatus implements bankapi.Admin.
 func (c *Client) SetCardStatus(ctx context.Context, cardNo string, status bankapi.CardStatus) error {
-	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), admin: true,
+	return c.do(ctx, call{method: "PATCH", path: "/admin/customers/" + esc(cardNo), auth: bankAdmin,
 		body: struct {
 			Status bankapi.CardStatus `json:"status"`
 		}{status}})
@@ -427,7 +460,7 @@ func (c *Client) SetCardStatus(ctx context.Context, cardNo string, status bankap
 // Faults implements bankapi.Admin.
 func (c *Client) Faults(ctx context.Context) ([]bankapi.Fault, error) {
 	var v []bankapi.Fault
-	if err := c.adminGet(ctx, "/admin/faults", nil, &v); err != nil {
+	if err := c.helperGet(ctx, "/admin/faults", nil, &v); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -436,7 +469,7 @@ func (c *Client) Faults(ctx context.Context) ([]bankapi.Fault, error) {
 // AddFault implements bankapi.Admin.
 func (c *Client) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault, error) {
 	var v bankapi.Fault
-	if err := c.do(ctx, call{method: "POST", path: "/admin/faults", admin: true, body: f, out: &v}); err != nil {
+	if err := c.do(ctx, call{method: "POST", path: "/admin/faults", auth: helper, body: f, out: &v}); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -445,7 +478,7 @@ func (c *Client) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault,
 // AddFaultSpec adds a fault rule written in the header's syntax ("drop_after;op=debit;first=1").
 func (c *Client) AddFaultSpec(ctx context.Context, spec string) (*bankapi.Fault, error) {
 	var v bankapi.Fault
-	err := c.do(ctx, call{method: "POST", path: "/admin/faults", admin: true,
+	err := c.do(ctx, call{method: "POST", path: "/admin/faults", auth: helper,
 		body: struct {
 			Spec string `json:"spec"`
 		}{spec}, out: &v})
@@ -457,12 +490,12 @@ func (c *Client) AddFaultSpec(ctx context.Context, spec string) (*bankapi.Fault,
 
 // DeleteFault implements bankapi.Admin.
 func (c *Client) DeleteFault(ctx context.Context, id string) error {
-	return c.do(ctx, call{method: "DELETE", path: "/admin/faults/" + esc(id), admin: true})
+	return c.do(ctx, call{method: "DELETE", path: "/admin/faults/" + esc(id), auth: helper})
 }
 
 // ClearFaults implements bankapi.Admin.
 func (c *Client) ClearFaults(ctx context.Context) error {
-	return c.do(ctx, call{method: "DELETE", path: "/admin/faults", admin: true})
+	return c.do(ctx, call{method: "DELETE", path: "/admin/faults", auth: helper})
 }
 
 // LastOTP implements bankapi.Admin.
@@ -470,7 +503,7 @@ func (c *Client) LastOTP(ctx context.Context, phone string) (string, error) {
 	var v struct {
 		OTP string `json:"otp"`
 	}
-	if err := c.adminGet(ctx, "/admin/otp", url.Values{"phone": {phone}}, &v); err != nil {
+	if err := c.helperGet(ctx, "/admin/otp", url.Values{"phone": {phone}}, &v); err != nil {
 		return "", err
 	}
 	return v.OTP, nil
@@ -479,7 +512,7 @@ func (c *Client) LastOTP(ctx context.Context, phone string) (string, error) {
 // Journal implements bankapi.Admin.
 func (c *Client) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
 	var v []bankapi.JournalEntry
-	if err := c.adminGet(ctx, "/admin/journal", nil, &v); err != nil {
+	if err := c.helperGet(ctx, "/admin/journal", nil, &v); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -492,7 +525,7 @@ type clockBody struct {
 // Now implements bankapi.Admin.
 func (c *Client) Now(ctx context.Context) (time.Time, error) {
 	var v clockBody
-	if err := c.adminGet(ctx, "/admin/clock", nil, &v); err != nil {
+	if err := c.helperGet(ctx, "/admin/clock", nil, &v); err != nil {
 		return time.Time{}, err
 	}
 	return v.Now, nil
@@ -501,7 +534,7 @@ func (c *Client) Now(ctx context.Context) (time.Time, error) {
 // Advance implements bankapi.Admin.
 func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
 	var v clockBody
-	err := c.do(ctx, call{method: "POST", path: "/admin/clock", admin: true,
+	err := c.do(ctx, call{method: "POST", path: "/admin/clock", auth: bankAdmin,
 		body: struct {
 			Advance string `json:"advance"`
 		}{d.String()}, out: &v})
@@ -513,13 +546,13 @@ func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error
 
 // Reset implements bankapi.Admin.
 func (c *Client) Reset(ctx context.Context) error {
-	return c.do(ctx, call{method: "POST", path: "/admin/reset", admin: true})
+	return c.do(ctx, call{method: "POST", path: "/admin/reset", auth: bankAdmin})
 }
 
 // Snapshot implements bankapi.Admin.
 func (c *Client) Snapshot(ctx context.Context) ([]byte, error) {
 	var b []byte
-	err := c.do(ctx, call{method: "GET", path: "/admin/snapshot", admin: true, retries: c.getRetries(), out: &b, rawOut: true})
+	err := c.do(ctx, call{method: "GET", path: "/admin/snapshot", auth: bankAdmin, retries: c.getRetries(), out: &b, rawOut: true})
 	if err != nil {
 		return nil, err
 	}
@@ -531,5 +564,27 @@ func (c *Client) Restore(ctx context.Context, snapshot []byte) error {
 	if len(snapshot) == 0 {
 		return &bankapi.Error{Code: bankapi.CodeInvalidRequest, RespCode: "30", Message: "empty snapshot"}
 	}
-	return c.do(ctx, call{method: "PUT", path: "/admin/snapshot", admin: true, raw: snapshot})
+	return c.do(ctx, call{method: "PUT", path: "/admin/snapshot", auth: bankAdmin, raw: snapshot})
+}
+
+// CreatePartner implements bankapi.Admin: POST /admin/partners (bank-wide admin).
+func (c *Client) CreatePartner(ctx context.Context, name string) (*bankapi.PartnerCredentials, error) {
+	var v bankapi.PartnerCredentials
+	err := c.do(ctx, call{method: "POST", path: "/admin/partners", auth: bankAdmin,
+		body: struct {
+			Name string `json:"name"`
+		}{name}, out: &v})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Partners implements bankapi.Admin: GET /admin/partners (bank-wide admin).
+func (c *Client) Partners(ctx context.Context) ([]bankapi.Partner, error) {
+	var v []bankapi.Partner
+	if err := c.adminGet(ctx, "/admin/partners", nil, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
