@@ -65,6 +65,17 @@ type Meta struct {
 	Settings      walletctl.Settings `json:"settings"`
 	// Durability is DurabilityFull ("" in sandboxes made before it existed) or DurabilityNone.
 	Durability string `json:"durability"`
+	// Bank is the bank this home uses; a home refuses to run against any other.
+	Bank BankRef `json:"bank"`
+}
+
+// BankRef says which bank a home uses: the in-process one kept in the home (URL ""), or a bank
+// server at URL where this home is the partner PartnerID. The partner key is this home's
+// credential at that bank: sandbox.json is 0600, and the key is shown nowhere else.
+type BankRef struct {
+	URL        string `json:"url,omitempty"`
+	PartnerID  string `json:"partner_id,omitempty"`
+	PartnerKey string `json:"partner_key,omitempty"`
 }
 
 // Durability of a sandbox.
@@ -389,6 +400,9 @@ func (s *Sandbox) Meta() Meta {
 
 // Options are the options the sandbox was opened with.
 func (s *Sandbox) Options() Options { return s.opts }
+
+// BankRef is the bank this home uses and, for a bank server, who the home is there.
+func (s *Sandbox) BankRef() BankRef { return s.meta.Bank }
 
 // Remote reports whether the bank is a remote server.
 func (s *Sandbox) Remote() bool { return s.remote != nil }
