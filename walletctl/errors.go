@@ -82,7 +82,14 @@ const (
 	CodeNetwork         = "NETWORK_ERROR"
 	CodeBankUnavailable = "BANK_UNAVAILABLE"
 	CodePending         = "PENDING"
-	CodeInternal        = "INTERNAL"
+	// CodeBankAnswerMismatch: the bank's answer about money does not match what the wallet sent
+	// (another caller's record, another card); the txn stays pending, never settled from it.
+	CodeBankAnswerMismatch = "BANK_ANSWER_MISMATCH"
+	// CodeBankAuth: the bank does not accept this sandbox's partner credentials.
+	CodeBankAuth = "BANK_AUTH_FAILED"
+	// CodeSandboxBank: the sandbox was made with another bank than the one given.
+	CodeSandboxBank = "SANDBOX_BANK_MISMATCH"
+	CodeInternal    = "INTERNAL"
 )
 
 // codeHints gives each code its default hint, taken from the seed's advice where it has some.
@@ -127,6 +134,9 @@ var codeHints = map[string]string{
 	CodeTransferState:       "look at the transfer: walletctl tx show ID",
 	CodeNetwork:             "network trouble reaching the bank; retry on a good network, it is safe to retry",
 	CodeBankUnavailable:     "the bank is unavailable; it is safe to retry later",
+	CodeBankAnswerMismatch:  "the bank answered about another transaction or card than the one sent; the money stays pending: check the bank (walletctl bank journal), then walletctl reconcile",
+	CodeBankAuth:            "the bank refused this sandbox's partner credentials: is it the bank the sandbox was made with, and was it restarted without --data? A new sandbox registers again: walletctl sandbox init --bank URL --force",
+	CodeSandboxBank:         "a sandbox stays with the bank it was made with: pass the same --bank (or WALLETCTL_BANK), or make a new sandbox in another --home",
 	CodePending:             "the bank's answer was lost; the operation is pending and nothing will be charged twice: walletctl reconcile",
 	CodeInternal:            "this is a bug in walletctl; please report it",
 }

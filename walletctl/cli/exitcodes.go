@@ -44,6 +44,9 @@ var exitCodes = map[string]int{
 	walletctl.CodeTransferState:       4,
 	walletctl.CodeNetwork:             9,
 	walletctl.CodeBankUnavailable:     9,
+	walletctl.CodeBankAnswerMismatch:  10,
+	walletctl.CodeBankAuth:            7,
+	walletctl.CodeSandboxBank:         5,
 	walletctl.CodePending:             10,
 	walletctl.CodeInternal:            1,
 }

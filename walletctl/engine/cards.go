@@ -65,6 +65,8 @@ func bankError(err error, unknown string) *walletctl.Error {
 		e = errf(walletctl.CodeBankLimit, "the bank's limit for this card is reached")
 	case bankapi.CodeNotFound:
 		e = errf(walletctl.CodeNotFound, "the bank does not know this binding or agreement")
+	case bankapi.CodeUnauthenticated, bankapi.CodeUnauthorized:
+		e = errf(walletctl.CodeBankAuth, "the bank refused this wallet's credentials: %s", be.Message)
 	default:
 		e = errf(walletctl.CodeInternal, "unexpected answer from the bank: %s", be.Code)
 	}
@@ -180,6 +182,10 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 			}
 		}
 		return nil, bindError(err)
+	}
+	if err := e.checkAgreement(ctx, ag, rec.CardNo); err != nil {
+		_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(bindingID) })
+		return nil, err
 	}
 	bankName := e.bankName(ctx, ag.Bank)
 	var out *walletctl.Card

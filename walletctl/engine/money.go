@@ -244,14 +244,27 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 	if settled != nil {
 		return outcome(settled)
 	}
-	return e.settle(ctx, rec.ID, card.Bank, bt, err)
+	return e.settle(ctx, rec, card.Bank, sentFor(rec, card), bt, err)
 }
 
 // settle records the bank's answer for a pending txn. It is idempotent: a txn that is no longer
 // pending is left alone (another path settled it first).
-func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *bankapi.Transaction, callErr error) (*walletctl.Txn, error) {
+// A bank record that does not match what was sent (want) settles nothing: the txn stays pending
+// with BANK_ANSWER_MISMATCH.
+func (e *Engine) settle(ctx context.Context, sentRec *walletctl.TxnRecord, bank string, want sent, bt *bankapi.Transaction, callErr error) (*walletctl.Txn, error) {
+	txnID := sentRec.ID
 	var failure *walletctl.Error
 	succeeded := false
+	if callErr == nil && bt != nil {
+		if diffs := want.diff(bt); len(diffs) > 0 {
+			if err := e.noteMismatch(ctx, txnID, diffs); err != nil {
+				return nil, err
+			}
+			pub := sentRec.Txn
+			pub.Status = walletctl.TxnPending
+			return &pub, mismatchErr(sentRec, diffs)
+		}
+	}
 	switch {
 	case callErr != nil:
 		be, ok := bankapi.AsError(callErr)
@@ -331,8 +344,12 @@ func (e *Engine) settle(ctx context.Context, txnID, bank string, bt *bankapi.Tra
 	return &pub, nil
 }
 
+// queryMismatch is query's answer for a txn whose bank record does not match what was sent.
+const queryMismatch = "mismatch"
+
 // query asks the bank for the outcome of a pending txn and settles it when the bank knows.
-// It returns "settled", "failed" or "pending".
+// It returns TxnSucceeded, TxnFailed, TxnPending, or queryMismatch (still pending: the bank's
+// record is not the one sent).
 func (e *Engine) query(ctx context.Context, txnID string) string {
 	unlockLocal, free := e.calls.tryLock(txnID)
 	if !free {
@@ -374,7 +391,10 @@ func (e *Engine) query(ctx context.Context, txnID string) string {
 		}
 		return walletctl.TxnFailed
 	}
-	t, _ := e.settle(ctx, rec.ID, bank, bt, nil)
+	t, err := e.settle(ctx, rec, bank, sentFor(rec, card), bt, nil)
+	if walletctl.ErrorCode(err) == walletctl.CodeBankAnswerMismatch {
+		return queryMismatch
+	}
 	if t != nil && t.Status == walletctl.TxnSucceeded {
 		return walletctl.TxnSucceeded
 	}

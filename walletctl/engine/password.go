@@ -399,6 +399,10 @@ func (e *Engine) CompletePasswordReset(ctx context.Context, userID, resetID, otp
 		}
 		return bindError(err)
 	}
+	if err := e.checkAgreement(ctx, ag, rec.CardNo); err != nil {
+		_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(resetID) })
+		return err
+	}
 	hash, err := e.hashPassword(newPassword)
 	if err != nil {
 		return internal(err)

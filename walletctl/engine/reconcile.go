@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/walletctl/walletctl/vclock"
@@ -40,6 +41,9 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 			rep.Settled++
 		case walletctl.TxnFailed:
 			rep.Failed++
+		case queryMismatch:
+			rep.StillPending++
+			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: the bank's record under key %s does not match what the wallet sent; left pending", t.ID, t.BankKey))
 		default:
 			rep.StillPending++
 		}
@@ -64,11 +68,15 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 					line.TxnID, line.Kind, walletctl.FormatAmount(line.Amount), line.IdempotencyKey))
 				continue
 			}
-			want := rec.Amount - rec.Fee
-			if rec.Kind != walletctl.KindWithdraw {
-				want = rec.Amount
+			card, err := tx.GetCard(rec.CardID)
+			if err != nil {
+				return err
 			}
-			switch {
+			sent := sentFor(rec, card)
+			want := sent.amount
+			switch diffs := sent.diff(&line); {
+			case len(diffs) > 0 && line.Amount == want:
+				rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: bank %s is not what the wallet sent (%s)", rec.ID, line.TxnID, strings.Join(diffs, "; ")))
 			case line.Status != rec.Status:
 				rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: wallet says %s, bank %s says %s", rec.ID, rec.Status, line.TxnID, line.Status))
 			case line.Amount != want:

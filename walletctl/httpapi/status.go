@@ -46,6 +46,9 @@ var statuses = map[string]int{
 	walletctl.CodeTransferState:       http.StatusConflict,
 	walletctl.CodeNetwork:             http.StatusBadGateway,
 	walletctl.CodeBankUnavailable:     http.StatusServiceUnavailable,
+	walletctl.CodeBankAnswerMismatch:  http.StatusBadGateway,
+	walletctl.CodeBankAuth:            http.StatusBadGateway,
+	walletctl.CodeSandboxBank:         http.StatusPreconditionFailed,
 	walletctl.CodePending:             http.StatusAccepted,
 	walletctl.CodeInternal:            http.StatusInternalServerError,
 }
