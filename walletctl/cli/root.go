@@ -222,7 +222,7 @@ func (a *app) checkBackend() error {
 func (a *app) sandboxOptions(ctx context.Context) (sandbox.Options, error) {
 	// WALLETCTL_SANDBOX_THROWAWAY=1 (set by the scenario runner and tests, not documented for
 	// users) makes a sandbox created now skip fsync; sandbox.json records it.
-	opts := sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
+	opts := sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankKey: a.getenv("WALLETCTL_BANK_KEY"),
 		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"}
 	if a.storeDSN != "" {
 		if a.pg == nil {

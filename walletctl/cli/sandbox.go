@@ -111,9 +111,10 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 type sandboxStatus struct {
 	Home          string    `json:"home"`
 	Seed          int64     `json:"seed"`
-	Customers     int       `json:"customers"`      // generated at init, besides the test cards
-	Bank          string    `json:"bank"`           // "in-process" or the server's URL
-	BankCustomers int       `json:"bank_customers"` // cards at the bank now
+	Customers     int       `json:"customers"`              // generated at init, besides the test cards
+	Bank          string    `json:"bank"`                   // "in-process" or the server's URL
+	BankPartner   string    `json:"bank_partner,omitempty"` // who this home is at a bank server
+	BankCustomers int       `json:"bank_customers"`         // cards at the bank now
 	Users         int       `json:"users"`
 	Cards         int       `json:"cards"`
 	TxnsPending   int       `json:"txns_pending"`
@@ -128,7 +129,11 @@ func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, 
 	st := &sandboxStatus{Home: sb.Home(), Seed: m.Seed, Customers: m.Customers, Bank: "in-process",
 		Clock: m.Clock, FormatVersion: m.FormatVersion}
 	if sb.Remote() {
-		st.Bank = sb.Options().BankURL
+		st.Bank = sb.BankRef().URL
+		st.BankPartner = sb.BankRef().PartnerID
+		if st.BankPartner == "" {
+			st.BankPartner = "(a key from WALLETCTL_BANK_KEY)"
+		}
 	}
 	svc := sb.Service()
 	users, err := svc.Users(ctx)
@@ -168,16 +173,21 @@ func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb 
 	if verb != "" && !a.json() {
 		fmt.Fprintf(a.ios.Out, "sandbox %s in %s\n", verb, st.Home)
 	}
-	a.printRecord(st, []kv{
+	rows := []kv{
 		{"HOME", st.Home},
 		{"SEED", st.Seed},
 		{"BANK", st.Bank},
+	}
+	if st.BankPartner != "" {
+		rows = append(rows, kv{"BANK PARTNER", st.BankPartner})
+	}
+	a.printRecord(st, append(rows, []kv{
 		{"BANK CUSTOMERS", st.BankCustomers},
 		{"USERS", st.Users},
 		{"CARDS", st.Cards},
 		{"TXNS PENDING", st.TxnsPending},
 		{"CLOCK", ts(st.Clock)},
-	})
+	}...))
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -40,7 +41,8 @@ import (
 )
 
 // FormatVersion is the version of the home's layout; a newer one is refused rather than misread.
-const FormatVersion = 1
+// 2: sandbox.json records the bank (Meta.Bank).
+const FormatVersion = 2
 
 // Defaults of `sandbox init`.
 const (
@@ -90,7 +92,10 @@ func (m Meta) throwaway() bool { return m.Durability == DurabilityNone }
 type Options struct {
 	Home      string // the folder; required
 	BankURL   string // "" = the in-process bank kept in bank.json; else a bankmock server
-	BankToken string // admin token for a remote bank
+	BankToken string // admin token for a remote bank (registering a partner, customers, the clock)
+	// BankKey, when set, is a partner key issued by the bank's operator (bankmock partner create):
+	// a sandbox created with it uses it instead of registering itself as a new partner.
+	BankKey string
 	// BankTimeout bounds each call to a remote bank (default 5s).
 	BankTimeout time.Duration
 	// Throwaway makes a sandbox created by this call (Init, or Open's auto-init) skip every fsync;
@@ -205,6 +210,9 @@ func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, create
 	if err != nil {
 		return nil, false, err
 	}
+	if meta, err = s.checkBank(meta); err != nil {
+		return nil, false, err
+	}
 	if err := s.load(meta); err != nil {
 		return nil, false, err
 	}
@@ -212,6 +220,82 @@ func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, create
 		return nil, false, err
 	}
 	return s, false, nil
+}
+
+// normURL is how bank URLs are compared: without trailing slashes.
+func normURL(u string) string { return strings.TrimRight(strings.TrimSpace(u), "/") }
+
+// checkBank refuses to open a home against another bank than the one it was made with (or with
+// none when it was made with one): its agreements, idempotency keys and partner key mean
+// nothing there, and money could move on the wrong books (DESIGN.md section 6).
+func (s *Sandbox) checkBank(meta Meta) (Meta, error) {
+	want, got := normURL(meta.Bank.URL), normURL(s.opts.BankURL)
+	if want == "" && got != "" && meta.FormatVersion < 2 {
+		// Made before homes recorded their bank: one without bank.json always used a bank server.
+		if _, err := os.Stat(filepath.Join(s.opts.Home, BankFile)); errors.Is(err, os.ErrNotExist) {
+			meta.Bank.URL = got
+			return meta, nil
+		}
+	}
+	if want == got {
+		return meta, nil
+	}
+	e := &walletctl.Error{Code: walletctl.CodeSandboxBank, Details: map[string]any{"home": s.opts.Home}}
+	switch {
+	case want == "":
+		e.Message = fmt.Sprintf("the sandbox in %s uses its own in-process bank, not the bank at %s", s.opts.Home, got)
+		e.Hint = "drop --bank (and WALLETCTL_BANK) for this home, or make a sandbox for that bank in another home: walletctl --home DIR --bank " + got + " sandbox init"
+	case got == "":
+		e.Message = fmt.Sprintf("the sandbox in %s uses the bank at %s, and no --bank was given", s.opts.Home, want)
+		e.Hint = "pass --bank " + want + " (or set WALLETCTL_BANK), or make a new sandbox elsewhere with --home"
+	default:
+		e.Message = fmt.Sprintf("the sandbox in %s uses the bank at %s, not %s", s.opts.Home, want, got)
+		e.Hint = "pass --bank " + want + ", or make a sandbox for the other bank in another home: walletctl --home DIR --bank " + got + " sandbox init"
+	}
+	return meta, e
+}
+
+// register makes this home a partner of the bank at opts.BankURL (or adopts the key the operator
+// gave, Options.BankKey), for a new or reset sandbox: each incarnation of a home is a new partner,
+// so its idempotency keys (wlt-t1, ...) can never collide with an earlier one's or another's.
+func (s *Sandbox) register(ctx context.Context) (BankRef, error) {
+	ref := BankRef{URL: normURL(s.opts.BankURL)}
+	if s.opts.BankKey != "" {
+		ref.PartnerKey = s.opts.BankKey
+		return ref, nil
+	}
+	c := client.New(ref.URL, client.Options{Timeout: s.bankTimeout(), AdminToken: s.opts.BankToken})
+	home, err := filepath.Abs(s.opts.Home)
+	if err != nil {
+		home = s.opts.Home
+	}
+	pc, err := c.CreatePartner(ctx, "walletctl sandbox "+home)
+	if err != nil {
+		be, _ := bankapi.AsError(err)
+		switch {
+		case be != nil && (be.Code == bankapi.CodeUnauthorized || be.Code == bankapi.CodeUnauthenticated):
+			return ref, &walletctl.Error{Code: walletctl.CodeBankAuth, Err: err,
+				Message: fmt.Sprintf("the bank at %s refused to register this sandbox as a partner: %s", ref.URL, be.Message),
+				Hint:    "set WALLETCTL_BANK_TOKEN to the bank's admin token, or ask its operator for a partner key (bankmock partner create) and set WALLETCTL_BANK_KEY"}
+		case be != nil && be.Code == bankapi.CodeOutcomeUnknown:
+			return ref, &walletctl.Error{Code: walletctl.CodeNetwork, Err: err,
+				Message: fmt.Sprintf("cannot reach the bank at %s to register this sandbox: %s", ref.URL, be.Message),
+				Hint:    "start the bank (bankmock serve --addr 127.0.0.1:0 prints its URL) and check --bank"}
+		default:
+			return ref, &walletctl.Error{Code: walletctl.CodeBankUnavailable, Err: err,
+				Message: fmt.Sprintf("the bank at %s could not register this sandbox as a partner: %v", ref.URL, err),
+				Hint:    "is --bank a bankmock server (protocol v2, with /admin/partners)? An operator can issue a key instead: bankmock partner create, then WALLETCTL_BANK_KEY"}
+		}
+	}
+	ref.PartnerID, ref.PartnerKey = pc.ID, pc.Key
+	return ref, nil
+}
+
+func (s *Sandbox) bankTimeout() time.Duration {
+	if s.opts.BankTimeout == 0 {
+		return 5 * time.Second
+	}
+	return s.opts.BankTimeout
 }
 
 // followBank sets the virtual clock to the remote bank's (Options.ClockFromBank).
@@ -265,6 +349,15 @@ func (s *Sandbox) Reset(ctx context.Context) error {
 
 // create (re)builds every file of the home under the lock already held.
 func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
+	var bank BankRef
+	if s.opts.BankURL != "" {
+		// Before anything is emptied, removed or written: a bank that refuses us leaves the home
+		// as it was.
+		var err error
+		if bank, err = s.register(ctx); err != nil {
+			return err
+		}
+	}
 	if s.opts.Store != nil {
 		// A caller's store is emptied if it can be (a PostgreSQL schema: walletctl --store), else refused.
 		r, ok := s.opts.Store.(interface{ Reset(context.Context) error })
@@ -316,6 +409,7 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 	if s.opts.Throwaway {
 		meta.Durability = DurabilityNone
 	}
+	meta.Bank = bank
 	if s.opts.BankURL == "" {
 		clock := vclock.NewManual(meta.Clock)
 		eng := bankmock.New(bankConfig(meta, clock))
@@ -358,11 +452,8 @@ func (s *Sandbox) load(meta Meta) error {
 		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), meta: meta, clock: s.clock}
 		api, admin = s.local, s.local
 	} else {
-		timeout := s.opts.BankTimeout
-		if timeout == 0 {
-			timeout = 5 * time.Second
-		}
-		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: timeout, AdminToken: s.opts.BankToken})
+		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: s.bankTimeout(), AdminToken: s.opts.BankToken,
+			PartnerKey: meta.Bank.PartnerKey})
 		api, admin = s.remote, s.remote
 	}
 	mode := sqlite.SyncFull

@@ -11,7 +11,7 @@ import (
 // runner's getenv) to the child, and nothing of the real environment but PATH-free basics.
 var envKeys = []string{
 	"WALLETCTL_HOME", "WALLETCTL_AS", "WALLETCTL_BACKEND", "WALLETCTL_BANK", "WALLETCTL_API_KEY",
-	"WALLETCTL_BANK_TOKEN", "WALLETCTL_SANDBOX_THROWAWAY", "NO_COLOR", "TZ",
+	"WALLETCTL_BANK_TOKEN", "WALLETCTL_BANK_KEY", "WALLETCTL_SANDBOX_THROWAWAY", "NO_COLOR", "TZ",
 }
 
 // ProcessExec runs every command line as a real process of the walletctl binary at path, so that
