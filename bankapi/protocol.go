@@ -219,6 +219,11 @@ type Admin interface {
 	Reset(ctx context.Context) error // back to the world generated from the seed; partners stay
 	Snapshot(ctx context.Context) ([]byte, error)
 	Restore(ctx context.Context, snapshot []byte) error
+
+	// CreatePartner registers a partner and returns its id and key (shown this once).
+	CreatePartner(ctx context.Context, name string) (*PartnerCredentials, error)
+	// Partners lists the partners (never their keys).
+	Partners(ctx context.Context) ([]Partner, error)
 }
 
 // DefaultPartner is who a protocol request without credentials acts as, so that curl examples

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -27,6 +28,9 @@ type Config struct {
 	// Sleep is how delays and hangs wait; nil sleeps for real, returning early with ctx's error
 	// when ctx is done. Scenarios inject an instant one.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Entropy is where partner keys and secrets come from (CreatePartner); nil: crypto/rand.
+	// Tests give a seeded reader: same seed and same entropy, same snapshot bytes.
+	Entropy io.Reader
 }
 
 // Engine is the mock bank: every bank of the catalogue, their customers, bindings, agreements,
@@ -47,6 +51,13 @@ type Config struct {
 // Processed true whenever the bank's logic ran (declines and replays included) and false when a
 // fault stopped the request before it.
 //
+// Partners (DESIGN section 6): every call acts as a partner, the one WithPartner names or else
+// bankapi.DefaultPartner. Idempotency keys, in-flight DUPLICATE detection, bindings, agreements,
+// transaction queries and statements are the partner's own: another partner's binding or
+// agreement is NOT_FOUND, and two partners may use the same idempotency key for two independent
+// transactions. Binding ids and agreement tokens are derived from a per-partner secret (see
+// issue). Card balances, daily limits and bank profiles stay bank-wide.
+//
 // Idempotency (debits and credits): the first outcome, success or decline, is stored under the
 // key and replayed for the same parameters (journal outcome "replay"); other parameters give
 // IDEMPOTENCY_MISMATCH (12); a key held by a delayed request in flight gives DUPLICATE (94).
@@ -57,9 +68,13 @@ type Engine struct {
 	mu       sync.Mutex
 	cfg      Config
 	st       *state
-	cardIdx  map[string]int  // card number -> index in st.Customers
-	inflight map[string]bool // idempotency keys reserved by a delayed request (not persisted)
+	cardIdx  map[string]int       // card number -> index in st.Customers
+	inflight map[inflightKey]bool // idempotency keys reserved by a delayed request (not persisted)
+	entropy  io.Reader            // cfg.Entropy or crypto/rand
 }
+
+// inflightKey is an idempotency key of one partner.
+type inflightKey struct{ partner, key string }
 
 var (
 	_ bankapi.API   = (*Engine)(nil)
@@ -91,7 +106,10 @@ func New(cfg Config) *Engine {
 	if cfg.Sleep == nil {
 		cfg.Sleep = RealSleep
 	}
-	e := &Engine{cfg: cfg, inflight: map[string]bool{}}
+	e := &Engine{cfg: cfg, inflight: map[inflightKey]bool{}, entropy: cfg.Entropy}
+	if e.entropy == nil {
+		e.entropy = cryptoEntropy
+	}
 	e.genesis(cfg.Seed, cfg.Clock.Now(), cfg.Customers)
 	return e
 }
@@ -146,11 +164,12 @@ func last4(card string) string {
 
 // call describes one API request for fault matching and the journal.
 type call struct {
-	op     string
-	bank   string
-	card   string // full number; masked when journaled
-	amount int64
-	key    string
+	partner string // who calls (set by run)
+	op      string
+	bank    string
+	card    string // full number; masked when journaled
+	amount  int64
+	key     string
 }
 
 // run is the one path every API operation takes: resolve the request under the lock, pick the
@@ -160,6 +179,11 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 	var zero T
 	rep := reportFrom(ctx)
 	e.mu.Lock()
+	if err := e.checkCaller(ctx); err != nil {
+		e.mu.Unlock()
+		return zero, err
+	}
+	c.partner = me(ctx)
 	if resolve != nil {
 		resolve(&c)
 	}
@@ -207,14 +231,15 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: f.Ref(), Processed: true,
 			Message: what + " after the bank processed the request: query by idempotency key"}
 	default: // bankapi.FaultDelay
+		ik := inflightKey{c.partner, c.key}
 		if c.key != "" {
-			if e.inflight[c.key] {
+			if e.inflight[ik] {
 				err := errf(bankapi.CodeDuplicate, "94", "a request with this idempotency key is in flight")
 				e.journal(c, bankapi.JournalEntry{Outcome: err.Code, RespCode: err.RespCode}, f)
 				e.mu.Unlock()
 				return zero, err
 			}
-			e.inflight[c.key] = true
+			e.inflight[ik] = true
 		}
 		e.mu.Unlock()
 		wait, late := f.Delay, false
@@ -234,7 +259,7 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 			late = true
 		}
 		e.mu.Lock()
-		delete(e.inflight, c.key)
+		delete(e.inflight, ik)
 		res, err := processJournaled(e, c, f, process) // the bank processes even if the client left
 		e.mu.Unlock()
 		if late {
@@ -294,6 +319,7 @@ func (e *Engine) journal(c call, j bankapi.JournalEntry, f *bankapi.Fault) {
 	e.st.Seq.Journal++
 	j.Seq = e.st.Seq.Journal
 	j.Time = e.now()
+	j.Partner = c.partner
 	j.Op = c.op
 	j.Bank = c.bank
 	if c.card != "" {
@@ -323,6 +349,9 @@ func (e *Engine) pickFault(ctx context.Context, c call) *bankapi.Fault {
 	}
 	for i := range e.st.Faults {
 		r := &e.st.Faults[i]
+		if r.Partner != "" && r.Partner != c.partner {
+			continue // another partner's rule: its traffic only
+		}
 		if matches(r, c.op, c.bank, c.card, c.amount) && decide(r, e.st.Seed) {
 			f := *r
 			return &f
@@ -442,11 +471,10 @@ func (e *Engine) CreateBinding(ctx context.Context, req bankapi.CardRequest) (*b
 		if err != nil {
 			return nil, err
 		}
-		e.st.Seq.Binding++
 		e.st.Seq.OTP++
-		id := "b" + strconv.FormatInt(e.st.Seq.Binding, 10)
+		id := e.issue(e.st.Partners[me(ctx)], "binding", cu.CardNo, func(id string) bool { return e.st.Bindings[id] != nil })
 		otp := fmt.Sprintf("%06d", splitmix64(uint64(e.st.Seed)^splitmix64(0x6f7470<<32|uint64(e.st.Seq.OTP)))%1000000)
-		rec := &bindingRec{ID: id, CardNo: cu.CardNo, OTP: otp, ExpiresAt: e.now().Add(e.cfg.OTPTTL), Status: "otp_sent"}
+		rec := &bindingRec{ID: id, Partner: me(ctx), Seq: e.st.Seq.OTP, CardNo: cu.CardNo, OTP: otp, ExpiresAt: e.now().Add(e.cfg.OTPTTL), Status: "otp_sent"}
 		e.st.Bindings[id] = rec
 		e.st.LastOTP[cu.Phone] = otp
 		j.Detail = "binding " + id + "; OTP sent to " + cnid.MaskPhone(cu.Phone)
@@ -459,7 +487,7 @@ func (e *Engine) CreateBinding(ctx context.Context, req bankapi.CardRequest) (*b
 func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*bankapi.Agreement, error) {
 	c := call{op: bankapi.OpConfirm}
 	resolve := func(c *call) {
-		if rec, ok := e.st.Bindings[bindingID]; ok {
+		if rec, ok := e.st.Bindings[bindingID]; ok && rec.Partner == c.partner {
 			c.card = rec.CardNo
 			if b, ok := BankForCard(rec.CardNo); ok {
 				c.bank = b.Code
@@ -468,7 +496,7 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*ba
 	}
 	return run(e, ctx, c, resolve, func(j *bankapi.JournalEntry) (*bankapi.Agreement, *bankapi.Error) {
 		rec, ok := e.st.Bindings[bindingID]
-		if !ok {
+		if !ok || rec.Partner != me(ctx) {
 			return nil, errf(bankapi.CodeNotFound, "25", "no such binding")
 		}
 		j.Detail = "binding " + bindingID
@@ -499,9 +527,8 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*ba
 		if err := statusErr(cu); err != nil {
 			return nil, err
 		}
-		e.st.Seq.Agreement++
-		agr := "agr_" + strconv.FormatInt(e.st.Seq.Agreement, 10)
-		e.st.Agreements[agr] = &agreementRec{Agreement: agr, CardNo: rec.CardNo, Bank: cu.Bank, Active: true, CreatedAt: e.now()}
+		agr := e.issue(e.st.Partners[me(ctx)], "agreement", rec.CardNo, func(a string) bool { return e.st.Agreements[a] != nil })
+		e.st.Agreements[agr] = &agreementRec{Agreement: agr, Partner: me(ctx), CardNo: rec.CardNo, Bank: cu.Bank, Active: true, CreatedAt: e.now()}
 		rec.Status, rec.Agreement = "confirmed", agr
 		j.Detail += "; agreement " + agr
 		return e.agreementOf(agr), nil
@@ -516,7 +543,7 @@ func (e *Engine) agreementOf(agr string) *bankapi.Agreement {
 
 func (e *Engine) resolveAgreement(agr string) func(*call) {
 	return func(c *call) {
-		if a, ok := e.st.Agreements[agr]; ok {
+		if a, ok := e.st.Agreements[agr]; ok && a.Partner == c.partner {
 			c.card, c.bank = a.CardNo, a.Bank
 		}
 	}
@@ -526,7 +553,7 @@ func (e *Engine) resolveAgreement(agr string) func(*call) {
 func (e *Engine) Unbind(ctx context.Context, agreement string) error {
 	_, err := run(e, ctx, call{op: bankapi.OpUnbind}, e.resolveAgreement(agreement), func(j *bankapi.JournalEntry) (struct{}, *bankapi.Error) {
 		a, ok := e.st.Agreements[agreement]
-		if !ok || !a.Active {
+		if !ok || !a.Active || a.Partner != me(ctx) {
 			return struct{}{}, errf(bankapi.CodeNotFound, "25", "no such agreement")
 		}
 		a.Active = false
@@ -551,6 +578,7 @@ const maxAmount = 10_000_000_000_000
 
 func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyRequest) (*bankapi.Transaction, error) {
 	c := call{op: kind, key: key, amount: req.Amount}
+	who := me(ctx)
 	return run(e, ctx, c, e.resolveAgreement(req.Agreement), func(j *bankapi.JournalEntry) (*bankapi.Transaction, *bankapi.Error) {
 		switch {
 		case key == "":
@@ -564,10 +592,10 @@ func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyR
 		case req.Currency != bankapi.Currency:
 			return nil, errf(bankapi.CodeInvalidRequest, "30", "currency must be %s", bankapi.Currency)
 		}
-		if e.inflight[key] {
+		if e.inflight[inflightKey{who, key}] {
 			return nil, errf(bankapi.CodeDuplicate, "94", "a request with this idempotency key is in flight")
 		}
-		if t, ok := e.st.Txns[key]; ok {
+		if t, ok := e.st.Txns[who][key]; ok {
 			if t.Kind != kind || t.Agreement != req.Agreement || t.Amount != req.Amount || t.Currency != req.Currency {
 				return nil, errf(bankapi.CodeIdempotencyMismatch, "12", "this idempotency key was used with different parameters (%s of %d fen)", t.Kind, t.Amount)
 			}
@@ -581,7 +609,7 @@ func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyR
 			return copyTxn(t), nil
 		}
 		a, ok := e.st.Agreements[req.Agreement]
-		if !ok || !a.Active {
+		if !ok || !a.Active || a.Partner != who {
 			return nil, errf(bankapi.CodeNotFound, "25", "no such agreement")
 		}
 		cu := &e.st.Customers[e.cardIdx[a.CardNo]]
@@ -618,7 +646,10 @@ func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyR
 		} else {
 			cu.Balance += req.Amount
 		}
-		e.st.Txns[key] = t
+		if e.st.Txns[who] == nil {
+			e.st.Txns[who] = map[string]*bankapi.Transaction{}
+		}
+		e.st.Txns[who][key] = t
 		j.Detail = t.TxnID + " " + t.Status
 		if err != nil {
 			return nil, err
@@ -636,11 +667,11 @@ func copyTxn(t *bankapi.Transaction) *bankapi.Transaction {
 	return &cp
 }
 
-// Transaction returns the stored outcome of a debit or credit. A request that was refused, hung
+// Transaction returns the stored outcome of one of the caller's debits or credits. A request that was refused, hung
 // or is still in flight was never processed: NOT_FOUND.
 func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*bankapi.Transaction, error) {
 	resolve := func(c *call) {
-		if t, ok := e.st.Txns[idempotencyKey]; ok {
+		if t, ok := e.st.Txns[c.partner][idempotencyKey]; ok {
 			c.bank = t.Bank
 			if a, ok := e.st.Agreements[t.Agreement]; ok {
 				c.card = a.CardNo
@@ -651,7 +682,7 @@ func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*banka
 		if idempotencyKey == "" {
 			return nil, errf(bankapi.CodeInvalidRequest, "30", "an idempotency key is required")
 		}
-		t, ok := e.st.Txns[idempotencyKey]
+		t, ok := e.st.Txns[me(ctx)][idempotencyKey]
 		if !ok {
 			return nil, errf(bankapi.CodeNotFound, "25", "no transaction with this idempotency key")
 		}
@@ -659,7 +690,7 @@ func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*banka
 	})
 }
 
-// Statement lists the succeeded transactions of one bank day (Asia/vclock.Shanghai), in the order they
+// Statement lists the caller's succeeded transactions of one bank day (Asia/vclock.Shanghai), in the order they
 // happened, with counts and totals.
 func (e *Engine) Statement(ctx context.Context, date string) (*bankapi.Statement, error) {
 	return run(e, ctx, call{op: bankapi.OpStatement}, nil, func(j *bankapi.JournalEntry) (*bankapi.Statement, *bankapi.Error) {
@@ -668,7 +699,7 @@ func (e *Engine) Statement(ctx context.Context, date string) (*bankapi.Statement
 		}
 		j.Detail = date
 		s := &bankapi.Statement{Date: date, Transactions: []bankapi.Transaction{}}
-		for _, t := range e.st.Txns {
+		for _, t := range e.st.Txns[me(ctx)] {
 			if t.Status != bankapi.TxnSucceeded || vclock.Day(t.Time) != date {
 				continue
 			}

@@ -2,13 +2,21 @@ package bankmock
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"regexp"
 	"testing"
 
 	"github.com/walletctl/walletctl/bankapi"
 )
 
 var bg = context.Background()
+
+// The formats of binding ids and agreement tokens: derived from a partner's secret, never counters.
+var (
+	bindingIDRe = regexp.MustCompile(`^b_[0-9a-f]{16}$`)
+	agreementRe = regexp.MustCompile(`^agr_[0-9a-f]{24}$`)
+)
 
 func newTest(t testing.TB) *Engine {
 	t.Helper()
@@ -80,4 +88,20 @@ func notFound(t testing.TB, e *Engine, key string) {
 	if !errors.Is(err, bankapi.ErrNotFound) {
 		t.Fatalf("Transaction(%s): want NOT_FOUND, got %v", key, err)
 	}
+}
+
+// withoutPartners is a snapshot without its partners: what Reset must restore byte for byte.
+func withoutPartners(t testing.TB, snap []byte) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(snap, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "partners")
+	delete(m, "partner_seq")
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -251,3 +251,19 @@ func (b *lazyBank) Restore(ctx context.Context, snap []byte) error {
 	}
 	return e.Restore(ctx, snap)
 }
+
+func (b *lazyBank) CreatePartner(ctx context.Context, name string) (*bankapi.PartnerCredentials, error) {
+	e, err := b.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.CreatePartner(ctx, name)
+}
+
+func (b *lazyBank) Partners(ctx context.Context) ([]bankapi.Partner, error) {
+	e, err := b.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.Partners(ctx)
+}
