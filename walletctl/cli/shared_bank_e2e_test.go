@@ -1,0 +1,169 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/walletctl/walletctl/bankapi"
+)
+
+// TestSharedBankEndToEnd is the issue's shared-bank test with real processes on loopback: ONE
+// `bankmock serve`, three homes (walletctl --bank URL) and two tenants of one `walletctl serve`
+// (bank_url = the same bank), all at once. Each runs the README's walk-through with the same test
+// card and the same wallet ids (u1, c1, t1..., so the same idempotency keys wlt-t1...), then a
+// hang-amount top-up that ends pending, then reconcile. Every reconcile must settle only its own
+// txn (failed: the bank never processed it), the bank must hold one debit per wallet, each
+// wallet's journal must be its own, and nothing may say INTERNAL.
+func TestSharedBankEndToEnd(t *testing.T) {
+	bank := startServer(t, bankmockBinary(t), nil, "serve", "--addr", "127.0.0.1:0", "--seed", "7", "--customers", "20")
+	srv := startServe(t, nil, "--data", t.TempDir())
+	card := testCard(t, "ok")
+	startBalance := bankCustomer(t, bank.url, card.CardNo).Balance
+
+	type wallet struct {
+		name string
+		env  []string
+	}
+	var wallets []wallet
+	for i := 1; i <= 3; i++ {
+		home := t.TempDir()
+		env := []string{"WALLETCTL_HOME=" + home, "WALLETCTL_BANK=" + bank.url}
+		if r := exeEnv(t, env, "", "sandbox", "init", "--seed", "7", "--customers", "20"); r.code != 0 {
+			t.Fatalf("home %d: sandbox init: %s", i, r)
+		}
+		wallets = append(wallets, wallet{fmt.Sprintf("home%d", i), env})
+	}
+	for i := 1; i <= 2; i++ {
+		key := fmt.Sprintf("shared-bank-tenant-key-%d", i)
+		body := fmt.Sprintf(`{"name":"tenant%d","seed":7,"customers":20,"bank_url":%q,"api_key":%q}`, i, bank.url, key)
+		resp, err := http.Post(srv.url+"/admin/tenants", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create tenant %d: %d %s", i, resp.StatusCode, b)
+		}
+		wallets = append(wallets, wallet{fmt.Sprintf("tenant%d", i), []string{"WALLETCTL_BACKEND=" + srv.url, "WALLETCTL_API_KEY=" + key}})
+	}
+
+	var mu sync.Mutex
+	var outputs []string
+	t.Run("wallets", func(t *testing.T) {
+		for i, w := range wallets {
+			t.Run(w.name, func(t *testing.T) {
+				t.Parallel()
+				run := func(stdin string, want int, args ...string) string {
+					t.Helper()
+					r := exeEnv(t, w.env, stdin, args...)
+					mu.Lock()
+					outputs = append(outputs, r.out, r.errOut)
+					mu.Unlock()
+					if r.code != want {
+						t.Fatalf("walletctl %s: want exit %d, got %s", strings.Join(args, " "), want, r)
+					}
+					return strings.TrimSpace(r.out)
+				}
+				u := run("", 0, "user", "register", "--phone", fmt.Sprintf("139000000%02d", i+1))
+				run("", 0, "--as", u, "kyc", "submit", "--name", card.Name, "--id", card.IDNo)
+				var b struct {
+					BindingID string `json:"binding_id"`
+				}
+				json.Unmarshal([]byte(run("", 0, "-o", "json", "--as", u, "card", "bind", "--card", card.CardNo, "--phone", card.Phone)), &b)
+				otp := run("", 0, "bank", "otp", "--phone", card.Phone)
+				var c struct {
+					ID string `json:"id"`
+				}
+				json.Unmarshal([]byte(run("", 0, "-o", "json", "--as", u, "card", "confirm", "--binding", b.BindingID, "--otp", otp)), &c)
+				run("258147\n", 0, "--as", u, "password", "set", "--password-stdin")
+				run("258147\n", 0, "--as", u, "topup", "--card", c.ID, "--amount", "200", "--password-stdin")
+				run("258147\n", 0, "--as", u, "pay", "--merchant", "m-cinema", "--amount", "66.50", "--password-stdin")
+				run("258147\n", 10, "--as", u, "topup", "--card", c.ID, "--amount", "999.99", "--password-stdin")
+				var rep struct {
+					Checked, Settled, Failed, StillPending, Matched int
+					Mismatches                                      []string
+					LedgerSum                                       int64 `json:"ledger_sum"`
+				}
+				json.Unmarshal([]byte(run("", 0, "-o", "json", "reconcile")), &rep)
+				if rep.Checked != 1 || rep.Failed != 1 || rep.Settled != 0 || rep.StillPending != 0 || rep.Matched != 1 ||
+					len(rep.Mismatches) != 0 || rep.LedgerSum != 0 {
+					t.Errorf("reconcile: %+v", rep)
+				}
+				var bal struct{ Available, Pending int64 }
+				json.Unmarshal([]byte(run("", 0, "-o", "json", "--as", u, "balance")), &bal)
+				if bal.Available != 13350 || bal.Pending != 0 {
+					t.Errorf("balance %+v, want 133.50 available", bal)
+				}
+				var j []bankapi.JournalEntry
+				json.Unmarshal([]byte(run("", 0, "-o", "json", "bank", "journal")), &j)
+				debits := 0
+				for _, e := range j {
+					if e.Partner != j[0].Partner || e.Partner == "" || e.Partner == bankapi.DefaultPartner {
+						t.Fatalf("the journal shows another caller's entry: %+v", e)
+					}
+					if e.Op == bankapi.OpDebit && e.Outcome == "ok" {
+						debits++
+					}
+				}
+				if debits != 1 {
+					t.Errorf("%d debits in the wallet's journal, want 1", debits)
+				}
+			})
+		}
+	})
+
+	// The bank's view: one partner per wallet, each with exactly one debit of 200.00 processed.
+	resp, err := http.Get(bank.url + "/admin/journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []bankapi.JournalEntry
+	json.NewDecoder(resp.Body).Decode(&all)
+	resp.Body.Close()
+	perPartner := map[string]int64{}
+	for _, e := range all {
+		if e.Op == bankapi.OpDebit && e.Outcome == "ok" {
+			perPartner[e.Partner] += e.Amount
+		}
+	}
+	if len(perPartner) != len(wallets) {
+		t.Errorf("debits by partner %v, want %d partners", perPartner, len(wallets))
+	}
+	for p, sum := range perPartner {
+		if sum != 20000 {
+			t.Errorf("partner %s debited %d fen, want 20000", p, sum)
+		}
+	}
+	if got := bankCustomer(t, bank.url, card.CardNo).Balance; got != startBalance-int64(len(wallets))*20000 {
+		t.Errorf("the card's balance is %d, want %d", got, startBalance-int64(len(wallets))*20000)
+	}
+	for _, o := range outputs {
+		if strings.Contains(o, "INTERNAL") || strings.Contains(o, "bug in walletctl") {
+			t.Fatalf("an output says INTERNAL:\n%s", o)
+		}
+	}
+	t.Logf("%d wallets on one bank: %d journal entries, %d partners with one debit each", len(wallets), len(all), len(perPartner))
+}
+
+func bankCustomer(t *testing.T, bankURL, cardNo string) bankapi.Customer {
+	t.Helper()
+	resp, err := http.Get(bankURL + "/admin/customers/" + cardNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var c bankapi.Customer
+	var buf bytes.Buffer
+	io.Copy(&buf, resp.Body)
+	if err := json.Unmarshal(buf.Bytes(), &c); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/customers: %d %s", resp.StatusCode, buf.String())
+	}
+	return c
+}
