@@ -43,10 +43,39 @@ func binary(tb testing.TB) string {
 	return binPath
 }
 
+var (
+	bankBuildOnce sync.Once
+	bankBinPath   string
+	bankBuildErr  error
+)
+
+// bankmockBinary builds cmd/bankmock once per test run, beside the walletctl binary's folder.
+func bankmockBinary(tb testing.TB) string {
+	tb.Helper()
+	bankBuildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bankmock-bin-")
+		if err != nil {
+			bankBuildErr = err
+			return
+		}
+		bankBinPath = filepath.Join(dir, "bankmock")
+		out, err := exec.Command("go", "build", "-o", bankBinPath, "github.com/walletctl/walletctl/cmd/bankmock").CombinedOutput()
+		if err != nil {
+			bankBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if bankBuildErr != nil {
+		tb.Fatal(bankBuildErr)
+	}
+	return bankBinPath
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
+	for _, p := range []string{binPath, bankBinPath} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
 	}
 	os.Exit(code)
 }

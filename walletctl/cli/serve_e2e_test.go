@@ -46,7 +46,14 @@ func (l *lockedBuffer) String() string {
 // startServe starts the real binary and reads the URL from the first line of its stdout.
 func startServe(t *testing.T, env []string, args ...string) *servedProcess {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	return startServer(t, binary(t), env, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+}
+
+// startServer starts a server binary (walletctl serve, bankmock serve) that prints its URL as the
+// first line of standard output, and reads it.
+func startServer(t *testing.T, bin string, env []string, args ...string) *servedProcess {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -73,7 +80,7 @@ func startServe(t *testing.T, env []string, args ...string) *servedProcess {
 	select {
 	case p.url = <-lines:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("walletctl serve printed no URL; stderr:\n%s", p.stderr)
+		t.Fatalf("%s printed no URL; stderr:\n%s", filepath.Base(bin), p.stderr)
 	}
 	if !strings.HasPrefix(p.url, "http://127.0.0.1:") {
 		t.Fatalf("first line %q; stderr:\n%s", p.url, p.stderr)
