@@ -16,8 +16,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
+	"github.com/walletctl/walletctl/walletctl/tenant"
 )
 
 // serveCmd is `walletctl serve`: the wallet's HTTP API over a folder of tenants.
@@ -72,18 +74,23 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
-			srv, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, AdminToken: adminToken, Logger: logger, KeepOpen: keepOpen,
-				Store: a.storeDSN, SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
+			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN,
+				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
 			if err != nil {
+				return err
+			}
+			srv, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants, AdminToken: adminToken, Logger: logger})
+			if err != nil {
+				tenants.Close(context.WithoutCancel(ctx))
 				return err
 			}
 			// Saved on every way out: the tenants' banks and clocks live in memory until then.
 			defer srv.Close(context.WithoutCancel(ctx))
-			if tenantKey != "" && !srv.Tenants().HasKey(tenantKey) {
+			if tenantKey != "" && !tenants.HasKey(tenantKey) {
 				if seed == 0 {
 					seed = sandbox.DefaultSeed
 				}
-				ct, err := srv.Tenants().Create(ctx, httpapi.TenantSpec{Name: "default", Seed: seed, Customers: customers,
+				ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "default", Seed: seed, Customers: customers,
 					BankURL: tenantBank, APIKey: tenantKey, Join: a.storeDSN != ""})
 				if err != nil {
 					return err

@@ -2,34 +2,28 @@ package conformance
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/tenant"
+	"github.com/walletctl/walletctl/walletctl/tenant/tenanttest"
 )
 
 // newWallet starts the real wallet server (walletctl serve's handler) on loopback with one tenant.
-func newWallet(t *testing.T) (*httptest.Server, string) {
+func newWallet(t *testing.T) (string, string) {
 	t.Helper()
-	ctx := context.Background()
-	s, err := httpapi.NewServer(ctx, httpapi.Options{Data: t.TempDir(), Throwaway: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const key = "conformance-test-key-0001"
-	if _, err := s.Tenants().Create(ctx, httpapi.TenantSpec{Name: "partner", Seed: 5, Customers: 3, APIKey: key}); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { ts.Close(); s.Close(ctx) })
-	return ts, key
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{})
+	srv.Create(t, walletctl.TenantSpec{Name: "partner", Seed: 5, Customers: 3, APIKey: key})
+	return srv.URL, key
 }
 
 func TestWalletServe(t *testing.T) {
-	ts, key := newWallet(t)
-	cfg := testConfig(ts.URL)
+	url, key := newWallet(t)
+	cfg := testConfig(url)
 	cfg.APIKey = key
 	rep := RunWallet(context.Background(), cfg)
 	var names []string
@@ -50,8 +44,8 @@ func TestWalletServe(t *testing.T) {
 }
 
 func TestWalletWrongKey(t *testing.T) {
-	ts, _ := newWallet(t)
-	cfg := testConfig(ts.URL)
+	url, _ := newWallet(t)
+	cfg := testConfig(url)
 	cfg.APIKey = "not-the-tenant-key-0001"
 	rep := RunWallet(context.Background(), cfg)
 	// Without a valid key nothing is served: the auth check fails and names it, everything after

@@ -11,6 +11,7 @@ import (
 
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
+	"github.com/walletctl/walletctl/walletctl/tenant"
 )
 
 // readyPayer registers, verifies and binds the "ok" test card and sets the password, through svc.
@@ -131,16 +132,13 @@ func BenchmarkServeCardPayment(b *testing.B) {
 
 func benchServe(b *testing.B, keepOpen bool, settings *walletctl.Settings, inproc func() error) {
 	ctx := context.Background()
-	s, err := NewServer(ctx, Options{Data: b.TempDir(), Settings: settings, KeepOpen: keepOpen})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, _ := newServer(b, Options{}, tenant.Options{Settings: settings, KeepOpen: keepOpen})
 	hs := httptest.NewServer(s)
 	defer func() {
 		hs.Close()
 		s.Close(ctx)
 	}()
-	ct, err := s.Tenants().Create(ctx, TenantSpec{Seed: 1, Customers: 5})
+	ct, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Seed: 1, Customers: 5})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
+	"github.com/walletctl/walletctl/walletctl/tenant"
 )
 
 type bankAdmin interface {
@@ -40,20 +41,35 @@ func testCard(key string) bankapi.Customer {
 
 var fixedNow = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
-// startServer starts a real server on loopback over a fresh data folder.
-func startServer(t testing.TB, opts Options) (*Server, *httptest.Server) {
+// newServer builds the server over real tenants (walletctl/tenant) in to.Data (default: a fresh
+// folder).
+func newServer(t testing.TB, opts Options, to tenant.Options) (*Server, *tenant.Set) {
 	t.Helper()
-	if opts.Data == "" {
-		opts.Data = t.TempDir()
+	if to.Data == "" {
+		to.Data = t.TempDir()
 	}
-	opts.Throwaway = true
-	if opts.Now == nil {
-		opts.Now = fixedNow
-	}
-	s, err := NewServer(context.Background(), opts)
+	ts, err := tenant.Open(context.Background(), to)
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts.Tenants = ts
+	s, err := NewServer(context.Background(), opts)
+	if err != nil {
+		ts.Close(context.Background())
+		t.Fatal(err)
+	}
+	return s, ts
+}
+
+// startServer starts a real server on loopback over throwaway tenants in a fresh data folder
+// (or to.Data).
+func startServer(t testing.TB, opts Options, to tenant.Options) (*Server, *httptest.Server) {
+	t.Helper()
+	to.Throwaway = true
+	if to.Now == nil {
+		to.Now = fixedNow
+	}
+	s, _ := newServer(t, opts, to)
 	hs := httptest.NewServer(s)
 	t.Cleanup(func() {
 		hs.Close()
@@ -64,7 +80,7 @@ func startServer(t testing.TB, opts Options) (*Server, *httptest.Server) {
 	return s, hs
 }
 
-func createTenant(t testing.TB, s *Server, spec TenantSpec) *CreatedTenant {
+func createTenant(t testing.TB, s *Server, spec walletctl.TenantSpec) *walletctl.CreatedTenant {
 	t.Helper()
 	ct, err := s.Tenants().Create(context.Background(), spec)
 	if err != nil {
@@ -314,10 +330,10 @@ func TestParityEngineAndHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close(ctx)
-	direct := runScript(t, tenantService{sb.Service(), sb}, sb.Bank())
+	direct := runScript(t, sb.Service(), sb.Bank()) // in-process bank: sb.Advance is the wallet's
 
-	s, hs := startServer(t, Options{})
-	ct := createTenant(t, s, TenantSpec{Name: "parity", Seed: 7, Customers: 5})
+	s, hs := startServer(t, Options{}, tenant.Options{})
+	ct := createTenant(t, s, walletctl.TenantSpec{Name: "parity", Seed: 7, Customers: 5})
 	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
 	remote := runScript(t, c, c.Bank(5*time.Second))
 
@@ -345,9 +361,9 @@ func TestParityEngineAndHTTP(t *testing.T) {
 
 func TestTenantIsolationAndKeys(t *testing.T) {
 	ctx := context.Background()
-	s, hs := startServer(t, Options{})
-	a := createTenant(t, s, TenantSpec{Name: "a", Seed: 1, Customers: 3})
-	b := createTenant(t, s, TenantSpec{Name: "b", Seed: 1, Customers: 3})
+	s, hs := startServer(t, Options{}, tenant.Options{})
+	a := createTenant(t, s, walletctl.TenantSpec{Name: "a", Seed: 1, Customers: 3})
+	b := createTenant(t, s, walletctl.TenantSpec{Name: "b", Seed: 1, Customers: 3})
 	if a.ID == b.ID || a.APIKey == b.APIKey {
 		t.Fatalf("two tenants share id or key: %+v %+v", a, b)
 	}
@@ -462,7 +478,7 @@ func TestAdminTokenAndPersistence(t *testing.T) {
 func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	ctx := context.Background()
 	data := t.TempDir()
-	s, hs := startServer(t, Options{Data: data, AdminToken: "admin-secret", KeepOpen: keepOpen})
+	s, hs := startServer(t, Options{AdminToken: "admin-secret"}, tenant.Options{Data: data, KeepOpen: keepOpen})
 	if st, _ := adminDo(t, "POST", hs.URL+"/admin/tenants", "", `{"name":"x"}`); st != http.StatusUnauthorized {
 		t.Fatalf("no token: %d", st)
 	}
@@ -473,7 +489,7 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	if st != http.StatusCreated {
 		t.Fatalf("create: %d %s", st, body)
 	}
-	var ct CreatedTenant
+	var ct walletctl.CreatedTenant
 	json.Unmarshal([]byte(body), &ct)
 	if ct.ID != "t1" || !strings.HasPrefix(ct.APIKey, "wk_") || ct.Seed != 3 || ct.Customers != 4 {
 		t.Fatalf("created: %+v", ct)
@@ -499,7 +515,7 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 		t.Fatal(err)
 	}
 	// The file holds the key's hash, never the key.
-	raw, _ := os.ReadFile(filepath.Join(data, TenantsFile))
+	raw, _ := os.ReadFile(filepath.Join(data, tenant.File))
 	if strings.Contains(string(raw), ct.APIKey) || !strings.Contains(string(raw), "key_sha256") {
 		t.Fatalf("tenants.json: %s", raw)
 	}
@@ -509,7 +525,7 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s2, hs2 := startServer(t, Options{Data: data, AdminToken: "admin-secret", KeepOpen: keepOpen})
+	s2, hs2 := startServer(t, Options{AdminToken: "admin-secret"}, tenant.Options{Data: data, KeepOpen: keepOpen})
 	c2 := NewClient(hs2.URL, ct.APIKey, ClientOptions{})
 	u, err := c2.User(ctx, "u1")
 	if err != nil || u.Phone != "13800000001" {
@@ -522,7 +538,7 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 		t.Fatalf("the bank's state after restart: %v %v", fs, err)
 	}
 	// The next tenant does not reuse an id.
-	ct2 := createTenant(t, s2, TenantSpec{})
+	ct2 := createTenant(t, s2, walletctl.TenantSpec{})
 	if ct2.ID != "t2" {
 		t.Fatalf("second tenant id %s", ct2.ID)
 	}
@@ -539,7 +555,7 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 
 // Without an admin token the admin API answers loopback only.
 func TestAdminLoopbackOnly(t *testing.T) {
-	s, _ := startServer(t, Options{})
+	s, _ := startServer(t, Options{}, tenant.Options{})
 	for _, remote := range []string{"10.1.2.3:5555", "[2001:db8::1]:80"} {
 		req := httptest.NewRequest("GET", "/admin/tenants", nil)
 		req.RemoteAddr = remote
@@ -560,7 +576,7 @@ func TestAdminLoopbackOnly(t *testing.T) {
 
 // Every served route is in /openapi.json, with its method, and nothing else is.
 func TestOpenAPICoversRoutes(t *testing.T) {
-	_, hs := startServer(t, Options{})
+	_, hs := startServer(t, Options{}, tenant.Options{})
 	resp, err := http.Get(hs.URL + "/openapi.json")
 	if err != nil {
 		t.Fatal(err)
@@ -581,7 +597,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	for _, rt := range Routes {
 		served[rt.Method+" "+rt.Path] = true
 	}
-	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		served[m+" /v1/bank/{path}"] = true
 	}
 	documented := map[string]bool{}
@@ -613,8 +629,8 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 }
 
 func TestBodyLimitAndBadJSON(t *testing.T) {
-	s, hs := startServer(t, Options{MaxBodyBytes: 256})
-	ct := createTenant(t, s, TenantSpec{Customers: 1})
+	s, hs := startServer(t, Options{MaxBodyBytes: 256}, tenant.Options{})
+	ct := createTenant(t, s, walletctl.TenantSpec{Customers: 1})
 	do := func(body string) (int, string) {
 		req, _ := http.NewRequest("POST", hs.URL+"/v1/users", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+ct.APIKey)
@@ -663,8 +679,8 @@ func (s *syncBuffer) String() string {
 func TestAccessLogMasksSecrets(t *testing.T) {
 	ctx := context.Background()
 	var logs syncBuffer
-	s, hs := startServer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	ct := createTenant(t, s, TenantSpec{Customers: 2})
+	s, hs := startServer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, tenant.Options{})
+	ct := createTenant(t, s, walletctl.TenantSpec{Customers: 2})
 	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
 	ok := testCard("ok")
 	c.Register(ctx, ok.Phone)
@@ -699,10 +715,10 @@ func TestAccessLogMasksSecrets(t *testing.T) {
 // by side. Run with -race.
 func TestConcurrentClients(t *testing.T) {
 	ctx := context.Background()
-	s, hs := startServer(t, Options{})
+	s, hs := startServer(t, Options{}, tenant.Options{})
 	var wg sync.WaitGroup
 	for _, name := range []string{"a", "b"} {
-		ct := createTenant(t, s, TenantSpec{Name: name, Customers: 1})
+		ct := createTenant(t, s, walletctl.TenantSpec{Name: name, Customers: 1})
 		c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
 		for i := 0; i < 8; i++ {
 			wg.Add(1)
@@ -732,11 +748,8 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{}))
 	defer bank.Close()
 
-	s, err := NewServer(ctx, Options{Data: t.TempDir(), Throwaway: true, Now: fixedNow})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ct := createTenant(t, s, TenantSpec{Seed: 1, Customers: 3, BankURL: bank.URL})
+	s, _ := newServer(t, Options{}, tenant.Options{Throwaway: true, Now: fixedNow})
+	ct := createTenant(t, s, walletctl.TenantSpec{Seed: 1, Customers: 3, BankURL: bank.URL})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -778,8 +791,8 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 // the tenant usable: its sandbox is saved and unlocked.
 func TestBankProxyAbortKeepsTenantUsable(t *testing.T) {
 	ctx := context.Background()
-	s, hs := startServer(t, Options{})
-	ct := createTenant(t, s, TenantSpec{Customers: 2})
+	s, hs := startServer(t, Options{}, tenant.Options{})
+	ct := createTenant(t, s, walletctl.TenantSpec{Customers: 2})
 	for _, fault := range []string{"refuse", "malformed", "http_error"} {
 		req, _ := http.NewRequest("POST", hs.URL+"/v1/bank/v1/debits", strings.NewReader(`{"agreement":"agr_x","amount":100,"currency":"CNY"}`))
 		req.Header.Set("Authorization", "Bearer "+ct.APIKey)
@@ -802,8 +815,8 @@ func TestBankProxyAbortKeepsTenantUsable(t *testing.T) {
 // request without a key is a new top-up.
 func TestIdempotencyKeyOverHTTP(t *testing.T) {
 	ctx := context.Background()
-	s, hs := startServer(t, Options{})
-	ct := createTenant(t, s, TenantSpec{Customers: 1})
+	s, hs := startServer(t, Options{}, tenant.Options{})
+	ct := createTenant(t, s, walletctl.TenantSpec{Customers: 1})
 	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
 	req := readyPayer(t, c, c.Bank(5*time.Second))
 	card := strings.TrimPrefix(req.Source, "card:")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
 )
 
 // OpenAPI returns the OpenAPI 3 document of the API, built once from Routes (so that it lists
@@ -93,8 +95,8 @@ func buildOpenAPI() obj {
 		o["responses"] = r
 		return o
 	}
-	add("POST", "/admin/tenants", admin("CreateTenant", "Create a tenant: an isolated sandbox behind a new API key (shown only here)", &TenantSpec{}, &CreatedTenant{}, "201"))
-	add("GET", "/admin/tenants", admin("ListTenants", "List tenants (never their keys)", nil, []TenantInfo{}, "200"))
+	add("POST", "/admin/tenants", admin("CreateTenant", "Create a tenant: an isolated sandbox behind a new API key (shown only here)", &walletctl.TenantSpec{}, &walletctl.CreatedTenant{}, "201"))
+	add("GET", "/admin/tenants", admin("ListTenants", "List tenants (never their keys)", nil, []walletctl.TenantInfo{}, "200"))
 	del := admin("DeleteTenant", "Delete a tenant and its sandbox", nil, nil, "204")
 	del["parameters"] = []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}}}
 	add("DELETE", "/admin/tenants/{id}", del)
@@ -102,11 +104,19 @@ func buildOpenAPI() obj {
 		"responses": obj{"200": obj{"description": "ok"}}})
 	add("GET", "/openapi.json", obj{"operationId": "OpenAPI", "summary": "This document", "security": []obj{},
 		"responses": obj{"200": obj{"description": "the OpenAPI 3 document"}}})
-	bank := obj{"summary": "The tenant's mock bank: the bankmock protocol v1 and admin API under this prefix (see bankmock's /openapi.json); the tenant's API key is its admin token",
+	bank := obj{"summary": "The tenant's bank: the bank-adapter protocol and the bank's admin API under this prefix (see the bank's /openapi.json)",
+		"description": "What a tenant may do here depends on its bank. A tenant with a private in-process bank (no bank_url) " +
+			"has full rights on it: the protocol, customers, faults, OTPs, the journal, the clock, reset and snapshot. " +
+			"A tenant on a shared bank server (bank_url) acts as its own partner there and nothing more: walletctl serve " +
+			"drops the request's credentials and sends only the tenant's partner key (never the operator's bank token), so " +
+			"the bank shows the tenant only its own transactions, statements, journal entries and OTPs, and fault rules " +
+			"added here match only the tenant's traffic; bank-wide admin (customers, reset, snapshot, moving the clock, " +
+			"partners, bank-wide faults) answers 403, and another partner's things answer 404 or are absent. " +
+			"X-Bankmock-Fault and Idempotency-Key pass through; bank errors keep the bank's {\"error\":{code,resp_code,message}} body.",
 		"security":   []obj{{"apiKey": []string{}}},
 		"parameters": []obj{{"name": "path", "in": "path", "required": true, "schema": obj{"type": "string"}}},
 		"responses":  obj{"default": obj{"description": "as bankmock answers"}}}
-	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 		o := obj{}
 		for k, v := range bank {
 			o[k] = v

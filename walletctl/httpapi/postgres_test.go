@@ -17,6 +17,7 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/postgres/pgtest"
+	"github.com/walletctl/walletctl/walletctl/tenant"
 )
 
 // sharedWorld is a real bankmock server on loopback, shared by every wallet server of a test.
@@ -43,21 +44,20 @@ func pgServers(t testing.TB, n int, w *sharedWorld, key string, settings *wallet
 	ctx := context.Background()
 	prefix := fmt.Sprintf("h_%d_%d_", os.Getpid(), time.Now().UnixNano()%1e9) // tests side by side on one database
 	var servers []*Server
+	var sets []*tenant.Set
 	var hss []*httptest.Server
 	for i := range n {
-		s, err := NewServer(ctx, Options{Data: t.TempDir(), Store: dsn, SchemaPrefix: prefix, Throwaway: true, Now: fixedNow,
+		s, ts := newServer(t, Options{}, tenant.Options{Store: dsn, SchemaPrefix: prefix, Throwaway: true, Now: fixedNow,
 			Settings: settings})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Tenants().Create(ctx, TenantSpec{Name: "shared", APIKey: key, BankURL: w.url, Join: i > 0}); err != nil {
+		sets = append(sets, ts)
+		if _, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Name: "shared", APIKey: key, BankURL: w.url, Join: i > 0}); err != nil {
 			t.Fatal(err)
 		}
 		hs := httptest.NewServer(s)
 		servers, hss = append(servers, s), append(hss, hs)
 	}
 	// The test's own view of the tenant's schema: the ledger and the txns, read directly.
-	st, err := postgres.OpenWith(ctx, dsn, postgres.Options{Schema: servers[0].Tenants().Schema("t1")})
+	st, err := postgres.OpenWith(ctx, dsn, postgres.Options{Schema: sets[0].Schema("t1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,16 +113,13 @@ func payerFor(t testing.TB, svc walletctl.Service, bank *bankmock.Engine, c bank
 func TestPostgresTenantNeedsSharedBank(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	s, err := NewServer(ctx, Options{Data: t.TempDir(), Store: dsn, SchemaPrefix: "h_refused_", Throwaway: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := newServer(t, Options{}, tenant.Options{Store: dsn, SchemaPrefix: "h_refused_", Throwaway: true})
 	defer s.Close(ctx)
-	_, err = s.Tenants().Create(ctx, TenantSpec{APIKey: "pg-no-bank-key-0001"})
+	_, err := s.Tenants().Create(ctx, walletctl.TenantSpec{APIKey: "pg-no-bank-key-0001"})
 	if walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
 		t.Errorf("tenant without bank_url on PostgreSQL: %v; want INVALID_ARGUMENT", err)
 	}
-	if _, err := NewServer(ctx, Options{Data: t.TempDir(), Store: dsn, KeepOpen: true}); walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
+	if _, err := tenant.Open(ctx, tenant.Options{Data: t.TempDir(), Store: dsn, KeepOpen: true}); walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
 		t.Errorf("KeepOpen on PostgreSQL: %v; want INVALID_ARGUMENT", err)
 	}
 }
@@ -355,12 +352,9 @@ func TestPostgresTenantSchemaLifecycle(t *testing.T) {
 	}
 	// A third server creating the same tenant without join starts it afresh.
 	prefix := strings.TrimSuffix(st.Schema(), "t1")
-	s3, err := NewServer(ctx, Options{Data: t.TempDir(), Store: pgtest.DSN(t), SchemaPrefix: prefix, Throwaway: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s3, _ := newServer(t, Options{}, tenant.Options{Store: pgtest.DSN(t), SchemaPrefix: prefix, Throwaway: true})
 	defer s3.Close(ctx)
-	if _, err := s3.Tenants().Create(ctx, TenantSpec{APIKey: key, BankURL: w.url}); err != nil {
+	if _, err := s3.Tenants().Create(ctx, walletctl.TenantSpec{APIKey: key, BankURL: w.url}); err != nil {
 		t.Fatal(err)
 	}
 	if n := users(); n != 0 {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
@@ -16,10 +15,8 @@ import (
 	"strings"
 	"time"
 
-	bankserver "github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
 // CodeUnauthenticated is sent with 401 when a request has no valid API key or admin token. It is
@@ -35,10 +32,32 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 // moneyOps are the routes whose engine calls honour a caller's idempotency key.
 var moneyOps = map[string]bool{"TopUp": true, "Withdraw": true, "Pay": true, "Transfer": true}
 
+// Tenants is what the server needs from the tenants it serves. walletctl/tenant implements it
+// over sandbox homes (tenants.json, hashed keys, a lock per tenant, SQLite or PostgreSQL wallets,
+// in-process or shared banks); the server itself knows nothing of sandboxes, stores or banks.
+type Tenants interface {
+	// Create makes a tenant (the admin API's POST /admin/tenants).
+	Create(ctx context.Context, spec walletctl.TenantSpec) (*walletctl.CreatedTenant, error)
+	// List returns the tenants by id order, never with their keys.
+	List() []walletctl.TenantInfo
+	// Delete removes a tenant and its state after its in-flight requests; an unknown id is a
+	// walletctl NOT_FOUND error.
+	Delete(ctx context.Context, id string) error
+	// Serve runs fn for the tenant whose API key is apiKey, under that tenant's lock (one request
+	// of a tenant at a time), with the tenant's wallet and its bank as an http.Handler serving the
+	// bank's own paths (/v1/..., /admin/...) with the rights the tenant has there. id is "" when
+	// no tenant has the key; ok is false when the tenant was deleted while the call waited; in both
+	// cases fn is not called. A non-nil err (opening or saving the tenant failed) means fn's
+	// answer, if it ran, must be dropped.
+	Serve(ctx context.Context, apiKey string, fn func(svc walletctl.Service, bank http.Handler)) (id string, ok bool, err error)
+	// Close writes back and closes every tenant, waiting for their in-flight requests.
+	Close(ctx context.Context) error
+}
+
 // Options configure a Server.
 type Options struct {
-	// Data is the folder holding tenants.json and one sandbox folder per tenant; required.
-	Data string
+	// Tenants are the tenants served; required. The server owns them: Server.Close closes them.
+	Tenants Tenants
 	// AdminToken, when set, opens /admin/* to clients presenting "Authorization: Bearer <token>"
 	// and closes it to everyone else; when empty, /admin/* answers loopback clients only.
 	AdminToken string
@@ -47,79 +66,37 @@ type Options struct {
 	// Logger receives one access-log line per request (card and ID numbers masked; bodies never
 	// logged). Nil: no logging.
 	Logger *slog.Logger
-	// KeepOpen keeps every tenant's sandbox open for the server's life: faster (no bank restore
-	// and save per request), but the in-process bank and the clock are written back only at
-	// Close, so a crash loses them while the wallet's database keeps its commits. Off, every
-	// request opens the tenant's sandbox around its open database and saves it, exactly as one
-	// CLI command does (same bank calls, same journal, same durability).
-	KeepOpen bool
-	// Throwaway makes tenants created from now on skip fsync (tests, benchmarks).
-	Throwaway bool
-	// Settings are the wallet rules of tenants created from now on (nil = the sandbox defaults);
-	// each tenant's sandbox.json records its own.
-	Settings *walletctl.Settings
-	// Store, when set (postgres://user@host:port/db), keeps each tenant's wallet in the PostgreSQL
-	// schema SchemaPrefix+id instead of wallet.db in its folder, so that several servers (each
-	// with its own Data folder holding the same tenants: same API keys, created in the same order
-	// or with --tenant-key) serve one tenant together. Its tenants need a shared bank (bank_url),
-	// follow that bank's clock, and KeepOpen is refused. Creating a tenant empties its schema
-	// unless TenantSpec.Join; deleting it drops the schema.
-	Store string
-	// SchemaPrefix prefixes the tenants' schemas (default "tenant_").
-	SchemaPrefix string
-	// Now stamps tenant creation (default time.Now); Rand generates API keys (default crypto/rand).
-	Now  func() time.Time
-	Rand io.Reader
 }
 
-// Server serves the wallet API of every tenant of one data folder. Close it after the
-// http.Server has shut down, so that the tenants' state is written back.
+// Server serves the wallet API of every tenant of a Tenants. Close it after the http.Server has
+// shut down, so that the tenants' state is written back.
 type Server struct {
 	opts    Options
-	tenants *Tenants
+	tenants Tenants
 	mux     *http.ServeMux
 	log     *slog.Logger
 }
 
-// NewServer opens the tenants of opts.Data and returns the handler.
+// NewServer returns the handler serving opts.Tenants.
 func NewServer(ctx context.Context, opts Options) (*Server, error) {
-	if opts.Data == "" {
-		return nil, errors.New("httpapi: Options.Data is required")
+	if opts.Tenants == nil {
+		return nil, errors.New("httpapi: Options.Tenants is required")
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Reader
-	}
-	if opts.SchemaPrefix == "" {
-		opts.SchemaPrefix = "tenant_"
-	}
-	if opts.Store != "" && opts.KeepOpen {
-		// An open sandbox would keep its own clock while other servers move the bank's.
-		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument,
-			"--keep-open cannot be used with a PostgreSQL store: a tenant shared by several servers is reopened per request")
-	}
-	ts, err := openTenants(ctx, opts.Data, opts.KeepOpen, opts.Throwaway, opts.Now, opts.Rand)
-	if err == nil {
-		ts.settings = opts.Settings
-		ts.storeDSN, ts.schemaPrefix = opts.Store, opts.SchemaPrefix
-	}
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{opts: opts, tenants: ts, mux: http.NewServeMux(), log: opts.Logger}
+	s := &Server{opts: opts, tenants: opts.Tenants, mux: http.NewServeMux(), log: opts.Logger}
 	for i := range Routes {
 		rt := &Routes[i]
-		s.mux.HandleFunc(rt.Method+" "+rt.Path, s.tenantOnly(func(w http.ResponseWriter, r *http.Request, sb *sandbox.Sandbox) {
-			s.serveRoute(w, r, sb, rt)
+		s.mux.HandleFunc(rt.Method+" "+rt.Path, s.tenantOnly(func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, _ http.Handler) {
+			s.serveRoute(w, r, svc, rt)
 		}))
 	}
-	// The tenant's bank: the whole bankmock protocol and admin API, for `walletctl bank ...`.
-	s.mux.HandleFunc("/v1/bank/", s.tenantOnly(s.serveBank))
+	// The tenant's bank, for `walletctl bank ...`: everything on a private in-process bank; on a
+	// shared bank, what the tenant's own partner may do there (the bank decides).
+	s.mux.HandleFunc("/v1/bank/", s.tenantOnly(func(w http.ResponseWriter, r *http.Request, _ walletctl.Service, bank http.Handler) {
+		http.StripPrefix("/v1/bank", bank).ServeHTTP(w, r)
+	}))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -144,11 +121,11 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Tenants is the server's tenant set (for `serve --tenant-key` and tests).
-func (s *Server) Tenants() *Tenants { return s.tenants }
+// Tenants is the server's tenant set.
+func (s *Server) Tenants() Tenants { return s.tenants }
 
-// Close writes back and closes every tenant's sandbox. Call it after http.Server.Shutdown.
-func (s *Server) Close(ctx context.Context) error { return s.tenants.closeAll(ctx) }
+// Close writes back and closes every tenant. Call it after http.Server.Shutdown.
+func (s *Server) Close(ctx context.Context) error { return s.tenants.Close(ctx) }
 
 // statusWriter records what the access log needs.
 type statusWriter struct {
@@ -215,26 +192,23 @@ func unauthenticated(w http.ResponseWriter, msg, hint string) {
 	writeJSON(w, http.StatusUnauthorized, errorEnvelope{Error: errorBody{Code: CodeUnauthenticated, Message: msg, Hint: hint}})
 }
 
-// tenantOnly resolves the API key to a tenant and runs h on its sandbox under the tenant's lock.
-// The answer is buffered until the sandbox is saved, so that a failure to save is the answer.
-func (s *Server) tenantOnly(h func(http.ResponseWriter, *http.Request, *sandbox.Sandbox)) http.HandlerFunc {
+// tenantOnly resolves the API key to a tenant and runs h on its wallet and bank under the
+// tenant's lock. The answer is buffered until the tenant is saved, so that a failure to save is
+// the answer.
+func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, bank http.Handler)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		t := s.tenants.lookup(bearer(r))
-		if t == nil {
+		buf := &bufferedResponse{header: http.Header{}}
+		id, ok, err := s.tenants.Serve(r.Context(), bearer(r), func(svc walletctl.Service, bank http.Handler) {
+			h(buf, r, svc, bank)
+		})
+		if p, found := r.Context().Value(tenantKey{}).(*string); found {
+			*p = id
+		}
+		switch {
+		case id == "":
 			unauthenticated(w, "a valid tenant API key is required",
 				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
-			return
-		}
-		if p, ok := r.Context().Value(tenantKey{}).(*string); ok {
-			*p = t.rec.ID
-		}
-		buf := &bufferedResponse{header: http.Header{}}
-		err := s.tenants.use(r.Context(), t, func(sb *sandbox.Sandbox) error {
-			h(buf, r, sb)
-			return nil
-		})
-		switch {
-		case errors.Is(err, errTenantDeleted):
+		case !ok:
 			unauthenticated(w, "the tenant of this API key was deleted", "")
 		case err != nil:
 			writeError(w, err, nil)
@@ -303,7 +277,7 @@ func isLoopback(remote string) bool {
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
-	var spec TenantSpec
+	var spec walletctl.TenantSpec
 	if err := decodeBody(r, &spec); err != nil {
 		writeError(w, err, nil)
 		return
@@ -316,15 +290,7 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, ct)
 }
 
-// serveBank hands /v1/bank/... to a bankmock server over the tenant's bank. The tenant's own key
-// is its bank's admin token: the key already proved who is asking.
-func (s *Server) serveBank(w http.ResponseWriter, r *http.Request, sb *sandbox.Sandbox) {
-	h := bankserver.New(sb.Bank(), bankserver.Options{AdminToken: bearer(r), MaxBodyBytes: s.opts.MaxBodyBytes,
-		HangTimeout: 30 * time.Second})
-	http.StripPrefix("/v1/bank", h).ServeHTTP(w, r)
-}
-
-func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, sb *sandbox.Sandbox, rt *Route) {
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, svc walletctl.Service, rt *Route) {
 	var body any
 	if rt.Body != nil {
 		body = reflect.New(reflect.TypeOf(rt.Body).Elem()).Interface()
@@ -337,7 +303,7 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, sb *sandbox.
 	if k := r.Header.Get(HeaderIdempotencyKey); k != "" && moneyOps[rt.Op] {
 		ctx = walletctl.WithIdempotencyKey(ctx, k)
 	}
-	res, err := rt.call(ctx, tenantService{sb.Service(), sb}, r, body)
+	res, err := rt.call(ctx, svc, r, body)
 	if err != nil {
 		writeError(w, err, res)
 		return

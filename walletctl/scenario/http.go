@@ -10,7 +10,9 @@ import (
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/tenant"
 )
 
 // StartHTTPBank starts a real bankmock server on 127.0.0.1:0 for one scenario: the same seed and
@@ -50,12 +52,18 @@ func StartHTTPWallet(ctx context.Context, seed int64, customers int, bankURL str
 	if err != nil {
 		return "", "", nil, err
 	}
-	s, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, Throwaway: true})
+	tenants, err := tenant.Open(ctx, tenant.Options{Data: data, Throwaway: true})
 	if err != nil {
 		os.RemoveAll(data)
 		return "", "", nil, err
 	}
-	ct, err := s.Tenants().Create(ctx, httpapi.TenantSpec{Name: "scenario", Seed: seed, Customers: customers, BankURL: bankURL})
+	s, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants})
+	if err != nil {
+		tenants.Close(ctx)
+		os.RemoveAll(data)
+		return "", "", nil, err
+	}
+	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "scenario", Seed: seed, Customers: customers, BankURL: bankURL})
 	if err != nil {
 		s.Close(ctx)
 		os.RemoveAll(data)

@@ -26,6 +26,7 @@ import (
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 	"github.com/walletctl/walletctl/walletctl/scenario"
 	"github.com/walletctl/walletctl/walletctl/secretscan"
+	"github.com/walletctl/walletctl/walletctl/tenant"
 )
 
 var repoRoot = filepath.Join("..", "..")
@@ -267,11 +268,16 @@ func (c *collector) startWallet(ctx context.Context, seed int64, customers int, 
 		return "", "", nil, err
 	}
 	logBuf := &lockedBuffer{}
-	s, err := httpapi.NewServer(ctx, httpapi.Options{Data: data, Throwaway: true, Logger: slog.New(slog.NewJSONHandler(logBuf, nil))})
+	tenants, err := tenant.Open(ctx, tenant.Options{Data: data, Throwaway: true})
 	if err != nil {
 		return "", "", nil, err
 	}
-	ct, err := s.Tenants().Create(ctx, httpapi.TenantSpec{Seed: seed, Customers: customers, BankURL: bankURL})
+	s, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants, Logger: slog.New(slog.NewJSONHandler(logBuf, nil))})
+	if err != nil {
+		tenants.Close(ctx)
+		return "", "", nil, err
+	}
+	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Seed: seed, Customers: customers, BankURL: bankURL})
 	if err != nil {
 		return "", "", nil, err
 	}
