@@ -15,50 +15,69 @@ import (
 	"github.com/walletctl/walletctl/bankmock"
 )
 
+// Access is who may call a route.
+type Access int
+
+const (
+	// Open: anyone (/healthz, /openapi.json).
+	Open Access = iota
+	// Protocol: anyone; a partner key makes the request that partner's, none the default partner's.
+	Protocol
+	// Helper: a partner-level test helper (OTP, journal, fault rules, reading the clock): a partner
+	// key scopes it to that partner's own things; the admin token (or a loopback caller when the
+	// server has none) sees the whole bank.
+	Helper
+	// BankAdmin: bank-wide administration; the admin token, or a loopback caller when the server
+	// has none. A partner key is refused (403).
+	BankAdmin
+)
+
 // Route is one entry of the route table: registered on the mux and checked against the OpenAPI
 // document by the same list, so the two cannot drift.
 type Route struct {
 	Method string
 	Path   string // ServeMux pattern path, which is also the OpenAPI path ({name} segments)
-	admin  bool
+	Access Access
 	handle func(s *Server, w http.ResponseWriter, r *http.Request)
 }
 
-// Admin reports whether the route is part of the admin API.
-func (rt Route) Admin() bool { return rt.admin }
+// Admin reports whether the route is part of the admin API (/admin/...).
+func (rt Route) Admin() bool { return rt.Access == Helper || rt.Access == BankAdmin }
 
 // Routes returns the method and path of every route the server serves.
 func Routes() []Route { return append([]Route(nil), routeTable...) }
 
 var routeTable = []Route{
-	{"GET", "/healthz", false, (*Server).healthz},
-	{"GET", "/openapi.json", false, (*Server).openapi},
+	{"GET", "/healthz", Open, (*Server).healthz},
+	{"GET", "/openapi.json", Open, (*Server).openapi},
 
-	{"GET", "/v1/banks", false, (*Server).banks},
-	{"POST", "/v1/cards/verify", false, (*Server).verify},
-	{"POST", "/v1/bindings", false, (*Server).createBinding},
-	{"POST", "/v1/bindings/{id}/confirm", false, (*Server).confirmBinding},
-	{"DELETE", "/v1/agreements/{agreement}", false, (*Server).unbind},
-	{"POST", "/v1/debits", false, (*Server).debit},
-	{"POST", "/v1/credits", false, (*Server).credit},
-	{"GET", "/v1/transactions/{key}", false, (*Server).transaction},
-	{"GET", "/v1/statements/{date}", false, (*Server).statement},
+	{"GET", "/v1/banks", Protocol, (*Server).banks},
+	{"POST", "/v1/cards/verify", Protocol, (*Server).verify},
+	{"POST", "/v1/bindings", Protocol, (*Server).createBinding},
+	{"POST", "/v1/bindings/{id}/confirm", Protocol, (*Server).confirmBinding},
+	{"DELETE", "/v1/agreements/{agreement}", Protocol, (*Server).unbind},
+	{"POST", "/v1/debits", Protocol, (*Server).debit},
+	{"POST", "/v1/credits", Protocol, (*Server).credit},
+	{"GET", "/v1/transactions/{key}", Protocol, (*Server).transaction},
+	{"GET", "/v1/statements/{date}", Protocol, (*Server).statement},
 
-	{"GET", "/admin/customers", true, (*Server).customers},
-	{"POST", "/admin/customers", true, (*Server).addCustomers},
-	{"GET", "/admin/customers/{card_no}", true, (*Server).customer},
-	{"PATCH", "/admin/customers/{card_no}", true, (*Server).patchCustomer},
-	{"GET", "/admin/faults", true, (*Server).faults},
-	{"POST", "/admin/faults", true, (*Server).addFault},
-	{"DELETE", "/admin/faults", true, (*Server).clearFaults},
-	{"DELETE", "/admin/faults/{id}", true, (*Server).deleteFault},
-	{"GET", "/admin/otp", true, (*Server).otp},
-	{"GET", "/admin/journal", true, (*Server).journal},
-	{"GET", "/admin/clock", true, (*Server).clock},
-	{"POST", "/admin/clock", true, (*Server).advanceClock},
-	{"POST", "/admin/reset", true, (*Server).reset},
-	{"GET", "/admin/snapshot", true, (*Server).snapshot},
-	{"PUT", "/admin/snapshot", true, (*Server).restore},
+	{"GET", "/admin/customers", BankAdmin, (*Server).customers},
+	{"POST", "/admin/customers", BankAdmin, (*Server).addCustomers},
+	{"GET", "/admin/customers/{card_no}", BankAdmin, (*Server).customer},
+	{"PATCH", "/admin/customers/{card_no}", BankAdmin, (*Server).patchCustomer},
+	{"GET", "/admin/faults", Helper, (*Server).faults},
+	{"POST", "/admin/faults", Helper, (*Server).addFault},
+	{"DELETE", "/admin/faults", Helper, (*Server).clearFaults},
+	{"DELETE", "/admin/faults/{id}", Helper, (*Server).deleteFault},
+	{"GET", "/admin/otp", Helper, (*Server).otp},
+	{"GET", "/admin/journal", Helper, (*Server).journal},
+	{"GET", "/admin/clock", Helper, (*Server).clock},
+	{"POST", "/admin/clock", BankAdmin, (*Server).advanceClock},
+	{"POST", "/admin/reset", BankAdmin, (*Server).reset},
+	{"GET", "/admin/snapshot", BankAdmin, (*Server).snapshot},
+	{"PUT", "/admin/snapshot", BankAdmin, (*Server).restore},
+	{"GET", "/admin/partners", BankAdmin, (*Server).partners},
+	{"POST", "/admin/partners", BankAdmin, (*Server).createPartner},
 }
 
 // ---- request decoding ----
@@ -515,6 +534,31 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.respond(r.Context(), w, nil, http.StatusNoContent, nil, s.b.Restore(r.Context(), b))
+}
+
+// partnerCreate is the body of POST /admin/partners.
+type partnerCreate struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createPartner(w http.ResponseWriter, r *http.Request) {
+	var req partnerCreate
+	if !s.decode(w, r, &req) {
+		return
+	}
+	v, err := s.b.CreatePartner(r.Context(), req.Name)
+	if err == nil {
+		w.Header().Set("Cache-Control", "no-store") // the key is in the body, shown this once
+	}
+	s.respond(r.Context(), w, nil, http.StatusCreated, v, err)
+}
+
+func (s *Server) partners(w http.ResponseWriter, r *http.Request) {
+	v, err := s.b.Partners(r.Context())
+	if v == nil && err == nil {
+		v = []bankapi.Partner{}
+	}
+	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,15 @@
 // Package server serves the bankmock engine over HTTP: the bank-adapter protocol v1 (/v1/...),
 // the admin API (/admin/...), /healthz and the OpenAPI document /openapi.json.
 //
+// Who calls (DESIGN section 6), from "Authorization: Bearer <credential>":
+//   - the admin token: bank-wide admin; protocol requests act as the default partner;
+//   - a partner key: that partner; the protocol and the partner-level helpers (Helper routes)
+//     answer for its own things, and bank-wide admin routes are 403 UNAUTHORIZED, from anywhere;
+//   - anything else (an unknown key, another scheme): 401 UNAUTHENTICATED on every route;
+//   - no header: protocol requests act as the default partner; admin routes (helpers included)
+//     are bank-wide for a loopback caller when the server has no admin token, else 401 (a token is
+//     configured) or 403 (not loopback).
+//
 // The server is a thin translation layer. The engine decides outcomes; the server only turns an
 // injected fault the engine reports (see bankmock.Report) into what a real network would do:
 // a closed connection, a garbage body, an HTTP 5xx.
@@ -17,6 +26,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/cnid"
 )
 
@@ -26,11 +36,17 @@ type Backend interface {
 	bankapi.Admin
 }
 
+// PartnerKeys authenticates partner keys; *bankmock.Engine implements it. A Backend without it
+// knows no partner: every bearer credential but the admin token is then refused with 401.
+type PartnerKeys interface {
+	PartnerByKey(key string) (id string, ok bool)
+}
+
 // Options configure a Server. The zero value is usable.
 type Options struct {
 	// AdminToken, when set, opens /admin/* to any client presenting "Authorization: Bearer <token>"
 	// and closes it to everyone else. When empty, /admin/* answers loopback clients only.
-	AdminToken string
+	AdminToken string // partner keys are the backend's (see PartnerKeys)
 	// MaxBodyBytes limits request bodies (default 1 MiB); larger ones get 413.
 	MaxBodyBytes int64
 	// MaxSnapshotBytes limits the body of PUT /admin/snapshot (default 256 MiB), which carries a
@@ -77,16 +93,12 @@ func New(b Backend, opts Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	for _, rt := range routeTable {
-		h := rt.handle
-		if rt.admin {
-			s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
-				if s.authorizeAdmin(w, r) {
-					h(s, w, r)
-				}
-			})
-		} else {
-			s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) { h(s, w, r) })
-		}
+		h, access := rt.handle, rt.Access
+		s.mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
+			if r, ok := s.authorize(w, r, access); ok {
+				h(s, w, r)
+			}
+		})
 	}
 	return s
 }
@@ -170,25 +182,73 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (for Hijack).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// authorizeAdmin applies the admin rule: with a token, the token from anywhere; without one,
-// loopback clients only.
-func (s *Server) authorizeAdmin(w http.ResponseWriter, r *http.Request) bool {
-	if s.opts.AdminToken != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminToken)) == 1 {
-			return true
+// caller is who sent a request: the admin, a partner, or nobody in particular.
+type caller struct {
+	admin   bool
+	partner string // a partner id, when a partner key was presented
+}
+
+// authenticate reads the Authorization header. A header that is present must be a bearer
+// credential the bank knows: the admin token or a partner key.
+func (s *Server) authenticate(r *http.Request) (caller, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return caller{}, true
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	if !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return caller{}, false
+	}
+	if s.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(cred), []byte(s.opts.AdminToken)) == 1 {
+		return caller{admin: true}, true
+	}
+	if pk, ok := s.b.(PartnerKeys); ok {
+		if id, ok := pk.PartnerByKey(cred); ok {
+			return caller{partner: id}, true
 		}
+	}
+	return caller{}, false
+}
+
+// authorize applies the rules of the package comment to a route of the given access. It returns
+// the request to serve (acting as the partner, if one called) or writes the refusal.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access) (*http.Request, bool) {
+	c, ok := s.authenticate(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="bankmock", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, &bankapi.Error{Code: bankapi.CodeUnauthenticated,
+			Message: "the Authorization header is neither \"Bearer <partner key>\" for a partner this bank knows nor the admin token: " +
+				"check the key (partners survive POST /admin/reset, not a restore of an older snapshot), " +
+				"get one with POST /admin/partners (bankmock partner create), " +
+				"or send no Authorization header to act as the default partner"})
+		return r, false
+	}
+	if c.partner != "" {
+		r = r.WithContext(bankmock.WithPartner(r.Context(), c.partner))
+	}
+	switch {
+	case access == Open || access == Protocol || c.admin:
+		return r, true
+	case c.partner != "" && access == Helper:
+		return r, true
+	case c.partner != "":
+		writeError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
+			Message: "partner " + c.partner + " may not use " + r.Method + " " + cnid.MaskDigits(r.URL.Path) + ": it is bank-wide administration and needs the admin token; " +
+				"a partner key opens the protocol and the partner-level helpers (GET /admin/otp, GET /admin/journal, /admin/faults, GET /admin/clock)"})
+		return r, false
+	case s.opts.AdminToken != "":
 		w.Header().Set("WWW-Authenticate", `Bearer realm="bankmock-admin"`)
-		writeError(w, http.StatusUnauthorized, &bankapi.Error{Code: bankapi.CodeUnauthorized,
-			Message: "admin API requires Authorization: Bearer <admin token>"})
-		return false
+		writeError(w, http.StatusUnauthorized, &bankapi.Error{Code: bankapi.CodeUnauthenticated,
+			Message: "admin API requires Authorization: Bearer <admin token> (or, on the partner-level helpers, a partner key)"})
+		return r, false
+	case isLoopback(r.RemoteAddr):
+		return r, true
+	default:
+		writeError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
+			Message: "admin API answers loopback clients only (start bankmock with --admin-token to open it; a partner key opens the partner-level helpers)"})
+		return r, false
 	}
-	if isLoopback(r.RemoteAddr) {
-		return true
-	}
-	writeError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
-		Message: "admin API answers loopback clients only (start bankmock with --admin-token to open it)"})
-	return false
 }
 
 func isLoopback(remoteAddr string) bool {
