@@ -476,10 +476,22 @@ func TestAdminToken(t *testing.T) {
 	srv := httptest.NewServer(server.New(eng, server.Options{AdminToken: "s3cret"}))
 	defer srv.Close()
 	ctx := context.Background()
+	// No credentials where a token is configured, or a wrong one: 401 UNAUTHENTICATED.
 	_, err := client.New(srv.URL, client.Options{}).Customers(ctx)
-	wantCode(t, err, bankapi.CodeUnauthorized, "")
+	wantCode(t, err, bankapi.CodeUnauthenticated, "")
 	_, err = client.New(srv.URL, client.Options{AdminToken: "wrong"}).Customers(ctx)
-	wantCode(t, err, bankapi.CodeUnauthorized, "")
+	wantCode(t, err, bankapi.CodeUnauthenticated, "")
+	// A partner key is a known caller without bank-wide rights: 403 UNAUTHORIZED on bank-wide
+	// routes (the client sends it on the helpers, where it scopes the answer).
+	pc, err := client.New(srv.URL, client.Options{AdminToken: "s3cret"}).CreatePartner(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.New(srv.URL, client.Options{PartnerKey: pc.Key}).Journal(ctx); err != nil {
+		t.Fatalf("journal with a partner key: %v", err)
+	}
+	_, err = client.New(srv.URL, client.Options{PartnerKey: pc.Key, AdminToken: "wrong"}).Customers(ctx)
+	wantCode(t, err, bankapi.CodeUnauthenticated, "")
 	cs, err := client.New(srv.URL, client.Options{AdminToken: "s3cret"}).Customers(ctx)
 	if err != nil || len(cs) != len(bankmock.TestCards)+2 {
 		t.Fatalf("customers with the token: %d %v", len(cs), err)

@@ -244,6 +244,21 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		if _, hasSec := op["security"]; hasSec != (rt.Access != Open) {
 			t.Errorf("route %s: access=%v but documented security=%v", key, rt.Access, hasSec)
 		}
+		// The security requirement says who may call: the partner key (optional) on the
+		// protocol, the partner key or the admin token on the helpers, the admin token on the rest.
+		want := map[Access]string{Protocol: `[{"partnerKey":[]},{}]`, Helper: `[{"partnerKey":[]},{"adminToken":[]}]`,
+			BankAdmin: `[{"adminToken":[]}]`}[rt.Access]
+		if got, _ := json.Marshal(op["security"]); rt.Access != Open && string(got) != want {
+			t.Errorf("route %s: security %s, want %s", key, got, want)
+		}
+		// Every route documents 401 (an unknown credential); admin routes 403 too.
+		resps, _ := op["responses"].(map[string]any)
+		if _, ok := resps["401"]; !ok {
+			t.Errorf("route %s: 401 not documented", key)
+		}
+		if _, ok := resps["403"]; !ok && rt.Admin() {
+			t.Errorf("route %s: 403 not documented", key)
+		}
 	}
 	// And the other way: the document promises nothing the server does not serve.
 	for p, item := range paths {
@@ -253,8 +268,8 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 			}
 		}
 	}
-	if len(routeTable) < 26 {
-		t.Errorf("route table has %d routes, want the whole protocol (26)", len(routeTable))
+	if len(routeTable) < 28 {
+		t.Errorf("route table has %d routes, want the whole protocol (28)", len(routeTable))
 	}
 }
 
