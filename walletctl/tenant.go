@@ -14,6 +14,11 @@ type TenantSpec struct {
 	BankURL   string `json:"bank_url,omitempty"` // "" = an in-process bank in the tenant's sandbox
 	// APIKey, when set, is the tenant's key (scripts that need a known one); else one is generated.
 	APIKey string `json:"api_key,omitempty"`
+	// BankKey is the tenant's partner key at bank_url, issued by the bank's operator (bankmock
+	// partner create). Without it the tenant registers itself as a new partner of the bank. A
+	// tenant on a PostgreSQL store needs one: the servers that serve it together must be one
+	// partner, or one server's reconcile would not find another's transactions.
+	BankKey string `json:"bank_key,omitempty"`
 	// Join, on a server with a PostgreSQL store, keeps the wallet already in the tenant's schema
 	// (another server on the same database created this tenant) instead of emptying it.
 	Join bool `json:"join,omitempty"`

@@ -24,7 +24,7 @@ import (
 
 // serveCmd is `walletctl serve`: the wallet's HTTP API over a folder of tenants.
 func (a *app) serveCmd() *cobra.Command {
-	var addr, data, adminToken, tenantKey, tenantBank string
+	var addr, data, adminToken, tenantKey, tenantBank, tenantBankKey string
 	var seed int64
 	var customers int
 	var shutdownWait time.Duration
@@ -74,7 +74,10 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
-			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN,
+			if tenantBankKey == "" {
+				tenantBankKey = a.getenv("WALLETCTL_TENANT_BANK_KEY")
+			}
+			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
 				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
 			if err != nil {
 				return err
@@ -91,7 +94,7 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 					seed = sandbox.DefaultSeed
 				}
 				ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "default", Seed: seed, Customers: customers,
-					BankURL: tenantBank, APIKey: tenantKey, Join: a.storeDSN != ""})
+					BankURL: tenantBank, BankKey: tenantBankKey, APIKey: tenantKey, Join: a.storeDSN != ""})
 				if err != nil {
 					return err
 				}
@@ -139,6 +142,7 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 	f.Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed of the --tenant-key tenant")
 	f.IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers of the --tenant-key tenant")
 	f.StringVar(&tenantBank, "tenant-bank", "", "bankmock server URL for the --tenant-key tenant (default: an in-process bank)")
+	f.StringVar(&tenantBankKey, "tenant-bank-key", "", "the --tenant-key tenant's partner key at --tenant-bank (default: register a new partner; env WALLETCTL_TENANT_BANK_KEY)")
 	f.BoolVar(&keepOpen, "keep-open", false, "keep every tenant's sandbox open (faster; its bank and clock are saved only at shutdown, so a crash loses them) instead of opening and saving it per request like a CLI command")
 	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	return cmd

@@ -39,6 +39,11 @@ func TestServePostgresTwoProcesses(t *testing.T) {
 	bank := bankmock.New(bankmock.Config{Seed: 3, Customers: 4, Clock: clock, Sleep: bankmock.InstantSleep})
 	bs := httptest.NewServer(bankserver.New(bank, bankserver.Options{}))
 	defer bs.Close()
+	// Both servers serve one tenant, so they are one partner of the bank: the key is issued once.
+	partner, err := bank.CreatePartner(ctx, "shared tenant")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	st, err := postgres.OpenWith(ctx, dsn, postgres.Options{Schema: sp + "_tenant_t1"})
 	if err != nil {
@@ -54,7 +59,7 @@ func TestServePostgresTwoProcesses(t *testing.T) {
 	var procs []*servedProcess
 	var cs []*httpapi.Client
 	for range 2 {
-		p := startServe(t, env, "--data", t.TempDir(), "--store", dsn, "--tenant-key", key, "--tenant-bank", bs.URL)
+		p := startServe(t, env, "--data", t.TempDir(), "--store", dsn, "--tenant-key", key, "--tenant-bank", bs.URL, "--tenant-bank-key", partner.Key)
 		procs = append(procs, p)
 		cs = append(cs, httpapi.NewClient(p.url, key, httpapi.ClientOptions{}))
 	}

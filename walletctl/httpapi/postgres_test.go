@@ -22,9 +22,11 @@ import (
 
 // sharedWorld is a real bankmock server on loopback, shared by every wallet server of a test.
 type sharedWorld struct {
-	bank  *bankmock.Engine
-	clock *vclock.Manual
-	url   string
+	bank     *bankmock.Engine
+	clock    *vclock.Manual
+	url      string
+	key      string          // the partner key every server of the shared tenant uses at the bank
+	asTenant context.Context // a context acting as that partner, to read its statement
 }
 
 func startBank(t testing.TB, customers int) *sharedWorld {
@@ -33,7 +35,12 @@ func startBank(t testing.TB, customers int) *sharedWorld {
 	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: customers, Clock: clock, Sleep: bankmock.InstantSleep})
 	hs := httptest.NewServer(bankserver.New(eng, bankserver.Options{}))
 	t.Cleanup(hs.Close)
-	return &sharedWorld{bank: eng, clock: clock, url: hs.URL}
+	pc, err := eng.CreatePartner(context.Background(), "shared tenant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sharedWorld{bank: eng, clock: clock, url: hs.URL, key: pc.Key,
+		asTenant: bankmock.WithPartner(context.Background(), pc.ID)}
 }
 
 // pgServers starts n wallet servers, each with its own data folder, on one PostgreSQL database
@@ -50,7 +57,7 @@ func pgServers(t testing.TB, n int, w *sharedWorld, key string, settings *wallet
 		s, ts := newServer(t, Options{}, tenant.Options{Store: dsn, SchemaPrefix: prefix, Throwaway: true, Now: fixedNow,
 			Settings: settings})
 		sets = append(sets, ts)
-		if _, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Name: "shared", APIKey: key, BankURL: w.url, Join: i > 0}); err != nil {
+		if _, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Name: "shared", APIKey: key, BankURL: w.url, BankKey: w.key, Join: i > 0}); err != nil {
 			t.Fatal(err)
 		}
 		hs := httptest.NewServer(s)
@@ -118,6 +125,11 @@ func TestPostgresTenantNeedsSharedBank(t *testing.T) {
 	_, err := s.Tenants().Create(ctx, walletctl.TenantSpec{APIKey: "pg-no-bank-key-0001"})
 	if walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
 		t.Errorf("tenant without bank_url on PostgreSQL: %v; want INVALID_ARGUMENT", err)
+	}
+	// With a bank but no partner key, each server would register its own partner.
+	_, err = s.Tenants().Create(ctx, walletctl.TenantSpec{APIKey: "pg-no-bank-key-0001", BankURL: startBank(t, 1).url})
+	if walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument || !strings.Contains(err.Error(), "bank_key") {
+		t.Errorf("tenant without bank_key on PostgreSQL: %v; want INVALID_ARGUMENT naming bank_key", err)
 	}
 	if _, err := tenant.Open(ctx, tenant.Options{Data: t.TempDir(), Store: dsn, KeepOpen: true}); walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
 		t.Errorf("KeepOpen on PostgreSQL: %v; want INVALID_ARGUMENT", err)
@@ -290,7 +302,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	stmt, err := w.bank.Statement(ctx, day)
+	stmt, err := w.bank.Statement(w.asTenant, day)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +366,7 @@ func TestPostgresTenantSchemaLifecycle(t *testing.T) {
 	prefix := strings.TrimSuffix(st.Schema(), "t1")
 	s3, _ := newServer(t, Options{}, tenant.Options{Store: pgtest.DSN(t), SchemaPrefix: prefix, Throwaway: true})
 	defer s3.Close(ctx)
-	if _, err := s3.Tenants().Create(ctx, walletctl.TenantSpec{APIKey: key, BankURL: w.url}); err != nil {
+	if _, err := s3.Tenants().Create(ctx, walletctl.TenantSpec{APIKey: key, BankURL: w.url, BankKey: w.key}); err != nil {
 		t.Fatal(err)
 	}
 	if n := users(); n != 0 {

@@ -59,6 +59,9 @@ type Options struct {
 	Store string
 	// SchemaPrefix prefixes the tenants' schemas (default "tenant_").
 	SchemaPrefix string
+	// BankToken is the admin token of the shared banks tenants name in bank_url (registering a
+	// tenant as a partner, the identity registry, the clock); never handed to a tenant.
+	BankToken string
 	// BankMaxBodyBytes limits request bodies to a tenant's bank under /v1/bank/ (default 1 MiB).
 	BankMaxBodyBytes int64
 	// Now stamps tenant creation (default time.Now); Rand generates API keys (default crypto/rand).
@@ -119,6 +122,7 @@ type Set struct {
 	now       func() time.Time
 	rand      io.Reader
 	bankMax   int64
+	bankToken string
 	// storeDSN, when set, puts each tenant's wallet in the PostgreSQL schema schemaPrefix+id.
 	storeDSN     string
 	schemaPrefix string
@@ -156,7 +160,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	ts := &Set{dir: dir, keepOpen: opts.KeepOpen, throwaway: opts.Throwaway, settings: opts.Settings, now: opts.Now,
-		rand: opts.Rand, bankMax: opts.BankMaxBodyBytes, storeDSN: opts.Store, schemaPrefix: opts.SchemaPrefix,
+		rand: opts.Rand, bankMax: opts.BankMaxBodyBytes, bankToken: opts.BankToken, storeDSN: opts.Store, schemaPrefix: opts.SchemaPrefix,
 		next: 1, byID: map[string]*tenant{}}
 	b, err := os.ReadFile(filepath.Join(dir, File))
 	if errors.Is(err, os.ErrNotExist) {
@@ -200,7 +204,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 
 func (ts *Set) sandboxOptions(rec tenantRecord) sandbox.Options {
 	// On PostgreSQL the tenant may be served by several servers: its clock is the shared bank's.
-	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, Throwaway: ts.throwaway,
+	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, BankToken: ts.bankToken, Throwaway: ts.throwaway,
 		ClockFromBank: ts.storeDSN != ""}
 }
 
@@ -262,6 +266,12 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument,
 			"a tenant on a PostgreSQL store needs a shared bank: set bank_url (serve --tenant-bank URL) to a bankmock server")
 	}
+	if ts.storeDSN != "" && spec.BankKey == "" {
+		// Every server registering its own partner would split the tenant's bank records.
+		return nil, &walletctl.Error{Code: walletctl.CodeInvalidArgument,
+			Message: "a tenant on a PostgreSQL store needs bank_key: the servers that serve it together must be one partner of the bank",
+			Hint:    "issue a key once (bankmock partner create --url BANK) and give it to every server: serve --tenant-bank-key KEY, or bank_key in POST /admin/tenants"}
+	}
 	key := spec.APIKey
 	if key == "" {
 		var b [24]byte
@@ -287,6 +297,7 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
 	t.rec = rec
 	opts := ts.sandboxOptions(rec)
+	opts.BankKey = spec.BankKey
 	if ts.storeDSN != "" {
 		st, err := ts.openStore(ctx, rec)
 		if err != nil {
