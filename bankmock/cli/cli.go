@@ -1,5 +1,6 @@
 // Package cli is the bankmock command: serve the mock bank over HTTP, list the documented test
-// cards and magic amounts, print the version. cmd/bankmock only calls Main.
+// cards and magic amounts, create and list partners of a running bank, print the version.
+// cmd/bankmock only calls Main.
 package cli
 
 import (
@@ -20,6 +21,8 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
 )
@@ -59,7 +62,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServe(stdout, stderr), newCards(stdout), newVersion(stdout))
+	root.AddCommand(newServe(stdout, stderr), newCards(stdout), newPartner(stdout), newVersion(stdout))
 	return root
 }
 
@@ -215,6 +218,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintln(stderr, "  admin API: requires Authorization: Bearer <token>")
 	}
+	fmt.Fprintf(stderr, "  partners: bankmock partner create --name NAME --url %s (each caller its own key; none = the default partner)\n", url)
 	logger.Info("listening", "url", url, "seed", f.seed, "customers", f.customers, "admin_token", f.adminToken != "")
 
 	sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -241,4 +245,141 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// partnerFlags are the flags of the partner commands: which bank, with which rights, how to print.
+type partnerFlags struct {
+	url        string
+	adminToken string
+	output     string
+	asJSON     bool
+}
+
+func (f *partnerFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	fl.StringVar(&f.url, "url", envOr("BANKMOCK_URL", "http://127.0.0.1:8086"), "the bank's base URL (env BANKMOCK_URL)")
+	fl.StringVar(&f.adminToken, "admin-token", os.Getenv("BANKMOCK_ADMIN_TOKEN"), "the bank's admin token, if it has one (env BANKMOCK_ADMIN_TOKEN; without one, a loopback bank answers a loopback caller)")
+	fl.StringVarP(&f.output, "output", "o", "table", "table or json")
+	fl.BoolVar(&f.asJSON, "json", false, "print JSON (same as -o json)")
+}
+
+func (f *partnerFlags) json() (bool, error) {
+	switch f.output {
+	case "json":
+		return true, nil
+	case "table", "":
+		return f.asJSON, nil
+	}
+	return false, usageError{fmt.Errorf("-o must be table or json, got %q", f.output)}
+}
+
+func (f *partnerFlags) client() *client.Client {
+	return client.New(f.url, client.Options{AdminToken: f.adminToken, Timeout: 10 * time.Second})
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// adminErr adds what to do to a refusal of the admin API.
+func adminErr(err error, f *partnerFlags) error {
+	e, ok := bankapi.AsError(err)
+	if !ok {
+		return err
+	}
+	switch e.Code {
+	case bankapi.CodeUnauthenticated, bankapi.CodeUnauthorized:
+		hint := "pass the bank's admin token with --admin-token (or BANKMOCK_ADMIN_TOKEN)"
+		if f.adminToken != "" {
+			hint = "check --admin-token: it is not the token this bank was started with"
+		}
+		return fmt.Errorf("%w\n  hint: creating and listing partners is bank-wide administration; %s", err, hint)
+	case bankapi.CodeOutcomeUnknown:
+		return fmt.Errorf("%w\n  hint: is a bank running at %s? (bankmock serve prints its URL)", err, f.url)
+	}
+	return err
+}
+
+func newPartner(stdout io.Writer) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "partner",
+		Short: "Create and list the partners of a running bank (each caller's id and key)",
+		Long: "A partner is one caller of the bank (a wallet sandbox, a walletctl serve tenant, a CI job) with its own\n" +
+			"key, sent as Authorization: Bearer <key>. Its idempotency keys, bindings, agreements, transactions,\n" +
+			"statements, journal, OTP reads and fault rules are its own. See docs/partners.md.",
+		Args: cobra.NoArgs,
+	}
+	c.AddCommand(newPartnerCreate(stdout), newPartnerList(stdout))
+	return c
+}
+
+func newPartnerCreate(stdout io.Writer) *cobra.Command {
+	var f partnerFlags
+	var name string
+	c := &cobra.Command{
+		Use:   "create [--name N] --url URL [--admin-token T]",
+		Short: "Register a partner and print its id and key (the key is shown this once)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			asJSON, err := f.json()
+			if err != nil {
+				return err
+			}
+			pc, err := f.client().CreatePartner(c.Context(), name)
+			if err != nil {
+				return adminErr(err, &f)
+			}
+			if asJSON {
+				return writeJSONOut(stdout, pc)
+			}
+			fmt.Fprintf(stdout, "partner_id  %s\nname        %s\nkey         %s\n", pc.ID, pc.Name, pc.Key)
+			fmt.Fprintf(stdout, "\nThe key is shown this once (the bank keeps only its hash). Send it as\n  Authorization: Bearer %s\n", pc.Key)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&name, "name", "", "a label for the partner (default: its id)")
+	f.register(c)
+	return c
+}
+
+func newPartnerList(stdout io.Writer) *cobra.Command {
+	var f partnerFlags
+	c := &cobra.Command{
+		Use:   "list --url URL [--admin-token T]",
+		Short: "List the bank's partners (never their keys)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			asJSON, err := f.json()
+			if err != nil {
+				return err
+			}
+			ps, err := f.client().Partners(c.Context())
+			if err != nil {
+				return adminErr(err, &f)
+			}
+			if asJSON {
+				return writeJSONOut(stdout, ps)
+			}
+			t := table.NewWriter()
+			t.SetOutputMirror(stdout)
+			t.SetStyle(table.StyleLight)
+			t.AppendHeader(table.Row{"partner", "name", "created"})
+			for _, p := range ps {
+				t.AppendRow(table.Row{p.ID, p.Name, p.CreatedAt.Format(time.RFC3339)})
+			}
+			t.Render()
+			return nil
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func writeJSONOut(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -17,6 +18,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankmock/server"
 )
 
 func TestVersionAndCards(t *testing.T) {
@@ -169,5 +171,51 @@ func TestServeBinary(t *testing.T) {
 	}
 	if !strings.Contains(log, "path=/admin/customers/622202") || !strings.Contains(log, "shutting down") {
 		t.Errorf("stderr lacks the request log or the shutdown line:\n%s", log)
+	}
+}
+
+func TestPartnerCommands(t *testing.T) {
+	eng := bankmock.New(bankmock.Config{Seed: 2, Customers: 1})
+	ts := httptest.NewServer(server.New(eng, server.Options{AdminToken: "adm"}))
+	defer ts.Close()
+	ctx := context.Background()
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Run(ctx, args, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	code, out, errs := run("partner", "create", "--name", "ci wallet", "--url", ts.URL, "--admin-token", "adm", "--json")
+	if code != 0 {
+		t.Fatalf("create: exit %d %s", code, errs)
+	}
+	var pc bankapi.PartnerCredentials
+	if err := json.Unmarshal([]byte(out), &pc); err != nil || pc.ID != "p1" || pc.Name != "ci wallet" || pc.Key == "" {
+		t.Fatalf("create --json: %q %v", out, err)
+	}
+	if id, ok := eng.PartnerByKey(pc.Key); !ok || id != "p1" {
+		t.Fatal("the printed key is not the partner's")
+	}
+	code, out, errs = run("partner", "create", "--url", ts.URL, "--admin-token", "adm")
+	if code != 0 || !strings.Contains(out, "p2") || !strings.Contains(out, "key         "+bankmock.KeyPrefix) || !strings.Contains(out, "Authorization: Bearer") {
+		t.Fatalf("create (table): exit %d %q %s", code, out, errs)
+	}
+	code, out, _ = run("partner", "list", "--url", ts.URL, "--admin-token", "adm")
+	if code != 0 || !strings.Contains(out, "ci wallet") || !strings.Contains(out, "p2") || strings.Contains(out, pc.Key) {
+		t.Fatalf("list: exit %d %q", code, out)
+	}
+	code, out, _ = run("partner", "list", "--url", ts.URL, "--admin-token", "adm", "-o", "json")
+	var ps []bankapi.Partner
+	if err := json.Unmarshal([]byte(out), &ps); code != 0 || err != nil || len(ps) != 3 {
+		t.Fatalf("list -o json: exit %d %q %v", code, out, err)
+	}
+	// Without the token, or with a wrong one: exit 1, with a hint.
+	for _, tok := range []string{"", "nope"} {
+		code, _, errs = run("partner", "create", "--url", ts.URL, "--admin-token", tok)
+		if code != 1 || !strings.Contains(errs, "UNAUTHENTICATED") || !strings.Contains(errs, "hint:") {
+			t.Errorf("token %q: exit %d %q", tok, code, errs)
+		}
+	}
+	if code, _, _ = run("partner", "list", "--url", ts.URL, "-o", "yaml"); code != 2 {
+		t.Errorf("-o yaml: exit %d, want 2", code)
 	}
 }
