@@ -62,6 +62,7 @@ var BankChecks = []string{
 	CheckCreditLine, CheckLimitSingle, CheckLimitDaily, CheckDebitUnknownAgr, CheckCredit, CheckCreditReplay,
 	CheckTxnQuery, CheckTxnUnknown, CheckLostResponse, CheckIssuerUnavailable, CheckInvalidRequest,
 	CheckUnbind, CheckStatement,
+	CheckPartnerWrongKey, CheckPartnerIdempotency, CheckPartnerAgreement, CheckPartnerQueries, CheckPartnerAdminRefused,
 }
 
 // bankRun is the state of one RunBank: what earlier checks staged for later ones.
@@ -85,6 +86,7 @@ type bankRun struct {
 	pb       *pendingBinding
 	// keys of this run's money requests: succeeded ones must be in the statement, declined ones not.
 	okKeys, declinedKeys []string
+	ps                   *partners // the partner checks' partners, once set up
 }
 
 // RunBank runs every bank-protocol check against the implementation at cfg.URL.
@@ -120,6 +122,9 @@ func RunBank(ctx context.Context, cfg Config) *Report {
 		{CheckTxnQuery, r.txnQuery}, {CheckTxnUnknown, r.txnUnknown}, {CheckLostResponse, r.lostResponse},
 		{CheckIssuerUnavailable, r.issuerUnavailable},
 		{CheckInvalidRequest, r.invalidRequest}, {CheckUnbind, r.unbind}, {CheckStatement, r.statement},
+		{CheckPartnerWrongKey, r.partnerWrongKey}, {CheckPartnerIdempotency, r.partnerIdempotency},
+		{CheckPartnerAgreement, r.partnerAgreement}, {CheckPartnerQueries, r.partnerQueries},
+		{CheckPartnerAdminRefused, r.partnerAdminRefused},
 	}
 	pairs := map[string]func(context.Context) (Status, string, Status, string){
 		CheckInsufficientFunds: r.insufficient, CheckLimitSingle: r.limits, CheckCredit: r.credit,

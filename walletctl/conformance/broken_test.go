@@ -54,12 +54,15 @@ func (bb *brokenBank) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "ignore-fault-header":
 		r.Header.Del(bankapi.HeaderFault)
+	case "unscoped":
+		r.Header.Del("Authorization") // everyone is the default partner: a bank without partners
 	case "replay-new-txn":
 		if r.Method == "POST" && (r.URL.Path == "/v1/debits" || r.URL.Path == "/v1/credits") {
 			k := r.Header.Get(bankapi.HeaderIdempotencyKey)
+			who := r.Header.Get("Authorization") + "|" + k // keys are per partner: only a partner's own key replays
 			bb.mu.Lock()
-			bb.seen[k]++
-			n := bb.seen[k]
+			bb.seen[who]++
+			n := bb.seen[who]
 			bb.mu.Unlock()
 			if n > 1 { // a replay is processed as a new request
 				r.Header.Set(bankapi.HeaderIdempotencyKey, k+"~"+strconv.Itoa(n))
