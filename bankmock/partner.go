@@ -78,8 +78,8 @@ func (e *Engine) checkCaller(ctx context.Context) *bankapi.Error {
 	return nil
 }
 
-// helperScope checks the caller of a partner-level helper: "" and true for bank-wide rights,
-// the partner's id when ctx names one. Lock held.
+// helperScope checks the caller of a partner-level helper and returns whose things it answers
+// for: "" (bank-wide) without WithPartner, else the partner's id. Lock held.
 func (e *Engine) helperScope(ctx context.Context) (string, *bankapi.Error) {
 	if err := e.checkCaller(ctx); err != nil {
 		return "", err
