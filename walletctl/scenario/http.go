@@ -63,7 +63,11 @@ func StartHTTPWallet(ctx context.Context, seed int64, customers int, bankURL str
 		os.RemoveAll(data)
 		return "", "", nil, err
 	}
-	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "scenario", Seed: seed, Customers: customers, BankURL: bankURL})
+	// The tenant's bank is its own, in the server: scenarios stage customers, faults and the clock
+	// through /v1/bank/, which a tenant may do only on a private bank (on a shared one it acts as
+	// one partner, DESIGN.md section 6). bankURL is kept for callers that share one (unused here).
+	_ = bankURL
+	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "scenario", Seed: seed, Customers: customers})
 	if err != nil {
 		s.Close(ctx)
 		os.RemoveAll(data)

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
@@ -75,6 +76,7 @@ func (m *Masker) Mask(s string) string {
 		s = strings.NewReplacer(pairs...).Replace(s)
 	}
 	s = maskNumbers(s)
+	s = maskPartnerValues(s)
 	if len(m.secrets) > 0 {
 		secs := make([]string, 0, len(m.secrets))
 		for k := range m.secrets {
@@ -164,4 +166,23 @@ func group4(s string) string {
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 func isAlnum(c byte) bool {
 	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
+
+// A bank's binding ids and agreement tokens are derived from the calling partner's secret, and a
+// sandbox on a bank server is a partner registered with a random one: they differ between
+// transports and runs by design. Transcripts show their shape, same width, and which partner
+// called as (partner).
+var (
+	bankBindingID = regexp.MustCompile(`\bb_[0-9a-f]{16}\b`)
+	agreementTok  = regexp.MustCompile(`\bagr_[0-9a-f]{24}\b`)
+	partnerField  = regexp.MustCompile(`"partner": "[^"]*"`)
+)
+
+func maskPartnerValues(s string) string {
+	if !strings.Contains(s, "b_") && !strings.Contains(s, "partner") {
+		return s
+	}
+	s = bankBindingID.ReplaceAllString(s, "b_"+strings.Repeat("x", 16))
+	s = agreementTok.ReplaceAllString(s, "agr_"+strings.Repeat("x", 24))
+	return partnerField.ReplaceAllString(s, `"partner": "(partner)"`)
 }

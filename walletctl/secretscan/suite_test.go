@@ -277,7 +277,8 @@ func (c *collector) startWallet(ctx context.Context, seed int64, customers int, 
 		tenants.Close(ctx)
 		return "", "", nil, err
 	}
-	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Seed: seed, Customers: customers, BankURL: bankURL})
+	// A private bank: scenarios stage customers and faults through /v1/bank/ (on a shared bank a tenant is one partner).
+	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Seed: seed, Customers: customers})
 	if err != nil {
 		return "", "", nil, err
 	}
