@@ -82,6 +82,12 @@ const (
 	CodeNetwork         = "NETWORK_ERROR"
 	CodeBankUnavailable = "BANK_UNAVAILABLE"
 	CodePending         = "PENDING"
+	// CodeOutcomeUnknown: a request reached the wallet server but its answer never came back (the
+	// client timed out, the connection dropped): it may have run. Only a retry with the same
+	// idempotency key is safe. Clients make it; a server never sends it.
+	CodeOutcomeUnknown = "OUTCOME_UNKNOWN"
+	// CodeServerBusy: the wallet server's queue for this tenant is full; the request was not run.
+	CodeServerBusy = "SERVER_BUSY"
 	// CodeBankAnswerMismatch: the bank's answer about money does not match what the wallet sent
 	// (another caller's record, another card); the txn stays pending, never settled from it.
 	CodeBankAnswerMismatch = "BANK_ANSWER_MISMATCH"
@@ -138,6 +144,8 @@ var codeHints = map[string]string{
 	CodeBankAuth:            "the bank refused this sandbox's partner credentials: is it the bank the sandbox was made with, and was it restarted without --data? A new sandbox registers again: walletctl sandbox init --bank URL --force",
 	CodeSandboxBank:         "a sandbox stays with the bank it was made with: pass the same --bank (or WALLETCTL_BANK), or make a new sandbox in another --home",
 	CodePending:             "the bank's answer was lost; the operation is pending and nothing will be charged twice: walletctl reconcile",
+	CodeOutcomeUnknown:      "the wallet server's answer was lost and the operation may have run: look at tx list, or retry with the same idempotency key (the server runs it at most once)",
+	CodeServerBusy:          "the wallet server is busy with this tenant's earlier requests; nothing was done: it is safe to retry in a moment",
 	CodeInternal:            "this is a bug in walletctl; please report it",
 }
 

@@ -4,7 +4,7 @@ import "github.com/walletctl/walletctl/walletctl"
 
 // exitCodes maps each wallet error code to the process's exit code, by class: 1 internal, 2 bad
 // input, 3 not found, 4 conflict, 5 precondition, 6 declined by a wallet rule, 7 authentication,
-// 8 declined by the bank, 9 network (safe to retry), 10 pending.
+// 8 declined by the bank, 9 network or busy (safe to retry), 10 pending or outcome unknown.
 var exitCodes = map[string]int{
 	walletctl.CodeInvalidArgument:     2,
 	walletctl.CodeInvalidAmount:       2,
@@ -48,6 +48,8 @@ var exitCodes = map[string]int{
 	walletctl.CodeBankAuth:            7,
 	walletctl.CodeSandboxBank:         5,
 	walletctl.CodePending:             10,
+	walletctl.CodeOutcomeUnknown:      10,
+	walletctl.CodeServerBusy:          9,
 	walletctl.CodeInternal:            1,
 }
 

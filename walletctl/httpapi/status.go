@@ -50,6 +50,8 @@ var statuses = map[string]int{
 	walletctl.CodeBankAuth:            http.StatusBadGateway,
 	walletctl.CodeSandboxBank:         http.StatusPreconditionFailed,
 	walletctl.CodePending:             http.StatusAccepted,
+	walletctl.CodeOutcomeUnknown:      http.StatusGatewayTimeout, // made by clients; listed for completeness
+	walletctl.CodeServerBusy:          http.StatusServiceUnavailable,
 	walletctl.CodeInternal:            http.StatusInternalServerError,
 }
 
