@@ -107,10 +107,12 @@ func (e *Engine) genesis(seed int64, epoch time.Time, initial int) {
 		e.appendCustomer(t.Customer)
 	}
 	e.generate(initial)
+	e.touchAll()
 }
 
 func (e *Engine) appendCustomer(c bankapi.Customer) {
 	e.cardIdx[c.CardNo] = len(e.st.Customers)
+	e.touchCustomer(len(e.st.Customers))
 	e.st.Customers = append(e.st.Customers, c)
 }
 
@@ -134,9 +136,12 @@ func (e *Engine) Customers(ctx context.Context) ([]bankapi.Customer, error) {
 	if err := bankWide(ctx, "listing customers"); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]bankapi.Customer(nil), e.st.Customers...), nil
+	var out []bankapi.Customer
+	err := e.view(func() error {
+		out = append([]bankapi.Customer(nil), e.st.Customers...)
+		return nil
+	})
+	return out, err
 }
 
 // Customer returns one card holder.
@@ -144,13 +149,18 @@ func (e *Engine) Customer(ctx context.Context, cardNo string) (*bankapi.Customer
 	if err := bankWide(ctx, "reading a customer"); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	i, ok := e.cardIdx[cardNo]
-	if !ok {
-		return nil, errf(bankapi.CodeNotFound, "25", "no such card")
+	var c bankapi.Customer
+	err := e.view(func() error {
+		i, ok := e.cardIdx[cardNo]
+		if !ok {
+			return errf(bankapi.CodeNotFound, "25", "no such card")
+		}
+		c = e.st.Customers[i]
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	c := e.st.Customers[i]
 	return &c, nil
 }
 
@@ -162,8 +172,19 @@ func (e *Engine) AddCustomer(ctx context.Context, c bankapi.Customer) (*bankapi.
 	if err := bankWide(ctx, "adding a customer"); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	var out *bankapi.Customer
+	err := e.update(func() error {
+		var err error
+		out, err = e.addCustomer(c)
+		return err
+	})
+	return out, err
+}
+
+func (e *Engine) addCustomer(c bankapi.Customer) (*bankapi.Customer, error) {
+	if len(e.st.Customers) >= e.maxCustomers() {
+		return nil, invalid("the bank holds %d customers, its quota", e.maxCustomers())
+	}
 	f := gofakeit.New(streamSeed(e.st.Seed, streamAdmin, uint64(e.st.AdminFilled)))
 	c.Name, c.IDNo, c.Phone, c.CardNo = strings.TrimSpace(c.Name), strings.ToUpper(strings.TrimSpace(c.IDNo)), strings.TrimSpace(c.Phone), strings.TrimSpace(c.CardNo)
 	if c.Bank == "" && c.CardNo != "" {
@@ -253,12 +274,25 @@ func (e *Engine) GenerateCustomers(ctx context.Context, n int) ([]bankapi.Custom
 	if err := bankWide(ctx, "generating customers"); err != nil {
 		return nil, err
 	}
-	if n < 1 || n > 100000 {
-		return nil, invalid("n must be between 1 and 100000")
+	if n < 1 || n > MaxGeneratePerCall {
+		return nil, invalid("n must be between 1 and %d", MaxGeneratePerCall)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.generate(n), nil
+	var out []bankapi.Customer
+	err := e.update(func() error {
+		if left := e.maxCustomers() - len(e.st.Customers); n > left {
+			return invalid("the bank holds %d customers and its quota is %d: at most %d more", len(e.st.Customers), e.maxCustomers(), max(left, 0))
+		}
+		out = e.generate(n)
+		return nil
+	})
+	return out, err
+}
+
+func (e *Engine) maxCustomers() int {
+	if e.cfg.MaxCustomers > 0 {
+		return e.cfg.MaxCustomers
+	}
+	return DefaultMaxCustomers
 }
 
 // SetBalance sets a card's balance (for a credit card, its available credit) in fen.
@@ -269,14 +303,15 @@ func (e *Engine) SetBalance(ctx context.Context, cardNo string, balance int64) e
 	if balance < 0 || balance > maxAmount {
 		return invalid("balance must be between 0 and %d fen", int64(maxAmount))
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	i, ok := e.cardIdx[cardNo]
-	if !ok {
-		return errf(bankapi.CodeNotFound, "25", "no such card")
-	}
-	e.st.Customers[i].Balance = balance
-	return nil
+	return e.update(func() error {
+		i, ok := e.cardIdx[cardNo]
+		if !ok {
+			return errf(bankapi.CodeNotFound, "25", "no such card")
+		}
+		e.st.Customers[i].Balance = balance
+		e.touchCustomer(i)
+		return nil
+	})
 }
 
 // SetCardStatus freezes, loses, expires or reactivates a card.
@@ -287,30 +322,35 @@ func (e *Engine) SetCardStatus(ctx context.Context, cardNo string, status bankap
 	if !validStatus(status) {
 		return invalid("card status must be active, frozen, lost or expired")
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	i, ok := e.cardIdx[cardNo]
-	if !ok {
-		return errf(bankapi.CodeNotFound, "25", "no such card")
-	}
-	e.st.Customers[i].Status = status
-	return nil
+	return e.update(func() error {
+		i, ok := e.cardIdx[cardNo]
+		if !ok {
+			return errf(bankapi.CodeNotFound, "25", "no such card")
+		}
+		e.st.Customers[i].Status = status
+		e.touchCustomer(i)
+		return nil
+	})
 }
 
 // Faults lists the admin fault rules with their counters (bank profiles are in BankProfiles):
 // every rule for a bank-wide caller; a partner's own rules for a partner (WithPartner).
 func (e *Engine) Faults(ctx context.Context) ([]bankapi.Fault, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	who, err := e.helperScope(ctx)
+	out := []bankapi.Fault{}
+	err := e.view(func() error {
+		who, err := e.helperScope(ctx)
+		if err != nil {
+			return err
+		}
+		for _, f := range e.st.Faults {
+			if who == "" || f.Partner == who {
+				out = append(out, f)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := []bankapi.Fault{}
-	for _, f := range e.st.Faults {
-		if who == "" || f.Partner == who {
-			out = append(out, f)
-		}
 	}
 	return out, nil
 }
@@ -323,11 +363,25 @@ func (e *Engine) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault,
 	if err := f.Validate(); err != nil {
 		return nil, invalid("%v", err)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	var out *bankapi.Fault
+	err := e.update(func() error {
+		var err error
+		out, err = e.addFault(ctx, f)
+		return err
+	})
+	return out, err
+}
+
+// maxFaultRules bounds the rule list (a quota; it is rewritten whole when counters move).
+const maxFaultRules = 1000
+
+func (e *Engine) addFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault, error) {
 	who, err := e.helperScope(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(e.st.Faults) >= maxFaultRules {
+		return nil, invalid("the bank holds %d fault rules, its quota: delete some first", maxFaultRules)
 	}
 	switch {
 	case who != "" && f.Partner != "" && f.Partner != who:
@@ -340,49 +394,60 @@ func (e *Engine) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault,
 	e.st.Seq.Fault++
 	f.ID, f.Source, f.Matched, f.Fired = "f"+strconv.FormatInt(e.st.Seq.Fault, 10), bankapi.SourceRule, 0, 0
 	e.st.Faults = append(e.st.Faults, f)
+	e.touch(recFaults, "")
 	return &f, nil
 }
 
 // DeleteFault removes one rule; a partner may remove only its own (another's is NOT_FOUND).
 func (e *Engine) DeleteFault(ctx context.Context, id string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	who, err := e.helperScope(ctx)
-	if err != nil {
-		return err
-	}
-	for i, f := range e.st.Faults {
-		if f.ID == id && (who == "" || f.Partner == who) {
-			e.st.Faults = append(e.st.Faults[:i:i], e.st.Faults[i+1:]...)
-			return nil
+	return e.update(func() error {
+		who, err := e.helperScope(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	return errf(bankapi.CodeNotFound, "25", "no fault %q", id)
+		for i, f := range e.st.Faults {
+			if f.ID == id && (who == "" || f.Partner == who) {
+				e.st.Faults = append(e.st.Faults[:i:i], e.st.Faults[i+1:]...)
+				e.touch(recFaults, "")
+				return nil
+			}
+		}
+		return errf(bankapi.CodeNotFound, "25", "no fault %q", id)
+	})
 }
 
 // ClearFaults removes every rule, or a partner's own rules for a partner. IDs are not reused.
 func (e *Engine) ClearFaults(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	who, err := e.helperScope(ctx)
-	if err != nil {
-		return err
-	}
-	kept := []bankapi.Fault{}
-	for _, f := range e.st.Faults {
-		if who != "" && f.Partner != who {
-			kept = append(kept, f)
+	return e.update(func() error {
+		who, err := e.helperScope(ctx)
+		if err != nil {
+			return err
 		}
-	}
-	e.st.Faults = kept
-	return nil
+		kept := []bankapi.Fault{}
+		for _, f := range e.st.Faults {
+			if who != "" && f.Partner != who {
+				kept = append(kept, f)
+			}
+		}
+		e.st.Faults = kept
+		e.touch(recFaults, "")
+		return nil
+	})
 }
 
 // LastOTP is the last code sent to a phone: a sandbox has no SMS. A partner (WithPartner) sees
 // only the codes of its own bindings: NOT_FOUND when it has bound no card with that phone.
 func (e *Engine) LastOTP(ctx context.Context, phone string) (string, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	var otp string
+	err := e.view(func() error {
+		var err error
+		otp, err = e.lastOTP(ctx, phone)
+		return err
+	})
+	return otp, err
+}
+
+func (e *Engine) lastOTP(ctx context.Context, phone string) (string, error) {
 	who, err := e.helperScope(ctx)
 	if err != nil {
 		return "", err
@@ -411,20 +476,25 @@ func (e *Engine) LastOTP(ctx context.Context, phone string) (string, error) {
 // Journal returns every request so far, or a partner's own requests for a partner (WithPartner);
 // cards are masked and no OTP, key or ID number appears.
 func (e *Engine) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	who, err := e.helperScope(ctx)
+	out := []bankapi.JournalEntry{}
+	err := e.view(func() error {
+		who, err := e.helperScope(ctx)
+		if err != nil {
+			return err
+		}
+		j := e.st.Journal
+		if limit := e.journalLimit(); len(j) > limit {
+			j = j[len(j)-limit:]
+		}
+		for _, x := range j {
+			if who == "" || x.Partner == who {
+				out = append(out, x)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if who == "" {
-		return append([]bankapi.JournalEntry{}, e.st.Journal...), nil
-	}
-	out := []bankapi.JournalEntry{}
-	for _, j := range e.st.Journal {
-		if j.Partner == who {
-			out = append(out, j)
-		}
 	}
 	return out, nil
 }
@@ -459,7 +529,13 @@ func (e *Engine) Advance(ctx context.Context, d time.Duration) (time.Time, error
 	if !ok {
 		return time.Time{}, invalid("this engine's clock cannot be advanced")
 	}
-	return a.Advance(d), nil
+	var now time.Time
+	err := e.update(func() error {
+		now = a.Advance(d)
+		e.metaDirty = true // the file keeps the clock (bankmock serve --data)
+		return nil
+	})
+	return now, err
 }
 
 // Reset goes back to the seed's world, with the clock at the epoch the world started at. Partners
@@ -470,14 +546,14 @@ func (e *Engine) Reset(ctx context.Context) error {
 	if err := bankWide(ctx, "resetting the bank"); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.genesis(e.st.Seed, e.st.Epoch, e.st.InitialCustomers)
-	e.inflight = map[inflightKey]bool{}
-	if s, ok := e.cfg.Clock.(setter); ok {
-		s.Set(e.st.Epoch)
-	}
-	return nil
+	return e.update(func() error {
+		e.genesis(e.st.Seed, e.st.Epoch, e.st.InitialCustomers)
+		e.inflight = map[inflightKey]bool{}
+		if s, ok := e.cfg.Clock.(setter); ok {
+			s.Set(e.st.Epoch)
+		}
+		return nil
+	})
 }
 
 // Snapshot returns the whole state as JSON. Equal states give equal bytes. Partners are in it
@@ -486,10 +562,21 @@ func (e *Engine) Snapshot(ctx context.Context) ([]byte, error) {
 	if err := bankWide(ctx, "taking a snapshot"); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.st.Clock = e.now()
-	return json.Marshal(e.st)
+	var out []byte
+	err := e.view(func() error {
+		txns, err := e.allTxns()
+		if err != nil {
+			return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state: %v", err)
+		}
+		cp := *e.st
+		cp.Clock, cp.Txns = e.now(), txns
+		if limit := e.journalLimit(); len(cp.Journal) > limit {
+			cp.Journal = cp.Journal[len(cp.Journal)-limit:]
+		}
+		out, err = json.Marshal(&cp)
+		return err
+	})
+	return out, err
 }
 
 // stateV1 reads a version-1 snapshot, from before partners: its transactions were keyed by
@@ -526,10 +613,14 @@ func (e *Engine) Restore(ctx context.Context, snapshot []byte) error {
 		st.Version = snapshotVersion
 		st.Txns = map[string]map[string]*bankapi.Transaction{bankapi.DefaultPartner: v1.Txns}
 		for _, b := range st.Bindings {
-			b.Partner = bankapi.DefaultPartner
+			if b != nil { // a null entry is refused below
+				b.Partner = bankapi.DefaultPartner
+			}
 		}
 		for _, a := range st.Agreements {
-			a.Partner = bankapi.DefaultPartner
+			if a != nil {
+				a.Partner = bankapi.DefaultPartner
+			}
 		}
 		for i := range st.Journal {
 			st.Journal[i].Partner = bankapi.DefaultPartner
@@ -571,6 +662,32 @@ func (e *Engine) Restore(ctx context.Context, snapshot []byte) error {
 	if st.Partners[bankapi.DefaultPartner] == nil && head.Version == 1 {
 		st.Partners[bankapi.DefaultPartner] = fresh.Partners[bankapi.DefaultPartner]
 	}
+	if err := validState(st, true); err != nil {
+		return err
+	}
+	return e.update(func() error {
+		e.install(st)
+		e.inflight = map[inflightKey]bool{}
+		if s, ok := e.cfg.Clock.(setter); ok && !st.Clock.IsZero() {
+			s.Set(st.Clock)
+		}
+		e.touchAll()
+		return nil
+	})
+}
+
+// validState checks a state from outside (a snapshot, a state file) before anything uses it:
+// no null entries, ids that agree with their keys, every reference resolvable, counters and
+// amounts in range. A state that passes cannot make a later request panic. withTxns: the
+// transactions are in the state (a snapshot), not read on demand (a file).
+func validState(st *state, withTxns bool) error {
+	if st.Seed == 0 {
+		return invalid("snapshot has no seed")
+	}
+	if st.InitialCustomers < 0 || st.Generated < 0 || st.AdminFilled < 0 || st.PartnerSeq < 0 ||
+		st.Seq.Txn < 0 || st.Seq.OTP < 0 || st.Seq.Fault < 0 || st.Seq.Header < 0 || st.Seq.Journal < 0 {
+		return invalid("snapshot has a negative counter")
+	}
 	if err := validPartners(st); err != nil {
 		return err
 	}
@@ -582,24 +699,90 @@ func (e *Engine) Restore(ctx context.Context, snapshot []byte) error {
 		if bankByCode[c.Bank] == nil {
 			return invalid("snapshot has unknown bank %q", c.Bank)
 		}
+		if cnid.ValidateCardNumber(c.CardNo) != nil {
+			return invalid("snapshot customer %d has no valid card number", i)
+		}
+		if c.Type != bankapi.CardDebit && c.Type != bankapi.CardCredit {
+			return invalid("snapshot customer %d has card type %q", i, c.Type)
+		}
+		if !validStatus(c.Status) {
+			return invalid("snapshot customer %d has card status %q", i, c.Status)
+		}
+		if c.Balance < 0 {
+			return invalid("snapshot customer %d has a negative balance", i)
+		}
 		idx[c.CardNo] = i
 	}
-	for _, a := range st.Agreements {
-		if _, ok := idx[a.CardNo]; !ok {
+	for k, a := range st.Agreements {
+		switch {
+		case a == nil:
+			return invalid("snapshot agreement %q is null", k)
+		case a.Agreement != k:
+			return invalid("snapshot agreement under %q names itself %q", k, a.Agreement)
+		}
+		i, ok := idx[a.CardNo]
+		if !ok {
 			return invalid("snapshot agreement %s names an unknown card", a.Agreement)
 		}
+		if st.Customers[i].Bank != a.Bank {
+			return invalid("snapshot agreement %s names bank %q, its card is at %q", a.Agreement, a.Bank, st.Customers[i].Bank)
+		}
 	}
-	for _, b := range st.Bindings {
+	for k, b := range st.Bindings {
+		switch {
+		case b == nil:
+			return invalid("snapshot binding %q is null", k)
+		case b.ID != k:
+			return invalid("snapshot binding under %q names itself %q", k, b.ID)
+		}
 		if _, ok := idx[b.CardNo]; !ok {
 			return invalid("snapshot binding %s names an unknown card", b.ID)
 		}
+		switch b.Status {
+		case "otp_sent", "expired":
+		case "confirmed":
+			if a := st.Agreements[b.Agreement]; a == nil || a.CardNo != b.CardNo || a.Partner != b.Partner {
+				return invalid("snapshot binding %s is confirmed without its agreement", b.ID)
+			}
+		default:
+			return invalid("snapshot binding %s has status %q", b.ID, b.Status)
+		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.st, e.cardIdx = st, idx
-	e.inflight = map[inflightKey]bool{}
-	if s, ok := e.cfg.Clock.(setter); ok && !st.Clock.IsZero() {
-		s.Set(st.Clock)
+	for k, n := range st.Daily {
+		if n < 0 {
+			return invalid("snapshot daily total %q is negative", k)
+		}
+	}
+	if withTxns {
+		for p, txns := range st.Txns {
+			for k, t := range txns {
+				if t == nil || t.IdempotencyKey != k || k == "" {
+					return invalid("snapshot transaction under key %q of partner %q is malformed", k, p)
+				}
+				if (t.Kind != bankapi.OpDebit && t.Kind != bankapi.OpCredit) || t.Amount <= 0 ||
+					(t.Status != bankapi.TxnSucceeded && t.Status != bankapi.TxnFailed) || (t.Status == bankapi.TxnFailed && t.Error == nil) {
+					return invalid("snapshot transaction %q of partner %q is malformed (kind, amount, status or error)", k, p)
+				}
+			}
+		}
+	}
+	faultIDs := map[string]bool{}
+	for _, f := range st.Faults {
+		if f.ID == "" || faultIDs[f.ID] {
+			return invalid("snapshot fault rule %q has no id or a repeated one", f.ID)
+		}
+		faultIDs[f.ID] = true
+		if err := f.Validate(); err != nil {
+			return invalid("snapshot fault rule %s: %v", f.ID, err)
+		}
+	}
+	for code, f := range st.Profiles {
+		if bankByCode[code] == nil {
+			return invalid("snapshot has a profile for unknown bank %q", code)
+		}
+		if err := f.Validate(); err != nil {
+			return invalid("snapshot profile of %s: %v", code, err)
+		}
 	}
 	return nil
 }
@@ -629,12 +812,18 @@ func validPartners(st *state) error {
 		}
 		return nil
 	}
-	for _, b := range st.Bindings {
+	for k, b := range st.Bindings {
+		if b == nil {
+			return invalid("snapshot binding %q is null", k)
+		}
 		if err := known("binding "+b.ID, b.Partner); err != nil {
 			return err
 		}
 	}
-	for _, a := range st.Agreements {
+	for k, a := range st.Agreements {
+		if a == nil {
+			return invalid("snapshot agreement %q is null", k)
+		}
 		if err := known("agreement "+a.Agreement, a.Partner); err != nil {
 			return err
 		}

@@ -31,7 +31,30 @@ type Config struct {
 	// Entropy is where partner keys and secrets come from (CreatePartner); nil: crypto/rand.
 	// Tests give a seeded reader: same seed and same entropy, same snapshot bytes.
 	Entropy io.Reader
+
+	// Path keeps the state in a SQLite file there (Open; see durable.go): every operation is
+	// committed before it answers. "" keeps it in memory (New).
+	Path string
+	// Create lets Open start a new world in a missing or empty file; without it such a file is
+	// damaged (a sandbox's bank that should exist).
+	Create bool
+	// NoSync skips every fsync of the file: a throwaway bank (tests, scenario worlds) that
+	// survives the process dying but not an OS crash.
+	NoSync bool
+	// JournalLimit is how many journal entries are kept, the oldest dropped first; 0 means
+	// DefaultJournalLimit.
+	JournalLimit int
+	// MaxCustomers bounds the customers of the bank (AddCustomer, GenerateCustomers): a quota
+	// that keeps one tenant from filling a server; 0 means DefaultMaxCustomers.
+	MaxCustomers int
 }
+
+// DefaultMaxCustomers is Config.MaxCustomers's default; GenerateCustomers adds at most
+// MaxGeneratePerCall per call.
+const (
+	DefaultMaxCustomers = 200000
+	MaxGeneratePerCall  = 10000
+)
 
 // Engine is the mock bank: every bank of the catalogue, their customers, bindings, agreements,
 // transactions, fault rules and journal, behind one mutex. It implements API and Admin.
@@ -71,6 +94,14 @@ type Engine struct {
 	cardIdx  map[string]int       // card number -> index in st.Customers
 	inflight map[inflightKey]bool // idempotency keys reserved by a delayed request (not persisted)
 	entropy  io.Reader            // cfg.Entropy or crypto/rand
+
+	// Durable state (durable.go); all nil/zero in memory.
+	dur        *durable
+	dirty      *dirtySet // what the current critical section changed
+	jFlushed   int64     // the last journal seq captured
+	metaDirty  bool      // counters or the clock changed without a record (Advance)
+	broken     error     // the file could not be read back after a failed commit
+	recovering bool      // a panic's half-made changes are being discarded
 }
 
 // inflightKey is an idempotency key of one partner.
@@ -83,6 +114,13 @@ var (
 
 // New generates the world of cfg.Seed: the test cards, then cfg.Customers generated customers.
 func New(cfg Config) *Engine {
+	e := newEngine(cfg)
+	e.genesis(e.cfg.Seed, e.cfg.Clock.Now(), e.cfg.Customers)
+	return e
+}
+
+// newEngine applies cfg's defaults; the state is the caller's to make.
+func newEngine(cfg Config) *Engine {
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
 	}
@@ -110,7 +148,6 @@ func New(cfg Config) *Engine {
 	if e.entropy == nil {
 		e.entropy = cryptoEntropy
 	}
-	e.genesis(cfg.Seed, cfg.Clock.Now(), cfg.Customers)
 	return e
 }
 
@@ -139,6 +176,65 @@ func (e *Engine) Seed() int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.st.Seed
+}
+
+// atomically runs fn under the lock as one critical section and queues what it changed; the
+// caller answers after settle(ticket). The lock is released by defer, so a panic in fn never
+// wedges the bank; with a state file, the panic's half-made changes are discarded (the state goes
+// back to the file's, see recoverState) instead of being committed by the next operation.
+func (e *Engine) atomically(fn func() *bankapi.Error) (ticket int64, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if rerr := e.ready(); rerr != nil {
+		return 0, rerr
+	}
+	finished := false
+	defer func() {
+		if !finished && e.dur != nil {
+			e.dirty.clear()
+			e.recovering = true
+			go e.recoverState()
+		}
+	}()
+	ferr := fn()
+	finished = true
+	return e.capture(), asErr(ferr)
+}
+
+// update runs a mutating call atomically and answers once its change is durable.
+func (e *Engine) update(fn func() error) error {
+	var ferr error
+	t, err := e.atomically(func() *bankapi.Error { ferr = fn(); return nil })
+	if err != nil {
+		return err
+	}
+	if err := e.settle(t); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// view runs a read under the lock, refusing it while the state is not trustworthy.
+func (e *Engine) view(fn func() error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.ready(); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// recoverState puts the state back to the file's after a panic, once everything queued before it
+// is written.
+func (e *Engine) recoverState() {
+	e.dur.mu.Lock()
+	t := e.dur.enq
+	e.dur.mu.Unlock()
+	_ = e.settle(t)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reloadLocked()
+	e.recovering = false
 }
 
 func (e *Engine) now() time.Time { return e.cfg.Clock.Now() }
@@ -176,31 +272,63 @@ type call struct {
 // fault (header > rule > magic > profile), then process it, or not, as the fault dictates. A delay
 // never holds the lock while it waits: the idempotency key is reserved as in flight instead.
 func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), process func(j *bankapi.JournalEntry) (T, *bankapi.Error)) (T, error) {
-	var zero T
+	var (
+		zero T
+		res  T
+		perr *bankapi.Error
+		f    *bankapi.Fault
+		dup  bool // a delay whose key is already in flight
+	)
 	rep := reportFrom(ctx)
-	e.mu.Lock()
-	if err := e.checkCaller(ctx); err != nil {
-		e.mu.Unlock()
+	t, err := e.atomically(func() *bankapi.Error {
+		if err := e.checkCaller(ctx); err != nil {
+			return err
+		}
+		c.partner = me(ctx)
+		if resolve != nil {
+			resolve(&c)
+		}
+		f = e.pickFault(ctx, c)
+		if rep != nil && f != nil {
+			cp := *f
+			rep.Fault = &cp
+		}
+		switch {
+		case f == nil || f.Kind == bankapi.FaultDropAfter || f.Kind == bankapi.FaultMalformed:
+			res, perr = processJournaled(e, c, f, process)
+		case f.Kind == bankapi.FaultRefuse || f.Kind == bankapi.FaultHang:
+			e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeOutcomeUnknown, RespCode: "03", Detail: "not processed"}, f)
+		case f.Kind == bankapi.FaultHTTPError:
+			e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeIssuerUnavailable, RespCode: "96", Detail: "HTTP " + strconv.Itoa(httpStatus(f)) + ", not processed"}, f)
+		default: // delay: reserve the key as in flight; the lock is not held while waiting
+			if c.key != "" {
+				ik := inflightKey{c.partner, c.key}
+				if e.inflight[ik] {
+					perr, dup = errf(bankapi.CodeDuplicate, "94", "a request with this idempotency key is in flight"), true
+					e.journal(c, bankapi.JournalEntry{Outcome: perr.Code, RespCode: perr.RespCode}, f)
+					return nil
+				}
+				e.inflight[ik] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return zero, err
 	}
-	c.partner = me(ctx)
-	if resolve != nil {
-		resolve(&c)
+	delay := f != nil && f.Kind == bankapi.FaultDelay && !dup
+	if serr := e.settle(t); serr != nil {
+		if delay && c.key != "" {
+			e.mu.Lock()
+			delete(e.inflight, inflightKey{c.partner, c.key})
+			e.mu.Unlock()
+		}
+		return zero, serr
 	}
-	f := e.pickFault(ctx, c)
-	if rep != nil && f != nil {
-		cp := *f
-		rep.Fault = &cp
-	}
-	if f == nil {
-		res, err := processJournaled(e, c, nil, process)
-		e.mu.Unlock()
-		return res, asErr(err)
-	}
-	switch f.Kind {
-	case bankapi.FaultRefuse, bankapi.FaultHang:
-		e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeOutcomeUnknown, RespCode: "03", Detail: "not processed"}, f)
-		e.mu.Unlock()
+	switch {
+	case f == nil:
+		return res, asErr(perr)
+	case f.Kind == bankapi.FaultRefuse || f.Kind == bankapi.FaultHang:
 		if rep != nil {
 			return zero, nil // the server closes or holds the connection
 		}
@@ -209,20 +337,12 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 		}
 		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "03", Fault: f.Ref(),
 			Message: fmt.Sprintf("no answer from the bank (%s); the request was not processed, but a client cannot know that: query by idempotency key", f.Kind)}
-	case bankapi.FaultHTTPError:
-		status := f.Status
-		if status == 0 {
-			status = 503
-		}
-		e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeIssuerUnavailable, RespCode: "96", Detail: "HTTP " + strconv.Itoa(status) + ", not processed"}, f)
-		e.mu.Unlock()
+	case f.Kind == bankapi.FaultHTTPError:
 		return zero, &bankapi.Error{Code: bankapi.CodeIssuerUnavailable, RespCode: "96", Fault: f.Ref(),
-			Message: fmt.Sprintf("issuer unavailable (HTTP %d); not processed, safe to retry", status)}
-	case bankapi.FaultDropAfter, bankapi.FaultMalformed:
-		res, err := processJournaled(e, c, f, process)
-		e.mu.Unlock()
+			Message: fmt.Sprintf("issuer unavailable (HTTP %d); not processed, safe to retry", httpStatus(f))}
+	case f.Kind == bankapi.FaultDropAfter || f.Kind == bankapi.FaultMalformed:
 		if rep != nil {
-			return res, asErr(err)
+			return res, asErr(perr)
 		}
 		what := "the response was lost"
 		if f.Kind == bankapi.FaultMalformed {
@@ -230,44 +350,54 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 		}
 		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: f.Ref(), Processed: true,
 			Message: what + " after the bank processed the request: query by idempotency key"}
-	default: // bankapi.FaultDelay
-		ik := inflightKey{c.partner, c.key}
-		if c.key != "" {
-			if e.inflight[ik] {
-				err := errf(bankapi.CodeDuplicate, "94", "a request with this idempotency key is in flight")
-				e.journal(c, bankapi.JournalEntry{Outcome: err.Code, RespCode: err.RespCode}, f)
-				e.mu.Unlock()
-				return zero, err
-			}
-			e.inflight[ik] = true
-		}
-		e.mu.Unlock()
-		wait, late := f.Delay, false
-		if rep == nil {
-			limit := e.cfg.ClientTimeout
-			if dl, ok := ctx.Deadline(); ok {
-				// A context deadline is wall-clock time by nature; only in-process callers have one here.
-				if left := time.Until(dl); left < limit {
-					limit = max(left, 0)
-				}
-			}
-			if wait > limit {
-				wait, late = limit, true
-			}
-		}
-		if err := e.cfg.Sleep(ctx, wait); err != nil && rep == nil {
-			late = true
-		}
-		e.mu.Lock()
-		delete(e.inflight, ik)
-		res, err := processJournaled(e, c, f, process) // the bank processes even if the client left
-		e.mu.Unlock()
-		if late {
-			return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "04", Fault: f.Ref(), Processed: true,
-				Message: "the bank answered after the client's timeout (it did process the request): query by idempotency key"}
-		}
-		return res, asErr(err)
+	case dup:
+		return zero, perr
 	}
+	wait, late := f.Delay, false
+	if rep == nil {
+		limit := e.cfg.ClientTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			// A context deadline is wall-clock time by nature; only in-process callers have one here.
+			if left := time.Until(dl); left < limit {
+				limit = max(left, 0)
+			}
+		}
+		if wait > limit {
+			wait, late = limit, true
+		}
+	}
+	if err := e.cfg.Sleep(ctx, wait); err != nil && rep == nil {
+		late = true
+	}
+	if c.key != "" {
+		e.mu.Lock()
+		delete(e.inflight, inflightKey{c.partner, c.key})
+		e.mu.Unlock()
+	}
+	// The bank processes even if the client left.
+	t, err = e.atomically(func() *bankapi.Error {
+		res, perr = processJournaled(e, c, f, process)
+		return nil
+	})
+	if err == nil {
+		err = asErr(e.settle(t))
+	}
+	if err != nil {
+		return zero, err
+	}
+	if late {
+		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "04", Fault: f.Ref(), Processed: true,
+			Message: "the bank answered after the client's timeout (it did process the request): query by idempotency key"}
+	}
+	return res, asErr(perr)
+}
+
+// httpStatus is an http_error fault's status, 503 by default.
+func httpStatus(f *bankapi.Fault) int {
+	if f.Status == 0 {
+		return 503
+	}
+	return f.Status
 }
 
 // processJournaled runs process under the lock and journals its outcome.
@@ -332,6 +462,10 @@ func (e *Engine) journal(c call, j bankapi.JournalEntry, f *bankapi.Fault) {
 		j.FaultKind = string(f.Kind)
 	}
 	e.st.Journal = append(e.st.Journal, j)
+	// Bounded: the oldest entries go first, in chunks so that trimming is amortised.
+	if limit := e.journalLimit(); len(e.st.Journal) > limit+limit/4 {
+		e.st.Journal = append([]bankapi.JournalEntry(nil), e.st.Journal[len(e.st.Journal)-limit:]...)
+	}
 }
 
 // pickFault finds the fault for a request, in precedence order: the header (context) fault, the
@@ -352,7 +486,11 @@ func (e *Engine) pickFault(ctx context.Context, c call) *bankapi.Fault {
 		if r.Partner != "" && r.Partner != c.partner {
 			continue // another partner's rule: its traffic only
 		}
-		if matches(r, c.op, c.bank, c.card, c.amount) && decide(r, e.st.Seed) {
+		if !matches(r, c.op, c.bank, c.card, c.amount) {
+			continue
+		}
+		e.touch(recFaults, "") // its counters move
+		if decide(r, e.st.Seed) {
 			f := *r
 			return &f
 		}
@@ -363,6 +501,7 @@ func (e *Engine) pickFault(ctx context.Context, c call) *bankapi.Fault {
 	if p, ok := e.st.Profiles[c.bank]; ok && matches(&p, c.op, c.bank, c.card, c.amount) {
 		fired := decide(&p, e.st.Seed)
 		e.st.Profiles[c.bank] = p
+		e.touch(recProfiles, "")
 		if fired {
 			return &p
 		}
@@ -477,6 +616,9 @@ func (e *Engine) CreateBinding(ctx context.Context, req bankapi.CardRequest) (*b
 		rec := &bindingRec{ID: id, Partner: me(ctx), Seq: e.st.Seq.OTP, CardNo: cu.CardNo, OTP: otp, ExpiresAt: e.now().Add(e.cfg.OTPTTL), Status: "otp_sent"}
 		e.st.Bindings[id] = rec
 		e.st.LastOTP[cu.Phone] = otp
+		e.touch(recBinding, id)
+		e.touch(recOTP, cu.Phone)
+		e.touch(recPartner, me(ctx))
 		j.Detail = "binding " + id + "; OTP sent to " + cnid.MaskPhone(cu.Phone)
 		return &bankapi.Binding{BindingID: id, Status: "otp_sent", PhoneMasked: cnid.MaskPhone(cu.Phone), ExpiresAt: rec.ExpiresAt}, nil
 	})
@@ -500,6 +642,7 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*ba
 			return nil, errf(bankapi.CodeNotFound, "25", "no such binding")
 		}
 		j.Detail = "binding " + bindingID
+		e.touch(recBinding, bindingID) // its status or wrong-code count may change
 		good := subtle.ConstantTimeCompare([]byte(otp), []byte(rec.OTP)) == 1
 		cu := &e.st.Customers[e.cardIdx[rec.CardNo]]
 		if rec.Status == "confirmed" {
@@ -529,6 +672,8 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*ba
 		}
 		agr := e.issue(e.st.Partners[me(ctx)], "agreement", rec.CardNo, func(a string) bool { return e.st.Agreements[a] != nil })
 		e.st.Agreements[agr] = &agreementRec{Agreement: agr, Partner: me(ctx), CardNo: rec.CardNo, Bank: cu.Bank, Active: true, CreatedAt: e.now()}
+		e.touch(recAgreement, agr)
+		e.touch(recPartner, me(ctx))
 		rec.Status, rec.Agreement = "confirmed", agr
 		j.Detail += "; agreement " + agr
 		return e.agreementOf(agr), nil
@@ -557,6 +702,7 @@ func (e *Engine) Unbind(ctx context.Context, agreement string) error {
 			return struct{}{}, errf(bankapi.CodeNotFound, "25", "no such agreement")
 		}
 		a.Active = false
+		e.touch(recAgreement, agreement)
 		j.Detail = "agreement " + agreement
 		return struct{}{}, nil
 	})
@@ -595,7 +741,11 @@ func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyR
 		if e.inflight[inflightKey{who, key}] {
 			return nil, errf(bankapi.CodeDuplicate, "94", "a request with this idempotency key is in flight")
 		}
-		if t, ok := e.st.Txns[who][key]; ok {
+		t, lerr := e.lookupTxn(who, key)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if t != nil {
 			if t.Kind != kind || t.Agreement != req.Agreement || t.Amount != req.Amount || t.Currency != req.Currency {
 				return nil, errf(bankapi.CodeIdempotencyMismatch, "12", "this idempotency key was used with different parameters (%s of %d fen)", t.Kind, t.Amount)
 			}
@@ -612,11 +762,12 @@ func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyR
 		if !ok || !a.Active || a.Partner != who {
 			return nil, errf(bankapi.CodeNotFound, "25", "no such agreement")
 		}
-		cu := &e.st.Customers[e.cardIdx[a.CardNo]]
+		ci := e.cardIdx[a.CardNo]
+		cu := &e.st.Customers[ci]
 		bank := bankByCode[cu.Bank]
 		now := e.now()
 		e.st.Seq.Txn++
-		t := &bankapi.Transaction{TxnID: fmt.Sprintf("T%06d", e.st.Seq.Txn), IdempotencyKey: key, Kind: kind,
+		t = &bankapi.Transaction{TxnID: fmt.Sprintf("T%06d", e.st.Seq.Txn), IdempotencyKey: key, Kind: kind,
 			Status: bankapi.TxnSucceeded, Amount: req.Amount, Currency: req.Currency, Agreement: req.Agreement,
 			Bank: cu.Bank, CardLast4: last4(cu.CardNo), Time: now}
 		dayKey := cu.CardNo + "|" + vclock.Day(now)
@@ -643,13 +794,13 @@ func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyR
 		} else if kind == bankapi.OpDebit {
 			cu.Balance -= req.Amount
 			e.st.Daily[dayKey] += req.Amount
+			e.touchCustomer(ci)
+			e.touch(recDaily, dayKey)
 		} else {
 			cu.Balance += req.Amount
+			e.touchCustomer(ci)
 		}
-		if e.st.Txns[who] == nil {
-			e.st.Txns[who] = map[string]*bankapi.Transaction{}
-		}
-		e.st.Txns[who][key] = t
+		e.putTxn(who, key, t)
 		j.Detail = t.TxnID + " " + t.Status
 		if err != nil {
 			return nil, err
@@ -671,7 +822,7 @@ func copyTxn(t *bankapi.Transaction) *bankapi.Transaction {
 // or is still in flight was never processed: NOT_FOUND.
 func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*bankapi.Transaction, error) {
 	resolve := func(c *call) {
-		if t, ok := e.st.Txns[c.partner][idempotencyKey]; ok {
+		if t, _ := e.lookupTxn(c.partner, idempotencyKey); t != nil {
 			c.bank = t.Bank
 			if a, ok := e.st.Agreements[t.Agreement]; ok {
 				c.card = a.CardNo
@@ -682,8 +833,11 @@ func (e *Engine) Transaction(ctx context.Context, idempotencyKey string) (*banka
 		if idempotencyKey == "" {
 			return nil, errf(bankapi.CodeInvalidRequest, "30", "an idempotency key is required")
 		}
-		t, ok := e.st.Txns[me(ctx)][idempotencyKey]
-		if !ok {
+		t, lerr := e.lookupTxn(me(ctx), idempotencyKey)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if t == nil {
 			return nil, errf(bankapi.CodeNotFound, "25", "no transaction with this idempotency key")
 		}
 		return copyTxn(t), nil
@@ -699,10 +853,11 @@ func (e *Engine) Statement(ctx context.Context, date string) (*bankapi.Statement
 		}
 		j.Detail = date
 		s := &bankapi.Statement{Date: date, Transactions: []bankapi.Transaction{}}
-		for _, t := range e.st.Txns[me(ctx)] {
-			if t.Status != bankapi.TxnSucceeded || vclock.Day(t.Time) != date {
-				continue
-			}
+		txns, lerr := e.txnsOn(me(ctx), date)
+		if lerr != nil {
+			return nil, lerr
+		}
+		for _, t := range txns {
 			s.Transactions = append(s.Transactions, *copyTxn(t))
 			if t.Kind == bankapi.OpDebit {
 				s.DebitCount++

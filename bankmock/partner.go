@@ -159,8 +159,16 @@ func (e *Engine) CreatePartner(ctx context.Context, name string) (*bankapi.Partn
 	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
 		return nil, invalid("a partner name has no control characters")
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	var out *bankapi.PartnerCredentials
+	err := e.update(func() error {
+		var err error
+		out, err = e.createPartner(name)
+		return err
+	})
+	return out, err
+}
+
+func (e *Engine) createPartner(name string) (*bankapi.PartnerCredentials, error) {
 	var raw [64]byte // 32 bytes of key, then 32 of secret
 	if _, err := io.ReadFull(e.entropy, raw[:]); err != nil {
 		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "no entropy for a partner key: %v", err)
@@ -177,6 +185,7 @@ func (e *Engine) CreatePartner(ctx context.Context, name string) (*bankapi.Partn
 	}
 	p := &partnerRec{ID: id, Name: name, CreatedAt: e.now(), KeyHash: hashKey(key), Secret: hex.EncodeToString(raw[32:])}
 	e.st.Partners[id] = p
+	e.touch(recPartner, id)
 	return &bankapi.PartnerCredentials{Partner: p.public(), Key: key}, nil
 }
 

@@ -1,0 +1,845 @@
+package bankmock
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/vclock"
+	_ "modernc.org/sqlite" // the wallet's driver too: pure Go, so the bank builds everywhere the CLI does
+)
+
+// Durable state (DESIGN section 7): a bank answers only after its state change is durable.
+//
+// The engine keeps its state in memory and, with Config.Path, in a SQLite file: one row per
+// record (customer, binding, agreement, partner, daily total, last OTP, fault list, profiles),
+// one per transaction, one per journal entry and one for the counters. Every critical section
+// marks what it changed; when it ends, the changed rows are captured (marshalled under the lock)
+// and queued, and the caller waits until they are committed before it answers. Waiters share
+// commits (group commit): whoever finds no commit in progress writes everything queued in one
+// transaction. The cost of an operation is the rows it changed, never the history: transactions
+// are read from the file on demand (idempotency lookups, statements) instead of being loaded, and
+// the journal keeps its last Config.JournalLimit entries.
+//
+// Why SQLite and not an operation log replayed from the seed: replay would have to reproduce the
+// interleaving of concurrent requests, delays and header faults exactly, and its cost grows with
+// the log until compacted; rows need neither, and SQLite gives atomic, fsynced commits and a file
+// that damage is detected in. Why beside the wallet's file and not in it: the bank is the outside
+// world; its state must never share a transaction with the wallet's, and `bankmock serve --data`
+// uses the same file format.
+//
+// If a commit fails (a full disk), the operations it held were not made durable: the engine goes
+// back to what the file holds and every one of them answers ISSUER_UNAVAILABLE, "not processed",
+// which is then the truth.
+
+// appID marks a file as a bankmock state file (PRAGMA application_id): a foreign SQLite file is
+// refused instead of being taken for an empty bank.
+const appID = 0x424b4d31 // "BKM1"
+
+// durableSchema is version 1 of the file (PRAGMA user_version).
+const durableSchema = `
+CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS txns (partner TEXT NOT NULL, key TEXT NOT NULL, day TEXT NOT NULL, txn_id TEXT NOT NULL,
+  succeeded INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (partner, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS txns_by_day ON txns (partner, day, succeeded);
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+`
+
+// Record kinds of the records table.
+const (
+	recCustomer  = "customer"  // key: index, zero-padded (the order of the customer list)
+	recBinding   = "binding"   // key: binding id
+	recAgreement = "agreement" // key: agreement token
+	recPartner   = "partner"   // key: partner id
+	recDaily     = "daily"     // key: "<card>|<day>"
+	recOTP       = "otp"       // key: phone
+	recFaults    = "faults"    // key: "" (the whole rule list: it is short and ordered)
+	recProfiles  = "profiles"  // key: "" (a dozen banks)
+)
+
+// DefaultJournalLimit is how many journal entries a bank keeps (Config.JournalLimit).
+const DefaultJournalLimit = 10000
+
+// DamagedError says a bank state file cannot be used: empty, truncated, foreign or inconsistent.
+// Nothing was written to it.
+type DamagedError struct {
+	Path   string
+	Reason string
+	Err    error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("bank state %s is damaged: %s", e.Path, e.Reason)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// metaRow is the counters and constants of a state (everything of state but its records).
+type metaRow struct {
+	Version          int      `json:"version"`
+	Seed             int64    `json:"seed"`
+	Epoch            string   `json:"epoch"`
+	InitialCustomers int      `json:"initial_customers"`
+	Clock            string   `json:"clock"`
+	Generated        int      `json:"generated"`
+	AdminFilled      int      `json:"admin_filled"`
+	Seq              counters `json:"counters"`
+	PartnerSeq       int64    `json:"partner_seq"`
+}
+
+// dirtySet is what the current critical section changed.
+type dirtySet struct {
+	recs map[[2]string]struct{} // {kind, key}
+	txns map[[2]string]struct{} // {partner, key}
+	all  bool                   // Reset, Restore, a new file: rewrite everything
+}
+
+func newDirty() *dirtySet {
+	return &dirtySet{recs: map[[2]string]struct{}{}, txns: map[[2]string]struct{}{}}
+}
+
+func (d *dirtySet) clear() {
+	clear(d.recs)
+	clear(d.txns)
+	d.all = false
+}
+
+// touch marks a record changed (a no-op in memory).
+func (e *Engine) touch(kind, key string) {
+	if e.dirty != nil {
+		e.dirty.recs[[2]string{kind, key}] = struct{}{}
+	}
+}
+
+func (e *Engine) touchCustomer(i int) { e.touch(recCustomer, customerKey(i)) }
+
+func customerKey(i int) string { return fmt.Sprintf("%09d", i) }
+
+// touchAll marks the whole state changed.
+func (e *Engine) touchAll() {
+	if e.dirty != nil {
+		e.dirty.all = true
+	}
+}
+
+// row is one change: a record's new body, or its deletion (body nil).
+type row struct {
+	table string // records, txns
+	k1    string // kind or partner
+	k2    string // key
+	body  []byte
+	day   string // txns only
+	txnID string
+	ok    bool // txns only: succeeded
+}
+
+// changeSet is what one critical section changed, marshalled.
+type changeSet struct {
+	full    bool // delete everything first
+	meta    []byte
+	rows    []row
+	journal [][2]any // {seq, body}
+	trim    int64    // delete journal entries with seq <= trim
+}
+
+// durable is the file behind an engine and its commit queue.
+type durable struct {
+	db   *sql.DB
+	path string
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []*changeSet
+	enq    int64      // the last ticket handed out
+	done   int64      // every ticket <= done is settled (committed, or failed)
+	busy   bool       // a waiter is committing
+	failed [][2]int64 // ticket ranges whose commit failed
+	err    error      // the last commit's failure
+}
+
+func (d *durable) isFailed(t int64) bool {
+	for _, r := range d.failed {
+		if t >= r[0] && t <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// openDB opens (creating it if create) a state file and checks that it is one.
+func openDB(path string, noSync, create bool) (*sql.DB, bool, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if !create {
+			return nil, false, &DamagedError{Path: path, Reason: "the file is missing", Err: err}
+		}
+	case err != nil:
+		return nil, false, err
+	case fi.IsDir():
+		return nil, false, &DamagedError{Path: path, Reason: "it is a directory"}
+	case fi.Size() == 0 && !create:
+		return nil, false, &DamagedError{Path: path, Reason: "the file is empty"}
+	}
+	if create {
+		// The file must be 0600 from its first byte: it holds card numbers and partner secrets.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, false, err
+		}
+		f.Close()
+	}
+	sync := "FULL"
+	if noSync {
+		sync = "OFF"
+	}
+	q := url.Values{}
+	// journal_mode is set after the checks: turning a foreign file to WAL would write to it.
+	for _, p := range []string{"busy_timeout(10000)", "synchronous(" + sync + ")"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, false, err
+	}
+	// One writer (the committer) and readers for on-demand transaction lookups beside it (WAL).
+	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4)
+	var app, ver int64
+	if err := db.QueryRow(`PRAGMA application_id`).Scan(&app); err != nil {
+		db.Close()
+		return nil, false, &DamagedError{Path: path, Reason: "not a readable SQLite database: " + err.Error(), Err: err}
+	}
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&ver); err != nil {
+		db.Close()
+		return nil, false, &DamagedError{Path: path, Reason: "not a readable SQLite database: " + err.Error(), Err: err}
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
+		db.Close()
+		return nil, false, &DamagedError{Path: path, Reason: "not a readable SQLite database: " + err.Error(), Err: err}
+	}
+	fresh := app == 0 && tables == 0
+	switch {
+	case fresh && !create:
+		db.Close()
+		return nil, false, &DamagedError{Path: path, Reason: "the file holds no bank state"}
+	case !fresh && app != appID:
+		db.Close()
+		return nil, false, &DamagedError{Path: path, Reason: "it is not a bankmock state file (another program's SQLite database?)"}
+	case !fresh && ver > 1:
+		db.Close()
+		return nil, false, &DamagedError{Path: path, Reason: fmt.Sprintf("format %d is newer than this program understands (1)", ver)}
+	}
+	if _, err := db.Exec(`PRAGMA journal_mode = WAL`); err != nil {
+		db.Close()
+		return nil, false, &DamagedError{Path: path, Reason: "cannot use it: " + err.Error(), Err: err}
+	}
+	if fresh {
+		if _, err := db.Exec(durableSchema + fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = 1;", appID)); err != nil {
+			db.Close()
+			return nil, false, fmt.Errorf("create bank state %s: %w", path, err)
+		}
+	}
+	return db, fresh, nil
+}
+
+// Open is New with the state kept in the SQLite file cfg.Path (see the top of this file). A new or
+// empty file gets the seed's world when cfg.Create is set; an existing one is loaded, its seed and
+// clock winning over cfg's (an adjustable clock is set to the file's time). A file that is not a
+// bank's state, or is damaged, is a *DamagedError, and nothing is written to it. Close the engine.
+func Open(cfg Config) (*Engine, error) {
+	if cfg.Path == "" {
+		return New(cfg), nil
+	}
+	db, fresh, err := openDB(cfg.Path, cfg.NoSync, cfg.Create)
+	if err != nil {
+		return nil, err
+	}
+	e := newEngine(cfg)
+	e.dur = &durable{db: db, path: cfg.Path}
+	e.dur.cond = sync.NewCond(&e.dur.mu)
+	e.dirty = newDirty()
+	if fresh {
+		e.mu.Lock()
+		e.genesis(e.cfg.Seed, e.cfg.Clock.Now(), e.cfg.Customers)
+		t := e.capture()
+		e.mu.Unlock()
+		if err := e.settle(t); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("write the new bank's state to %s: %w", cfg.Path, err)
+		}
+		return e, nil
+	}
+	st, err := loadState(db, cfg.Path)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	e.install(st)
+	if s, ok := e.cfg.Clock.(setter); ok && !st.Clock.IsZero() {
+		s.Set(st.Clock)
+	}
+	return e, nil
+}
+
+// loadState reads a whole state but its transactions (read on demand).
+func loadState(db *sql.DB, path string) (*state, error) {
+	damaged := func(reason string, err error) error {
+		return &DamagedError{Path: path, Reason: reason, Err: err}
+	}
+	var mb []byte
+	if err := db.QueryRow(`SELECT body FROM meta WHERE id = 1`).Scan(&mb); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, damaged("it holds no bank state (no counters row)", err)
+		}
+		return nil, damaged("cannot read it: "+err.Error(), err)
+	}
+	var m metaRow
+	if err := json.Unmarshal(mb, &m); err != nil {
+		return nil, damaged("its counters row is not valid JSON", err)
+	}
+	epoch, err1 := parseTime(m.Epoch)
+	clock, err2 := parseTime(m.Clock)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, damaged("its counters row has a bad time", err)
+	}
+	st := newState(m.Seed, epoch, m.InitialCustomers)
+	st.Clock, st.Generated, st.AdminFilled, st.Seq, st.PartnerSeq = clock, m.Generated, m.AdminFilled, m.Seq, m.PartnerSeq
+	st.Partners = map[string]*partnerRec{}
+	st.Profiles = map[string]bankapi.Fault{}
+	rows, err := db.Query(`SELECT kind, key, body FROM records ORDER BY kind, key`)
+	if err != nil {
+		return nil, damaged("cannot read it: "+err.Error(), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, key string
+		var body []byte
+		if err := rows.Scan(&kind, &key, &body); err != nil {
+			return nil, damaged("cannot read it: "+err.Error(), err)
+		}
+		bad := func(err error) error {
+			return damaged(fmt.Sprintf("record %s %q is not valid: %v", kind, key, err), err)
+		}
+		switch kind {
+		case recCustomer:
+			var c bankapi.Customer
+			if err := json.Unmarshal(body, &c); err != nil {
+				return nil, bad(err)
+			}
+			if i, err := strconv.Atoi(key); err != nil || i != len(st.Customers) {
+				return nil, bad(fmt.Errorf("customer %s out of order (have %d)", key, len(st.Customers)))
+			}
+			st.Customers = append(st.Customers, c)
+		case recBinding:
+			var b bindingRec
+			if err := json.Unmarshal(body, &b); err != nil {
+				return nil, bad(err)
+			}
+			st.Bindings[key] = &b
+		case recAgreement:
+			var a agreementRec
+			if err := json.Unmarshal(body, &a); err != nil {
+				return nil, bad(err)
+			}
+			st.Agreements[key] = &a
+		case recPartner:
+			var p partnerRec
+			if err := json.Unmarshal(body, &p); err != nil {
+				return nil, bad(err)
+			}
+			st.Partners[key] = &p
+		case recDaily:
+			var n int64
+			if err := json.Unmarshal(body, &n); err != nil {
+				return nil, bad(err)
+			}
+			st.Daily[key] = n
+		case recOTP:
+			var s string
+			if err := json.Unmarshal(body, &s); err != nil {
+				return nil, bad(err)
+			}
+			st.LastOTP[key] = s
+		case recFaults:
+			if err := json.Unmarshal(body, &st.Faults); err != nil {
+				return nil, bad(err)
+			}
+		case recProfiles:
+			if err := json.Unmarshal(body, &st.Profiles); err != nil {
+				return nil, bad(err)
+			}
+		default:
+			return nil, bad(errors.New("unknown kind"))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, damaged("cannot read it: "+err.Error(), err)
+	}
+	jrows, err := db.Query(`SELECT body FROM journal ORDER BY seq`)
+	if err != nil {
+		return nil, damaged("cannot read its journal: "+err.Error(), err)
+	}
+	defer jrows.Close()
+	for jrows.Next() {
+		var body []byte
+		var j bankapi.JournalEntry
+		if err := jrows.Scan(&body); err != nil {
+			return nil, damaged("cannot read its journal: "+err.Error(), err)
+		}
+		if err := json.Unmarshal(body, &j); err != nil {
+			return nil, damaged("a journal entry is not valid JSON", err)
+		}
+		st.Journal = append(st.Journal, j)
+	}
+	if err := jrows.Err(); err != nil {
+		return nil, damaged("cannot read its journal: "+err.Error(), err)
+	}
+	if err := validState(st, false); err != nil {
+		return nil, damaged(err.Error(), err)
+	}
+	return st, nil
+}
+
+func parseTime(s string) (t time.Time, err error) {
+	if err := t.UnmarshalText([]byte(s)); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+// capture marshals what the critical section changed and queues it; it returns the ticket to
+// wait for (0: nothing to wait for). Lock held.
+func (e *Engine) capture() int64 {
+	if e.dur == nil {
+		return 0
+	}
+	d := e.dirty
+	lastSeq := e.st.Seq.Journal
+	if !d.all && len(d.recs) == 0 && len(d.txns) == 0 && lastSeq == e.jFlushed && !e.metaDirty {
+		return 0
+	}
+	cs := &changeSet{full: d.all}
+	m := metaRow{Version: snapshotVersion, Seed: e.st.Seed, InitialCustomers: e.st.InitialCustomers,
+		Generated: e.st.Generated, AdminFilled: e.st.AdminFilled, Seq: e.st.Seq, PartnerSeq: e.st.PartnerSeq}
+	eb, _ := e.st.Epoch.MarshalText()
+	cb, _ := e.now().MarshalText()
+	m.Epoch, m.Clock = string(eb), string(cb)
+	cs.meta = mustJSON(m)
+	if d.all {
+		for i := range e.st.Customers {
+			e.touchCustomer(i)
+		}
+		for k := range e.st.Bindings {
+			e.touch(recBinding, k)
+		}
+		for k := range e.st.Agreements {
+			e.touch(recAgreement, k)
+		}
+		for k := range e.st.Partners {
+			e.touch(recPartner, k)
+		}
+		for k := range e.st.Daily {
+			e.touch(recDaily, k)
+		}
+		for k := range e.st.LastOTP {
+			e.touch(recOTP, k)
+		}
+		e.touch(recFaults, "")
+		e.touch(recProfiles, "")
+		for p, m := range e.st.Txns {
+			for k := range m {
+				d.txns[[2]string{p, k}] = struct{}{}
+			}
+		}
+		e.jFlushed = 0
+	}
+	for k := range d.recs {
+		cs.rows = append(cs.rows, e.recordRow(k[0], k[1]))
+	}
+	for k := range d.txns {
+		t := e.st.Txns[k[0]][k[1]]
+		r := row{table: "txns", k1: k[0], k2: k[1]}
+		if t != nil {
+			r.body, r.day, r.txnID, r.ok = mustJSON(t), dayOf(t), t.TxnID, t.Status == bankapi.TxnSucceeded
+		}
+		cs.rows = append(cs.rows, r)
+	}
+	// Rows in a fixed order: the same change writes the same file.
+	sort.Slice(cs.rows, func(a, b int) bool {
+		x, y := cs.rows[a], cs.rows[b]
+		if x.table != y.table {
+			return x.table < y.table
+		}
+		if x.k1 != y.k1 {
+			return x.k1 < y.k1
+		}
+		return x.k2 < y.k2
+	})
+	for _, j := range e.st.Journal {
+		if j.Seq > e.jFlushed {
+			cs.journal = append(cs.journal, [2]any{j.Seq, mustJSON(j)})
+		}
+	}
+	e.jFlushed = lastSeq
+	cs.trim = lastSeq - int64(e.journalLimit())
+	d.clear()
+	e.metaDirty = false
+	return e.dur.enqueue(cs)
+}
+
+func dayOf(t *bankapi.Transaction) string { return vclock.Day(t.Time) }
+
+// recordRow is the current body of one record, or its deletion. Lock held.
+func (e *Engine) recordRow(kind, key string) row {
+	r := row{table: "records", k1: kind, k2: key}
+	switch kind {
+	case recCustomer:
+		if i, err := strconv.Atoi(key); err == nil && i < len(e.st.Customers) {
+			r.body = mustJSON(e.st.Customers[i])
+		}
+	case recBinding:
+		if b := e.st.Bindings[key]; b != nil {
+			r.body = mustJSON(b)
+		}
+	case recAgreement:
+		if a := e.st.Agreements[key]; a != nil {
+			r.body = mustJSON(a)
+		}
+	case recPartner:
+		if p := e.st.Partners[key]; p != nil {
+			r.body = mustJSON(p)
+		}
+	case recDaily:
+		if n, ok := e.st.Daily[key]; ok {
+			r.body = mustJSON(n)
+		}
+	case recOTP:
+		if s, ok := e.st.LastOTP[key]; ok {
+			r.body = mustJSON(s)
+		}
+	case recFaults:
+		r.body = mustJSON(e.st.Faults)
+	case recProfiles:
+		r.body = mustJSON(e.st.Profiles)
+	}
+	return r
+}
+
+// mustJSON marshals the state's own types, which always marshal.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("bankmock: marshal %T: %v", v, err))
+	}
+	return b
+}
+
+func (d *durable) enqueue(cs *changeSet) int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.enq++
+	d.queue = append(d.queue, cs)
+	return d.enq
+}
+
+// write commits change sets in one transaction.
+func (d *durable) write(batch []*changeSet) error {
+	ctx := context.Background()
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, cs := range batch {
+		if cs.full {
+			if _, err := tx.Exec(`DELETE FROM records; DELETE FROM txns; DELETE FROM journal;`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(`INSERT INTO meta (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body`, cs.meta); err != nil {
+			return err
+		}
+		for _, r := range cs.rows {
+			var err error
+			switch {
+			case r.table == "records" && r.body == nil:
+				_, err = tx.Exec(`DELETE FROM records WHERE kind = ? AND key = ?`, r.k1, r.k2)
+			case r.table == "records":
+				_, err = tx.Exec(`INSERT INTO records (kind, key, body) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body`, r.k1, r.k2, r.body)
+			case r.body == nil:
+				_, err = tx.Exec(`DELETE FROM txns WHERE partner = ? AND key = ?`, r.k1, r.k2)
+			default:
+				_, err = tx.Exec(`INSERT INTO txns (partner, key, day, txn_id, succeeded, body) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (partner, key) DO UPDATE SET day = excluded.day, txn_id = excluded.txn_id, succeeded = excluded.succeeded, body = excluded.body`,
+					r.k1, r.k2, r.day, r.txnID, r.ok, r.body)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for _, j := range cs.journal {
+			if _, err := tx.Exec(`INSERT OR REPLACE INTO journal (seq, body) VALUES (?, ?)`, j[0], j[1]); err != nil {
+				return err
+			}
+		}
+		if cs.trim > 0 {
+			if _, err := tx.Exec(`DELETE FROM journal WHERE seq <= ?`, cs.trim); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// errNotSaved is what an operation answers when its state change could not be made durable.
+func errNotSaved(err error) *bankapi.Error {
+	return errf(bankapi.CodeIssuerUnavailable, "96", "the bank could not save its state (%v); not processed, safe to retry", err)
+}
+
+// settle waits until ticket t is committed, committing what is queued if nobody else is. A
+// failed commit sends the engine back to what the file holds, and fails every ticket queued up to
+// then: their changes are gone from memory too. Called without the engine lock.
+func (e *Engine) settle(t int64) *bankapi.Error {
+	d := e.dur
+	if d == nil || t == 0 {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for {
+		if d.isFailed(t) {
+			return errNotSaved(d.err)
+		}
+		if d.done >= t {
+			return nil
+		}
+		if d.busy {
+			d.cond.Wait()
+			continue
+		}
+		d.busy = true
+		batch, hi := d.queue, d.enq
+		d.queue = nil
+		d.mu.Unlock()
+		err := d.write(batch)
+		if err != nil {
+			// Lock order: engine, then queue. Nothing is queued while the engine lock is held.
+			e.mu.Lock()
+			d.mu.Lock()
+			d.failed = append(d.failed, [2]int64{d.done + 1, d.enq})
+			d.queue, d.done, d.err = nil, d.enq, err
+			d.mu.Unlock()
+			e.reloadLocked()
+			e.mu.Unlock()
+			d.mu.Lock()
+		} else {
+			d.mu.Lock()
+			d.done = hi
+		}
+		d.busy = false
+		d.cond.Broadcast()
+	}
+}
+
+// reloadLocked replaces the memory state with the file's. On failure the engine refuses every
+// call (ready) until a reload succeeds. Lock held; nothing is queued.
+func (e *Engine) reloadLocked() {
+	st, err := loadState(e.dur.db, e.dur.path)
+	if err != nil {
+		e.broken = err
+		return
+	}
+	e.install(st)
+	e.broken = nil
+}
+
+// install makes st the state (the file's: transactions are read on demand). Lock held.
+func (e *Engine) install(st *state) {
+	e.st = st
+	e.cardIdx = make(map[string]int, len(st.Customers))
+	for i, c := range st.Customers {
+		e.cardIdx[c.CardNo] = i
+	}
+	e.jFlushed = st.Seq.Journal
+	if e.dirty != nil {
+		e.dirty.clear()
+	}
+	e.metaDirty = false
+}
+
+// ready refuses calls while the engine has no trustworthy state (a failed reload, a panic being
+// recovered from), retrying the reload first. Lock held.
+func (e *Engine) ready() *bankapi.Error {
+	if e.recovering {
+		return errf(bankapi.CodeIssuerUnavailable, "96", "the bank is recovering from an internal error; not processed, retry shortly")
+	}
+	if e.broken != nil && e.dur != nil {
+		e.reloadLocked()
+	}
+	if e.broken != nil {
+		return errNotSaved(e.broken)
+	}
+	return nil
+}
+
+// lookupTxn is the caller's transaction under an idempotency key: from memory, or from the file.
+// Lock held.
+func (e *Engine) lookupTxn(partner, key string) (*bankapi.Transaction, *bankapi.Error) {
+	if t, ok := e.st.Txns[partner][key]; ok {
+		return t, nil
+	}
+	if e.dur == nil {
+		return nil, nil
+	}
+	var body []byte
+	err := e.dur.db.QueryRow(`SELECT body FROM txns WHERE partner = ? AND key = ?`, partner, key).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); not processed, safe to retry", err)
+	}
+	var t bankapi.Transaction
+	if err := json.Unmarshal(body, &t); err != nil {
+		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank's state is damaged (transaction %q); not processed", key)
+	}
+	e.cacheTxn(partner, key, &t)
+	return &t, nil
+}
+
+func (e *Engine) cacheTxn(partner, key string, t *bankapi.Transaction) {
+	if e.st.Txns[partner] == nil {
+		e.st.Txns[partner] = map[string]*bankapi.Transaction{}
+	}
+	e.st.Txns[partner][key] = t
+}
+
+// putTxn stores a new transaction. Lock held.
+func (e *Engine) putTxn(partner, key string, t *bankapi.Transaction) {
+	e.cacheTxn(partner, key, t)
+	if e.dirty != nil {
+		e.dirty.txns[[2]string{partner, key}] = struct{}{}
+	}
+}
+
+// txnsOn is a partner's succeeded transactions of one bank day. Lock held.
+func (e *Engine) txnsOn(partner, day string) ([]*bankapi.Transaction, *bankapi.Error) {
+	seen := map[string]bool{}
+	var out []*bankapi.Transaction
+	for k, t := range e.st.Txns[partner] {
+		if t.Status == bankapi.TxnSucceeded && dayOf(t) == day {
+			out = append(out, t)
+		}
+		seen[k] = true
+	}
+	if e.dur == nil {
+		return out, nil
+	}
+	rows, err := e.dur.db.Query(`SELECT key, body FROM txns WHERE partner = ? AND day = ? AND succeeded = 1`, partner, day)
+	if err != nil {
+		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var body []byte
+		if err := rows.Scan(&k, &body); err != nil {
+			return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
+		}
+		if seen[k] {
+			continue
+		}
+		var t bankapi.Transaction
+		if err := json.Unmarshal(body, &t); err != nil {
+			return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank's state is damaged (transaction %q)", k)
+		}
+		out = append(out, &t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
+	}
+	return out, nil
+}
+
+// allTxns is every transaction (Snapshot): memory over the file. Lock held.
+func (e *Engine) allTxns() (map[string]map[string]*bankapi.Transaction, error) {
+	out := map[string]map[string]*bankapi.Transaction{}
+	if e.dur != nil {
+		rows, err := e.dur.db.Query(`SELECT partner, key, body FROM txns`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p, k string
+			var body []byte
+			if err := rows.Scan(&p, &k, &body); err != nil {
+				return nil, err
+			}
+			var t bankapi.Transaction
+			if err := json.Unmarshal(body, &t); err != nil {
+				return nil, err
+			}
+			if out[p] == nil {
+				out[p] = map[string]*bankapi.Transaction{}
+			}
+			out[p][k] = &t
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for p, m := range e.st.Txns {
+		if out[p] == nil {
+			out[p] = map[string]*bankapi.Transaction{}
+		}
+		for k, t := range m {
+			out[p][k] = t
+		}
+	}
+	return out, nil
+}
+
+// Close waits for queued commits and closes the state file (a no-op in memory).
+func (e *Engine) Close() error {
+	if e.dur == nil {
+		return nil
+	}
+	e.mu.Lock()
+	t := e.capture()
+	e.mu.Unlock()
+	var errs []error
+	if err := e.settle(t); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, e.dur.db.Close())
+	return errors.Join(errs...)
+}
+
+// Path is the engine's state file ("" in memory).
+func (e *Engine) Path() string {
+	if e.dur == nil {
+		return ""
+	}
+	return e.dur.path
+}
+
+// journalLimit is Config.JournalLimit or its default.
+func (e *Engine) journalLimit() int {
+	if e.cfg.JournalLimit > 0 {
+		return e.cfg.JournalLimit
+	}
+	return DefaultJournalLimit
+}
