@@ -23,7 +23,7 @@ type StoreTx interface {
 	SaveUser(u *UserRecord) error
 	GetUser(id string) (*UserRecord, error)
 	UserByPhone(phone string) (*UserRecord, error)
-	UserByIDNo(idNo string) (*UserRecord, error)
+	UserByIDHash(idHash string) (*UserRecord, error)
 	ListUsers() ([]UserRecord, error)
 	// LockedUsersDue lists users whose password lock expired at or before now.
 	LockedUsersDue(now time.Time) ([]UserRecord, error)
@@ -71,12 +71,15 @@ type StoreTx interface {
 	SecurityLog(userID string) ([]SecurityEvent, error)
 }
 
-// UserRecord is a user with its private fields: the full name and ID number of the real-name
-// check and the password hash. Only the engine sees it; output uses User.
+// UserRecord is a user with its private fields: the full name and what is kept of the ID number
+// of the real-name check, and the password hash. Only the engine sees it; output uses User. The
+// full ID number is never stored in the clear (DESIGN.md section 7): IDHash to compare,
+// User.IDMasked to show, IDSealed for the bank's four-element check of a new card.
 type UserRecord struct {
 	User
 	Name           string
-	IDNo           string
+	IDHash         string // SecretKey.IDHash; "" = not verified
+	IDSealed       string // SecretKey.SealID
 	Checks         []string
 	VerifiedAt     *time.Time
 	PasswordHash   string // PHC-format argon2id
@@ -90,18 +93,21 @@ type BindingRecord struct {
 	UserID        string
 	Purpose       string // "bind" or "reset"
 	BankBindingID string
-	CardNo        string
+	CardHash      string // SecretKey.CardHash of the card number
+	CardNoMasked  string // MaskCardNo: BIN and last 4
 	Phone         string
 	CardID        string // for a reset: the bound card it verifies
 	ExpiresAt     time.Time
 }
 
-// CardRecord is a bound card with its private fields.
+// CardRecord is a bound card with its private fields. The store derives Card.CardMasked and
+// Card.Last4 from CardNoMasked.
 type CardRecord struct {
 	Card
-	CardNo    string
-	Agreement string
-	Phone     string
+	CardHash     string // SecretKey.CardHash of the card number
+	CardNoMasked string // MaskCardNo: BIN and last 4
+	Agreement    string
+	Phone        string
 }
 
 // TxnRecord is a txn with its private fields.
@@ -121,7 +127,7 @@ type TxnFilter struct {
 	Kinds  []string
 	Source string
 	Since  time.Time
-	IDNo   string // instead of UserID: every user with this ID number
+	IDHash string // instead of UserID: every user with this ID number (its SecretKey.IDHash)
 }
 
 // LedgerReport is what LedgerCheck found.

@@ -316,14 +316,14 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		byCard := map[string]int64{}
+		byCard := map[string]int64{} // by the card's keyed hash: the wallet keeps no card number
 		for agr, d := range bank.byAgreement {
 			c, ok := s.cards[agr]
 			if !ok {
 				add("conservation", "the bank moved %d fen on agreement %s, which no wallet card holds", d, agr)
 				continue
 			}
-			byCard[c.CardNo] += d
+			byCard[c.CardHash] += d
 		}
 		cards := make([]string, 0, len(final))
 		for no := range final {
@@ -331,7 +331,7 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 		}
 		sort.Strings(cards)
 		for _, no := range cards {
-			if got, want := final[no]-w.Initial[no], byCard[no]; got != want {
+			if got, want := final[no]-w.Initial[no], byCard[w.Engine.CardHash(no)]; got != want {
 				add("conservation", "card %s moved by %d fen at the bank but its statement lines net %d", maskCard(no), got, want)
 			}
 		}

@@ -65,7 +65,8 @@ func seedBytes(seed int64, stream byte) [32]byte {
 // seeded entropy source.
 func NewEngine(st *sqlite.Store, api bankapi.API, admin bankapi.Admin, clock walletctl.Clock, seed int64) (*engine.Engine, error) {
 	return engine.New(engine.Config{Store: st, Bank: bankadapter.New(api), Identity: bankadapter.NewRegistry(admin),
-		Clock: clock, Settings: walletctl.SandboxSettings(), Entropy: rand.NewChaCha8(seedBytes(seed, 1))})
+		Clock: clock, Settings: walletctl.SandboxSettings(), Entropy: rand.NewChaCha8(seedBytes(seed, 1)),
+		SecretKey: func() []byte { k := seedBytes(seed, 2); return k[:] }()}) // a seed replays: the key is the seed's too
 }
 
 // bankClientTimeout is how long the wallet "waits" for a delayed or hung bank. With InstantSleep

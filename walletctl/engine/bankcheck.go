@@ -31,11 +31,12 @@ func sentFor(rec *walletctl.TxnRecord, card *walletctl.CardRecord) sent {
 		s.kind, s.amount = bankapi.OpCredit, rec.Amount-rec.Fee
 	}
 	if card != nil {
-		s.agreement, s.bank, s.last4 = card.Agreement, card.Bank, last4(card.CardNo)
+		s.agreement, s.bank, s.last4 = card.Agreement, card.Bank, last4(card.CardNoMasked)
 	}
 	return s
 }
 
+// last4 of a full or a stored masked card number.
 func last4(no string) string {
 	if len(no) < 4 {
 		return no
@@ -99,7 +100,8 @@ func (e *Engine) noteMismatch(ctx context.Context, txnID string, diffs []string)
 }
 
 // checkAgreement compares a confirmed binding with the card the wallet asked to bind: a bank that
-// answers with another card's agreement would have the wallet debit a stranger.
+// answers with another card's agreement would have the wallet debit a stranger. cardNo is the
+// stored masked number: its BIN and last 4 are all the comparison needs.
 func (e *Engine) checkAgreement(ctx context.Context, ag *bankapi.Agreement, cardNo string) error {
 	var diffs []string
 	if ag.Agreement == "" {

@@ -90,10 +90,7 @@ func bindError(err error) *walletctl.Error { return bankError(err, walletctl.Cod
 
 func publicCard(c *walletctl.CardRecord) walletctl.Card {
 	out := c.Card
-	out.CardMasked = maskCard(c.CardNo)
-	if n := len(c.CardNo); n >= 4 {
-		out.Last4 = c.CardNo[n-4:]
-	}
+	out.CardMasked, out.Last4 = maskCard(c.CardNoMasked), last4(c.CardNoMasked)
 	return out
 }
 
@@ -101,6 +98,7 @@ func publicCard(c *walletctl.CardRecord) walletctl.Card {
 // and sends an SMS code to the phone reserved at the bank.
 func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*walletctl.CardBinding, error) {
 	cardNo = normCard(cardNo)
+	cardHash := e.secret.CardHash(cardNo)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
@@ -110,7 +108,7 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 		if u, err = getUser(tx, userID); err != nil {
 			return err
 		}
-		if u.IDNo == "" {
+		if u.IDHash == "" {
 			return errf(walletctl.CodeKYCRequired, "bank cards can be bound only after real-name verification")
 		}
 		cards, err := tx.ListCards(userID)
@@ -118,7 +116,7 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 			return err
 		}
 		for _, c := range cards {
-			if c.CardNo == cardNo {
+			if c.CardHash == cardHash {
 				return withHint(withDetails(errf(walletctl.CodeAlreadyExists, "this card is already bound as %s", c.ID), "card_id", c.ID), hintCardList)
 			}
 		}
@@ -132,7 +130,11 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 	if err := cnid.ValidatePhone(phone); err != nil {
 		return nil, errf(walletctl.CodeInvalidPhone, "the phone reserved at the bank: %v", err)
 	}
-	b, err := e.bank.CreateBinding(ctx, bankapi.CardRequest{CardNo: cardNo, Name: u.Name, IDNo: u.IDNo, Phone: phone})
+	idNo, err := e.idNo(u)
+	if err != nil {
+		return nil, internal(err)
+	}
+	b, err := e.bank.CreateBinding(ctx, bankapi.CardRequest{CardNo: cardNo, Name: u.Name, IDNo: idNo, Phone: phone})
 	if err != nil {
 		return nil, bindError(err)
 	}
@@ -142,7 +144,8 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 		if err != nil {
 			return err
 		}
-		rec := &walletctl.BindingRecord{ID: id, UserID: userID, Purpose: "bind", BankBindingID: b.BindingID, CardNo: cardNo, Phone: phone, ExpiresAt: b.ExpiresAt}
+		rec := &walletctl.BindingRecord{ID: id, UserID: userID, Purpose: "bind", BankBindingID: b.BindingID, CardHash: cardHash,
+			CardNoMasked: walletctl.MaskCardNo(cardNo), Phone: phone, ExpiresAt: b.ExpiresAt}
 		if err := tx.CreateBinding(rec); err != nil {
 			return err
 		}
@@ -183,7 +186,7 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 		}
 		return nil, bindError(err)
 	}
-	if err := e.checkAgreement(ctx, ag, rec.CardNo); err != nil {
+	if err := e.checkAgreement(ctx, ag, rec.CardNoMasked); err != nil {
 		_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(bindingID) })
 		return nil, err
 	}
@@ -201,7 +204,7 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 		}
 		otherBank := false
 		for _, c := range cards {
-			if c.CardNo == rec.CardNo {
+			if c.CardHash == rec.CardHash {
 				dup = true
 				return tx.DeleteBinding(bindingID)
 			}
@@ -214,14 +217,14 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 			return err
 		}
 		c := &walletctl.CardRecord{Card: walletctl.Card{ID: id, UserID: userID, Bank: ag.Bank, BankName: bankName, CardType: string(ag.CardType), BoundAt: e.now()},
-			CardNo: rec.CardNo, Agreement: ag.Agreement, Phone: rec.Phone}
+			CardHash: rec.CardHash, CardNoMasked: rec.CardNoMasked, Agreement: ag.Agreement, Phone: rec.Phone}
 		if err := tx.CreateCard(c); err != nil {
 			return err
 		}
 		if err := tx.DeleteBinding(bindingID); err != nil {
 			return err
 		}
-		if err := e.logEvent(tx, userID, "card_bound", id+" "+ag.Bank+" "+maskCard(rec.CardNo)); err != nil {
+		if err := e.logEvent(tx, userID, "card_bound", id+" "+ag.Bank+" "+maskCard(rec.CardNoMasked)); err != nil {
 			return err
 		}
 		// The bank's four-element check verified the card and its reserved phone.
@@ -322,6 +325,6 @@ func (e *Engine) UnbindCard(ctx context.Context, userID, cardID string) error {
 		if err := tx.DeleteCard(cardID); err != nil {
 			return err
 		}
-		return e.logEvent(tx, userID, "card_unbound", cardID+" "+c.Bank+" "+maskCard(c.CardNo))
+		return e.logEvent(tx, userID, "card_unbound", cardID+" "+c.Bank+" "+maskCard(c.CardNoMasked))
 	})
 }

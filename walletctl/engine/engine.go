@@ -37,6 +37,10 @@ type Config struct {
 	Entropy io.Reader
 	// BankKeyPrefix prefixes the idempotency keys sent to the bank ("wlt-" when empty).
 	BankKeyPrefix string
+	// SecretKey is the wallet's key for what it keeps of card and ID numbers (walletctl.SecretKey,
+	// 32 bytes; at least 16). Required: the same wallet must always get the same key, so the
+	// engine cannot make one up (the sandbox keeps it in sandbox.json, PostgreSQL in the schema).
+	SecretKey []byte
 }
 
 // Engine is the embedded wallet.
@@ -47,6 +51,7 @@ type Engine struct {
 	clock    walletctl.Clock
 	set      walletctl.Settings
 	prefix   string
+	secret   walletctl.SecretKey
 
 	entropyMu sync.Mutex
 	entropy   io.Reader
@@ -81,9 +86,16 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Settings.PasswordMaxAttempts <= 0 {
 		return nil, errors.New("engine: PasswordMaxAttempts must be positive")
 	}
+	if !walletctl.SecretKey(cfg.SecretKey).Valid() {
+		return nil, errors.New("engine: SecretKey is required (at least 16 bytes)")
+	}
 	return &Engine{store: cfg.Store, bank: cfg.Bank, identity: cfg.Identity, clock: cfg.Clock,
-		set: cfg.Settings, prefix: cfg.BankKeyPrefix, entropy: cfg.Entropy}, nil
+		set: cfg.Settings, prefix: cfg.BankKeyPrefix, entropy: cfg.Entropy, secret: cfg.SecretKey}, nil
 }
+
+// CardHash is the keyed hash under which this wallet keeps a card number (harnesses that match
+// the wallet's cards with the bank's customers use it; the wallet itself never shows it).
+func (e *Engine) CardHash(cardNo string) string { return e.secret.CardHash(normCard(cardNo)) }
 
 // Settings returns the rules the engine enforces.
 func (e *Engine) Settings() walletctl.Settings { return e.set }
@@ -162,11 +174,11 @@ func getUser(tx walletctl.StoreTx, id string) (*walletctl.UserRecord, error) {
 // publicUser is what a user may see of a user record: masks only.
 func publicUser(u *walletctl.UserRecord) *walletctl.User {
 	out := u.User
-	out.Verified = u.IDNo != ""
+	out.Verified = u.IDHash != ""
 	out.PasswordSet = u.PasswordHash != ""
 	if out.Verified {
 		out.NameMasked = maskName(u.Name)
-		out.IDMasked = maskID(u.IDNo)
+		out.IDMasked = u.IDMasked
 	}
 	return &out
 }
@@ -250,6 +262,8 @@ func (e *Engine) runDue(tx walletctl.StoreTx, now time.Time) error {
 
 // ---- masks (wallet display rules; identity's helpers for names and IDs)
 
+// maskCard shows a card as "6222 **** **** 1234"; no is a full or a stored masked number (the
+// BIN and last 4 are at the same ends of both).
 func maskCard(no string) string {
 	if len(no) < 8 {
 		return strings.Repeat("*", len(no))

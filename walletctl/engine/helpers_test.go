@@ -27,6 +27,7 @@ type world struct {
 	admin bankapi.Admin
 	store *sqlite.Store
 	eng   *Engine
+	path  string // the store's file
 }
 
 type worldOpt func(*walletctl.Settings, *bankmock.Config)
@@ -45,17 +46,18 @@ func newWorld(t testing.TB, opts ...worldOpt) *world {
 
 func newWorldWith(t testing.TB, clock *vclock.Manual, api bankapi.API, admin bankapi.Admin, set walletctl.Settings) *world {
 	t.Helper()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "wallet.db"))
+	path := filepath.Join(t.TempDir(), "wallet.db")
+	st, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	eng, err := New(Config{Store: st, Bank: bankadapter.New(api), Identity: bankadapter.NewRegistry(admin), Clock: clock,
-		Settings: set, Entropy: rand.NewChaCha8([32]byte{1})})
+		Settings: set, Entropy: rand.NewChaCha8([32]byte{1}), SecretKey: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, ctx: context.Background(), clock: clock, api: api, admin: admin, store: st, eng: eng}
+	w := &world{t: t, ctx: context.Background(), clock: clock, api: api, admin: admin, store: st, eng: eng, path: path}
 	if b, ok := api.(*bankmock.Engine); ok {
 		w.bank = b
 	}
@@ -173,3 +175,6 @@ func (w *world) customer(c bankapi.Customer) bankapi.Customer {
 	}
 	return *must[*bankapi.Customer](w.t)(w.admin.AddCustomer(w.ctx, c))
 }
+
+// testKey is the wallet's secret key in tests.
+var testKey = []byte("walletctl engine test secret key")

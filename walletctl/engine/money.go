@@ -214,7 +214,7 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 			return err
 		}
 		rec = &walletctl.TxnRecord{Txn: walletctl.Txn{ID: id, Kind: m.kind, Status: walletctl.TxnPending, UserID: userID, Amount: m.amount, Fee: m.fee,
-			Counterparty: m.counterparty, Source: m.source, CardMasked: maskCard(card.CardNo), IdempotencyKey: idemKey(ctx, userID, id),
+			Counterparty: m.counterparty, Source: m.source, CardMasked: maskCard(card.CardNoMasked), IdempotencyKey: idemKey(ctx, userID, id),
 			Note: m.note, CreatedAt: e.now()}, CardID: card.ID, BankKey: e.prefix + id}
 		if err := tx.CreateTxn(rec); err != nil {
 			return err
@@ -468,7 +468,7 @@ func (e *Engine) Withdraw(ctx context.Context, userID, cardID string, amount int
 	return e.runBankMove(ctx, userID, cardID, hash, moveIn,
 		bankMove{kind: walletctl.KindWithdraw, source: "balance", counterparty: "card:" + cardID, amount: amount, credit: true},
 		func(tx walletctl.StoreTx, u *walletctl.UserRecord, m *bankMove) error {
-			_, used, err := tx.SumTxns(walletctl.TxnFilter{IDNo: u.IDNo, Kinds: []string{walletctl.KindWithdraw}})
+			_, used, err := tx.SumTxns(walletctl.TxnFilter{IDHash: u.IDHash, Kinds: []string{walletctl.KindWithdraw}})
 			if err != nil {
 				return err
 			}

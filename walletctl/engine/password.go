@@ -135,13 +135,17 @@ func (e *Engine) SetPassword(ctx context.Context, userID, password string) error
 	}); err != nil {
 		return err
 	}
-	if u.IDNo == "" {
+	if u.IDHash == "" {
 		return errf(walletctl.CodeKYCRequired, "set the payment password after real-name verification")
 	}
 	if u.PasswordHash != "" {
 		return withHint(errf(walletctl.CodeAlreadyExists, "the payment password is already set"), hintReset)
 	}
-	if err := checkPasswordRules(password, u.IDNo); err != nil {
+	idNo, err := e.idNo(u)
+	if err != nil {
+		return internal(err)
+	}
+	if err := checkPasswordRules(password, idNo); err != nil {
 		return err
 	}
 	hash, err := e.hashPassword(password)
@@ -311,6 +315,8 @@ func (e *Engine) recheck(tx walletctl.StoreTx, userID, hash string, m movement) 
 // elements.
 func (e *Engine) StartPasswordReset(ctx context.Context, userID, name, idNo, cardNo string) (*walletctl.PasswordReset, error) {
 	name, idNo, cardNo = strings.TrimSpace(name), normID(idNo), normCard(cardNo)
+	// The wallet keeps hashes, not the numbers: the identity is checked by hashing what was typed.
+	idHash, cardHash := e.secret.IDHash(idNo), e.secret.CardHash(cardNo)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
@@ -321,7 +327,7 @@ func (e *Engine) StartPasswordReset(ctx context.Context, userID, name, idNo, car
 		if err != nil {
 			return err
 		}
-		if u.IDNo == "" {
+		if u.IDHash == "" {
 			return errf(walletctl.CodeKYCRequired, "real-name verification is needed to recover the payment password")
 		}
 		cards, err := tx.ListCards(userID)
@@ -329,11 +335,11 @@ func (e *Engine) StartPasswordReset(ctx context.Context, userID, name, idNo, car
 			return err
 		}
 		for i := range cards {
-			if cards[i].CardNo == cardNo {
+			if cards[i].CardHash == cardHash {
 				card = &cards[i]
 			}
 		}
-		if u.Name != name || u.IDNo != idNo || card == nil {
+		if u.Name != name || u.IDHash != idHash || card == nil {
 			// One message for every field: a guesser learns nothing about which one was wrong.
 			mismatch = errf(walletctl.CodeIdentityFailed, "the name, ID number and card do not match this account's verified identity and bound cards")
 			return e.logEvent(tx, u.ID, "password_reset_failed", "identity did not match")
@@ -346,7 +352,8 @@ func (e *Engine) StartPasswordReset(ctx context.Context, userID, name, idNo, car
 	if mismatch != nil {
 		return nil, mismatch
 	}
-	b, err := e.bank.CreateBinding(ctx, bankapi.CardRequest{CardNo: card.CardNo, Name: name, IDNo: idNo, Phone: card.Phone})
+	// The numbers typed, which hash as the stored ones: the bank checks the four elements again.
+	b, err := e.bank.CreateBinding(ctx, bankapi.CardRequest{CardNo: cardNo, Name: name, IDNo: idNo, Phone: card.Phone})
 	if err != nil {
 		return nil, bindError(err)
 	}
@@ -356,7 +363,7 @@ func (e *Engine) StartPasswordReset(ctx context.Context, userID, name, idNo, car
 		if err != nil {
 			return err
 		}
-		rec := &walletctl.BindingRecord{ID: id, UserID: userID, Purpose: "reset", BankBindingID: b.BindingID, CardNo: card.CardNo,
+		rec := &walletctl.BindingRecord{ID: id, UserID: userID, Purpose: "reset", BankBindingID: b.BindingID, CardHash: card.CardHash, CardNoMasked: card.CardNoMasked,
 			Phone: card.Phone, CardID: card.ID, ExpiresAt: b.ExpiresAt}
 		if err := tx.CreateBinding(rec); err != nil {
 			return err
@@ -389,7 +396,11 @@ func (e *Engine) CompletePasswordReset(ctx context.Context, userID, resetID, otp
 	if rec == nil || rec.UserID != userID || rec.Purpose != "reset" {
 		return errf(walletctl.CodeNotFound, "no password reset %q for %s", resetID, userID)
 	}
-	if err := checkPasswordRules(newPassword, u.IDNo); err != nil {
+	idNo, err := e.idNo(u)
+	if err != nil {
+		return internal(err)
+	}
+	if err := checkPasswordRules(newPassword, idNo); err != nil {
 		return err
 	}
 	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, otp)
@@ -399,7 +410,7 @@ func (e *Engine) CompletePasswordReset(ctx context.Context, userID, resetID, otp
 		}
 		return bindError(err)
 	}
-	if err := e.checkAgreement(ctx, ag, rec.CardNo); err != nil {
+	if err := e.checkAgreement(ctx, ag, rec.CardNoMasked); err != nil {
 		_ = e.update(ctx, func(tx walletctl.StoreTx) error { return tx.DeleteBinding(resetID) })
 		return err
 	}

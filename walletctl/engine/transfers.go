@@ -17,7 +17,7 @@ func (e *Engine) preview(tx walletctl.StoreTx, payer *walletctl.UserRecord, to s
 	if payee.ID == payer.ID {
 		return nil, nil, errf(walletctl.CodeInvalidArgument, "cannot transfer to yourself; to move money to your own card use withdraw")
 	}
-	if payee.IDNo == "" {
+	if payee.IDHash == "" {
 		return nil, nil, errf(walletctl.CodeKYCRequired, "the payee %s has not finished real-name verification and cannot receive transfers", payee.ID)
 	}
 	known, err := tx.AcceptedBetween(payer.ID, payee.ID)

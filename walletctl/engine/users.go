@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -175,7 +176,7 @@ func (e *Engine) SubmitKYC(ctx context.Context, userID, name, idNo string) (*wal
 	}); err != nil {
 		return nil, err
 	}
-	if u.IDNo != "" {
+	if u.IDHash != "" {
 		return nil, errf(walletctl.CodeKYCDone, "user %s already passed real-name verification", u.ID)
 	}
 	if name == "" {
@@ -187,9 +188,14 @@ func (e *Engine) SubmitKYC(ctx context.Context, userID, name, idNo string) (*wal
 	if err := e.identity.Check(ctx, name, idNo); err != nil {
 		return nil, err
 	}
+	idHash := e.secret.IDHash(idNo)
+	sealed, err := e.sealID(idNo)
+	if err != nil {
+		return nil, internal(err)
+	}
 	var out *walletctl.KYC
-	err := e.update(ctx, func(tx walletctl.StoreTx) error {
-		other, err := tx.UserByIDNo(idNo)
+	err = e.update(ctx, func(tx walletctl.StoreTx) error {
+		other, err := tx.UserByIDHash(idHash)
 		if err != nil {
 			return err
 		}
@@ -202,11 +208,11 @@ func (e *Engine) SubmitKYC(ctx context.Context, userID, name, idNo string) (*wal
 		if err != nil {
 			return err
 		}
-		if u.IDNo != "" {
+		if u.IDHash != "" {
 			return errf(walletctl.CodeKYCDone, "user %s already passed real-name verification", u.ID)
 		}
 		now := e.now()
-		u.Name, u.IDNo, u.VerifiedAt = name, idNo, &now
+		u.Name, u.IDHash, u.IDMasked, u.IDSealed, u.VerifiedAt = name, idHash, walletctl.MaskIDNo(idNo), sealed, &now
 		addCheck(u, CheckID)
 		u.Class = classFor(u.Checks)
 		if err := tx.SaveUser(u); err != nil {
@@ -239,9 +245,9 @@ func (e *Engine) KYCStatus(ctx context.Context, userID string) (*walletctl.KYC, 
 }
 
 func (e *Engine) kyc(tx walletctl.StoreTx, u *walletctl.UserRecord) (*walletctl.KYC, error) {
-	k := &walletctl.KYC{UserID: u.ID, Verified: u.IDNo != "", Class: u.Class, Checks: append([]string{}, u.Checks...), VerifiedAt: u.VerifiedAt}
+	k := &walletctl.KYC{UserID: u.ID, Verified: u.IDHash != "", Class: u.Class, Checks: append([]string{}, u.Checks...), VerifiedAt: u.VerifiedAt}
 	if k.Verified {
-		k.NameMasked, k.IDMasked = maskName(u.Name), maskID(u.IDNo)
+		k.NameMasked, k.IDMasked = maskName(u.Name), u.IDMasked
 	}
 	k.LimitFen, k.LimitPeriod = e.set.ClassLimit(u.Class)
 	if u.Class > 0 {
@@ -265,4 +271,24 @@ func (e *Engine) classUsed(tx walletctl.StoreTx, u *walletctl.UserRecord) (int64
 	}
 	_, sum, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: []string{walletctl.KindPay, walletctl.KindTransfer}, Source: "balance", Since: since})
 	return sum, err
+}
+
+// sealID seals an ID number with the wallet's key (a nonce from the engine's entropy).
+func (e *Engine) sealID(idNo string) (string, error) {
+	e.entropyMu.Lock()
+	defer e.entropyMu.Unlock()
+	return e.secret.SealID(idNo, e.entropy)
+}
+
+// idNo opens the user's sealed ID number, in memory only: for the bank's four-element check of a
+// new card and the payment password's birth-date rule. Comparisons use the hash instead.
+func (e *Engine) idNo(u *walletctl.UserRecord) (string, error) {
+	if u.IDHash == "" {
+		return "", nil
+	}
+	id, err := e.secret.OpenID(u.IDSealed)
+	if err != nil {
+		return "", fmt.Errorf("user %s: %w", u.ID, err)
+	}
+	return id, nil
 }

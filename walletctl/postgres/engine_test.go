@@ -26,7 +26,8 @@ const pw = "385926"
 func newEngine(t testing.TB, st walletctl.Store, api bankapi.API, admin bankapi.Admin, clock walletctl.Clock, seed byte, set walletctl.Settings) *engine.Engine {
 	t.Helper()
 	e, err := engine.New(engine.Config{Store: st, Bank: bankadapter.New(api), Identity: bankadapter.NewRegistry(admin), Clock: clock,
-		Settings: set, Entropy: rand.NewChaCha8([32]byte{seed})})
+		Settings: set, Entropy: rand.NewChaCha8([32]byte{seed}),
+		SecretKey: st.(interface{ SecretKey() []byte }).SecretKey()}) // the schema's: one key for every process
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,8 @@ type Store struct {
 	writers chan struct{} // a slot per running Update (Options.MaxWriters)
 
 	retries atomic.Int64 // Update attempts that were retried (tests and benchmarks read it)
+
+	key atomic.Pointer[walletctl.SecretKey] // kept in the schema (SecretKey says why); Reset reloads it
 }
 
 var _ walletctl.Store = (*Store)(nil)
@@ -118,7 +120,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 		s.pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, nil); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("postgres: migrate %s: %w", schema, err)
 	}
@@ -129,6 +131,20 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.locks.Close()
 	s.pool.Close()
+	return nil
+}
+
+// SecretKey is the wallet's secret key (walletctl.SecretKey), kept in the schema's wallet_secret
+// table and made by the migration that introduced it. A tenant on PostgreSQL is served by several
+// servers, each with its own home: the schema is the one thing they all share, so the key lives
+// there and every server hashes a card the same way, with nothing more to copy between them. The
+// price: a dump of the schema holds the key beside the hashes (a sandbox keeps its key in
+// sandbox.json, outside wallet.db), so access to the database must be guarded as the secret it is.
+// Reset keeps the key; DropSchema drops it with everything else.
+func (s *Store) SecretKey() []byte {
+	if k := s.key.Load(); k != nil {
+		return *k
+	}
 	return nil
 }
 
@@ -144,7 +160,7 @@ func (s *Store) Retries() int64 { return s.retries.Load() }
 func (s *Store) DropSchema(ctx context.Context) error {
 	if s.schema == "public" {
 		// The public schema belongs to the database: empty it of what migrations made instead.
-		_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS schema_migrations, security_log, transfers, accounts, postings, txns, cards, bindings, users, seqs CASCADE;
+		_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS schema_migrations, wallet_secret, security_log, transfers, accounts, postings, txns, cards, bindings, users, seqs CASCADE;
 DROP SEQUENCE IF EXISTS seq_user, seq_card, seq_txn, seq_binding, seq_reset, seq_entry`)
 		return err
 	}
@@ -159,7 +175,8 @@ func (s *Store) Reset(ctx context.Context) error {
 		return err
 	}
 	s.pool.Reset() // sessions may hold plans of the dropped tables
-	return s.migrate(ctx)
+	// The same key again: other servers sharing the schema keep theirs from when they opened it.
+	return s.migrate(ctx, s.SecretKey())
 }
 
 // hotSeqs are the sequences every movement draws from: they are PostgreSQL sequences, outside
@@ -168,9 +185,16 @@ func (s *Store) Reset(ctx context.Context) error {
 // never repeat). Other names use the transactional seqs table.
 var hotSeqs = map[string]bool{"user": true, "card": true, "txn": true, "binding": true, "reset": true}
 
+// migration is one step of the schema: sql, then fn (what SQL alone cannot do), then post.
+type migration struct {
+	sql  string
+	fn   func(t *Tx, key walletctl.SecretKey) error
+	post string
+}
+
 // migrations are applied in order and recorded in schema_migrations.
-var migrations = []string{
-	`CREATE TABLE seqs (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+var migrations = []migration{
+	{sql: `CREATE TABLE seqs (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE SEQUENCE seq_user; CREATE SEQUENCE seq_card; CREATE SEQUENCE seq_txn;
 CREATE SEQUENCE seq_binding; CREATE SEQUENCE seq_reset;
 CREATE TABLE users (
@@ -272,17 +296,38 @@ CREATE TABLE security_log (
   event TEXT NOT NULL,
   detail TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX security_user ON security_log(user_id, seq);`,
+CREATE INDEX security_user ON security_log(user_id, seq);`},
 	// Shared accounts (bank clearing, merchants, transit, fees) keep no cached balance: every
 	// settlement would update the same few rows, and concurrent SERIALIZABLE transactions that
 	// update one row fail all but one. Their balance is the sum of their postings (cachedAccount).
-	`CREATE INDEX postings_account ON postings(account);
+	{sql: `CREATE INDEX postings_account ON postings(account);
 DELETE FROM accounts WHERE name NOT LIKE 'user:%';
 -- Entries are numbered from a sequence, not MAX(entry)+1 per txn: that read of the postings
 -- index made concurrent settlements conflict under SERIALIZABLE. Numbers grow within a txn.
 CREATE SEQUENCE seq_entry;
 SELECT setval('seq_entry', GREATEST((SELECT MAX(entry) FROM postings), 1));
-ALTER TABLE postings ALTER COLUMN entry TYPE BIGINT;`,
+ALTER TABLE postings ALTER COLUMN entry TYPE BIGINT;`},
+	// Secrets at rest (DESIGN.md section 7): the schema gets the wallet's secret key (SecretKey),
+	// and full card and ID numbers give way to a keyed hash (to compare; unique like the numbers
+	// were), the mask (to show) and, for ID numbers, a sealed copy for the bank's four-element
+	// check. Old row versions stay in the table files until PostgreSQL vacuums them.
+	{sql: `CREATE TABLE wallet_secret (id INTEGER PRIMARY KEY CHECK (id = 1), key BYTEA NOT NULL);
+ALTER TABLE users ADD COLUMN kyc_id_hash TEXT, ADD COLUMN kyc_id_masked TEXT NOT NULL DEFAULT '',
+  ADD COLUMN kyc_id_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE bindings ADD COLUMN card_hash TEXT NOT NULL DEFAULT '', ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN card_hash TEXT NOT NULL DEFAULT '', ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';`,
+		fn: func(t *Tx, key walletctl.SecretKey) error {
+			if err := t.exec(`INSERT INTO wallet_secret(id, key) VALUES (1, ?)`, []byte(key)); err != nil {
+				return err
+			}
+			_, err := t.SealLegacy(key)
+			return err
+		},
+		post: `ALTER TABLE users DROP COLUMN kyc_id;
+CREATE UNIQUE INDEX users_kyc_id_hash ON users(kyc_id_hash) WHERE kyc_id_hash IS NOT NULL;
+ALTER TABLE bindings DROP COLUMN card_no;
+ALTER TABLE cards DROP COLUMN card_no;
+ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own
@@ -293,14 +338,22 @@ func cachedAccount(name string) bool { return strings.HasPrefix(name, "user:") }
 // migrateLock is the advisory lock key that serialises migrations of every process and schema.
 const migrateLock = 0x77616c6c6574 // "wallet"
 
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings the schema up to date and loads the secret key; keep, when set, is the key a new
+// schema gets instead of a fresh one (Reset).
+func (s *Store) migrate(ctx context.Context, keep walletctl.SecretKey) error {
 	// The common case, a current schema, costs one read and no lock.
 	var v int
 	err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
 	if err == nil && v >= len(migrations) {
-		return nil
+		return s.loadKey(ctx)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	key := keep
+	if !key.Valid() {
+		if key, err = walletctl.NewSecretKey(); err != nil {
+			return err
+		}
+	}
+	if err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Two processes opening a fresh schema at once: the second waits, then finds it migrated.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrateLock)); err != nil {
 			return err
@@ -316,15 +369,42 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 		for i := v; i < len(migrations); i++ {
-			if _, err := tx.Exec(ctx, migrations[i]); err != nil {
+			m := migrations[i]
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			if m.fn != nil {
+				if err := m.fn(newTx(ctx, tx, false), key); err != nil {
+					return fmt.Errorf("migration %d: %w", i+1, err)
+				}
+			}
+			if m.post != "" {
+				if _, err := tx.Exec(ctx, m.post); err != nil {
+					return fmt.Errorf("migration %d: %w", i+1, err)
+				}
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version) VALUES ($1)`, i+1); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	return s.loadKey(ctx)
+}
+
+func (s *Store) loadKey(ctx context.Context) error {
+	var k []byte
+	if err := s.pool.QueryRow(ctx, `SELECT key FROM wallet_secret WHERE id = 1`).Scan(&k); err != nil {
+		return fmt.Errorf("read the wallet's secret key: %w", err)
+	}
+	key := walletctl.SecretKey(k)
+	if !key.Valid() {
+		return errors.New("the wallet's secret key in wallet_secret is too short")
+	}
+	s.key.Store(&key)
+	return nil
 }
 
 // retryable reports whether err means "run the transaction again": a serialization failure
@@ -499,9 +579,9 @@ func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
 	} else {
 		q += ` AND status != 'failed'`
 	}
-	if f.IDNo != "" {
-		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id = ?)`
-		args = append(args, f.IDNo)
+	if f.IDHash != "" {
+		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id_hash = ?)`
+		args = append(args, f.IDHash)
 	} else {
 		q += ` AND user_id = ?`
 		args = append(args, f.UserID)

@@ -69,6 +69,10 @@ type Meta struct {
 	Durability string `json:"durability"`
 	// Bank is the bank this home uses; a home refuses to run against any other.
 	Bank BankRef `json:"bank"`
+	// SecretKey is the wallet's key for the hashes it keeps of card and ID numbers
+	// (walletctl.SecretKey), made at creation (or at the first open of an older home). It lives
+	// here, 0600 and outside wallet.db, so that a copy of the database alone gives no number away.
+	SecretKey []byte `json:"secret_key,omitempty"`
 }
 
 // BankRef says which bank a home uses: the in-process one kept in the home (URL ""), or a bank
@@ -410,6 +414,11 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 		meta.Durability = DurabilityNone
 	}
 	meta.Bank = bank
+	key, err := walletctl.NewSecretKey()
+	if err != nil {
+		return err
+	}
+	meta.SecretKey = key
 	if s.opts.BankURL == "" {
 		clock := vclock.NewManual(meta.Clock)
 		eng := bankmock.New(bankConfig(meta, clock))
@@ -460,23 +469,63 @@ func (s *Sandbox) load(meta Meta) error {
 	if meta.throwaway() {
 		mode = sqlite.SyncOff
 	}
-	store := &lazyStore{path: filepath.Join(s.opts.Home, WalletFile), sync: mode}
+	key, err := s.secretKey()
+	if err != nil {
+		return err
+	}
+	store := &lazyStore{path: filepath.Join(s.opts.Home, WalletFile), sync: mode, key: key}
 	var st walletctl.Store = store
 	if s.opts.Store != nil {
 		st, store = s.opts.Store, nil // the caller's, so never closed here
 	}
 	svc, err := engine.New(engine.Config{
-		Store:    st,
-		Bank:     bankadapter.New(api),
-		Identity: bankadapter.NewRegistry(admin),
-		Clock:    s.clock,
-		Settings: meta.Settings,
+		Store:     st,
+		Bank:      bankadapter.New(api),
+		Identity:  bankadapter.NewRegistry(admin),
+		Clock:     s.clock,
+		Settings:  meta.Settings,
+		SecretKey: key,
 	})
 	if err != nil {
 		return fmt.Errorf("start wallet engine: %w", err)
 	}
 	s.store, s.svc = store, svc
 	return nil
+}
+
+// secretKey is the wallet's key: the store's own when it keeps one (PostgreSQL: every server of a
+// tenant must hash alike, see postgres.Store.SecretKey), else sandbox.json's, made and saved now
+// for a home created before homes had one.
+func (s *Sandbox) secretKey() ([]byte, error) {
+	if ks, ok := s.opts.Store.(interface{ SecretKey() []byte }); ok {
+		return ks.SecretKey(), nil
+	}
+	if walletctl.SecretKey(s.meta.SecretKey).Valid() {
+		return s.meta.SecretKey, nil
+	}
+	key, err := walletctl.NewSecretKey()
+	if err != nil {
+		return nil, err
+	}
+	m := s.meta
+	m.SecretKey = key
+	if err := writeMeta(s.opts.Home, m); err != nil {
+		return nil, fmt.Errorf("save the new secret key: %w", err)
+	}
+	s.meta.SecretKey = key
+	return key, nil
+}
+
+// HomeSecretKey is the secret key of the sandbox in home, for a caller that opens the home's
+// wallet.db itself (Options.Store) and must give sqlite the key that converts an older database.
+// Like Open, it makes and saves one for an older home; the caller must have the home to itself.
+func HomeSecretKey(home string) ([]byte, error) {
+	m, err := readMeta(home)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{opts: Options{Home: home}, meta: m}
+	return s.secretKey()
 }
 
 // Home is the sandbox folder.
@@ -621,6 +670,7 @@ func writeAtomic(path string, data []byte, durable bool) error {
 type lazyStore struct {
 	path string
 	sync sqlite.Sync
+	key  []byte // converts a database of an older walletctl (sqlite.Options.SecretKey)
 
 	mu  sync.Mutex
 	st  *sqlite.Store
@@ -633,7 +683,7 @@ func (l *lazyStore) get() (*sqlite.Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.st == nil && l.err == nil {
-		l.st, l.err = sqlite.OpenWith(l.path, sqlite.Options{Sync: l.sync})
+		l.st, l.err = sqlite.OpenWith(l.path, sqlite.Options{Sync: l.sync, SecretKey: l.key})
 		if l.err != nil {
 			l.err = fmt.Errorf("open wallet database: %w", l.err)
 		}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,10 @@ const (
 // Options tune Open.
 type Options struct {
 	Sync Sync // "" = SyncFull
+	// SecretKey is the wallet's key (walletctl.SecretKey). Open needs it only to convert a
+	// database in which an older walletctl stored full card and ID numbers; a new or current
+	// database opens without it.
+	SecretKey []byte
 }
 
 // maxBatch bounds how many queued Updates share one commit.
@@ -85,6 +90,7 @@ func OpenWith(path string, o Options) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("sqlite: unknown sync mode %q", sync)
 	}
+	private(path)
 	q := url.Values{}
 	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + string(sync) + ")"} {
 		q.Add("_pragma", p)
@@ -100,11 +106,27 @@ func OpenWith(path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := s.migrate(context.Background(), o.SecretKey); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// private makes the database file 0600 before SQLite opens it: a new one is created so, and one
+// left wider by an older walletctl is narrowed (best effort: a home that is not ours stays as it
+// is). SQLite gives the -wal and -shm files it creates the mode of the database file.
+func private(path string) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		f.Close()
+		return
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+			os.Chmod(p, fi.Mode().Perm()&0o700)
+		}
+	}
 }
 
 // Close closes the database.
@@ -177,9 +199,16 @@ func (c *conn) close() error {
 	return c.c.Close()
 }
 
+// migration is one step of the schema: sql, then fn (a conversion SQL cannot do), then post.
+type migration struct {
+	sql  string
+	fn   func(t *Tx, key walletctl.SecretKey) (scrub bool, err error)
+	post string
+}
+
 // migrations are applied in order; user_version records how many ran.
-var migrations = []string{
-	`CREATE TABLE seqs (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+var migrations = []migration{
+	{sql: `CREATE TABLE seqs (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE users (
   id TEXT PRIMARY KEY,
   num INTEGER NOT NULL,
@@ -278,10 +307,47 @@ CREATE TABLE security_log (
   event TEXT NOT NULL,
   detail TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX security_user ON security_log(user_id, seq);`,
+CREATE INDEX security_user ON security_log(user_id, seq);`},
+	// Secrets at rest (DESIGN.md section 7): full card and ID numbers give way to a keyed hash (to
+	// compare; unique like the numbers were), the mask (to show) and, for ID numbers, a sealed copy
+	// for the bank's four-element check. cards is rebuilt because SQLite cannot drop a column
+	// that a UNIQUE constraint names.
+	{sql: `ALTER TABLE users ADD COLUMN kyc_id_hash TEXT;
+ALTER TABLE users ADD COLUMN kyc_id_masked TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN kyc_id_sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE bindings ADD COLUMN card_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE bindings ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN card_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';`,
+		fn: func(t *Tx, key walletctl.SecretKey) (bool, error) {
+			n, err := t.SealLegacy(key)
+			return n > 0, err
+		},
+		post: `DROP INDEX users_kyc_id;
+ALTER TABLE users DROP COLUMN kyc_id;
+CREATE UNIQUE INDEX users_kyc_id_hash ON users(kyc_id_hash) WHERE kyc_id_hash IS NOT NULL;
+ALTER TABLE bindings DROP COLUMN card_no;
+CREATE TABLE cards_v2 (
+  id TEXT PRIMARY KEY,
+  num INTEGER NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  card_hash TEXT NOT NULL,
+  card_masked TEXT NOT NULL,
+  bank TEXT NOT NULL,
+  bank_name TEXT NOT NULL,
+  card_type TEXT NOT NULL,
+  agreement TEXT NOT NULL,
+  phone TEXT NOT NULL,
+  bound_at INTEGER NOT NULL,
+  UNIQUE (user_id, card_hash)
+);
+INSERT INTO cards_v2(id, num, user_id, card_hash, card_masked, bank, bank_name, card_type, agreement, phone, bound_at)
+SELECT id, num, user_id, card_hash, card_masked, bank, bank_name, card_type, agreement, phone, bound_at FROM cards;
+DROP TABLE cards;
+ALTER TABLE cards_v2 RENAME TO cards;`},
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {
 	// The common case, a current schema, costs one pragma read and no write transaction.
 	var v int
 	if err := s.w.c.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
@@ -290,14 +356,29 @@ func (s *Store) migrate(ctx context.Context) error {
 	if v >= len(migrations) {
 		return nil
 	}
-	return s.Update(ctx, func(t walletctl.StoreTx) error {
-		c := t.(*Tx).c.c
+	scrub := false
+	if err := s.Update(ctx, func(t walletctl.StoreTx) error {
+		tx := t.(*Tx)
+		c := tx.c.c
 		if err := c.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 			return err
 		}
 		for i := v; i < len(migrations); i++ {
-			if _, err := c.ExecContext(ctx, migrations[i]); err != nil {
+			m := migrations[i]
+			if _, err := c.ExecContext(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			if m.fn != nil {
+				sc, err := m.fn(tx, key)
+				if err != nil {
+					return fmt.Errorf("migration %d: %w", i+1, err)
+				}
+				scrub = scrub || sc
+			}
+			if m.post != "" {
+				if _, err := c.ExecContext(ctx, m.post); err != nil {
+					return fmt.Errorf("migration %d: %w", i+1, err)
+				}
 			}
 		}
 		if v < len(migrations) {
@@ -306,7 +387,20 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	if scrub {
+		// The numbers replaced are still in freed pages of the file and in old WAL frames: rebuild
+		// the file and empty the WAL, so that nothing of them is left to read.
+		if _, err := s.w.c.ExecContext(ctx, `VACUUM`); err != nil {
+			return fmt.Errorf("vacuum after converting secrets: %w", err)
+		}
+		if _, err := s.w.c.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			return fmt.Errorf("checkpoint after converting secrets: %w", err)
+		}
+	}
+	return nil
 }
 
 // batch is one write transaction shared by the Updates that queued while it was open.
@@ -573,9 +667,9 @@ func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
 	} else {
 		q += ` AND status != 'failed'`
 	}
-	if f.IDNo != "" {
-		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id = ?)`
-		args = append(args, f.IDNo)
+	if f.IDHash != "" {
+		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id_hash = ?)`
+		args = append(args, f.IDHash)
 	} else {
 		q += ` AND user_id = ?`
 		args = append(args, f.UserID)

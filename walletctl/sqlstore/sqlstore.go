@@ -96,29 +96,31 @@ func (t *Tx) Strings(q string) ([]string, error) {
 
 // ---- users
 
-const userCols = `id, phone, status, created_at, class, kyc_name, kyc_id, kyc_checks, kyc_at, pw_hash, pw_failed, pw_locked_until`
+const userCols = `id, phone, status, created_at, class, kyc_name, kyc_id_hash, kyc_id_masked, kyc_id_sealed, kyc_checks, kyc_at,
+pw_hash, pw_failed, pw_locked_until`
 
 func scanUser(sc Row) (*walletctl.UserRecord, error) {
 	var u walletctl.UserRecord
 	var created int64
-	var kycID *string
+	var idHash *string
 	var checks, status string
 	var kycAt, locked *int64
 	var class int
-	err := sc.Scan(&u.ID, &u.Phone, &status, &created, &class, &u.Name, &kycID, &checks, &kycAt, &u.PasswordHash, &u.FailedAttempts, &locked)
+	err := sc.Scan(&u.ID, &u.Phone, &status, &created, &class, &u.Name, &idHash, &u.IDMasked, &u.IDSealed, &checks, &kycAt,
+		&u.PasswordHash, &u.FailedAttempts, &locked)
 	if err != nil {
 		return nil, err
 	}
 	u.Class = walletctl.AccountClass(class)
 	u.Status = walletctl.UserStatus(status)
 	u.CreatedAt = FromTS(created)
-	u.IDNo = str(kycID)
+	u.IDHash = str(idHash)
 	if checks != "" {
 		u.Checks = strings.Split(checks, ",")
 	}
 	u.VerifiedAt = FromNull(kycAt)
 	u.LockedUntil = FromNull(locked)
-	u.Verified = u.IDNo != ""
+	u.Verified = u.IDHash != ""
 	u.PasswordSet = u.PasswordHash != ""
 	return &u, nil
 }
@@ -140,18 +142,18 @@ func (t *Tx) CreateUser(u *walletctl.UserRecord) error {
 }
 
 func (t *Tx) SaveUser(u *walletctl.UserRecord) error {
-	return t.C.Exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id=?, kyc_checks=?, kyc_at=?,
-pw_hash=?, pw_failed=?, pw_locked_until=? WHERE id=?`,
-		u.Phone, string(u.Status), int(u.Class), u.Name, NullStr(u.IDNo), strings.Join(u.Checks, ","), TSP(u.VerifiedAt),
-		u.PasswordHash, u.FailedAttempts, TSP(u.LockedUntil), u.ID)
+	return t.C.Exec(`UPDATE users SET phone=?, status=?, class=?, kyc_name=?, kyc_id_hash=?, kyc_id_masked=?, kyc_id_sealed=?,
+kyc_checks=?, kyc_at=?, pw_hash=?, pw_failed=?, pw_locked_until=? WHERE id=?`,
+		u.Phone, string(u.Status), int(u.Class), u.Name, NullStr(u.IDHash), u.IDMasked, u.IDSealed,
+		strings.Join(u.Checks, ","), TSP(u.VerifiedAt), u.PasswordHash, u.FailedAttempts, TSP(u.LockedUntil), u.ID)
 }
 
 func (t *Tx) GetUser(id string) (*walletctl.UserRecord, error) { return t.oneUser("id = ?", id) }
 func (t *Tx) UserByPhone(p string) (*walletctl.UserRecord, error) {
 	return t.oneUser("phone = ?", p)
 }
-func (t *Tx) UserByIDNo(id string) (*walletctl.UserRecord, error) {
-	return t.oneUser("kyc_id = ?", id)
+func (t *Tx) UserByIDHash(h string) (*walletctl.UserRecord, error) {
+	return t.oneUser("kyc_id_hash = ?", h)
 }
 
 func (t *Tx) users(q string, args ...any) ([]walletctl.UserRecord, error) {
@@ -175,15 +177,15 @@ func (t *Tx) LockedUsersDue(now time.Time) ([]walletctl.UserRecord, error) {
 // ---- bindings
 
 func (t *Tx) CreateBinding(b *walletctl.BindingRecord) error {
-	return t.C.Exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.CardNo, b.Phone, b.CardID, TS(b.ExpiresAt))
+	return t.C.Exec(`INSERT INTO bindings(id, user_id, purpose, bank_binding_id, card_hash, card_masked, phone, card_id, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, b.ID, b.UserID, b.Purpose, b.BankBindingID, b.CardHash, b.CardNoMasked, b.Phone, b.CardID, TS(b.ExpiresAt))
 }
 
 func (t *Tx) GetBinding(id string) (*walletctl.BindingRecord, error) {
 	var b walletctl.BindingRecord
 	var exp int64
-	err := t.C.QueryRow(`SELECT id, user_id, purpose, bank_binding_id, card_no, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
-		Scan(&b.ID, &b.UserID, &b.Purpose, &b.BankBindingID, &b.CardNo, &b.Phone, &b.CardID, &exp)
+	err := t.C.QueryRow(`SELECT id, user_id, purpose, bank_binding_id, card_hash, card_masked, phone, card_id, expires_at FROM bindings WHERE id = ?`, id).
+		Scan(&b.ID, &b.UserID, &b.Purpose, &b.BankBindingID, &b.CardHash, &b.CardNoMasked, &b.Phone, &b.CardID, &exp)
 	if t.noRows(err) {
 		return nil, nil
 	}
@@ -200,24 +202,30 @@ func (t *Tx) DeleteBinding(id string) error {
 
 // ---- cards
 
-const cardCols = `id, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at`
+const cardCols = `id, user_id, card_hash, card_masked, bank, bank_name, card_type, agreement, phone, bound_at`
 
 func scanCard(sc Row) (*walletctl.CardRecord, error) {
 	var c walletctl.CardRecord
 	var bound int64
-	if err := sc.Scan(&c.ID, &c.UserID, &c.CardNo, &c.Bank, &c.BankName, &c.CardType, &c.Agreement, &c.Phone, &bound); err != nil {
+	if err := sc.Scan(&c.ID, &c.UserID, &c.CardHash, &c.CardNoMasked, &c.Bank, &c.BankName, &c.CardType, &c.Agreement, &c.Phone, &bound); err != nil {
 		return nil, err
 	}
 	c.BoundAt = FromTS(bound)
-	c.CardMasked = MaskCard(c.CardNo)
-	if n := len(c.CardNo); n >= 4 {
-		c.Last4 = c.CardNo[n-4:]
-	}
+	showCard(&c)
 	return &c, nil
 }
 
+// showCard fills the card's display fields from what the store keeps (the BIN and last 4).
+func showCard(c *walletctl.CardRecord) {
+	c.CardMasked = MaskCard(c.CardNoMasked)
+	if n := len(c.CardNoMasked); n >= 4 {
+		c.Last4 = c.CardNoMasked[n-4:]
+	}
+}
+
 // MaskCard shows the BIN and the last four digits in groups of four: "6222 02** **** 1234"
-// would reveal too much, so the middle is starred whole: "6222 **** **** 1234".
+// would reveal too much, so the middle is starred whole: "6222 **** **** 1234". no is a full or
+// a masked card number (walletctl.MaskCardNo keeps both ends).
 func MaskCard(no string) string {
 	if len(no) < 8 {
 		return strings.Repeat("*", len(no))
@@ -226,10 +234,10 @@ func MaskCard(no string) string {
 }
 
 func (t *Tx) CreateCard(c *walletctl.CardRecord) error {
-	err := t.C.Exec(`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, IDNum(c.ID), c.UserID, c.CardNo, c.Bank, c.BankName, c.CardType, c.Agreement, c.Phone, TS(c.BoundAt))
+	err := t.C.Exec(`INSERT INTO cards(id, num, user_id, card_hash, card_masked, bank, bank_name, card_type, agreement, phone, bound_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, IDNum(c.ID), c.UserID, c.CardHash, c.CardNoMasked, c.Bank, c.BankName, c.CardType, c.Agreement, c.Phone, TS(c.BoundAt))
 	if err == nil {
-		c.CardMasked = MaskCard(c.CardNo)
+		showCard(c)
 	}
 	return err
 }
@@ -448,4 +456,71 @@ func (t *Tx) SecurityLog(userID string) ([]walletctl.SecurityEvent, error) {
 		return nil
 	})
 	return out, err
+}
+
+// ---- secrets at rest
+
+// ErrNoSecretKey is returned by SealLegacy when old rows hold full numbers and no key was given.
+var ErrNoSecretKey = errors.New("the wallet database holds card and ID numbers written by an older walletctl; " +
+	"converting them needs the wallet's secret key (open it through its sandbox or tenant)")
+
+// SealLegacy replaces the full card and ID numbers an older walletctl stored (users.kyc_id,
+// bindings.card_no, cards.card_no) with what the wallet keeps now: the keyed hash, the mask and,
+// for ID numbers, the sealed copy. The caller's migration has added the new columns and drops
+// the old ones afterwards; both stores share this part. Without rows to convert, key may be nil.
+// It returns how many rows it converted.
+func (t *Tx) SealLegacy(key walletctl.SecretKey) (int, error) {
+	type row struct{ id, no string }
+	read := func(q string) ([]row, error) {
+		var out []row
+		err := t.C.Each(q, nil, func(r Row) error {
+			var x row
+			err := r.Scan(&x.id, &x.no)
+			out = append(out, x)
+			return err
+		})
+		return out, err
+	}
+	users, err := read(`SELECT id, kyc_id FROM users WHERE kyc_id IS NOT NULL`)
+	if err != nil {
+		return 0, err
+	}
+	bindings, err := read(`SELECT id, card_no FROM bindings`)
+	if err != nil {
+		return 0, err
+	}
+	cards, err := read(`SELECT id, card_no FROM cards`)
+	if err != nil {
+		return 0, err
+	}
+	n := len(users) + len(bindings) + len(cards)
+	if n == 0 {
+		return 0, nil
+	}
+	if !key.Valid() {
+		return 0, ErrNoSecretKey
+	}
+	for _, u := range users {
+		sealed, err := key.SealID(u.no, nil)
+		if err != nil {
+			return 0, err
+		}
+		if err := t.C.Exec(`UPDATE users SET kyc_id_hash = ?, kyc_id_masked = ?, kyc_id_sealed = ? WHERE id = ?`,
+			key.IDHash(u.no), walletctl.MaskIDNo(u.no), sealed, u.id); err != nil {
+			return 0, err
+		}
+	}
+	for _, b := range bindings {
+		if err := t.C.Exec(`UPDATE bindings SET card_hash = ?, card_masked = ? WHERE id = ?`,
+			key.CardHash(b.no), walletctl.MaskCardNo(b.no), b.id); err != nil {
+			return 0, err
+		}
+	}
+	for _, c := range cards {
+		if err := t.C.Exec(`UPDATE cards SET card_hash = ?, card_masked = ? WHERE id = ?`,
+			key.CardHash(c.no), walletctl.MaskCardNo(c.no), c.id); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }

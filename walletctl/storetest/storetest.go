@@ -87,7 +87,8 @@ func seed(t *testing.T, s walletctl.Store, n int) {
 
 func users(t *testing.T, s walletctl.Store) {
 	full := user("u2", "13900000002")
-	full.Class, full.Name, full.IDNo = 2, "张三", "110101199003070011"
+	// The store keeps what the engine gives it: hashes, masks and sealed values are opaque text.
+	full.Class, full.Name, full.IDHash, full.IDMasked, full.IDSealed = 2, "张三", "idhash-0011", "1101**********0011", "v1:sealed-0011"
 	full.Checks, full.VerifiedAt = []string{"name_id", "card"}, ptr(at(time.Minute))
 	full.PasswordHash, full.FailedAttempts, full.LockedUntil = "$argon2id$x", 3, ptr(at(time.Hour))
 	update(t, s, func(tx walletctl.StoreTx) error {
@@ -110,17 +111,17 @@ func users(t *testing.T, s walletctl.Store) {
 			t.Errorf("GetUser:\n got %+v\nwant %+v", got, &want)
 		}
 		for name, f := range map[string]func() (*walletctl.UserRecord, error){
-			"UserByPhone": func() (*walletctl.UserRecord, error) { return tx.UserByPhone("13900000002") },
-			"UserByIDNo":  func() (*walletctl.UserRecord, error) { return tx.UserByIDNo("110101199003070011") },
+			"UserByPhone":  func() (*walletctl.UserRecord, error) { return tx.UserByPhone("13900000002") },
+			"UserByIDHash": func() (*walletctl.UserRecord, error) { return tx.UserByIDHash("idhash-0011") },
 		} {
 			if u, err := f(); err != nil || u == nil || u.ID != "u2" {
 				t.Errorf("%s: %+v, %v", name, u, err)
 			}
 		}
 		for name, f := range map[string]func() (*walletctl.UserRecord, error){
-			"GetUser":     func() (*walletctl.UserRecord, error) { return tx.GetUser("u9") },
-			"UserByPhone": func() (*walletctl.UserRecord, error) { return tx.UserByPhone("1") },
-			"UserByIDNo":  func() (*walletctl.UserRecord, error) { return tx.UserByIDNo("") },
+			"GetUser":      func() (*walletctl.UserRecord, error) { return tx.GetUser("u9") },
+			"UserByPhone":  func() (*walletctl.UserRecord, error) { return tx.UserByPhone("1") },
+			"UserByIDHash": func() (*walletctl.UserRecord, error) { return tx.UserByIDHash("") },
 		} {
 			if u, err := f(); err != nil || u != nil {
 				t.Errorf("%s of nothing: %+v, %v (want nil, nil)", name, u, err)
@@ -158,7 +159,7 @@ func users(t *testing.T, s walletctl.Store) {
 	})
 	view(t, s, func(tx walletctl.StoreTx) error {
 		u, err := tx.GetUser("u2")
-		if err == nil && (u.LockedUntil != nil || u.FailedAttempts != 0 || u.Status != walletctl.StatusFrozen || u.IDNo == "") {
+		if err == nil && (u.LockedUntil != nil || u.FailedAttempts != 0 || u.Status != walletctl.StatusFrozen || u.IDHash == "" || u.IDMasked == "" || u.IDSealed == "") {
 			t.Errorf("after SaveUser %+v", u)
 		}
 		return err
@@ -175,12 +176,12 @@ func userIDs(us []walletctl.UserRecord) []string {
 
 func bindingsAndCards(t *testing.T, s walletctl.Store) {
 	seed(t, s, 2)
-	b := &walletctl.BindingRecord{ID: "b1", UserID: "u1", Purpose: "bind", BankBindingID: "bb9", CardNo: "6222020000000001234",
+	b := &walletctl.BindingRecord{ID: "b1", UserID: "u1", Purpose: "bind", BankBindingID: "bb9", CardHash: "cardhash-1234", CardNoMasked: "622202*********1234",
 		Phone: "13900000001", ExpiresAt: at(5 * time.Minute)}
 	c10 := &walletctl.CardRecord{Card: walletctl.Card{ID: "c10", UserID: "u1", Bank: "ICBC", BankName: "工商银行", CardType: "debit", BoundAt: at(time.Second)},
-		CardNo: "6222020000000001234", Agreement: "agr_1", Phone: "13900000001"}
+		CardHash: "cardhash-1234", CardNoMasked: "622202*********1234", Agreement: "agr_1", Phone: "13900000001"}
 	c2 := &walletctl.CardRecord{Card: walletctl.Card{ID: "c2", UserID: "u1", Bank: "CMB", BankName: "招商银行", CardType: "credit", BoundAt: at(2 * time.Second)},
-		CardNo: "6225880000000005678", Agreement: "agr_2", Phone: "13900000001"}
+		CardHash: "cardhash-5678", CardNoMasked: "622588******5678", Agreement: "agr_2", Phone: "13900000001"}
 	update(t, s, func(tx walletctl.StoreTx) error {
 		if err := tx.CreateBinding(b); err != nil {
 			return err
@@ -205,7 +206,7 @@ func bindingsAndCards(t *testing.T, s walletctl.Store) {
 		if err != nil {
 			return err
 		}
-		if card.CardMasked != "6222 **** **** 1234" || card.Last4 != "1234" || card.Agreement != "agr_1" || !card.BoundAt.Equal(c10.BoundAt) || card.BankName != "工商银行" {
+		if card.CardMasked != "6222 **** **** 1234" || card.Last4 != "1234" || card.Agreement != "agr_1" || card.CardHash != "cardhash-1234" || card.CardNoMasked != "622202*********1234" || !card.BoundAt.Equal(c10.BoundAt) || card.BankName != "工商银行" {
 			t.Errorf("GetCard %+v", card)
 		}
 		list, err := tx.ListCards("u1")
@@ -348,7 +349,7 @@ func sumTxns(t *testing.T, s walletctl.Store) {
 	seed(t, s, 3)
 	update(t, s, func(tx walletctl.StoreTx) error {
 		u1, _ := tx.GetUser("u1")
-		u1.IDNo = "110101199003070011" // an ID number is unique: the filter finds its one user
+		u1.IDHash = "idhash-0011" // an ID number is unique: the filter finds its one user
 		if err := tx.SaveUser(u1); err != nil {
 			return err
 		}
@@ -381,8 +382,8 @@ func sumTxns(t *testing.T, s walletctl.Store) {
 		{walletctl.TxnFilter{UserID: "u1", Kinds: pt, Since: at(0), Source: "balance"}, 1, 500},
 		{walletctl.TxnFilter{UserID: "u1", Status: walletctl.TxnFailed, Since: at(0)}, 1, 3000},
 		{walletctl.TxnFilter{UserID: "u1", Kinds: []string{walletctl.KindWithdraw}, Since: at(0)}, 0, 0},
-		{walletctl.TxnFilter{IDNo: "110101199003070011", Kinds: pt, Since: at(0)}, 3, 620},
-		{walletctl.TxnFilter{IDNo: "110101199003070099", Since: at(0)}, 0, 0},
+		{walletctl.TxnFilter{IDHash: "idhash-0011", Kinds: pt, Since: at(0)}, 3, 620},
+		{walletctl.TxnFilter{IDHash: "idhash-0099", Since: at(0)}, 0, 0},
 		{walletctl.TxnFilter{UserID: "u9", Since: at(0)}, 0, 0},
 	} {
 		view(t, s, func(tx walletctl.StoreTx) error {
@@ -698,6 +699,29 @@ func uniqueKeys(t *testing.T, s walletctl.Store) {
 		"same idempotency key": func(tx walletctl.StoreTx) error { return tx.CreateTxn(dupIdem) },
 		"same bank key":        func(tx walletctl.StoreTx) error { return tx.CreateTxn(dupBank) },
 		"same phone":           func(tx walletctl.StoreTx) error { return tx.CreateUser(user("u3", "13900000001")) },
+		"same ID hash": func(tx walletctl.StoreTx) error {
+			for _, id := range []string{"u1", "u2"} {
+				u, err := tx.GetUser(id)
+				if err != nil {
+					return err
+				}
+				u.IDHash = "idhash-same"
+				if err := tx.SaveUser(u); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"same card twice for a user": func(tx walletctl.StoreTx) error {
+			for _, id := range []string{"c1", "c2"} {
+				c := &walletctl.CardRecord{Card: walletctl.Card{ID: id, UserID: "u1", Bank: "ICBC", BankName: "工商银行", CardType: "debit", BoundAt: at(0)},
+					CardHash: "cardhash-same", CardNoMasked: "622202*********1234", Agreement: "agr_" + id}
+				if err := tx.CreateCard(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 	} {
 		if err := s.Update(ctx, fn); err == nil {
 			t.Errorf("%s: stored", name)

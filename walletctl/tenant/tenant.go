@@ -224,7 +224,13 @@ func (ts *Set) openStore(ctx context.Context, rec tenantRecord) (tenantStore, er
 	if ts.throwaway {
 		mode = sqlite.SyncOff
 	}
-	st, err := sqlite.OpenWith(filepath.Join(ts.sandboxOptions(rec).Home, sandbox.WalletFile), sqlite.Options{Sync: mode})
+	home := ts.sandboxOptions(rec).Home
+	// The home's key converts a wallet.db written by an older walletctl (card and ID numbers).
+	key, err := sandbox.HomeSecretKey(home)
+	if err != nil {
+		return nil, fmt.Errorf("read tenant %s's secret key: %w", rec.ID, err)
+	}
+	st, err := sqlite.OpenWith(filepath.Join(home, sandbox.WalletFile), sqlite.Options{Sync: mode, SecretKey: key})
 	if err != nil {
 		return nil, fmt.Errorf("open tenant %s's wallet database: %w", rec.ID, err)
 	}
