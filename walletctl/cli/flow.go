@@ -200,7 +200,11 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 		if len(ms) == 0 {
 			return "", walletctl.Errorf(walletctl.CodeNotFound, "the sandbox has no merchants")
 		}
-		t, err := svc.Pay(ctx, walletctl.PayRequest{UserID: user.ID, Merchant: ms[0].ID, Amount: flowFirstPayment,
+		pctx, err := a.moneyCtx(ctx, "")
+		if err != nil {
+			return "", err
+		}
+		t, err := svc.Pay(pctx, walletctl.PayRequest{UserID: user.ID, Merchant: ms[0].ID, Amount: flowFirstPayment,
 			Source: "card:" + res.CardID, Password: password})
 		if err != nil {
 			return "", err

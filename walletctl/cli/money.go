@@ -2,12 +2,59 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/walletctl/walletctl/walletctl"
 )
+
+// idempotencyFlag adds --idempotency-key to a command that moves money.
+func idempotencyFlag(cmd *cobra.Command) *string {
+	k := new(string)
+	cmd.Flags().StringVar(k, "idempotency-key", "",
+		"run this operation at most once under this key: the same command again with the same key returns the first outcome instead of moving money twice (1-100 letters, digits, '-', '_', '.' or ':'; default with --backend: a new cli-… key per invocation, shown when the answer is lost; works with the embedded sandbox too)")
+	return k
+}
+
+// moneyCtx gives the money movement about to be sent its idempotency key: the --idempotency-key
+// given, else with --backend a fresh one, so that the server can tell a retry from a new
+// operation (the client's own retries of this invocation send the same one). The embedded
+// sandbox runs the command in this process and needs none unless one is given.
+func (a *app) moneyCtx(ctx context.Context, given string) (context.Context, error) {
+	k := given
+	if k == "" {
+		if a.backend == "" {
+			return ctx, nil
+		}
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		k = "cli-" + hex.EncodeToString(b[:])
+	} else if !validIdemKey(k) {
+		return nil, invalidArg("e.g. --idempotency-key order-1234: 1-100 letters, digits, '-', '_', '.' or ':'",
+			"--idempotency-key %q is not a valid key", k)
+	}
+	a.idemKey = k
+	return walletctl.WithIdempotencyKey(ctx, k), nil
+}
+
+// validIdemKey keeps keys to what travels unchanged in an HTTP header and reads well in a log.
+func validIdemKey(k string) bool {
+	if len(k) == 0 || len(k) > 100 {
+		return false
+	}
+	for _, r := range k {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // moneyOut is the common path of every command that moves money out of a user's hands: parse
 // the amount, resolve --as, then ask for the password (last, so that a typo never costs a prompt).
@@ -46,6 +93,7 @@ func (a *app) cardMoveCmd(use, short string,
 	var card, amount string
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
 	stdin := passwordFlag(cmd)
+	idem := idempotencyFlag(cmd)
 	cmd.Flags().StringVar(&card, "card", "", "bound card id (walletctl card list)")
 	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 100 or 12.50")
 	cmd.RegisterFlagCompletionFunc("card", a.completeCards)
@@ -56,6 +104,9 @@ func (a *app) cardMoveCmd(use, short string,
 		}
 		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
 		if err != nil {
+			return err
+		}
+		if ctx, err = a.moneyCtx(ctx, *idem); err != nil {
 			return err
 		}
 		t, err := move(svc, ctx, u.ID, card, fen, p)
@@ -76,6 +127,7 @@ func (a *app) payCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	stdin := passwordFlag(cmd)
+	idem := idempotencyFlag(cmd)
 	cmd.Flags().StringVar(&merchant, "merchant", "", "merchant id (walletctl merchant list)")
 	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 12.50")
 	cmd.Flags().StringVar(&source, "source", "balance", "pay from: balance, or card:ID")
@@ -91,6 +143,9 @@ func (a *app) payCmd() *cobra.Command {
 		}
 		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
 		if err != nil {
+			return err
+		}
+		if ctx, err = a.moneyCtx(ctx, *idem); err != nil {
 			return err
 		}
 		t, err := svc.Pay(ctx, walletctl.PayRequest{UserID: u.ID, Merchant: merchant, Amount: fen, Source: source, Password: p})

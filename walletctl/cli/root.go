@@ -79,9 +79,10 @@ type app struct {
 	noColor                            bool
 	bankURLFlag                        bool // --bank URL given through a command's own --bank
 
-	sb     *sandbox.Sandbox
-	remote *httpapi.Client // with --backend
-	stdin  *bufio.Reader
+	sb      *sandbox.Sandbox
+	remote  *httpapi.Client // with --backend
+	stdin   *bufio.Reader
+	idemKey string // the idempotency key of the money movement sent, for the hint of a lost answer
 }
 
 // reader is the buffered standard input, shared by every read of this invocation so that lines
@@ -299,6 +300,16 @@ func asWalletError(err error) *walletctl.Error {
 
 func (a *app) printError(err error) int {
 	we := asWalletError(err)
+	if we.Code == walletctl.CodeOutcomeUnknown && a.idemKey != "" {
+		// In the words of the command line: the flag that repeats the operation safely.
+		e := *we
+		e.Hint = fmt.Sprintf("retry with --idempotency-key %s: the server runs it at most once", a.idemKey)
+		e.Details = map[string]any{"idempotency_key": a.idemKey}
+		for k, v := range we.Details {
+			e.Details[k] = v
+		}
+		we = &e
+	}
 	if a.json() {
 		body := struct {
 			Error errorBody `json:"error"`

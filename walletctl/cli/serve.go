@@ -26,7 +26,7 @@ import (
 func (a *app) serveCmd() *cobra.Command {
 	var addr, data, adminToken, tenantKey, tenantBank, tenantBankKey string
 	var seed int64
-	var customers int
+	var customers, maxQueue int
 	var shutdownWait time.Duration
 	var keepOpen bool
 	cmd := &cobra.Command{
@@ -43,8 +43,10 @@ GET /admin/tenants; DELETE /admin/tenants/ID. It answers loopback clients only, 
 The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free port); access logs
 go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
 in flight, saves every tenant and exits 0. Each request opens its tenant's sandbox and saves it,
-exactly as one CLI command does (requests of one tenant run one at a time); --keep-open trades
-that durability for speed.
+exactly as one CLI command does (requests of one tenant run one at a time, at most --max-queue
+waiting; more get 503 SERVER_BUSY with Retry-After); --keep-open trades that durability for speed.
+A request whose client has gone by its turn is not run, and a money movement whose client leaves
+before the bank is called records nothing; once the bank is called it is finished and recorded.
 
 With --store postgres://... (or WALLETCTL_STORE) each tenant's wallet lives in the PostgreSQL schema
 tenant_<id> instead of DIR/tenants/<id>/wallet.db, so that several serve processes (each with its own
@@ -71,6 +73,9 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			if customers < 0 || customers > maxCustomers {
 				return invalidArg("", "--customers must be 0..%d", maxCustomers)
 			}
+			if maxQueue < 1 {
+				return invalidArg("", "--max-queue must be at least 1 (default %d)", httpapi.DefaultMaxQueue)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
@@ -82,7 +87,7 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			if err != nil {
 				return err
 			}
-			srv, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants, AdminToken: adminToken, Logger: logger})
+			srv, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants, AdminToken: adminToken, Logger: logger, MaxQueue: maxQueue})
 			if err != nil {
 				tenants.Close(context.WithoutCancel(ctx))
 				return err
@@ -144,6 +149,7 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 	f.StringVar(&tenantBank, "tenant-bank", "", "bankmock server URL for the --tenant-key tenant (default: an in-process bank)")
 	f.StringVar(&tenantBankKey, "tenant-bank-key", "", "the --tenant-key tenant's partner key at --tenant-bank (default: register a new partner; env WALLETCTL_TENANT_BANK_KEY)")
 	f.BoolVar(&keepOpen, "keep-open", false, "keep every tenant's sandbox open (faster; its bank and clock are saved only at shutdown, so a crash loses them) instead of opening and saving it per request like a CLI command")
+	f.IntVar(&maxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
 	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	return cmd
 }

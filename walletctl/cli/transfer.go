@@ -29,6 +29,7 @@ back after 24 h.`,
 		Args: cobra.NoArgs,
 	}
 	stdin := passwordFlag(cmd)
+	idem := idempotencyFlag(cmd)
 	cmd.Flags().StringVar(&to, "to", "", "payee: user id or phone")
 	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan")
 	cmd.Flags().StringVar(&delay, "delay", "none", "arrival: none, 2h or 24h")
@@ -82,6 +83,9 @@ back after 24 h.`,
 		}
 		p, err := a.readSecret("Payment password: ", *stdin)
 		if err != nil {
+			return err
+		}
+		if ctx, err = a.moneyCtx(ctx, *idem); err != nil {
 			return err
 		}
 		tr, err := svc.Transfer(ctx, walletctl.TransferRequest{UserID: u.ID, To: to, Amount: fen, Delay: delay, ConfirmPayee: confirm, Password: p})

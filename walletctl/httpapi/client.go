@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	bankclient "github.com/walletctl/walletctl/bankapi/client"
@@ -22,14 +25,22 @@ type ClientOptions struct {
 	HTTPClient *http.Client
 	// Timeout bounds each request (default 30s: a wallet call may wait for a slow bank).
 	Timeout time.Duration
+	// BusyRetries is how many times a request answered SERVER_BUSY (503 with Retry-After: the
+	// tenant's queue was full, nothing was run) is sent again after the wait the server asked
+	// for, with the same Idempotency-Key. 0 means 3; negative means never.
+	BusyRetries int
 }
+
+// maxBusyWait caps a server's Retry-After, so that a command never sleeps for long.
+const maxBusyWait = 5 * time.Second
 
 // Client implements walletctl.Service over the wallet API of `walletctl serve`. Errors come back
 // as *walletctl.Error with the server's code, message, hint and details.
 type Client struct {
-	base string
-	key  string
-	hc   *http.Client
+	base        string
+	key         string
+	hc          *http.Client
+	busyRetries int
 }
 
 var _ walletctl.Service = (*Client)(nil)
@@ -50,8 +61,17 @@ func NewClient(baseURL, apiKey string, opts ClientOptions) *Client {
 		c.Timeout = opts.Timeout
 		hc = &c
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, hc: hc}
+	switch {
+	case opts.BusyRetries == 0:
+		opts.BusyRetries = 3
+	case opts.BusyRetries < 0:
+		opts.BusyRetries = 0
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, hc: hc, busyRetries: opts.BusyRetries}
 }
+
+// readOnly are the routes that change nothing: a lost answer to one of them is safe to ask again.
+func readOnly(rt *Route) bool { return rt.Method == http.MethodGet || rt.Op == "PreviewTransfer" }
 
 // bearerTransport adds the tenant's key to every request, protocol and admin alike.
 type bearerTransport struct {
@@ -100,74 +120,139 @@ func (c *Client) do(ctx context.Context, op string, args []string, body, out any
 			return false, walletctl.Errorf(walletctl.CodeNotFound, "%s: empty or invalid id %q", op, a)
 		}
 	}
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return false, err
 		}
-		rd = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, rt.Method, c.base+path, rd)
+	for attempt := 0; ; attempt++ {
+		got, wait, err := c.once(ctx, rt, path, payload, out)
+		if wait == 0 || attempt >= c.busyRetries {
+			return got, err
+		}
+		// SERVER_BUSY: nothing was run, so sending it again is safe (and the key goes with it).
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return got, err
+		case <-t.C:
+		}
+	}
+}
+
+// once sends one request of rt. wait > 0 when the server answered SERVER_BUSY with a
+// Retry-After: how long it asked the client to wait before sending it again.
+func (c *Client) once(ctx context.Context, rt *Route, path string, payload []byte, out any) (got bool, wait time.Duration, err error) {
+	op := rt.Op
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	// Whether the whole request reached the server decides what a failure means: before that,
+	// nothing can have run (safe to retry); after it, the server may have run it (unknown).
+	var sent atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			sent.Store(true)
+		}
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), rt.Method, c.base+path, rd)
 	if err != nil {
-		return false, walletctl.Errorf(walletctl.CodeInvalidArgument, "wallet server URL %q: %v", c.base, err)
+		return false, 0, walletctl.Errorf(walletctl.CodeInvalidArgument, "wallet server URL %q: %v", c.base, err)
 	}
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
-	if k := walletctl.IdempotencyKey(ctx); k != "" && moneyOps[op] {
-		req.Header.Set(HeaderIdempotencyKey, k)
+	idem := walletctl.IdempotencyKey(ctx)
+	if idem != "" && moneyOps[op] {
+		req.Header.Set(HeaderIdempotencyKey, idem)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
+		if sent.Load() && !readOnly(rt) {
+			return false, 0, c.unknown(rt, idem, err)
 		}
-		return false, &walletctl.Error{Code: walletctl.CodeNetwork,
+		if ctx.Err() != nil {
+			return false, 0, ctx.Err()
+		}
+		return false, 0, &walletctl.Error{Code: walletctl.CodeNetwork,
 			Message: fmt.Sprintf("cannot reach the wallet server at %s: %v", c.base, errors.Unwrap(err)),
-			Hint:    "check --backend and that walletctl serve is running; if a payment was sent, look at tx list before retrying",
+			Hint:    "the request was not sent, so nothing was done: check --backend and that walletctl serve is running, then retry",
 			Err:     err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return false, &walletctl.Error{Code: walletctl.CodeNetwork, Message: "the wallet server's answer was cut: " + err.Error(),
-			Hint: walletctl.Hint(walletctl.CodeNetwork), Err: err}
+		if !readOnly(rt) {
+			return false, 0, c.unknown(rt, idem, err)
+		}
+		return false, 0, &walletctl.Error{Code: walletctl.CodeNetwork, Message: "the wallet server's answer was cut: " + err.Error(),
+			Hint: "nothing was changed by this request: it is safe to retry", Err: err}
 	}
 	// Success is 200 or 204; every other status carries the error envelope, 202 included (PENDING
 	// is an error with its transaction beside it).
 	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNoContent {
 		if out != nil && resp.StatusCode != http.StatusNoContent {
 			if err := json.Unmarshal(data, out); err != nil {
-				return false, fmt.Errorf("wallet server: bad %s answer: %w", op, err)
+				return false, 0, fmt.Errorf("wallet server: bad %s answer: %w", op, err)
 			}
 		}
-		return out != nil, nil
+		return out != nil, 0, nil
 	}
 	var env struct {
 		Error  *errorBody      `json:"error"`
 		Result json.RawMessage `json:"result"`
 	}
 	if json.Unmarshal(data, &env) != nil || env.Error == nil || env.Error.Code == "" {
-		return false, &walletctl.Error{Code: walletctl.CodeInternal,
+		return false, 0, &walletctl.Error{Code: walletctl.CodeInternal,
 			Message: fmt.Sprintf("the wallet server answered %s with HTTP %d and no error body", op, resp.StatusCode),
 			Hint:    "is --backend the URL of walletctl serve?"}
 	}
 	e := env.Error
 	if e.Code == CodeUnauthenticated {
 		// Exit 2 with the server's words: the key is a flag the user can fix.
-		return false, &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "wallet server: " + e.Message,
+		return false, 0, &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "wallet server: " + e.Message,
 			Hint: "pass the tenant's API key with --api-key or WALLETCTL_API_KEY"}
 	}
-	got := false
+	if e.Code == walletctl.CodeServerBusy {
+		wait = time.Second
+		if sec, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && sec >= 0 {
+			wait = min(time.Duration(sec)*time.Second, maxBusyWait)
+		}
+		wait = max(wait, time.Millisecond) // > 0: "send it again"
+	}
+	got = false
 	if out != nil && len(env.Result) > 0 && string(env.Result) != "null" {
 		got = json.Unmarshal(env.Result, out) == nil
 	}
-	return got, &walletctl.Error{Code: e.Code, Message: e.Message, Hint: e.Hint, Details: integral(e.Details).(map[string]any)}
+	return got, wait, &walletctl.Error{Code: e.Code, Message: e.Message, Hint: e.Hint, Details: integral(e.Details).(map[string]any)}
+}
+
+// unknown is the error of a request that reached the server but whose answer never came back
+// (a timeout, a dropped connection): it may have run. Only the same idempotency key makes a
+// retry safe, so the error names it.
+func (c *Client) unknown(rt *Route, idem string, cause error) *walletctl.Error {
+	e := &walletctl.Error{Code: walletctl.CodeOutcomeUnknown,
+		Message: fmt.Sprintf("no answer from the wallet server at %s to %s after the request was sent (%v): it may have run", c.base, rt.Op, errors.Unwrap(cause)),
+		Details: map[string]any{"operation": rt.Op}, Err: cause}
+	switch {
+	case idem != "" && moneyOps[rt.Op]:
+		e.Details["idempotency_key"] = idem
+		e.Hint = fmt.Sprintf("retry with the same Idempotency-Key %s: the server runs it at most once", idem)
+	case moneyOps[rt.Op]:
+		e.Hint = "it was sent without an Idempotency-Key, so a retry may run it twice: look at the transactions first (tx list)"
+	default:
+		e.Hint = "look at the state before retrying: the change may have been made"
+	}
+	return e
 }
 
 // integral turns JSON's float64 numbers back into int64 where they are whole, as the engine put

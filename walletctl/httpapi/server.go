@@ -3,16 +3,20 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/walletctl/walletctl/cnid"
@@ -66,7 +70,19 @@ type Options struct {
 	// Logger receives one access-log line per request (card and ID numbers masked; bodies never
 	// logged). Nil: no logging.
 	Logger *slog.Logger
+	// MaxQueue bounds how many requests of one tenant may wait behind the one it is running (a
+	// tenant runs one request at a time); one more is answered 503 SERVER_BUSY with Retry-After,
+	// unrun. 0 means DefaultMaxQueue.
+	MaxQueue int
 }
+
+// DefaultMaxQueue is Options.MaxQueue's default: enough for a tenant's bursts, small enough that
+// a client stuck behind a full queue learns it at once instead of timing out with an unknown
+// outcome.
+const DefaultMaxQueue = 64
+
+// busyRetryAfter is the Retry-After of a SERVER_BUSY answer, in seconds.
+const busyRetryAfter = 1
 
 // Server serves the wallet API of every tenant of a Tenants. Close it after the http.Server has
 // shut down, so that the tenants' state is written back.
@@ -75,6 +91,12 @@ type Server struct {
 	tenants Tenants
 	mux     *http.ServeMux
 	log     *slog.Logger
+
+	queueMu sync.Mutex
+	// queued counts each tenant's requests in flight (running or waiting), by the hash of its API
+	// key: the server learns the tenant's id only from Tenants.Serve, which waits for the
+	// tenant's lock, and a tenant has exactly one key.
+	queued map[[32]byte]int
 }
 
 // NewServer returns the handler serving opts.Tenants.
@@ -85,7 +107,10 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
-	s := &Server{opts: opts, tenants: opts.Tenants, mux: http.NewServeMux(), log: opts.Logger}
+	if opts.MaxQueue <= 0 {
+		opts.MaxQueue = DefaultMaxQueue
+	}
+	s := &Server{opts: opts, tenants: opts.Tenants, mux: http.NewServeMux(), log: opts.Logger, queued: map[[32]byte]int{}}
 	for i := range Routes {
 		rt := &Routes[i]
 		s.mux.HandleFunc(rt.Method+" "+rt.Path, s.tenantOnly(func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, _ http.Handler) {
@@ -194,11 +219,33 @@ func unauthenticated(w http.ResponseWriter, msg, hint string) {
 
 // tenantOnly resolves the API key to a tenant and runs h on its wallet and bank under the
 // tenant's lock. The answer is buffered until the tenant is saved, so that a failure to save is
-// the answer.
+// the answer. A tenant's queue is bounded (Options.MaxQueue), and a request whose client has
+// gone by its turn is not run.
 func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, bank http.Handler)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		key := bearer(r)
+		release, admitted := s.admit(key)
+		if !admitted {
+			w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
+			writeError(w, &walletctl.Error{Code: walletctl.CodeServerBusy,
+				Message: fmt.Sprintf("this tenant already has %d requests waiting; this one was not run", s.opts.MaxQueue),
+				Hint:    walletctl.Hint(walletctl.CodeServerBusy), Details: map[string]any{"max_queue": s.opts.MaxQueue}}, nil)
+			return
+		}
+		defer release()
+		// Read the body before waiting: net/http notices a client that hangs up (and cancels
+		// r.Context()) only once the request's body has been read to its end.
+		r.Body = readAhead(r.Body)
 		buf := &bufferedResponse{header: http.Header{}}
-		id, ok, err := s.tenants.Serve(r.Context(), bearer(r), func(svc walletctl.Service, bank http.Handler) {
+		id, ok, err := s.tenants.Serve(r.Context(), key, func(svc walletctl.Service, bank http.Handler) {
+			if err := r.Context().Err(); err != nil {
+				// The client gave up while the request waited: nobody is left to answer, and
+				// running it would be work whose outcome no one learns.
+				writeError(buf, &walletctl.Error{Code: walletctl.CodeNetwork,
+					Message: fmt.Sprintf("the client gave up (%v) while the request waited for its tenant; nothing was done", err),
+					Hint:    "nothing was done: it is safe to retry"}, nil)
+				return
+			}
 			h(buf, r, svc, bank)
 		})
 		if p, found := r.Context().Value(tenantKey{}).(*string); found {
@@ -217,6 +264,42 @@ func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc w
 		}
 	}
 }
+
+// admit counts a request of the tenant of key in, unless that tenant already has one running
+// and MaxQueue waiting; release counts it out.
+func (s *Server) admit(key string) (release func(), ok bool) {
+	k := queueKey(key)
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	if s.queued[k] > s.opts.MaxQueue { // one running + MaxQueue waiting
+		return nil, false
+	}
+	s.queued[k]++
+	return func() {
+		s.queueMu.Lock()
+		defer s.queueMu.Unlock()
+		if s.queued[k]--; s.queued[k] <= 0 {
+			delete(s.queued, k) // keys never seen again (a bad key) leave nothing behind
+		}
+	}, true
+}
+
+func queueKey(apiKey string) [32]byte { return sha256.Sum256([]byte(apiKey)) }
+
+// readAhead reads body to its end now and returns a body that gives the same bytes and then the
+// same error (a too-large body still fails where it is decoded, with the same answer).
+func readAhead(body io.ReadCloser) io.ReadCloser {
+	data, err := io.ReadAll(body)
+	body.Close()
+	if err == nil {
+		err = io.EOF
+	}
+	return io.NopCloser(io.MultiReader(bytes.NewReader(data), errReader{err}))
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // bufferedResponse holds an answer until the tenant's sandbox is saved.
 type bufferedResponse struct {
