@@ -186,14 +186,23 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 	if k := walletctl.IdempotencyKey(ctx); k != "" {
 		unlock, err := e.lockCall(ctx, "idem:"+userID+":"+k)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, callerGone(ctx)
+			}
 			return nil, internal(err)
 		}
 		defer unlock()
 	}
+	// From the commit of the pending record on, the work must finish whatever the caller does: a
+	// record left pending with no bank call behind it is money in limbo until a reconcile. So the
+	// caller's cancellation is looked at once, inside the transaction that would write the record,
+	// and everything after it (the write, the bank call, the settlement) runs on bctx, which the
+	// caller leaving (a client timing out, a dropped connection) does not cancel.
+	bctx := context.WithoutCancel(ctx)
 	var rec *walletctl.TxnRecord
 	var card *walletctl.CardRecord
 	var replayed *walletctl.TxnRecord
-	err := e.update(ctx, func(tx walletctl.StoreTx) error {
+	err := e.update(bctx, func(tx walletctl.StoreTx) error {
 		u, err := e.recheck(tx, userID, hash, mv)
 		if err != nil {
 			return err
@@ -208,6 +217,10 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 			if err := check(tx, u, &m); err != nil {
 				return err
 			}
+		}
+		// The last moment at which nothing has changed: a caller that has gone is not served.
+		if ctx.Err() != nil {
+			return callerGone(ctx)
 		}
 		id, err := seqID(tx, "txn", "t")
 		if err != nil {
@@ -229,8 +242,8 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 	}
 	if replayed != nil {
 		if replayed.Status == walletctl.TxnPending {
-			e.query(ctx, replayed.ID)
-			if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+			e.query(bctx, replayed.ID)
+			if err := e.view(bctx, func(tx walletctl.StoreTx) error {
 				var err error
 				replayed, err = tx.GetTxn(replayed.ID)
 				return err
@@ -240,11 +253,19 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 		}
 		return outcome(replayed)
 	}
-	bt, settled, err := e.callBank(ctx, rec, card, m)
+	bt, settled, err := e.callBank(bctx, rec, card, m)
 	if settled != nil {
 		return outcome(settled)
 	}
-	return e.settle(ctx, rec, card.Bank, sentFor(rec, card), bt, err)
+	return e.settle(bctx, rec, card.Bank, sentFor(rec, card), bt, err)
+}
+
+// callerGone is the answer to a caller that gave up (its ctx is done) before anything changed:
+// no txn was recorded and the bank was not called, so a retry is safe.
+func callerGone(ctx context.Context) *walletctl.Error {
+	return &walletctl.Error{Code: walletctl.CodeNetwork,
+		Message: fmt.Sprintf("the caller gave up (%v) before the bank was called; nothing was done", ctx.Err()),
+		Hint:    "nothing was recorded or charged: it is safe to retry", Err: ctx.Err()}
 }
 
 // settle records the bank's answer for a pending txn. It is idempotent: a txn that is no longer
@@ -380,6 +401,8 @@ func (e *Engine) query(ctx context.Context, txnID string) string {
 		bank = card.Bank
 	}
 	bt, err := e.bank.Transaction(ctx, rec.BankKey)
+	// What the bank said is recorded even if the caller has gone meanwhile.
+	ctx = context.WithoutCancel(ctx)
 	if err != nil {
 		be, ok := bankapi.AsError(err)
 		if !ok || be.Code != bankapi.CodeNotFound {
