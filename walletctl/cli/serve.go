@@ -29,6 +29,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var customers, maxQueue int
 	var shutdownWait time.Duration
 	var keepOpen bool
+	var passwordCost string
 	cmd := &cobra.Command{
 		Use:   "serve --addr ADDR --data DIR",
 		Short: "Serve the wallet as an HTTP API (the remote backend), one isolated sandbox per tenant",
@@ -76,6 +77,10 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			if maxQueue < 1 {
 				return invalidArg("", "--max-queue must be at least 1 (default %d)", httpapi.DefaultMaxQueue)
 			}
+			settings, err := tenantSettings(passwordCost)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
@@ -83,7 +88,7 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 				tenantBankKey = a.getenv("WALLETCTL_TENANT_BANK_KEY")
 			}
 			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
-				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"})
+				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: settings})
 			if err != nil {
 				return err
 			}
@@ -151,7 +156,23 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 	f.BoolVar(&keepOpen, "keep-open", false, "keep every tenant's sandbox open (faster; its bank and clock are saved only at shutdown, so a crash loses them) instead of opening and saving it per request like a CLI command")
 	f.IntVar(&maxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
 	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	f.StringVar(&passwordCost, "password-cost", "sandbox", "argon2id cost of the payment passwords of tenants this server creates: sandbox (cheap, for fake passwords) or production (OWASP's, for a shared server whose users may type real ones); a tenant keeps the cost it was created with")
 	return cmd
+}
+
+// tenantSettings are the wallet rules of the tenants serve creates: the sandbox's, with the
+// password hash cost that --password-cost names.
+func tenantSettings(cost string) (*walletctl.Settings, error) {
+	s := walletctl.SandboxSettings()
+	switch cost {
+	case "sandbox":
+	case "production":
+		s.PasswordHash = walletctl.ProductionHash
+	default:
+		return nil, invalidArg("--password-cost sandbox (the default: cheap, for fake passwords) or --password-cost production",
+			"--password-cost %q: want sandbox or production", cost)
+	}
+	return &s, nil
 }
 
 // schemaPrefix is the prefix of the tenants' PostgreSQL schemas: "tenant_", after the DSN's
