@@ -61,7 +61,7 @@ func buildOpenAPI() obj {
 		}
 		if moneyOps[rt.Op] {
 			params = append(params, obj{"name": HeaderIdempotencyKey, "in": "header", "required": false, "schema": obj{"type": "string"},
-				"description": "a retry with the same key returns the first outcome; the same key with other parameters is CONFLICT"})
+				"description": "a retry with the same key returns the first outcome; the same key with other parameters is CONFLICT. walletctl --backend sends one with every money command (--idempotency-key, or cli- and 16 random bytes)"})
 		}
 		if params != nil {
 			op["parameters"] = params
@@ -73,6 +73,9 @@ func buildOpenAPI() obj {
 			"default": errResp("an error with its code; the HTTP status follows the code table"),
 			"401":     errResp("no valid API key"),
 		}
+		busy := errResp("SERVER_BUSY: the tenant's queue of waiting requests is full; this one was not run, so sending it again after Retry-After is safe")
+		busy["headers"] = obj{"Retry-After": obj{"description": "seconds to wait before sending it again", "schema": obj{"type": "integer"}}}
+		resps["503"] = busy
 		if rt.Result == nil {
 			resps["204"] = obj{"description": "done"}
 		} else {
