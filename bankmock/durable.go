@@ -208,7 +208,8 @@ func openDB(path string, noSync, create bool) (*sql.DB, bool, error) {
 	for _, p := range []string{"busy_timeout(10000)", "synchronous(" + sync + ")"} {
 		q.Add("_pragma", p)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// The path escaped: a '#' or '?' in a folder name would otherwise end the file name early.
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, false, err
 	}

@@ -233,3 +233,28 @@ func openForeign(p string) (func(), error) {
 	}
 	return func() { db.Close() }, nil
 }
+
+// A state file in a folder whose name has URI characters ('#', '?', '%', a space) is that file,
+// not a file named by the part of the path before them (found by the CLI's fuzz corpus).
+func TestDurableOddPaths(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "we#ird ?dir%20")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "bank.db")
+	e, err := Open(Config{Path: p, Create: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("the file is not where it was asked for: %v", err)
+	}
+	e, err = Open(Config{Path: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+}

@@ -95,7 +95,10 @@ const (
 	CodeBankAuth = "BANK_AUTH_FAILED"
 	// CodeSandboxBank: the sandbox was made with another bank than the one given.
 	CodeSandboxBank = "SANDBOX_BANK_MISMATCH"
-	CodeInternal    = "INTERNAL"
+	// CodeSandboxDamaged: a file of the sandbox is empty, truncated, foreign or missing; nothing
+	// was rewritten. Details name the file.
+	CodeSandboxDamaged = "SANDBOX_DAMAGED"
+	CodeInternal       = "INTERNAL"
 )
 
 // codeHints gives each code its default hint, taken from the seed's advice where it has some.
@@ -142,6 +145,7 @@ var codeHints = map[string]string{
 	CodeBankUnavailable:     "the bank is unavailable; it is safe to retry later",
 	CodeBankAnswerMismatch:  "the bank answered about another transaction or card than the one sent; the money stays pending: check the bank (walletctl bank journal), then walletctl reconcile",
 	CodeBankAuth:            "the bank refused this sandbox's partner credentials: is it the bank the sandbox was made with, and was it restarted without --data? A new sandbox registers again: walletctl sandbox init --bank URL --force",
+	CodeSandboxDamaged:      "a file of the sandbox is damaged and was left as it is: restore it from a backup, or start over with walletctl sandbox init --force (the wallet and the bank begin again)",
 	CodeSandboxBank:         "a sandbox stays with the bank it was made with: pass the same --bank (or WALLETCTL_BANK), or make a new sandbox in another --home",
 	CodePending:             "the bank's answer was lost; the operation is pending and nothing will be charged twice: walletctl reconcile",
 	CodeOutcomeUnknown:      "the wallet server's answer was lost and the operation may have run: look at tx list, or retry with the same idempotency key (the server runs it at most once)",

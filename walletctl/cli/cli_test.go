@@ -46,7 +46,7 @@ func TestSandboxLifecycle(t *testing.T) {
 	if r.code != 0 || strings.TrimSpace(r.out) != "u1" || !strings.Contains(r.errOut, "created a new sandbox") {
 		t.Fatalf("first command: %s", r)
 	}
-	for _, f := range []string{"sandbox.json", "wallet.db", "bank.json", "lock"} {
+	for _, f := range []string{"sandbox.json", "wallet.db", "bank.db", "lock"} {
 		if _, err := os.Stat(filepath.Join(home, f)); err != nil {
 			t.Errorf("home lacks %s: %v", f, err)
 		}

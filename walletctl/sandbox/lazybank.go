@@ -2,8 +2,10 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
@@ -11,16 +13,17 @@ import (
 	"github.com/walletctl/walletctl/vclock"
 )
 
-// lazyBank is the in-process bank, restored from bank.json on the first call and marked touched so
-// that Close writes it back. Commands that never reach the bank never read the file.
+// lazyBank is the in-process bank, opened from bank.db on the first call, so that commands that
+// never reach the bank never open the file. The bank commits each operation to bank.db before it
+// answers (bankmock.Open): nothing is left to save when the command ends.
 type lazyBank struct {
-	path  string
-	meta  Meta
-	clock *vclock.Manual
+	path   string // bank.db
+	legacy string // bank.json, a home of format 2: converted on first use
+	meta   Meta
+	clock  *vclock.Manual
 
-	eng     *bankmock.Engine
-	err     error
-	touched bool
+	eng *bankmock.Engine
+	err error
 }
 
 var (
@@ -28,29 +31,84 @@ var (
 	_ bankapi.Admin = (*lazyBank)(nil)
 )
 
+func (b *lazyBank) config() bankmock.Config {
+	cfg := bankConfig(b.meta, b.clock)
+	cfg.Path, cfg.NoSync = b.path, b.meta.throwaway()
+	return cfg
+}
+
 func (b *lazyBank) get(ctx context.Context) (*bankmock.Engine, error) {
 	if b.eng != nil || b.err != nil {
-		if b.eng != nil {
-			b.touched = true
-		}
 		return b.eng, b.err
 	}
-	snap, err := os.ReadFile(b.path)
+	now := b.clock.Now()
+	if err := b.convertLegacy(ctx); err != nil {
+		b.err = err
+		return nil, err
+	}
+	eng, err := bankmock.Open(b.config())
 	if err != nil {
-		b.err = fmt.Errorf("read the bank's state: %w", err)
+		b.err = asDamaged(fmt.Errorf("open the bank's state: %w", err))
 		return nil, b.err
 	}
-	eng := bankmock.New(bankConfig(b.meta, b.clock))
+	// sandbox.json owns the clock: the bank's file records the time of its last change only.
+	b.clock.Set(now)
+	b.eng = eng
+	return eng, nil
+}
+
+// convertLegacy turns the bank.json of a format-2 home into bank.db: the new file is written
+// whole under a temporary name and renamed, then bank.json is removed, so a crash at any point
+// leaves one of the two to start from.
+func (b *lazyBank) convertLegacy(ctx context.Context) error {
+	snap, err := os.ReadFile(b.legacy)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return damaged(b.legacy, "cannot read it: "+err.Error(), err)
+	}
+	if _, err := os.Stat(b.path); err == nil {
+		// Converted before, killed before bank.json was removed: bank.db is the newer state.
+		return os.Remove(b.legacy)
+	}
+	tmp := b.path + ".converting"
+	for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+		os.Remove(p)
+	}
+	cfg := b.config()
+	cfg.Path, cfg.Create = tmp, true
+	eng, err := bankmock.Open(cfg)
+	if err != nil {
+		return fmt.Errorf("convert %s: %w", b.legacy, err)
+	}
 	now := b.clock.Now()
 	if err := eng.Restore(ctx, snap); err != nil {
-		b.err = fmt.Errorf("restore the bank's state from %s: %w", b.path, err)
-		return nil, b.err
+		eng.Close()
+		os.Remove(tmp)
+		return damaged(b.legacy, err.Error(), err)
 	}
-	// sandbox.json owns the clock: bank.json is only rewritten when the bank is touched, so its
-	// recorded time may be older than the clock's.
 	b.clock.Set(now)
-	b.eng, b.touched = eng, true
-	return eng, nil
+	if err := eng.Close(); err != nil {
+		return fmt.Errorf("convert %s: %w", b.legacy, err)
+	}
+	if err := os.Rename(tmp, b.path); err != nil {
+		return fmt.Errorf("convert %s: %w", b.legacy, err)
+	}
+	if err := syncDir(filepath.Dir(b.path), !b.meta.throwaway()); err != nil {
+		return err
+	}
+	return os.Remove(b.legacy)
+}
+
+// close closes the bank's file (every operation is already committed).
+func (b *lazyBank) close() error {
+	if b == nil || b.eng == nil {
+		return nil
+	}
+	err := b.eng.Close()
+	b.eng, b.err = nil, errors.New("sandbox closed")
+	return err
 }
 
 func (b *lazyBank) Banks(ctx context.Context) ([]bankapi.BankInfo, error) {

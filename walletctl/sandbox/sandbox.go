@@ -6,11 +6,14 @@
 //
 //	sandbox.json  seed, customers, settings, virtual clock time, format version
 //	wallet.db     the wallet (walletctl/sqlite)
-//	bank.json     the in-process bank's Snapshot (absent when a remote bank is used)
+//	bank.db       the in-process bank's state (bankmock.Open; absent when a remote bank is used)
 //	lock          flock(2) target; every command holds it exclusively
 //
-// The bank is restored from bank.json lazily, on the first call that touches it, and written back
-// only if it was touched, so that commands such as `balance` never pay for the bank.
+// The bank is opened lazily, on the first call that touches it, so that commands such as
+// `balance` never pay for it; it commits every operation to bank.db before it answers, like a
+// real bank, so a command killed at any point leaves wallet and bank to be reconciled, never a
+// bank that forgot what it did. Visibly damaged files (empty, truncated, foreign, missing) are
+// refused with SANDBOX_DAMAGED when the home is opened, before any command runs.
 //
 // Durability: a sandbox fsyncs every commit and every file it rewrites, like a real wallet. A
 // throwaway sandbox (Options.Throwaway at creation: scenario worlds, tests) fsyncs nothing, which
@@ -25,6 +28,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,7 +47,8 @@ import (
 
 // FormatVersion is the version of the home's layout; a newer one is refused rather than misread.
 // 2: sandbox.json records the bank (Meta.Bank).
-const FormatVersion = 2
+// 3: the in-process bank is bank.db, committed per operation (format-2 bank.json is converted).
+const FormatVersion = 3
 
 // Defaults of `sandbox init`.
 const (
@@ -54,8 +60,11 @@ const (
 const (
 	MetaFile   = "sandbox.json"
 	WalletFile = "wallet.db"
-	BankFile   = "bank.json"
-	LockFile   = "lock"
+	BankFile   = "bank.db"
+	// LegacyBankFile is the bank of format-2 homes, a whole snapshot rewritten after each
+	// command; it is converted to BankFile on first use.
+	LegacyBankFile = "bank.json"
+	LockFile       = "lock"
 )
 
 // Meta is sandbox.json.
@@ -95,7 +104,7 @@ func (m Meta) throwaway() bool { return m.Durability == DurabilityNone }
 // Options says where the sandbox lives and which bank it talks to.
 type Options struct {
 	Home      string // the folder; required
-	BankURL   string // "" = the in-process bank kept in bank.json; else a bankmock server
+	BankURL   string // "" = the in-process bank kept in bank.db; else a bankmock server
 	BankToken string // admin token for a remote bank (registering a partner, customers, the clock)
 	// BankKey, when set, is a partner key issued by the bank's operator (bankmock partner create):
 	// a sandbox created with it uses it instead of registering itself as a new partner.
@@ -115,6 +124,10 @@ type Options struct {
 	// state they share besides the database (walletctl serve --store postgres://...). Advance
 	// moves both, as it always does with a remote bank. Ignored without BankURL.
 	ClockFromBank bool
+	// LockWait, when set, is called once when a command has waited a second for the home's lock,
+	// with the pid the holder wrote in the lock file (0 if unknown), so that a person can be told
+	// why nothing happens.
+	LockWait func(holderPID int)
 }
 
 // InitOptions are the knobs of `sandbox init`.
@@ -157,8 +170,13 @@ func Exists(home string) bool {
 	return err == nil
 }
 
-// lockHome creates home if needed and takes the exclusive lock, waiting for other invocations.
-func lockHome(ctx context.Context, home string) (*os.File, error) {
+// lockHome creates home if needed and takes the exclusive lock, waiting for other invocations
+// (onWait, if set, hears once after a second of waiting). The holder writes its pid in the lock
+// file so that a waiter can name it.
+func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*os.File, error) {
+	if err := checkHomeDir(home); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("create sandbox home: %w", err)
 	}
@@ -167,14 +185,23 @@ func lockHome(ctx context.Context, home string) (*os.File, error) {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
 	// Poll with LOCK_NB so that a cancelled context is honoured instead of blocking forever.
+	tellAt := time.Now().Add(time.Second)
 	for delay := time.Millisecond; ; {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
+			// Best effort: the pid only names the holder in a waiter's message.
+			if f.Truncate(0) == nil {
+				f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+			}
 			return f, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
 			return nil, fmt.Errorf("lock sandbox: %w", err)
+		}
+		if onWait != nil && !tellAt.IsZero() && time.Now().After(tellAt) {
+			tellAt = time.Time{}
+			onWait(lockHolder(f))
 		}
 		select {
 		case <-ctx.Done():
@@ -188,10 +215,41 @@ func lockHome(ctx context.Context, home string) (*os.File, error) {
 	}
 }
 
+// lockHolder is the pid written in the lock file by its holder, 0 if none can be read.
+func lockHolder(f *os.File) int {
+	b := make([]byte, 32)
+	n, _ := f.ReadAt(b, 0)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
+}
+
+// checkHomeDir refuses a home that exists but is not a folder (or lies under a file), with a hint,
+// rather than a raw mkdir error.
+func checkHomeDir(home string) error {
+	fi, err := os.Stat(home)
+	if err == nil && fi.IsDir() {
+		return nil
+	}
+	if err == nil || errors.Is(err, syscall.ENOTDIR) {
+		what := "is a file, not a folder"
+		if err != nil {
+			what = "lies under a file, not a folder"
+		}
+		return &walletctl.Error{Code: walletctl.CodeInvalidArgument,
+			Message: fmt.Sprintf("the sandbox home %s %s", home, what),
+			Hint:    "point --home (or WALLETCTL_HOME) at a folder: an existing one, or a new path that walletctl creates",
+			Details: map[string]any{"home": home}}
+	}
+	return nil
+}
+
 // Open locks home and opens its sandbox. Without one it returns NO_SANDBOX, unless autoInit is
 // set, in which case a sandbox is created with the defaults (created reports it).
 func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, created bool, err error) {
-	lock, err := lockHome(ctx, opts.Home)
+	lock, err := lockHome(ctx, opts.Home, opts.LockWait)
 	if err != nil {
 		return nil, false, err
 	}
@@ -217,6 +275,9 @@ func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, create
 	if meta, err = s.checkBank(meta); err != nil {
 		return nil, false, err
 	}
+	if err := s.checkFiles(meta); err != nil {
+		return nil, false, err
+	}
 	if err := s.load(meta); err != nil {
 		return nil, false, err
 	}
@@ -236,7 +297,8 @@ func (s *Sandbox) checkBank(meta Meta) (Meta, error) {
 	want, got := normURL(meta.Bank.URL), normURL(s.opts.BankURL)
 	if want == "" && got != "" && meta.FormatVersion < 2 {
 		// Made before homes recorded their bank: one without bank.json always used a bank server.
-		if _, err := os.Stat(filepath.Join(s.opts.Home, BankFile)); errors.Is(err, os.ErrNotExist) {
+		_, errDB := os.Stat(filepath.Join(s.opts.Home, BankFile))
+		if _, err := os.Stat(filepath.Join(s.opts.Home, LegacyBankFile)); errors.Is(err, os.ErrNotExist) && errors.Is(errDB, os.ErrNotExist) {
 			meta.Bank.URL = got
 			return meta, nil
 		}
@@ -318,7 +380,7 @@ func (s *Sandbox) followBank(ctx context.Context) error {
 
 // Init locks home and creates a fresh sandbox. An existing one is refused unless Force is set.
 func Init(ctx context.Context, opts Options, in InitOptions) (*Sandbox, error) {
-	lock, err := lockHome(ctx, opts.Home)
+	lock, err := lockHome(ctx, opts.Home, opts.LockWait)
 	if err != nil {
 		return nil, err
 	}
@@ -393,11 +455,22 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 	}
 	s.closeBackends()
 	home := s.opts.Home
-	for _, name := range []string{WalletFile, WalletFile + "-wal", WalletFile + "-shm", BankFile, MetaFile} {
-		if err := os.Remove(filepath.Join(home, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove old %s: %w", name, err)
-		}
+	// The old files are moved aside, not removed, until the new sandbox is written: a failure on
+	// the way (a full disk, say) puts them back, so a failed init or reset changes nothing.
+	old, err := setAside(home, []string{WalletFile, WalletFile + "-wal", WalletFile + "-shm", BankFile, BankFile + "-wal", BankFile + "-shm", LegacyBankFile, MetaFile})
+	if err != nil {
+		return err
 	}
+	if err := s.write(ctx, io, bank); err != nil {
+		return errors.Join(err, old.restore())
+	}
+	old.drop()
+	return nil
+}
+
+// write creates the files of a new sandbox in the home, whose old files are set aside.
+func (s *Sandbox) write(ctx context.Context, io InitOptions, bank BankRef) error {
+	home := s.opts.Home
 	if io.Seed == 0 {
 		io.Seed = DefaultSeed
 	}
@@ -420,21 +493,83 @@ func (s *Sandbox) create(ctx context.Context, io InitOptions) error {
 	}
 	meta.SecretKey = key
 	if s.opts.BankURL == "" {
-		clock := vclock.NewManual(meta.Clock)
-		eng := bankmock.New(bankConfig(meta, clock))
-		snap, err := eng.Snapshot(ctx)
+		cfg := bankConfig(meta, vclock.NewManual(meta.Clock))
+		cfg.Path, cfg.Create, cfg.NoSync = filepath.Join(home, BankFile), true, meta.throwaway()
+		eng, err := bankmock.Open(cfg)
 		if err != nil {
-			return fmt.Errorf("snapshot the new bank: %w", err)
+			return fmt.Errorf("create the bank: %w", err)
 		}
-		if err := writeAtomic(filepath.Join(home, BankFile), snap, !meta.throwaway()); err != nil {
+		if err := eng.Close(); err != nil {
+			return fmt.Errorf("create the bank: %w", err)
+		}
+	}
+	if err := s.load(meta); err != nil {
+		return err
+	}
+	if s.store != nil {
+		// wallet.db exists from the start, so that a missing one is known to be damage.
+		if _, err := s.store.get(); err != nil {
 			return err
 		}
 	}
-	if err := writeMeta(home, meta); err != nil {
-		return err
-	}
-	return s.load(meta)
+	// sandbox.json last: until it is written, the home holds no sandbox.
+	return writeMeta(home, meta)
 }
+
+// asideFiles are a home's files moved into a folder of their own while they are replaced.
+type asideFiles struct {
+	home, dir string
+	all       []string // the names set aside, whether they existed or not
+	moved     []string // those that existed
+}
+
+// setAside moves the files that exist among names into a new folder inside home (a rename each:
+// nothing is copied). If one cannot be moved, those already moved are put back.
+func setAside(home string, names []string) (*asideFiles, error) {
+	dir, err := os.MkdirTemp(home, ".replaced-")
+	if err != nil {
+		return nil, fmt.Errorf("set the old sandbox aside: %w", err)
+	}
+	a := &asideFiles{home: home, dir: dir, all: names}
+	for _, name := range names {
+		err := os.Rename(filepath.Join(home, name), filepath.Join(dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("set the old %s aside: %w", name, err), a.putBack())
+		}
+		a.moved = append(a.moved, name)
+	}
+	return a, nil
+}
+
+// restore removes what was written since setAside and puts the old files back.
+func (a *asideFiles) restore() error {
+	var errs []error
+	for _, name := range a.all {
+		if err := os.Remove(filepath.Join(a.home, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(append(errs, a.putBack())...)
+}
+
+func (a *asideFiles) putBack() error {
+	var errs []error
+	for _, name := range a.moved {
+		if err := os.Rename(filepath.Join(a.dir, name), filepath.Join(a.home, name)); err != nil {
+			errs = append(errs, fmt.Errorf("put the old %s back (it is in %s): %w", name, a.dir, err))
+		}
+	}
+	if len(errs) == 0 {
+		os.Remove(a.dir)
+	}
+	return errors.Join(errs...)
+}
+
+// drop removes the old files for good.
+func (a *asideFiles) drop() { os.RemoveAll(a.dir) }
 
 func bankConfig(meta Meta, clock *vclock.Manual) bankmock.Config {
 	return bankmock.Config{
@@ -458,7 +593,7 @@ func (s *Sandbox) load(meta Meta) error {
 	var api bankapi.API
 	var admin bankapi.Admin
 	if s.opts.BankURL == "" {
-		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), meta: meta, clock: s.clock}
+		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), legacy: filepath.Join(s.opts.Home, LegacyBankFile), meta: meta, clock: s.clock}
 		api, admin = s.local, s.local
 	} else {
 		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: s.bankTimeout(), AdminToken: s.opts.BankToken,
@@ -563,15 +698,21 @@ func (s *Sandbox) Bank() interface {
 
 // Advance moves the virtual clock (running the wallet's due work) and, with a remote bank, the
 // bank's clock too; the in-process bank shares the wallet's clock.
+//
+// A failed advance leaves the wallet's clock where it was (Close would save a moved one): the
+// remote bank moves first, so that a bank that refuses changes nothing, and the wallet's clock is
+// put back if its due work fails (that work is one transaction, so nothing of it was recorded).
 func (s *Sandbox) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	before := s.clock.Now()
+	if s.remote != nil && d > 0 {
+		if _, err := s.remote.Advance(ctx, d); err != nil {
+			return before, fmt.Errorf("advance the remote bank's clock: %w", err)
+		}
+	}
 	now, err := s.svc.Advance(ctx, d)
 	if err != nil {
-		return now, err
-	}
-	if s.remote != nil {
-		if _, err := s.remote.Advance(ctx, d); err != nil {
-			return now, fmt.Errorf("advance the remote bank's clock: %w", err)
-		}
+		s.clock.Set(before)
+		return before, err
 	}
 	return now, nil
 }
@@ -583,13 +724,6 @@ func (s *Sandbox) Close(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	if s.local != nil && s.local.touched && s.local.eng != nil {
-		snap, err := s.local.eng.Snapshot(ctx)
-		if err == nil {
-			err = writeAtomic(filepath.Join(s.opts.Home, BankFile), snap, !s.meta.throwaway())
-		}
-		errs = append(errs, err)
-	}
 	if s.clock != nil && !s.clock.Now().Equal(s.meta.Clock) {
 		m := s.meta
 		m.Clock = s.clock.Now()
@@ -603,6 +737,9 @@ func (s *Sandbox) Close(ctx context.Context) error {
 func (s *Sandbox) closeBackends() {
 	if s.store != nil {
 		s.store.close()
+	}
+	if s.local != nil {
+		s.local.close()
 	}
 	s.store, s.svc, s.local, s.remote = nil, nil, nil, nil
 }
@@ -657,11 +794,28 @@ func writeAtomic(path string, data []byte, durable bool) error {
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path), durable)
+	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil
+}
+
+// syncDir makes a rename in dir durable (the directory entry is data too). Windows has no
+// directory fsync; its renames are made durable by the file system's own journal.
+func syncDir(dir string, durable bool) error {
+	if !durable || runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // lazyStore opens the wallet database on first use, so that commands that only talk to the bank

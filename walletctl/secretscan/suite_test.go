@@ -100,7 +100,7 @@ func (c *collector) absorbBank(snap []byte) (string, error) {
 // privateFiles of a home are the machine's, not people's: the wallet's database and the bank's
 // own state (which must hold the fixtures in full to work). Everything else is scanned.
 var privateFiles = map[string]bool{"wallet.db": true, "wallet.db-wal": true, "wallet.db-shm": true,
-	"wallet.db-journal": true, "bank.json": true, "lock": true}
+	"wallet.db-journal": true, "bank.json": true, "bank.db": true, "bank.db-wal": true, "bank.db-shm": true, "lock": true}
 
 // execFor returns the Exec of one scenario run: the runner calls it for its sandbox init, its
 // fixture listing and then each command line, so the last call is known and the home (deleted
@@ -160,6 +160,20 @@ func (c *collector) exec(ctx context.Context, args []string, stdin io.Reader, st
 		if e.Name() == "bank.json" {
 			if j, err := c.absorbBank(b); err == nil {
 				c.add("bank journal (bank.json) after "+label, j)
+			}
+			continue
+		}
+		if e.Name() == "bank.db" {
+			// The bank's own file holds its customers in full (it must); read its secrets and
+			// journal through the bank itself. The command is over: nobody else has the file open.
+			if eng, err := bankmock.Open(bankmock.Config{Path: p, NoSync: true}); err == nil {
+				snap, err := eng.Snapshot(ctx)
+				eng.Close()
+				if err == nil {
+					if j, err := c.absorbBank(snap); err == nil {
+						c.add("bank journal (bank.db) after "+label, j)
+					}
+				}
 			}
 			continue
 		}
