@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
@@ -154,6 +155,7 @@ type serveFlags struct {
 	writeTimeout time.Duration
 	idleTimeout  time.Duration
 	quiet        bool
+	data         string
 }
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
@@ -179,6 +181,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 	fl.DurationVar(&f.writeTimeout, "write-timeout", 60*time.Second, "time to write a response (bounds delay and hang faults)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 120*time.Second, "keep-alive idle timeout")
 	fl.BoolVar(&f.quiet, "quiet", false, "no request log")
+	fl.StringVar(&f.data, "data", "", "keep the bank's state in DIR/bank.db, committed before each answer, and go on from it after a restart (default: in memory)")
 	return c
 }
 
@@ -189,7 +192,22 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	engine := bankmock.New(bankmock.Config{Seed: f.seed, Customers: f.customers})
+	cfg := bankmock.Config{Seed: f.seed, Customers: f.customers}
+	where := "in memory: gone when the process ends (--data DIR keeps it)"
+	if f.data != "" {
+		// Durable like a real bank: every operation is committed to DIR/bank.db before it answers,
+		// and a restart goes on from there (with the seed and clock the file holds).
+		if err := os.MkdirAll(f.data, 0o700); err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+		cfg.Path, cfg.Create = filepath.Join(f.data, "bank.db"), true
+		where = "kept in " + cfg.Path
+	}
+	engine, err := bankmock.Open(cfg)
+	if err != nil {
+		return fmt.Errorf("open the bank's state: %w", err)
+	}
+	defer engine.Close()
 	srv := server.New(engine, server.Options{AdminToken: f.adminToken, MaxBodyBytes: f.maxBody, Logger: logger,
 		HangTimeout: f.writeTimeout})
 
@@ -211,7 +229,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 
 	// The URL is the first line of stdout, so scripts and tests can start us without races.
 	fmt.Fprintln(stdout, url)
-	fmt.Fprintf(stderr, "bankmock %s: seed %d, %d customers (+%d test cards)\n", version(), f.seed, f.customers, len(bankmock.TestCards))
+	fmt.Fprintf(stderr, "bankmock %s: seed %d, %d customers (+%d test cards); state %s\n", version(), engine.Seed(), f.customers, len(bankmock.TestCards), where)
 	fmt.Fprintf(stderr, "  try: curl %s/v1/banks   |   curl %s/admin/customers   |   bankmock cards\n", url, url)
 	if f.adminToken == "" {
 		fmt.Fprintln(stderr, "  admin API: loopback clients only (set --admin-token to open it)")

@@ -219,3 +219,107 @@ func TestPartnerCommands(t *testing.T) {
 		t.Errorf("-o yaml: exit %d, want 2", code)
 	}
 }
+
+// startServe starts the bankmock binary with args and returns its URL.
+func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--quiet"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the URL: %v (stderr %s)", err, stderr.String())
+	}
+	return cmd, strings.TrimSpace(line), &stderr
+}
+
+// TestServeDataSurvivesSIGKILL: with --data, what the bank answered is on disk before the answer
+// (a debit, an agreement, a partner, a clock step), so SIGKILL and a restart lose none of it; the
+// restarted bank replays the debit's key instead of debiting again. Without --data a restart is a
+// new world.
+func TestServeDataSurvivesSIGKILL(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "bankmock")
+	build := exec.Command(goTool(t), "build", "-o", bin, "github.com/walletctl/walletctl/cmd/bankmock")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	ctx := context.Background()
+	cmd, url, _ := startServe(t, bin, "--seed", "5", "--customers", "3", "--data", data)
+	admin := client.New(url, client.Options{Timeout: 5 * time.Second})
+	pc, err := admin.CreatePartner(ctx, "wallet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(url, client.Options{Timeout: 5 * time.Second, PartnerKey: pc.Key})
+	ok := bankmock.TestCards[0].Customer
+	b, err := c.CreateBinding(ctx, bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp, err := c.LastOTP(ctx, ok.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agr, err := c.ConfirmBinding(ctx, b.BindingID, otp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := admin.Customer(ctx, ok.CardNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debit := bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 12345, Currency: "CNY"}
+	t1, err := c.Debit(ctx, "kill-1", debit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := admin.Advance(ctx, 3*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	_, url, _ = startServe(t, bin, "--seed", "5", "--customers", "3", "--data", data)
+	admin = client.New(url, client.Options{Timeout: 5 * time.Second})
+	c = client.New(url, client.Options{Timeout: 5 * time.Second, PartnerKey: pc.Key})
+	after, err := admin.Customer(ctx, ok.CardNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Balance != before.Balance-12345 {
+		t.Fatalf("balance after restart %d, want %d", after.Balance, before.Balance-12345)
+	}
+	t2, err := c.Debit(ctx, "kill-1", debit) // the partner key and the agreement survived
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t2.TxnID != t1.TxnID {
+		t.Fatalf("the retried debit is %s, want the replay of %s", t2.TxnID, t1.TxnID)
+	}
+	if again, _ := admin.Customer(ctx, ok.CardNo); again.Balance != after.Balance {
+		t.Fatal("the retried debit moved money again")
+	}
+	if got, _ := admin.Now(ctx); !got.Equal(now) {
+		t.Fatalf("clock after restart %v, want %v", got, now)
+	}
+
+	// Without --data the bank is in memory: a restart forgets the partner.
+	cmd, url, _ = startServe(t, bin, "--seed", "5", "--customers", "3")
+	c = client.New(url, client.Options{Timeout: 5 * time.Second, PartnerKey: pc.Key})
+	if _, err := c.Transaction(ctx, "kill-1"); err == nil {
+		t.Fatal("an in-memory bank remembered another process's transaction")
+	}
+	_ = cmd
+}
