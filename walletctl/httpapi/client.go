@@ -177,8 +177,13 @@ func (c *Client) once(ctx context.Context, rt *Route, path string, payload []byt
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if sent.Load() && !readOnly(rt) {
+		switch {
+		case sent.Load() && !readOnly(rt):
 			return false, 0, c.unknown(rt, idem, err)
+		case sent.Load():
+			return false, 0, &walletctl.Error{Code: walletctl.CodeNetwork,
+				Message: fmt.Sprintf("no answer from the wallet server at %s to %s: %v", c.base, op, errors.Unwrap(err)),
+				Hint:    "it changes nothing, so asking again is safe", Err: err}
 		}
 		if ctx.Err() != nil {
 			return false, 0, ctx.Err()

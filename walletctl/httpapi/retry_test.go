@@ -130,6 +130,11 @@ func TestClientTimeoutIsOutcomeUnknown(t *testing.T) {
 	if !errors.As(err, &we) || we.Code != walletctl.CodeOutcomeUnknown || !strings.Contains(we.Hint, "without an Idempotency-Key") {
 		t.Fatalf("timed-out top-up without a key: %v (%+v); want OUTCOME_UNKNOWN saying a retry may repeat it", err, we)
 	}
+	// A read that times out (here behind that slow top-up) changed nothing: NETWORK_ERROR, safe.
+	_, err = impatient.Balance(ctx, w.payer.UserID)
+	if !errors.As(err, &we) || we.Code != walletctl.CodeNetwork || !strings.Contains(we.Hint, "asking again is safe") {
+		t.Fatalf("timed-out balance: %v (%+v); want NETWORK_ERROR saying asking again is safe", err, we)
+	}
 	w.idle(t)
 }
 
