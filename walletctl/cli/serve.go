@@ -43,16 +43,18 @@ GET /admin/tenants; DELETE /admin/tenants/ID. It answers loopback clients only, 
 
 The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free port); access logs
 go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
-in flight, saves every tenant and exits 0. Each request opens its tenant's sandbox and saves it,
-exactly as one CLI command does (requests of one tenant run one at a time, at most --max-queue
-waiting; more get 503 SERVER_BUSY with Retry-After); --keep-open trades that durability for speed.
+in flight, saves every tenant and exits 0. Every tenant's sandbox stays open; its wallet and its
+in-process bank commit each operation before answering, and its clock is saved after each request,
+so a crash at any moment loses nothing that was answered (--keep-open=false reopens the sandbox
+per request instead, exactly as one CLI command does). Requests of one tenant run one at a time,
+at most --max-queue waiting; more get 503 SERVER_BUSY with Retry-After.
 A request whose client has gone by its turn is not run, and a money movement whose client leaves
 before the bank is called records nothing; once the bank is called it is finished and recorded.
 
 With --store postgres://... (or WALLETCTL_STORE) each tenant's wallet lives in the PostgreSQL schema
 tenant_<id> instead of DIR/tenants/<id>/wallet.db, so that several serve processes (each with its own
 --data) on one database serve the same tenant. Such a tenant needs a shared bankmock server
-(bank_url, or --tenant-bank) and follows that bank's clock; --keep-open is refused. Creating a
+(bank_url, or --tenant-bank) and follows that bank's clock; its sandbox is reopened per request. Creating a
 tenant empties its schema unless the request says "join": true; a --tenant-key tenant joins what
 its schema holds, so every server started with the same --tenant-key serves one wallet. Deleting a
 tenant drops its schema. A search_path in the DSN prefixes the schemas (search_path=acme:
@@ -86,6 +88,9 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
 			if tenantBankKey == "" {
 				tenantBankKey = a.getenv("WALLETCTL_TENANT_BANK_KEY")
+			}
+			if a.storeDSN != "" && !cmd.Flags().Changed("keep-open") {
+				keepOpen = false // servers sharing a PostgreSQL tenant reopen it per request
 			}
 			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
 				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: settings})
@@ -153,7 +158,7 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 	f.IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers of the --tenant-key tenant")
 	f.StringVar(&tenantBank, "tenant-bank", "", "bankmock server URL for the --tenant-key tenant (default: an in-process bank)")
 	f.StringVar(&tenantBankKey, "tenant-bank-key", "", "the --tenant-key tenant's partner key at --tenant-bank (default: register a new partner; env WALLETCTL_TENANT_BANK_KEY)")
-	f.BoolVar(&keepOpen, "keep-open", false, "keep every tenant's sandbox open (faster; its bank and clock are saved only at shutdown, so a crash loses them) instead of opening and saving it per request like a CLI command")
+	f.BoolVar(&keepOpen, "keep-open", true, "keep every tenant's sandbox open (durable: wallet and bank commit each operation, the clock is saved after each request); false reopens it per request like a CLI command (the default with --store)")
 	f.IntVar(&maxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
 	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	f.StringVar(&passwordCost, "password-cost", "sandbox", "argon2id cost of the payment passwords of tenants this server creates: sandbox (cheap, for fake passwords) or production (OWASP's, for a shared server whose users may type real ones); a tenant keeps the cost it was created with")

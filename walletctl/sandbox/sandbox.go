@@ -717,6 +717,22 @@ func (s *Sandbox) Advance(ctx context.Context, d time.Duration) (time.Time, erro
 	return now, nil
 }
 
+// Save writes what is not yet on disk: the virtual clock, if it moved (sandbox.json). The wallet
+// and the bank commit their own changes as they go, so a sandbox kept open across requests
+// (walletctl serve) is as durable as one opened per command once Save has run after each request.
+func (s *Sandbox) Save() error {
+	if s.clock == nil || s.clock.Now().Equal(s.meta.Clock) {
+		return nil
+	}
+	m := s.meta
+	m.Clock = s.clock.Now()
+	if err := writeMeta(s.opts.Home, m); err != nil {
+		return err
+	}
+	s.meta.Clock = m.Clock
+	return nil
+}
+
 // Close saves what changed (the bank if touched, the clock if moved), closes the database and
 // releases the lock. It is safe on a nil or already closed sandbox.
 func (s *Sandbox) Close(ctx context.Context) error {
