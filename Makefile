@@ -8,7 +8,7 @@ LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION)
 FUZZTIME ?= 30s
 RUN_HOME ?= .walletctl
 
-.PHONY: run test build bench fuzz lint clean chaos chaos-ci test-postgres
+.PHONY: run test build bench fuzz lint clean chaos chaos-ci crash-ci test-postgres
 
 ## run: build, open a wallet on a fresh sandbox (the seed's section 3, every step), show how to go on
 run: build
@@ -25,7 +25,13 @@ run: build
 ## seed corpora), then the chaos invariants over 200 seeds x 2,000 operations at a 20% fault rate
 test: lint
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory crash-ci
 	$(MAKE) --no-print-directory chaos-ci
+
+## crash-ci: kill commands at every write, rename and fsync they make (strace fault injection; the
+## race run above takes a sample), then reopen, reconcile and check every money invariant (~1 min)
+crash-ci:
+	CRASH_ALL=1 $(GO) test -count=1 -timeout 20m -run '^TestKillAtEverySyscall$$' ./walletctl/crashtest/
 
 ## test-postgres: the PostgreSQL store tests on a throwaway local server that .ci/postgres.sh starts
 ## (Debian's postgresql; `make test` skips them unless WALLETCTL_TEST_POSTGRES is set or CI is)

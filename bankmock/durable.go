@@ -819,8 +819,11 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.mu.Lock()
-	t := e.capture()
+	e.capture()
 	e.mu.Unlock()
+	e.dur.mu.Lock()
+	t := e.dur.enq // everything queued, not only the last capture
+	e.dur.mu.Unlock()
 	var errs []error
 	if err := e.settle(t); err != nil {
 		errs = append(errs, err)
