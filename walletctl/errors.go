@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"syscall"
 )
 
 // Error is the wallet's one error type: a stable code, a message, a hint taken from the seed's
@@ -34,6 +36,22 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return CodeInternal
+}
+
+// DiskFull is err as DISK_FULL when a file system ran out of space under it (ENOSPC, or SQLite's
+// "database or disk is full"), else nil: the user's information, not a bug.
+func DiskFull(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	// SQLite says "database or disk is full" (SQLITE_FULL, 13), or fails to grow its shared-memory
+	// file: SQLITE_IOERR_SHMSIZE (4874), which on a local disk means no space for it.
+	if errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, "database or disk is full") || strings.Contains(msg, "no space left on device") ||
+		strings.Contains(msg, "disk I/O error (4874)") {
+		return &Error{Code: CodeDiskFull, Message: "out of disk space: " + msg, Hint: codeHints[CodeDiskFull], Err: err}
+	}
+	return nil
 }
 
 // Error codes. Each has a default hint in codeHints.
@@ -98,7 +116,10 @@ const (
 	// CodeSandboxDamaged: a file of the sandbox is empty, truncated, foreign or missing; nothing
 	// was rewritten. Details name the file.
 	CodeSandboxDamaged = "SANDBOX_DAMAGED"
-	CodeInternal       = "INTERNAL"
+	// CodeDiskFull: a file system ran out of space while saving; what was not saved did not
+	// happen (an operation already sent to the bank stays pending for reconcile).
+	CodeDiskFull = "DISK_FULL"
+	CodeInternal = "INTERNAL"
 )
 
 // codeHints gives each code its default hint, taken from the seed's advice where it has some.
@@ -145,6 +166,7 @@ var codeHints = map[string]string{
 	CodeBankUnavailable:     "the bank is unavailable; it is safe to retry later",
 	CodeBankAnswerMismatch:  "the bank answered about another transaction or card than the one sent; the money stays pending: check the bank (walletctl bank journal), then walletctl reconcile",
 	CodeBankAuth:            "the bank refused this sandbox's partner credentials: is it the bank the sandbox was made with, and was it restarted without --data? A new sandbox registers again: walletctl sandbox init --bank URL --force",
+	CodeDiskFull:            "the disk holding the sandbox (or the server's data) is full: free some space and retry; walletctl reconcile settles anything left pending",
 	CodeSandboxDamaged:      "a file of the sandbox is damaged and was left as it is: restore it from a backup, or start over with walletctl sandbox init --force (the wallet and the bank begin again)",
 	CodeSandboxBank:         "a sandbox stays with the bank it was made with: pass the same --bank (or WALLETCTL_BANK), or make a new sandbox in another --home",
 	CodePending:             "the bank's answer was lost; the operation is pending and nothing will be charged twice: walletctl reconcile",

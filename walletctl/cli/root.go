@@ -224,7 +224,7 @@ func (a *app) sandboxOptions(ctx context.Context) (sandbox.Options, error) {
 	// WALLETCTL_SANDBOX_THROWAWAY=1 (set by the scenario runner and tests, not documented for
 	// users) makes a sandbox created now skip fsync; sandbox.json records it.
 	opts := sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankKey: a.getenv("WALLETCTL_BANK_KEY"),
-		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1"}
+		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", LockWait: a.lockWait}
 	if a.storeDSN != "" {
 		if a.pg == nil {
 			pg, err := postgres.Open(ctx, a.storeDSN)
@@ -237,6 +237,25 @@ func (a *app) sandboxOptions(ctx context.Context) (sandbox.Options, error) {
 		opts.Store = a.pg
 	}
 	return opts, nil
+}
+
+// lockWait tells a person why the command does not go on: another walletctl holds the home.
+func (a *app) lockWait(pid int) {
+	who := ""
+	if pid > 0 {
+		who = fmt.Sprintf(" (pid %d)", pid)
+	}
+	fmt.Fprintf(a.ios.ErrOut, "walletctl: waiting for another walletctl using %s%s…\n", a.home, who)
+}
+
+// releaseSandbox closes the sandbox if it is open, saving what changed and releasing the home's
+// lock, so that no one waits on this command while it waits for a person (a prompt): a second
+// terminal can still fetch the SMS code the prompt asks for. The next a.service or a.bank opens
+// the sandbox again; a Service obtained before is closed and must not be used.
+func (a *app) releaseSandbox(ctx context.Context) error {
+	sb := a.sb
+	a.sb = nil
+	return sb.Close(context.WithoutCancel(ctx))
 }
 
 func (a *app) closeSandbox(ctx context.Context) error {
@@ -287,6 +306,9 @@ func asWalletError(err error) *walletctl.Error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &walletctl.Error{Code: walletctl.CodeNetwork, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeNetwork)}
+	}
+	if df := walletctl.DiskFull(err); df != nil {
+		return df
 	}
 	msg := err.Error()
 	// cobra's own argument errors are plain errors.

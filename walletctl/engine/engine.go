@@ -136,6 +136,9 @@ func internal(err error) error {
 	if errors.As(err, &we) {
 		return err
 	}
+	if df := walletctl.DiskFull(err); df != nil {
+		return df // the user's disk, not a bug
+	}
 	return &walletctl.Error{Code: walletctl.CodeInternal, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeInternal), Err: err}
 }
 

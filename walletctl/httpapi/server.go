@@ -432,7 +432,9 @@ type errorEnvelope struct {
 func writeError(w http.ResponseWriter, err error, result any) {
 	var we *walletctl.Error
 	if !errors.As(err, &we) {
-		we = &walletctl.Error{Code: walletctl.CodeInternal, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeInternal)}
+		if we = walletctl.DiskFull(err); we == nil {
+			we = &walletctl.Error{Code: walletctl.CodeInternal, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeInternal)}
+		}
 	}
 	status := Status(we.Code)
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {

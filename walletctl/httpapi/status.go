@@ -49,6 +49,7 @@ var statuses = map[string]int{
 	walletctl.CodeBankAnswerMismatch:  http.StatusBadGateway,
 	walletctl.CodeBankAuth:            http.StatusBadGateway,
 	walletctl.CodeSandboxBank:         http.StatusPreconditionFailed,
+	walletctl.CodeDiskFull:            http.StatusInsufficientStorage,
 	walletctl.CodeSandboxDamaged:      http.StatusServiceUnavailable, // the server's files, not the request: unusable until repaired
 	walletctl.CodePending:             http.StatusAccepted,
 	walletctl.CodeOutcomeUnknown:      http.StatusGatewayTimeout, // made by clients; listed for completeness
