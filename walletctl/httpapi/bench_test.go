@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -165,4 +166,99 @@ func measureServe(b *testing.B, inproc, overHTTP func() error) {
 	b.ReportMetric(inRate, "inproc-payments/s")
 	b.ReportMetric(httpRate, "http-payments/s")
 	b.ReportMetric(httpRate/inRate, "x_inproc")
+}
+
+// BenchmarkServeTopupHistory measures card top-ups per second through `walletctl serve` in its
+// default mode (the tenant's sandbox kept open; durable: every wallet commit and every bank
+// operation fsynced before the answer) at 8 clients, after 0, 2,000 and 20,000 prior operations
+// on the same tenant, beside the in-process engine on an identical durable sandbox in the same
+// run (serialised per tenant as the server does). Batches alternate between the two, so that the
+// in-process rate is a baseline measured at the same moments. Metrics: "serve-h0/s",
+// "serve-h2000/s", "serve-h20000/s", "inproc/s"; "x_h20000_vs_h0" (the cost of history, wanted
+// >= 0.9) and "x_serve_vs_inproc" (at no history, wanted >= 0.7). The whole run happens once.
+func BenchmarkServeTopupHistory(b *testing.B) {
+	settings := walletctl.SandboxSettings()
+	settings.VelocityMax, settings.DailyLimit = 0, 0
+	ctx := context.Background()
+	sb, err := sandbox.Init(ctx, sandbox.Options{Home: b.TempDir()}, sandbox.InitOptions{Seed: 1, Customers: 5, Settings: &settings})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sb.Close(ctx)
+	in := readyPayer(b, sb.Service(), sb.Bank())
+	var mu sync.Mutex
+	inproc := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		_, err := sb.Service().TopUp(ctx, in.UserID, strings.TrimPrefix(in.Source, "card:"), 1, in.Password)
+		return err
+	}
+	s, _ := newServer(b, Options{}, tenant.Options{Settings: &settings, KeepOpen: true})
+	hs := httptest.NewServer(s)
+	defer func() {
+		hs.Close()
+		s.Close(ctx)
+	}()
+	ct, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Seed: 1, Customers: 5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	req := readyPayer(b, c, c.Bank(5*time.Second))
+	serve := func() error {
+		_, err := c.TopUp(ctx, req.UserID, strings.TrimPrefix(req.Source, "card:"), 1, req.Password)
+		return err
+	}
+	const clients, batch, rounds = 8, 100, 6
+	measure := func() (serveRate, inRate float64) {
+		var st, it time.Duration
+		for range rounds {
+			it += runConcurrently(b, clients, batch, inproc)
+			st += runConcurrently(b, clients, batch, serve)
+		}
+		n := float64(batch * rounds)
+		return n / st.Seconds(), n / it.Seconds()
+	}
+	done := 0
+	var s0, i0 float64
+	for _, h := range []int{0, 2000, 20000} {
+		if h > done {
+			runConcurrently(b, clients, h-done, serve) // the history
+		}
+		sr, ir := measure()
+		done = h + batch*rounds
+		b.ReportMetric(sr, fmt.Sprintf("serve-h%d/s", h))
+		if h == 0 {
+			s0, i0 = sr, ir
+			b.ReportMetric(ir, "inproc/s")
+			b.ReportMetric(sr/ir, "x_serve_vs_inproc")
+		}
+		if h == 20000 {
+			b.ReportMetric(sr/s0, "x_h20000_vs_h0")
+			b.ReportMetric((sr/ir)/(s0/i0), "x_h20000_vs_h0_per_inproc")
+		}
+	}
+}
+
+// runConcurrently runs n calls of fn from the given number of concurrent callers and returns the
+// time they took.
+func runConcurrently(b *testing.B, clients, n int, fn func() error) time.Duration {
+	var left atomic.Int64
+	left.Store(int64(n))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				if err := fn(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
 }
