@@ -42,10 +42,11 @@ type Fault struct {
 	MaxAmount int64  `json:"max_amount,omitempty"` // fen, inclusive (0 = no bound)
 
 	// Firing: First > 0 fires on the first First matching requests, then passes. Probability in
-	// (0,1] fires on each match with that chance, drawn from the engine's seed and the fault's match
-	// counter (counter-based, so a restored snapshot continues the same sequence). Neither: always.
-	First       int     `json:"first,omitempty"`
-	Probability float64 `json:"probability,omitempty"`
+	// [0,1] fires on each match with that chance, drawn from the engine's seed and the fault's match
+	// counter (counter-based, so a restored snapshot continues the same sequence): 0 never fires.
+	// A pointer, because an absent probability (nil) means always and must differ from 0.
+	First       int      `json:"first,omitempty"`
+	Probability *float64 `json:"probability,omitempty"`
 
 	// Parameters.
 	Delay  time.Duration `json:"delay,omitempty"`  // for delay
@@ -55,3 +56,6 @@ type Fault struct {
 	Matched int `json:"matched"`
 	Fired   int `json:"fired"`
 }
+
+// Chance returns p as a Fault.Probability: Fault{Kind: FaultRefuse, Probability: Chance(0.2)}.
+func Chance(p float64) *float64 { return &p }

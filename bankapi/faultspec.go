@@ -27,7 +27,8 @@ func knownKind(k FaultKind) bool {
 //
 //	drop_after;op=debit;first=2;bank=ICBC;card=6222...;min=100;max=5000;p=0.2;delay=500ms;status=502
 //
-// Amounts are fen; delay is a Go duration; p is a probability in [0,1]; status (http_error) is an
+// Amounts are fen; delay is a Go duration; p is a probability in [0,1] (p=0 never fires; without
+// p the fault always fires); status (http_error) is an
 // HTTP status 400-599. Unknown keys, repeated keys and empty values are errors.
 func ParseFault(spec string) (Fault, error) {
 	parts := strings.Split(spec, ";")
@@ -61,7 +62,9 @@ func ParseFault(spec string) (Fault, error) {
 		case "first":
 			f.First, err = strconv.Atoi(v)
 		case "p":
-			f.Probability, err = strconv.ParseFloat(v, 64)
+			var p float64
+			p, err = strconv.ParseFloat(v, 64)
+			f.Probability = &p // p=0 is kept: it never fires, unlike an absent p
 		case "delay":
 			f.Delay, err = time.ParseDuration(v)
 		case "status":
@@ -94,7 +97,7 @@ func (f Fault) Validate() error {
 		return fmt.Errorf("fault: max %d is below min %d", f.MaxAmount, f.MinAmount)
 	case f.First < 0:
 		return fmt.Errorf("fault: first must not be negative")
-	case math.IsNaN(f.Probability) || f.Probability < 0 || f.Probability > 1:
+	case f.Probability != nil && (math.IsNaN(*f.Probability) || *f.Probability < 0 || *f.Probability > 1):
 		return fmt.Errorf("fault: probability must be in [0,1]")
 	case f.Delay < 0:
 		return fmt.Errorf("fault: delay must not be negative")
@@ -128,8 +131,8 @@ func (f Fault) String() string {
 	if f.First != 0 {
 		add("first", strconv.Itoa(f.First))
 	}
-	if f.Probability != 0 {
-		add("p", strconv.FormatFloat(f.Probability, 'g', -1, 64))
+	if f.Probability != nil {
+		add("p", strconv.FormatFloat(*f.Probability, 'g', -1, 64))
 	}
 	if f.Delay != 0 {
 		add("delay", f.Delay.String())

@@ -15,6 +15,11 @@ import (
 // Currency is the only currency of the protocol.
 const Currency = "CNY"
 
+// MaxAmount is the largest amount of one debit or credit, in fen (10^13 fen, 100 billion CNY):
+// a bank refuses more with INVALID_REQUEST, and it keeps every sum of amounts far from int64
+// overflow, so a wallet checks it before it records anything.
+const MaxAmount int64 = 10_000_000_000_000
+
 // Header names of the protocol.
 const (
 	// HeaderIdempotencyKey is required on debits and credits: a retry with the same key (from the

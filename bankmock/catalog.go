@@ -52,7 +52,7 @@ var catalogue = []bankapi.BankInfo{
 // bank refuses one debit in ten (by seeded probability). The big banks have none. The fault ID is
 // the bank code; counters live in the engine state so a restored snapshot continues the sequence.
 var BankProfiles = map[string]bankapi.Fault{
-	"WJRCB": {ID: "WJRCB", Source: bankapi.SourceProfile, Kind: bankapi.FaultRefuse, Op: bankapi.OpDebit, Bank: "WJRCB", Probability: 0.1},
+	"WJRCB": {ID: "WJRCB", Source: bankapi.SourceProfile, Kind: bankapi.FaultRefuse, Op: bankapi.OpDebit, Bank: "WJRCB", Probability: bankapi.Chance(0.1)},
 }
 
 var bankByCode = func() map[string]*bankapi.BankInfo {

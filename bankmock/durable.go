@@ -604,6 +604,17 @@ ON CONFLICT (partner, key) DO UPDATE SET day = excluded.day, txn_id = excluded.t
 	return tx.Commit()
 }
 
+// safeWrite is write with a panic turned into a failed commit: a committer that died half way
+// would leave the queue busy forever and every later operation waiting.
+func (d *durable) safeWrite(batch []*changeSet) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("commit panicked: %v", r)
+		}
+	}()
+	return d.write(batch)
+}
+
 // errNotSaved is what an operation answers when its state change could not be made durable.
 func errNotSaved(err error) *bankapi.Error {
 	return errf(bankapi.CodeIssuerUnavailable, "96", "the bank could not save its state (%v); not processed, safe to retry", err)
@@ -634,7 +645,7 @@ func (e *Engine) settle(t int64) *bankapi.Error {
 		batch, hi := d.queue, d.enq
 		d.queue = nil
 		d.mu.Unlock()
-		err := d.write(batch)
+		err := d.safeWrite(batch)
 		if err != nil {
 			// Lock order: engine, then queue. Nothing is queued while the engine lock is held.
 			e.mu.Lock()

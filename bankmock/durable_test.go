@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -257,4 +258,172 @@ func TestDurableOddPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Close()
+}
+
+// TestPoisonedSnapshotsAreRefused: snapshots with null entries, ids that disagree with their keys,
+// dangling references, bad values or an unknown version are refused before they touch the state;
+// the bank goes on answering as before (the issue: a null binding made a later request panic
+// while holding the engine's lock, wedging every request).
+func TestPoisonedSnapshotsAreRefused(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		cfg := Config{Seed: 42, Customers: 5, Sleep: InstantSleep}
+		if durable {
+			cfg.Path, cfg.Create, cfg.NoSync = filepath.Join(t.TempDir(), "bank.db"), true, true
+		}
+		e, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := testCard(t, "ok")
+		agr := bind(t, e, ok)
+		if _, err := e.Debit(bg, "k1", cny(agr, 100)); err != nil {
+			t.Fatal(err)
+		}
+		good, err := e.Snapshot(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var binding string
+		for _, j := range mustJournal(t, e) {
+			if j.Op == bankapi.OpBind {
+				binding = strings.Fields(j.Detail)[1]
+			}
+		}
+		poisons := map[string]func(m map[string]any){
+			"null binding":   func(m map[string]any) { m["bindings"].(map[string]any)["b_0000000000000000"] = nil },
+			"null agreement": func(m map[string]any) { m["agreements"].(map[string]any)["agr_x"] = nil },
+			"null transaction": func(m map[string]any) {
+				m["partner_transactions"].(map[string]any)["default"].(map[string]any)["k9"] = nil
+			},
+			"null partner":  func(m map[string]any) { m["partners"].(map[string]any)["p9"] = nil },
+			"null customer": func(m map[string]any) { m["customers"] = append(m["customers"].([]any), nil) },
+			"binding id mismatch": func(m map[string]any) {
+				b := m["bindings"].(map[string]any)
+				b["b_other"] = b[binding]
+				delete(b, binding)
+			},
+			"agreement id mismatch":   func(m map[string]any) { a := m["agreements"].(map[string]any); a["agr_other"] = a[agr]; delete(a, agr) },
+			"confirmed, no agreement": func(m map[string]any) { delete(m["agreements"].(map[string]any), agr) },
+			"negative balance":        func(m map[string]any) { m["customers"].([]any)[0].(map[string]any)["balance"] = -5 },
+			"bad card status":         func(m map[string]any) { m["customers"].([]any)[0].(map[string]any)["status"] = "melted" },
+			"unknown version":         func(m map[string]any) { m["version"] = 99 },
+			"bad fault rule":          func(m map[string]any) { m["faults"] = []any{map[string]any{"id": "f1", "kind": "explode"}} },
+			"profile of no bank":      func(m map[string]any) { m["profiles"].(map[string]any)["NOBANK"] = map[string]any{"kind": "refuse"} },
+			"no seed":                 func(m map[string]any) { m["seed"] = 0 },
+		}
+		for name, poison := range poisons {
+			var m map[string]any
+			if err := json.Unmarshal(good, &m); err != nil {
+				t.Fatal(err)
+			}
+			poison(m)
+			b, _ := json.Marshal(m)
+			err := e.Restore(bg, b)
+			if be, ok := bankapi.AsError(err); !ok || be.Code != bankapi.CodeInvalidRequest {
+				t.Errorf("durable=%v %s: Restore answered %v, want INVALID_REQUEST", durable, name, err)
+			}
+			// The bank goes on as before: same state, and it still answers.
+			if _, err := e.Transaction(bg, "k1"); err != nil {
+				t.Fatalf("durable=%v %s: the bank no longer answers: %v", durable, name, err)
+			}
+		}
+		after, _ := e.Snapshot(bg)
+		var a, g map[string]any
+		json.Unmarshal(after, &a)
+		json.Unmarshal(good, &g)
+		delete(a, "journal")
+		delete(g, "journal")
+		delete(a, "counters")
+		delete(g, "counters")
+		if ab, gb := mustJSON(a), mustJSON(g); !bytes.Equal(ab, gb) {
+			t.Errorf("durable=%v: a refused snapshot changed the state", durable)
+		}
+		e.Close()
+	}
+}
+
+func mustJournal(t *testing.T, e *Engine) []bankapi.JournalEntry {
+	t.Helper()
+	j, err := e.Journal(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// TestPanicNeverWedgesTheBank: a panic inside a critical section releases the lock (the next
+// call is answered) and, with a state file, what it half changed is discarded: the state goes
+// back to the file's.
+func TestPanicNeverWedgesTheBank(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		cfg := Config{Seed: 42, Customers: 5, Sleep: InstantSleep}
+		if durable {
+			cfg.Path, cfg.Create, cfg.NoSync = filepath.Join(t.TempDir(), "bank.db"), true, true
+		}
+		e, err := Open(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := testCard(t, "ok")
+		before, _ := e.Customer(bg, ok.CardNo)
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			_, _ = e.atomically(func() *bankapi.Error {
+				e.st.Customers[e.cardIdx[ok.CardNo]].Balance = 1 // half made, then the bug
+				e.touchCustomer(e.cardIdx[ok.CardNo])
+				panic("a bug in a request")
+			})
+		}()
+		done := make(chan error, 1)
+		go func() {
+			// With a file the bank may answer "recovering" for a moment; it must answer.
+			var err error
+			for i := 0; i < 100; i++ {
+				if _, err = e.Banks(bg); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("durable=%v: after a panic: %v", durable, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("durable=%v: the bank is wedged after a panic", durable)
+		}
+		after, _ := e.Customer(bg, ok.CardNo)
+		if durable && after.Balance != before.Balance {
+			t.Errorf("the panic's half-made change survived: balance %d, want %d", after.Balance, before.Balance)
+		}
+		e.Close()
+	}
+}
+
+// TestCustomerQuota: GenerateCustomers adds at most MaxGeneratePerCall per call and the bank
+// holds at most Config.MaxCustomers; a refusal adds nothing.
+func TestCustomerQuota(t *testing.T) {
+	e := New(Config{Seed: 1, Customers: 5, MaxCustomers: len(TestCards) + 20})
+	if _, err := e.GenerateCustomers(bg, MaxGeneratePerCall+1); err == nil {
+		t.Fatal("more than MaxGeneratePerCall in one call was accepted")
+	}
+	if _, err := e.GenerateCustomers(bg, 16); err == nil {
+		t.Fatal("past the quota was accepted")
+	}
+	if _, err := e.GenerateCustomers(bg, 15); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AddCustomer(bg, bankapi.Customer{}); err == nil {
+		t.Fatal("AddCustomer past the quota was accepted")
+	}
+	cs, _ := e.Customers(bg)
+	if len(cs) != len(TestCards)+20 {
+		t.Fatalf("%d customers, want %d", len(cs), len(TestCards)+20)
+	}
 }

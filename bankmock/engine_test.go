@@ -1,6 +1,7 @@
 package bankmock
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -137,10 +138,10 @@ func TestMoneyErrorsFromData(t *testing.T) {
 	credit := bind(t, e, testCard(t, "credit"))
 	small := testCard(t, "flaky_bank") // WJRCB: 5,000 CNY single, 20,000 CNY daily
 	flaky := bind(t, e, small)
-	// The flaky profile refuses 10% of WJRCB debits; pin its sequence off for this test.
+	// The flaky profile refuses 10% of WJRCB debits; switch it off for this test.
 	e.mu.Lock()
 	p := e.st.Profiles["WJRCB"]
-	p.Probability = 0.0000001
+	p.Probability = bankapi.Chance(0) // never
 	e.st.Profiles["WJRCB"] = p
 	e.mu.Unlock()
 
@@ -351,5 +352,22 @@ func TestAddCustomer(t *testing.T) {
 	wantCode(t, a.SetCardStatus(bg, ca.CardNo, "gone"), bankapi.CodeInvalidRequest, "")
 	if err := a.SetBalance(bg, ca.CardNo, 99); err != nil || balance(t, a, ca.CardNo) != 99 {
 		t.Fatal("SetBalance")
+	}
+}
+
+// The bank's largest amount is the protocol's (bankapi.MaxAmount), which the wallet checks before
+// it records anything: one more fen is refused for its size, the maximum itself for other reasons.
+func TestMaxAmountIsTheProtocols(t *testing.T) {
+	e := newTest(t)
+	agr := bind(t, e, testCard(t, "ok"))
+	for _, op := range []func(context.Context, string, bankapi.MoneyRequest) (*bankapi.Transaction, error){e.Debit, e.Credit} {
+		_, err := op(bg, "max+1", cny(agr, bankapi.MaxAmount+1))
+		if be := wantCode(t, err, bankapi.CodeInvalidRequest, "30"); !strings.Contains(be.Message, "too large") {
+			t.Fatalf("one fen above the maximum: %s", be.Message)
+		}
+		_, err = op(bg, "max", cny(agr, bankapi.MaxAmount))
+		if be, _ := bankapi.AsError(err); be != nil && strings.Contains(be.Message, "too large") {
+			t.Fatalf("the maximum itself refused for its size: %s", be.Message)
+		}
 	}
 }

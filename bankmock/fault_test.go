@@ -3,6 +3,7 @@ package bankmock
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"sync"
@@ -270,6 +271,64 @@ func TestFaultMatchers(t *testing.T) {
 	}
 }
 
+// p=0 never fires, while a rule without p always does: in the header spec, in a rule added
+// from its spec or as JSON (what POST /admin/faults decodes), and in a restored snapshot.
+func TestProbabilityZeroNeverFires(t *testing.T) {
+	zero, err := bankapi.ParseFault("http_error;op=debit;p=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zero.Probability == nil || *zero.Probability != 0 || zero.String() != "http_error;op=debit;p=0" {
+		t.Fatalf("p=0 parsed as %+v (%q)", zero, zero.String())
+	}
+	if always, _ := bankapi.ParseFault("http_error;op=debit"); always.Probability != nil {
+		t.Fatalf("no p parsed as %+v", always)
+	}
+	var fromJSON bankapi.Fault
+	if err := json.Unmarshal([]byte(`{"kind":"http_error","op":"debit","probability":0}`), &fromJSON); err != nil ||
+		fromJSON.Probability == nil || *fromJSON.Probability != 0 {
+		t.Fatalf("JSON probability 0 decoded as %+v (%v)", fromJSON, err)
+	}
+
+	e := newTest(t)
+	agr := bind(t, e, testCard(t, "ok"))
+	for i := 0; i < 50; i++ {
+		if _, err := e.Debit(WithFault(bg, zero), "hz"+strconv.Itoa(i), cny(agr, 1)); err != nil {
+			t.Fatalf("header p=0 fired on debit %d: %v", i, err)
+		}
+	}
+	e.AddFault(bg, zero)
+	e.AddFault(bg, fromJSON)
+	if n := countFired(probabilitySequence(t, e, agr, 0, 50)); n != 0 {
+		t.Fatalf("p=0 rules fired %d of 50", n)
+	}
+	snap, err := e.Snapshot(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{Seed: 1000, Customers: 1, Sleep: InstantSleep})
+	if err := r.Restore(bg, snap); err != nil {
+		t.Fatal(err)
+	}
+	if n := countFired(probabilitySequence(t, r, agr, 50, 50)); n != 0 {
+		t.Fatalf("p=0 rules fired %d of 50 after a restore", n)
+	}
+	always, _ := bankapi.ParseFault("http_error;op=debit")
+	r.AddFault(bg, always)
+	if n := countFired(probabilitySequence(t, r, agr, 100, 10)); n != 10 {
+		t.Fatalf("a rule without p fired %d of 10", n)
+	}
+}
+
+func countFired(seq []bool) (n int) {
+	for _, f := range seq {
+		if f {
+			n++
+		}
+	}
+	return n
+}
+
 // probabilitySequence runs n debits under a p=0.3 rule and returns which ones fired.
 func probabilitySequence(t *testing.T, e *Engine, agr string, from, n int) []bool {
 	var out []bool
@@ -284,7 +343,7 @@ func TestProbabilityIsSeededAndSurvivesSnapshots(t *testing.T) {
 	mk := func() (*Engine, string) {
 		e := newTest(t)
 		agr := bind(t, e, testCard(t, "ok"))
-		e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpDebit, Probability: 0.3})
+		e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpDebit, Probability: bankapi.Chance(0.3)})
 		return e, agr
 	}
 	a, agrA := mk()
@@ -319,7 +378,7 @@ func TestProbabilityIsSeededAndSurvivesSnapshots(t *testing.T) {
 	// Another seed draws another sequence.
 	d := New(Config{Seed: 43, Customers: 30, Sleep: InstantSleep})
 	agrD := bind(t, d, testCard(t, "ok"))
-	d.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpDebit, Probability: 0.3})
+	d.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpDebit, Probability: bankapi.Chance(0.3)})
 	if sd := probabilitySequence(t, d, agrD, 0, 100); equalBools(sd, sa) {
 		t.Fatal("seed 43 drew seed 42's sequence")
 	}
@@ -441,7 +500,7 @@ func TestSnapshotRoundTripAndReset(t *testing.T) {
 	e.CreateBinding(bg, req(testCard(t, "credit"))) // pending binding with an OTP
 	e.Debit(bg, "a", cny(agr, 500))
 	e.Debit(bg, "b", cny(agr, 66666))
-	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultDelay, Delay: time.Second, Probability: 0.5})
+	e.AddFault(bg, bankapi.Fault{Kind: bankapi.FaultDelay, Delay: time.Second, Probability: bankapi.Chance(0.5)})
 	e.AddCustomer(bg, bankapi.Customer{Bank: "ABC"})
 	e.GenerateCustomers(bg, 3)
 	e.Advance(bg, 90*time.Minute)
@@ -495,7 +554,7 @@ func TestSnapshotRoundTripAndReset(t *testing.T) {
 
 func TestAdminFaultsAndClock(t *testing.T) {
 	e := newTest(t)
-	for _, bad := range []bankapi.Fault{{Kind: "explode"}, {Kind: bankapi.FaultRefuse, Probability: 1.5}, {Kind: bankapi.FaultRefuse, Op: "pay"},
+	for _, bad := range []bankapi.Fault{{Kind: "explode"}, {Kind: bankapi.FaultRefuse, Probability: bankapi.Chance(1.5)}, {Kind: bankapi.FaultRefuse, Op: "pay"},
 		{Kind: bankapi.FaultHTTPError, Status: 200}, {Kind: bankapi.FaultRefuse, MinAmount: 10, MaxAmount: 5}, {Kind: bankapi.FaultDelay, Delay: -1}} {
 		if _, err := e.AddFault(bg, bad); err == nil {
 			t.Errorf("AddFault(%+v) accepted", bad)

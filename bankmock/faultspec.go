@@ -75,7 +75,7 @@ func matches(f *bankapi.Fault, op, bank, card string, amount int64) bool {
 }
 
 // decide counts one match of f and says whether the fault fires on it: within the first First matches
-// (when First > 0) and by a draw below Probability (when Probability > 0); neither set: always.
+// (when First > 0) and by a draw below Probability (when set: 0 never fires); neither set: always.
 // The draw is a pure function of the seed, the fault ID and the match counter, so two engines from
 // one seed fire identically and a restored snapshot continues the sequence.
 func decide(f *bankapi.Fault, seed int64) bool {
@@ -84,11 +84,14 @@ func decide(f *bankapi.Fault, seed int64) bool {
 	if f.First > 0 && f.Matched > f.First {
 		fire = false
 	}
-	if fire && f.Probability > 0 && f.Probability < 1 {
+	if fire && f.Probability != nil && *f.Probability <= 0 {
+		fire = false
+	}
+	if fire && f.Probability != nil && *f.Probability > 0 && *f.Probability < 1 {
 		h := fnv.New64a()
 		h.Write([]byte(f.Source + ":" + f.ID))
 		x := splitmix64(uint64(seed) ^ h.Sum64() ^ splitmix64(uint64(f.Matched)))
-		fire = float64(x>>11)/(1<<53) < f.Probability
+		fire = float64(x>>11)/(1<<53) < *f.Probability
 	}
 	if fire {
 		f.Fired++

@@ -2,6 +2,7 @@ package bankmock
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ func TestParseFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpDebit, Bank: "ICBC", CardNo: "6222020000000000018", MinAmount: 100, MaxAmount: 5000,
-		First: 2, Probability: 0.2, Delay: 500 * time.Millisecond, Status: 502}
-	if f != want {
+		First: 2, Probability: bankapi.Chance(0.2), Delay: 500 * time.Millisecond, Status: 502}
+	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("%+v", f)
 	}
 	if f.String() != full {
@@ -51,7 +52,7 @@ func FuzzParseFault(f *testing.F) {
 		if err != nil {
 			t.Fatalf("String of a valid fault does not parse: %q -> %q: %v", spec, a.String(), err)
 		}
-		if a != b {
+		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("round trip: %+v != %+v (%q)", a, b, a.String())
 		}
 	})

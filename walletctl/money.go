@@ -3,10 +3,26 @@ package walletctl
 import (
 	"fmt"
 	"math"
+
+	"github.com/walletctl/walletctl/bankapi"
 )
 
+// MaxAmount is the largest amount, in fen, that one command may move: the bank's maximum
+// (bankapi.MaxAmount, 100,000,000,000.00 CNY).
+const MaxAmount = bankapi.MaxAmount
+
+// TooLarge is the INVALID_AMOUNT error of an amount above MaxAmount (what is a string, as typed,
+// or the amount in fen formatted as yuan).
+func TooLarge(what string) *Error {
+	return &Error{Code: CodeInvalidAmount,
+		Message: fmt.Sprintf("invalid amount %s: more than the most one payment may move, %s CNY", what, FormatAmount(MaxAmount)),
+		Hint:    "amounts are at most " + FormatAmount(MaxAmount) + " yuan (the bank's limit); split a larger sum",
+		Details: map[string]any{"max_amount": MaxAmount}}
+}
+
 // ParseAmount turns what a user types in yuan ("12", "12.5", "12.50") into fen. It refuses more
-// than two decimals, zero, negatives, signs, spaces, non-ASCII digits and overflow.
+// than two decimals, zero, negatives, signs, spaces, non-ASCII digits, overflow and amounts
+// above MaxAmount.
 func ParseAmount(s string) (int64, error) {
 	bad := func(why string) (int64, error) {
 		return 0, &Error{Code: CodeInvalidAmount, Message: fmt.Sprintf("invalid amount %q: %s", s, why), Hint: Hint(CodeInvalidAmount)}
@@ -38,7 +54,7 @@ func ParseAmount(s string) (int64, error) {
 				continue
 			}
 			if yuan > (math.MaxInt64/100-d)/10 {
-				return bad("too large")
+				return 0, TooLarge(fmt.Sprintf("%q", s))
 			}
 			yuan = yuan*10 + d
 		case c == '-':
@@ -54,11 +70,14 @@ func ParseAmount(s string) (int64, error) {
 		fen *= 10
 	}
 	if yuan > (math.MaxInt64-fen)/100 {
-		return bad("too large")
+		return 0, TooLarge(fmt.Sprintf("%q", s))
 	}
 	total := yuan*100 + fen
 	if total == 0 {
 		return bad("must be more than zero")
+	}
+	if total > MaxAmount {
+		return 0, TooLarge(fmt.Sprintf("%q", s))
 	}
 	return total, nil
 }

@@ -202,7 +202,7 @@ func InstallFaults(ctx context.Context, admin bankapi.Admin, rate float64, kinds
 	}
 	p := 1 - math.Pow(1-rate, 1/float64(len(kinds)))
 	for _, k := range kinds {
-		f := bankapi.Fault{Kind: k, Probability: p}
+		f := bankapi.Fault{Kind: k, Probability: bankapi.Chance(p)}
 		switch k {
 		case bankapi.FaultDelay:
 			f.Delay = 2 * bankClientTimeout // past the caller's patience: processed, answer unknown

@@ -120,7 +120,7 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 	add.Flags().StringVar(&op, "op", "", "only this operation: verify, bind, confirm, unbind, debit, credit, transaction, statement")
 	add.Flags().StringVar(&card, "card", "", "only this card number")
 	add.Flags().IntVar(&first, "first", 0, "fire on the first N matching requests, then pass")
-	add.Flags().Float64Var(&prob, "probability", 0, "fire with this seeded probability (0-1)")
+	add.Flags().Float64Var(&prob, "probability", 0, "fire with this seeded probability (0-1; 0 never fires; without it: always)")
 	add.Flags().StringVar(&minAmt, "min-amount", "", "only amounts of at least this many yuan")
 	add.Flags().StringVar(&maxAmt, "max-amount", "", "only amounts of at most this many yuan")
 	add.Flags().StringVar(&delay, "delay", "", "for delay: how long (Go duration)")
@@ -159,7 +159,7 @@ answer), drop_after (processed, answer lost), delay, hang, http_error, malformed
 			f.First = first
 		}
 		if fl.Changed("probability") {
-			f.Probability = prob
+			f.Probability = bankapi.Chance(prob)
 		}
 		for _, m := range []struct {
 			flag, v string

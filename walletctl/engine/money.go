@@ -78,9 +78,15 @@ func (e *Engine) checkLimits(tx walletctl.StoreTx, u *walletctl.UserRecord, amou
 	return nil
 }
 
+// checkAmount refuses what no bank would move, before anything is recorded: the bank would
+// refuse more than MaxAmount only after the wallet had recorded a pending txn, and sums of larger
+// amounts could overflow.
 func checkAmount(amount int64) error {
 	if amount <= 0 {
 		return errf(walletctl.CodeInvalidAmount, "the amount must be more than zero")
+	}
+	if amount > walletctl.MaxAmount {
+		return walletctl.TooLarge(walletctl.FormatAmount(amount) + " CNY")
 	}
 	return nil
 }

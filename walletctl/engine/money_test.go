@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -372,4 +373,49 @@ func TestConcurrentPayments(t *testing.T) {
 		seen[tx.ID] = true
 	}
 	_ = fmt.Sprint()
+}
+
+// Amounts above the bank's maximum (and those that would overflow a sum) are INVALID_AMOUNT before
+// anything is recorded: no txn, no transfer, no bank call, no balance moved. The bank would refuse
+// them too, but only after the wallet had recorded a pending top-up (then INTERNAL).
+func TestAmountAboveBankMaximum(t *testing.T) {
+	w := newWorld(t)
+	c := card("ok")
+	u, cid := w.ready(c)
+	must[*walletctl.Txn](t)(w.eng.TopUp(w.ctx, u, cid, 10_000, pw))
+	payee := w.verified(card("credit"))
+	txns := len(must[[]walletctl.Txn](t)(w.eng.Transactions(w.ctx, u)))
+	journal := len(must[[]bankapi.JournalEntry](t)(w.admin.Journal(w.ctx)))
+	cardBefore := w.cardBalance(c.CardNo)
+	for _, amount := range []int64{walletctl.MaxAmount + 1, math.MaxInt64} {
+		_, err := w.eng.TopUp(w.ctx, u, cid, amount, pw)
+		code(t, err, walletctl.CodeInvalidAmount)
+		_, err = w.eng.Withdraw(w.ctx, u, cid, amount, pw)
+		code(t, err, walletctl.CodeInvalidAmount)
+		for _, src := range []string{"balance", "card:" + cid} {
+			_, err = w.eng.Pay(w.ctx, walletctl.PayRequest{UserID: u, Merchant: "m-rail", Amount: amount, Source: src, Password: pw})
+			code(t, err, walletctl.CodeInvalidAmount)
+		}
+		_, err = w.eng.PreviewTransfer(w.ctx, u, payee, amount)
+		code(t, err, walletctl.CodeInvalidAmount)
+		_, err = w.eng.Transfer(w.ctx, walletctl.TransferRequest{UserID: u, To: payee, Amount: amount, Password: pw})
+		code(t, err, walletctl.CodeInvalidAmount)
+	}
+	if n := len(must[[]walletctl.Txn](t)(w.eng.Transactions(w.ctx, u))); n != txns {
+		t.Fatalf("%d txns recorded for refused amounts", n-txns)
+	}
+	if n := len(must[[]walletctl.Transfer](t)(w.eng.Transfers(w.ctx, u))); n != 0 {
+		t.Fatalf("%d transfers recorded for refused amounts", n)
+	}
+	if n := len(must[[]bankapi.JournalEntry](t)(w.admin.Journal(w.ctx))); n != journal {
+		t.Fatalf("the bank was called %d times for refused amounts", n-journal)
+	}
+	if w.balance(u) != 10_000 || w.cardBalance(c.CardNo) != cardBefore {
+		t.Fatal("money moved")
+	}
+	// The maximum itself is an amount like any other: refused for the balance it needs, not its size.
+	_, err := w.eng.Pay(w.ctx, walletctl.PayRequest{UserID: u, Merchant: "m-rail", Amount: walletctl.MaxAmount, Password: pw})
+	if walletctl.ErrorCode(err) == walletctl.CodeInvalidAmount {
+		t.Fatalf("the maximum itself refused: %v", err)
+	}
 }
