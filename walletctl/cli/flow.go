@@ -65,7 +65,7 @@ is the sandbox's documented default, ` + SandboxPassword + `.`,
 		ctx := cmd.Context()
 		password := SandboxPassword
 		if *stdin {
-			p, err := a.readStdinLine("password")
+			p, err := a.readStdinLine(ctx, "password")
 			if err != nil {
 				return err
 			}

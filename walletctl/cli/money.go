@@ -57,7 +57,8 @@ func validIdemKey(k string) bool {
 }
 
 // moneyOut is the common path of every command that moves money out of a user's hands: parse
-// the amount, resolve --as, then ask for the password (last, so that a typo never costs a prompt).
+// the amount, resolve --as, then ask for the password (last, so that a typo never costs a prompt;
+// the sandbox is released while it is asked, then opened again).
 func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (walletctl.Service, *walletctl.User, int64, string, error) {
 	if amount == "" {
 		return nil, nil, 0, "", invalidArg("amounts are yuan, e.g. --amount 12.50", "--amount is required")
@@ -70,8 +71,11 @@ func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (wall
 	if err != nil {
 		return nil, nil, 0, "", err
 	}
-	p, err := a.readSecret("Payment password: ", fromStdin)
+	p, err := a.readSecret(ctx, "Payment password: ", fromStdin)
 	if err != nil {
+		return nil, nil, 0, "", err
+	}
+	if svc, err = a.service(ctx); err != nil {
 		return nil, nil, 0, "", err
 	}
 	return svc, u, fen, p, nil

@@ -32,8 +32,11 @@ in the ID are refused. On a terminal it is asked twice without echo; scripts pip
 		if err != nil {
 			return err
 		}
-		p, err := a.readNewPassword(*setStdin)
+		p, err := a.readNewPassword(ctx, *setStdin)
 		if err != nil {
+			return err
+		}
+		if svc, err = a.service(ctx); err != nil { // released while the password was read
 			return err
 		}
 		if err := svc.SetPassword(ctx, u.ID, p); err != nil {
@@ -91,14 +94,19 @@ On a terminal, step 1 goes on to ask for the code and the new password in the sa
 			a.infof("identity checked; the bank sent an SMS code to %s", r.PhoneMasked)
 			resetID = r.ResetID
 		}
+		// The prompts release the sandbox (and its lock), which also saves the bank's SMS: the
+		// code can be fetched from another terminal (walletctl bank otp) while this one waits.
 		code := otp
 		if code == "" {
-			if code, err = a.readSecret("SMS code: ", false); err != nil {
+			if code, err = a.readSecret(ctx, "SMS code: ", false); err != nil {
 				return err
 			}
 		}
-		p, err := a.readNewPassword(*resetStdin)
+		p, err := a.readNewPassword(ctx, *resetStdin)
 		if err != nil {
+			return err
+		}
+		if svc, err = a.service(ctx); err != nil {
 			return err
 		}
 		if err := svc.CompletePasswordReset(ctx, u.ID, resetID, code, p); err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +25,12 @@ func passwordRequired(msg string) *walletctl.Error {
 	return &walletctl.Error{Code: walletctl.CodePasswordMissing, Message: msg, Hint: walletctl.Hint(walletctl.CodePasswordMissing)}
 }
 
-// readStdinLine reads one line of standard input, without its line ending.
-func (a *app) readStdinLine(what string) (string, error) {
+// readStdinLine reads one line of standard input, without its line ending. Standard input may be
+// a person too, so the sandbox is released first (releaseSandbox): open it again after.
+func (a *app) readStdinLine(ctx context.Context, what string) (string, error) {
+	if err := a.releaseSandbox(ctx); err != nil {
+		return "", err
+	}
 	line, err := a.reader().ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", err
@@ -39,12 +44,16 @@ func (a *app) readStdinLine(what string) (string, error) {
 
 // readSecret reads a secret: from stdin when fromStdin, else from a prompt on the terminal
 // without echo. With neither it fails with PASSWORD_REQUIRED. The secret is never written back.
-func (a *app) readSecret(prompt string, fromStdin bool) (string, error) {
+// It releases the sandbox before it reads (releaseSandbox): callers open it again after.
+func (a *app) readSecret(ctx context.Context, prompt string, fromStdin bool) (string, error) {
 	if fromStdin {
-		return a.readStdinLine("line to read")
+		return a.readStdinLine(ctx, "line to read")
 	}
 	if !a.ios.InTTY {
 		return "", passwordRequired("a payment password is needed and standard input is not a terminal")
+	}
+	if err := a.releaseSandbox(ctx); err != nil {
+		return "", err
 	}
 	fmt.Fprint(a.ios.ErrOut, prompt)
 	defer fmt.Fprintln(a.ios.ErrOut)
@@ -65,12 +74,12 @@ func (a *app) readSecret(prompt string, fromStdin bool) (string, error) {
 }
 
 // readNewPassword reads a new payment password: once from stdin, or twice at a prompt.
-func (a *app) readNewPassword(fromStdin bool) (string, error) {
-	p, err := a.readSecret("New 6-digit payment password: ", fromStdin)
+func (a *app) readNewPassword(ctx context.Context, fromStdin bool) (string, error) {
+	p, err := a.readSecret(ctx, "New 6-digit payment password: ", fromStdin)
 	if err != nil || fromStdin {
 		return p, err
 	}
-	again, err := a.readSecret("Repeat it: ", false)
+	again, err := a.readSecret(ctx, "Repeat it: ", false)
 	if err != nil {
 		return "", err
 	}

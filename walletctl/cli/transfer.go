@@ -81,8 +81,11 @@ back after 24 h.`,
 				Details: map[string]any{"to": pv.To, "payee_name_masked": pv.PayeeNameMasked, "stranger": pv.Stranger},
 			}
 		}
-		p, err := a.readSecret("Payment password: ", *stdin)
+		p, err := a.readSecret(ctx, "Payment password: ", *stdin)
 		if err != nil {
+			return err
+		}
+		if svc, err = a.service(ctx); err != nil { // released while the password was read
 			return err
 		}
 		if ctx, err = a.moneyCtx(ctx, *idem); err != nil {
