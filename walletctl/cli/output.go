@@ -188,6 +188,9 @@ func bankAdminError(err error) (*walletctl.Error, bool) {
 	case bankapi.CodeUnauthorized:
 		code = walletctl.CodeInvalidArgument
 		hint = "the bank's admin API needs loopback or a token: set WALLETCTL_BANK_TOKEN"
+	case bankapi.CodeUnauthenticated: // a bank with an admin token: a credential we lack, not a bug
+		code = walletctl.CodeBankAuth
+		hint = "this needs the bank's admin token: set WALLETCTL_BANK_TOKEN (a partner key moves only its own things)"
 	case bankapi.CodeOutcomeUnknown:
 		code = walletctl.CodeNetwork
 	case bankapi.CodeIssuerUnavailable:
