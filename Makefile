@@ -31,7 +31,7 @@ test: lint
 ## crash-ci: kill commands at every write, rename and fsync they make (strace fault injection; the
 ## race run above takes a sample), then reopen, reconcile and check every money invariant (~1 min)
 crash-ci:
-	CRASH_ALL=1 $(GO) test -count=1 -timeout 20m -run '^TestKillAtEverySyscall$$' ./walletctl/crashtest/
+	CRASH_ALL=1 $(GO) test -count=1 -timeout 20m -run '^(TestKillAtEverySyscall|TestServeKilledUnderLoad)$$' ./walletctl/crashtest/
 
 ## test-postgres: the PostgreSQL store tests on a throwaway local server that .ci/postgres.sh starts
 ## (Debian's postgresql; `make test` skips them unless WALLETCTL_TEST_POSTGRES is set or CI is)
