@@ -177,7 +177,7 @@ func (d *durable) isFailed(t int64) bool {
 }
 
 // openDB opens (creating it if create) a state file and checks that it is one.
-func openDB(path string, noSync, create bool) (*sql.DB, bool, error) {
+func openDB(path string, noSync, create, readOnly bool) (*sql.DB, bool, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -207,6 +207,14 @@ func openDB(path string, noSync, create bool) (*sql.DB, bool, error) {
 	// journal_mode is set after the checks: turning a foreign file to WAL would write to it.
 	for _, p := range []string{"busy_timeout(10000)", "synchronous(" + sync + ")"} {
 		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Set("mode", "ro")
+		// Immutable when no -wal holds commits beyond the file: a WAL database whose -shm cannot
+		// be made is readable only so.
+		if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+			q.Set("immutable", "1")
+		}
 	}
 	// The path escaped: a '#' or '?' in a folder name would otherwise end the file name early.
 	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
@@ -242,6 +250,9 @@ func openDB(path string, noSync, create bool) (*sql.DB, bool, error) {
 		db.Close()
 		return nil, false, &DamagedError{Path: path, Reason: fmt.Sprintf("format %d is newer than this program understands (1)", ver)}
 	}
+	if readOnly {
+		return db, false, nil
+	}
 	if _, err := db.Exec(`PRAGMA journal_mode = WAL`); err != nil {
 		db.Close()
 		return nil, false, &DamagedError{Path: path, Reason: "cannot use it: " + err.Error(), Err: err}
@@ -263,7 +274,7 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.Path == "" {
 		return New(cfg), nil
 	}
-	db, fresh, err := openDB(cfg.Path, cfg.NoSync, cfg.Create)
+	db, fresh, err := openDB(cfg.Path, cfg.NoSync, cfg.Create && !cfg.ReadOnly, cfg.ReadOnly)
 	if err != nil {
 		return nil, err
 	}

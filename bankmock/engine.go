@@ -38,6 +38,9 @@ type Config struct {
 	// Create lets Open start a new world in a missing or empty file; without it such a file is
 	// damaged (a sandbox's bank that should exist).
 	Create bool
+	// ReadOnly opens the file for reading only (a home on a read-only file system): reads
+	// answer; anything that changes state (a journal entry included) answers ISSUER_UNAVAILABLE.
+	ReadOnly bool
 	// NoSync skips every fsync of the file: a throwaway bank (tests, scenario worlds) that
 	// survives the process dying but not an OS crash.
 	NoSync bool

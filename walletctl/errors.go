@@ -39,10 +39,14 @@ func ErrorCode(err error) string {
 }
 
 // DiskFull is err as DISK_FULL when a file system ran out of space under it (ENOSPC, or SQLite's
-// "database or disk is full"), else nil: the user's information, not a bug.
+// "database or disk is full"), or as SANDBOX_READ_ONLY when it is read-only (EROFS, SQLite's
+// "readonly database"), else nil: the user's information, not a bug.
 func DiskFull(err error) *Error {
 	if err == nil {
 		return nil
+	}
+	if msg := err.Error(); errors.Is(err, syscall.EROFS) || strings.Contains(msg, "readonly database") || strings.Contains(msg, "read-only file system") {
+		return &Error{Code: CodeSandboxReadOnly, Message: "cannot write: " + msg, Hint: codeHints[CodeSandboxReadOnly], Err: err}
 	}
 	msg := err.Error()
 	// SQLite says "database or disk is full" (SQLITE_FULL, 13), or fails to grow its shared-memory
@@ -119,7 +123,10 @@ const (
 	// CodeDiskFull: a file system ran out of space while saving; what was not saved did not
 	// happen (an operation already sent to the bank stays pending for reconcile).
 	CodeDiskFull = "DISK_FULL"
-	CodeInternal = "INTERNAL"
+	// CodeSandboxReadOnly: the command must write, and the home (or its file system) is
+	// read-only; read-only commands work there.
+	CodeSandboxReadOnly = "SANDBOX_READ_ONLY"
+	CodeInternal        = "INTERNAL"
 )
 
 // codeHints gives each code its default hint, taken from the seed's advice where it has some.
@@ -166,6 +173,7 @@ var codeHints = map[string]string{
 	CodeBankUnavailable:     "the bank is unavailable; it is safe to retry later",
 	CodeBankAnswerMismatch:  "the bank answered about another transaction or card than the one sent; the money stays pending: check the bank (walletctl bank journal), then walletctl reconcile",
 	CodeBankAuth:            "the bank refused this sandbox's partner credentials: is it the bank the sandbox was made with, and was it restarted without --data? A new sandbox registers again: walletctl sandbox init --bank URL --force",
+	CodeSandboxReadOnly:     "this command writes, and the sandbox home is read-only: read-only commands (balance, tx list, user list, sandbox status) work there; copy the home somewhere writable to act",
 	CodeDiskFull:            "the disk holding the sandbox (or the server's data) is full: free some space and retry; walletctl reconcile settles anything left pending",
 	CodeSandboxDamaged:      "a file of the sandbox is damaged and was left as it is: restore it from a backup, or start over with walletctl sandbox init --force (the wallet and the bank begin again)",
 	CodeSandboxBank:         "a sandbox stays with the bank it was made with: pass the same --bank (or WALLETCTL_BANK), or make a new sandbox in another --home",

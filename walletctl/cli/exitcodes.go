@@ -49,6 +49,7 @@ var exitCodes = map[string]int{
 	walletctl.CodeSandboxBank:         5,
 	walletctl.CodeSandboxDamaged:      5,
 	walletctl.CodeDiskFull:            5,
+	walletctl.CodeSandboxReadOnly:     5,
 	walletctl.CodePending:             10,
 	walletctl.CodeOutcomeUnknown:      10,
 	walletctl.CodeServerBusy:          9,

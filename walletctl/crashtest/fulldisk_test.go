@@ -11,61 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/walletctl/walletctl/internal/testbin"
+	"github.com/walletctl/walletctl/internal/testfs"
 )
-
-// smallFS mounts a tmpfs of size bytes on a new folder and returns it (unmounted at cleanup).
-func smallFS(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small file system needs root (CI runs as root)")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount a %s tmpfs: %v %s", size, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill leaves about leave bytes free on the file system of dir, with a filler file.
-func fill(t *testing.T, dir string, leave int64) string {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	free := int64(st.Bavail) * st.Bsize
-	p := filepath.Join(dir, "filler")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	n := free - leave
-	if n < 0 {
-		n = 0
-	}
-	buf := make([]byte, 64<<10)
-	for n > 0 {
-		w := int64(len(buf))
-		if w > n {
-			w = n
-		}
-		if _, err := f.Write(buf[:w]); err != nil {
-			break // full already: fine
-		}
-		n -= w
-	}
-	return p
-}
 
 var codeRe = regexp.MustCompile(`"code": "([A-Z_]+)"`)
 
@@ -80,7 +30,7 @@ func TestFullDisk(t *testing.T) {
 	bin := testbin.Build(t, walletctlPkg)
 	tpl, _ := template(t, bin)
 	ctx := context.Background()
-	fs := smallFS(t, "3m")
+	fs := testfs.Mount(t, "3m")
 	work := []command{
 		{"topup", password + "\n", []string{"-o", "json", "--as", "u1", "topup", "--card", "c1", "--amount", "1.00", "--password-stdin"}},
 		{"pay-card", password + "\n", []string{"-o", "json", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "0.50", "--source", "card:c1", "--password-stdin"}},
@@ -94,7 +44,7 @@ func TestFullDisk(t *testing.T) {
 		if err := os.CopyFS(home, os.DirFS(tpl)); err != nil {
 			t.Fatal(err)
 		}
-		filler := fill(t, fs, leave)
+		filler := testfs.Fill(t, fs, leave)
 		var claimed []string
 		for i := 0; i < 12; i++ {
 			c := work[i%len(work)]

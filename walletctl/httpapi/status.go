@@ -50,6 +50,7 @@ var statuses = map[string]int{
 	walletctl.CodeBankAuth:            http.StatusBadGateway,
 	walletctl.CodeSandboxBank:         http.StatusPreconditionFailed,
 	walletctl.CodeDiskFull:            http.StatusInsufficientStorage,
+	walletctl.CodeSandboxReadOnly:     http.StatusServiceUnavailable,
 	walletctl.CodeSandboxDamaged:      http.StatusServiceUnavailable, // the server's files, not the request: unusable until repaired
 	walletctl.CodePending:             http.StatusAccepted,
 	walletctl.CodeOutcomeUnknown:      http.StatusGatewayTimeout, // made by clients; listed for completeness

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
@@ -20,6 +23,17 @@ func damaged(path, reason string, err error) error {
 		Message: fmt.Sprintf("%s is damaged: %s", path, reason),
 		Hint:    walletctl.Hint(walletctl.CodeSandboxDamaged),
 		Details: map[string]any{"file": path}}
+}
+
+// readOnlyOr is SANDBOX_READ_ONLY for a home that cannot be written, else err.
+func readOnlyOr(home string, err error) error {
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "read-only") {
+		return &walletctl.Error{Code: walletctl.CodeSandboxReadOnly, Err: err,
+			Message: fmt.Sprintf("the sandbox home %s is read-only: %v", home, err),
+			Hint:    walletctl.Hint(walletctl.CodeSandboxReadOnly),
+			Details: map[string]any{"home": home}}
+	}
+	return err
 }
 
 // asDamaged turns the bank's *bankmock.DamagedError into SANDBOX_DAMAGED; other errors pass.

@@ -21,6 +21,9 @@ type lazyBank struct {
 	legacy string // bank.json, a home of format 2: converted on first use
 	meta   Meta
 	clock  *vclock.Manual
+	// readOnly: a read-only home; the bank answers reads only, and a format-2 bank.json is
+	// read into memory instead of being converted.
+	readOnly bool
 
 	eng *bankmock.Engine
 	err error
@@ -33,7 +36,7 @@ var (
 
 func (b *lazyBank) config() bankmock.Config {
 	cfg := bankConfig(b.meta, b.clock)
-	cfg.Path, cfg.NoSync = b.path, b.meta.throwaway()
+	cfg.Path, cfg.NoSync, cfg.ReadOnly = b.path, b.meta.throwaway(), b.readOnly
 	return cfg
 }
 
@@ -61,6 +64,9 @@ func (b *lazyBank) get(ctx context.Context) (*bankmock.Engine, error) {
 // whole under a temporary name and renamed, then bank.json is removed, so a crash at any point
 // leaves one of the two to start from.
 func (b *lazyBank) convertLegacy(ctx context.Context) error {
+	if b.readOnly {
+		return nil // nothing can be converted in a read-only home; bank.db is opened (or missing)
+	}
 	snap, err := os.ReadFile(b.legacy)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil

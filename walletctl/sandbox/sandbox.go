@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -153,6 +154,8 @@ type Sandbox struct {
 
 	local  *lazyBank      // in-process bank (nil when remote)
 	remote *client.Client // remote bank (nil when in-process)
+
+	readOnly bool // the home cannot be written: reads work, writes are SANDBOX_READ_ONLY
 }
 
 func noSandbox(home string) error {
@@ -173,31 +176,45 @@ func Exists(home string) bool {
 // lockHome creates home if needed and takes the exclusive lock, waiting for other invocations
 // (onWait, if set, hears once after a second of waiting). The holder writes its pid in the lock
 // file so that a waiter can name it.
-func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*os.File, error) {
+func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*os.File, bool, error) {
 	if err := checkHomeDir(home); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := os.MkdirAll(home, 0o700); err != nil {
-		return nil, fmt.Errorf("create sandbox home: %w", err)
+		return nil, false, readOnlyOr(home, fmt.Errorf("create sandbox home: %w", err))
 	}
-	f, err := os.OpenFile(filepath.Join(home, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	lockPath := filepath.Join(home, LockFile)
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	readOnly := false
+	if err != nil && (errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)) {
+		// A read-only home (a read-only mount, another user's folder): read-only commands still
+		// work, sharing the lock with other readers; anything that writes is SANDBOX_READ_ONLY.
+		readOnly = true
+		if f, err = os.Open(lockPath); errors.Is(err, os.ErrNotExist) {
+			f, err = os.Open(home) // no lock file to share: the folder itself is the lock
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", err)
+		return nil, false, fmt.Errorf("open lock file: %w", err)
+	}
+	how := syscall.LOCK_EX
+	if readOnly {
+		how = syscall.LOCK_SH
 	}
 	// Poll with LOCK_NB so that a cancelled context is honoured instead of blocking forever.
 	tellAt := time.Now().Add(time.Second)
 	for delay := time.Millisecond; ; {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			// Best effort: the pid only names the holder in a waiter's message.
-			if f.Truncate(0) == nil {
+			if !readOnly && f.Truncate(0) == nil {
 				f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 			}
-			return f, nil
+			return f, readOnly, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("lock sandbox: %w", err)
+			return nil, false, fmt.Errorf("lock sandbox: %w", err)
 		}
 		if onWait != nil && !tellAt.IsZero() && time.Now().After(tellAt) {
 			tellAt = time.Time{}
@@ -206,7 +223,7 @@ func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*os
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		case <-time.After(delay):
 		}
 		if delay < 20*time.Millisecond {
@@ -249,11 +266,11 @@ func checkHomeDir(home string) error {
 // Open locks home and opens its sandbox. Without one it returns NO_SANDBOX, unless autoInit is
 // set, in which case a sandbox is created with the defaults (created reports it).
 func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, created bool, err error) {
-	lock, err := lockHome(ctx, opts.Home, opts.LockWait)
+	lock, ro, err := lockHome(ctx, opts.Home, opts.LockWait)
 	if err != nil {
 		return nil, false, err
 	}
-	s := &Sandbox{opts: opts, lock: lock}
+	s := &Sandbox{opts: opts, lock: lock, readOnly: ro}
 	defer func() {
 		if err != nil {
 			s.unlock()
@@ -263,6 +280,9 @@ func Open(ctx context.Context, opts Options, autoInit bool) (sb *Sandbox, create
 	if errors.Is(err, os.ErrNotExist) {
 		if !autoInit {
 			return nil, false, noSandbox(opts.Home)
+		}
+		if s.readOnly {
+			return nil, false, readOnlyOr(opts.Home, errors.New("no sandbox to create in a read-only folder"))
 		}
 		if err := s.create(ctx, InitOptions{Seed: DefaultSeed, Customers: DefaultCustomers}); err != nil {
 			return nil, false, err
@@ -380,9 +400,13 @@ func (s *Sandbox) followBank(ctx context.Context) error {
 
 // Init locks home and creates a fresh sandbox. An existing one is refused unless Force is set.
 func Init(ctx context.Context, opts Options, in InitOptions) (*Sandbox, error) {
-	lock, err := lockHome(ctx, opts.Home, opts.LockWait)
+	lock, ro, err := lockHome(ctx, opts.Home, opts.LockWait)
 	if err != nil {
 		return nil, err
+	}
+	if ro {
+		lock.Close()
+		return nil, readOnlyOr(opts.Home, errors.New("the home is read-only"))
 	}
 	s := &Sandbox{opts: opts, lock: lock}
 	if Exists(opts.Home) && !in.Force {
@@ -593,7 +617,8 @@ func (s *Sandbox) load(meta Meta) error {
 	var api bankapi.API
 	var admin bankapi.Admin
 	if s.opts.BankURL == "" {
-		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), legacy: filepath.Join(s.opts.Home, LegacyBankFile), meta: meta, clock: s.clock}
+		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), legacy: filepath.Join(s.opts.Home, LegacyBankFile), meta: meta, clock: s.clock,
+			readOnly: s.readOnly}
 		api, admin = s.local, s.local
 	} else {
 		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: s.bankTimeout(), AdminToken: s.opts.BankToken,
@@ -608,7 +633,7 @@ func (s *Sandbox) load(meta Meta) error {
 	if err != nil {
 		return err
 	}
-	store := &lazyStore{path: filepath.Join(s.opts.Home, WalletFile), sync: mode, key: key}
+	store := &lazyStore{path: filepath.Join(s.opts.Home, WalletFile), sync: mode, key: key, readOnly: s.readOnly}
 	var st walletctl.Store = store
 	if s.opts.Store != nil {
 		st, store = s.opts.Store, nil // the caller's, so never closed here
@@ -841,6 +866,8 @@ type lazyStore struct {
 	path string
 	sync sqlite.Sync
 	key  []byte // converts a database of an older walletctl (sqlite.Options.SecretKey)
+	// readOnly opens wallet.db for reading only (a read-only home).
+	readOnly bool
 
 	mu  sync.Mutex
 	st  *sqlite.Store
@@ -853,7 +880,7 @@ func (l *lazyStore) get() (*sqlite.Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.st == nil && l.err == nil {
-		l.st, l.err = sqlite.OpenWith(l.path, sqlite.Options{Sync: l.sync, SecretKey: l.key})
+		l.st, l.err = sqlite.OpenWith(l.path, sqlite.Options{Sync: l.sync, SecretKey: l.key, ReadOnly: l.readOnly})
 		if l.err != nil {
 			l.err = fmt.Errorf("open wallet database: %w", l.err)
 		}

@@ -60,6 +60,9 @@ type Options struct {
 	// database in which an older walletctl stored full card and ID numbers; a new or current
 	// database opens without it.
 	SecretKey []byte
+	// ReadOnly opens the file for reading only (a home on a read-only file system): nothing is
+	// created, migrated or written; a write fails with SQLite's "readonly database" error.
+	ReadOnly bool
 }
 
 // maxBatch bounds how many queued Updates share one commit.
@@ -90,9 +93,20 @@ func OpenWith(path string, o Options) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("sqlite: unknown sync mode %q", sync)
 	}
-	private(path)
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + string(sync) + ")"} {
+	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(" + string(sync) + ")"}
+	if o.ReadOnly {
+		pragmas = []string{"busy_timeout(10000)", "foreign_keys(1)"}
+		q.Set("mode", "ro")
+		// A WAL database can be read where its -shm cannot be made only as immutable, which is
+		// true when no -wal holds commits beyond the file (a clean close leaves none).
+		if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+			q.Set("immutable", "1")
+		}
+	} else {
+		private(path)
+	}
+	for _, p := range pragmas {
 		q.Add("_pragma", p)
 	}
 	// The path escaped: a '#' or '?' in a folder name would otherwise end the file name early
@@ -107,6 +121,9 @@ func OpenWith(path string, o Options) (*Store, error) {
 	if s.w, err = s.newConn(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if o.ReadOnly {
+		return s, nil
 	}
 	if err := s.migrate(context.Background(), o.SecretKey); err != nil {
 		s.Close()
