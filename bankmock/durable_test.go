@@ -266,14 +266,7 @@ func TestDurableOddPaths(t *testing.T) {
 // while holding the engine's lock, wedging every request).
 func TestPoisonedSnapshotsAreRefused(t *testing.T) {
 	for _, durable := range []bool{false, true} {
-		cfg := Config{Seed: 42, Customers: 5, Sleep: InstantSleep}
-		if durable {
-			cfg.Path, cfg.Create, cfg.NoSync = filepath.Join(t.TempDir(), "bank.db"), true, true
-		}
-		e, err := Open(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := openMemoryOrFile(t, durable)
 		ok := testCard(t, "ok")
 		agr := bind(t, e, ok)
 		if _, err := e.Debit(bg, "k1", cny(agr, 100)); err != nil {
@@ -356,14 +349,7 @@ func mustJournal(t *testing.T, e *Engine) []bankapi.JournalEntry {
 // back to the file's.
 func TestPanicNeverWedgesTheBank(t *testing.T) {
 	for _, durable := range []bool{false, true} {
-		cfg := Config{Seed: 42, Customers: 5, Sleep: InstantSleep}
-		if durable {
-			cfg.Path, cfg.Create, cfg.NoSync = filepath.Join(t.TempDir(), "bank.db"), true, true
-		}
-		e, err := Open(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := openMemoryOrFile(t, durable)
 		ok := testCard(t, "ok")
 		before, _ := e.Customer(bg, ok.CardNo)
 		func() {
@@ -426,4 +412,18 @@ func TestCustomerQuota(t *testing.T) {
 	if len(cs) != len(TestCards)+20 {
 		t.Fatalf("%d customers, want %d", len(cs), len(TestCards)+20)
 	}
+}
+
+// openMemoryOrFile is a test bank in memory, or kept in a (throwaway) file.
+func openMemoryOrFile(t *testing.T, durable bool) *Engine {
+	t.Helper()
+	cfg := Config{Seed: 42, Customers: 5, Sleep: InstantSleep}
+	if durable {
+		cfg.Path, cfg.Create, cfg.NoSync = filepath.Join(t.TempDir(), "bank.db"), true, true
+	}
+	e, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

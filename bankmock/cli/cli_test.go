@@ -6,14 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/walletctl/walletctl/internal/testbin"
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankapi/client"
@@ -54,56 +55,21 @@ func TestVersionAndCards(t *testing.T) {
 	}
 }
 
-func goTool(t *testing.T) string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
-
 // syncBuffer collects a child's stderr while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = testbin.Buffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+const bankmockPkg = "github.com/walletctl/walletctl/cmd/bankmock"
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }
 
 // TestServeBinary builds the real bankmock binary, starts it on a free port, talks to it, and
 // stops it with SIGTERM while a slow request and a hung one are in flight.
 func TestServeBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bankmock")
-	build := exec.Command(goTool(t), "build", "-o", bin, "github.com/walletctl/walletctl/cmd/bankmock")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--seed", "5", "--customers", "3")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }() // only if the test failed before Wait
-
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the URL: %v (stderr %s)", err, stderr.String())
-	}
-	url := strings.TrimSpace(line)
+	cmd, url, stderr := startServe(t, testbin.Build(t, bankmockPkg), "--seed", "5", "--customers", "3")
 	if !strings.HasPrefix(url, "http://127.0.0.1:") || strings.HasSuffix(url, ":0") {
 		t.Fatalf("first stdout line %q, want http://127.0.0.1:PORT", url)
 	}
@@ -223,7 +189,7 @@ func TestPartnerCommands(t *testing.T) {
 // startServe starts the bankmock binary with args and returns its URL.
 func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--quiet"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -246,14 +212,10 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *s
 // restarted bank replays the debit's key instead of debiting again. Without --data a restart is a
 // new world.
 func TestServeDataSurvivesSIGKILL(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bankmock")
-	build := exec.Command(goTool(t), "build", "-o", bin, "github.com/walletctl/walletctl/cmd/bankmock")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Build(t, bankmockPkg)
 	data := t.TempDir()
 	ctx := context.Background()
-	cmd, url, _ := startServe(t, bin, "--seed", "5", "--customers", "3", "--data", data)
+	cmd, url, _ := startServe(t, bin, "--quiet", "--seed", "5", "--customers", "3", "--data", data)
 	admin := client.New(url, client.Options{Timeout: 5 * time.Second})
 	pc, err := admin.CreatePartner(ctx, "wallet")
 	if err != nil {
@@ -291,7 +253,7 @@ func TestServeDataSurvivesSIGKILL(t *testing.T) {
 	}
 	_ = cmd.Wait()
 
-	_, url, _ = startServe(t, bin, "--seed", "5", "--customers", "3", "--data", data)
+	_, url, _ = startServe(t, bin, "--quiet", "--seed", "5", "--customers", "3", "--data", data)
 	admin = client.New(url, client.Options{Timeout: 5 * time.Second})
 	c = client.New(url, client.Options{Timeout: 5 * time.Second, PartnerKey: pc.Key})
 	after, err := admin.Customer(ctx, ok.CardNo)
@@ -316,7 +278,7 @@ func TestServeDataSurvivesSIGKILL(t *testing.T) {
 	}
 
 	// Without --data the bank is in memory: a restart forgets the partner.
-	cmd, url, _ = startServe(t, bin, "--seed", "5", "--customers", "3")
+	cmd, url, _ = startServe(t, bin, "--quiet", "--seed", "5", "--customers", "3")
 	c = client.New(url, client.Options{Timeout: 5 * time.Second, PartnerKey: pc.Key})
 	if _, err := c.Transaction(ctx, "kill-1"); err == nil {
 		t.Fatal("an in-memory bank remembered another process's transaction")

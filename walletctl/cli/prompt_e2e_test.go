@@ -9,11 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/walletctl/walletctl/internal/testbin"
 
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
@@ -44,22 +45,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 }
 
 // syncBuffer is an output a test reads while the process still writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testbin.Buffer
 
 // proc is a walletctl process started in the background.
 type proc struct {

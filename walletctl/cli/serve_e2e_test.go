@@ -12,10 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/walletctl/walletctl/internal/testbin"
 )
 
 // servedProcess is a running `walletctl serve`.
@@ -26,22 +27,8 @@ type servedProcess struct {
 	done   chan error
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is an output a test reads while the process still writes it.
+type lockedBuffer = testbin.Buffer
 
 // startServe starts the real binary and reads the URL from the first line of its stdout.
 func startServe(t *testing.T, env []string, args ...string) *servedProcess {

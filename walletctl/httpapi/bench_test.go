@@ -46,25 +46,7 @@ func readyPayer(b testing.TB, svc walletctl.Service, bank bankAdmin) walletctl.P
 
 // payConcurrently runs n payments from 32 concurrent callers and returns the time they took.
 func payConcurrently(b *testing.B, n int, pay func() error) time.Duration {
-	const clients = 32
-	var left atomic.Int64
-	left.Store(int64(n))
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for left.Add(-1) >= 0 {
-				if err := pay(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return time.Since(start)
+	return runConcurrently(b, 32, n, pay)
 }
 
 // BenchmarkServeCardPayment measures card payments per second through `walletctl serve` over

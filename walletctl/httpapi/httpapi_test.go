@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/internal/testbin"
+
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	bankserver "github.com/walletctl/walletctl/bankmock/server"
@@ -657,22 +659,7 @@ func TestBodyLimitAndBadJSON(t *testing.T) {
 }
 
 // syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testbin.Buffer
 
 // The access log has a line per request, with the tenant, and no secret: passwords, OTPs and
 // card and ID numbers never appear, not even in the bank paths.
