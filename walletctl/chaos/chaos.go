@@ -26,6 +26,16 @@ type Config struct {
 	// The invariants must still hold, but the final hash is then not reproducible (interleavings
 	// vary); determinism is promised for Workers <= 1 only.
 	Workers int
+	// Wallets is how many wallets share the one bank, each its own SQLite file, engine, key and
+	// bank partner; the bank's card holders are dealt out among them, and every fifth holder is a
+	// user of two wallets with the same cards. Default 1 (one wallet, the bank's default partner).
+	Wallets int
+	// KillRate is the chance that a debit or credit kills the wallet process, just before the
+	// request leaves or just after the bank answered; the wallet then restarts from its file.
+	KillRate float64
+	// GiveUpRate is the chance that an operation's client gives up: before the call, or at the
+	// moment the wallet calls the bank (the request then leaves, or not).
+	GiveUpRate float64
 }
 
 func (c *Config) defaults() {
@@ -41,6 +51,9 @@ func (c *Config) defaults() {
 	if c.Seed == 0 {
 		c.Seed = 1
 	}
+	if c.Wallets <= 0 {
+		c.Wallets = 1
+	}
 }
 
 // Report is what a run did and found.
@@ -51,6 +64,10 @@ type Report struct {
 	FaultRate float64  `json:"fault_rate"`
 	Kinds     []string `json:"kinds"`
 	Workers   int      `json:"workers"`
+	Wallets   int      `json:"wallets"`
+	// KillRate and GiveUpRate are the process-death and give-up chances of the run.
+	KillRate   float64 `json:"kill_rate"`
+	GiveUpRate float64 `json:"give_up_rate"`
 
 	// Operations counts outcomes by operation: "ok" or the wallet error code.
 	Operations map[string]map[string]int `json:"operations"`
@@ -61,13 +78,20 @@ type Report struct {
 	Retries int `json:"retries"`
 	// PendingSeen counts answers that left a movement pending; PendingSettled how many pending
 	// txns the status query and reconciliation settled.
-	PendingSeen    int         `json:"pending_seen"`
-	PendingSettled int         `json:"pending_settled"`
-	Reconciles     int         `json:"reconciles"` // Reconcile calls after the run
-	Violations     []Violation `json:"violations"`
-	Totals         *Totals     `json:"totals,omitempty"`
-	Hash           string      `json:"hash"`
-	Elapsed        Millis      `json:"elapsed_ms"`
+	PendingSeen    int `json:"pending_seen"`
+	PendingSettled int `json:"pending_settled"`
+	Reconciles     int `json:"reconciles"` // Reconcile calls after the run
+	// KillsBefore and KillsAfter count the wallet process deaths at a bank call: before the
+	// request left, and after the bank answered. Restarts counts the wallets started again.
+	KillsBefore int `json:"kills_before_bank"`
+	KillsAfter  int `json:"kills_after_bank"`
+	Restarts    int `json:"restarts"`
+	// GiveUps counts the clients that gave up, by where.
+	GiveUps    map[string]int `json:"give_ups"`
+	Violations []Violation    `json:"violations"`
+	Totals     *Totals        `json:"totals,omitempty"`
+	Hash       string         `json:"hash"`
+	Elapsed    Millis         `json:"elapsed_ms"`
 }
 
 // Millis is a duration that reads as milliseconds in JSON.
@@ -102,12 +126,12 @@ func (r *Report) count(op, outcome string) {
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.defaults()
 	began := time.Now() // wall time only for the report's speed figure, never for the engines
-	w, err := newWorld(ctx, cfg)
+	ws, err := newWorlds(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
-	rep, err := runIn(ctx, w, cfg)
+	defer closeWorlds(ws)
+	rep, err := runWorlds(ctx, ws, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -117,23 +141,41 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // runIn runs the workload, reconciliation and checks on a world.
 func runIn(ctx context.Context, w *World, cfg Config) (*Report, error) {
-	rep := &Report{Seed: cfg.Seed, Ops: cfg.Ops, FaultRate: cfg.FaultRate, Workers: max(cfg.Workers, 1),
+	return runWorlds(ctx, []*World{w}, cfg)
+}
+
+// runWorlds runs the workload, reconciliation and checks on wallets that share one bank (and
+// its Admin and clock). With one goroutine the wallets take turns, operation by operation, on
+// one seeded stream, so that a seed replays.
+func runWorlds(ctx context.Context, ws []*World, cfg Config) (*Report, error) {
+	rep := &Report{Seed: cfg.Seed, Ops: cfg.Ops, FaultRate: cfg.FaultRate, Workers: max(cfg.Workers, 1), Wallets: len(ws),
+		KillRate: cfg.KillRate, GiveUpRate: cfg.GiveUpRate, GiveUps: map[string]int{},
 		Operations: map[string]map[string]int{}, FaultsFired: map[string]int{}, Violations: []Violation{}}
 	for _, k := range cfg.Kinds {
 		rep.Kinds = append(rep.Kinds, string(k))
 	}
-	if err := InstallFaults(ctx, w.Admin, cfg.FaultRate, cfg.Kinds); err != nil {
+	admin := ws[0].Admin
+	if err := InstallFaults(ctx, admin, cfg.FaultRate, cfg.Kinds); err != nil {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xc4a05))
-	wl := &workload{w: w, rep: rep}
-	if err := wl.setup(ctx, rng, cfg.Users); err != nil {
-		return nil, err
+	repMu := &sync.Mutex{}
+	wls := make([]*workload, len(ws))
+	for k, w := range ws {
+		wls[k] = &workload{w: w, rep: rep, repMu: repMu, giveUpRate: cfg.GiveUpRate}
+		if len(ws) > 1 {
+			wls[k].holders = dealHolders(k, len(ws), cfg.Users)
+		}
+		if err := wls[k].setup(ctx, rng, cfg.Users); err != nil {
+			return nil, err
+		}
+		rep.Users += len(wls[k].actors)
 	}
-	rep.Users = len(wl.actors)
+	// Operation i goes to wallet i mod N, whoever runs it.
+	step := func(r *rand.Rand, i, n int) error { return wls[i%len(wls)].step(ctx, r, n) }
 	if cfg.Workers <= 1 {
 		for i := 0; i < cfg.Ops; i++ {
-			if err := wl.step(ctx, rng, i); err != nil {
+			if err := step(rng, i, i); err != nil {
 				return nil, err
 			}
 		}
@@ -150,7 +192,7 @@ func runIn(ctx context.Context, w *World, cfg Config) (*Report, error) {
 			go func(k, n int, r *rand.Rand) {
 				defer wg.Done()
 				for i := 0; i < n; i++ {
-					if err := wl.step(ctx, r, k*cfg.Ops+i); err != nil {
+					if err := step(r, k+i, k*cfg.Ops+i); err != nil {
 						errs[k] = err
 						return
 					}
@@ -162,19 +204,38 @@ func runIn(ctx context.Context, w *World, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := Settle(ctx, w, rep); err != nil {
+	if err := settleWorlds(ctx, ws, rep); err != nil {
 		return nil, err
 	}
-	vs, tot, err := Check(ctx, w)
-	if err != nil {
-		return nil, err
+	byCard := make([]map[string]int64, len(ws))
+	for k, w := range ws {
+		vs, tot, bc, err := check(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		byCard[k] = bc
+		for _, v := range vs {
+			if len(ws) > 1 {
+				v.Detail = fmt.Sprintf("wallet %d: %s", k, v.Detail)
+			}
+			rep.Violations = append(rep.Violations, v)
+		}
+		rep.Totals = rep.Totals.add(tot)
+		n, err := countSettled(ctx, w.Store, wls[k].everPending)
+		if err != nil {
+			return nil, err
+		}
+		rep.PendingSettled += n
+		rep.Restarts += w.Restarts
 	}
-	rep.Violations = append(rep.Violations, vs...)
-	rep.Totals = tot
-	if rep.PendingSettled, err = countSettled(ctx, w.Store, wl.everPending); err != nil {
-		return nil, err
+	if len(ws) > 1 {
+		vs, err := CheckCards(ctx, ws, byCard)
+		if err != nil {
+			return nil, err
+		}
+		rep.Violations = append(rep.Violations, vs...)
 	}
-	j, err := w.Admin.Journal(ctx)
+	j, err := admin.Journal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +244,22 @@ func runIn(ctx context.Context, w *World, cfg Config) (*Report, error) {
 			rep.FaultsFired[e.FaultKind]++
 		}
 	}
-	if rep.Hash, err = StateHash(ctx, w); err != nil {
+	if rep.Hash, err = stateHash(ctx, ws); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// dealHolders gives wallet k of n the bank's card holders i (among the first users) with
+// i mod n == k, and also every fifth holder of the previous wallet: one person with two wallet
+// apps on the same cards, to whom the bank issues one agreement per partner.
+func dealHolders(k, n, users int) func(i int) bool {
+	return func(i int) bool {
+		if i >= users {
+			return false
+		}
+		return i%n == k || (i%5 == 0 && (i+1)%n == k)
+	}
 }
 
 // InstallFaults adds one probability rule per kind so that a request meets some fault with
@@ -220,34 +293,47 @@ func InstallFaults(ctx context.Context, admin bankapi.Admin, rate float64, kinds
 // fail: that is realistic), then, with the faults cleared, reconcile every bank day touched until
 // nothing is pending (at most three rounds). Mismatches in the last round are violations.
 func Settle(ctx context.Context, w *World, rep *Report) error {
-	_, err := w.Engine.Reconcile(ctx, "")
-	rep.count("reconcile (faults on)", outcomeOf(err))
-	if err := w.Admin.ClearFaults(ctx); err != nil {
+	return settleWorlds(ctx, []*World{w}, rep)
+}
+
+// settleWorlds is Settle for wallets on one bank: the faults are cleared once, bank-wide.
+func settleWorlds(ctx context.Context, ws []*World, rep *Report) error {
+	for _, w := range ws {
+		_, err := w.Engine.Reconcile(ctx, "")
+		rep.count("reconcile (faults on)", outcomeOf(err))
+	}
+	if err := ws[0].Admin.ClearFaults(ctx); err != nil {
 		return err
 	}
-	days := Days(w.Start, w.Clock.Now())
-	for round := 1; round <= 3; round++ {
-		still := 0
-		var last []Violation
-		for _, d := range days {
-			rep.Reconciles++
-			r, err := w.Engine.Reconcile(ctx, d)
-			if err != nil {
-				last = append(last, Violation{Check: "reconcile", Detail: fmt.Sprintf("reconcile %s with faults cleared: %v", d, err)})
-				still++
-				continue
-			}
-			still += r.StillPending
-			for _, m := range r.Mismatches {
-				last = append(last, Violation{Check: "reconcile", Detail: d + ": " + m})
-			}
-			if r.LedgerSum != 0 {
-				last = append(last, Violation{Check: "reconcile", Detail: fmt.Sprintf("%s: ledger sum %d", d, r.LedgerSum)})
-			}
+	for k, w := range ws {
+		who := ""
+		if len(ws) > 1 {
+			who = fmt.Sprintf("wallet %d: ", k)
 		}
-		if still == 0 || round == 3 {
-			rep.Violations = append(rep.Violations, last...)
-			break
+		days := Days(w.Start, w.Clock.Now())
+		for round := 1; round <= 3; round++ {
+			still := 0
+			var last []Violation
+			for _, d := range days {
+				rep.Reconciles++
+				r, err := w.Engine.Reconcile(ctx, d)
+				if err != nil {
+					last = append(last, Violation{Check: "reconcile", Detail: fmt.Sprintf("%sreconcile %s with faults cleared: %v", who, d, err)})
+					still++
+					continue
+				}
+				still += r.StillPending
+				for _, m := range r.Mismatches {
+					last = append(last, Violation{Check: "reconcile", Detail: who + d + ": " + m})
+				}
+				if r.LedgerSum != 0 {
+					last = append(last, Violation{Check: "reconcile", Detail: fmt.Sprintf("%s%s: ledger sum %d", who, d, r.LedgerSum)})
+				}
+			}
+			if still == 0 || round == 3 {
+				rep.Violations = append(rep.Violations, last...)
+				break
+			}
 		}
 	}
 	return nil
@@ -269,6 +355,27 @@ func countSettled(ctx context.Context, st walletctl.Store, ids []string) (int, e
 		return nil
 	})
 	return n, err
+}
+
+// add sums two wallets' totals (nil counts as zero).
+func (t *Totals) add(u *Totals) *Totals {
+	if t == nil {
+		t = &Totals{}
+	}
+	if u == nil {
+		return t
+	}
+	t.WalletTxns += u.WalletTxns
+	t.BankTxns += u.BankTxns
+	t.BankIn += u.BankIn
+	t.BankOut += u.BankOut
+	t.Users += u.Users
+	t.Merchants += u.Merchants
+	t.InTransit += u.InTransit
+	t.Fees += u.Fees
+	t.Withdrawing += u.Withdrawing
+	t.StillPending += u.StillPending
+	return t
 }
 
 // sortedOps lists the operation names of a report in order.

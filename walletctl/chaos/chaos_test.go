@@ -45,21 +45,39 @@ func testDir(t testing.TB) string {
 	return t.TempDir()
 }
 
-// TestChaos runs many seeds at a 20% fault rate over every fault kind and fails on any
-// violation, printing the seed to replay.
+// seedClasses is the wallet-side fault classes a TestChaos seed runs with: every fifth seed has
+// all three (three wallets on one bank, process deaths, clients giving up), the next one each of
+// the other two alone at a higher rate; the rest the bank's faults only. The cost stays close to
+// the plain seeds' (a restart is a reopen of a small file).
+func seedClasses(seed int64) (wallets int, kill, giveUp float64) {
+	switch seed % 5 {
+	case 0:
+		return 3, 0.02, 0.02
+	case 1:
+		return 1, 0.05, 0
+	case 2:
+		return 1, 0, 0.05
+	}
+	return 1, 0, 0
+}
+
+// TestChaos runs many seeds at a 20% fault rate over every fault kind, some with the wallet-side
+// classes (seedClasses), and fails on any violation, printing the seed to replay.
 func TestChaos(t *testing.T) {
 	seeds, ops := envInt(t, "CHAOS_SEEDS", 8), envInt(t, "CHAOS_OPS", 250)
 	if testing.Short() && os.Getenv("CHAOS_SEEDS") == "" {
 		seeds = 4
 	}
-	var total, fired, pending atomic.Int64
+	var total, fired, pending, kills, restarts, giveUps, multi atomic.Int64
 	began := time.Now()
 	t.Run("seeds", func(t *testing.T) {
 		for s := 1; s <= seeds; s++ {
 			seed := int64(s)
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
-				r, err := Run(context.Background(), Config{Seed: seed, Users: 12, Ops: ops, FaultRate: 0.2, Dir: testDir(t)})
+				wallets, kill, giveUp := seedClasses(seed)
+				r, err := Run(context.Background(), Config{Seed: seed, Users: 12, Ops: ops, FaultRate: 0.2, Dir: testDir(t),
+					Wallets: wallets, KillRate: kill, GiveUpRate: giveUp})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -67,7 +85,8 @@ func TestChaos(t *testing.T) {
 					t.Errorf("%s", v)
 				}
 				if !r.OK() {
-					t.Errorf("replay: walletctl chaos --seed %d --users 12 --ops %d --fault-rate 0.2", seed, ops)
+					t.Errorf("replay: walletctl chaos --seed %d --users 12 --ops %d --fault-rate 0.2 --wallets %d --kill-rate %g --give-up-rate %g",
+						seed, ops, wallets, kill, giveUp)
 				}
 				if r.Users < 8 {
 					t.Errorf("only %d users set up", r.Users)
@@ -76,16 +95,29 @@ func TestChaos(t *testing.T) {
 				for _, k := range r.FaultsFired {
 					n += k
 				}
+				g := 0
+				for _, k := range r.GiveUps {
+					g += k
+				}
 				total.Add(int64(r.Ops))
 				fired.Add(int64(n))
 				pending.Add(int64(r.PendingSeen))
+				kills.Add(int64(r.KillsBefore + r.KillsAfter))
+				restarts.Add(int64(r.Restarts))
+				giveUps.Add(int64(g))
+				if wallets > 1 {
+					multi.Add(1)
+				}
 			})
 		}
 	})
-	t.Logf("%d seeds x %d ops: %d operations, %d faults fired, %d pending answers, %.1fs",
-		seeds, ops, total.Load(), fired.Load(), pending.Load(), time.Since(began).Seconds())
+	t.Logf("%d seeds x %d ops: %d operations, %d faults fired, %d pending answers, %d seeds with several wallets, %d kills, %d restarts, %d give-ups, %.1fs",
+		seeds, ops, total.Load(), fired.Load(), pending.Load(), multi.Load(), kills.Load(), restarts.Load(), giveUps.Load(), time.Since(began).Seconds())
 	if !t.Failed() && (fired.Load() == 0 || pending.Load() == 0) {
 		t.Errorf("the workload never met a fault (%d) or a pending answer (%d): the harness tests nothing", fired.Load(), pending.Load())
+	}
+	if !t.Failed() && seeds >= 5 && (kills.Load() == 0 || restarts.Load() != kills.Load() || giveUps.Load() == 0 || multi.Load() == 0) {
+		t.Errorf("the wallet-side classes did not happen: %d kills, %d restarts, %d give-ups, %d multi-wallet seeds", kills.Load(), restarts.Load(), giveUps.Load(), multi.Load())
 	}
 }
 

@@ -149,9 +149,16 @@ func bankAmount(t *walletctl.TxnRecord) (string, int64) {
 // key-by-key match of wallet and bank, money conservation on both sides, nothing pending. It
 // returns the violations found (none when all hold) and the money totals.
 func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
+	vs, tot, _, err := check(ctx, w)
+	return vs, tot, err
+}
+
+// check is Check that also returns what the wallet's statement lines moved on each card, by the
+// wallet's keyed card hash, for the cross-wallet check (CheckCards).
+func check(ctx context.Context, w *World) ([]Violation, *Totals, map[string]int64, error) {
 	s, err := readWallet(ctx, w.Store)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	now := w.Clock.Now()
 	if w.Admin != nil {
@@ -161,7 +168,7 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 	}
 	bank, err := readBank(ctx, w.Bank, Days(w.Start, now))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var vs []Violation
 	add := func(check, format string, args ...any) {
@@ -299,7 +306,7 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 	for _, u := range s.users {
 		b, err := w.Engine.Balance(ctx, u.ID)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		live += b.InTransit
 		if b.Available != s.accounts["user:"+u.ID] {
@@ -311,12 +318,9 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 	}
 
 	// 4. Money conservation, bank side: every card's balance moved by exactly its statement lines.
+	var byCard map[string]int64 // by the card's keyed hash: the wallet keeps no card number
 	if w.Initial != nil && w.Admin != nil {
-		final, err := Balances(ctx, w.Admin)
-		if err != nil {
-			return nil, nil, err
-		}
-		byCard := map[string]int64{} // by the card's keyed hash: the wallet keeps no card number
+		byCard = map[string]int64{}
 		for agr, d := range bank.byAgreement {
 			c, ok := s.cards[agr]
 			if !ok {
@@ -324,6 +328,12 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 				continue
 			}
 			byCard[c.CardHash] += d
+		}
+	}
+	if byCard != nil && !w.SkipCardConservation {
+		final, err := Balances(ctx, w.Admin)
+		if err != nil {
+			return nil, nil, nil, err
 		}
 		cards := make([]string, 0, len(final))
 		for no := range final {
@@ -336,7 +346,47 @@ func Check(ctx context.Context, w *World) ([]Violation, *Totals, error) {
 			}
 		}
 	}
-	return vs, tot, nil
+	return vs, tot, byCard, nil
+}
+
+// CheckCards is the bank side of money conservation across several wallets on one bank: every
+// card's balance moved by exactly what all the wallets' statement lines net on it (each wallet
+// names cards by its own keyed hash), and a card no wallet moved did not move at all. byCard[k]
+// is what check found for worlds[k]; the worlds share the bank, its Admin and Initial.
+func CheckCards(ctx context.Context, worlds []*World, byCard []map[string]int64) ([]Violation, error) {
+	if len(worlds) == 0 || worlds[0].Initial == nil || worlds[0].Admin == nil {
+		return nil, nil
+	}
+	initial := worlds[0].Initial
+	final, err := Balances(ctx, worlds[0].Admin)
+	if err != nil {
+		return nil, err
+	}
+	cards := make([]string, 0, len(final))
+	for no := range final {
+		cards = append(cards, no)
+	}
+	sort.Strings(cards)
+	var vs []Violation
+	for _, no := range cards {
+		var want int64
+		var by []string
+		for k, w := range worlds {
+			if d, ok := byCard[k][w.Engine.CardHash(no)]; ok {
+				want += d
+				by = append(by, fmt.Sprintf("wallet %d: %d", k, d))
+			}
+		}
+		got := final[no] - initial[no]
+		switch {
+		case got == want:
+		case len(by) == 0:
+			vs = append(vs, Violation{Check: "conservation", Detail: fmt.Sprintf("card %s moved by %d fen at the bank, but no wallet's statement has a line on it (another customer's card moved)", maskCard(no), got)})
+		default:
+			vs = append(vs, Violation{Check: "conservation", Detail: fmt.Sprintf("card %s moved by %d fen at the bank but the wallets' statement lines net %d (%s)", maskCard(no), got, want, strings.Join(by, ", "))})
+		}
+	}
+	return vs, nil
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -358,27 +408,37 @@ func maskCard(no string) string {
 // StateHash is a digest of the final state: every txn in id order with its postings, every
 // account balance, and the bank's snapshot. The same seed must give the same hash.
 func StateHash(ctx context.Context, w *World) (string, error) {
-	s, err := readWallet(ctx, w.Store)
-	if err != nil {
-		return "", err
-	}
+	return stateHash(ctx, []*World{w})
+}
+
+// stateHash is StateHash over wallets on one bank: each wallet's state in turn, then the bank's.
+func stateHash(ctx context.Context, ws []*World) (string, error) {
 	h := sha256.New()
-	for _, t := range s.txns {
-		fmt.Fprintf(h, "txn %s %s %s %s %d %d %s %s %s %s %d\n", t.ID, t.Kind, t.Status, t.UserID, t.Amount, t.Fee,
-			t.Counterparty, t.Source, t.BankKey, t.FailureCode, t.CreatedAt.UnixNano())
-		for _, p := range s.postings[t.ID] {
-			fmt.Fprintf(h, "  %s %d\n", p.Account, p.Amount)
+	for k, w := range ws {
+		if len(ws) > 1 {
+			fmt.Fprintf(h, "wallet %d %s\n", k, w.Partner)
+		}
+		s, err := readWallet(ctx, w.Store)
+		if err != nil {
+			return "", err
+		}
+		for _, t := range s.txns {
+			fmt.Fprintf(h, "txn %s %s %s %s %d %d %s %s %s %s %d\n", t.ID, t.Kind, t.Status, t.UserID, t.Amount, t.Fee,
+				t.Counterparty, t.Source, t.BankKey, t.FailureCode, t.CreatedAt.UnixNano())
+			for _, p := range s.postings[t.ID] {
+				fmt.Fprintf(h, "  %s %d\n", p.Account, p.Amount)
+			}
+		}
+		names := make([]string, 0, len(s.accounts))
+		for n := range s.accounts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(h, "acct %s %d\n", n, s.accounts[n])
 		}
 	}
-	names := make([]string, 0, len(s.accounts))
-	for n := range s.accounts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(h, "acct %s %d\n", n, s.accounts[n])
-	}
-	snap, err := w.Admin.Snapshot(ctx)
+	snap, err := ws[0].Admin.Snapshot(ctx)
 	if err != nil {
 		return "", err
 	}

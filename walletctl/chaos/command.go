@@ -18,6 +18,9 @@ func NewCommand() *cobra.Command {
 		seed, seeds int64
 		users, ops  int
 		workers     int
+		wallets     int
+		killRate    float64
+		giveUpRate  float64
 		rate        float64
 		kinds       []string
 		dir         string
@@ -33,17 +36,34 @@ malformed). Afterwards it clears the faults, reconciles every bank day and check
 to zero with no negative balance; every bank debit and credit matches exactly one wallet txn and
 vice versa; money is conserved on both sides; nothing stays pending; and it prints the final state
 hash (the same seed gives the same hash). It exits non-zero on any violation and prints the seed
-to replay it. The sandbox in --home is not touched.`,
+to replay it. The sandbox in --home is not touched.
+
+Three more fault classes live on the wallet's side of the wire (all off by default):
+  --wallets N       N wallets, each its own SQLite file, key and bank partner, on one bank; the
+                    card holders are dealt out among them and every fifth holder uses two wallets
+                    with the same cards. Each wallet must match its own statements, and at the
+                    bank every card must have moved by exactly what all wallets' lines net on it
+                    (a card no wallet touched must not move).
+  --kill-rate P     a debit or credit kills the wallet process with chance P, before the request
+                    leaves or after the bank answered; the wallet restarts from its file (store
+                    reopened, new engine) and the client may retry with the same key.
+  --give-up-rate P  an operation's client gives up with chance P: before the call, or at the
+                    moment the wallet calls the bank (the request then leaves, or not).
+With one worker every class is drawn from the seed, so a seed still replays to the same hash.`,
 		Example: `  walletctl chaos --seed 7
   walletctl chaos --seeds 20 --ops 2000 --fault-rate 0.2
-  walletctl chaos --seed 7 --kinds drop_after,hang -o json`,
+  walletctl chaos --seed 7 --kinds drop_after,hang -o json
+  walletctl chaos --seeds 5 --wallets 3 --kill-rate 0.02 --give-up-rate 0.02`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if rate < 0 || rate > 1 {
 				return walletctl.Errorf(walletctl.CodeInvalidArgument, "--fault-rate must be between 0 and 1, not %g", rate)
 			}
-			if seeds < 1 || users < 1 || ops < 0 {
-				return walletctl.Errorf(walletctl.CodeInvalidArgument, "--seeds and --users must be at least 1, --ops at least 0")
+			if seeds < 1 || users < 1 || ops < 0 || wallets < 1 {
+				return walletctl.Errorf(walletctl.CodeInvalidArgument, "--seeds, --users and --wallets must be at least 1, --ops at least 0")
+			}
+			if killRate < 0 || killRate > 1 || giveUpRate < 0 || giveUpRate > 1 {
+				return walletctl.Errorf(walletctl.CodeInvalidArgument, "--kill-rate and --give-up-rate must be between 0 and 1")
 			}
 			var ks []bankapi.FaultKind
 			for _, k := range kinds {
@@ -61,10 +81,25 @@ to replay it. The sandbox in --home is not touched.`,
 			if f := cmd.Flag("output"); f != nil && f.Value.String() == "json" {
 				asJSON = true
 			}
+			// The replay line carries the wallet-side classes that were on.
+			classes := ""
+			if wallets > 1 {
+				classes += fmt.Sprintf(" --wallets %d", wallets)
+			}
+			if killRate > 0 {
+				classes += fmt.Sprintf(" --kill-rate %g", killRate)
+			}
+			if giveUpRate > 0 {
+				classes += fmt.Sprintf(" --give-up-rate %g", giveUpRate)
+			}
+			if workers > 1 {
+				classes += fmt.Sprintf(" --workers %d", workers)
+			}
 			out := cmd.OutOrStdout()
 			var bad []int64
 			for s := seed; s < seed+seeds; s++ {
-				r, err := Run(cmd.Context(), Config{Seed: s, Users: users, Ops: ops, FaultRate: rate, Kinds: ks, Dir: dir, Workers: workers})
+				r, err := Run(cmd.Context(), Config{Seed: s, Users: users, Ops: ops, FaultRate: rate, Kinds: ks, Dir: dir, Workers: workers,
+					Wallets: wallets, KillRate: killRate, GiveUpRate: giveUpRate})
 				if err != nil {
 					return fmt.Errorf("chaos seed %d: %w", s, err)
 				}
@@ -78,13 +113,13 @@ to replay it. The sandbox in --home is not touched.`,
 				}
 				if !r.OK() {
 					bad = append(bad, s)
-					fmt.Fprintf(cmd.ErrOrStderr(), "seed %d: %d violation(s); replay: %s\n", s, len(r.Violations), replay(s, users, ops, rate, kinds))
+					fmt.Fprintf(cmd.ErrOrStderr(), "seed %d: %d violation(s); replay: %s\n", s, len(r.Violations), replay(s, users, ops, rate, kinds)+classes)
 				}
 			}
 			if len(bad) > 0 {
 				return &walletctl.Error{Code: walletctl.CodeInternal,
 					Message: fmt.Sprintf("invariants violated for seed(s) %v", bad),
-					Hint:    "replay one seed: " + replay(bad[0], users, ops, rate, kinds),
+					Hint:    "replay one seed: " + replay(bad[0], users, ops, rate, kinds) + classes,
 					Details: map[string]any{"seeds": bad}}
 			}
 			return nil
@@ -99,6 +134,9 @@ to replay it. The sandbox in --home is not touched.`,
 	f.StringSliceVar(&kinds, "kinds", nil, "fault kinds to inject (default all: "+kindList()+")")
 	f.StringVar(&dir, "dir", "", "directory for the SQLite files (default: a temp dir, removed afterwards)")
 	f.IntVar(&workers, "workers", 1, "goroutines running operations (>1: invariants still checked, hash not reproducible)")
+	f.IntVar(&wallets, "wallets", 1, "wallets on the one bank, each its own partner (holders dealt out, some shared)")
+	f.Float64Var(&killRate, "kill-rate", 0, "chance that a debit or credit kills the wallet process (before or after the bank); it restarts")
+	f.Float64Var(&giveUpRate, "give-up-rate", 0, "chance that an operation's client gives up (before the call or at the bank call)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON (same as -o json)")
 	return cmd
 }

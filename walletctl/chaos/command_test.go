@@ -46,11 +46,31 @@ func TestCommandJSON(t *testing.T) {
 	}
 }
 
+func TestCommandClasses(t *testing.T) {
+	out, _, err := runCmd(t, "--seed", "5", "--users", "6", "--ops", "80", "--wallets", "2", "--kill-rate", "0.2", "--give-up-rate", "0.2", "--json", "--dir", testDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if r.Wallets != 2 || r.KillRate != 0.2 || r.GiveUpRate != 0.2 || r.Restarts != r.KillsBefore+r.KillsAfter || r.GiveUps == nil || !r.OK() {
+		t.Errorf("report: %+v", r)
+	}
+	if !strings.Contains(out, `"kills_before_bank"`) || !strings.Contains(out, `"give_ups"`) {
+		t.Errorf("json lacks the class counts:\n%s", out)
+	}
+}
+
 func TestCommandBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--kinds", "earthquake"},
 		{"--fault-rate", "1.5"},
 		{"--users", "0"},
+		{"--wallets", "0"},
+		{"--kill-rate", "1.5"},
+		{"--give-up-rate", "-0.1"},
 	} {
 		_, _, err := runCmd(t, args...)
 		if walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {

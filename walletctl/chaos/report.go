@@ -13,8 +13,18 @@ import (
 // WriteTable prints the report for people: operations by outcome, faults fired, the totals and
 // every violation.
 func (r *Report) WriteTable(out io.Writer) {
-	fmt.Fprintf(out, "chaos seed %d: %d users, %d operations, fault rate %.0f%% (%s), %d worker(s)\n",
+	fmt.Fprintf(out, "chaos seed %d: %d users, %d operations, fault rate %.0f%% (%s), %d worker(s)",
 		r.Seed, r.Users, r.Ops, r.FaultRate*100, strings.Join(r.Kinds, ","), r.Workers)
+	if r.Wallets > 1 {
+		fmt.Fprintf(out, ", %d wallets on one bank", r.Wallets)
+	}
+	if r.KillRate > 0 {
+		fmt.Fprintf(out, ", kill rate %g%%", r.KillRate*100)
+	}
+	if r.GiveUpRate > 0 {
+		fmt.Fprintf(out, ", give-up rate %g%%", r.GiveUpRate*100)
+	}
+	fmt.Fprintln(out)
 
 	t := table.NewWriter()
 	t.SetOutputMirror(out)
@@ -48,6 +58,18 @@ func (r *Report) WriteTable(out io.Writer) {
 	f.AppendRow(table.Row{"pending answers", r.PendingSeen})
 	f.AppendRow(table.Row{"pending settled", r.PendingSettled})
 	f.AppendRow(table.Row{"reconcile calls after the run", r.Reconciles})
+	if r.KillRate > 0 || r.KillsBefore+r.KillsAfter+r.Restarts > 0 {
+		f.AppendRow(table.Row{"wallet killed before / after the bank call", fmt.Sprintf("%d / %d", r.KillsBefore, r.KillsAfter)})
+		f.AppendRow(table.Row{"wallet restarts", r.Restarts})
+	}
+	wheres := make([]string, 0, len(r.GiveUps))
+	for w := range r.GiveUps {
+		wheres = append(wheres, w)
+	}
+	sort.Strings(wheres)
+	for _, w := range wheres {
+		f.AppendRow(table.Row{"client gave up " + w, r.GiveUps[w]})
+	}
 	if r.Totals != nil {
 		f.AppendRow(table.Row{"bank in / out (fen)", fmt.Sprintf("%d / %d", r.Totals.BankIn, r.Totals.BankOut)})
 		f.AppendRow(table.Row{"users / merchants / in transit / fees (fen)",

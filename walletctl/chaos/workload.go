@@ -12,6 +12,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/engine"
 )
 
 // actor is one wallet user of the workload, with what it needs to act: its card holder's
@@ -29,6 +30,17 @@ type workload struct {
 	w   *World
 	mu  sync.Mutex
 	rep *Report
+	// repMu guards rep when several workloads (wallets) share it; nil: mu does.
+	repMu *sync.Mutex
+	// holders picks the bank's card holders (by their index) this wallet serves; nil: all.
+	holders func(i int) bool
+	// giveUpRate is the chance that an operation's client gives up (Config.GiveUpRate).
+	giveUpRate float64
+	// life is held shared by every step and exclusively by a restart of the wallet process, so
+	// that with several workers no step uses the engine or store being replaced; gen counts the
+	// restarts, so that two workers meeting the same death restart once.
+	life sync.RWMutex
+	gen  int
 
 	actors      []*actor
 	keyPrefix   string                         // prefixes idempotency keys, so that restarted runs do not reuse them
@@ -37,10 +49,18 @@ type workload struct {
 	everPending []string                       // txn ids that answered PENDING, to count how many got settled
 }
 
+func (wl *workload) repLock() *sync.Mutex {
+	if wl.repMu != nil {
+		return wl.repMu
+	}
+	return &wl.mu
+}
+
 func (wl *workload) count(op, outcome string) {
-	wl.mu.Lock()
+	mu := wl.repLock()
+	mu.Lock()
 	wl.rep.count(op, outcome)
-	wl.mu.Unlock()
+	mu.Unlock()
 }
 
 func outcomeOf(err error) string {
@@ -90,9 +110,12 @@ func (wl *workload) setup(ctx context.Context, rng *rand.Rand, n int) error {
 		}
 		h.cards = append(h.cards, c)
 	}
-	for _, h := range holders {
+	for i, h := range holders {
 		if len(wl.actors) >= n {
 			break
+		}
+		if wl.holders != nil && !wl.holders(i) {
+			continue
 		}
 		u, err := wl.w.Engine.Register(ctx, h.c.Phone)
 		wl.rep.count("register", outcomeOf(err))
@@ -137,7 +160,11 @@ func (wl *workload) bind(ctx context.Context, userID string, c bankapi.Customer)
 			}
 			return "" // the data says no (small bank, frozen card, ...): a real outcome
 		}
-		otp, err := wl.w.Admin.LastOTP(ctx, c.Phone)
+		octx := ctx
+		if wl.w.Partner != "" {
+			octx = bankmock.WithPartner(ctx, wl.w.Partner) // the code this wallet's binding sent
+		}
+		otp, err := wl.w.Admin.LastOTP(octx, c.Phone)
 		if err != nil {
 			return ""
 		}
@@ -196,8 +223,119 @@ func pickOp(rng *rand.Rand) string {
 var advances = []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour, 25 * time.Hour}
 
 // step runs one random operation. Only a broken harness or store returns an error; every
-// wallet outcome, failures included, is counted.
-func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
+// wallet outcome, failures included, is counted. A simulated death of the wallet process during
+// the step (processDeath) ends it and restarts the wallet; any other panic goes on.
+func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) (err error) {
+	wl.life.RLock()
+	defer func() { wl.life.RUnlock() }()
+	defer func() {
+		if r := recover(); r != nil {
+			pd, ok := r.(processDeath)
+			if !ok {
+				panic(r)
+			}
+			wl.died(pd)
+			err = wl.restart()
+		}
+	}()
+	return wl.runStep(ctx, rng, i)
+}
+
+// died counts a death of the wallet process.
+func (wl *workload) died(pd processDeath) string {
+	mu := wl.repLock()
+	mu.Lock()
+	defer mu.Unlock()
+	if pd.afterBank {
+		wl.rep.KillsAfter++
+		return "KILLED (after the bank answered)"
+	}
+	wl.rep.KillsBefore++
+	return "KILLED (before the request left)"
+}
+
+// restart starts the wallet process again after a death. The caller holds life shared; it is
+// held exclusively for the restart, so that no other worker is inside the old engine.
+func (wl *workload) restart() error {
+	gen := wl.gen
+	wl.life.RUnlock()
+	wl.life.Lock()
+	var err error
+	if wl.gen == gen {
+		err = wl.w.Restart()
+		wl.gen++
+	}
+	wl.life.Unlock()
+	wl.life.RLock()
+	return err
+}
+
+// attempt is one client request of a money operation. If the wallet process dies in it, the
+// death is counted, the wallet restarted, and attempt reports died with the outcome label.
+func (wl *workload) attempt(ctx context.Context, do func(context.Context, *engine.Engine) (*walletctl.Txn, error)) (t *walletctl.Txn, err error, died string, rerr error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pd, ok := r.(processDeath)
+			if !ok {
+				panic(r)
+			}
+			t, err = nil, nil
+			died = wl.died(pd)
+			rerr = wl.restart()
+		}
+	}()
+	t, err = do(ctx, wl.w.Engine)
+	return t, err, "", nil
+}
+
+// clientCtx is the context of one client request. With probability giveUpRate the client gives
+// up: its context is done before the call, or (money operations only) it is armed to be
+// cancelled when the wallet calls the bank, after which the request leaves or not. cancel must be
+// called when the request is over; settle reports where the client gave up ("" if it did not).
+// Nothing is drawn when giveUpRate is 0, so runs without give-ups replay as before.
+func (wl *workload) clientCtx(ctx context.Context, rng *rand.Rand, money bool) (c context.Context, cancel context.CancelFunc, settle func() string) {
+	none := func() string { return "" }
+	if wl.giveUpRate <= 0 || rng.Float64() >= wl.giveUpRate {
+		return ctx, func() {}, none
+	}
+	c, cancel = context.WithCancel(ctx)
+	mode := 0
+	if money {
+		mode = rng.IntN(3)
+	}
+	if mode == 0 {
+		cancel()
+		where := giveUpBefore
+		if !money {
+			where = giveUpNotMoney
+		}
+		return c, cancel, func() string { return where }
+	}
+	g := &giveUp{cancel: cancel, forward: mode == 1}
+	return context.WithValue(c, giveUpKey{}, g), cancel, func() string {
+		switch {
+		case !g.fired:
+			return giveUpUnreached
+		case g.forward:
+			return giveUpAtBankSent
+		}
+		return giveUpAtBankNever
+	}
+}
+
+// gaveUp counts where a client gave up and returns the operation's label for its outcome.
+func (wl *workload) gaveUp(op, where string) string {
+	if where == "" {
+		return op
+	}
+	mu := wl.repLock()
+	mu.Lock()
+	wl.rep.GiveUps[where]++
+	mu.Unlock()
+	return op + " (client gave up)"
+}
+
+func (wl *workload) runStep(ctx context.Context, rng *rand.Rand, i int) error {
 	if len(wl.actors) == 0 {
 		return nil
 	}
@@ -230,7 +368,7 @@ func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
 		}
 		// The merchant is drawn once, before any retry, so that a retry repeats the same request.
 		m := merchantIDs[rng.IntN(len(merchantIDs))]
-		do := func(ctx context.Context) (*walletctl.Txn, error) {
+		do := func(ctx context.Context, e *engine.Engine) (*walletctl.Txn, error) {
 			switch op {
 			case "topup":
 				return e.TopUp(ctx, a.id, card, amt, a.password)
@@ -242,21 +380,48 @@ func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
 			return e.Pay(ctx, walletctl.PayRequest{UserID: a.id, Merchant: m, Amount: amt, Password: a.password})
 		}
 		kctx := walletctl.WithIdempotencyKey(ctx, key)
-		t, err := do(kctx)
-		wl.count(op, outcomeOf(err))
-		for r := 0; r < 2 && ambiguous(err) && rng.IntN(2) == 0; r++ {
-			wl.mu.Lock()
+		gctx, cancel, where := wl.clientCtx(kctx, rng, op != "pay balance")
+		t, err, died, rerr := wl.attempt(gctx, do)
+		cancel()
+		if rerr != nil {
+			return rerr
+		}
+		label := wl.gaveUp(op, where())
+		if died != "" {
+			wl.count(label, died)
+		} else {
+			wl.count(label, outcomeOf(err))
+		}
+		// A careful client retries what it does not know with the same key (a new request: the
+		// one that gave up, or whose wallet died, is gone), and so does one whose wallet restarted.
+		for r := 0; r < 2 && (died != "" || ambiguous(err)) && rng.IntN(2) == 0; r++ {
+			mu := wl.repLock()
+			mu.Lock()
 			wl.rep.Retries++
-			wl.mu.Unlock()
-			t, err = do(kctx)
-			wl.count(op+" (retry)", outcomeOf(err))
+			mu.Unlock()
+			retried := op + " (retry)"
+			if died != "" {
+				retried = op + " (retry after restart)"
+			}
+			t, err, died, rerr = wl.attempt(kctx, do)
+			if rerr != nil {
+				return rerr
+			}
+			if died != "" {
+				wl.count(retried, died)
+			} else {
+				wl.count(retried, outcomeOf(err))
+			}
 		}
 		if t != nil && wl.ack != nil {
 			wl.ack(op, t.ID, t.Status)
 		}
 		if walletctl.ErrorCode(err) == walletctl.CodePending && t != nil {
-			wl.mu.Lock()
+			mu := wl.repLock()
+			mu.Lock()
 			wl.rep.PendingSeen++
+			mu.Unlock()
+			wl.mu.Lock()
 			wl.pending = append(wl.pending, a.id+"/"+t.ID)
 			wl.everPending = append(wl.everPending, t.ID)
 			wl.mu.Unlock()
@@ -279,8 +444,10 @@ func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
 		if rng.IntN(4) != 0 {
 			req.ConfirmPayee = to.name // usually the payer knows who they pay; sometimes it is refused
 		}
-		tr, err := e.Transfer(walletctl.WithIdempotencyKey(ctx, key), req)
-		wl.count(op, outcomeOf(err))
+		gctx, cancel, where := wl.clientCtx(walletctl.WithIdempotencyKey(ctx, key), rng, false)
+		tr, err := e.Transfer(gctx, req)
+		cancel()
+		wl.count(wl.gaveUp(op, where()), outcomeOf(err))
 		if err == nil && wl.ack != nil {
 			wl.ack(op, tr.ID, walletctl.TxnPending)
 		}
@@ -302,12 +469,14 @@ func (wl *workload) step(ctx context.Context, rng *rand.Rand, i int) error {
 		}
 		sort.Slice(cands, func(i, j int) bool { return txnNum(cands[i].ID) < txnNum(cands[j].ID) })
 		t := cands[rng.IntN(len(cands))]
+		gctx, cancel, where := wl.clientCtx(ctx, rng, false)
 		if op == "accept" {
-			_, err = e.AcceptTransfer(ctx, a.id, t.ID)
+			_, err = e.AcceptTransfer(gctx, a.id, t.ID)
 		} else {
-			_, err = e.CancelTransfer(ctx, a.id, t.ID)
+			_, err = e.CancelTransfer(gctx, a.id, t.ID)
 		}
-		wl.count(op, outcomeOf(err))
+		cancel()
+		wl.count(wl.gaveUp(op, where()), outcomeOf(err))
 	case "wrong password":
 		wrong := fmt.Sprintf("%06d", (atoi(a.password)+1+rng.IntN(999_998))%1_000_000)
 		_, err := e.Pay(ctx, walletctl.PayRequest{UserID: a.id, Merchant: "m-cafe", Amount: 100, Password: wrong})

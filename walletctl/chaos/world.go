@@ -6,6 +6,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -37,9 +38,21 @@ type World struct {
 	// Initial is every card's bank balance before the workload, by card number: the bank side of
 	// money conservation.
 	Initial map[string]int64
+	// SkipCardConservation leaves the per-card balance check to CheckCards: with several wallets
+	// on one bank, a card's movements are spread over several partners' statements.
+	SkipCardConservation bool
+	// Partner is the bank partner this wallet acts as ("" = the bank's default partner).
+	Partner string
+	// Restarts counts the simulated process restarts (Restart).
+	Restarts int
 
 	dir     string
 	tempDir bool
+	// What a restart needs to open the same wallet again, exactly as a new process would.
+	path       string
+	opts       sqlite.Options
+	keySeed    int64
+	engineBank bankapi.API // the bank as the engine sees it (with the process's own failures)
 }
 
 // Close closes the store and removes the directory if the world made it.
@@ -49,6 +62,31 @@ func (w *World) Close() error {
 		os.RemoveAll(w.dir)
 	}
 	return err
+}
+
+// Restart is the wallet process dying and starting again: the engine (with its in-memory
+// locks) is dropped, the store closed and reopened from its file with the same options, and a
+// new engine built with the same key (so card hashes agree with the old one's records).
+func (w *World) Restart() error {
+	if w.path == "" {
+		return errors.New("chaos: this world was not built by the harness and cannot restart")
+	}
+	w.Engine = nil
+	if err := w.Store.Close(); err != nil {
+		return fmt.Errorf("restart: close %s: %w", w.path, err)
+	}
+	st, err := sqlite.OpenWith(w.path, w.opts)
+	if err != nil {
+		return fmt.Errorf("restart: reopen %s: %w", w.path, err)
+	}
+	eng, err := NewEngine(st, w.engineBank, w.Admin, w.Clock, w.keySeed)
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("restart: %w", err)
+	}
+	w.Store, w.Engine = st, eng
+	w.Restarts++
+	return nil
 }
 
 // seedBytes turns a seed into a ChaCha8 key, so that password salts replay from the seed too.
@@ -73,12 +111,32 @@ func NewEngine(st *sqlite.Store, api bankapi.API, admin bankapi.Admin, clock wal
 // it costs no wall time; it only decides which delays are past the caller's patience.
 const bankClientTimeout = 100 * time.Millisecond
 
-// newWorld builds an in-process world for cfg: the bank generated from the seed with enough
-// customers for cfg.Users holders, and an empty wallet on a SQLite file in cfg.Dir.
+// newWorld builds an in-process world for cfg with one wallet (see newWorlds).
 func newWorld(ctx context.Context, cfg Config) (*World, error) {
+	cfg.Wallets = 1
+	ws, err := newWorlds(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return ws[0], nil
+}
+
+// walletSeed is wallet k's seed for its secret key and salts: wallet 0 keeps the run's seed (so a
+// one-wallet run is the same as before wallets existed); the others get distinct ones.
+func walletSeed(seed int64, k int) int64 {
+	return int64(uint64(seed) + uint64(k)*0x9e3779b97f4a7c15)
+}
+
+// newWorlds builds the in-process worlds for cfg: the bank generated from the seed with enough
+// customers for cfg.Users holders, and cfg.Wallets empty wallets on SQLite files in cfg.Dir, all
+// on that one bank. With several wallets each is its own partner of the bank, with its own key.
+// The worlds share the clock and the bank; close them with closeWorlds.
+func newWorlds(ctx context.Context, cfg Config) ([]*World, error) {
+	n := max(cfg.Wallets, 1)
 	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: cfg.Seed, Customers: cfg.Users + cfg.Users/4 + 2, Clock: clock,
-		ClientTimeout: bankClientTimeout, Sleep: bankmock.InstantSleep})
+		ClientTimeout: bankClientTimeout, Sleep: bankmock.InstantSleep,
+		Entropy: rand.NewChaCha8(seedBytes(cfg.Seed, 3))}) // partner keys replay from the seed too
 	dir, temp := cfg.Dir, false
 	if dir == "" {
 		d, err := os.MkdirTemp("", "walletctl-chaos-")
@@ -89,25 +147,65 @@ func newWorld(ctx context.Context, cfg Config) (*World, error) {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, fmt.Sprintf("chaos-%d.db", cfg.Seed))
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + suffix) // a fresh wallet every run, so that a seed replays
-	}
-	st, err := sqlite.Open(path)
+	initial, err := Balances(ctx, bank)
 	if err != nil {
+		if temp {
+			os.RemoveAll(dir)
+		}
 		return nil, err
 	}
-	eng, err := NewEngine(st, bank, bank, clock, cfg.Seed)
-	if err != nil {
-		st.Close()
+	var ws []*World
+	fail := func(err error) ([]*World, error) {
+		closeWorlds(ws)
+		if temp && len(ws) == 0 {
+			os.RemoveAll(dir)
+		}
 		return nil, err
 	}
-	w := &World{Store: st, Engine: eng, Bank: bank, Admin: bank, Clock: clock, Start: clock.Now(), dir: dir, tempDir: temp}
-	if w.Initial, err = Balances(ctx, bank); err != nil {
-		w.Close()
-		return nil, err
+	for k := 0; k < n; k++ {
+		name := fmt.Sprintf("chaos-%d.db", cfg.Seed)
+		var api bankapi.API = bank
+		partner := ""
+		if n > 1 {
+			name = fmt.Sprintf("chaos-%d-w%d.db", cfg.Seed, k)
+			cred, err := bank.CreatePartner(ctx, fmt.Sprintf("chaos wallet %d", k))
+			if err != nil {
+				return fail(err)
+			}
+			partner = cred.Partner.ID
+			api = partnerAPI{api: bank, id: partner}
+		}
+		path := filepath.Join(dir, name)
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(path + suffix) // a fresh wallet every run, so that a seed replays
+		}
+		seed := walletSeed(cfg.Seed, k)
+		key := seedBytes(seed, 2)
+		opts := sqlite.Options{SecretKey: key[:]}
+		st, err := sqlite.OpenWith(path, opts)
+		if err != nil {
+			return fail(err)
+		}
+		eb := &dyingBank{API: api, killRate: cfg.KillRate, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd1e0+uint64(k)))}
+		eng, err := NewEngine(st, eb, bank, clock, seed)
+		if err != nil {
+			st.Close()
+			return fail(err)
+		}
+		ws = append(ws, &World{Store: st, Engine: eng, Bank: api, Admin: bank, Clock: clock, Start: clock.Now(),
+			Initial: initial, SkipCardConservation: n > 1, Partner: partner,
+			dir: dir, tempDir: temp && k == 0, path: path, opts: opts, keySeed: seed, engineBank: eb})
 	}
-	return w, nil
+	return ws, nil
+}
+
+// closeWorlds closes the worlds, the first (which may own the directory) last.
+func closeWorlds(ws []*World) error {
+	var errs []error
+	for i := len(ws) - 1; i >= 0; i-- {
+		errs = append(errs, ws[i].Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Balances reads every card's balance at the bank.
