@@ -58,9 +58,10 @@ fuzz:
 	  done; \
 	done
 
-## chaos: one million random operations under a 20% fault rate, invariants checked (long: ~25 min)
+## chaos: one million random operations under a 20% fault rate, three wallets on one bank, wallet
+## process deaths at bank calls and clients giving up, invariants checked (long: ~25 min)
 chaos: build
-	$(BIN)/walletctl chaos --seed 1 --seeds 100 --users 40 --ops 10000 --fault-rate 0.2 --dir $$(if [ -d /dev/shm ]; then echo /dev/shm; else echo $${TMPDIR:-/tmp}; fi)/walletctl-chaos
+	$(BIN)/walletctl chaos --seed 1 --seeds 100 --users 40 --ops 10000 --fault-rate 0.2 --wallets 3 --kill-rate 0.02 --give-up-rate 0.02 --dir $$(if [ -d /dev/shm ]; then echo /dev/shm; else echo $${TMPDIR:-/tmp}; fi)/walletctl-chaos
 
 ## chaos-ci: 200 seeds x 2,000 operations at a 20% fault rate, zero violations (a few minutes, no race detector)
 chaos-ci:
