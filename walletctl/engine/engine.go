@@ -139,6 +139,12 @@ func internal(err error) error {
 	if df := walletctl.DiskFull(err); df != nil {
 		return df // the user's disk, not a bug
 	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The caller gave up during a store call: its transaction rolled back, nothing changed.
+		return &walletctl.Error{Code: walletctl.CodeNetwork, Err: err,
+			Message: "the request was given up before it changed anything: " + err.Error(),
+			Hint:    "nothing was done; it is safe to retry"}
+	}
 	return &walletctl.Error{Code: walletctl.CodeInternal, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeInternal), Err: err}
 }
 
