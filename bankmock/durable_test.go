@@ -40,7 +40,7 @@ func TestDurableStateIsTheLiveState(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	pctx := context.Background()
 	cards := []bankapi.Customer{testCard(t, "ok"), testCard(t, "credit"), testCard(t, "flaky_bank")}
-	var agreements, bindings []string
+	var agreements []string
 	var keys []string
 	check := func(step int, what string) {
 		t.Helper()
@@ -71,7 +71,6 @@ func TestDurableStateIsTheLiveState(t *testing.T) {
 			what = "bind"
 			b, err := e.CreateBinding(pctx, req(c))
 			if err == nil {
-				bindings = append(bindings, b.BindingID)
 				otp, _ := e.LastOTP(bg, c.Phone)
 				if r.IntN(4) == 0 {
 					otp = "000000"

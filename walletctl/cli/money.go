@@ -67,7 +67,7 @@ func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (wall
 	if err != nil {
 		return nil, nil, 0, "", err
 	}
-	svc, u, err := a.actor(ctx)
+	_, u, err := a.actor(ctx)
 	if err != nil {
 		return nil, nil, 0, "", err
 	}
@@ -75,7 +75,8 @@ func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (wall
 	if err != nil {
 		return nil, nil, 0, "", err
 	}
-	if svc, err = a.service(ctx); err != nil {
+	svc, err := a.service(ctx) // opened again: it was released while the password was asked
+	if err != nil {
 		return nil, nil, 0, "", err
 	}
 	return svc, u, fen, p, nil

@@ -28,7 +28,7 @@ in the ID are refused. On a terminal it is asked twice without echo; scripts pip
 	setStdin := passwordFlag(set)
 	set.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		svc, u, err := a.actor(ctx)
+		_, u, err := a.actor(ctx)
 		if err != nil {
 			return err
 		}
@@ -36,7 +36,8 @@ in the ID are refused. On a terminal it is asked twice without echo; scripts pip
 		if err != nil {
 			return err
 		}
-		if svc, err = a.service(ctx); err != nil { // released while the password was read
+		svc, err := a.service(ctx) // released while the password was read
+		if err != nil {
 			return err
 		}
 		if err := svc.SetPassword(ctx, u.ID, p); err != nil {

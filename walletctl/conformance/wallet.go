@@ -63,7 +63,6 @@ type walletRun struct {
 	bare *bankRun // raw HTTP helpers
 
 	bankOK      bool
-	bankWhy     string
 	cust, cust2 *bankapi.Customer
 	user, user2 *walletctl.User
 	card        *walletctl.Card

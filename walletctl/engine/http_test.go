@@ -52,7 +52,7 @@ func TestOverHTTP(t *testing.T) {
 		t.Fatalf("txn %+v balance %d", got, w.balance(u))
 	}
 	// A refused connection (magic amount 444.44) is pending, then failed: the bank never saw it.
-	tx, err = w.eng.TopUp(w.ctx, u, cid, 44_444, pw)
+	_, err = w.eng.TopUp(w.ctx, u, cid, 44_444, pw)
 	code(t, err, walletctl.CodePending)
 	rep = must[*walletctl.ReconcileReport](t)(w.eng.Reconcile(w.ctx, ""))
 	if rep.Failed != 1 || len(rep.Mismatches) != 0 {

@@ -54,7 +54,7 @@ const FormatVersion = 3
 // Defaults of `sandbox init`.
 const (
 	DefaultSeed      int64 = 1
-	DefaultCustomers       = 50
+	DefaultCustomers int   = 50
 )
 
 // File names inside a home.
