@@ -99,6 +99,7 @@ func newState(seed int64, epoch time.Time, initial int) *state {
 func (e *Engine) genesis(seed int64, epoch time.Time, initial int) {
 	old := e.st
 	e.st = newState(seed, epoch, initial)
+	e.journalBase = 0 // a new world's journal starts empty (a reset rewrites the file whole)
 	if old != nil { // Reset: partners are credentials, and their counters keep tokens unique
 		e.st.Partners, e.st.PartnerSeq = old.Partners, old.PartnerSeq
 	}
@@ -482,6 +483,9 @@ func (e *Engine) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
 		if err != nil {
 			return err
 		}
+		if err := e.loadJournal(); err != nil {
+			return err
+		}
 		j := e.st.Journal
 		if limit := e.journalLimit(); len(j) > limit {
 			j = j[len(j)-limit:]
@@ -567,6 +571,9 @@ func (e *Engine) Snapshot(ctx context.Context) ([]byte, error) {
 		txns, err := e.allTxns()
 		if err != nil {
 			return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state: %v", err)
+		}
+		if err := e.loadJournal(); err != nil {
+			return err
 		}
 		cp := *e.st
 		cp.Clock, cp.Txns = e.now(), txns

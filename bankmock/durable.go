@@ -299,10 +299,45 @@ func Open(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.install(st)
+	e.journalBase = st.Seq.Journal // the file's journal is read when needed (loadJournal)
 	if s, ok := e.cfg.Clock.(setter); ok && !st.Clock.IsZero() {
 		s.Set(st.Clock)
 	}
 	return e, nil
+}
+
+// loadJournal puts the journal entries the file holds from before this process in front of the
+// ones made since. Lock held.
+func (e *Engine) loadJournal() error {
+	if e.dur == nil || e.journalBase == 0 {
+		return nil
+	}
+	rows, err := e.dur.db.Query(`SELECT body FROM journal WHERE seq <= ? ORDER BY seq`, e.journalBase)
+	if err != nil {
+		return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its journal: %v", err)
+	}
+	defer rows.Close()
+	var old []bankapi.JournalEntry
+	for rows.Next() {
+		var body []byte
+		var j bankapi.JournalEntry
+		if err := rows.Scan(&body); err != nil {
+			return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its journal: %v", err)
+		}
+		if err := json.Unmarshal(body, &j); err != nil {
+			return errf(bankapi.CodeIssuerUnavailable, "96", "the bank's journal is damaged (entry not JSON)")
+		}
+		old = append(old, j)
+	}
+	if err := rows.Err(); err != nil {
+		return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its journal: %v", err)
+	}
+	e.st.Journal = append(old, e.st.Journal...)
+	e.journalBase = 0
+	if limit := e.journalLimit(); len(e.st.Journal) > limit {
+		e.st.Journal = append([]bankapi.JournalEntry(nil), e.st.Journal[len(e.st.Journal)-limit:]...)
+	}
+	return nil
 }
 
 // loadState reads a whole state but its transactions (read on demand).
@@ -399,25 +434,8 @@ func loadState(db *sql.DB, path string) (*state, error) {
 	if err := rows.Err(); err != nil {
 		return nil, damaged("cannot read it: "+err.Error(), err)
 	}
-	jrows, err := db.Query(`SELECT body FROM journal ORDER BY seq`)
-	if err != nil {
-		return nil, damaged("cannot read its journal: "+err.Error(), err)
-	}
-	defer jrows.Close()
-	for jrows.Next() {
-		var body []byte
-		var j bankapi.JournalEntry
-		if err := jrows.Scan(&body); err != nil {
-			return nil, damaged("cannot read its journal: "+err.Error(), err)
-		}
-		if err := json.Unmarshal(body, &j); err != nil {
-			return nil, damaged("a journal entry is not valid JSON", err)
-		}
-		st.Journal = append(st.Journal, j)
-	}
-	if err := jrows.Err(); err != nil {
-		return nil, damaged("cannot read its journal: "+err.Error(), err)
-	}
+	// The journal stays in the file until someone reads it (Journal, Snapshot): opening a bank
+	// must not cost its last 10,000 requests.
 	if err := validState(st, false); err != nil {
 		return nil, damaged(err.Error(), err)
 	}
@@ -685,12 +703,14 @@ func (e *Engine) reloadLocked() {
 		return
 	}
 	e.install(st)
+	e.journalBase = st.Seq.Journal // the file's journal is read when needed (loadJournal)
 	e.broken = nil
 }
 
-// install makes st the state (the file's: transactions are read on demand). Lock held.
+// install makes st the state. Lock held.
 func (e *Engine) install(st *state) {
 	e.st = st
+	e.journalBase = 0
 	e.cardIdx = make(map[string]int, len(st.Customers))
 	for i, c := range st.Customers {
 		e.cardIdx[c.CardNo] = i

@@ -426,3 +426,44 @@ func openMemoryOrFile(t *testing.T, durable bool) *Engine {
 	}
 	return e
 }
+
+// BenchmarkOpenAfterHistory: opening a bank's file (what every CLI command that reaches the bank
+// does) after 12,000 debits, against opening one with none, in the same run: transactions and the
+// journal stay in the file until asked for, so the ratio "x_history" should stay near 1.
+func BenchmarkOpenAfterHistory(b *testing.B) {
+	mk := func(n int) string {
+		p := filepath.Join(b.TempDir(), "bank.db")
+		e, err := Open(Config{Seed: 1, Customers: 50, Path: p, Create: true, NoSync: true, Sleep: InstantSleep})
+		if err != nil {
+			b.Fatal(err)
+		}
+		agr := bind(b, e, testCard(b, "ok"))
+		for i := 0; i < n; i++ {
+			if _, err := e.Debit(bg, fmt.Sprint("k", i), cny(agr, 1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := e.Close(); err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	fresh, old := mk(0), mk(12000)
+	open := func(p string) time.Duration {
+		start := time.Now()
+		e, err := Open(Config{Seed: 1, Customers: 50, Path: p})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		e.Close()
+		return d
+	}
+	var tf, to time.Duration
+	for b.Loop() {
+		tf += open(fresh)
+		to += open(old)
+	}
+	b.ReportMetric(float64(to)/float64(tf), "x_history")
+	b.ReportMetric(float64(to.Microseconds())/float64(b.N), "µs/open-after-12000")
+}

@@ -99,12 +99,15 @@ type Engine struct {
 	entropy  io.Reader            // cfg.Entropy or crypto/rand
 
 	// Durable state (durable.go); all nil/zero in memory.
-	dur        *durable
-	dirty      *dirtySet // what the current critical section changed
-	jFlushed   int64     // the last journal seq captured
-	metaDirty  bool      // counters or the clock changed without a record (Advance)
-	broken     error     // the file could not be read back after a failed commit
-	recovering bool      // a panic's half-made changes are being discarded
+	dur       *durable
+	dirty     *dirtySet // what the current critical section changed
+	jFlushed  int64     // the last journal seq captured
+	metaDirty bool      // counters or the clock changed without a record (Advance)
+	// journalBase: the journal entries up to this seq are in the file, not in memory (read by
+	// loadJournal when asked for); 0 when memory holds the whole journal.
+	journalBase int64
+	broken      error // the file could not be read back after a failed commit
+	recovering  bool  // a panic's half-made changes are being discarded
 }
 
 // inflightKey is an idempotency key of one partner.
