@@ -100,7 +100,7 @@ func (e *Engine) genesis(seed int64, epoch time.Time, initial int) {
 	old := e.st
 	e.st = newState(seed, epoch, initial)
 	e.journalBase = 0 // a new world's journal starts empty (a reset rewrites the file whole)
-	if old != nil { // Reset: partners are credentials, and their counters keep tokens unique
+	if old != nil {   // Reset: partners are credentials, and their counters keep tokens unique
 		e.st.Partners, e.st.PartnerSeq = old.Partners, old.PartnerSeq
 	}
 	e.cardIdx = make(map[string]int, len(TestCards)+initial)
