@@ -381,7 +381,7 @@ func TestCompletion(t *testing.T) {
 }
 
 // Concurrent invocations on one home neither corrupt nor lose anything: every registration,
-// every bank fault (bank.json) and every clock step (sandbox.json) survives.
+// every bank fault (bank.db) and every clock step (sandbox.json) survives.
 func TestConcurrentInvocations(t *testing.T) {
 	home := t.TempDir()
 	if r := runIn(home, "", nil, "sandbox", "init"); r.code != 0 {

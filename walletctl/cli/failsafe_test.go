@@ -175,7 +175,7 @@ func TestFailedInitForceChangesNothing(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err == nil {
-		t.Fatalf("init --force under an 8 KB file size limit succeeded (make the limit smaller than bank.json): %s", stderr.String())
+		t.Fatalf("init --force under an 8 KB file size limit succeeded (make the limit smaller than bank.db): %s", stderr.String())
 	}
 	if e := stderr.String(); !strings.Contains(e, "file too large") && !strings.Contains(e, "disk I/O error") && !strings.Contains(e, "disk is full") {
 		t.Fatalf("init --force failed for another reason than the file size limit: %s", stderr.String())

@@ -122,7 +122,7 @@ func (c *collector) execFor(sc *scenario.Scenario) scenario.Exec {
 }
 
 // exec runs one command through the real CLI, then records its raw (unmasked) output and, when
-// inspect is set, the state of its home: people's files, and the bank's secrets from bank.json.
+// inspect is set, the state of its home: people's files, and the bank's secrets from bank.db (or a format-2 bank.json).
 func (c *collector) exec(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, inspect bool) int {
 	var out, errOut bytes.Buffer
 	code := cli.Run(ctx, args, &cli.IOStreams{In: stdin, Out: &out, ErrOut: &errOut}, getenv)
