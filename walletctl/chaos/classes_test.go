@@ -17,7 +17,7 @@ import (
 // able to fail: the tests below break one thing at a time and expect the checker to say so.
 
 func allClasses(seed int64, dir string) Config {
-	return Config{Seed: seed, Users: 15, Ops: 600, FaultRate: 0.2, Dir: dir, Wallets: 3, KillRate: 0.05, GiveUpRate: 0.1}
+	return Config{Seed: seed, Users: 12, Ops: 350, FaultRate: 0.2, Dir: dir, Wallets: 3, KillRate: 0.05, GiveUpRate: 0.1}
 }
 
 func TestChaosClassesHoldAndReplay(t *testing.T) {
@@ -58,7 +58,7 @@ func TestChaosClassesHoldAndReplay(t *testing.T) {
 // while other workers wait for it (the hash is not compared).
 func TestChaosClassesWorkers(t *testing.T) {
 	cfg := allClasses(22, testDir(t))
-	cfg.Workers, cfg.Ops = 4, 400
+	cfg.Workers, cfg.Ops = 4, 250
 	r, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
