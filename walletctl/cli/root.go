@@ -132,6 +132,13 @@ Error codes and exit codes:  walletctl codes`,
 	root.RegisterFlagCompletionFunc("as", a.completeUsers)
 
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// A parent given a mistyped subcommand and that subcommand's flags (user regster --phone P):
+		// the mistyped word is the error, not the flag.
+		if c.HasSubCommands() {
+			if rest := c.Flags().Args(); len(rest) > 0 {
+				return unknownSubcommand(c, rest[0])
+			}
+		}
 		return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: err.Error(),
 			Hint: "see the flags: " + c.CommandPath() + " --help"}
 	})
@@ -146,7 +153,62 @@ Error codes and exit codes:  walletctl codes`,
 		conformance.NewCommand(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
+	// cobra adds its completion command when it executes; added now, its parent rule applies too.
+	// Its scripts go to the writer set when it is made: this invocation's.
+	if a.ios.Out != nil {
+		root.SetOut(a.ios.Out)
+	}
+	root.InitDefaultCompletionCmd()
+	rejectUnknownSubcommands(root)
 	return root
+}
+
+// rejectUnknownSubcommands makes every command that only groups subcommands refuse any other
+// word (exit 2, with cobra's "Did you mean" suggestions) instead of printing its help and
+// succeeding; given nothing, it still prints its help.
+func rejectUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if !c.HasSubCommands() {
+		return
+	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only on its own path
+	}
+	if c.Runnable() { // an action of its own (transfer): a word its arguments refuse is a typo
+		own := c.Args
+		if own == nil {
+			own = cobra.ArbitraryArgs
+		}
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := own(cmd, args); err != nil && len(args) > 0 {
+				return unknownSubcommand(cmd, args[0])
+			} else if err != nil {
+				return err
+			}
+			return nil
+		}
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return unknownSubcommand(cmd, args[0])
+		}
+		return nil
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+}
+
+// unknownSubcommand is cobra's own message for a mistyped subcommand, as INVALID_ARGUMENT.
+func unknownSubcommand(parent *cobra.Command, word string) *walletctl.Error {
+	msg := fmt.Sprintf("unknown command %q for %q", word, parent.CommandPath())
+	e := &walletctl.Error{Code: walletctl.CodeInvalidArgument, Hint: "see the commands: " + parent.CommandPath() + " --help"}
+	if s := parent.SuggestionsFor(word); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	e.Message = msg
+	return e
 }
 
 // preRun fills flags from the environment and checks the global ones.
