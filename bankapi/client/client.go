@@ -469,7 +469,10 @@ func (c *Client) Faults(ctx context.Context) ([]bankapi.Fault, error) {
 // AddFault implements bankapi.Admin.
 func (c *Client) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault, error) {
 	var v bankapi.Fault
-	if err := c.do(ctx, call{method: "POST", path: "/admin/faults", auth: helper, body: f, out: &v}); err != nil {
+	// Only the create fields (FaultCreate): id, source and the counters are the bank's, and the
+	// bank refuses a body that carries them.
+	body := bankapi.NewFaultCreate(f)
+	if err := c.do(ctx, call{method: "POST", path: "/admin/faults", auth: helper, body: body, out: &v}); err != nil {
 		return nil, err
 	}
 	return &v, nil
