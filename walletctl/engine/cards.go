@@ -176,6 +176,9 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 	if rec == nil || rec.UserID != userID || rec.Purpose != "bind" {
 		return nil, errf(walletctl.CodeNotFound, "no pending binding %q for %s", bindingID, userID)
 	}
+	if err := checkOTPFormat(strings.TrimSpace(otp)); err != nil { // no bank attempt for a typo
+		return nil, err
+	}
 	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, strings.TrimSpace(otp))
 	if err != nil {
 		if be, ok := bankapi.AsError(err); ok && (be.Code == bankapi.CodeOTPExpired || be.Code == bankapi.CodeNotFound || bindError(err).Code == walletctl.CodeOTPExpired) {

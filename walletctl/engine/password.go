@@ -68,15 +68,44 @@ func verifyPassword(pw, phc string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// checkPasswordRules enforces the format (exactly 6 ASCII digits) and refuses weak ones.
-func checkPasswordRules(pw, idNo string) error {
+// sixDigits says whether s is exactly 6 ASCII digits (full-width digits and spaces are not).
+func sixDigits(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPasswordFormat refuses what cannot be a payment password (exactly 6 ASCII digits).
+func checkPasswordFormat(pw string) error {
 	if len(pw) != 6 {
 		return errf(walletctl.CodePasswordFormat, "the payment password must be exactly 6 digits")
 	}
-	for i := 0; i < len(pw); i++ {
-		if pw[i] < '0' || pw[i] > '9' {
-			return errf(walletctl.CodePasswordFormat, "the payment password must be exactly 6 digits (0-9 only)")
-		}
+	if !sixDigits(pw) {
+		return errf(walletctl.CodePasswordFormat, "the payment password must be exactly 6 digits (0-9 only)")
+	}
+	return nil
+}
+
+// checkOTPFormat refuses what cannot be a bank SMS code (6 ASCII digits) before the bank sees
+// it, so that a typo (full-width digits, a space) costs none of the bank's attempts.
+func checkOTPFormat(otp string) error {
+	if !sixDigits(otp) {
+		return withHint(errf(walletctl.CodeInvalidArgument, "the SMS code must be exactly 6 digits (0-9 only)"),
+			"type the 6 digits of the bank's SMS (in the sandbox: walletctl bank otp --phone P)")
+	}
+	return nil
+}
+
+// checkPasswordRules enforces the format (exactly 6 ASCII digits) and refuses weak ones.
+func checkPasswordRules(pw, idNo string) error {
+	if err := checkPasswordFormat(pw); err != nil {
+		return err
 	}
 	if why := weakReason(pw, idNo); why != "" {
 		return errf(walletctl.CodePasswordWeak, "this payment password is too easy to guess: %s", why)
@@ -245,6 +274,10 @@ func (e *Engine) authorize(ctx context.Context, userID, password string, m movem
 	if password == "" {
 		return "", errf(walletctl.CodePasswordMissing, "this operation needs the payment password")
 	}
+	// What cannot be a password is no guess at this one: it uses no attempt.
+	if err := checkPasswordFormat(password); err != nil {
+		return "", err
+	}
 	ok, err := verifyPassword(password, u.PasswordHash)
 	if err != nil {
 		return "", internal(err)
@@ -401,6 +434,10 @@ func (e *Engine) CompletePasswordReset(ctx context.Context, userID, resetID, otp
 		return internal(err)
 	}
 	if err := checkPasswordRules(newPassword, idNo); err != nil {
+		return err
+	}
+	otp = strings.TrimSpace(otp)
+	if err := checkOTPFormat(otp); err != nil {
 		return err
 	}
 	ag, err := e.bank.ConfirmBinding(ctx, rec.BankBindingID, otp)

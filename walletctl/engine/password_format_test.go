@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// malformed are strings that cannot be a payment password: PASSWORD_FORMAT, and no attempt used.
+var malformed = []string{"12345", "abcdef", "１２３４５６", "12 456", " 385926", "1234567"}
+
+// TestMalformedPasswordUsesNoAttempt: many more malformed passwords than the lock allows never
+// lock the password nor log a wrong attempt, in every money movement that asks for it; the
+// right one still works after them and one wrong one still counts.
+func TestMalformedPasswordUsesNoAttempt(t *testing.T) {
+	w := newWorld(t)
+	u, cid := w.ready(card("ok"))
+	if _, err := w.eng.TopUp(w.ctx, u, cid, 10000, pw); err != nil {
+		t.Fatal(err)
+	}
+	moves := []func(p string) error{
+		func(p string) error { _, err := w.eng.TopUp(w.ctx, u, cid, 100, p); return err },
+		func(p string) error { _, err := w.eng.Withdraw(w.ctx, u, cid, 100, p); return err },
+		func(p string) error {
+			_, err := w.eng.Pay(w.ctx, walletctl.PayRequest{UserID: u, Merchant: "m-cinema", Amount: 100, Password: p})
+			return err
+		},
+	}
+	for round := 0; round < 3; round++ {
+		for _, move := range moves {
+			for _, p := range malformed {
+				code(t, move(p), walletctl.CodePasswordFormat)
+			}
+		}
+	}
+	for _, ev := range w.events(u) {
+		if ev == "password_wrong" || ev == "password_locked" {
+			t.Fatalf("a malformed password counted as an attempt: %v", w.events(u))
+		}
+	}
+	e := code(t, moves[0]("902741"), walletctl.CodePasswordWrong)
+	if e.Details["attempts_remaining"] != w.eng.set.PasswordMaxAttempts-1 {
+		t.Fatalf("attempts_remaining %v after malformed ones and one wrong", e.Details["attempts_remaining"])
+	}
+	if err := moves[0](pw); err != nil {
+		t.Fatal(err)
+	}
+	if ev := w.events(u); !slices.Contains(ev, "password_wrong") {
+		t.Fatalf("the wrong one was not logged: %v", ev)
+	}
+}
+
+// TestMalformedOTPNeverReachesTheBank: a full-width or short SMS code is INVALID_ARGUMENT and
+// leaves the binding open; the right code still confirms it.
+func TestMalformedOTPNeverReachesTheBank(t *testing.T) {
+	w := newWorld(t)
+	c := card("ok")
+	u := w.verified(c)
+	b := must[*walletctl.CardBinding](t)(w.eng.BindCard(w.ctx, u, c.CardNo, c.Phone))
+	otp := must[string](t)(w.admin.LastOTP(w.ctx, c.Phone))
+	wide := ""
+	for _, r := range otp {
+		wide += string(r - '0' + '０')
+	}
+	for i := 0; i < 10; i++ {
+		for _, bad := range []string{wide, otp[:5], "abcdef", otp[:3] + " " + otp[3:]} {
+			_, err := w.eng.ConfirmCard(w.ctx, u, b.BindingID, bad)
+			code(t, err, walletctl.CodeInvalidArgument)
+		}
+	}
+	if _, err := w.eng.ConfirmCard(w.ctx, u, b.BindingID, otp); err != nil {
+		t.Fatalf("the right code after malformed ones: %v", err)
+	}
+}
