@@ -146,7 +146,7 @@ func (v *Validator) Wrap(h http.Handler) http.Handler {
 		v.mu.Unlock()
 
 		reqIn := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
+			Options: &openapi3filter.Options{AuthenticationFunc: presented, MultiError: true}}
 		reqErr := openapi3filter.ValidateRequest(r.Context(), reqIn)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 
@@ -189,6 +189,22 @@ func (v *Validator) Wrap(h http.Handler) http.Handler {
 			v.fail("%s -> %d: %s (body %.300s)", op, st, oneLine(err), respBody)
 		}
 	})
+}
+
+// presented checks that a request carries the credential a security scheme names (an HTTP
+// bearer scheme: "Authorization: Bearer ..."), not that the server accepts it: so a document
+// that makes a credential mandatory where the server answers without one (the loopback admin
+// rule) is caught, since the request is then "invalid" and the server still answers 2xx.
+func presented(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	ss := in.SecurityScheme
+	if ss == nil || ss.Type != "http" || !strings.EqualFold(ss.Scheme, "bearer") {
+		return nil
+	}
+	h := in.RequestValidationInput.Request.Header.Get("Authorization")
+	if len(h) < 8 || !strings.EqualFold(h[:7], "Bearer ") {
+		return fmt.Errorf("no bearer credential for %s", in.SecuritySchemeName)
+	}
+	return nil
 }
 
 func oneLine(err error) string {

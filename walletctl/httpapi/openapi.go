@@ -30,6 +30,7 @@ var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
 
 func buildOpenAPI() obj {
 	schemas := obj{}
+	comps := map[string]obj{}
 	ref := func(t reflect.Type) obj { return schemaOf(t, schemas) }
 	errSchema := obj{"type": "object", "required": []string{"error"}, "properties": obj{
 		"error": obj{"type": "object", "required": []string{"code", "message"}, "properties": obj{
@@ -54,7 +55,9 @@ func buildOpenAPI() obj {
 		p[strings.ToLower(method)] = op
 	}
 	for _, rt := range Routes {
-		op := obj{"operationId": rt.Op, "summary": rt.Summary, "security": []obj{{"apiKey": []string{}}}}
+		op := obj{"operationId": rt.Op, "summary": rt.Summary, "tags": []string{routeTag(rt.Path)},
+			"description": rt.Summary + ". Runs walletctl's " + rt.Op + " on the tenant of the API key; an error answers the status of its code in the code table (walletctl codes).",
+			"security":    []obj{{"apiKey": []string{}}}}
 		var params []obj
 		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
@@ -71,7 +74,7 @@ func buildOpenAPI() obj {
 		}
 		resps := obj{
 			"default": errResp("an error with its code; the HTTP status follows the code table"),
-			"401":     errResp("no valid API key"),
+			"401":     withHeaders(errResp("no valid API key"), wwwAuth),
 		}
 		busy := errResp("SERVER_BUSY: the tenant's queue of waiting requests is full; this one was not run, so sending it again after Retry-After is safe")
 		busy["headers"] = obj{"Retry-After": obj{"description": "seconds to wait before sending it again", "schema": obj{"type": "integer"}}}
@@ -85,11 +88,13 @@ func buildOpenAPI() obj {
 		add(rt.Method, rt.Path, op)
 	}
 	admin := func(op, summary string, body, result any, status string) obj {
-		o := obj{"operationId": op, "summary": summary, "tags": []string{"admin"}, "security": []obj{{"adminToken": []string{}}}}
+		o := obj{"operationId": op, "summary": summary, "tags": []string{"admin"}, "description": summary + ". " + adminRule,
+			"security": []obj{{}, {"adminToken": []string{}}}}
 		if body != nil {
 			o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(reflect.TypeOf(body))}}}
 		}
-		r := obj{"default": errResp("an error"), "401": errResp("no valid admin token"), "403": errResp("not loopback and no admin token set")}
+		r := obj{"default": errResp("an error"), "401": withHeaders(errResp("no valid admin token (the server has one)"), wwwAuth),
+			"403": errResp("not loopback and no admin token set")}
 		if result != nil {
 			r[status] = obj{"description": "OK", "content": obj{"application/json": obj{"schema": ref(reflect.TypeOf(result))}}}
 		} else {
@@ -103,44 +108,47 @@ func buildOpenAPI() obj {
 	del := admin("DeleteTenant", "Delete a tenant and its sandbox", nil, nil, "204")
 	del["parameters"] = []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}}}
 	add("DELETE", "/admin/tenants/{id}", del)
-	add("GET", "/healthz", obj{"operationId": "Healthz", "summary": "Liveness", "security": []obj{},
-		"responses": obj{"200": obj{"description": "ok"}}})
-	add("GET", "/openapi.json", obj{"operationId": "OpenAPI", "summary": "This document", "security": []obj{},
-		"responses": obj{"200": obj{"description": "the OpenAPI 3 document"}}})
-	bank := obj{"summary": "The tenant's bank: the bank-adapter protocol and the bank's admin API under this prefix (see the bank's /openapi.json)",
-		"description": "What a tenant may do here depends on its bank. A tenant with a private in-process bank (no bank_url) " +
-			"has full rights on it: the protocol, customers, faults, OTPs, the journal, the clock, reset and snapshot. " +
-			"A tenant on a shared bank server (bank_url) acts as its own partner there and nothing more: walletctl serve " +
-			"drops the request's credentials and sends only the tenant's partner key (never the operator's bank token), so " +
-			"the bank shows the tenant only its own transactions, statements, journal entries and OTPs, and fault rules " +
-			"added here match only the tenant's traffic; bank-wide admin (customers, reset, snapshot, moving the clock, " +
-			"partners, bank-wide faults) answers 403, and another partner's things answer 404 or are absent. " +
-			"X-Bankmock-Fault and Idempotency-Key pass through; bank errors keep the bank's {\"error\":{code,resp_code,message}} body.",
-		"security":   []obj{{"apiKey": []string{}}},
-		"parameters": []obj{{"name": "path", "in": "path", "required": true, "schema": obj{"type": "string"}}},
-		"responses":  obj{"default": obj{"description": "as bankmock answers"}}}
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
-		o := obj{}
-		for k, v := range bank {
-			o[k] = v
-		}
-		o["operationId"] = "Bank" + strings.ToLower(m)
-		add(m, "/v1/bank/{path}", o)
+	add("GET", "/healthz", obj{"operationId": "Healthz", "summary": "Liveness", "tags": []string{"meta"}, "security": []obj{},
+		"description": "Answers {\"status\":\"ok\"} while the server runs; no credentials needed.",
+		"responses": obj{"200": obj{"description": "ok", "content": obj{"application/json": obj{"schema": obj{
+			"type": "object", "required": []string{"status"}, "properties": obj{"status": obj{"type": "string", "enum": []string{"ok"}}}}}}}}})
+	add("GET", "/openapi.json", obj{"operationId": "OpenAPI", "summary": "This document", "tags": []string{"meta"}, "security": []obj{},
+		"description": "This OpenAPI 3 document, built from the server's route table; no credentials needed.",
+		"responses": obj{"200": obj{"description": "the OpenAPI 3 document", "content": obj{"application/json": obj{"schema": obj{
+			"type": "object", "required": []string{"openapi", "paths"},
+			"properties": obj{"openapi": obj{"type": "string"}, "paths": obj{"type": "object"}}}}}}}})
+	addBankProxy(paths, schemas, comps)
+	components := obj{
+		"schemas": schemas,
+		"securitySchemes": obj{
+			"apiKey":     obj{"type": "http", "scheme": "bearer", "description": "a tenant's API key"},
+			"adminToken": obj{"type": "http", "scheme": "bearer", "description": "the server's --admin-token. " + adminRule},
+		},
+	}
+	for kind, m := range comps {
+		components[kind] = m
 	}
 	return obj{
 		"openapi": "3.0.3",
+		"servers": []obj{{"url": "http://127.0.0.1:8087", "description": "walletctl serve (the default address; --addr changes it)"}},
+		"tags": []obj{
+			{"name": "users", "description": "Users: registration, status, KYC, payment passwords"},
+			{"name": "cards", "description": "Bank cards: binding with the bank's OTP, listing, unbinding"},
+			{"name": "money", "description": "Top-ups, withdrawals, payments, the balance and the transaction history"},
+			{"name": "transfers", "description": "Transfers between users: preview, send, accept, cancel"},
+			{"name": "sandbox", "description": "The sandbox: merchants, reconciliation against the bank, the virtual clock"},
+			{"name": "bank", "description": "The tenant's bank (bankmock), proxied under /v1/bank: every path of the bank's own document, prefixed"},
+			{"name": "admin", "description": "Tenants: create, list, delete. " + adminRule},
+			{"name": "meta", "description": "Liveness and this document"},
+		},
 		"info": obj{"title": "walletctl wallet API", "version": "1",
+			"license": obj{"name": "MIT", "url": "https://opensource.org/licenses/MIT"},
+			"contact": obj{"name": "walletctl", "url": "https://github.com/walletctl/walletctl"},
 			"description": "The wallet of walletctl as JSON over HTTP (walletctl serve). Amounts are integer fen (CNY). " +
 				"Every tenant is an isolated sandbox behind an API key. Errors are {\"error\":{code,message,hint,details}} " +
 				"with the HTTP status of the code table."},
-		"paths": paths,
-		"components": obj{
-			"schemas": schemas,
-			"securitySchemes": obj{
-				"apiKey":     obj{"type": "http", "scheme": "bearer", "description": "a tenant's API key"},
-				"adminToken": obj{"type": "http", "scheme": "bearer", "description": "the server's --admin-token"},
-			},
-		},
+		"paths":      paths,
+		"components": components,
 	}
 }
 

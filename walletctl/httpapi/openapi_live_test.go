@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/internal/openapivalidate"
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/tenant"
+)
+
+// TestOpenAPIProxiedBankPaths: the wallet's document is valid OpenAPI 3 for kin-openapi, and
+// its /v1/bank/... paths (several segments, as walletctl bank sends them) are found by a
+// validator, with the bank's own schemas: requests and responses through a real wallet server
+// must match it, the loopback admin API without a token included.
+func TestOpenAPIProxiedBankPaths(t *testing.T) {
+	v, err := openapivalidate.New("wallet", OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Headers = []string{bankapi.HeaderFaultFired, "Retry-After", "WWW-Authenticate"}
+	s, _ := startServer(t, Options{}, tenant.Options{})
+	hs := httptest.NewServer(v.Wrap(s))
+	defer hs.Close()
+	ct := createTenant(t, s, walletctl.TenantSpec{Customers: 2})
+	ok := bankmock.TestCards[0].Customer
+	send := func(method, path, body string, hdr ...string) int {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, hs.URL+path, rd)
+		req.Header.Set("Authorization", "Bearer "+ct.APIKey)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+		hdr                []string
+	}{
+		{"GET", "/v1/bank/admin/customers", "", 200, nil},
+		{"GET", "/v1/bank/admin/customers/" + ok.CardNo, "", 200, nil},
+		{"POST", "/v1/bank/admin/faults", `{"spec":"delay;op=banks;delay=1ms;first=1"}`, 201, nil},
+		{"POST", "/v1/bank/admin/faults", `{"kind":"refuse","id":"f1","matched":0,"fired":0}`, 400, nil},
+		{"GET", "/v1/bank/v1/banks", "", 200, nil},
+		{"GET", "/v1/bank/v1/banks", "", 502, []string{bankapi.HeaderFault, "http_error;status=502"}},
+		{"GET", "/v1/bank/v1/banks", "", 400, []string{bankapi.HeaderFault, "nonsense"}},
+		{"GET", "/v1/bank/v1/statements/2026/01/05", "", 404, nil},
+		{"GET", "/v1/bank/admin/clock", "", 200, nil},
+		{"GET", "/v1/users", "", 200, nil},
+		{"GET", "/admin/tenants", "", 200, []string{"Authorization", ""}},
+	} {
+		if got := send(c.method, c.path, c.body, c.hdr...); got != c.want {
+			t.Errorf("%s %s: %d, want %d", c.method, c.path, got, c.want)
+		}
+	}
+	for _, e := range v.Errors() {
+		t.Error(e)
+	}
+	seen := v.Seen()
+	for _, op := range []string{"GET /v1/bank/admin/customers", "GET /v1/bank/v1/banks", "GET /admin/tenants"} {
+		if seen[op] == 0 {
+			t.Errorf("%s: no request matched it in the document", op)
+		}
+	}
+	t.Log(v.Report())
+}
