@@ -24,6 +24,9 @@ run: build
 ## test: lint, every test under the race detector (goldens in every transport, chaos, crash, fuzz
 ## seed corpora), then the chaos invariants over 200 seeds x 2,000 operations at a 20% fault rate
 test: lint
+	@if [ -n "$${WALLETCTL_TEST_POSTGRES:-}" ]; then echo "test: PostgreSQL tests run against WALLETCTL_TEST_POSTGRES"; \
+	elif [ -n "$${CI:-}" ]; then echo "test: CI is set but WALLETCTL_TEST_POSTGRES is not: the PostgreSQL tests will fail (.ci/run starts a server)"; \
+	else echo "test: PostgreSQL tests SKIPPED: WALLETCTL_TEST_POSTGRES is not set (run \`make test-postgres\`, which starts a throwaway server)"; fi
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory crash-ci
 	$(MAKE) --no-print-directory chaos-ci
@@ -64,13 +67,22 @@ chaos: build
 	$(BIN)/walletctl chaos --seed 1 --seeds 100 --users 40 --ops 10000 --fault-rate 0.2 --wallets 3 --kill-rate 0.02 --give-up-rate 0.02 --dir $$(if [ -d /dev/shm ]; then echo /dev/shm; else echo $${TMPDIR:-/tmp}; fi)/walletctl-chaos
 
 ## chaos-ci: 200 seeds x 2,000 operations at a 20% fault rate, zero violations (a few minutes, no race detector)
+## (-v for the test's progress lines, one per 20 seeds; the rest of -v's chatter is filtered out)
 chaos-ci:
-	CHAOS_SEEDS=200 CHAOS_OPS=2000 $(GO) test -count=1 -timeout 20m -run '^TestChaos$$' ./walletctl/chaos/
+	@echo "chaos-ci: 200 seeds x 2,000 operations, a progress line every 20 seeds (3-10 minutes)"
+	set -o pipefail; CHAOS_SEEDS=200 CHAOS_OPS=2000 $(GO) test -v -count=1 -timeout 20m -run '^TestChaos$$' ./walletctl/chaos/ 2>&1 | \
+	  grep --line-buffered -v -E '^(=== (RUN|PAUSE|CONT|NAME)| *--- PASS: TestChaos/seeds)'
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet, and a build and vet for linux, darwin and windows (the README offers
+## PowerShell completion: walletctl must build there)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@set -e; for os in linux darwin windows; do \
+	  echo "GOOS=$$os go build ./... && go vet ./..."; \
+	  GOOS=$$os GOARCH=amd64 $(GO) build ./...; \
+	  GOOS=$$os GOARCH=amd64 $(GO) vet ./...; \
+	done
 
 clean:
 	rm -rf $(BIN) $(RUN_HOME)

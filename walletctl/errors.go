@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // Error is the wallet's one error type: a stable code, a message, a hint taken from the seed's
@@ -45,13 +44,13 @@ func DiskFull(err error) *Error {
 	if err == nil {
 		return nil
 	}
-	if msg := err.Error(); errors.Is(err, syscall.EROFS) || strings.Contains(msg, "readonly database") || strings.Contains(msg, "read-only file system") {
+	if msg := err.Error(); IsReadOnlyFS(err) || strings.Contains(msg, "readonly database") || strings.Contains(msg, "read-only file system") {
 		return &Error{Code: CodeSandboxReadOnly, Message: "cannot write: " + msg, Hint: codeHints[CodeSandboxReadOnly], Err: err}
 	}
 	msg := err.Error()
 	// SQLite says "database or disk is full" (SQLITE_FULL, 13), or fails to grow its shared-memory
 	// file: SQLITE_IOERR_SHMSIZE (4874), which on a local disk means no space for it.
-	if errors.Is(err, syscall.ENOSPC) || strings.Contains(msg, "database or disk is full") || strings.Contains(msg, "no space left on device") ||
+	if isNoSpace(err) || strings.Contains(msg, "database or disk is full") || strings.Contains(msg, "no space left on device") ||
 		strings.Contains(msg, "disk I/O error (4874)") {
 		return &Error{Code: CodeDiskFull, Message: "out of disk space: " + msg, Hint: codeHints[CodeDiskFull], Err: err}
 	}

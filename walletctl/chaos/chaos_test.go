@@ -68,13 +68,21 @@ func TestChaos(t *testing.T) {
 	if testing.Short() && os.Getenv("CHAOS_SEEDS") == "" {
 		seeds = 4
 	}
-	var total, fired, pending, kills, restarts, giveUps, multi atomic.Int64
+	var total, fired, pending, kills, restarts, giveUps, multi, done atomic.Int64
 	began := time.Now()
+	// A long run says how far it got (make chaos-ci runs -v and shows these lines): one line per
+	// 20 seeds, to stderr, so that minutes of work are not minutes of silence.
+	progress := func() {
+		if n := done.Add(1); seeds >= 20 && (n%20 == 0 || n == int64(seeds)) {
+			fmt.Fprintf(os.Stderr, "chaos progress: %d/%d seeds done, %d operations, %.0fs\n", n, seeds, total.Load(), time.Since(began).Seconds())
+		}
+	}
 	t.Run("seeds", func(t *testing.T) {
 		for s := 1; s <= seeds; s++ {
 			seed := int64(s)
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
+				defer progress()
 				wallets, kill, giveUp := seedClasses(seed)
 				r, err := Run(context.Background(), Config{Seed: seed, Users: 12, Ops: ops, FaultRate: 0.2, Dir: testDir(t),
 					Wallets: wallets, KillRate: kill, GiveUpRate: giveUp})

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
@@ -27,7 +26,7 @@ func damaged(path, reason string, err error) error {
 
 // readOnlyOr is SANDBOX_READ_ONLY for a home that cannot be written, else err.
 func readOnlyOr(home string, err error) error {
-	if errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "read-only") {
+	if walletctl.IsReadOnlyFS(err) || errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "read-only") {
 		return &walletctl.Error{Code: walletctl.CodeSandboxReadOnly, Err: err,
 			Message: fmt.Sprintf("the sandbox home %s is read-only: %v", home, err),
 			Hint:    walletctl.Hint(walletctl.CodeSandboxReadOnly),

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/internal/testfs"
@@ -63,4 +64,31 @@ func TestReadOnlyHome(t *testing.T) {
 	if !errors.As(err, &we) || we.Code != walletctl.CodeSandboxReadOnly {
 		t.Errorf("a new sandbox on a read-only file system: %v, want SANDBOX_READ_ONLY", err)
 	}
+}
+
+// In a read-only home, readers share the lock: two read-only opens at once both succeed.
+func TestReadOnlyHomeSharesTheLock(t *testing.T) {
+	ctx := context.Background()
+	fs := testfs.Mount(t, "16m")
+	home := filepath.Join(fs, "home")
+	sb, err := sandbox.Init(ctx, sandbox.Options{Home: home}, sandbox.InitOptions{Seed: 1, Customers: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testfs.ReadOnly(t, fs)
+	first, _, err := sandbox.Open(ctx, sandbox.Options{Home: home}, false)
+	if err != nil {
+		t.Fatalf("first reader: %v", err)
+	}
+	defer first.Close(ctx)
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	second, _, err := sandbox.Open(short, sandbox.Options{Home: home}, false)
+	if err != nil {
+		t.Fatalf("second reader while the first holds the shared lock: %v", err)
+	}
+	second.Close(ctx)
 }

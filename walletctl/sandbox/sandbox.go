@@ -7,7 +7,7 @@
 //	sandbox.json  seed, customers, settings, virtual clock time, format version
 //	wallet.db     the wallet (walletctl/sqlite)
 //	bank.db       the in-process bank's state (bankmock.Open; absent when a remote bank is used)
-//	lock          flock(2) target; every command holds it exclusively
+//	lock          lock file (flock(2), LockFileEx on Windows); every command holds it exclusively
 //
 // The bank is opened lazily, on the first call that touches it, so that commands such as
 // `balance` never pay for it; it commits every operation to bank.db before it answers, like a
@@ -33,8 +33,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankapi/client"
@@ -145,7 +146,7 @@ type InitOptions struct {
 // Sandbox is an open, locked home. Close it exactly once.
 type Sandbox struct {
 	opts  Options
-	lock  *os.File
+	lock  *homeLock
 	meta  Meta
 	clock *vclock.Manual
 
@@ -173,10 +174,19 @@ func Exists(home string) bool {
 	return err == nil
 }
 
+// homeLock is the home's lock: a gofrs/flock lock (flock(2) on Unix, LockFileEx on Windows) on
+// the lock file, or on the folder itself in a read-only home that has no lock file.
+type homeLock struct {
+	fl *flock.Flock
+}
+
+// Close releases the lock and closes its file.
+func (l *homeLock) Close() error { return l.fl.Close() }
+
 // lockHome creates home if needed and takes the exclusive lock, waiting for other invocations
 // (onWait, if set, hears once after a second of waiting). The holder writes its pid in the lock
 // file so that a waiter can name it.
-func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*os.File, bool, error) {
+func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*homeLock, bool, error) {
 	if err := checkHomeDir(home); err != nil {
 		return nil, false, err
 	}
@@ -184,45 +194,63 @@ func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*os
 		return nil, false, readOnlyOr(home, fmt.Errorf("create sandbox home: %w", err))
 	}
 	lockPath := filepath.Join(home, LockFile)
+	// The lock file is opened for writing (created if needed) by this probe, which also writes
+	// the holder's pid once the lock is held.
 	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	readOnly := false
-	if err != nil && (errors.Is(err, syscall.EROFS) || errors.Is(err, fs.ErrPermission)) {
+	target := lockPath
+	if err != nil && (walletctl.IsReadOnlyFS(err) || errors.Is(err, fs.ErrPermission)) {
 		// A read-only home (a read-only mount, another user's folder): read-only commands still
 		// work, sharing the lock with other readers; anything that writes is SANDBOX_READ_ONLY.
 		readOnly = true
-		if f, err = os.Open(lockPath); errors.Is(err, os.ErrNotExist) {
-			f, err = os.Open(home) // no lock file to share: the folder itself is the lock
+		var probe *os.File
+		if probe, err = os.Open(lockPath); errors.Is(err, os.ErrNotExist) {
+			target = home // no lock file to share: the folder itself is the lock
+			probe, err = os.Open(home)
+		}
+		if err == nil {
+			probe.Close()
 		}
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("open lock file: %w", err)
 	}
-	how := syscall.LOCK_EX
-	if readOnly {
-		how = syscall.LOCK_SH
+	if f != nil {
+		defer f.Close()
 	}
-	// Poll with LOCK_NB so that a cancelled context is honoured instead of blocking forever.
+	// The library opens its own handle: read-only for a shared lock (a read-only home), read-write
+	// for the exclusive one (Unix flock(2) needs no write access, but Windows and NFS-emulated
+	// locks are happier with it).
+	flag := os.O_RDWR
+	if readOnly {
+		flag = os.O_RDONLY
+	}
+	fl := flock.New(target, flock.SetFlag(flag), flock.SetPermissions(0o600))
+	try := fl.TryLock
+	if readOnly {
+		try = fl.TryRLock
+	}
+	// Poll without blocking so that a cancelled context is honoured instead of blocking forever.
 	tellAt := time.Now().Add(time.Second)
 	for delay := time.Millisecond; ; {
-		err = syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-		if err == nil {
-			// Best effort: the pid only names the holder in a waiter's message.
+		locked, err := try()
+		if err != nil {
+			return nil, false, fmt.Errorf("lock sandbox: %w", err)
+		}
+		if locked {
+			// Best effort: the pid only names the holder in a waiter's message. (On Windows the
+			// locked byte cannot be written through another handle; the waiter then names no one.)
 			if !readOnly && f.Truncate(0) == nil {
 				f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 			}
-			return f, readOnly, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, false, fmt.Errorf("lock sandbox: %w", err)
+			return &homeLock{fl: fl}, readOnly, nil
 		}
 		if onWait != nil && !tellAt.IsZero() && time.Now().After(tellAt) {
 			tellAt = time.Time{}
-			onWait(lockHolder(f))
+			onWait(lockHolder(lockPath))
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
 			return nil, false, ctx.Err()
 		case <-time.After(delay):
 		}
@@ -233,7 +261,12 @@ func lockHome(ctx context.Context, home string, onWait func(holderPID int)) (*os
 }
 
 // lockHolder is the pid written in the lock file by its holder, 0 if none can be read.
-func lockHolder(f *os.File) int {
+func lockHolder(lockPath string) int {
+	f, err := os.Open(lockPath)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
 	b := make([]byte, 32)
 	n, _ := f.ReadAt(b, 0)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
@@ -244,23 +277,37 @@ func lockHolder(f *os.File) int {
 }
 
 // checkHomeDir refuses a home that exists but is not a folder (or lies under a file), with a hint,
-// rather than a raw mkdir error.
+// rather than a raw mkdir error. It finds the file by walking up the path rather than by the
+// error number (ENOTDIR on Unix, ERROR_PATH_NOT_FOUND on Windows), so it works everywhere.
 func checkHomeDir(home string) error {
 	fi, err := os.Stat(home)
 	if err == nil && fi.IsDir() {
 		return nil
 	}
-	if err == nil || errors.Is(err, syscall.ENOTDIR) {
-		what := "is a file, not a folder"
-		if err != nil {
-			what = "lies under a file, not a folder"
+	what := "is a file, not a folder"
+	if err != nil {
+		if !underFile(home) {
+			return nil // missing: lockHome creates it (or reports why it cannot)
 		}
-		return &walletctl.Error{Code: walletctl.CodeInvalidArgument,
-			Message: fmt.Sprintf("the sandbox home %s %s", home, what),
-			Hint:    "point --home (or WALLETCTL_HOME) at a folder: an existing one, or a new path that walletctl creates",
-			Details: map[string]any{"home": home}}
+		what = "lies under a file, not a folder"
 	}
-	return nil
+	return &walletctl.Error{Code: walletctl.CodeInvalidArgument,
+		Message: fmt.Sprintf("the sandbox home %s %s", home, what),
+		Hint:    "point --home (or WALLETCTL_HOME) at a folder: an existing one, or a new path that walletctl creates",
+		Details: map[string]any{"home": home}}
+}
+
+// underFile reports whether the nearest existing ancestor of path is a file.
+func underFile(path string) bool {
+	for dir := filepath.Dir(filepath.Clean(path)); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			return !fi.IsDir()
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return false
+		}
+	}
 }
 
 // Open locks home and opens its sandbox. Without one it returns NO_SANDBOX, unless autoInit is
@@ -787,7 +834,6 @@ func (s *Sandbox) closeBackends() {
 
 func (s *Sandbox) unlock() {
 	if s.lock != nil {
-		syscall.Flock(int(s.lock.Fd()), syscall.LOCK_UN)
 		s.lock.Close()
 		s.lock = nil
 	}
@@ -819,6 +865,12 @@ func writeMeta(home string, m Meta) error {
 // writeAtomic writes through a temporary file and a rename, so that a crash leaves either the old
 // or the new file, never half of one (with durable: also after a power cut, by the fsync before
 // the rename).
+//
+// It is not google/renameio: renameio always fsyncs (a throwaway sandbox must not), never fsyncs
+// the folder after the rename (durable here needs it), and has no Windows implementation (its
+// package is empty there: Windows has no atomic replace it trusts). os.CreateTemp and os.Rename
+// (MoveFileEx with MOVEFILE_REPLACE_EXISTING on Windows) are portable, so this one function
+// serves every platform, and syncDir skips the folder fsync where there is none.
 func writeAtomic(path string, data []byte, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
