@@ -129,7 +129,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 		!strings.Contains(r.errOut, "INSUFFICIENT_BALANCE") {
 		t.Fatalf("pay from an empty balance: %s", r)
 	}
-	if r := exe(t, home, "", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5"); r.code != 2 || !strings.Contains(r.errOut, "PASSWORD_REQUIRED") {
+	if r := exe(t, home, "", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--source", "card:c1"); r.code != 2 || !strings.Contains(r.errOut, "PASSWORD_REQUIRED") {
 		t.Fatalf("pay without a password: %s", r)
 	}
 	must(exe(t, home, pw+"\n", "--as", "u1", "topup", "--card", "c1", "--amount", "50", "--password-stdin"))

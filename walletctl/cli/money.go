@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -59,7 +61,7 @@ func validIdemKey(k string) bool {
 // moneyOut is the common path of every command that moves money out of a user's hands: parse
 // the amount, resolve --as, then ask for the password (last, so that a typo never costs a prompt;
 // the sandbox is released while it is asked, then opened again).
-func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (walletctl.Service, *walletctl.User, int64, string, error) {
+func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool, pre precheck) (walletctl.Service, *walletctl.User, int64, string, error) {
 	if amount == "" {
 		return nil, nil, 0, "", invalidArg("amounts are yuan, e.g. --amount 12.50", "--amount is required")
 	}
@@ -67,33 +69,89 @@ func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool) (wall
 	if err != nil {
 		return nil, nil, 0, "", err
 	}
-	_, u, err := a.actor(ctx)
+	svc, u, err := a.actor(ctx)
 	if err != nil {
+		return nil, nil, 0, "", err
+	}
+	if pre.fromBalance {
+		pre.need = fen
+	}
+	if err := a.beforePrompt(ctx, svc, u, pre); err != nil {
 		return nil, nil, 0, "", err
 	}
 	p, err := a.readSecret(ctx, "Payment password: ", fromStdin)
 	if err != nil {
 		return nil, nil, 0, "", err
 	}
-	svc, err := a.service(ctx) // opened again: it was released while the password was asked
+	svc, err = a.service(ctx) // opened again: it was released while the password was asked
 	if err != nil {
 		return nil, nil, 0, "", err
 	}
 	return svc, u, fen, p, nil
 }
 
+// precheck is what a money movement can check before it asks for the payment password.
+type precheck struct {
+	card, merchant string // that exist (card: bound by the user)
+	fromBalance    bool   // the amount must be available
+	need           int64  // fen the balance must hold (set by moneyOut from the amount)
+}
+
+// beforePrompt runs the checks that need no secret (no password set, an unknown merchant or
+// card, more than the balance) before the prompt, so that no one types a password for a
+// movement that cannot happen. The service checks all of them again with the password.
+func (a *app) beforePrompt(ctx context.Context, svc walletctl.Service, u *walletctl.User, pre precheck) error {
+	if pre.merchant != "" {
+		ms, err := svc.Merchants(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(ms, func(m walletctl.Merchant) bool { return m.ID == pre.merchant }) {
+			return walletctl.Errorf(walletctl.CodeNotFound, "no merchant %q (see: walletctl merchant list)", pre.merchant)
+		}
+	}
+	if pre.card != "" {
+		cs, err := svc.Cards(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(cs, func(c walletctl.Card) bool { return c.ID == pre.card }) {
+			return walletctl.Errorf(walletctl.CodeNotFound, "no card %q bound by %s", pre.card, u.ID)
+		}
+	}
+	if u.Status == walletctl.StatusFrozen {
+		return &walletctl.Error{Code: walletctl.CodeAccountFrozen, Message: fmt.Sprintf("account %s is frozen", u.ID),
+			Hint: walletctl.Hint(walletctl.CodeAccountFrozen), Details: map[string]any{"status": string(u.Status)}}
+	}
+	if !u.PasswordSet {
+		return walletctl.Errorf(walletctl.CodePasswordNotSet, "no payment password is set")
+	}
+	if pre.need > 0 {
+		b, err := svc.Balance(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if b.Available < pre.need {
+			return &walletctl.Error{Code: walletctl.CodeInsufficientBalance,
+				Message: fmt.Sprintf("the balance is %s CNY, %s CNY needed", walletctl.FormatAmount(b.Available), walletctl.FormatAmount(pre.need)),
+				Hint:    walletctl.Hint(walletctl.CodeInsufficientBalance), Details: map[string]any{"available": b.Available, "needed": pre.need}}
+		}
+	}
+	return nil
+}
+
 func (a *app) topupCmd() *cobra.Command {
 	return a.cardMoveCmd("topup --card ID --amount A",
-		"Top up the balance from a bound card (asks for the payment password)", walletctl.Service.TopUp)
+		"Top up the balance from a bound card (asks for the payment password)", false, walletctl.Service.TopUp)
 }
 
 func (a *app) withdrawCmd() *cobra.Command {
 	return a.cardMoveCmd("withdraw --card ID --amount A",
-		"Withdraw from the balance to a bound card (fee 0.1%, min 0.10, after a free quota)", walletctl.Service.Withdraw)
+		"Withdraw from the balance to a bound card (fee 0.1%, min 0.10, after a free quota)", true, walletctl.Service.Withdraw)
 }
 
 // cardMoveCmd is a command that moves money between the balance and a bound card.
-func (a *app) cardMoveCmd(use, short string,
+func (a *app) cardMoveCmd(use, short string, fromBalance bool,
 	move func(svc walletctl.Service, ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error)) *cobra.Command {
 	var card, amount string
 	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
@@ -107,7 +165,7 @@ func (a *app) cardMoveCmd(use, short string,
 		if card == "" {
 			return invalidArg("pick a card from: walletctl card list", "--card is required")
 		}
-		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
+		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin, precheck{card: card, fromBalance: fromBalance})
 		if err != nil {
 			return err
 		}
@@ -146,7 +204,11 @@ func (a *app) payCmd() *cobra.Command {
 		if source != "balance" && !strings.HasPrefix(source, "card:") {
 			return invalidArg("--source balance, or --source card:c1 (walletctl card list)", "unknown source %q", source)
 		}
-		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin)
+		pre := precheck{merchant: merchant, fromBalance: source == "balance", card: strings.TrimPrefix(source, "card:")}
+		if source == "balance" {
+			pre.card = ""
+		}
+		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin, pre)
 		if err != nil {
 			return err
 		}
@@ -211,6 +273,9 @@ func (a *app) printTxn(t *walletctl.Txn) {
 	}
 	if t.BankTxnID != "" {
 		rows = append(rows, kv{"BANK TXN", t.BankTxnID})
+	}
+	if t.BankIdempotencyKey != "" {
+		rows = append(rows, kv{"BANK KEY", t.BankIdempotencyKey}) // the KEY of bank journal
 	}
 	if t.FailureCode != "" {
 		rows = append(rows, kv{"FAILURE", t.FailureCode})

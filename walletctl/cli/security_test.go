@@ -43,10 +43,12 @@ func TestPasswordStoredOnlyAsSaltedArgon2id(t *testing.T) {
 	for _, u := range []string{u1, u2} {
 		w.okIn(pw+"\n", "--as", u, "password", "set", "--password-stdin")
 	}
-	// A money command checks the password before anything else moves: wrong is counted, right passes
-	// the check (and then fails for want of balance, which proves the check came first).
-	w.fail("975310\n", walletctl.CodePasswordWrong, 7, "--as", u1, "pay", "--merchant", "m-cafe", "--amount", "1", "--password-stdin")
+	// A money command checks the password before anything moves: wrong is counted, right passes.
+	// (An empty balance fails before the password is asked: pay from a bound card.)
+	src := "card:" + w.bindCard(u1, a)
+	w.fail("975310\n", walletctl.CodePasswordWrong, 7, "--as", u1, "pay", "--merchant", "m-cafe", "--amount", "1", "--source", src, "--password-stdin")
 	w.fail(pw+"\n", walletctl.CodeInsufficientBalance, 6, "--as", u1, "pay", "--merchant", "m-cafe", "--amount", "1", "--password-stdin")
+	w.okIn(pw+"\n", "--as", u1, "pay", "--merchant", "m-cafe", "--amount", "1", "--source", src, "--password-stdin")
 
 	w.ok("--as", u1, "-o", "json", "user", "show")
 	w.ok("-o", "json", "user", "list")

@@ -152,7 +152,7 @@ func TestServeEndToEnd(t *testing.T) {
 		!strings.Contains(r.errOut, "INSUFFICIENT_BALANCE") {
 		t.Fatalf("pay from an empty balance: %s", r)
 	}
-	if r := exeEnv(t, env, "000000\n", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--password-stdin"); r.code != 7 ||
+	if r := exeEnv(t, env, "000000\n", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--source", "card:c1", "--password-stdin"); r.code != 7 ||
 		!strings.Contains(r.errOut, "PASSWORD_WRONG") {
 		t.Fatalf("pay with a wrong password: %s", r)
 	}

@@ -61,6 +61,9 @@ back after 24 h.`,
 		if err != nil {
 			return err
 		}
+		if err := a.beforePrompt(ctx, svc, u, precheck{need: fen}); err != nil {
+			return err
+		}
 		if !a.json() {
 			stranger := ""
 			if pv.Stranger {
