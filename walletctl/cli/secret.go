@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -58,7 +61,7 @@ func (a *app) readSecret(ctx context.Context, prompt string, fromStdin bool) (st
 	fmt.Fprint(a.ios.ErrOut, prompt)
 	defer fmt.Fprintln(a.ios.ErrOut)
 	if f, ok := a.ios.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		b, err := term.ReadPassword(int(f.Fd()))
+		b, err := a.readNoEcho(int(f.Fd()))
 		if err != nil {
 			return "", fmt.Errorf("read password: %w", err)
 		}
@@ -87,4 +90,42 @@ func (a *app) readNewPassword(ctx context.Context, fromStdin bool) (string, erro
 		return "", invalidArg("run the command again and type the same password twice", "the two passwords differ")
 	}
 	return p, nil
+}
+
+// readNoEcho reads a line from the terminal fd with echo off. An interrupt (Ctrl-C) or a
+// termination while it waits puts the terminal back as it was (echo on) and ends the process as
+// that signal would (exit 130 for Ctrl-C): without this, the shell is left typing blind. The
+// sandbox is released during every prompt, so nothing is lost by ending here.
+func (a *app) readNoEcho(fd int) ([]byte, error) {
+	st, err := term.GetState(fd)
+	if err != nil {
+		return term.ReadPassword(fd)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(sigs)
+		close(done)
+	}()
+	go func() {
+		select {
+		case sig := <-sigs:
+			_ = term.Restore(fd, st)
+			fmt.Fprintln(a.ios.ErrOut)
+			signal.Reset(sig)
+			// Die of the signal itself, as the shell expects of an interrupted command; where a
+			// process cannot signal itself (Windows), exit as a shell reports it: 128 + signal.
+			if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(sig) == nil {
+				time.Sleep(time.Second)
+			}
+			code := 130
+			if sig == syscall.SIGTERM {
+				code = 143
+			}
+			os.Exit(code)
+		case <-done:
+		}
+	}()
+	return term.ReadPassword(fd)
 }
