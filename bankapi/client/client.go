@@ -3,8 +3,12 @@
 //
 // Failures are always *bankapi.Error. Anything that leaves the caller not knowing whether the bank
 // did the work — a refused, dropped, hung or timed-out connection, an unparseable body — is
-// OUTCOME_UNKNOWN (resp "03" when the request could not be sent at all, "05" otherwise), never a
-// plain failure: the caller must query the transaction by its idempotency key, not guess.
+// OUTCOME_UNKNOWN (resp "03" when the connection failed before an answer, "05" otherwise), never
+// a plain failure: the caller must query the transaction by its idempotency key, not guess. The
+// one exception is a connection that could not be made at all (refused, no route, unknown host):
+// nothing was sent, so it is ISSUER_UNAVAILABLE (resp "91", not processed, safe to retry) and
+// errors.Is(err, bankapi.ErrNotSent) — unless an earlier attempt of the same call may have been
+// sent, in which case it stays OUTCOME_UNKNOWN.
 package client
 
 import (
@@ -135,10 +139,19 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		}
 	}
 	var err error
+	maybeSent := false // an earlier attempt may have reached the bank
 	for attempt := 0; ; attempt++ {
 		err = c.once(ctx, cl, payload)
+		if maybeSent && errors.Is(err, bankapi.ErrNotSent) {
+			// This attempt sent nothing, but an earlier one may have been processed.
+			err = &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "03",
+				Message: fmt.Sprintf("%s %s: could not connect on retry after an unanswered attempt (%v); query the outcome later", cl.method, maskPath(cl.path), err)}
+		}
 		if err == nil || attempt >= cl.retries || !c.retryable(cl, err) || ctx.Err() != nil {
 			return err
+		}
+		if !errors.Is(err, bankapi.ErrNotSent) {
+			maybeSent = true
 		}
 		t := time.NewTimer(time.Duration(attempt+1) * c.opts.Backoff)
 		select {
@@ -259,25 +272,37 @@ func (c *Client) credential(sc scope) string {
 	return ""
 }
 
-// transportError maps a failed exchange to OUTCOME_UNKNOWN: "03" when nothing reached the server
-// (dial failed), "05" when the request went out and the answer did not come back.
-func transportError(cl call, err error, fired string) *bankapi.Error {
-	resp := "05"
+// notSentError is ISSUER_UNAVAILABLE for a request that never left: no connection could be made.
+// It is a *bankapi.Error (errors.As) and bankapi.ErrNotSent (errors.Is), and keeps the cause.
+type notSentError struct {
+	be    *bankapi.Error
+	cause error
+}
+
+func (e *notSentError) Error() string   { return e.be.Error() }
+func (e *notSentError) Unwrap() []error { return []error{e.be, bankapi.ErrNotSent, e.cause} }
+
+// transportError maps a failed exchange. A connection that could not be made (the dial failed:
+// refused, no route, unknown host, or no TCP handshake before the deadline) sent nothing:
+// ISSUER_UNAVAILABLE "91", not processed, with bankapi.ErrNotSent. net/http never re-sends a
+// request on another connection here (GetBody is nil), so a dial error means this attempt wrote
+// nothing. Anything else is OUTCOME_UNKNOWN "05": the request went out (or may have) and the
+// answer did not come back.
+func transportError(cl call, err error, fired string) error {
 	var op *net.OpError
 	var dns *net.DNSError
 	if (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dns) {
-		resp = "03"
+		return &notSentError{cause: err, be: &bankapi.Error{Code: bankapi.CodeIssuerUnavailable, RespCode: "91", Fault: fired,
+			Message: fmt.Sprintf("%s %s: could not connect (%s); nothing was sent, safe to retry", cl.method, maskPath(cl.path), describe(err))}}
 	}
-	what := "connection lost"
 	var ne net.Error
+	what := "connection lost"
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		what = "timed out"
 	} else if errors.Is(err, context.Canceled) {
 		what = "cancelled"
-	} else if resp == "03" {
-		what = "could not connect"
 	}
-	return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: resp, Fault: fired,
+	return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: fired,
 		Message: fmt.Sprintf("%s %s: %s (%s); query the outcome later", cl.method, maskPath(cl.path), what, describe(err))}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -465,9 +466,34 @@ func TestNothingListening(t *testing.T) {
 	ln.Close() // the port is now (very likely) closed: connect fails
 	c := client.New("http://"+addr, client.Options{Timeout: time.Second, Retries: -1})
 	_, err = c.Debit(context.Background(), "k", bankapi.MoneyRequest{Agreement: "a", Amount: 1, Currency: "CNY"})
-	e := wantCode(t, err, bankapi.CodeOutcomeUnknown, "03")
-	if !strings.Contains(e.Message, "query") {
-		t.Errorf("message %q should tell to query later", e.Message)
+	// Nothing was sent: not processed (ISSUER_UNAVAILABLE 91), marked ErrNotSent, never an
+	// unknown outcome that a wallet would keep pending.
+	e := wantCode(t, err, bankapi.CodeIssuerUnavailable, "91")
+	if !errors.Is(err, bankapi.ErrNotSent) {
+		t.Errorf("a refused connection is not ErrNotSent: %v", err)
+	}
+	if !strings.Contains(e.Message, "nothing was sent") {
+		t.Errorf("message %q should say nothing was sent", e.Message)
+	}
+}
+
+// A retry that cannot connect after an attempt that went out unanswered is still an unknown
+// outcome: the first attempt may have been processed.
+func TestRefusedRetryAfterLostAnswer(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.Listener.Close() // the next attempt finds nothing listening
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close() // the request arrived; its answer is lost
+		}
+	}))
+	defer srv.Close()
+	c := client.New(srv.URL, client.Options{Timeout: time.Second, Retries: 2, Backoff: time.Millisecond})
+	_, err := c.Debit(context.Background(), "k", bankapi.MoneyRequest{Agreement: "a", Amount: 1, Currency: "CNY"})
+	wantCode(t, err, bankapi.CodeOutcomeUnknown, "")
+	if errors.Is(err, bankapi.ErrNotSent) {
+		t.Errorf("a retry after a lost answer claims nothing was sent: %v", err)
 	}
 }
 

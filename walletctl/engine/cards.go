@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/walletctl/walletctl/bankapi"
@@ -44,6 +45,11 @@ func bankError(err error, unknown string) *walletctl.Error {
 	case bankapi.CodeOutcomeUnknown, bankapi.CodeDuplicate:
 		e = errf(unknown, "no answer from the bank")
 	case bankapi.CodeIssuerUnavailable:
+		if errors.Is(err, bankapi.ErrNotSent) {
+			// Nothing listening, no route: the request never left, so nothing is pending.
+			e = errf(walletctl.CodeNetwork, "cannot reach the bank: %s", be.Message)
+			break
+		}
 		e = errf(walletctl.CodeBankUnavailable, "the bank is unavailable")
 	case bankapi.CodeCardUnknown:
 		e = errf(walletctl.CodeInvalidCardNo, "the bank does not know this card number")

@@ -410,7 +410,7 @@ func (s *Sandbox) register(ctx context.Context) (BankRef, error) {
 			return ref, &walletctl.Error{Code: walletctl.CodeBankAuth, Err: err,
 				Message: fmt.Sprintf("the bank at %s refused to register this sandbox as a partner: %s", ref.URL, be.Message),
 				Hint:    "set WALLETCTL_BANK_TOKEN to the bank's admin token, or ask its operator for a partner key (bankmock partner create) and set WALLETCTL_BANK_KEY"}
-		case be != nil && be.Code == bankapi.CodeOutcomeUnknown:
+		case be != nil && (be.Code == bankapi.CodeOutcomeUnknown || errors.Is(err, bankapi.ErrNotSent)):
 			return ref, &walletctl.Error{Code: walletctl.CodeNetwork, Err: err,
 				Message: fmt.Sprintf("cannot reach the bank at %s to register this sandbox: %s", ref.URL, be.Message),
 				Hint:    "start the bank (bankmock serve --addr 127.0.0.1:0 prints its URL) and check --bank"}
