@@ -32,6 +32,16 @@ func buildOpenAPI() obj {
 	schemas := obj{}
 	comps := map[string]obj{}
 	ref := func(t reflect.Type) obj { return schemaOf(t, schemas) }
+	inputs := map[string]bool{}
+	input := func(t reflect.Type) obj { return inputSchemaOf(t, schemas, inputs) }
+	// Response types first, so that a request type that is also a response keeps its name there.
+	for _, rt := range Routes {
+		if rt.Result != nil {
+			ref(reflect.TypeOf(rt.Result))
+		}
+	}
+	ref(reflect.TypeOf(&walletctl.CreatedTenant{}))
+	ref(reflect.TypeOf([]walletctl.TenantInfo{}))
 	errSchema := obj{"type": "object", "required": []string{"error"}, "properties": obj{
 		"error": obj{"type": "object", "required": []string{"code", "message"}, "properties": obj{
 			"code":    obj{"type": "string", "description": "a stable code of the walletctl code table, or UNAUTHENTICATED"},
@@ -70,7 +80,7 @@ func buildOpenAPI() obj {
 			op["parameters"] = params
 		}
 		if rt.Body != nil {
-			op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(reflect.TypeOf(rt.Body))}}}
+			op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": input(reflect.TypeOf(rt.Body))}}}
 		}
 		resps := obj{
 			"default": errResp("an error with its code; the HTTP status follows the code table"),
@@ -79,6 +89,9 @@ func buildOpenAPI() obj {
 		busy := errResp("SERVER_BUSY: the tenant's queue of waiting requests is full; this one was not run, so sending it again after Retry-After is safe")
 		busy["headers"] = obj{"Retry-After": obj{"description": "seconds to wait before sending it again", "schema": obj{"type": "integer"}}}
 		resps["503"] = busy
+		if moneyOps[rt.Op] {
+			resps["202"] = errResp("PENDING: the bank's answer was lost; the operation is pending and will be settled by the status query or reconcile (never charged twice). The body is the error envelope, with the pending transaction in result")
+		}
 		if rt.Result == nil {
 			resps["204"] = obj{"description": "done"}
 		} else {
@@ -91,7 +104,7 @@ func buildOpenAPI() obj {
 		o := obj{"operationId": op, "summary": summary, "tags": []string{"admin"}, "description": summary + ". " + adminRule,
 			"security": []obj{{}, {"adminToken": []string{}}}}
 		if body != nil {
-			o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(reflect.TypeOf(body))}}}
+			o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": input(reflect.TypeOf(body))}}}
 		}
 		r := obj{"default": errResp("an error"), "401": withHeaders(errResp("no valid admin token (the server has one)"), wwwAuth),
 			"403": errResp("not loopback and no admin token set")}

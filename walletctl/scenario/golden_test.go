@@ -28,10 +28,11 @@ var repoRoot = filepath.Join("..", "..")
 
 // TestGolden runs the whole suite in every transport: every scenario's transcript must equal its
 // golden in-process, with the bank over real loopback HTTP, and through a real wallet server
-// (walletctl serve as --backend) over a real bank server.
+// (walletctl serve as --backend) over a real bank server. Every request and response of the two
+// HTTP transports is validated against the served OpenAPI documents (openapi_test.go).
 func TestGolden(t *testing.T) {
 	opts := scenario.Options{
-		World:      world(),
+		World:      validatingWorld(t),
 		Paths:      []string{filepath.Join(repoRoot, "scenarios")},
 		GoldenDir:  filepath.Join(repoRoot, "golden"),
 		Transports: []string{scenario.TransportInproc, scenario.TransportHTTP, scenario.TransportServe},
@@ -45,6 +46,7 @@ func TestGolden(t *testing.T) {
 	if len(rep.Results) == 0 {
 		t.Fatal("no scenarios found")
 	}
+	t.Run("openapi", checkLiveOpenAPI)
 	for _, r := range rep.Results {
 		t.Run(r.Name+"/"+r.Transport, func(t *testing.T) {
 			if r.Failed() {
