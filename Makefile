@@ -4,7 +4,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION)
+LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION) -X github.com/walletctl/walletctl/bankmock/cli.Version=$(VERSION)
 FUZZTIME ?= 30s
 RUN_HOME ?= .walletctl
 

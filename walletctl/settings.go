@@ -185,8 +185,11 @@ func (s *Settings) Set(assignment string) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&next); err != nil {
-		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("setting %s: %v", key, err),
-			Hint: "amounts are fen (integers), durations like 3h or 30m, counts integers"}
+		// Say what the setting takes, not how Go's decoder failed.
+		form := SettingForm(key)
+		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("setting %s=%s: %s takes %s", key, value, key, form),
+			Hint:    "e.g. --set " + settingExample(key) + " (see: walletctl sandbox settings)",
+			Details: map[string]any{"setting": key}}
 	}
 	if err := next.Validate(); err != nil {
 		return err
@@ -220,4 +223,69 @@ func (s Settings) Validate() error {
 		return bad("password_hash needs time >= 1, memory_kib >= 8, threads >= 1")
 	}
 	return nil
+}
+
+// fenSettings are the settings that are amounts in fen.
+var fenSettings = map[string]bool{"class1_limit": true, "class2_limit": true, "class3_limit": true,
+	"withdraw_fee_min": true, "withdraw_free_quota": true, "confirm_threshold": true, "daily_limit": true}
+
+// IsAmountSetting says whether the setting key is an amount in fen.
+func IsAmountSetting(key string) bool { return fenSettings[key] }
+
+// settingField finds the struct field of a setting key ("password_hash.time" included).
+func settingField(key string) (reflect.StructField, bool) {
+	t := reflect.TypeOf(Settings{})
+	var f reflect.StructField
+	for _, part := range strings.Split(key, ".") {
+		if t.Kind() != reflect.Struct {
+			return f, false
+		}
+		found := false
+		for i := 0; i < t.NumField(); i++ {
+			if strings.Split(t.Field(i).Tag.Get("json"), ",")[0] == part {
+				f, t, found = t.Field(i), t.Field(i).Type, true
+				break
+			}
+		}
+		if !found {
+			return f, false
+		}
+	}
+	return f, true
+}
+
+// SettingForm says in words what a setting takes: an amount in fen, a duration, a count.
+func SettingForm(key string) string {
+	f, ok := settingField(key)
+	switch {
+	case !ok:
+		return "a known setting"
+	case fenSettings[key]:
+		return "an amount in fen, a whole number (50000 = 500.00 CNY)"
+	case key == "withdraw_fee_bp":
+		return "basis points, a whole number (10 = 0.1 %)"
+	case f.Type == reflect.TypeOf(Duration(0)):
+		return "a duration like 3h, 30m or 1h30m"
+	case f.Type.Kind() == reflect.Struct:
+		return "its fields one by one, e.g. " + key + ".time=2"
+	default:
+		return "a whole number"
+	}
+}
+
+// settingExample is a valid KEY=VALUE for the setting.
+func settingExample(key string) string {
+	f, ok := settingField(key)
+	switch {
+	case !ok:
+		return "confirm_threshold=100000"
+	case fenSettings[key]:
+		return key + "=100000"
+	case f.Type == reflect.TypeOf(Duration(0)):
+		return key + "=1h"
+	case f.Type.Kind() == reflect.Struct:
+		return key + ".time=2"
+	default:
+		return key + "=3"
+	}
 }

@@ -79,7 +79,7 @@ func TestSandboxLifecycle(t *testing.T) {
 	if r := runIn(home, "", nil, "clock", "show"); strings.TrimSpace(r.out) != "2026-01-06 11:00:00" {
 		t.Fatalf("clock after 1d2h: %s", r)
 	}
-	if r := runIn(home, "", nil, "sandbox", "reset"); r.code != 0 {
+	if r := runIn(home, "", nil, "sandbox", "reset", "--force"); r.code != 0 {
 		t.Fatalf("reset: %s", r)
 	}
 	r = runIn(home, "", nil, "-o", "json", "sandbox", "status")

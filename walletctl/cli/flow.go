@@ -271,5 +271,5 @@ func pickCustomer(ctx context.Context, svc walletctl.Service, bank bankapi.Admin
 	}
 	return nil, &walletctl.Error{Code: walletctl.CodeNotFound,
 		Message: "every eligible bank customer already has a wallet",
-		Hint:    "start over (walletctl sandbox reset) or init with more customers: walletctl sandbox init --force --customers 200"}
+		Hint:    "start over (walletctl sandbox reset --force) or init with more customers: walletctl sandbox init --force --customers 200"}
 }

@@ -274,9 +274,6 @@ func (a *app) printTxn(t *walletctl.Txn) {
 	if t.BankTxnID != "" {
 		rows = append(rows, kv{"BANK TXN", t.BankTxnID})
 	}
-	if t.BankIdempotencyKey != "" {
-		rows = append(rows, kv{"BANK KEY", t.BankIdempotencyKey}) // the KEY of bank journal
-	}
 	if t.FailureCode != "" {
 		rows = append(rows, kv{"FAILURE", t.FailureCode})
 	}

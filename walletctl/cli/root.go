@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/chaos"
 	"github.com/walletctl/walletctl/walletctl/conformance"
@@ -119,6 +120,10 @@ Error codes and exit codes:  walletctl codes`,
 		SilenceUsage:      true,
 		PersistentPreRunE: a.preRun,
 	}
+	// --version prints what `walletctl version` prints.
+	v := buildVersion()
+	root.Version = v.Version
+	root.SetVersionTemplate(fmt.Sprintf("walletctl %s (commit %s, %s)\n", v.Version, v.Commit, v.Go))
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.home, "home", "", "sandbox folder (env WALLETCTL_HOME, default ./.walletctl)")
 	pf.StringVar(&a.backend, "backend", "", "use a remote wallet server (walletctl serve) at this URL instead of the embedded sandbox (env WALLETCTL_BACKEND)")
@@ -265,7 +270,7 @@ func (a *app) openSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
 	}
 	if created {
 		// Zero set-up: the first command creates the sandbox; say so once, on stderr.
-		fmt.Fprintf(a.ios.ErrOut, "walletctl: created a new sandbox in %s (seed %d); start over any time with: walletctl sandbox reset\n",
+		fmt.Fprintf(a.ios.ErrOut, "walletctl: created a new sandbox in %s (seed %d); start over any time with: walletctl sandbox reset --force\n",
 			a.home, sandbox.DefaultSeed)
 	}
 	a.sb = sb
@@ -343,9 +348,31 @@ func (a *app) actor(ctx context.Context) (walletctl.Service, *walletctl.User, er
 	}
 	u, err := svc.User(ctx, a.as)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, maskAs(err, a.as)
 	}
 	return svc, u, nil
+}
+
+// maskAs masks a card or ID number given as --as where the error repeats it: an error message
+// ends up in terminals' scrollback, CI logs and bug reports.
+func maskAs(err error, as string) error {
+	masked := cnid.MaskDigits(as)
+	var we *walletctl.Error
+	if masked == as || !errors.As(err, &we) || !strings.Contains(we.Message, as) {
+		return err
+	}
+	e := *we
+	e.Message = strings.ReplaceAll(we.Message, as, masked)
+	if len(we.Details) > 0 {
+		e.Details = map[string]any{}
+		for k, v := range we.Details {
+			if sv, ok := v.(string); ok {
+				v = strings.ReplaceAll(sv, as, masked)
+			}
+			e.Details[k] = v
+		}
+	}
+	return &e
 }
 
 // invalidArg is an INVALID_ARGUMENT error with a specific hint ("" keeps the default one).

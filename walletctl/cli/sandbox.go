@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,15 +64,37 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 	initCmd.Flags().BoolVar(&force, "force", false, "replace an existing sandbox")
 	initCmd.Flags().StringArrayVar(&sets, "set", nil, "change a rule, e.g. --set confirm_threshold=100000 (fen) --set password_lock=1h (see sandbox settings)")
 
+	var resetForce bool
 	resetCmd := &cobra.Command{
-		Use:   "reset",
-		Short: "Put the sandbox back to its seed's fresh state",
-		Args:  cobra.NoArgs,
+		Use:   "reset --force",
+		Short: "Wipe the sandbox back to its seed's fresh state",
+		Long: `Put the sandbox back to its seed's fresh state: every user, card, transaction
+and bank change is wiped, the clock goes back to the epoch; the seed and the
+settings stay. Like init over an existing sandbox, it needs --force, or a yes
+at the question it asks on a terminal.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			sb, err := a.openExisting(ctx)
 			if err != nil {
 				return err
+			}
+			if !resetForce {
+				if !a.ios.InTTY {
+					return invalidArg("pass --force to wipe it: walletctl sandbox reset --force",
+						"sandbox reset wipes every user, card and transaction in %s", a.home)
+				}
+				if err := a.releaseSandbox(ctx); err != nil { // no lock held while a person answers
+					return err
+				}
+				fmt.Fprintf(a.ios.ErrOut, "Wipe every user, card and transaction in %s? [y/N] ", a.home)
+				line, _ := a.reader().ReadString('\n')
+				if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+					return invalidArg("pass --force to wipe it without the question", "sandbox reset: not confirmed, nothing changed")
+				}
+				if sb, err = a.openExisting(ctx); err != nil {
+					return err
+				}
 			}
 			if err := sb.Reset(ctx); err != nil {
 				return err
@@ -79,6 +102,7 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 			return a.printSandboxStatus(ctx, sb, "reset")
 		},
 	}
+	resetCmd.Flags().BoolVar(&resetForce, "force", false, "wipe without asking")
 	statusCmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the sandbox: seed, users, cards, pending transactions, clock",
@@ -95,7 +119,11 @@ on first use; sandbox init chooses the seed and the number of bank customers.`,
 	settingsCmd := &cobra.Command{
 		Use:   "settings",
 		Short: "Show the rules this sandbox enforces (change them with sandbox init --set KEY=VALUE)",
-		Args:  cobra.NoArgs,
+		Long: `Show the rules this sandbox enforces. The table shows amounts in yuan and
+durations as written (2h, 10m); -o json keeps the values that --set and
+sandbox.json use: amounts as integer fen, durations as Go duration strings
+("2h0m0s"). Change them with: walletctl sandbox init --force --set KEY=VALUE`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sb, err := a.openExisting(cmd.Context())
 			if err != nil {
@@ -221,10 +249,39 @@ func (a *app) printSettings(s walletctl.Settings) error {
 	if err := json.Unmarshal(raw, &tree); err != nil {
 		return err
 	}
+	// The table is for people: amounts in yuan, durations as written (2h, 10m). -o json keeps
+	// the values sandbox.json and --set use: fen integers, Go duration strings ("2h0m0s").
 	var rows []kv
 	for _, k := range walletctl.SettingKeys() {
-		rows = append(rows, kv{k, string(tree[k])})
+		raw := tree[k]
+		v := string(raw)
+		var n int64
+		var str string
+		switch {
+		case walletctl.IsAmountSetting(k) && json.Unmarshal(raw, &n) == nil:
+			v = yuan(n) + " CNY"
+		case json.Unmarshal(raw, &str) == nil:
+			if d, err := time.ParseDuration(str); err == nil {
+				v = humanDuration(d)
+			}
+		case k == "password_hash":
+			p := s.PasswordHash
+			v = fmt.Sprintf("argon2id t=%d m=%d KiB p=%d", p.Time, p.MemoryKiB, p.Threads)
+		}
+		rows = append(rows, kv{k, v})
 	}
 	a.printRecord(s, rows)
 	return nil
+}
+
+// humanDuration writes a duration as people do: 2h, 10m, 1h30m (not 2h0m0s).
+func humanDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

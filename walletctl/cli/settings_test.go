@@ -14,10 +14,10 @@ func TestSandboxSettings(t *testing.T) {
 		t.Fatalf("init: %d %s", r.code, r.errOut)
 	}
 	r := runIn(home, "", nil, "sandbox", "settings")
-	if r.code != 0 || !strings.Contains(r.out, "confirm_threshold") || !strings.Contains(r.out, "│ 100 ") {
+	if r.code != 0 || !strings.Contains(r.out, "confirm_threshold") || !strings.Contains(r.out, "│ 1.00 CNY ") {
 		t.Fatalf("settings: %d\n%s%s", r.code, r.out, r.errOut)
 	}
-	if r := runIn(home, "", nil, "sandbox", "reset"); r.code != 0 {
+	if r := runIn(home, "", nil, "sandbox", "reset", "--force"); r.code != 0 {
 		t.Fatalf("reset: %s", r.errOut)
 	}
 	r = runIn(home, "", nil, "-o", "json", "sandbox", "settings")

@@ -461,7 +461,7 @@ func Init(ctx context.Context, opts Options, in InitOptions) (*Sandbox, error) {
 		return nil, &walletctl.Error{
 			Code:    walletctl.CodeAlreadyExists,
 			Message: fmt.Sprintf("a sandbox already exists in %s", opts.Home),
-			Hint:    "pass --force to replace it, or start over with the same seed: walletctl sandbox reset",
+			Hint:    "pass --force to replace it, or start over with the same seed: walletctl sandbox reset --force",
 			Details: map[string]any{"home": opts.Home},
 		}
 	}
