@@ -54,6 +54,7 @@ type Outcome struct {
 	Steps      int   // commands run (including the implicit sandbox init)
 	Err        error // the scenario itself failed: unexpected exit code, bad capture, bad line
 	Duration   time.Duration
+	Started    time.Time // wall clock at the start (reports only)
 }
 
 // Customer fixture fields usable as ${C.field} after capture-customer.
@@ -92,7 +93,7 @@ func (e *StepError) Error() string {
 // RunScenario runs sc in a fresh world and returns its masked transcript.
 func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 	start := time.Now() // wall time for the summary only; never enters the transcript
-	defer func() { out.Duration = time.Since(start) }()
+	defer func() { out.Started, out.Duration = start, time.Since(start) }()
 	if w.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, w.Timeout)

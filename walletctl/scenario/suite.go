@@ -53,7 +53,8 @@ type Result struct {
 	Message   string // why it failed: the diff, or the error
 	Steps     int
 	Duration  time.Duration
-	Golden    string // path of the golden file
+	Started   time.Time // when the run began (zero for a stale golden); with Duration, a suite's wall time
+	Golden    string    // path of the golden file
 }
 
 // Failed reports whether the result fails the run.
@@ -157,6 +158,15 @@ func RunSuite(ctx context.Context, opts Options) (*Report, error) {
 			scs = append(scs, sc)
 		}
 	}
+	if opts.Run != nil && len(scs) == 0 {
+		// A filter that selects nothing is a typo, not a green run.
+		where := strings.Join(opts.Paths, ", ")
+		if where == "" {
+			where = "scenarios"
+		}
+		return nil, fmt.Errorf("--run %q matches none of the %d scenarios in %s (list them: walletctl scenario list)",
+			opts.Run.String(), len(all), where)
+	}
 	transports := opts.Transports
 	if len(transports) == 0 {
 		t := opts.Transport
@@ -179,7 +189,7 @@ func RunSuite(ctx context.Context, opts Options) (*Report, error) {
 		golden, haveGolden := string(goldenBytes), gerr == nil
 		for j, t := range transports {
 			o := outcomes[i*len(transports)+j]
-			r := Result{Name: sc.Name, Title: sc.Title, Transport: t, Steps: o.Steps, Duration: o.Duration, Golden: gpath}
+			r := Result{Name: sc.Name, Title: sc.Title, Transport: t, Steps: o.Steps, Duration: o.Duration, Started: o.Started, Golden: gpath}
 			switch {
 			case o.Err != nil:
 				r.Status, r.Message = StatusError, o.Err.Error()
@@ -213,7 +223,8 @@ func RunSuite(ctx context.Context, opts Options) (*Report, error) {
 }
 
 // staleGoldens reports goldens with no scenario in the scanned directories; with Update they are
-// deleted. Only whole-directory runs can tell what is stale.
+// deleted. Only whole-directory runs can tell what is stale, and a run filtered by Run looks only
+// at goldens whose name it matches: the others are none of its business (never deleted).
 func staleGoldens(opts Options, all []*Scenario, dirs []string) []Result {
 	if len(dirs) == 0 {
 		return nil
@@ -229,7 +240,7 @@ func staleGoldens(opts Options, all []*Scenario, dirs []string) []Result {
 	var out []Result
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".golden")
-		if e.IsDir() || !ok || names[name] {
+		if e.IsDir() || !ok || names[name] || (opts.Run != nil && !opts.Run.MatchString(name)) {
 			continue
 		}
 		p := filepath.Join(opts.GoldenDir, e.Name())
