@@ -73,3 +73,25 @@ func TestMalformedOTPNeverReachesTheBank(t *testing.T) {
 		t.Fatalf("the right code after malformed ones: %v", err)
 	}
 }
+
+// The same at a password reset: a malformed SMS code is INVALID_ARGUMENT, the reset stays open
+// and the right code completes it.
+func TestMalformedOTPAtPasswordReset(t *testing.T) {
+	w := newWorld(t)
+	c := card("ok")
+	u, _ := w.ready(c)
+	r := must[*walletctl.PasswordReset](t)(w.eng.StartPasswordReset(w.ctx, u, c.Name, c.IDNo, c.CardNo))
+	otp := must[string](t)(w.admin.LastOTP(w.ctx, c.Phone))
+	wide := ""
+	for _, d := range otp {
+		wide += string(d - '0' + '０')
+	}
+	for i := 0; i < 10; i++ {
+		for _, bad := range []string{wide, otp[:5], otp + "0", "abcdef"} {
+			code(t, w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, bad, "902741"), walletctl.CodeInvalidArgument)
+		}
+	}
+	if err := w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, " "+otp+"\n", "902741"); err != nil {
+		t.Fatalf("the right code after malformed ones: %v", err)
+	}
+}
