@@ -126,6 +126,20 @@ const (
 	// read-only; read-only commands work there.
 	CodeSandboxReadOnly = "SANDBOX_READ_ONLY"
 	CodeInternal        = "INTERNAL"
+
+	// CodeUnauthenticated: the wallet server (walletctl serve) got no valid credential: a missing
+	// or wrong API key, or a wrong admin token (HTTP 401). The bank protocol's own
+	// UNAUTHENTICATED/UNAUTHORIZED, about the sandbox's partner credentials at the bank, surface as
+	// BANK_AUTH_FAILED: they are the sandbox's to fix, not the caller's.
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	// CodeUnauthorized: the caller is known but may not do this: the wallet server's admin API from
+	// a non-loopback caller on a server without an admin token (HTTP 403).
+	CodeUnauthorized = "UNAUTHORIZED"
+	// CodeScenarioFailed: `scenario run` finished and some scenarios failed (a transcript differs
+	// from its golden, a scenario errored, a golden is stale).
+	CodeScenarioFailed = "SCENARIO_FAILED"
+	// CodeConformanceFailed: `conformance bank|wallet` ran and some checks failed (or none could run).
+	CodeConformanceFailed = "CONFORMANCE_FAILED"
 )
 
 // codeHints gives each code its default hint, taken from the seed's advice where it has some.
@@ -169,6 +183,10 @@ var codeHints = map[string]string{
 	CodePayeeMismatch:       "the name does not match the payee: stop and check who you are paying",
 	CodeTransferState:       "look at the transfer: walletctl tx show ID",
 	CodeNetwork:             "network trouble reaching the bank; retry on a good network, it is safe to retry",
+	CodeUnauthenticated:     "the wallet server needs a valid credential: pass the tenant's API key with --api-key or WALLETCTL_API_KEY (admin routes: the admin token)",
+	CodeUnauthorized:        "this credential may not do that: the wallet server's admin API needs its admin token, or a loopback caller when it has none",
+	CodeScenarioFailed:      "read the diffs above; if the new behaviour is right, rewrite the goldens: walletctl scenario run --update",
+	CodeConformanceFailed:   "the detail column says what was sent and what came back; docs/partners.md explains each check",
 	CodeBankUnavailable:     "the bank is unavailable; it is safe to retry later",
 	CodeBankAnswerMismatch:  "the bank answered about another transaction or card than the one sent; the money stays pending: check the bank (walletctl bank journal), then walletctl reconcile",
 	CodeBankAuth:            "the bank refused this sandbox's partner credentials: is it the bank the sandbox was made with, and was it restarted without --data? A new sandbox registers again: walletctl sandbox init --bank URL --force",

@@ -4,7 +4,8 @@ import "github.com/walletctl/walletctl/walletctl"
 
 // exitCodes maps each wallet error code to the process's exit code, by class: 1 internal, 2 bad
 // input, 3 not found, 4 conflict, 5 precondition, 6 declined by a wallet rule, 7 authentication,
-// 8 declined by the bank, 9 network or busy (safe to retry), 10 pending or outcome unknown.
+// 8 declined by the bank, 9 network or busy (safe to retry), 10 pending or outcome unknown, 11
+// checks failed (scenario goldens, conformance checks): the tool ran and found faults.
 var exitCodes = map[string]int{
 	walletctl.CodeInvalidArgument:     2,
 	walletctl.CodeInvalidAmount:       2,
@@ -53,6 +54,10 @@ var exitCodes = map[string]int{
 	walletctl.CodePending:             10,
 	walletctl.CodeOutcomeUnknown:      10,
 	walletctl.CodeServerBusy:          9,
+	walletctl.CodeUnauthenticated:     7,
+	walletctl.CodeUnauthorized:        7,
+	walletctl.CodeScenarioFailed:      11,
+	walletctl.CodeConformanceFailed:   11,
 	walletctl.CodeInternal:            1,
 }
 

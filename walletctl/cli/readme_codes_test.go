@@ -34,7 +34,7 @@ func TestEveryCodeMapped(t *testing.T) {
 		t.Fatalf("only %d codes", len(codes))
 	}
 	for _, c := range codes {
-		if e := cli.ExitCode(c); e < 1 || e > 10 || (e == 1 && c != walletctl.CodeInternal) {
+		if e := cli.ExitCode(c); e < 1 || e > 11 || (e == 1 && c != walletctl.CodeInternal) {
 			t.Errorf("%s maps to exit %d", c, e)
 		}
 		if s := httpapi.Status(c); s < 200 || s > 599 || (s == 500 && c != walletctl.CodeInternal) {

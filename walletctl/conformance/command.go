@@ -59,7 +59,7 @@ func (f *commonFlags) finish(cmd *cobra.Command, rep *Report) error {
 	}
 	failed := rep.Names(Fail)
 	if len(failed) == 0 {
-		return &walletctl.Error{Code: walletctl.CodeInternal,
+		return &walletctl.Error{Code: walletctl.CodeConformanceFailed,
 			Message: "no conformance check could run against " + rep.URL,
 			Hint:    "see the n/a details above: is the URL right, and is the admin API reachable (--admin-token)?"}
 	}
@@ -67,7 +67,7 @@ func (f *commonFlags) finish(cmd *cobra.Command, rep *Report) error {
 	if len(failed) > 6 { // the table above has them all
 		shown, details = append(slices.Clone(failed[:6]), fmt.Sprintf("and %d more", len(failed)-6)), nil
 	}
-	return &walletctl.Error{Code: walletctl.CodeInternal,
+	return &walletctl.Error{Code: walletctl.CodeConformanceFailed,
 		Message: fmt.Sprintf("%d conformance check(s) failed: %s", len(failed), strings.Join(shown, ", ")),
 		Hint:    "the detail column says what was sent and what came back; docs/partners.md explains each check",
 		Details: details}

@@ -52,10 +52,11 @@ func TestCommandBank(t *testing.T) {
 		t.Fatalf("exit %d, err %v, report %+v\n%s", code, err, rep, errOut)
 	}
 
-	// Nothing listening: checks fail, the exit code is not 0 and stderr names the failed checks.
+	// Nothing listening: checks fail, the exit code is 11 (CONFORMANCE_FAILED: checks failed, not
+	// an internal error) and stderr names the failed checks.
 	ts.Close()
 	code, out, errOut = run(t, "conformance", "bank", "--url", ts.URL, "--timeout", "500ms")
-	if code == 0 || !strings.Contains(errOut, "conformance check(s) failed: healthz") || !strings.Contains(out, "fail") {
+	if code != 11 || !strings.Contains(errOut, "CONFORMANCE_FAILED") || !strings.Contains(errOut, "conformance check(s) failed: healthz") || !strings.Contains(out, "fail") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 

@@ -223,9 +223,9 @@ func (c *Client) once(ctx context.Context, rt *Route, path string, payload []byt
 	}
 	e := env.Error
 	if e.Code == CodeUnauthenticated {
-		// Exit 2 with the server's words: the key is a flag the user can fix.
-		return false, 0, &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "wallet server: " + e.Message,
-			Hint: "pass the tenant's API key with --api-key or WALLETCTL_API_KEY"}
+		// Authentication (exit 7), with the server's words and how to pass the key.
+		return false, 0, &walletctl.Error{Code: walletctl.CodeUnauthenticated, Message: "wallet server: " + e.Message,
+			Hint: walletctl.Hint(walletctl.CodeUnauthenticated)}
 	}
 	if e.Code == walletctl.CodeServerBusy {
 		wait = time.Second

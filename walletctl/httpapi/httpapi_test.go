@@ -438,7 +438,7 @@ func TestTenantIsolationAndKeys(t *testing.T) {
 		if _, err := bad.Bank(time.Second).Customers(ctx); err == nil {
 			t.Fatalf("bank customers with key %q served", key)
 		}
-		if _, err := bad.Users(ctx); walletctl.ErrorCode(err) != walletctl.CodeInvalidArgument {
+		if _, err := bad.Users(ctx); walletctl.ErrorCode(err) != walletctl.CodeUnauthenticated { // exit 7 (authentication), not 2
 			t.Fatalf("client error for a bad key: %v", err)
 		}
 	}

@@ -23,9 +23,9 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
-// CodeUnauthenticated is sent with 401 when a request has no valid API key or admin token. It is
-// a server-level code, not a wallet outcome, so it is not in walletctl's code table.
-const CodeUnauthenticated = "UNAUTHENTICATED"
+// CodeUnauthenticated is sent with 401 when a request has no valid API key or admin token (in
+// walletctl's code table: exit 7).
+const CodeUnauthenticated = walletctl.CodeUnauthenticated
 
 // HeaderIdempotencyKey carries a caller's idempotency key on a money movement (top-up,
 // withdrawal, payment, transfer): a retry with the same key returns the first outcome, even when
@@ -341,7 +341,7 @@ func (s *Server) adminOnly(h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		} else if !isLoopback(r.RemoteAddr) {
-			writeJSON(w, http.StatusForbidden, errorEnvelope{Error: errorBody{Code: CodeUnauthenticated,
+			writeJSON(w, http.StatusForbidden, errorEnvelope{Error: errorBody{Code: walletctl.CodeUnauthorized,
 				Message: "the admin API answers loopback clients only when no admin token is set",
 				Hint:    "start walletctl serve with --admin-token and send it as Authorization: Bearer <token>"}})
 			return

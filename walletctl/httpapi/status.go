@@ -55,7 +55,13 @@ var statuses = map[string]int{
 	walletctl.CodePending:             http.StatusAccepted,
 	walletctl.CodeOutcomeUnknown:      http.StatusGatewayTimeout, // made by clients; listed for completeness
 	walletctl.CodeServerBusy:          http.StatusServiceUnavailable,
-	walletctl.CodeInternal:            http.StatusInternalServerError,
+	walletctl.CodeUnauthenticated:     http.StatusUnauthorized,
+	walletctl.CodeUnauthorized:        http.StatusForbidden,
+	// Never sent by the server (they end a local run), but every code has a status: the run was
+	// understood and its result is a failure.
+	walletctl.CodeScenarioFailed:    http.StatusUnprocessableEntity,
+	walletctl.CodeConformanceFailed: http.StatusUnprocessableEntity,
+	walletctl.CodeInternal:          http.StatusInternalServerError,
 }
 
 // Status maps an error code to the wallet API's HTTP status (500 for a code it does not know).

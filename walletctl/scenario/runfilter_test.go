@@ -1,6 +1,7 @@
 package scenario_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/walletctl/walletctl/walletctl/cli"
 	"github.com/walletctl/walletctl/walletctl/scenario"
 )
 
@@ -52,5 +54,24 @@ func TestRunUpdateKeepsGoldensOutsideRE(t *testing.T) {
 		if r.Name == "other-flow" {
 			t.Errorf("a golden outside --run was reported: %+v", r)
 		}
+	}
+}
+
+// `scenario run` with failures exits 11 (SCENARIO_FAILED), not 1 (internal); a --run that matches
+// nothing exits non-zero with the reason.
+func TestScenarioRunExitCodes(t *testing.T) {
+	dir := copyDir(t, filepath.Join("testdata", "false"))
+	run := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		full := append([]string{"scenario", "run", "--golden", filepath.Join(dir, "golden")}, args...)
+		full = append(full, filepath.Join(dir, "scenarios"))
+		code := cli.Run(context.Background(), full, &cli.IOStreams{Out: &out, ErrOut: &errOut}, func(string) string { return "" })
+		return code, errOut.String()
+	}
+	if code, errOut := run(); code != 11 || !strings.Contains(errOut, "SCENARIO_FAILED") {
+		t.Errorf("a failing scenario: exit %d, want 11 with SCENARIO_FAILED\n%s", code, errOut)
+	}
+	if code, errOut := run("--run", "^nothing-matches$"); code == 0 || !strings.Contains(errOut, "matches none") {
+		t.Errorf("--run matching nothing: exit %d\n%s", code, errOut)
 	}
 }
