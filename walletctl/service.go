@@ -102,23 +102,40 @@ type Posting struct {
 
 // Txn is one money movement as the user sees it.
 type Txn struct {
-	ID             string     `json:"id"` // "t1", ...
-	Kind           string     `json:"kind"`
-	Status         string     `json:"status"`
-	UserID         string     `json:"user_id"`
-	Amount         int64      `json:"amount"`        // fen
-	Fee            int64      `json:"fee,omitempty"` // fen
-	Counterparty   string     `json:"counterparty,omitempty"`
-	Source         string     `json:"source,omitempty"` // "balance" or "card:c1"
-	CardMasked     string     `json:"card_masked,omitempty"`
-	IdempotencyKey string     `json:"idempotency_key,omitempty"`
-	BankTxnID      string     `json:"bank_txn_id,omitempty"`
-	FailureCode    string     `json:"failure_code,omitempty"`
-	Note           string     `json:"note,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	SettledAt      *time.Time `json:"settled_at,omitempty"`
-	Postings       []Posting  `json:"postings,omitempty"` // filled by tx show
+	ID           string `json:"id"` // "t1", ...
+	Kind         string `json:"kind"`
+	Status       string `json:"status"`
+	UserID       string `json:"user_id"`
+	Amount       int64  `json:"amount"`        // fen
+	Fee          int64  `json:"fee,omitempty"` // fen
+	Counterparty string `json:"counterparty,omitempty"`
+	Source       string `json:"source,omitempty"` // "balance" or "card:c1"
+	CardMasked   string `json:"card_masked,omitempty"`
+	// IdempotencyKey is the wallet's key of the movement: "USER:KEY" for a client's
+	// --idempotency-key (Idempotency-Key header), else "auto:" and the txn id.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// BankIdempotencyKey is the key the wallet sent to the bank ("wlt-" and the txn id), the KEY
+	// of the bank's journal and statement; "" for movements inside the wallet.
+	BankIdempotencyKey string     `json:"bank_idempotency_key,omitempty"`
+	BankTxnID          string     `json:"bank_txn_id,omitempty"`
+	FailureCode        string     `json:"failure_code,omitempty"`
+	Note               string     `json:"note,omitempty"`
+	CreatedAt          time.Time  `json:"created_at"`
+	SettledAt          *time.Time `json:"settled_at,omitempty"`
+	Postings           []Posting  `json:"postings,omitempty"` // filled by tx show
+	// Direction is the money's way for the user who lists it (tx list): "in" (top-ups, refunds,
+	// transfers received: Counterparty is then the payer) or "out".
+	Direction string `json:"direction,omitempty"`
+	// TransferStatus is a transfer's own state (scheduled, arrived = awaiting acceptance,
+	// accepted, cancelled, refunded), filled by tx list; Status is its ledger state.
+	TransferStatus string `json:"transfer_status,omitempty"`
 }
+
+// Directions of a txn for the user who lists it.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
 
 // Transfer states.
 const (

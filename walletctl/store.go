@@ -118,6 +118,13 @@ type TxnRecord struct {
 	BankTime *time.Time
 }
 
+// Public is the txn as the wallet shows it, with the key the bank knows it by.
+func (r *TxnRecord) Public() Txn {
+	t := r.Txn
+	t.BankIdempotencyKey = r.BankKey
+	return t
+}
+
 // TxnFilter selects txns for SumTxns: the user's txns of the given kinds created at or after
 // Since, excluding failed ones (or only those with Status, when set). Source "" matches every
 // source.

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/tablefit"
 )
 
 // Version is set at build time with -ldflags "-X github.com/walletctl/walletctl/bankmock/cli.Version=v1.2.3".
@@ -64,6 +66,16 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServe(stdout, stderr), newCards(stdout), newPartner(stdout), newVersion(stdout))
+	// Help fits the terminal: long lines wrap, descriptions under their column.
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		out := c.OutOrStdout()
+		var buf bytes.Buffer
+		c.SetOut(&buf)
+		help(c, args)
+		c.SetOut(out)
+		io.WriteString(out, tablefit.WrapText(buf.String(), tablefit.Of(out, os.Getenv)))
+	})
 	return root
 }
 
@@ -90,7 +102,7 @@ func version() string {
 }
 
 func newCards(stdout io.Writer) *cobra.Command {
-	var asJSON bool
+	var asJSON, wide bool
 	c := &cobra.Command{
 		Use:   "cards",
 		Short: "List the documented test cards and magic amounts",
@@ -104,37 +116,54 @@ func newCards(stdout io.Writer) *cobra.Command {
 					MagicAmounts []bankmock.MagicAmount `json:"magic_amounts"`
 				}{bankmock.TestCards, bankmock.MagicAmounts})
 			}
-			writeCards(stdout)
+			writeCards(stdout, tablefit.Of(stdout, os.Getenv), wide)
 			return nil
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&wide, "wide", false, "show every column at full width (else columns are left out to fit the terminal)")
 	return c
 }
 
 // writeCards prints the test cards in full: like a processor's test-card page, these are fixtures
-// that scripts need verbatim to act as their holders.
-func writeCards(w io.Writer) {
+// that scripts need verbatim to act as their holders. The tables fit width columns (the
+// least needed columns are left out, then long text wraps) unless wide; --json has every field.
+func writeCards(w io.Writer, width int, wide bool) {
+	header := []string{"key", "bank", "card", "type", "status", "name", "id", "phone", "balance", "fault", "expect"}
+	rows := make([]table.Row, len(bankmock.TestCards))
+	for i, tc := range bankmock.TestCards {
+		c := tc.Customer
+		rows[i] = table.Row{tc.Key, c.Bank, c.CardNo, c.Type, c.Status, c.Name, c.IDNo, c.Phone, yuan(c.Balance), string(tc.Fault), tc.Expect}
+	}
+	render := func(t table.Writer) {
+		if wide {
+			fmt.Fprintln(w, t.Render())
+		} else {
+			fmt.Fprintln(w, tablefit.Render(t, width))
+		}
+	}
+	if !wide {
+		header, rows = tablefit.Drop(width, header, rows, "id", "phone", "type", "status", "balance", "bank", "fault", "name")
+	}
 	t := table.NewWriter()
-	t.SetOutputMirror(w)
 	t.SetStyle(table.StyleLight)
 	t.SetTitle("Test cards (present in every world)")
-	t.AppendHeader(table.Row{"key", "bank", "card", "type", "status", "name", "id", "phone", "balance", "fault", "expect"})
-	for _, tc := range bankmock.TestCards {
-		c := tc.Customer
-		t.AppendRow(table.Row{tc.Key, c.Bank, c.CardNo, c.Type, c.Status, c.Name, c.IDNo, c.Phone, yuan(c.Balance), string(tc.Fault), tc.Expect})
+	hr := make(table.Row, len(header))
+	for i, h := range header {
+		hr[i] = h
 	}
-	t.Render()
+	t.AppendHeader(hr)
+	t.AppendRows(rows)
+	render(t)
 	fmt.Fprintln(w)
 	m := table.NewWriter()
-	m.SetOutputMirror(w)
 	m.SetStyle(table.StyleLight)
 	m.SetTitle("Magic amounts (any card, debits and credits)")
 	m.AppendHeader(table.Row{"amount (CNY)", "fen", "fault", "purpose"})
 	for _, a := range bankmock.MagicAmounts {
 		m.AppendRow(table.Row{yuan(a.Amount), a.Amount, a.Fault, a.Purpose})
 	}
-	m.Render()
+	render(m)
 }
 
 func yuan(fen int64) string {

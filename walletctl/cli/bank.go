@@ -69,6 +69,8 @@ and ID numbers: scripts need them to act as those customers, as a processor docu
 	cmd.Flags().StringVar(&typ, "type", "", "only this card type: debit, credit")
 	cmd.RegisterFlagCompletionFunc("status", fixedCompletion("active", "frozen", "lost", "expired"))
 	cmd.RegisterFlagCompletionFunc("type", fixedCompletion("debit", "credit"))
+	var wide bool
+	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		bank, err := a.bank(ctx)
@@ -88,7 +90,8 @@ and ID numbers: scripts need them to act as those customers, as a processor docu
 			list = append(list, c)
 			rows = append(rows, table.Row{c.CardNo, c.Bank, c.Type, c.Status, c.Name, c.IDNo, c.Phone, yuan(c.Balance), c.Note})
 		}
-		a.printList(list, []string{"CARD", "BANK", "TYPE", "STATUS", "NAME", "ID", "PHONE", "BALANCE", "NOTE"}, rows)
+		a.printTable(list, []string{"CARD", "BANK", "TYPE", "STATUS", "NAME", "ID", "PHONE", "BALANCE", "NOTE"}, rows,
+			wide, "TYPE", "NOTE", "STATUS", "BALANCE")
 		return nil
 	}
 	return cmd
@@ -326,7 +329,10 @@ func (a *app) bankOTPCmd() *cobra.Command {
 }
 
 func (a *app) bankJournalCmd() *cobra.Command {
-	var last int
+	var (
+		last int
+		wide bool
+	)
 	cmd := &cobra.Command{
 		Use:   "journal",
 		Short: "Every request the bank saw, what it did and which fault fired (masked)",
@@ -352,16 +358,19 @@ func (a *app) bankJournalCmd() *cobra.Command {
 				}
 				rows[i] = table.Row{e.Seq, ts(e.Time), e.Op, e.Bank, e.Card, amount, e.IdempotencyKey, e.Outcome, e.RespCode, e.Fault, e.Detail}
 			}
-			a.printList(entries, []string{"SEQ", "TIME", "OP", "BANK", "CARD", "AMOUNT", "KEY", "OUTCOME", "RESP", "FAULT", "DETAIL"}, rows)
+			a.printTable(entries, []string{"SEQ", "TIME", "OP", "BANK", "CARD", "AMOUNT", "KEY", "OUTCOME", "RESP", "FAULT", "DETAIL"}, rows,
+				wide, "TIME", "BANK", "RESP", "DETAIL", "KEY")
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&last, "last", 0, "only the last N entries")
+	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
 	return cmd
 }
 
 func (a *app) bankCardsCmd() *cobra.Command {
-	return &cobra.Command{
+	var wide bool
+	cmd := &cobra.Command{
 		Use:   "cards",
 		Short: "The documented test cards and magic amounts (fixtures, full numbers)",
 		Args:  cobra.NoArgs,
@@ -373,23 +382,25 @@ func (a *app) bankCardsCmd() *cobra.Command {
 				}{bankmock.TestCards, bankmock.MagicAmounts})
 				return nil
 			}
-			t := a.newTable("KEY", "CARD", "BANK", "HOLDER", "ID", "PHONE", "EXPECT")
-			for _, c := range bankmock.TestCards {
-				t.AppendRow(table.Row{c.Key, c.Customer.CardNo, c.Customer.Bank, c.Customer.Name, c.Customer.IDNo, c.Customer.Phone, c.Expect})
+			rows := make([]table.Row, len(bankmock.TestCards))
+			for i, c := range bankmock.TestCards {
+				rows[i] = table.Row{c.Key, c.Customer.CardNo, c.Customer.Bank, c.Customer.Name, c.Customer.IDNo, c.Customer.Phone, c.Expect}
 			}
-			a.render(t)
-			m := a.newTable("AMOUNT", "FAULT", "WHAT")
-			for _, x := range bankmock.MagicAmounts {
+			a.printTable(nil, []string{"KEY", "CARD", "BANK", "HOLDER", "ID", "PHONE", "EXPECT"}, rows, wide, "ID", "PHONE", "BANK", "HOLDER")
+			rows = make([]table.Row, len(bankmock.MagicAmounts))
+			for i, x := range bankmock.MagicAmounts {
 				kind := string(x.Fault)
 				if x.Status != 0 {
 					kind += " " + strconv.Itoa(x.Status)
 				}
-				m.AppendRow(table.Row{yuan(x.Amount), kind, x.Purpose})
+				rows[i] = table.Row{yuan(x.Amount), kind, x.Purpose}
 			}
-			a.render(m)
+			a.printTable(nil, []string{"AMOUNT", "FAULT", "WHAT"}, rows, wide)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
+	return cmd
 }
 
 func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

@@ -1,38 +1,55 @@
 package cli
 
 import (
+	"bytes"
+	"io"
 	"sort"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 )
 
 func (a *app) codesCmd() *cobra.Command {
-	return &cobra.Command{
+	var wide bool
+	cmd := &cobra.Command{
 		Use:   "codes",
 		Short: "The error codes, their exit codes and hints (also: walletctl help codes)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.printCodes()
+			a.printCodes(wide)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
+	return cmd
 }
 
-func (a *app) printCodes() {
+func (a *app) printCodes(wide bool) {
 	rows := codeRows()
 	trs := make([]table.Row, len(rows))
 	for i, r := range rows {
 		trs[i] = table.Row{r.Exit, r.Code, r.Status, r.Hint}
 	}
-	a.printList(rows, []string{"EXIT", "CODE", "HTTP", "HINT"}, trs)
+	a.printTable(rows, []string{"EXIT", "CODE", "HTTP", "HINT"}, trs, wide)
 }
 
-// helpCmd is cobra's help plus one topic: `walletctl help codes` prints the code table.
+// helpCmd is cobra's help plus one topic: `walletctl help codes` prints the code table. It also
+// makes every command's help fit the terminal (a.width()): long lines wrap, flag and command
+// descriptions under their column.
 func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		out := c.OutOrStdout()
+		var buf bytes.Buffer
+		c.SetOut(&buf)
+		help(c, args)
+		c.SetOut(out)
+		io.WriteString(out, tablefit.WrapText(buf.String(), a.width()))
+	})
 	return &cobra.Command{
 		Use:   "help [command | codes]",
 		Short: "Help about any command, or the error code table (help codes)",
@@ -47,7 +64,7 @@ func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 && args[0] == "codes" {
-				a.printCodes()
+				a.printCodes(false)
 				return nil
 			}
 			target, _, err := root.Find(args)

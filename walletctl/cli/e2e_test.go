@@ -154,7 +154,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 			t.Fatal(r)
 		}
 	}
-	if r := must(exe(t, home, "", "sandbox", "status")); !strings.Contains(r.out, "USERS          │ 5 ") {
+	if r := must(exe(t, home, "", "sandbox", "status")); !strings.Contains(r.out, "USERS               │ 5 ") {
 		t.Fatalf("status after concurrent registrations:\n%s", r)
 	}
 }

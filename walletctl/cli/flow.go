@@ -5,11 +5,13 @@ import (
 	"fmt"
 
 	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
 	"github.com/spf13/cobra"
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -121,7 +123,9 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 					mark = ansi("32", mark)
 				}
 			}
-			fmt.Fprintf(a.ios.Out, "%s %s %s: %s\n", mark, id, title, detail)
+			// Continuation lines of a long detail hang under the title.
+			line := fmt.Sprintf("%s %s %s: %s", mark, id, title, detail)
+			fmt.Fprintln(a.ios.Out, tablefit.WrapHanging(line, a.width(), 2+text.StringWidth(id)+1))
 		}
 		return err
 	}

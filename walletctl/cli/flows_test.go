@@ -198,7 +198,7 @@ func TestPayFailures(t *testing.T) {
 		if !strings.Contains(r.errOut, "reconcile") {
 			t.Errorf("pending hint should mention reconcile:\n%s", r.errOut)
 		}
-		if !strings.Contains(w.ok("sandbox", "status").out, "TXNS PENDING   │ 1 ") {
+		if !strings.Contains(w.ok("sandbox", "status").out, "PENDING AT BANK     │ 1 ") {
 			t.Errorf("sandbox status should count the pending txn:\n%s", w.ok("sandbox", "status").out)
 		}
 		var rep walletctl.ReconcileReport

@@ -274,6 +274,9 @@ func (a *app) printTxn(t *walletctl.Txn) {
 	if t.BankTxnID != "" {
 		rows = append(rows, kv{"BANK TXN", t.BankTxnID})
 	}
+	if t.BankIdempotencyKey != "" {
+		rows = append(rows, kv{"BANK KEY", t.BankIdempotencyKey}) // the KEY of bank journal
+	}
 	if t.FailureCode != "" {
 		rows = append(rows, kv{"FAILURE", t.FailureCode})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/text"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
@@ -51,9 +52,17 @@ func (a *app) newTable(header ...string) table.Writer {
 	return t
 }
 
+// width is how wide tables and help may be: the terminal's width when stdout is one, else
+// $COLUMNS when set, else 80.
+func (a *app) width() int { return tablefit.Width(a.ios.Out, a.ios.OutTTY, a.getenv) }
+
+// render prints t no wider than a.width(): the widest columns wrap.
 func (a *app) render(t table.Writer) {
-	fmt.Fprintln(a.ios.Out, t.Render())
+	fmt.Fprintln(a.ios.Out, tablefit.Render(t, a.width()))
 }
+
+// wideUsage is the help of the --wide flag of the commands whose tables leave columns out.
+const wideUsage = "show every column at full width (else columns are left out to fit the terminal)"
 
 // kv is one row of a vertical (field, value) table.
 type kv struct {
@@ -80,6 +89,13 @@ func (a *app) printRecord(v any, rows []kv) {
 
 // printList prints a list: JSON of v (never null), or a table with one row per item.
 func (a *app) printList(v any, header []string, rows []table.Row) {
+	a.printTable(v, header, rows, false)
+}
+
+// printTable is printList for a table that may leave out the optional columns, in the order
+// given, while it is wider than the terminal (JSON keeps every field). With wide it shows every
+// column at full width.
+func (a *app) printTable(v any, header []string, rows []table.Row, wide bool, optional ...string) {
 	if a.json() {
 		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
 			v = reflect.MakeSlice(rv.Type(), 0, 0).Interface()
@@ -87,11 +103,18 @@ func (a *app) printList(v any, header []string, rows []table.Row) {
 		writeJSON(a.ios.Out, v)
 		return
 	}
+	if !wide {
+		header, rows = tablefit.Drop(a.width(), header, rows, optional...)
+	}
 	t := a.newTable(header...)
 	for _, r := range rows {
 		t.AppendRow(r)
 	}
-	a.render(t)
+	if wide {
+		fmt.Fprintln(a.ios.Out, t.Render())
+	} else {
+		a.render(t)
+	}
 	if len(rows) == 0 {
 		fmt.Fprintln(a.ios.Out, "(none)")
 	}

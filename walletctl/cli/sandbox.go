@@ -105,7 +105,7 @@ at the question it asks on a terminal.`,
 	resetCmd.Flags().BoolVar(&resetForce, "force", false, "wipe without asking")
 	statusCmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the sandbox: seed, users, cards, pending transactions, clock",
+		Short: "Show the sandbox: seed, users, cards, pending work, clock",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -137,17 +137,21 @@ sandbox.json use: amounts as integer fen, durations as Go duration strings
 }
 
 type sandboxStatus struct {
-	Home          string    `json:"home"`
-	Seed          int64     `json:"seed"`
-	Customers     int       `json:"customers"`              // generated at init, besides the test cards
-	Bank          string    `json:"bank"`                   // "in-process" or the server's URL
-	BankPartner   string    `json:"bank_partner,omitempty"` // who this home is at a bank server
-	BankCustomers int       `json:"bank_customers"`         // cards at the bank now
-	Users         int       `json:"users"`
-	Cards         int       `json:"cards"`
-	TxnsPending   int       `json:"txns_pending"`
-	Clock         time.Time `json:"clock"`
-	FormatVersion int       `json:"format_version"`
+	Home          string `json:"home"`
+	Seed          int64  `json:"seed"`
+	Customers     int    `json:"customers"`              // generated at init, besides the test cards
+	Bank          string `json:"bank"`                   // "in-process" or the server's URL
+	BankPartner   string `json:"bank_partner,omitempty"` // who this home is at a bank server
+	BankCustomers int    `json:"bank_customers"`         // cards at the bank now
+	Users         int    `json:"users"`
+	Cards         int    `json:"cards"`
+	// TxnsPending counts the top-ups, withdrawals and payments whose outcome at the bank is not
+	// known yet (reconcile settles them); transfers are counted apart, each once.
+	TxnsPending         int       `json:"txns_pending"`
+	TransfersScheduled  int       `json:"transfers_scheduled"`  // delayed, not arrived yet
+	TransfersUnaccepted int       `json:"transfers_unaccepted"` // arrived, awaiting the payee's acceptance
+	Clock               time.Time `json:"clock"`
+	FormatVersion       int       `json:"format_version"`
 }
 
 func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, error) {
@@ -180,8 +184,24 @@ func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, 
 			return nil, err
 		}
 		for _, t := range txns {
-			if t.Status == walletctl.TxnPending {
+			// Only the user's own: a transfer is listed for its payee too.
+			if t.UserID == u.ID && t.Kind != walletctl.KindTransfer && t.Status == walletctl.TxnPending {
 				st.TxnsPending++
+			}
+		}
+		trs, err := svc.Transfers(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range trs {
+			if t.From != u.ID { // counted once, at its payer
+				continue
+			}
+			switch t.Status {
+			case walletctl.TransferScheduled:
+				st.TransfersScheduled++
+			case walletctl.TransferArrived:
+				st.TransfersUnaccepted++
 			}
 		}
 	}
@@ -213,7 +233,9 @@ func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb 
 		{"BANK CUSTOMERS", st.BankCustomers},
 		{"USERS", st.Users},
 		{"CARDS", st.Cards},
-		{"TXNS PENDING", st.TxnsPending},
+		{"PENDING AT BANK", st.TxnsPending},
+		{"TRANSFERS SCHEDULED", st.TransfersScheduled},
+		{"AWAITING ACCEPTANCE", st.TransfersUnaccepted},
 		{"CLOCK", ts(st.Clock)},
 	}...))
 	return nil

@@ -3,9 +3,12 @@ package cli
 import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
+
+	"github.com/walletctl/walletctl/walletctl"
 )
 
 func (a *app) txCmd() *cobra.Command {
+	var wide bool
 	cmd := &cobra.Command{
 		Use:   "tx",
 		Short: "Transaction history: list, show (with ledger postings)",
@@ -30,12 +33,24 @@ func (a *app) txCmd() *cobra.Command {
 				if t.Fee != 0 {
 					fee = yuan(t.Fee)
 				}
-				rows[i] = table.Row{t.ID, ts(t.CreatedAt), t.Kind, t.Status, yuan(t.Amount), fee, t.Counterparty, t.Source, t.FailureCode}
+				// A transfer has one status here, its own (as transfer list shows it); the
+				// ledger's pending/succeeded stays in -o json and tx show.
+				status := t.Status
+				if t.TransferStatus != "" {
+					status = t.TransferStatus
+				}
+				source := t.Source
+				if t.Direction == walletctl.DirectionIn && t.Kind == walletctl.KindTransfer {
+					source = "" // the payer's source of funds is not the payee's
+				}
+				rows[i] = table.Row{t.ID, ts(t.CreatedAt), t.Kind, t.Direction, status, yuan(t.Amount), t.Counterparty, fee, source, t.FailureCode}
 			}
-			a.printList(txns, []string{"ID", "TIME", "KIND", "STATUS", "AMOUNT", "FEE", "COUNTERPARTY", "SOURCE", "FAILURE"}, rows)
+			a.printTable(txns, []string{"ID", "TIME", "KIND", "DIR", "STATUS", "AMOUNT", "COUNTERPARTY", "FEE", "SOURCE", "FAILURE"}, rows,
+				wide, "SOURCE", "FEE", "TIME", "FAILURE")
 			return nil
 		},
 	}
+	list.Flags().BoolVar(&wide, "wide", false, wideUsage)
 	show := &cobra.Command{
 		Use:               "show ID",
 		Short:             "Show one transaction and its double-entry postings",

@@ -120,7 +120,7 @@ func replay(ctx context.Context, tx walletctl.StoreTx, userID, kind, source stri
 // outcome turns a recorded txn into what the caller of the original operation got: the txn, or
 // PENDING, or the failure it settled with.
 func outcome(t *walletctl.TxnRecord) (*walletctl.Txn, error) {
-	pub := t.Txn
+	pub := t.Public()
 	switch t.Status {
 	case walletctl.TxnPending:
 		return &pub, pendingErr(t)
@@ -287,7 +287,7 @@ func (e *Engine) settle(ctx context.Context, sentRec *walletctl.TxnRecord, bank 
 			if err := e.noteMismatch(ctx, txnID, diffs); err != nil {
 				return nil, err
 			}
-			pub := sentRec.Txn
+			pub := sentRec.Public()
 			pub.Status = walletctl.TxnPending
 			return &pub, mismatchErr(sentRec, diffs)
 		}
@@ -304,7 +304,7 @@ func (e *Engine) settle(ctx context.Context, sentRec *walletctl.TxnRecord, bank 
 			}); err != nil {
 				return nil, err
 			}
-			pub := rec.Txn
+			pub := rec.Public()
 			pe := pendingErr(rec) // no fault detail: an unknown outcome cannot know it (see bankError)
 			pe.Err = callErr
 			return &pub, pe
@@ -358,7 +358,7 @@ func (e *Engine) settle(ctx context.Context, sentRec *walletctl.TxnRecord, bank 
 	if err != nil {
 		return nil, err
 	}
-	pub := out.Txn
+	pub := out.Public()
 	if out.Status == walletctl.TxnFailed {
 		if failure == nil { // settled as failed by someone else meanwhile
 			return outcome(out)
@@ -620,15 +620,38 @@ func (e *Engine) Balance(ctx context.Context, userID string) (*walletctl.Balance
 	return b, err
 }
 
-// Transactions lists the user's txns (and transfers sent to them), oldest first.
+// Transactions lists the user's txns (and transfers sent to them), oldest first, each with its
+// direction for this user: top-ups, refunds and transfers sent to them are "in" (a transfer's
+// counterparty is then the payer), the rest "out". A transfer carries its transfer status too
+// (scheduled, arrived, accepted, ...).
 func (e *Engine) Transactions(ctx context.Context, userID string) ([]walletctl.Txn, error) {
 	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Txn, error) {
 		recs, err := tx.ListTxns(userID)
-		out := make([]walletctl.Txn, 0, len(recs))
-		for _, t := range recs {
-			out = append(out, t.Txn)
+		if err != nil {
+			return nil, err
 		}
-		return out, err
+		out := make([]walletctl.Txn, 0, len(recs))
+		for _, r := range recs {
+			t := r.Public()
+			t.Direction = walletctl.DirectionOut
+			if t.Kind == walletctl.KindTopUp || t.Kind == walletctl.KindRefund {
+				t.Direction = walletctl.DirectionIn
+			}
+			if t.Kind == walletctl.KindTransfer {
+				if t.UserID != userID {
+					t.Direction, t.Counterparty = walletctl.DirectionIn, t.UserID
+				}
+				tr, err := tx.GetTransfer(t.ID)
+				if err != nil {
+					return nil, err
+				}
+				if tr != nil {
+					t.TransferStatus = tr.Status
+				}
+			}
+			out = append(out, t)
+		}
+		return out, nil
 	})
 }
 
@@ -682,7 +705,7 @@ func (e *Engine) Transaction(ctx context.Context, userID, txnID string) (*wallet
 			return nil, err
 		}
 	}
-	out := rec.Txn
+	out := rec.Public()
 	if out.Postings == nil {
 		out.Postings = []walletctl.Posting{}
 	}

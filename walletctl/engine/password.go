@@ -13,6 +13,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -220,7 +221,7 @@ func checkStatus(u *walletctl.UserRecord, m movement) error {
 
 func lockedErr(u *walletctl.UserRecord) *walletctl.Error {
 	return withDetails(errf(walletctl.CodePasswordLocked, "the payment password is locked after %d wrong attempts", u.FailedAttempts),
-		"locked_until", u.LockedUntil.UTC().Format(time.RFC3339), "attempts_remaining", 0)
+		"locked_until", u.LockedUntil.In(vclock.Shanghai).Format(time.RFC3339), "attempts_remaining", 0)
 }
 
 // authorize checks the user's status and payment password before a money movement. The slow hash
@@ -304,7 +305,7 @@ func (e *Engine) authorize(ctx context.Context, userID, password string, m movem
 			until := e.now().Add(e.set.PasswordLock.D())
 			u.LockedUntil = &until
 			out = lockedErr(u)
-			if err := e.logEvent(tx, u.ID, "password_locked", "until "+until.UTC().Format(time.RFC3339)); err != nil {
+			if err := e.logEvent(tx, u.ID, "password_locked", "until "+until.In(vclock.Shanghai).Format(time.RFC3339)); err != nil {
 				return err
 			}
 		} else {

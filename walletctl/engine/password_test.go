@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -128,7 +129,7 @@ func TestPasswordLockAndExpiry(t *testing.T) {
 	}
 	_, err := w.eng.TopUp(w.ctx, u, cid, 100, "902741")
 	e := code(t, err, walletctl.CodePasswordLocked)
-	until := w.clock.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339)
+	until := w.clock.Now().Add(3 * time.Hour).In(vclock.Shanghai).Format(time.RFC3339) // +08:00, never Z
 	if e.Details["locked_until"] != until {
 		t.Fatalf("locked_until %v, want %s", e.Details["locked_until"], until)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -148,14 +149,13 @@ func listCmd() *cobra.Command {
 				return nil
 			}
 			t := table.NewWriter()
-			t.SetOutputMirror(out)
 			t.SetStyle(table.StyleLight)
 			t.AppendHeader(table.Row{"scenario", "title", "seed", "tags"})
 			for _, sc := range scs {
-				t.AppendRow(table.Row{sc.Name, sc.Title, sc.Seed, strings.Join(sc.Tags, ",")})
+				t.AppendRow(table.Row{sc.Name, sc.Title, sc.Seed, strings.Join(sc.Tags, ", ")})
 			}
 			t.AppendFooter(table.Row{fmt.Sprintf("%d scenarios", len(scs))})
-			t.Render()
+			fmt.Fprintln(out, tablefit.Render(t, tablefit.Of(out, os.Getenv)))
 			return nil
 		},
 	}

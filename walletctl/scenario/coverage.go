@@ -14,6 +14,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -208,7 +209,6 @@ func containsWord(s, w string) bool {
 func WriteCoverage(w io.Writer, cov *Coverage, missingOnly bool) {
 	section := func(title string, items []CoverageItem) {
 		t := table.NewWriter()
-		t.SetOutputMirror(w)
 		t.SetStyle(table.StyleLight)
 		t.SetTitle(title)
 		t.AppendHeader(table.Row{"name", "covered", "scenarios"})
@@ -231,7 +231,7 @@ func WriteCoverage(w io.Writer, cov *Coverage, missingOnly bool) {
 			t.AppendRow(table.Row{it.Name, mark, sc})
 		}
 		t.AppendFooter(table.Row{fmt.Sprintf("%d of %d covered", n, len(items))})
-		t.Render()
+		fmt.Fprintln(w, tablefit.Render(t, tablefit.Of(w, os.Getenv)))
 		fmt.Fprintln(w)
 	}
 	section("bank error codes (bankmock/errors.go)", cov.BankCodes)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -42,8 +43,9 @@ func TSP(t *time.Time) any {
 	return t.UnixNano()
 }
 
-// FromTS is the inverse of TS, in UTC.
-func FromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
+// FromTS is the inverse of TS, in Shanghai like the clock that made it: every time the wallet
+// returns (JSON of the CLI and of the wire alike) is RFC 3339 with +08:00, never Z.
+func FromTS(n int64) time.Time { return time.Unix(0, n).In(vclock.Shanghai) }
 
 // FromNull is the inverse of TSP (both drivers scan NULL into a nil *int64).
 func FromNull(n *int64) *time.Time {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -43,8 +44,9 @@ func Run(t *testing.T, open Open) {
 
 var ctx = context.Background()
 
-// t0 has nanoseconds, which every store must keep.
-var t0 = time.Date(2026, 3, 1, 2, 3, 4, 567891234, time.UTC)
+// t0 has nanoseconds, which every store must keep. Stores return times in Shanghai, as the
+// clock made them (JSON shows +08:00 everywhere).
+var t0 = time.Date(2026, 3, 1, 10, 3, 4, 567891234, vclock.Shanghai)
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 func ptr(t time.Time) *time.Time   { return &t }

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
@@ -298,7 +299,7 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 		spec.Name = id
 	}
 	rec := tenantRecord{TenantInfo: walletctl.TenantInfo{ID: id, Name: spec.Name, Seed: spec.Seed, Customers: spec.Customers,
-		BankURL: spec.BankURL, CreatedAt: ts.now().UTC()}}
+		BankURL: spec.BankURL, CreatedAt: ts.now().In(vclock.Shanghai)}} // RFC 3339 +08:00 like every wallet time
 	t := &tenant{rec: rec, key: hashKey(key)}
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
 	t.rec = rec
