@@ -256,11 +256,14 @@ func (a *app) printTxn(t *walletctl.Txn) {
 	rows := []kv{
 		{"TXN", t.ID},
 		{"KIND", t.Kind},
-		{"STATUS", t.Status},
+		{"STATUS", txnStatus(t)},
 		{"AMOUNT", yuan(t.Amount)},
 	}
 	if t.Fee != 0 {
 		rows = append(rows, kv{"FEE", yuan(t.Fee)})
+	}
+	if t.Direction != "" {
+		rows = append(rows, kv{"DIRECTION", t.Direction})
 	}
 	if t.Counterparty != "" {
 		rows = append(rows, kv{"COUNTERPARTY", t.Counterparty})
@@ -288,4 +291,13 @@ func (a *app) printTxn(t *walletctl.Txn) {
 		rows = append(rows, kv{"SETTLED", tsp(t.SettledAt)})
 	}
 	a.printRecord(t, rows)
+}
+
+// txnStatus is a txn's one status for people: a transfer's own (scheduled, arrived, accepted,
+// ...) when known, else the ledger's (pending, succeeded, failed); -o json has both.
+func txnStatus(t *walletctl.Txn) string {
+	if t.TransferStatus != "" {
+		return t.TransferStatus
+	}
+	return t.Status
 }

@@ -34,11 +34,8 @@ func (a *app) txCmd() *cobra.Command {
 					fee = yuan(t.Fee)
 				}
 				// A transfer has one status here, its own (as transfer list shows it); the
-				// ledger's pending/succeeded stays in -o json and tx show.
-				status := t.Status
-				if t.TransferStatus != "" {
-					status = t.TransferStatus
-				}
+				// ledger's pending/succeeded stays in -o json.
+				status := txnStatus(&t)
 				source := t.Source
 				if t.Direction == walletctl.DirectionIn && t.Kind == walletctl.KindTransfer {
 					source = "" // the payer's source of funds is not the payee's

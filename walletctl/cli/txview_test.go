@@ -84,6 +84,14 @@ func TestTxListDirectionAndStatusCounts(t *testing.T) {
 		t.Errorf("payer's tx list: transfers out, one status each:\n%s", out)
 	}
 
+	// tx show, for the payee: the same direction, payer and one status.
+	show := w.ok("--as", u2, "tx", "show", in[len(in)-2].ID).out
+	for _, want := range []string{"DIRECTION    │ in", "COUNTERPARTY │ " + u1, "STATUS       │ arrived"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("payee's tx show lacks %q:\n%s", want, show)
+		}
+	}
+
 	var st map[string]any
 	w.jsonOf(&st, "", "sandbox", "status")
 	if st["txns_pending"] != 0.0 || st["transfers_scheduled"] != 1.0 || st["transfers_unaccepted"] != 1.0 {

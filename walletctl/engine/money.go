@@ -631,28 +631,39 @@ func (e *Engine) Transactions(ctx context.Context, userID string) ([]walletctl.T
 			return nil, err
 		}
 		out := make([]walletctl.Txn, 0, len(recs))
-		for _, r := range recs {
-			t := r.Public()
-			t.Direction = walletctl.DirectionOut
-			if t.Kind == walletctl.KindTopUp || t.Kind == walletctl.KindRefund {
-				t.Direction = walletctl.DirectionIn
-			}
-			if t.Kind == walletctl.KindTransfer {
-				if t.UserID != userID {
-					t.Direction, t.Counterparty = walletctl.DirectionIn, t.UserID
-				}
-				tr, err := tx.GetTransfer(t.ID)
-				if err != nil {
-					return nil, err
-				}
-				if tr != nil {
-					t.TransferStatus = tr.Status
-				}
+		for i := range recs {
+			t, err := forUser(tx, &recs[i], userID)
+			if err != nil {
+				return nil, err
 			}
 			out = append(out, t)
 		}
 		return out, nil
 	})
+}
+
+// forUser is the txn as the user who lists or shows it sees it: its direction for them (top-ups,
+// refunds and transfers received are "in"; a received transfer's counterparty is the payer) and,
+// for a transfer, the transfer's own status.
+func forUser(tx walletctl.StoreTx, r *walletctl.TxnRecord, userID string) (walletctl.Txn, error) {
+	t := r.Public()
+	t.Direction = walletctl.DirectionOut
+	if t.Kind == walletctl.KindTopUp || t.Kind == walletctl.KindRefund {
+		t.Direction = walletctl.DirectionIn
+	}
+	if t.Kind == walletctl.KindTransfer {
+		if t.UserID != userID {
+			t.Direction, t.Counterparty = walletctl.DirectionIn, t.UserID
+		}
+		tr, err := tx.GetTransfer(t.ID)
+		if err != nil {
+			return t, err
+		}
+		if tr != nil {
+			t.TransferStatus = tr.Status
+		}
+	}
+	return t, nil
 }
 
 // listOfUser is the common path of the user's lists: run due work, check the user exists, read.
@@ -673,8 +684,8 @@ func listOfUser[T any](e *Engine, ctx context.Context, userID string, list func(
 	return out, err
 }
 
-// Transaction shows one txn with its ledger postings. A pending bank-backed txn is first
-// settled by a status query when the bank knows its outcome.
+// Transaction shows one txn with its ledger postings, as the user sees it (forUser). A pending
+// bank-backed txn is first settled by a status query when the bank knows its outcome.
 func (e *Engine) Transaction(ctx context.Context, userID, txnID string) (*walletctl.Txn, error) {
 	if err := e.tick(ctx); err != nil {
 		return nil, err
@@ -705,7 +716,14 @@ func (e *Engine) Transaction(ctx context.Context, userID, txnID string) (*wallet
 			return nil, err
 		}
 	}
-	out := rec.Public()
+	var out walletctl.Txn
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		out, err = forUser(tx, rec, userID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	if out.Postings == nil {
 		out.Postings = []walletctl.Posting{}
 	}
