@@ -3,9 +3,14 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/cli"
 )
@@ -43,5 +48,31 @@ func TestCheckAndAuthCodesListed(t *testing.T) {
 		if !strings.Contains(out.String(), `"`+c+`"`) {
 			t.Errorf("walletctl codes does not list %s", c)
 		}
+	}
+}
+
+// Nothing listening at --bank (a closed port) is NETWORK_ERROR (exit 9: nothing was sent), for a
+// sandbox being made there and for the bank commands of a sandbox whose bank went away.
+func TestRefusedBankIsNetworkError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	r := runIn(filepath.Join(t.TempDir(), "h"), "", nil, "--bank", closed, "sandbox", "init", "--customers", "3")
+	if r.code != 9 || !strings.Contains(r.errOut, "NETWORK_ERROR") {
+		t.Fatalf("init --bank at a closed port: %s", r)
+	}
+
+	srv := httptest.NewServer(server.New(bankmock.New(bankmock.Config{Seed: 1, Customers: 3}), server.Options{}))
+	home := filepath.Join(t.TempDir(), "h")
+	if r := runIn(home, "", nil, "--bank", srv.URL, "sandbox", "init", "--customers", "3"); r.code != 0 {
+		t.Fatal(r)
+	}
+	srv.Close()
+	r = runIn(home, "", nil, "--bank", srv.URL, "bank", "customers")
+	if r.code != 9 || !strings.Contains(r.errOut, "NETWORK_ERROR") || strings.Contains(r.errOut, "PENDING") {
+		t.Fatalf("bank customers with the bank gone: %s", r)
 	}
 }

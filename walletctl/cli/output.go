@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -218,6 +219,9 @@ func bankAdminError(err error) (*walletctl.Error, bool) {
 		code = walletctl.CodeNetwork
 	case bankapi.CodeIssuerUnavailable:
 		code = walletctl.CodeBankUnavailable
+		if errors.Is(err, bankapi.ErrNotSent) { // nothing listening at --bank: nothing was sent
+			code = walletctl.CodeNetwork
+		}
 	}
 	if hint == "" {
 		hint = walletctl.Hint(code)

@@ -17,9 +17,9 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
-// CodeScenarioFailed is the error code of a `scenario run` with failures (exit 1: not in the
-// wallet's code table, as it is no wallet outcome).
-const CodeScenarioFailed = "SCENARIO_FAILED"
+// CodeScenarioFailed is the error code of a `scenario run` with failures (exit 11, checks failed:
+// walletctl's code table lists it).
+const CodeScenarioFailed = walletctl.CodeScenarioFailed
 
 // NewCommand returns `walletctl scenario` (run, list, coverage). exec runs one walletctl command
 // line in-process; the CLI passes an adapter over cli.Run (package cli cannot be imported from
