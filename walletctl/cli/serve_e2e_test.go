@@ -181,7 +181,8 @@ func TestServeEndToEnd(t *testing.T) {
 	if r := exeEnv(t, env, "", "sandbox", "init"); r.code != 2 {
 		t.Fatalf("sandbox init with --backend: %s", r)
 	}
-	if r := exeEnv(t, []string{"WALLETCTL_BACKEND=" + p.url, "WALLETCTL_API_KEY=wrong-key-0123456789"}, "", "user", "list"); r.code != 2 ||
+	if r := exeEnv(t, []string{"WALLETCTL_BACKEND=" + p.url, "WALLETCTL_API_KEY=wrong-key-0123456789"}, "", "user", "list"); r.code != 7 || // authentication
+		!strings.Contains(r.errOut, "UNAUTHENTICATED") ||
 		!strings.Contains(r.errOut, "API key") {
 		t.Fatalf("wrong key: %s", r)
 	}
