@@ -220,49 +220,60 @@ func TestKillAtEverySyscall(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	total := 0
-	for _, c := range cmds {
-		t.Run(c.name, func(t *testing.T) {
-			_, log, killed, output := traced(t, bin, tpl, c, "", 0)
-			if killed {
-				t.Fatal("the counting run was killed")
-			}
-			calls := countCalls(log)
-			if calls["fsync"] == 0 {
-				t.Fatalf("the command synced nothing: it did not run as planned:\n%s", output)
-			}
-			points, kills := 0, 0
-			for _, name := range killSyscalls {
-				for k := 1; k <= calls[name]; k++ {
-					// The race run's sample: every 20th write, every 3rd fsync, every rename.
-					if !all && k%20 != 1 && (name != "fsync" || k%3 != 1) && !strings.HasPrefix(name, "rename") {
-						continue
-					}
-					points++
-					home, _, killed, _ := traced(t, bin, tpl, c, name, k)
-					if killed {
-						kills++
-					}
-					vs, tot, err := Audit(ctx, home)
-					if err != nil {
-						t.Fatalf("killed at %s #%d: %v", name, k, err)
-					}
-					for _, v := range vs {
-						t.Errorf("killed at %s #%d: %s", name, k, v)
-					}
-					if tot.WalletTxns == 0 {
-						t.Fatalf("killed at %s #%d: the wallet has no transactions: the audit read the wrong file", name, k)
-					}
-				}
-			}
-			t.Logf("%s: %v; %d kill points, %d killed the command (the others came after its last call of that kind)", c.name, calls, points, kills)
-			if kills == 0 {
-				t.Fatal("no run was killed: the injection does not work")
-			}
-			mu.Lock()
-			total += points
-			mu.Unlock()
-		})
-	}
+	// The commands run two at a time (each kill run is a process of its own): the group returns
+	// when all have.
+	t.Run("commands", func(t *testing.T) {
+		for _, c := range cmds {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				killCommand(t, ctx, bin, tpl, c, all, &mu, &total)
+			})
+		}
+	})
 	t.Logf("kill points covered: %d over %d commands (all: %v)", total, len(cmds), all)
 	fmt.Fprintf(os.Stderr, "crashtest: %d kill points over %d commands\n", total, len(cmds))
+}
+
+// killCommand kills one command at each of its kill points (or the race run's sample) and
+// audits the home after each.
+func killCommand(t *testing.T, ctx context.Context, bin, tpl string, c command, all bool, mu *sync.Mutex, total *int) {
+	_, log, killed, output := traced(t, bin, tpl, c, "", 0)
+	if killed {
+		t.Fatal("the counting run was killed")
+	}
+	calls := countCalls(log)
+	if calls["fsync"] == 0 {
+		t.Fatalf("the command synced nothing: it did not run as planned:\n%s", output)
+	}
+	points, kills := 0, 0
+	for _, name := range killSyscalls {
+		for k := 1; k <= calls[name]; k++ {
+			// The race run's sample: every 20th write, every 3rd fsync, every rename.
+			if !all && k%20 != 1 && (name != "fsync" || k%3 != 1) && !strings.HasPrefix(name, "rename") {
+				continue
+			}
+			points++
+			home, _, killed, _ := traced(t, bin, tpl, c, name, k)
+			if killed {
+				kills++
+			}
+			vs, tot, err := Audit(ctx, home)
+			if err != nil {
+				t.Fatalf("killed at %s #%d: %v", name, k, err)
+			}
+			for _, v := range vs {
+				t.Errorf("killed at %s #%d: %s", name, k, v)
+			}
+			if tot.WalletTxns == 0 {
+				t.Fatalf("killed at %s #%d: the wallet has no transactions: the audit read the wrong file", name, k)
+			}
+		}
+	}
+	t.Logf("%s: %v; %d kill points, %d killed the command (the others came after its last call of that kind)", c.name, calls, points, kills)
+	if kills == 0 {
+		t.Fatal("no run was killed: the injection does not work")
+	}
+	mu.Lock()
+	*total += points
+	mu.Unlock()
 }
