@@ -68,17 +68,9 @@ func BenchmarkServeCardPayment(b *testing.B) {
 	settings.VelocityMax, settings.DailyLimit = 0, 0
 	ctx := context.Background()
 
-	sb, err := sandbox.Init(ctx, sandbox.Options{Home: b.TempDir()}, sandbox.InitOptions{Seed: 1, Customers: 5, Settings: &settings})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Close(ctx)
-	inReq := readyPayer(b, sb.Service(), sb.Bank())
-	var mu sync.Mutex
+	svc, inReq := inprocBaseline(b, &settings)
 	inproc := func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		_, err := sb.Service().Pay(ctx, inReq)
+		_, err := svc.Pay(ctx, inReq)
 		return err
 	}
 
@@ -162,17 +154,9 @@ func BenchmarkServeTopupHistory(b *testing.B) {
 	settings := walletctl.SandboxSettings()
 	settings.VelocityMax, settings.DailyLimit = 0, 0
 	ctx := context.Background()
-	sb, err := sandbox.Init(ctx, sandbox.Options{Home: b.TempDir()}, sandbox.InitOptions{Seed: 1, Customers: 5, Settings: &settings})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Close(ctx)
-	in := readyPayer(b, sb.Service(), sb.Bank())
-	var mu sync.Mutex
+	svc, in := inprocBaseline(b, &settings)
 	inproc := func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		_, err := sb.Service().TopUp(ctx, in.UserID, strings.TrimPrefix(in.Source, "card:"), 1, in.Password)
+		_, err := svc.TopUp(ctx, in.UserID, strings.TrimPrefix(in.Source, "card:"), 1, in.Password)
 		return err
 	}
 	s, _ := newServer(b, Options{}, tenant.Options{Settings: &settings, KeepOpen: true})
@@ -243,4 +227,35 @@ func runConcurrently(b *testing.B, clients, n int, fn func() error) time.Duratio
 	}
 	wg.Wait()
 	return time.Since(start)
+}
+
+// inprocBaseline is the in-process engine the serve benchmarks compare with: a durable sandbox
+// with a ready payer, its calls serialised as the server serialises a tenant's requests.
+func inprocBaseline(b *testing.B, settings *walletctl.Settings) (walletctl.Service, walletctl.PayRequest) {
+	ctx := context.Background()
+	sb, err := sandbox.Init(ctx, sandbox.Options{Home: b.TempDir()}, sandbox.InitOptions{Seed: 1, Customers: 5, Settings: settings})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sb.Close(ctx) })
+	req := readyPayer(b, sb.Service(), sb.Bank())
+	return serialised{Service: sb.Service(), mu: &sync.Mutex{}}, req
+}
+
+// serialised runs one payment or top-up at a time, like the server's per-tenant queue.
+type serialised struct {
+	walletctl.Service
+	mu *sync.Mutex
+}
+
+func (s serialised) Pay(ctx context.Context, req walletctl.PayRequest) (*walletctl.Txn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Service.Pay(ctx, req)
+}
+
+func (s serialised) TopUp(ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Service.TopUp(ctx, userID, cardID, amount, password)
 }

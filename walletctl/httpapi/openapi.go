@@ -209,10 +209,21 @@ func schemaOf(t reflect.Type, schemas obj) obj {
 }
 
 func addFields(t reflect.Type, schemas, props obj, required *[]string) {
+	jsonFields(t, func(name, opts string, ft reflect.Type) {
+		props[name] = schemaOf(ft, schemas)
+		if !strings.Contains(opts, "omitempty") {
+			*required = append(*required, name)
+		}
+	})
+}
+
+// jsonFields calls fn for each field encoding/json writes for struct type t (embedded structs
+// flattened, unexported and "-" fields skipped), with its JSON name and tag options.
+func jsonFields(t reflect.Type, fn func(name, opts string, ft reflect.Type)) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			addFields(f.Type, schemas, props, required)
+			jsonFields(f.Type, fn)
 			continue
 		}
 		if !f.IsExported() {
@@ -226,9 +237,6 @@ func addFields(t reflect.Type, schemas, props obj, required *[]string) {
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = schemaOf(f.Type, schemas)
-		if !strings.Contains(opts, "omitempty") {
-			*required = append(*required, name)
-		}
+		fn(name, opts, f.Type)
 	}
 }

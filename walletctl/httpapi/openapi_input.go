@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"reflect"
-	"strings"
 )
 
 // inputSchemaOf is schemaOf for a request body: the server decodes bodies with encoding/json,
@@ -35,23 +34,7 @@ func inputSchemaOf(t reflect.Type, schemas obj, inputs map[string]bool) obj {
 }
 
 func addInputFields(t reflect.Type, schemas obj, inputs map[string]bool, props obj) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			addInputFields(f.Type, schemas, inputs, props)
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
-		}
-		props[name] = inputSchemaOf(f.Type, schemas, inputs)
-	}
+	jsonFields(t, func(name, _ string, ft reflect.Type) {
+		props[name] = inputSchemaOf(ft, schemas, inputs)
+	})
 }
