@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,15 +66,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServe(stdout, stderr), newCards(stdout), newPartner(stdout), newVersion(stdout))
 	// Help fits the terminal: long lines wrap, descriptions under their column.
-	help := root.HelpFunc()
-	root.SetHelpFunc(func(c *cobra.Command, args []string) {
-		out := c.OutOrStdout()
-		var buf bytes.Buffer
-		c.SetOut(&buf)
-		help(c, args)
-		c.SetOut(out)
-		io.WriteString(out, tablefit.WrapText(buf.String(), tablefit.Of(out, os.Getenv)))
-	})
+	tablefit.FitHelp(root, func() int { return tablefit.Of(root.OutOrStdout(), os.Getenv) })
 	return root
 }
 

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"io"
 	"sort"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -41,15 +39,7 @@ func (a *app) printCodes(wide bool) {
 // makes every command's help fit the terminal (a.width()): long lines wrap, flag and command
 // descriptions under their column.
 func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
-	help := root.HelpFunc()
-	root.SetHelpFunc(func(c *cobra.Command, args []string) {
-		out := c.OutOrStdout()
-		var buf bytes.Buffer
-		c.SetOut(&buf)
-		help(c, args)
-		c.SetOut(out)
-		io.WriteString(out, tablefit.WrapText(buf.String(), a.width()))
-	})
+	tablefit.FitHelp(root, a.width)
 	return &cobra.Command{
 		Use:   "help [command | codes]",
 		Short: "Help about any command, or the error code table (help codes)",

@@ -107,18 +107,7 @@ func BenchmarkServeCardPayment(b *testing.B) {
 
 func benchServe(b *testing.B, keepOpen bool, settings *walletctl.Settings, inproc func() error) {
 	ctx := context.Background()
-	s, _ := newServer(b, Options{}, tenant.Options{Settings: settings, KeepOpen: keepOpen})
-	hs := httptest.NewServer(s)
-	defer func() {
-		hs.Close()
-		s.Close(ctx)
-	}()
-	ct, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Seed: 1, Customers: 5})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
-	httpReq := readyPayer(b, c, c.Bank(5*time.Second))
+	c, httpReq := serveTenant(b, keepOpen, settings)
 	measureServe(b, inproc, func() error {
 		_, err := c.Pay(ctx, httpReq)
 		return err
@@ -159,18 +148,7 @@ func BenchmarkServeTopupHistory(b *testing.B) {
 		_, err := svc.TopUp(ctx, in.UserID, strings.TrimPrefix(in.Source, "card:"), 1, in.Password)
 		return err
 	}
-	s, _ := newServer(b, Options{}, tenant.Options{Settings: &settings, KeepOpen: true})
-	hs := httptest.NewServer(s)
-	defer func() {
-		hs.Close()
-		s.Close(ctx)
-	}()
-	ct, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Seed: 1, Customers: 5})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
-	req := readyPayer(b, c, c.Bank(5*time.Second))
+	c, req := serveTenant(b, true, &settings)
 	serve := func() error {
 		_, err := c.TopUp(ctx, req.UserID, strings.TrimPrefix(req.Source, "card:"), 1, req.Password)
 		return err
@@ -258,4 +236,22 @@ func (s serialised) TopUp(ctx context.Context, userID, cardID string, amount int
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.Service.TopUp(ctx, userID, cardID, amount, password)
+}
+
+// serveTenant is a wallet server over loopback HTTP with one tenant and a ready payer, closed when
+// the benchmark ends.
+func serveTenant(b *testing.B, keepOpen bool, settings *walletctl.Settings) (*Client, walletctl.PayRequest) {
+	ctx := context.Background()
+	s, _ := newServer(b, Options{}, tenant.Options{Settings: settings, KeepOpen: keepOpen})
+	hs := httptest.NewServer(s)
+	b.Cleanup(func() {
+		hs.Close()
+		s.Close(ctx)
+	})
+	ct, err := s.Tenants().Create(ctx, walletctl.TenantSpec{Seed: 1, Customers: 5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
+	return c, readyPayer(b, c, c.Bank(5*time.Second))
 }
