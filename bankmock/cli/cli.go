@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
@@ -220,6 +221,17 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		if err := os.MkdirAll(f.data, 0o700); err != nil {
 			return fmt.Errorf("--data: %w", err)
 		}
+		// One server per folder: the bank holds its state in memory too, so a second process on
+		// the same file would answer from a different state. Wallets share a bank through its URL.
+		lock := flock.New(filepath.Join(f.data, "lock"))
+		locked, err := lock.TryLock()
+		if err != nil {
+			return fmt.Errorf("--data: lock %s: %w", f.data, err)
+		}
+		if !locked {
+			return usageError{fmt.Errorf("--data %s is in use by another bankmock serve; give each server its own folder (wallets share one bank through its URL)", f.data)}
+		}
+		defer lock.Unlock()
 		cfg.Path, cfg.Create = filepath.Join(f.data, "bank.db"), true
 		where = "kept in " + cfg.Path
 	}

@@ -216,6 +216,11 @@ func TestServeDataSurvivesSIGKILL(t *testing.T) {
 	data := t.TempDir()
 	ctx := context.Background()
 	cmd, url, _ := startServe(t, bin, "--quiet", "--seed", "5", "--customers", "3", "--data", data)
+	// A second server on the same folder is refused: it would answer from another state.
+	second := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--quiet", "--data", data)
+	if out, err := second.CombinedOutput(); err == nil || !strings.Contains(string(out), "in use by another bankmock serve") {
+		t.Fatalf("a second server on the same --data: %v\n%s", err, out)
+	}
 	admin := client.New(url, client.Options{Timeout: 5 * time.Second})
 	pc, err := admin.CreatePartner(ctx, "wallet")
 	if err != nil {
