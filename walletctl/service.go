@@ -181,11 +181,15 @@ type SecurityEvent struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
-// Merchant in the sandbox catalogue (tickets, insurance, phone top-up, ...).
+// Merchant is a payee: one of the sandbox catalogue's (tickets, insurance, phone top-up, ...), or
+// a merchant made with `merchant create`, whose ID is its mchid and which has v3 credentials.
 type Merchant struct {
-	ID       string `json:"id"` // "m-cinema", ...
-	Name     string `json:"name"`
-	Category string `json:"category"`
+	ID         string     `json:"id"` // "m-cinema", ..., or a mchid ("1900000001")
+	Name       string     `json:"name"`
+	Category   string     `json:"category"`
+	AppID      string     `json:"appid,omitempty"`       // v3 merchants
+	CertSerial string     `json:"cert_serial,omitempty"` // v3 merchants: their certificate's serial
+	CreatedAt  *time.Time `json:"created_at,omitempty"`  // v3 merchants
 }
 
 // PayRequest pays a merchant from the balance or a bound card.
@@ -261,6 +265,8 @@ type Service interface {
 	Transfers(ctx context.Context, userID string) ([]Transfer, error)
 	SecurityLog(ctx context.Context, userID string) ([]SecurityEvent, error)
 	Merchants(ctx context.Context) ([]Merchant, error)
+
+	MerchantService
 
 	Reconcile(ctx context.Context, date string) (*ReconcileReport, error) // date "" = today on the virtual clock
 	Now(ctx context.Context) (time.Time, error)

@@ -81,6 +81,13 @@ type Settings struct {
 	VelocityWindow Duration `json:"velocity_window"` // ... within this window (10 min)
 	DailyLimit     int64    `json:"daily_limit"`     // fen per user per calendar day (Asia/Shanghai)
 
+	// Merchant payments (DESIGN.md section 8): a payment code is valid for PayCodeTTL; a code
+	// payment above CodePayPasswordFree waits (USERPAYING) for the payer's password; an order not
+	// paid within OrderExpiry (unless it says its own time_expire) closes.
+	PayCodeTTL          Duration `json:"paycode_ttl"`           // 1m
+	CodePayPasswordFree int64    `json:"codepay_password_free"` // 200 CNY
+	OrderExpiry         Duration `json:"order_expiry"`          // 2h
+
 	// Payment password.
 	PasswordMaxAttempts int        `json:"password_max_attempts"` // 5
 	PasswordLock        Duration   `json:"password_lock"`         // 3h
@@ -103,6 +110,9 @@ func DefaultSettings() Settings {
 		VelocityMax:            20,
 		VelocityWindow:         Duration(10 * time.Minute),
 		DailyLimit:             5_000_000,
+		PayCodeTTL:             Duration(time.Minute),
+		CodePayPasswordFree:    20_000,
+		OrderExpiry:            Duration(2 * time.Hour),
 		PasswordMaxAttempts:    5,
 		PasswordLock:           Duration(3 * time.Hour),
 		PasswordHash:           ProductionHash,
@@ -205,7 +215,8 @@ func (s Settings) Validate() error {
 	}
 	for name, v := range map[string]int64{"class1_limit": s.ClassILimit, "class2_limit": s.ClassIILimit,
 		"class3_limit": s.ClassIIILimit, "withdraw_fee_bp": s.WithdrawFeeBasisPoints, "withdraw_fee_min": s.WithdrawFeeMin,
-		"withdraw_free_quota": s.WithdrawFreeQuota, "confirm_threshold": s.ConfirmThreshold, "daily_limit": s.DailyLimit} {
+		"withdraw_free_quota": s.WithdrawFreeQuota, "confirm_threshold": s.ConfirmThreshold, "daily_limit": s.DailyLimit,
+		"codepay_password_free": s.CodePayPasswordFree} {
 		if v < 0 {
 			return bad("%s must not be negative", name)
 		}
@@ -219,6 +230,9 @@ func (s Settings) Validate() error {
 	if s.VelocityMax < 0 || s.Delay2h < 0 || s.DelayNextDay < 0 || s.AcceptWindow <= 0 || s.PasswordLock < 0 || s.VelocityWindow < 0 {
 		return bad("counts and durations must not be negative, and accept_window must be positive")
 	}
+	if s.PayCodeTTL <= 0 || s.OrderExpiry <= 0 {
+		return bad("paycode_ttl and order_expiry must be positive")
+	}
 	if s.PasswordHash.Time < 1 || s.PasswordHash.MemoryKiB < 8 || s.PasswordHash.Threads < 1 {
 		return bad("password_hash needs time >= 1, memory_kib >= 8, threads >= 1")
 	}
@@ -227,7 +241,8 @@ func (s Settings) Validate() error {
 
 // fenSettings are the settings that are amounts in fen.
 var fenSettings = map[string]bool{"class1_limit": true, "class2_limit": true, "class3_limit": true,
-	"withdraw_fee_min": true, "withdraw_free_quota": true, "confirm_threshold": true, "daily_limit": true}
+	"withdraw_fee_min": true, "withdraw_free_quota": true, "confirm_threshold": true, "daily_limit": true,
+	"codepay_password_free": true}
 
 // IsAmountSetting says whether the setting key is an amount in fen.
 func IsAmountSetting(key string) bool { return fenSettings[key] }

@@ -69,6 +69,36 @@ type StoreTx interface {
 
 	AppendSecurity(ev *SecurityEvent) error
 	SecurityLog(userID string) ([]SecurityEvent, error)
+
+	// Merchants, orders, refunds and payment codes (DESIGN.md section 8).
+	CreateMerchant(m *Merchant) error
+	GetMerchant(id string) (*Merchant, error)
+	ListMerchants() ([]Merchant, error)
+	CreateOrder(o *Order) error
+	SaveOrder(o *Order) error
+	FindOrder(k OrderKey) (*Order, error)
+	ListOrders(mchid string) ([]Order, error)
+	// OrdersDue lists the orders that can still expire (NOTPAY, or USERPAYING without a txn) whose
+	// TimeExpire is at or before now.
+	OrdersDue(now time.Time) ([]Order, error)
+	CreateRefund(r *Refund) error
+	SaveRefund(r *Refund) error
+	FindRefund(k RefundKey) (*Refund, error)
+	ListRefunds(mchid, transactionID string) ([]Refund, error) // transactionID "" = all the merchant's
+	CreatePayCode(pc *PayCode) error                           // replaces the user's earlier codes
+	GetPayCode(code string) (*PayCode, error)
+	DeletePayCode(code string) error
+}
+
+// OrderKey finds an order: by the first of ID, TransactionID, PrepayID, CodeURL, TxnID that is
+// set, else by MchID and OutTradeNo. A MchID beside a TransactionID restricts it to that merchant.
+type OrderKey struct {
+	ID, MchID, OutTradeNo, TransactionID, PrepayID, CodeURL, TxnID string
+}
+
+// RefundKey finds a refund: by RefundID, or TxnID, or MchID and OutRefundNo.
+type RefundKey struct {
+	RefundID, TxnID, MchID, OutRefundNo string
 }
 
 // UserRecord is a user with its private fields: the full name and what is kept of the ID number

@@ -71,7 +71,9 @@ func NewClient(baseURL, apiKey string, opts ClientOptions) *Client {
 }
 
 // readOnly are the routes that change nothing: a lost answer to one of them is safe to ask again.
-func readOnly(rt *Route) bool { return rt.Method == http.MethodGet || rt.Op == "PreviewTransfer" }
+func readOnly(rt *Route) bool {
+	return rt.Method == http.MethodGet || rt.Op == "PreviewTransfer" || rt.Op == "Order" || rt.Op == "ScanOrder"
+}
 
 // bearerTransport adds the tenant's key to every request, protocol and admin alike.
 type bearerTransport struct {
@@ -459,4 +461,102 @@ func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error
 	var r ClockResult
 	_, err := c.do(ctx, "Advance", nil, AdvanceBody{d.String()}, &r)
 	return r.Now, err
+}
+
+func (c *Client) CreateMerchant(ctx context.Context, spec walletctl.MerchantSpec) (*walletctl.Merchant, error) {
+	var m walletctl.Merchant
+	got, err := c.do(ctx, "CreateMerchant", nil, spec, &m)
+	return one(got, &m, err)
+}
+
+func (c *Client) Merchant(ctx context.Context, id string) (*walletctl.MerchantInfo, error) {
+	var m walletctl.MerchantInfo
+	got, err := c.do(ctx, "Merchant", []string{id}, nil, &m)
+	return one(got, &m, err)
+}
+
+func (c *Client) MerchantCredentials(ctx context.Context, mchid string) (*walletctl.MerchantCredentials, error) {
+	var m walletctl.MerchantCredentials
+	got, err := c.do(ctx, "MerchantCredentials", []string{mchid}, nil, &m)
+	return one(got, &m, err)
+}
+
+func (c *Client) CreateOrder(ctx context.Context, req walletctl.OrderRequest) (*walletctl.Order, error) {
+	return c.order(ctx, "CreateOrder", nil, req)
+}
+
+func (c *Client) CodePay(ctx context.Context, req walletctl.CodePayRequest) (*walletctl.Order, error) {
+	return c.order(ctx, "CodePay", nil, req)
+}
+
+func (c *Client) Order(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
+	return c.order(ctx, "Order", nil, q)
+}
+
+func (c *Client) Orders(ctx context.Context, mchid string) ([]walletctl.Order, error) {
+	var os []walletctl.Order
+	_, err := c.do(ctx, "Orders", []string{mchid}, nil, &os)
+	return os, err
+}
+
+func (c *Client) CloseOrder(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
+	return c.order(ctx, "CloseOrder", nil, q)
+}
+
+func (c *Client) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
+	return c.order(ctx, "ReverseOrder", nil, q)
+}
+
+func (c *Client) ScanOrder(ctx context.Context, userID, ref string) (*walletctl.Order, error) {
+	return c.order(ctx, "ScanOrder", []string{userID}, ScanBody{ref})
+}
+
+func (c *Client) PayOrder(ctx context.Context, req walletctl.PayOrderRequest) (*walletctl.Order, error) {
+	return c.order(ctx, "PayOrder", nil, req)
+}
+
+func (c *Client) ConfirmOrder(ctx context.Context, userID, ref, password string) (*walletctl.Order, error) {
+	return c.order(ctx, "ConfirmOrder", []string{userID}, ConfirmOrderBody{ref, password})
+}
+
+func (c *Client) order(ctx context.Context, op string, args []string, body any) (*walletctl.Order, error) {
+	var o walletctl.Order
+	got, err := c.do(ctx, op, args, body, &o)
+	return one(got, &o, err)
+}
+
+func (c *Client) NewPayCode(ctx context.Context, userID, source string) (*walletctl.PayCode, error) {
+	var pc walletctl.PayCode
+	got, err := c.do(ctx, "NewPayCode", []string{userID}, PayCodeBody{source}, &pc)
+	return one(got, &pc, err)
+}
+
+func (c *Client) Refund(ctx context.Context, req walletctl.RefundRequest) (*walletctl.Refund, error) {
+	var r walletctl.Refund
+	got, err := c.do(ctx, "Refund", nil, req, &r)
+	return one(got, &r, err)
+}
+
+func (c *Client) RefundByOutNo(ctx context.Context, mchid, outRefundNo string) (*walletctl.Refund, error) {
+	var r walletctl.Refund
+	got, err := c.do(ctx, "RefundByOutNo", []string{mchid, outRefundNo}, nil, &r)
+	return one(got, &r, err)
+}
+
+func (c *Client) Refunds(ctx context.Context, mchid string) ([]walletctl.Refund, error) {
+	var rs []walletctl.Refund
+	_, err := c.do(ctx, "Refunds", []string{mchid}, nil, &rs)
+	return rs, err
+}
+
+func (c *Client) TradeBill(ctx context.Context, mchid, date, billType string) (*walletctl.Bill, error) {
+	if billType == "" {
+		billType = "ALL"
+	}
+	if date == "" {
+		date = "today"
+	}
+	var b walletctl.Bill
+	got, err := c.do(ctx, "TradeBill", []string{mchid, date, billType}, nil, &b)
+	return one(got, &b, err)
 }

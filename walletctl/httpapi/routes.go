@@ -75,6 +75,17 @@ type (
 	AdvanceBody struct {
 		Duration string `json:"duration"` // a Go duration: "2h", "26h30m"
 	}
+	// ScanBody names an order to the payer: a code_url, a prepay_id or an h5_url.
+	ScanBody struct {
+		Ref string `json:"ref"`
+	}
+	PayCodeBody struct {
+		Source string `json:"source,omitempty"`
+	}
+	ConfirmOrderBody struct {
+		Ref      string `json:"ref"`
+		Password string `json:"password"`
+	}
 	// ClockResult is the answer of GET /v1/clock and POST /v1/clock/advance.
 	ClockResult struct {
 		Now time.Time `json:"now"`
@@ -194,6 +205,77 @@ var Routes = []Route{
 	{"GET", "/v1/merchants", "Merchants", "The merchant catalogue", nil, []walletctl.Merchant{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
 			return s.Merchants(ctx)
+		}},
+	// Merchants, orders, refunds and bills (DESIGN.md section 8). The v3-shaped API that merchants'
+	// own code uses is walletctl/v3api; these routes serve walletctl's commands over --backend.
+	{"POST", "/v1/merchants", "CreateMerchant", "Create a merchant with v3 credentials", &walletctl.MerchantSpec{}, &walletctl.Merchant{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.CreateMerchant(ctx, *b.(*walletctl.MerchantSpec))
+		}},
+	{"GET", "/v1/merchants/{id}", "Merchant", "A merchant with its balance and totals", nil, &walletctl.MerchantInfo{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Merchant(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/merchants/{id}/credentials", "MerchantCredentials", "A merchant's keys, APIv3 key and the platform's certificate (secret)", nil, &walletctl.MerchantCredentials{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.MerchantCredentials(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/merchants/{id}/orders", "Orders", "A merchant's orders", nil, []walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Orders(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/merchants/{id}/refunds", "Refunds", "A merchant's refunds", nil, []walletctl.Refund{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Refunds(ctx, r.PathValue("id"))
+		}},
+	{"GET", "/v1/merchants/{id}/refunds/{out_refund_no}", "RefundByOutNo", "A refund by the merchant's refund number", nil, &walletctl.Refund{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.RefundByOutNo(ctx, r.PathValue("id"), r.PathValue("out_refund_no"))
+		}},
+	{"GET", "/v1/merchants/{id}/bills/{date}/{type}", "TradeBill", "A merchant's trade bill of a day (type ALL, SUCCESS, REFUND)", nil, &walletctl.Bill{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.TradeBill(ctx, r.PathValue("id"), r.PathValue("date"), r.PathValue("type"))
+		}},
+	{"POST", "/v1/orders", "CreateOrder", "Create an order (NATIVE, JSAPI, APP, MWEB)", &walletctl.OrderRequest{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.CreateOrder(ctx, *b.(*walletctl.OrderRequest))
+		}},
+	{"POST", "/v1/orders/codepay", "CodePay", "Charge a user's payment code", &walletctl.CodePayRequest{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.CodePay(ctx, *b.(*walletctl.CodePayRequest))
+		}},
+	{"POST", "/v1/orders/query", "Order", "An order by transaction_id or out_trade_no", &walletctl.OrderQuery{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Order(ctx, *b.(*walletctl.OrderQuery))
+		}},
+	{"POST", "/v1/orders/close", "CloseOrder", "Close an unpaid order", &walletctl.OrderQuery{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.CloseOrder(ctx, *b.(*walletctl.OrderQuery))
+		}},
+	{"POST", "/v1/orders/reverse", "ReverseOrder", "Reverse a code payment (refund it if paid)", &walletctl.OrderQuery{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.ReverseOrder(ctx, *b.(*walletctl.OrderQuery))
+		}},
+	{"POST", "/v1/refunds", "Refund", "Refund (part of) a paid order", &walletctl.RefundRequest{}, &walletctl.Refund{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Refund(ctx, *b.(*walletctl.RefundRequest))
+		}},
+	{"POST", "/v1/users/{id}/scan", "ScanOrder", "What the payer sees of an order before paying", &ScanBody{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.ScanOrder(ctx, r.PathValue("id"), b.(*ScanBody).Ref)
+		}},
+	{"POST", "/v1/order-payments", "PayOrder", "Pay an order (a code_url, prepay_id or h5_url)", &walletctl.PayOrderRequest{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.PayOrder(ctx, *b.(*walletctl.PayOrderRequest))
+		}},
+	{"POST", "/v1/users/{id}/paycodes", "NewPayCode", "Show a new payment code", &PayCodeBody{}, &walletctl.PayCode{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.NewPayCode(ctx, r.PathValue("id"), b.(*PayCodeBody).Source)
+		}},
+	{"POST", "/v1/users/{id}/orders/confirm", "ConfirmOrder", "Confirm a code payment with the password", &ConfirmOrderBody{}, &walletctl.Order{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			c := b.(*ConfirmOrderBody)
+			return s.ConfirmOrder(ctx, r.PathValue("id"), c.Ref, c.Password)
 		}},
 	{"POST", "/v1/reconcile", "Reconcile", "Settle pending operations and match the bank's statement", &ReconcileBody{}, &walletctl.ReconcileReport{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {

@@ -160,7 +160,7 @@ func (s *Store) Retries() int64 { return s.retries.Load() }
 func (s *Store) DropSchema(ctx context.Context) error {
 	if s.schema == "public" {
 		// The public schema belongs to the database: empty it of what migrations made instead.
-		_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS schema_migrations, wallet_secret, security_log, transfers, accounts, postings, txns, cards, bindings, users, seqs CASCADE;
+		_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS schema_migrations, wallet_secret, `+sqlstore.MerchantTables+`, security_log, transfers, accounts, postings, txns, cards, bindings, users, seqs CASCADE;
 DROP SEQUENCE IF EXISTS seq_user, seq_card, seq_txn, seq_binding, seq_reset, seq_entry`)
 		return err
 	}
@@ -328,6 +328,7 @@ CREATE UNIQUE INDEX users_kyc_id_hash ON users(kyc_id_hash) WHERE kyc_id_hash IS
 ALTER TABLE bindings DROP COLUMN card_no;
 ALTER TABLE cards DROP COLUMN card_no;
 ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
+	{sql: sqlstore.MerchantSchema},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own

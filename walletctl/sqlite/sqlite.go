@@ -364,6 +364,7 @@ INSERT INTO cards_v2(id, num, user_id, card_hash, card_masked, bank, bank_name, 
 SELECT id, num, user_id, card_hash, card_masked, bank, bank_name, card_type, agreement, phone, bound_at FROM cards;
 DROP TABLE cards;
 ALTER TABLE cards_v2 RENAME TO cards;`},
+	{sql: sqlstore.MerchantSchema},
 }
 
 func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {

@@ -431,7 +431,8 @@ func (t *Tx) NextDue() (*time.Time, error) {
 	err := t.C.QueryRow(`SELECT MIN(v) FROM (
 SELECT MIN(arrives_at) v FROM transfers WHERE status = 'scheduled'
 UNION ALL SELECT MIN(refund_at) FROM transfers WHERE status = 'arrived'
-UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NULL) due`).Scan(&n)
+UNION ALL SELECT MIN(pw_locked_until) FROM users WHERE pw_locked_until IS NOT NULL
+UNION ALL SELECT MIN(time_expire) FROM orders WHERE ` + openOrders + `) due`).Scan(&n)
 	if err != nil {
 		return nil, err
 	}

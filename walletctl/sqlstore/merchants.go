@@ -1,0 +1,264 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// MerchantSchema is the merchant tables (DESIGN.md section 8), the same on SQLite and PostgreSQL.
+// A record is kept whole as JSON in data, beside the columns it is found by: orders and refunds
+// change shape with the v3 API more often than the wallet's own records, and they are only ever
+// read one at a time or as one merchant's list.
+const MerchantSchema = `CREATE TABLE merchants (
+  id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE TABLE orders (
+  id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  mchid TEXT NOT NULL,
+  out_trade_no TEXT NOT NULL,
+  transaction_id TEXT UNIQUE,
+  prepay_id TEXT UNIQUE,
+  code_url TEXT UNIQUE,
+  txn_id TEXT UNIQUE,
+  state TEXT NOT NULL,
+  time_expire BIGINT NOT NULL,
+  data TEXT NOT NULL,
+  UNIQUE (mchid, out_trade_no)
+);
+CREATE INDEX orders_mchid ON orders(mchid, num);
+CREATE INDEX orders_open ON orders(time_expire) WHERE state = 'NOTPAY' OR (state = 'USERPAYING' AND txn_id IS NULL);
+CREATE TABLE refunds (
+  refund_id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  mchid TEXT NOT NULL,
+  out_refund_no TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  txn_id TEXT UNIQUE,
+  status TEXT NOT NULL,
+  data TEXT NOT NULL,
+  UNIQUE (mchid, out_refund_no)
+);
+CREATE INDEX refunds_order ON refunds(transaction_id, num);
+CREATE INDEX refunds_mchid ON refunds(mchid, num);
+CREATE TABLE paycodes (
+  code TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX paycodes_user ON paycodes(user_id);`
+
+// MerchantTables are the tables MerchantSchema makes, for a store that empties its schema.
+const MerchantTables = "paycodes, refunds, orders, merchants"
+
+// openOrders is the condition of an order that can still expire: unpaid, or a code payment
+// waiting for the payer's password (one whose bank outcome is unknown has a txn and waits for it).
+const openOrders = `(state = 'NOTPAY' OR (state = 'USERPAYING' AND txn_id IS NULL))`
+
+func marshal(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// ---- merchants
+
+func (t *Tx) CreateMerchant(m *walletctl.Merchant) error {
+	data, err := marshal(m)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`INSERT INTO merchants(id, num, data) VALUES (?, ?, ?)`, m.ID, IDNum(m.ID), data)
+}
+
+func (t *Tx) GetMerchant(id string) (*walletctl.Merchant, error) {
+	var data string
+	if err := t.C.QueryRow(`SELECT data FROM merchants WHERE id = ?`, id).Scan(&data); err != nil {
+		if t.noRows(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var m walletctl.Merchant
+	return &m, unmarshal(data, &m)
+}
+
+func (t *Tx) ListMerchants() ([]walletctl.Merchant, error) {
+	return eachJSON[walletctl.Merchant](t, `SELECT data FROM merchants ORDER BY num`)
+}
+
+// ---- orders
+
+func (t *Tx) CreateOrder(o *walletctl.Order) error {
+	data, err := marshal(o)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`INSERT INTO orders(id, num, mchid, out_trade_no, transaction_id, prepay_id, code_url, txn_id, state, time_expire, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.ID, IDNum(o.ID), o.MchID, o.OutTradeNo, NullStr(o.TransactionID), NullStr(o.PrepayID),
+		NullStr(o.CodeURL), NullStr(o.TxnID), o.TradeState, TS(o.TimeExpire), data)
+}
+
+func (t *Tx) SaveOrder(o *walletctl.Order) error {
+	data, err := marshal(o)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`UPDATE orders SET transaction_id = ?, txn_id = ?, state = ?, time_expire = ?, data = ? WHERE id = ?`,
+		NullStr(o.TransactionID), NullStr(o.TxnID), o.TradeState, TS(o.TimeExpire), data, o.ID)
+}
+
+// FindOrder finds an order by the first field of k that is set (ID, TransactionID, PrepayID,
+// CodeURL, TxnID, or MchID with OutTradeNo). A TransactionID or OutTradeNo lookup with a MchID
+// only finds that merchant's order.
+func (t *Tx) FindOrder(k walletctl.OrderKey) (*walletctl.Order, error) {
+	where, args := "", []any{}
+	switch {
+	case k.ID != "":
+		where, args = "id = ?", []any{k.ID}
+	case k.TransactionID != "":
+		where, args = "transaction_id = ?", []any{k.TransactionID}
+	case k.PrepayID != "":
+		where, args = "prepay_id = ?", []any{k.PrepayID}
+	case k.CodeURL != "":
+		where, args = "code_url = ?", []any{k.CodeURL}
+	case k.TxnID != "":
+		where, args = "txn_id = ?", []any{k.TxnID}
+	case k.OutTradeNo != "" && k.MchID != "":
+		where, args = "mchid = ? AND out_trade_no = ?", []any{k.MchID, k.OutTradeNo}
+	default:
+		return nil, fmt.Errorf("sqlstore: FindOrder needs a key")
+	}
+	if k.MchID != "" && k.OutTradeNo == "" {
+		where += " AND mchid = ?"
+		args = append(args, k.MchID)
+	}
+	var data string
+	if err := t.C.QueryRow(`SELECT data FROM orders WHERE `+where, args...).Scan(&data); err != nil {
+		if t.noRows(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var o walletctl.Order
+	return &o, unmarshal(data, &o)
+}
+
+func (t *Tx) ListOrders(mchid string) ([]walletctl.Order, error) {
+	return eachJSON[walletctl.Order](t, `SELECT data FROM orders WHERE mchid = ? ORDER BY num`, mchid)
+}
+
+func (t *Tx) OrdersDue(now time.Time) ([]walletctl.Order, error) {
+	return eachJSON[walletctl.Order](t, `SELECT data FROM orders WHERE `+openOrders+` AND time_expire <= ? ORDER BY num`, TS(now))
+}
+
+// ---- refunds
+
+func (t *Tx) CreateRefund(r *walletctl.Refund) error {
+	data, err := marshal(r)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`INSERT INTO refunds(refund_id, num, mchid, out_refund_no, transaction_id, txn_id, status, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.RefundID, IDNum(r.RefundID), r.MchID, r.OutRefundNo, r.TransactionID, NullStr(r.TxnID), r.Status, data)
+}
+
+func (t *Tx) SaveRefund(r *walletctl.Refund) error {
+	data, err := marshal(r)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`UPDATE refunds SET txn_id = ?, status = ?, data = ? WHERE refund_id = ?`, NullStr(r.TxnID), r.Status, data, r.RefundID)
+}
+
+// FindRefund finds a refund by RefundID, TxnID, or MchID with OutRefundNo.
+func (t *Tx) FindRefund(k walletctl.RefundKey) (*walletctl.Refund, error) {
+	where, args := "", []any{}
+	switch {
+	case k.RefundID != "":
+		where, args = "refund_id = ?", []any{k.RefundID}
+	case k.TxnID != "":
+		where, args = "txn_id = ?", []any{k.TxnID}
+	case k.OutRefundNo != "" && k.MchID != "":
+		where, args = "mchid = ? AND out_refund_no = ?", []any{k.MchID, k.OutRefundNo}
+	default:
+		return nil, fmt.Errorf("sqlstore: FindRefund needs a key")
+	}
+	var data string
+	if err := t.C.QueryRow(`SELECT data FROM refunds WHERE `+where, args...).Scan(&data); err != nil {
+		if t.noRows(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var r walletctl.Refund
+	return &r, unmarshal(data, &r)
+}
+
+// ListRefunds lists a merchant's refunds (transactionID "") or one order's, oldest first.
+func (t *Tx) ListRefunds(mchid, transactionID string) ([]walletctl.Refund, error) {
+	if transactionID != "" {
+		return eachJSON[walletctl.Refund](t, `SELECT data FROM refunds WHERE transaction_id = ? AND mchid = ? ORDER BY num`, transactionID, mchid)
+	}
+	return eachJSON[walletctl.Refund](t, `SELECT data FROM refunds WHERE mchid = ? ORDER BY num`, mchid)
+}
+
+// ---- payment codes
+
+// CreatePayCode keeps a user's new payment code and forgets the user's earlier ones (a wallet
+// shows one code at a time).
+func (t *Tx) CreatePayCode(pc *walletctl.PayCode) error {
+	if err := t.C.Exec(`DELETE FROM paycodes WHERE user_id = ?`, pc.UserID); err != nil {
+		return err
+	}
+	data, err := marshal(pc)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`INSERT INTO paycodes(code, user_id, expires_at, data) VALUES (?, ?, ?, ?)`, pc.Code, pc.UserID, TS(pc.ExpiresAt), data)
+}
+
+func (t *Tx) GetPayCode(code string) (*walletctl.PayCode, error) {
+	var data string
+	if err := t.C.QueryRow(`SELECT data FROM paycodes WHERE code = ?`, code).Scan(&data); err != nil {
+		if t.noRows(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var pc walletctl.PayCode
+	return &pc, unmarshal(data, &pc)
+}
+
+func (t *Tx) DeletePayCode(code string) error {
+	return t.C.Exec(`DELETE FROM paycodes WHERE code = ?`, code)
+}
+
+func unmarshal(data string, v any) error {
+	if err := json.Unmarshal([]byte(data), v); err != nil {
+		return fmt.Errorf("sqlstore: damaged record: %w", err)
+	}
+	return nil
+}
+
+func eachJSON[T any](t *Tx, q string, args ...any) ([]T, error) {
+	var out []T
+	err := t.C.Each(q, args, func(r Row) error {
+		var data string
+		if err := r.Scan(&data); err != nil {
+			return err
+		}
+		var v T
+		if err := unmarshal(data, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
