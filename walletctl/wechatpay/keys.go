@@ -153,7 +153,8 @@ type Issuer struct {
 // Certificate returns the DER of an X.509 certificate for key's public key whose serial number
 // is the integer written by serialHex (WeChat Pay serials are upper-case hex, 40 characters for
 // merchant and platform certificates, e.g. "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"). It is
-// signed with SHA256WithRSA by issuer[0] if given, else self-signed, and deterministic: the same
+// signed with SHA256WithRSA by issuer[0] if given, else self-signed (and then a CA certificate
+// able to act as an Issuer), and deterministic: the same
 // inputs give the same bytes (PKCS#1 v1.5 signatures use no randomness; times are truncated to
 // the second).
 //
@@ -189,7 +190,12 @@ func Certificate(key *rsa.PrivateKey, serialHex, commonName, org string, notBefo
 		SignatureAlgorithm:    x509.SHA256WithRSA,
 	}
 	parent, signer := tmpl, key
-	if len(issuer) == 1 {
+	if len(issuer) == 0 {
+		// A self-signed certificate is its own CA, so that it can also serve as an Issuer
+		// (like WeChat Pay's own CA above its platform and merchant certificates).
+		tmpl.IsCA = true
+		tmpl.KeyUsage |= x509.KeyUsageCertSign
+	} else {
 		if issuer[0].Cert == nil || issuer[0].Key == nil {
 			return nil, errors.New("wechatpay: Certificate: issuer needs both Cert and Key")
 		}
