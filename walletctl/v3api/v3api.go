@@ -1,0 +1,224 @@
+// Package v3api is the WeChat Pay APIv3-shaped API of one wallet (DESIGN.md section 8): a
+// merchant points the official SDK (github.com/wechatpay-apiv3/wechatpay-go) or any v3 client at
+// it and runs its integration code unchanged, apart from the base URL.
+//
+// Every request is authenticated by the merchant's own v3 signature (Authorization:
+// WECHATPAY2-SHA256-RSA2048 ...), checked against the merchant's certificate; the mchid of that
+// signature is the merchant of the call. Every answer, errors included, is signed with the
+// wallet's platform key (Wechatpay-Serial/-Signature/-Timestamp/-Nonce), under the platform
+// certificate's serial or, when the caller asks for it (Wechatpay-Serial: PUB_KEY_ID_...), under
+// the platform public key's id. Errors are v3's envelope {"code","message","detail"} with v3's
+// HTTP statuses (see v3Errors).
+//
+// Signatures use real time (Options.Now), as the SDK checks them against its own clock; the
+// wallet's virtual clock stays the clock of business times (orders, expiry, bills).
+package v3api
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/wechatpay"
+)
+
+// MaxSkew is how far a request's signature timestamp may be from the handler's clock.
+const MaxSkew = 5 * time.Minute
+
+// Options configure a Handler.
+type Options struct {
+	// Service is the wallet served; it must also implement walletctl.PlatformService (the
+	// embedded engine does), whose key signs the answers.
+	Service walletctl.Service
+	// Now is the clock of signature timestamps (default time.Now): real time, not the wallet's
+	// virtual clock, since v3 clients check answers against their own real clock.
+	Now func() time.Time
+	// MaxBodyBytes limits request bodies (default 1 MiB).
+	MaxBodyBytes int64
+}
+
+// Handler serves v3's paths (/v3/...) for opts.Service. Mounted under a prefix (with
+// http.StripPrefix, as walletctl serve mounts a tenant's under /tenants/ID), a request's
+// signature may cover the path with or without the prefix.
+func Handler(opts Options) http.Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	return &handler{opts: opts}
+}
+
+type handler struct{ opts Options }
+
+// call is one request being served: who sent it and how to answer.
+type call struct {
+	opts     Options
+	w        http.ResponseWriter
+	r        *http.Request
+	body     []byte
+	svc      walletctl.Service
+	platform *walletctl.Platform
+	key      *rsa.PrivateKey
+	creds    *walletctl.MerchantCredentials // the signing merchant, once verified
+	mchid    string
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{opts: h.opts, w: w, r: r, svc: h.opts.Service}
+	ctx := r.Context()
+	if ps, ok := c.svc.(walletctl.PlatformService); ok {
+		if p, err := ps.Platform(ctx); err == nil {
+			if k, err := parsePrivateKey(p.PrivateKey); err == nil {
+				c.platform, c.key = p, k
+			}
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	if err != nil {
+		c.fail(v3Error{Status: http.StatusBadRequest, Code: "PARAM_ERROR", Message: "请求体过大或无法读取",
+			Detail: map[string]any{"issue": err.Error(), "location": "body"}})
+		return
+	}
+	c.body = body
+	if c.key == nil {
+		c.fail(v3Error{Status: http.StatusInternalServerError, Code: "SYSTEM_ERROR", Message: "系统错误",
+			Detail: map[string]any{"issue": "this wallet has no v3 platform key (a remote backend cannot serve the v3 API)"}})
+		return
+	}
+	rt, params := match(r.Method, r.URL.Path)
+	if rt == nil {
+		c.fail(v3Error{Status: http.StatusNotFound, Code: "RESOURCE_NOT_EXISTS", Message: "资源不存在",
+			Detail: map[string]any{"issue": fmt.Sprintf("no v3 route %s %s", r.Method, r.URL.Path)}})
+		return
+	}
+	if e := c.authenticate(); e != nil {
+		c.fail(*e)
+		return
+	}
+	rt.serve(c, params)
+}
+
+// signedURLs are the request-URIs a signature may cover: as the client sent it, and as this
+// handler sees it (without the prefix it is mounted under).
+func (c *call) signedURLs() []string {
+	urls := []string{}
+	if c.r.RequestURI != "" {
+		urls = append(urls, c.r.RequestURI)
+	}
+	if u := c.r.URL.RequestURI(); len(urls) == 0 || u != urls[0] {
+		urls = append(urls, u)
+	}
+	return urls
+}
+
+func signError(format string, args ...any) *v3Error {
+	return &v3Error{Status: http.StatusUnauthorized, Code: "SIGN_ERROR", Message: "签名错误",
+		Detail: map[string]any{"issue": fmt.Sprintf(format, args...)}}
+}
+
+// authenticate checks the Authorization header: its form, the merchant, the certificate serial,
+// the timestamp and the signature over METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n.
+func (c *call) authenticate() *v3Error {
+	a, err := wechatpay.ParseAuthorization(c.r.Header.Get("Authorization"))
+	if err != nil {
+		return signError("%s", strings.TrimPrefix(err.Error(), "wechatpay: "))
+	}
+	creds, err := c.svc.MerchantCredentials(c.r.Context(), a.MchID)
+	if err != nil {
+		var we *walletctl.Error
+		if errors.As(err, &we) && we.Code == walletctl.CodeNotFound {
+			return signError("mchid %q is not a merchant of this wallet", a.MchID)
+		}
+		e := fromError(err, kindOther)
+		return &e
+	}
+	if !strings.EqualFold(a.SerialNo, creds.CertSerial) {
+		return signError("serial_no %q is not the certificate serial of merchant %s (%s)", a.SerialNo, a.MchID, creds.CertSerial)
+	}
+	now := c.opts.Now()
+	if d := now.Sub(time.Unix(a.Timestamp, 0)); d > MaxSkew || d < -MaxSkew {
+		return signError("timestamp %d is %s away from the server's time %d (at most %s allowed)", a.Timestamp, d.Round(time.Second), now.Unix(), MaxSkew)
+	}
+	pub, err := certPublicKey(creds.Cert)
+	if err != nil {
+		return signError("the merchant's certificate cannot be read: %v", err)
+	}
+	for _, u := range c.signedURLs() {
+		if wechatpay.VerifySignature(pub, a.Message(c.r.Method, u, c.body), a.Signature) == nil {
+			c.creds, c.mchid = creds, a.MchID
+			return nil
+		}
+	}
+	return signError("the signature does not verify with merchant %s's certificate over %q (METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n; the URL is the path and query as sent, the body the exact bytes sent)",
+		a.MchID, c.r.Method+"\\n"+c.signedURLs()[0]+"\\n"+fmt.Sprint(a.Timestamp)+"\\n"+a.NonceStr+"\\n...")
+}
+
+// reply signs and writes an answer; body nil means no body (204).
+func (c *call) reply(status int, contentType string, body []byte) {
+	h := c.w.Header()
+	h.Set("Request-ID", randomHex(16))
+	if c.key != nil {
+		serial := c.platform.Serial
+		if s := strings.TrimSpace(c.r.Header.Get(wechatpay.HeaderSerial)); s != "" && s == c.platform.PublicKeyID {
+			serial = c.platform.PublicKeyID
+		}
+		// A failure to sign leaves the answer unsigned: the client then says why it distrusts it.
+		_ = wechatpay.SignResponse(h, c.key, serial, c.opts.Now().Unix(), randomHex(16), body)
+	}
+	if body != nil {
+		h.Set("Content-Type", contentType)
+	}
+	c.w.WriteHeader(status)
+	c.w.Write(body)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+func parsePrivateKey(p string) (*rsa.PrivateKey, error) {
+	b, _ := pem.Decode([]byte(p))
+	if b == nil {
+		return nil, errors.New("no PEM block")
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
+		if rk, ok := k.(*rsa.PrivateKey); ok {
+			return rk, nil
+		}
+		return nil, errors.New("not an RSA key")
+	}
+	return x509.ParsePKCS1PrivateKey(b.Bytes)
+}
+
+func parseCert(p string) (*x509.Certificate, error) {
+	b, _ := pem.Decode([]byte(p))
+	if b == nil {
+		return nil, errors.New("no PEM block")
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+func certPublicKey(p string) (*rsa.PublicKey, error) {
+	cert, err := parseCert(p)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, errors.New("not an RSA certificate")
+	}
+	return pub, nil
+}
