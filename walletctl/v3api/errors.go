@@ -139,3 +139,12 @@ func (c *call) ok(status int, v any) {
 	}
 	c.reply(status, "application/json", b)
 }
+
+// WriteError answers a v3 error that no merchant can be told of in a signed answer (no such
+// tenant, a tenant that cannot be opened): v3's envelope, unsigned.
+func WriteError(w http.ResponseWriter, status int, code, message, issue string) {
+	b, _ := json.Marshal(v3Error{Code: code, Message: message, Detail: map[string]any{"issue": issue}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
