@@ -241,3 +241,20 @@ func OpenID(appID, userID string) string {
 	sum := sha256.Sum256([]byte("walletctl openid\x00" + appID + "\x00" + userID))
 	return "o" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])[:27])
 }
+
+// Platform is the wallet's own v3 identity: the key that signs every v3 answer and notification,
+// its certificate (serial PlatformSerial) and, for merchants in public-key mode, the same public
+// key under PublicKeyID. Secret: only the transport that signs sees it.
+type Platform struct {
+	Serial      string `json:"serial"`
+	PublicKeyID string `json:"public_key_id"`
+	PrivateKey  string `json:"-"`           // PEM, PKCS#8
+	Cert        string `json:"certificate"` // PEM
+	PublicKey   string `json:"public_key"`  // PEM
+}
+
+// PlatformService is implemented by backends that sign v3 answers themselves (the embedded
+// engine, which `walletctl serve` runs); a remote client has no platform key and does not.
+type PlatformService interface {
+	Platform(ctx context.Context) (*Platform, error)
+}

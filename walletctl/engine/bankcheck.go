@@ -27,7 +27,7 @@ type sent struct {
 
 func sentFor(rec *walletctl.TxnRecord, card *walletctl.CardRecord) sent {
 	s := sent{key: rec.BankKey, kind: bankapi.OpDebit, amount: rec.Amount}
-	if rec.Kind == walletctl.KindWithdraw {
+	if rec.Kind == walletctl.KindWithdraw || rec.Kind == walletctl.KindRefund {
 		s.kind, s.amount = bankapi.OpCredit, rec.Amount-rec.Fee
 	}
 	if card != nil {

@@ -252,6 +252,9 @@ func (e *Engine) runDue(tx walletctl.StoreTx, now time.Time) error {
 			}
 		}
 	}
+	if err := e.expireOrders(tx, now); err != nil {
+		return err
+	}
 	users, err := tx.LockedUsersDue(now)
 	if err != nil {
 		return err
@@ -334,7 +337,11 @@ var merchants = []walletctl.Merchant{
 func (e *Engine) Merchants(ctx context.Context) ([]walletctl.Merchant, error) {
 	out := append([]walletctl.Merchant(nil), merchants...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	created, err := e.merchantsCreated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, created...), nil
 }
 
 func merchant(id string) *walletctl.Merchant {

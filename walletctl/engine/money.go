@@ -22,6 +22,7 @@ const (
 	acctTransfers   = "transit:transfers"
 	acctWithdrawals = "transit:withdrawals"
 	acctFees        = "fees:withdrawal"
+	acctRefunds     = "transit:refunds" // merchant refunds on their way to a card
 )
 
 func entry(lines ...walletctl.Posting) []walletctl.Posting {
@@ -149,6 +150,9 @@ type bankMove struct {
 	fee          int64
 	credit       bool
 	note         string
+	// created runs in the transaction that records the pending txn (a merchant order or refund
+	// linking itself to it, so that the two are never apart).
+	created func(tx walletctl.StoreTx, rec *walletctl.TxnRecord) error
 }
 
 func (m bankMove) bankAmount() int64 { return m.amount - m.fee }
@@ -156,8 +160,11 @@ func (m bankMove) bankAmount() int64 { return m.amount - m.fee }
 // hold is posted when the txn is created: money leaving the balance is reserved at once so that
 // nothing is spent twice while the bank works.
 func holdEntry(t *walletctl.TxnRecord) []walletctl.Posting {
-	if t.Kind == walletctl.KindWithdraw {
+	switch t.Kind {
+	case walletctl.KindWithdraw:
 		return entry(p(userAcct(t.UserID), -t.Amount), p(acctWithdrawals, t.Amount))
+	case walletctl.KindRefund: // a merchant refund to a card: out of the merchant's account at once
+		return entry(p(merchantAcct(t.Counterparty), -t.Amount), p(acctRefunds, t.Amount))
 	}
 	return nil
 }
@@ -171,13 +178,18 @@ func settleEntry(t *walletctl.TxnRecord, bank string) []walletctl.Posting {
 		return entry(p(clearingAcct(bank), -t.Amount), p(merchantAcct(t.Counterparty), t.Amount))
 	case walletctl.KindWithdraw:
 		return entry(p(acctWithdrawals, -t.Amount), p(clearingAcct(bank), t.Amount-t.Fee), p(acctFees, t.Fee))
+	case walletctl.KindRefund:
+		return entry(p(acctRefunds, -t.Amount), p(clearingAcct(bank), t.Amount))
 	}
 	return nil
 }
 
 func releaseEntry(t *walletctl.TxnRecord) []walletctl.Posting {
-	if t.Kind == walletctl.KindWithdraw {
+	switch t.Kind {
+	case walletctl.KindWithdraw:
 		return entry(p(acctWithdrawals, -t.Amount), p(userAcct(t.UserID), t.Amount))
+	case walletctl.KindRefund:
+		return entry(p(acctRefunds, -t.Amount), p(merchantAcct(t.Counterparty), t.Amount))
 	}
 	return nil
 }
@@ -237,6 +249,11 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 			Note: m.note, CreatedAt: e.now()}, CardID: card.ID, BankKey: e.prefix + id}
 		if err := tx.CreateTxn(rec); err != nil {
 			return err
+		}
+		if m.created != nil {
+			if err := m.created(tx, rec); err != nil {
+				return err
+			}
 		}
 		if h := holdEntry(rec); h != nil {
 			return tx.Post(rec.ID, h)
@@ -353,7 +370,10 @@ func (e *Engine) settle(ctx context.Context, sentRec *walletctl.TxnRecord, bank 
 				}
 			}
 		}
-		return tx.SaveTxn(rec)
+		if err := tx.SaveTxn(rec); err != nil {
+			return err
+		}
+		return e.settled(tx, rec)
 	})
 	if err != nil {
 		return nil, err
@@ -447,7 +467,10 @@ func (e *Engine) settleNotFound(ctx context.Context, txnID string) (*walletctl.T
 			}
 		}
 		out = rec
-		return tx.SaveTxn(rec)
+		if err := tx.SaveTxn(rec); err != nil {
+			return err
+		}
+		return e.settled(tx, rec)
 	})
 	return out, err
 }

@@ -228,9 +228,9 @@ var Routes = []Route{
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
 			return s.Refunds(ctx, r.PathValue("id"))
 		}},
-	{"GET", "/v1/merchants/{id}/refunds/{out_refund_no}", "RefundByOutNo", "A refund by the merchant's refund number", nil, &walletctl.Refund{},
+	{"GET", "/v1/merchants/{id}/refunds/{refund}", "RefundByOutNo", "A refund by the merchant's refund number", nil, &walletctl.Refund{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.RefundByOutNo(ctx, r.PathValue("id"), r.PathValue("out_refund_no"))
+			return s.RefundByOutNo(ctx, r.PathValue("id"), r.PathValue("refund"))
 		}},
 	{"GET", "/v1/merchants/{id}/bills/{date}/{type}", "TradeBill", "A merchant's trade bill of a day (type ALL, SUCCESS, REFUND)", nil, &walletctl.Bill{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
