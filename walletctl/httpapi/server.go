@@ -21,6 +21,7 @@ import (
 
 	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/v3api"
 )
 
 // CodeUnauthenticated is sent with 401 when a request has no valid API key or admin token (in
@@ -54,6 +55,10 @@ type Tenants interface {
 	// cases fn is not called. A non-nil err (opening or saving the tenant failed) means fn's
 	// answer, if it ran, must be dropped.
 	Serve(ctx context.Context, apiKey string, fn func(svc walletctl.Service, bank http.Handler)) (id string, ok bool, err error)
+	// ServeID runs fn for the tenant id under its lock, like Serve, for the tenant's v3 API
+	// (whose callers are merchants authenticated by their signatures, not by the tenant's key);
+	// svc also implements walletctl.PlatformService. ok is false when there is no such tenant.
+	ServeID(ctx context.Context, id string, fn func(svc walletctl.Service)) (ok bool, err error)
 	// Close writes back and closes every tenant, waiting for their in-flight requests.
 	Close(ctx context.Context) error
 }
@@ -122,6 +127,9 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	s.mux.HandleFunc("/v1/bank/", s.tenantOnly(func(w http.ResponseWriter, r *http.Request, _ walletctl.Service, bank http.Handler) {
 		http.StripPrefix("/v1/bank", bank).ServeHTTP(w, r)
 	}))
+	// A tenant's WeChat Pay v3-shaped API (walletctl/v3api): no API key, the merchant's request
+	// signature is the credential.
+	s.mux.HandleFunc("/tenants/{tenant}/v3/", s.serveV3)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -262,6 +270,42 @@ func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc w
 		default:
 			buf.flushTo(w)
 		}
+	}
+}
+
+// serveV3 serves a tenant's v3 API under the tenant's lock, the answer buffered until the tenant
+// is saved, as tenantOnly does.
+func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("tenant")
+	if p, found := r.Context().Value(tenantKey{}).(*string); found {
+		*p = id
+	}
+	release, admitted := s.admit("v3\x00" + id)
+	if !admitted {
+		w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
+		v3api.WriteError(w, http.StatusTooManyRequests, "FREQUENCY_LIMITED", "频率超限",
+			fmt.Sprintf("this tenant already has %d requests waiting; this one was not run", s.opts.MaxQueue))
+		return
+	}
+	defer release()
+	r.Body = readAhead(r.Body)
+	buf := &bufferedResponse{header: http.Header{}}
+	ok, err := s.tenants.ServeID(r.Context(), id, func(svc walletctl.Service) {
+		if err := r.Context().Err(); err != nil {
+			v3api.WriteError(buf, http.StatusInternalServerError, "SYSTEM_ERROR", "系统错误",
+				fmt.Sprintf("the client gave up (%v) while the request waited for its tenant; nothing was done", err))
+			return
+		}
+		h := v3api.Handler(v3api.Options{Service: svc, MaxBodyBytes: s.opts.MaxBodyBytes})
+		http.StripPrefix("/tenants/"+id, h).ServeHTTP(buf, r)
+	})
+	switch {
+	case !ok:
+		v3api.WriteError(w, http.StatusNotFound, "RESOURCE_NOT_EXISTS", "资源不存在", fmt.Sprintf("no tenant %q", id))
+	case err != nil:
+		v3api.WriteError(w, http.StatusInternalServerError, "SYSTEM_ERROR", "系统错误", err.Error())
+	default:
+		buf.flushTo(w)
 	}
 }
 

@@ -114,6 +114,15 @@ func (t tenantService) Advance(ctx context.Context, d time.Duration) (time.Time,
 	return t.sb.Advance(ctx, d)
 }
 
+// Platform is the wallet's v3 platform identity (walletctl.PlatformService), for the tenant's
+// v3 API.
+func (t tenantService) Platform(ctx context.Context) (*walletctl.Platform, error) {
+	if p, ok := t.Service.(walletctl.PlatformService); ok {
+		return p.Platform(ctx)
+	}
+	return nil, walletctl.Errorf(walletctl.CodeInternal, "this wallet has no v3 platform identity")
+}
+
 // Set is the tenants of one data folder. It implements httpapi.Tenants.
 type Set struct {
 	dir       string
@@ -463,6 +472,21 @@ func (ts *Set) Serve(ctx context.Context, apiKey string, fn func(svc walletctl.S
 			Timeout: 30 * time.Second}))
 	})
 	return t.rec.ID, ok, err
+}
+
+// ServeID runs fn for the tenant id, under that tenant's lock, like Serve but found by its id:
+// for the tenant's v3 API, whose callers authenticate as merchants (their request signatures),
+// not with the tenant's API key. svc also implements walletctl.PlatformService. ok is false when
+// no tenant has this id or it was deleted while the call waited (fn is not called); err is a
+// failure to open or save the tenant (fn's answer must then be dropped).
+func (ts *Set) ServeID(ctx context.Context, id string, fn func(svc walletctl.Service)) (ok bool, err error) {
+	ts.mu.RLock()
+	t := ts.byID[id]
+	ts.mu.RUnlock()
+	if t == nil {
+		return false, nil
+	}
+	return ts.use(ctx, t, func(sb *sandbox.Sandbox) { fn(tenantService{sb.Service(), sb}) })
 }
 
 // use runs fn on the tenant's sandbox under the tenant's lock: the open one with KeepOpen, else

@@ -109,7 +109,9 @@ func TestSignatureErrors(t *testing.T) {
 		{"missing", func(a *wechatpay.Auth, _ **rsa.PrivateKey, _ *string) { a.MchID = "-" }, nil, "Authorization"},
 		{"wrong key", func(_ *wechatpay.Auth, k **rsa.PrivateKey, _ *string) { *k = other }, nil, "does not verify"},
 		{"garbage signature", func(a *wechatpay.Auth, _ **rsa.PrivateKey, _ *string) { a.Signature = "bm90IGEgc2lnbmF0dXJl" }, nil, "does not verify"},
-		{"wrong serial", func(a *wechatpay.Auth, _ **rsa.PrivateKey, _ *string) { a.SerialNo = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1" }, nil, "serial_no"},
+		{"wrong serial", func(a *wechatpay.Auth, _ **rsa.PrivateKey, _ *string) {
+			a.SerialNo = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+		}, nil, "serial_no"},
 		{"stale timestamp", func(a *wechatpay.Auth, _ **rsa.PrivateKey, _ *string) { a.Timestamp = now.Add(-6 * time.Minute).Unix() }, nil, "timestamp"},
 		{"future timestamp", func(a *wechatpay.Auth, _ **rsa.PrivateKey, _ *string) { a.Timestamp = now.Add(6 * time.Minute).Unix() }, nil, "timestamp"},
 		{"tampered body", nil, bytes.Replace(body, []byte(`"total":1`), []byte(`"total":9`), 1), "does not verify"},
