@@ -51,6 +51,12 @@ at most --max-queue waiting; more get 503 SERVER_BUSY with Retry-After.
 A request whose client has gone by its turn is not run, and a money movement whose client leaves
 before the bank is called records nothing; once the bank is called it is finished and recorded.
 
+Each tenant also serves a WeChat Pay v3-shaped API to its merchants (walletctl merchant create):
+its v3 base URL is URL/tenants/<id> (GET /v3/certificates, POST /v3/pay/transactions/native, ...,
+/v3/refund/domestic/refunds, /v3/bill/tradebill). It needs no API key: every request is signed by
+a merchant's key (Authorization: WECHATPAY2-SHA256-RSA2048 ...) and every answer by the platform
+key, so the official SDKs work unchanged apart from the base URL (docs/merchants.md).
+
 With --store postgres://... (or WALLETCTL_STORE) each tenant's wallet lives in the PostgreSQL schema
 tenant_<id> instead of DIR/tenants/<id>/wallet.db, so that several serve processes (each with its own
 --data) on one database serve the same tenant. Such a tenant needs a shared bankmock server
