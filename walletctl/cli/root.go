@@ -151,7 +151,7 @@ Error codes and exit codes:  walletctl codes`,
 
 	root.AddCommand(
 		a.sandboxCmd(), a.bankCmd(), a.clockCmd(), a.userCmd(), a.kycCmd(), a.cardCmd(),
-		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.balanceCmd(),
+		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.scanCmd(), a.paycodeCmd(), a.balanceCmd(),
 		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
 		a.flowCmd(), a.versionCmd(), a.codesCmd(), a.scenarioCmd(),
 		chaos.NewCommand(), a.serveCmd(),

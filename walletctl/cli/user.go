@@ -114,7 +114,7 @@ func (a *app) userCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(register, show, list, setStatus)
+	cmd.AddCommand(register, show, list, setStatus, a.userOpenIDCmd())
 	return cmd
 }
 

@@ -1,0 +1,392 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/cli"
+)
+
+// The merchant commands are rendered, and their widths checked, by the tests of this file (on
+// merchants, orders and refunds that only these flows make).
+func init() {
+	for _, c := range []string{
+		"merchant create", "merchant show", "merchant keys", "merchant order create", "merchant order show",
+		"merchant order list", "merchant order close", "merchant order reverse", "merchant codepay",
+		"merchant refund show", "merchant refund list", "merchant bill", "scan", "paycode confirm", "user openid",
+	} {
+		notRendered[c] = "rendered and width-checked by TestMerchantNativeFlow and TestPayCodeFlow (merchant_test.go)"
+	}
+}
+
+// mw is a world with a merchant and a payer with money in the balance and a bound card.
+type mw struct {
+	*world
+	user, card, pw string
+	mchid, appid   string
+}
+
+func newMerchantWorld(t *testing.T, w *world) *mw {
+	t.Helper()
+	user, card := w.openWallet(0)
+	pw := walletctlSandboxPassword(t, w)
+	w.okIn(pw, "--as", user, "topup", "--card", card, "--amount", "800", "--password-stdin")
+	var m walletctl.Merchant
+	w.jsonOf(&m, "", "merchant", "create", "--name", "Demo Cafe", "--category", "coffee")
+	if m.ID == "" || m.AppID == "" || m.CertSerial == "" || m.Name != "Demo Cafe" {
+		t.Fatalf("merchant create: %+v", m)
+	}
+	return &mw{world: w, user: user, card: card, pw: pw, mchid: m.ID, appid: m.AppID}
+}
+
+// fits runs a command that must succeed and print nothing wider than 80 columns.
+func (w *mw) fits(stdin string, args ...string) result {
+	w.t.Helper()
+	r := w.okIn(stdin, args...)
+	if bad := tooWide(r.out, 80); len(bad) > 0 {
+		w.t.Errorf("walletctl %s: %d lines wider than 80 columns, e.g.\n%s\n%s", strings.Join(args, " "), len(bad), bad[0], r.out)
+	}
+	return r
+}
+
+func (w *mw) order(args ...string) walletctl.Order {
+	w.t.Helper()
+	var o walletctl.Order
+	w.jsonOf(&o, "", append([]string{"merchant", "order"}, args...)...)
+	return o
+}
+
+func (w *mw) available(user string) int64 {
+	w.t.Helper()
+	var b walletctl.Balance
+	w.jsonOf(&b, "", "--as", user, "balance")
+	return b.Available
+}
+
+// TestMerchantNativeFlow: a merchant is created, shown, listed; its keys go to files; a Native
+// order is scanned and paid, queried, refunded in two parts (a third is refused), listed in the
+// day's bill; a second order is closed and cannot be paid; JSAPI, App and H5 orders are paid by
+// their prepay_id or h5_url.
+func TestMerchantNativeFlow(t *testing.T) {
+	transports(t, func(t *testing.T, world *world) {
+		w := newMerchantWorld(t, world)
+		r := w.fits("", "merchant", "create")
+		if !strings.Contains(r.out, "MCHID") || !strings.Contains(r.out, "CERT SERIAL") || strings.Contains(r.out, "PRIVATE KEY") {
+			t.Errorf("merchant create:\n%s", r.out)
+		}
+		if r := w.fits("", "merchant", "list"); !strings.Contains(r.out, w.mchid) || !strings.Contains(r.out, "m-cinema") {
+			t.Errorf("merchant list lacks the new merchant or the catalogue:\n%s", r.out)
+		}
+		if r := w.fits("", "merchant", "list", "--wide"); !strings.Contains(r.out, w.appid) {
+			t.Errorf("merchant list --wide lacks the appid:\n%s", r.out)
+		}
+
+		// Keys: never on stdout; files with the key 0600.
+		w.fail("", walletctl.CodeInvalidArgument, 2, "merchant", "keys", w.mchid)
+		dir := filepath.Join(t.TempDir(), "keys")
+		r = w.fits("", "merchant", "keys", w.mchid, "--out", dir)
+		var mf map[string]string
+		b, err := os.ReadFile(filepath.Join(dir, "merchant.json"))
+		if err != nil || json.Unmarshal(b, &mf) != nil {
+			t.Fatalf("merchant.json: %v\n%s", err, b)
+		}
+		for _, k := range []string{"mchid", "appid", "cert_serial", "apiv3_key", "platform_serial", "public_key_id",
+			"private_key_file", "certificate_file", "platform_certificate_file", "platform_public_key_file"} {
+			if mf[k] == "" {
+				t.Errorf("merchant.json lacks %s: %s", k, b)
+			}
+		}
+		if mf["mchid"] != w.mchid || len(mf["apiv3_key"]) != 32 || !strings.HasPrefix(mf["public_key_id"], "PUB_KEY_ID_") {
+			t.Errorf("merchant.json: %s", b)
+		}
+		for name, mode := range map[string]os.FileMode{"apiclient_key.pem": 0o600, "merchant.json": 0o600,
+			"apiclient_cert.pem": 0o644, "platform_cert.pem": 0o644, "platform_public_key.pem": 0o644} {
+			p := filepath.Join(dir, name)
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != mode {
+				t.Errorf("%s: mode %v, want %v", name, st.Mode().Perm(), mode)
+			}
+			if !strings.Contains(r.out, p) {
+				t.Errorf("keys does not print %s:\n%s", p, r.out)
+			}
+		}
+		key, _ := os.ReadFile(filepath.Join(dir, "apiclient_key.pem"))
+		if !strings.Contains(string(key), "PRIVATE KEY") {
+			t.Errorf("apiclient_key.pem: %q", key)
+		}
+		if got := strings.Count(strings.TrimSpace(r.out), "\n") + 1; got != 5 {
+			t.Errorf("keys prints %d lines, want the 5 paths:\n%s", got, r.out)
+		}
+		w.fail("", walletctl.CodeAlreadyExists, cli.ExitCode(walletctl.CodeAlreadyExists), "merchant", "keys", w.mchid, "--out", dir)
+		w.ok("merchant", "keys", w.mchid, "--out", dir, "--force")
+		w.ok("-o", "json", "merchant", "keys", w.mchid, "--out", dir, "--force")
+		secrets := []string{mf["apiv3_key"], strings.TrimSpace(string(key))}
+		for _, l := range strings.Split(string(key), "\n") {
+			if len(l) > 40 && !strings.HasPrefix(l, "-----") {
+				secrets = append(secrets, l) // any line of the key's base64
+			}
+		}
+
+		// A Native order, scanned and paid from the balance.
+		r = w.fits("", "merchant", "order", "create", "--mchid", w.mchid, "--type", "native", "--out-trade-no", "order-n-1",
+			"--amount", "12.50", "--description", "Coffee beans", "--attach", "table 7", "--notify-url", "https://example.com/notify")
+		if !strings.Contains(r.out, "weixin://wxpay/bizpayurl?pr=") || !strings.Contains(r.out, "NOTPAY") {
+			t.Errorf("order create native:\n%s", r.out)
+		}
+		o := w.order("show", "--mchid", w.mchid, "--out-trade-no", "order-n-1")
+		if o.TradeState != walletctl.StateNotPay || o.Amount != 1250 || !strings.HasPrefix(o.CodeURL, "weixin://wxpay/bizpayurl?pr=") {
+			t.Fatalf("order show: %+v", o)
+		}
+		before := w.available(w.user)
+		r = w.okIn(w.pw, "--as", w.user, "scan", o.CodeURL, "--password-stdin")
+		if !strings.Contains(r.errOut, "Pay 12.50 CNY to Demo Cafe") || !strings.Contains(r.errOut, "Coffee beans") || !strings.Contains(r.out, "SUCCESS") {
+			t.Errorf("scan:\n%s", r)
+		}
+		if got := w.available(w.user); got != before-1250 {
+			t.Errorf("balance after the scan: %d, want %d", got, before-1250)
+		}
+		o = w.order("show", "--mchid", w.mchid, "--out-trade-no", "order-n-1")
+		if o.TradeState != walletctl.StateSuccess || o.TransactionID == "" || o.PayerUserID != w.user || o.Source != "balance" {
+			t.Fatalf("order after the scan: %+v", o)
+		}
+		if o2 := w.order("show", "--mchid", w.mchid, "--transaction-id", o.TransactionID); o2.OutTradeNo != "order-n-1" {
+			t.Errorf("order show --transaction-id: %+v", o2)
+		}
+		w.fits("", "merchant", "order", "show", "--mchid", w.mchid, "--out-trade-no", "order-n-1")
+		w.fail("", walletctl.CodeInvalidArgument, 2, "merchant", "order", "show", "--mchid", w.mchid)
+
+		// Refunds: 5 then 7.50 (all of it); a cent more is refused.
+		r = w.fits("", "merchant", "refund", "--mchid", w.mchid, "--out-trade-no", "order-n-1", "--out-refund-no", "refund-r-1", "--amount", "5", "--reason", "one bag short")
+		if !strings.Contains(r.out, "SUCCESS") || !strings.Contains(r.out, "5.00") {
+			t.Errorf("refund:\n%s", r.out)
+		}
+		if got := w.available(w.user); got != before-750 {
+			t.Errorf("balance after the refund of 5: %d, want %d", got, before-750)
+		}
+		var rf walletctl.Refund
+		w.jsonOf(&rf, "", "merchant", "refund", "show", "--mchid", w.mchid, "refund-r-1")
+		if rf.Status != walletctl.RefundSuccess || rf.Amount != 500 || rf.Total != 1250 || rf.OutTradeNo != "order-n-1" {
+			t.Errorf("refund show: %+v", rf)
+		}
+		w.fits("", "merchant", "refund", "show", "--mchid", w.mchid, "refund-r-1")
+		w.ok("merchant", "refund", "--mchid", w.mchid, "--transaction-id", o.TransactionID, "--out-refund-no", "refund-r-2", "--amount", "7.50")
+		w.fail("", walletctl.CodeRefundLimit, cli.ExitCode(walletctl.CodeRefundLimit),
+			"merchant", "refund", "--mchid", w.mchid, "--out-trade-no", "order-n-1", "--out-refund-no", "refund-r-3", "--amount", "0.01")
+		var rfs []walletctl.Refund
+		w.jsonOf(&rfs, "", "merchant", "refund", "list", "--mchid", w.mchid)
+		if len(rfs) != 2 {
+			t.Errorf("refund list: %+v", rfs)
+		}
+		if r := w.fits("", "merchant", "refund", "list", "--mchid", w.mchid); !strings.Contains(r.out, "refund-r-2") {
+			t.Errorf("refund list:\n%s", r.out)
+		}
+		if o = w.order("show", "--mchid", w.mchid, "--out-trade-no", "order-n-1"); o.TradeState != walletctl.StateRefund || o.Refunded != 1250 {
+			t.Errorf("order after the refunds: %+v", o)
+		}
+		if r := w.run("", "merchant", "refund"); r.code != 0 || !strings.Contains(r.out, "Available Commands") {
+			t.Errorf("merchant refund with no flags prints its help: %s", r)
+		}
+
+		// A second order is closed, and then cannot be paid.
+		o3 := w.order("create", "--mchid", w.mchid, "--out-trade-no", "order-n-2", "--amount", "3", "--description", "Tea", "--expire", "30m")
+		r = w.fits("", "merchant", "order", "close", "--mchid", w.mchid, "--out-trade-no", "order-n-2")
+		if !strings.Contains(r.out, "CLOSED") {
+			t.Errorf("order close:\n%s", r.out)
+		}
+		w.fail(w.pw, walletctl.CodeOrderState, cli.ExitCode(walletctl.CodeOrderState), "--as", w.user, "scan", o3.CodeURL, "--password-stdin")
+
+		// JSAPI for the payer's openid, App and H5: paid by prepay_id or h5_url, from the card too.
+		openid := strings.TrimSpace(w.fits("", "--as", w.user, "user", "openid", "--appid", w.appid).out)
+		if openid != walletctl.OpenID(w.appid, w.user) {
+			t.Errorf("user openid: %q, want %q", openid, walletctl.OpenID(w.appid, w.user))
+		}
+		w.fail("", walletctl.CodeInvalidArgument, 2, "merchant", "order", "create", "--mchid", w.mchid, "--type", "jsapi",
+			"--out-trade-no", "order-j-0", "--amount", "1", "--description", "Muffin")
+		for _, c := range []struct{ kind, no, source string }{{"jsapi", "order-j-1", "balance"}, {"app", "order-a-1", "card:" + w.card}, {"h5", "order-h-1", "balance"}} {
+			args := []string{"create", "--mchid", w.mchid, "--type", c.kind, "--out-trade-no", c.no, "--amount", "2", "--description", "Muffin"}
+			if c.kind == "jsapi" {
+				args = append(args, "--openid", openid)
+			}
+			o := w.order(args...)
+			ref := o.PrepayID
+			if c.kind == "h5" {
+				ref = o.H5URL
+			}
+			if ref == "" {
+				t.Fatalf("%s order has no reference to pay: %+v", c.kind, o)
+			}
+			w.fits(w.pw, "--as", w.user, "scan", ref, "--source", c.source, "--password-stdin")
+			if o := w.order("show", "--mchid", w.mchid, "--out-trade-no", c.no); o.TradeState != walletctl.StateSuccess || o.Source != c.source {
+				t.Errorf("%s order after paying: %+v", c.kind, o)
+			}
+		}
+		if r := w.fits("", "merchant", "order", "list", "--mchid", w.mchid); !strings.Contains(r.out, "order-n-2") || !strings.Contains(r.out, "CLOSED") {
+			t.Errorf("order list:\n%s", r.out)
+		}
+		var info walletctl.MerchantInfo
+		w.jsonOf(&info, "", "merchant", "show", w.mchid)
+		if info.Orders != 5 || info.Paid != 1250+600 || info.Refunded != 1250 || info.Balance != 600 {
+			t.Errorf("merchant show: %+v", info)
+		}
+		w.fits("", "merchant", "show", w.mchid)
+
+		// The day's bill: on stdout with the hash on stderr, in a file, in JSON; the same hash.
+		r = w.okIn("", "merchant", "bill", "--mchid", w.mchid)
+		if !strings.Contains(r.out, "order-n-1") || !strings.Contains(r.out, "`") {
+			t.Errorf("bill:\n%s", r.out)
+		}
+		sum := sha1.Sum([]byte(r.out))
+		hash := hex.EncodeToString(sum[:])
+		if !strings.Contains(strings.ToLower(r.errOut), hash) {
+			t.Errorf("bill's hash on stderr is not the SHA-1 of stdout %s:\n%s", hash, r.errOut)
+		}
+		file := filepath.Join(t.TempDir(), "bill.csv")
+		r = w.okIn("", "merchant", "bill", "--mchid", w.mchid, "--out", file) // a line of its own for the path, which may be long
+		if got, _ := os.ReadFile(file); sha1.Sum(got) != sum || !strings.Contains(r.out, file) {
+			t.Errorf("bill --out: %s", r.out)
+		}
+		w.fail("", walletctl.CodeAlreadyExists, cli.ExitCode(walletctl.CodeAlreadyExists), "merchant", "bill", "--mchid", w.mchid, "--out", file)
+		var bill walletctl.Bill
+		w.jsonOf(&bill, "", "merchant", "bill", "--mchid", w.mchid, "--type", "refund")
+		if bill.Type != "REFUND" || !strings.Contains(bill.Content, "refund-r-1") || bill.HashValue == "" {
+			t.Errorf("bill -o json --type refund: %+v", bill)
+		}
+
+		assertNoSecrets(t, w.outputs, nil, secrets...)
+	})
+}
+
+// TestScanShowsPayeeBeforePassword: at a terminal prompt, what is paid for is on the screen
+// before the password is asked.
+func TestScanShowsPayeeBeforePassword(t *testing.T) {
+	w := newMerchantWorld(t, newWorld(t, false))
+	o := w.order("create", "--mchid", w.mchid, "--out-trade-no", "order-p-1", "--amount", "8.80", "--description", "Latte")
+	var out, errOut bytes.Buffer
+	ios := &cli.IOStreams{In: strings.NewReader(w.pw), InTTY: true, Out: &out, ErrOut: &errOut}
+	code := cli.Run(context.Background(), []string{"--home", w.home, "--as", w.user, "scan", o.CodeURL}, ios, nil)
+	payee, prompt := strings.Index(errOut.String(), "Pay 8.80 CNY to Demo Cafe"), strings.Index(errOut.String(), "Payment password:")
+	if code != 0 || payee < 0 || prompt < payee || strings.Contains(out.String()+errOut.String(), w.pw) {
+		t.Fatalf("scan at a terminal: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	// No password at all: nothing is paid, and the payee was shown all the same.
+	o = w.order("create", "--mchid", w.mchid, "--out-trade-no", "order-p-2", "--amount", "1", "--description", "Latte")
+	r := w.fail("", walletctl.CodePasswordMissing, cli.ExitCode(walletctl.CodePasswordMissing), "--as", w.user, "scan", o.CodeURL)
+	if !strings.Contains(r.errOut, "Pay 1.00 CNY") {
+		t.Errorf("scan without a password: %s", r)
+	}
+	if o := w.order("show", "--mchid", w.mchid, "--out-trade-no", "order-p-2"); o.TradeState != walletctl.StateNotPay {
+		t.Errorf("order p-2 after a scan without a password: %+v", o)
+	}
+	// More than the balance: refused before the password is asked.
+	o = w.order("create", "--mchid", w.mchid, "--out-trade-no", "order-p-3", "--amount", "90000", "--description", "Espresso machine")
+	w.fail(w.pw, walletctl.CodeInsufficientBalance, cli.ExitCode(walletctl.CodeInsufficientBalance), "--as", w.user, "scan", o.CodeURL, "--password-stdin")
+}
+
+var digits18 = regexp.MustCompile(`^\d{18}$`)
+
+// TestPayCodeFlow: a payment code under the password-free limit is charged at once; above it
+// the order waits in USERPAYING until the payer confirms; a code is used once and lasts a minute;
+// a waiting code payment can be reversed.
+func TestPayCodeFlow(t *testing.T) {
+	transports(t, func(t *testing.T, world *world) {
+		w := newMerchantWorld(t, world)
+		newCode := func(args ...string) string {
+			t.Helper()
+			r := w.okIn("", append([]string{"--as", w.user, "paycode"}, args...)...)
+			code := strings.TrimSpace(r.out)
+			if !digits18.MatchString(code) || !strings.Contains(r.errOut, "valid until") {
+				t.Fatalf("paycode: %s", r)
+			}
+			return code
+		}
+		before := w.available(w.user)
+
+		// Under the limit: paid at once.
+		code := newCode()
+		r := w.fits("", "merchant", "codepay", "--mchid", w.mchid, "--out-trade-no", "order-c-1", "--amount", "50",
+			"--description", "Groceries", "--code", code)
+		if !strings.Contains(r.out, "SUCCESS") {
+			t.Errorf("codepay under the limit:\n%s", r)
+		}
+		if got := w.available(w.user); got != before-5000 {
+			t.Errorf("balance after codepay 50: %d, want %d", got, before-5000)
+		}
+		// A code is charged once.
+		w.fail("", walletctl.CodePayCodeInvalid, cli.ExitCode(walletctl.CodePayCodeInvalid),
+			"merchant", "codepay", "--mchid", w.mchid, "--out-trade-no", "order-c-2", "--amount", "1", "--description", "Gum", "--code", code)
+
+		// Above the limit: USERPAYING, then the payer confirms with the password.
+		var o walletctl.Order
+		w.jsonOf(&o, "", "merchant", "codepay", "--mchid", w.mchid, "--out-trade-no", "order-c-3", "--amount", "300",
+			"--description", "Wine", "--code", newCode())
+		if o.TradeState != walletctl.StateUserPaying {
+			t.Fatalf("codepay above the limit: %+v", o)
+		}
+		ref := o.TransactionID
+		if ref == "" {
+			ref = o.ID
+		}
+		w.fail("", walletctl.CodePasswordMissing, cli.ExitCode(walletctl.CodePasswordMissing), "--as", w.user, "paycode", "confirm", ref)
+		r = w.fits(w.pw, "--as", w.user, "paycode", "confirm", ref, "--password-stdin")
+		if !strings.Contains(r.out, "SUCCESS") {
+			t.Errorf("paycode confirm:\n%s", r)
+		}
+		if o := w.order("show", "--mchid", w.mchid, "--out-trade-no", "order-c-3"); o.TradeState != walletctl.StateSuccess {
+			t.Errorf("order after the confirmation: %+v", o)
+		}
+		if got := w.available(w.user); got != before-35000 {
+			t.Errorf("balance after codepay 300: %d, want %d", got, before-35000)
+		}
+
+		// Above the limit again, from the card, shown in the table: the hint names the command.
+		r = w.okIn("", "merchant", "codepay", "--mchid", w.mchid, "--out-trade-no", "order-c-4", "--amount", "250",
+			"--description", "Wine", "--code", newCode("--source", "card:"+w.card))
+		if !strings.Contains(r.out, "USERPAYING") || !strings.Contains(r.errOut, "paycode confirm") {
+			t.Errorf("codepay above the limit, table:\n%s", r)
+		}
+		// ... and the merchant reverses it instead.
+		r = w.fits("", "merchant", "order", "reverse", "--mchid", w.mchid, "--out-trade-no", "order-c-4")
+		if !strings.Contains(r.out, walletctl.StateRevoked) {
+			t.Errorf("order reverse:\n%s", r.out)
+		}
+
+		// A code lasts one minute of the virtual clock.
+		code = newCode()
+		w.ok("clock", "advance", "2m")
+		w.fail("", walletctl.CodePayCodeInvalid, cli.ExitCode(walletctl.CodePayCodeInvalid),
+			"merchant", "codepay", "--mchid", w.mchid, "--out-trade-no", "order-c-5", "--amount", "1", "--description", "Gum", "--code", code)
+
+		// -o json: the code with its expiry.
+		var pc walletctl.PayCode
+		w.jsonOf(&pc, "", "--as", w.user, "paycode")
+		if !digits18.MatchString(pc.Code) || pc.ExpiresAt.IsZero() || pc.UserID != w.user {
+			t.Errorf("paycode -o json: %+v", pc)
+		}
+	})
+}
+
+// TestPayCodeQROnTerminal: on a terminal the code is drawn as a QR code that fits 80 columns,
+// with the digits below it.
+func TestPayCodeQROnTerminal(t *testing.T) {
+	w := newMerchantWorld(t, newWorld(t, false))
+	r := w.runIO(&cli.IOStreams{In: strings.NewReader(""), OutTTY: true}, "--as", w.user, "paycode")
+	lines := strings.Split(strings.TrimRight(r.out, "\n"), "\n")
+	if r.code != 0 || len(lines) < 15 || !strings.ContainsAny(r.out, "█▀▄") || !digits18.MatchString(lines[len(lines)-2]) {
+		t.Fatalf("paycode on a terminal: %s", r)
+	}
+	if bad := tooWide(r.out, 80); len(bad) > 0 {
+		t.Errorf("the QR code is wider than 80 columns:\n%s", r.out)
+	}
+}
