@@ -26,6 +26,7 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 	"github.com/walletctl/walletctl/walletctl/tenant"
+	"github.com/walletctl/walletctl/walletctl/v3api"
 )
 
 type bankAdmin interface {
@@ -598,6 +599,10 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		"GET /admin/tenants": true, "DELETE /admin/tenants/{id}": true}
 	for _, rt := range Routes {
 		served[rt.Method+" "+rt.Path] = true
+	}
+	// A tenant's v3 API: every route of walletctl/v3api under /tenants/{tenant}.
+	for _, rt := range v3api.Routes {
+		served[rt.Method+" /tenants/{tenant}"+rt.Path] = true
 	}
 	// The tenant's bank, proxied: every route of the bank server under /v1/bank.
 	for _, rt := range bankserver.Routes() {

@@ -131,11 +131,14 @@ func buildOpenAPI() obj {
 			"type": "object", "required": []string{"openapi", "paths"},
 			"properties": obj{"openapi": obj{"type": "string"}, "paths": obj{"type": "object"}}}}}}}})
 	addBankProxy(paths, schemas, comps)
+	addV3(paths, schemas)
 	components := obj{
 		"schemas": schemas,
 		"securitySchemes": obj{
 			"apiKey":     obj{"type": "http", "scheme": "bearer", "description": "a tenant's API key"},
 			"adminToken": obj{"type": "http", "scheme": "bearer", "description": "the server's --admin-token. " + adminRule},
+			"wechatpayV3": obj{"type": "apiKey", "in": "header", "name": "Authorization",
+				"description": "a merchant's WeChat Pay v3 signature (WECHATPAY2-SHA256-RSA2048 ...), checked with its certificate"},
 		},
 	}
 	for kind, m := range comps {
@@ -151,6 +154,7 @@ func buildOpenAPI() obj {
 			{"name": "transfers", "description": "Transfers between users: preview, send, accept, cancel"},
 			{"name": "sandbox", "description": "The sandbox: merchants, reconciliation against the bank, the virtual clock"},
 			{"name": "bank", "description": "The tenant's bank (bankmock), proxied under /v1/bank: every path of the bank's own document, prefixed"},
+			{"name": "v3", "description": "Each tenant's WeChat Pay v3-shaped API for its merchants (base URL <server>/tenants/<id>): orders, refunds, bills, platform certificates"},
 			{"name": "admin", "description": "Tenants: create, list, delete. " + adminRule},
 			{"name": "meta", "description": "Liveness and this document"},
 		},
@@ -165,7 +169,10 @@ func buildOpenAPI() obj {
 	}
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType    = reflect.TypeOf(time.Time{})
+	rawJSONType = reflect.TypeOf(json.RawMessage{})
+)
 
 // schemaOf returns the JSON schema of t, registering named structs under components/schemas.
 func schemaOf(t reflect.Type, schemas obj) obj {
@@ -175,6 +182,8 @@ func schemaOf(t reflect.Type, schemas obj) obj {
 	switch {
 	case t == timeType:
 		return obj{"type": "string", "format": "date-time"}
+	case t == rawJSONType:
+		return obj{"description": "any JSON value"}
 	case t.Kind() == reflect.String:
 		return obj{"type": "string"}
 	case t.Kind() == reflect.Bool:

@@ -20,6 +20,7 @@ import (
 type Route struct {
 	Method  string
 	Path    string // /v3/pay/transactions/id/{transaction_id}
+	Op      string // operationId, without walletctl serve's "V3" prefix
 	Summary string
 	Query   []string // query parameters; the first ones listed in Required are required
 	Body    any      // a value of the request body's type; nil = none
@@ -183,39 +184,47 @@ type (
 		SerialNo           string             `json:"serial_no"`
 		EffectiveTime      string             `json:"effective_time"`
 		ExpireTime         string             `json:"expire_time"`
-		EncryptCertificate wechatpay.Resource `json:"encrypt_certificate"`
+		EncryptCertificate EncryptCertificate `json:"encrypt_certificate"`
+	}
+	// EncryptCertificate is a platform certificate's PEM sealed with AEAD_AES_256_GCM
+	// (associated_data "certificate").
+	EncryptCertificate struct {
+		Algorithm      string `json:"algorithm"`
+		Nonce          string `json:"nonce"`
+		AssociatedData string `json:"associated_data"`
+		Ciphertext     string `json:"ciphertext"`
 	}
 )
 
 // Routes is the v3 API.
 var Routes = []Route{
-	{Method: "GET", Path: "/v3/certificates", Summary: "The platform certificates, each sealed (AEAD_AES_256_GCM) with the caller's APIv3 key",
+	{Method: "GET", Path: "/v3/certificates", Op: "DownloadCertificates", Summary: "The platform certificates, each sealed (AEAD_AES_256_GCM) with the caller's APIv3 key",
 		Result: CertificatesResponse{}, serve: serveCertificates},
-	{Method: "POST", Path: "/v3/pay/transactions/native", Summary: "Create a Native order: a code_url for the payer to scan",
+	{Method: "POST", Path: "/v3/pay/transactions/native", Op: "NativePrepay", Summary: "Create a Native order: a code_url for the payer to scan",
 		Body: PrepayRequest{}, Result: NativeResponse{}, serve: servePrepay(walletctl.TradeNative)},
-	{Method: "POST", Path: "/v3/pay/transactions/jsapi", Summary: "Create a JSAPI order for payer.openid: a prepay_id",
+	{Method: "POST", Path: "/v3/pay/transactions/jsapi", Op: "JSAPIPrepay", Summary: "Create a JSAPI order for payer.openid: a prepay_id",
 		Body: PrepayRequest{}, Result: PrepayResponse{}, serve: servePrepay(walletctl.TradeJSAPI)},
-	{Method: "POST", Path: "/v3/pay/transactions/app", Summary: "Create an App order: a prepay_id",
+	{Method: "POST", Path: "/v3/pay/transactions/app", Op: "AppPrepay", Summary: "Create an App order: a prepay_id",
 		Body: PrepayRequest{}, Result: PrepayResponse{}, serve: servePrepay(walletctl.TradeApp)},
-	{Method: "POST", Path: "/v3/pay/transactions/h5", Summary: "Create an H5 order: an h5_url",
+	{Method: "POST", Path: "/v3/pay/transactions/h5", Op: "H5Prepay", Summary: "Create an H5 order: an h5_url",
 		Body: PrepayRequest{}, Result: H5Response{}, serve: servePrepay(walletctl.TradeH5)},
-	{Method: "POST", Path: "/v3/pay/transactions/codepay", Summary: "Charge the payer's payment code (payer.auth_code); 202 USERPAYING while the payer must enter the password",
+	{Method: "POST", Path: "/v3/pay/transactions/codepay", Op: "CodePay", Summary: "Charge the payer's payment code (payer.auth_code); 202 USERPAYING while the payer must enter the password",
 		Body: CodePayRequest{}, Result: Transaction{}, serve: serveCodePay},
-	{Method: "GET", Path: "/v3/pay/transactions/id/{transaction_id}", Summary: "Query an order by transaction_id",
+	{Method: "GET", Path: "/v3/pay/transactions/id/{transaction_id}", Op: "QueryOrderByID", Summary: "Query an order by transaction_id",
 		Query: []string{"mchid"}, Result: Transaction{}, serve: serveQuery("transaction_id")},
-	{Method: "GET", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}", Summary: "Query an order by out_trade_no",
+	{Method: "GET", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}", Op: "QueryOrderByOutTradeNo", Summary: "Query an order by out_trade_no",
 		Query: []string{"mchid"}, Result: Transaction{}, serve: serveQuery("out_trade_no")},
-	{Method: "POST", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}/close", Summary: "Close an unpaid order",
+	{Method: "POST", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}/close", Op: "CloseOrder", Summary: "Close an unpaid order",
 		Body: MchIDBody{}, serve: serveClose},
-	{Method: "POST", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}/reverse", Summary: "Reverse a code payment (refunded if paid)",
+	{Method: "POST", Path: "/v3/pay/transactions/out-trade-no/{out_trade_no}/reverse", Op: "ReverseOrder", Summary: "Reverse a code payment (refunded if paid)",
 		Body: MchIDBody{}, Result: Transaction{}, serve: serveReverse},
-	{Method: "POST", Path: "/v3/refund/domestic/refunds", Summary: "Refund (part of) a paid order to where the money came from",
+	{Method: "POST", Path: "/v3/refund/domestic/refunds", Op: "CreateRefund", Summary: "Refund (part of) a paid order to where the money came from",
 		Body: RefundRequest{}, Result: Refund{}, serve: serveRefund},
-	{Method: "GET", Path: "/v3/refund/domestic/refunds/{out_refund_no}", Summary: "Query a refund by out_refund_no",
+	{Method: "GET", Path: "/v3/refund/domestic/refunds/{out_refund_no}", Op: "QueryRefund", Summary: "Query a refund by out_refund_no",
 		Result: Refund{}, serve: serveRefundQuery},
-	{Method: "GET", Path: "/v3/bill/tradebill", Summary: "The trade bill of a day (bill_date YYYY-MM-DD, bill_type ALL|SUCCESS|REFUND): its SHA1 and a download_url",
+	{Method: "GET", Path: "/v3/bill/tradebill", Op: "TradeBill", Summary: "The trade bill of a day (bill_date YYYY-MM-DD, bill_type ALL|SUCCESS|REFUND): its SHA1 and a download_url",
 		Query: []string{"bill_date", "bill_type", "tar_type"}, Result: BillResponse{}, serve: serveTradeBill},
-	{Method: "GET", Path: "/v3/billdownload/file", Summary: "Download a bill (the download_url of /v3/bill/tradebill; a signed request)",
+	{Method: "GET", Path: "/v3/billdownload/file", Op: "DownloadBill", Summary: "Download a bill (the download_url of /v3/bill/tradebill; a signed request)",
 		Query: []string{"token"}, Raw: true, serve: serveBillDownload},
 }
 

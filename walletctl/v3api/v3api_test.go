@@ -231,7 +231,8 @@ func TestPublicKeySerial(t *testing.T) {
 		if err := json.Unmarshal(body, &cr); err != nil || len(cr.Data) != 1 {
 			t.Fatalf("%s: %v", body, err)
 		}
-		pem, err := cr.Data[0].EncryptCertificate.Decrypt(fakeCreds.APIv3Key)
+		ec := cr.Data[0].EncryptCertificate
+		pem, err := wechatpay.DecryptAESGCM(fakeCreds.APIv3Key, ec.AssociatedData, ec.Nonce, ec.Ciphertext)
 		if err != nil || string(pem) != fakePlatform.Cert {
 			t.Fatalf("certificate: %v", err)
 		}
