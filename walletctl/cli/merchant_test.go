@@ -292,6 +292,14 @@ func TestScanShowsPayeeBeforePassword(t *testing.T) {
 	// More than the balance: refused before the password is asked.
 	o = w.order("create", "--mchid", w.mchid, "--out-trade-no", "order-p-3", "--amount", "90000", "--description", "Espresso machine")
 	w.fail(w.pw, walletctl.CodeInsufficientBalance, cli.ExitCode(walletctl.CodeInsufficientBalance), "--as", w.user, "scan", o.CodeURL, "--password-stdin")
+	// From the card, the bank's answer lost (magic amount 666.66): pending, exit 10, as pay.
+	o = w.order("create", "--mchid", w.mchid, "--out-trade-no", "order-p-4", "--amount", "666.66", "--description", "Rail pass")
+	w.fail(w.pw, walletctl.CodePending, 10, "--as", w.user, "scan", o.CodeURL, "--source", "card:"+w.card, "--password-stdin")
+	// The bank did debit the card: the order is USERPAYING until the wallet learns it, or already
+	// SUCCESS if the query asked the bank; never NOTPAY or PAYERROR.
+	if o := w.order("show", "--mchid", w.mchid, "--out-trade-no", "order-p-4"); o.TradeState != walletctl.StateUserPaying && o.TradeState != walletctl.StateSuccess {
+		t.Errorf("order paid by a card whose answer was lost: %+v", o)
+	}
 }
 
 var digits18 = regexp.MustCompile(`^\d{18}$`)
@@ -388,5 +396,64 @@ func TestPayCodeQROnTerminal(t *testing.T) {
 	}
 	if bad := tooWide(r.out, 80); len(bad) > 0 {
 		t.Errorf("the QR code is wider than 80 columns:\n%s", r.out)
+	}
+}
+
+// TestMerchantCommandsOverBackend: the same commands through `walletctl serve` and --backend
+// (httpapi.Client): a Native order scanned, a code payment confirmed, a refund, the bill and the
+// keys, as separate processes.
+func TestMerchantCommandsOverBackend(t *testing.T) {
+	const key = "merchant-e2e-tenant-key-0123"
+	p := startServe(t, nil, "--data", t.TempDir(), "--tenant-key", key, "--seed", "7", "--customers", "20")
+	env := []string{"WALLETCTL_BACKEND=" + p.url, "WALLETCTL_API_KEY=" + key}
+	run := func(stdin string, args ...string) result {
+		t.Helper()
+		r := exeEnv(t, env, stdin, args...)
+		if r.code != 0 {
+			t.Fatalf("walletctl %s: %s", strings.Join(args, " "), r)
+		}
+		return r
+	}
+	jsonOf := func(v any, stdin string, args ...string) {
+		t.Helper()
+		r := run(stdin, append([]string{"-o", "json"}, args...)...)
+		if err := json.Unmarshal([]byte(r.out), v); err != nil {
+			t.Fatalf("walletctl %s: %v\n%s", strings.Join(args, " "), err, r.out)
+		}
+	}
+	var res struct {
+		UserID string `json:"user_id"`
+		CardID string `json:"card_id"`
+	}
+	jsonOf(&res, "", "flow", "open-wallet", "--seed-customer", "0")
+	help := run("", "flow", "open-wallet", "--help").out
+	pw := regexp.MustCompile(`documented default, (\d{6})`).FindStringSubmatch(help)[1]
+	u := res.UserID
+	run(pw, "--as", u, "topup", "--card", res.CardID, "--amount", "500", "--password-stdin")
+	var m walletctl.Merchant
+	jsonOf(&m, "", "merchant", "create", "--name", "Remote Shop")
+	var o walletctl.Order
+	jsonOf(&o, "", "merchant", "order", "create", "--mchid", m.ID, "--out-trade-no", "remote-1", "--amount", "3", "--description", "Tea")
+	if r := run(pw, "--as", u, "scan", o.CodeURL, "--password-stdin"); !strings.Contains(r.errOut, "Pay 3.00 CNY to Remote Shop") || !strings.Contains(r.out, "SUCCESS") {
+		t.Errorf("scan over --backend: %s", r)
+	}
+	code := strings.TrimSpace(run("", "--as", u, "paycode").out)
+	jsonOf(&o, "", "merchant", "codepay", "--mchid", m.ID, "--out-trade-no", "remote-2", "--amount", "300", "--description", "Wine", "--code", code)
+	if o.TradeState != walletctl.StateUserPaying {
+		t.Fatalf("codepay 300 over --backend: %+v", o)
+	}
+	run(pw, "--as", u, "paycode", "confirm", o.ID, "--password-stdin")
+	jsonOf(&o, "", "merchant", "order", "show", "--mchid", m.ID, "--out-trade-no", "remote-2")
+	if o.TradeState != walletctl.StateSuccess {
+		t.Errorf("confirmed code payment over --backend: %+v", o)
+	}
+	run("", "merchant", "refund", "--mchid", m.ID, "--out-trade-no", "remote-1", "--out-refund-no", "remote-r1", "--amount", "1")
+	if r := run("", "merchant", "bill", "--mchid", m.ID); !strings.Contains(r.out, "remote-r1") || !strings.Contains(r.errOut, "SHA1") {
+		t.Errorf("bill over --backend: %s", r)
+	}
+	dir := filepath.Join(t.TempDir(), "keys")
+	r := run("", "merchant", "keys", m.ID, "--out", dir)
+	if st, err := os.Stat(filepath.Join(dir, "apiclient_key.pem")); err != nil || st.Mode().Perm() != 0o600 || strings.Contains(r.out, "PRIVATE KEY") {
+		t.Errorf("keys over --backend: %v %v\n%s", err, st, r.out)
 	}
 }
