@@ -2,6 +2,9 @@ package v3api_test
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +20,9 @@ import (
 // https://api.mch.weixin.qq.com to a tenant of walletctl serve on loopback, runs Native prepay,
 // the user pays (through the wallet API), query (the SDK verifies the answer's signature),
 // partial refund, refund query, close of a second order and the trade bill download with its
-// hash, in the platform-certificate mode and in the public-key mode.
+// hash, in the platform-certificate mode and in the public-key mode. In the certificate mode the
+// user pays as a person would, with the built CLI (walletctl --backend URL --as U scan CODE_URL
+// --password-stdin); in the public-key mode through the wallet API (ScanOrder, PayOrder).
 func TestSDKServe(t *testing.T) {
 	ctx := context.Background()
 	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{KeepOpen: true})
@@ -65,6 +70,19 @@ func TestSDKServe(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			client := sdkClient(t, mode, base, creds)
 			sdkFlow(t, client, creds, mode, func(codeURL string) {
+				if mode == "cert" {
+					bin := filepath.Join(t.TempDir(), "walletctl")
+					if out, err := exec.Command("go", "build", "-o", bin, "github.com/walletctl/walletctl/cmd/walletctl").CombinedOutput(); err != nil {
+						t.Fatalf("go build: %v\n%s", err, out)
+					}
+					cmd := exec.Command(bin, "--home", t.TempDir(), "--backend", srv.URL, "--api-key", ct.APIKey, "--as", u.ID,
+						"scan", codeURL, "--password-stdin")
+					cmd.Stdin = strings.NewReader("135790\n")
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Fatalf("walletctl scan: %v\n%s", err, out)
+					}
+					return
+				}
 				seen, err := svc.ScanOrder(ctx, u.ID, codeURL)
 				if err != nil {
 					t.Fatalf("scan: %v", err)

@@ -25,6 +25,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
@@ -189,7 +190,22 @@ func randomHex(n int) string {
 	return strings.ToUpper(hex.EncodeToString(b))
 }
 
+// parsed memoises parsePrivateKey and certPublicKey by PEM: a tenant has one platform key and a
+// few merchants, parsed on every request otherwise.
+var parsed sync.Map // PEM string -> *rsa.PrivateKey or *rsa.PublicKey
+
 func parsePrivateKey(p string) (*rsa.PrivateKey, error) {
+	if k, ok := parsed.Load(p); ok {
+		return k.(*rsa.PrivateKey), nil
+	}
+	k, err := parsePrivateKeyPEM(p)
+	if err == nil {
+		parsed.Store(p, k)
+	}
+	return k, err
+}
+
+func parsePrivateKeyPEM(p string) (*rsa.PrivateKey, error) {
 	b, _ := pem.Decode([]byte(p))
 	if b == nil {
 		return nil, errors.New("no PEM block")
@@ -212,6 +228,9 @@ func parseCert(p string) (*x509.Certificate, error) {
 }
 
 func certPublicKey(p string) (*rsa.PublicKey, error) {
+	if k, ok := parsed.Load(p); ok {
+		return k.(*rsa.PublicKey), nil
+	}
 	cert, err := parseCert(p)
 	if err != nil {
 		return nil, err
@@ -220,5 +239,6 @@ func certPublicKey(p string) (*rsa.PublicKey, error) {
 	if !ok {
 		return nil, errors.New("not an RSA certificate")
 	}
+	parsed.Store(p, pub)
 	return pub, nil
 }
