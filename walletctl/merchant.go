@@ -47,6 +47,9 @@ type MerchantSpec struct {
 	Name     string `json:"name,omitempty"`
 	Category string `json:"category,omitempty"`
 	AppID    string `json:"appid,omitempty"` // default: derived from the mchid ("wx" + 16 hex digits)
+	// PublicKeyMode: the merchant checks the platform's signatures with its public key (serial
+	// PUB_KEY_ID_…) rather than its certificate; notifications are signed under that serial.
+	PublicKeyMode bool `json:"public_key_mode,omitempty"`
 }
 
 // MerchantInfo is a merchant with what it holds, for `merchant show`.

@@ -190,6 +190,8 @@ type Merchant struct {
 	AppID      string     `json:"appid,omitempty"`       // v3 merchants
 	CertSerial string     `json:"cert_serial,omitempty"` // v3 merchants: their certificate's serial
 	CreatedAt  *time.Time `json:"created_at,omitempty"`  // v3 merchants
+	// PublicKeyMode: notifications are signed under the platform's PUB_KEY_ID (v3 merchants).
+	PublicKeyMode bool `json:"public_key_mode,omitempty"`
 }
 
 // PayRequest pays a merchant from the balance or a bound card.
@@ -267,6 +269,7 @@ type Service interface {
 	Merchants(ctx context.Context) ([]Merchant, error)
 
 	MerchantService
+	NotifyService
 
 	Reconcile(ctx context.Context, date string) (*ReconcileReport, error) // date "" = today on the virtual clock
 	Now(ctx context.Context) (time.Time, error)

@@ -88,6 +88,22 @@ type StoreTx interface {
 	CreatePayCode(pc *PayCode) error                           // replaces the user's earlier codes
 	GetPayCode(code string) (*PayCode, error)
 	DeletePayCode(code string) error
+
+	// Notifications (DESIGN.md section 9).
+	CreateNotification(n *Notification) error
+	SaveNotification(n *Notification) error
+	GetNotification(id string) (*Notification, error)
+	ListNotifications() ([]Notification, error)
+	// NextNotification is the pending, not held notification due earliest, at or before now.
+	NextNotification(now time.Time) (*Notification, error)
+	HeldNotifications(mchid string) ([]Notification, error)
+	CreateNotifyFault(f *NotifyFault) error
+	SaveNotifyFault(f *NotifyFault) error
+	ListNotifyFaults() ([]NotifyFault, error)
+	ClearNotifyFaults() error
+	// GetSetting and PutSetting keep small named values (the listener's forward address).
+	GetSetting(key string) (string, error)
+	PutSetting(key, value string) error
 }
 
 // OrderKey finds an order: by the first of ID, TransactionID, PrepayID, CodeURL, TxnID that is

@@ -41,6 +41,12 @@ type Config struct {
 	// 32 bytes; at least 16). Required: the same wallet must always get the same key, so the
 	// engine cannot make one up (the sandbox keeps it in sandbox.json, PostgreSQL in the schema).
 	SecretKey []byte
+	// Deliverer sends merchant notifications (walletctl/notify's HTTP sender); nil keeps them
+	// pending, undelivered.
+	Deliverer walletctl.Deliverer
+	// RealClock is wall-clock time, for what lives in real time (a listener's forward lease);
+	// nil means time.Now.
+	RealClock func() time.Time
 }
 
 // Engine is the embedded wallet.
@@ -61,6 +67,9 @@ type Engine struct {
 
 	// calls keeps a txn's bank call and its status queries apart (see callLocks).
 	calls callLocks
+
+	deliverer walletctl.Deliverer
+	realClock func() time.Time
 }
 
 var _ walletctl.Service = (*Engine)(nil)
@@ -90,7 +99,8 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: SecretKey is required (at least 16 bytes)")
 	}
 	return &Engine{store: cfg.Store, bank: cfg.Bank, identity: cfg.Identity, clock: cfg.Clock,
-		set: cfg.Settings, prefix: cfg.BankKeyPrefix, entropy: cfg.Entropy, secret: cfg.SecretKey}, nil
+		set: cfg.Settings, prefix: cfg.BankKeyPrefix, entropy: cfg.Entropy, secret: cfg.SecretKey,
+		deliverer: cfg.Deliverer, realClock: cfg.RealClock}, nil
 }
 
 // CardHash is the keyed hash under which this wallet keeps a card number (harnesses that match
@@ -210,6 +220,7 @@ func (e *Engine) Advance(ctx context.Context, d time.Duration) (time.Time, error
 	if err := e.tick(ctx); err != nil {
 		return t, err
 	}
+	e.flush(ctx)
 	return t, nil
 }
 

@@ -98,7 +98,7 @@ func (e *Engine) CreateMerchant(ctx context.Context, spec walletctl.MerchantSpec
 		mchid := fmt.Sprintf("19%08d", n)
 		now := e.now()
 		m := &walletctl.Merchant{ID: mchid, Name: spec.Name, Category: spec.Category, AppID: spec.AppID,
-			CertSerial: serialOf("merchant " + mchid), CreatedAt: &now}
+			CertSerial: serialOf("merchant " + mchid), CreatedAt: &now, PublicKeyMode: spec.PublicKeyMode}
 		if m.Name == "" {
 			m.Name = "Sandbox merchant " + mchid
 		}
@@ -429,6 +429,7 @@ func findOrder(tx walletctl.StoreTx, q walletctl.OrderQuery) (*walletctl.Order, 
 
 // Order finds a merchant's order.
 func (e *Engine) Order(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
+	defer e.flush(ctx)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
@@ -512,6 +513,7 @@ func (e *Engine) closeOrder(tx walletctl.StoreTx, o *walletctl.Order, state, des
 // ReverseOrder cancels a code payment: an unpaid one is revoked; a paid one is refunded in full
 // to where it came from, then revoked.
 func (e *Engine) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
+	defer e.flush(ctx)
 	var o *walletctl.Order
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		if _, err := v3Merchant(tx, q.MchID); err != nil {
@@ -649,8 +651,11 @@ func (e *Engine) ScanOrder(ctx context.Context, userID, ref string) (*walletctl.
 		if err != nil {
 			return err
 		}
-		if err := payable(o, userID); err != nil {
-			return err
+		waiting := o.TradeType == walletctl.TradeCodePay && o.TradeState == walletctl.StateUserPaying && o.PayerUserID == userID && o.TxnID == ""
+		if !waiting { // a code payment waiting for this payer's password is shown before paycode confirm
+			if err := payable(o, userID); err != nil {
+				return err
+			}
 		}
 		out = payerView(o)
 		return nil
@@ -677,6 +682,7 @@ func parseSource(source string) (string, string, error) {
 
 // PayOrder pays an order from the balance or a card, with the payment password.
 func (e *Engine) PayOrder(ctx context.Context, req walletctl.PayOrderRequest) (*walletctl.Order, error) {
+	defer e.flush(ctx)
 	source, cardID, err := parseSource(req.Source)
 	if err != nil {
 		return nil, err
@@ -826,7 +832,10 @@ func (e *Engine) orderPaid(tx walletctl.StoreTx, o *walletctl.Order, rec *wallet
 	o.TradeState, o.TradeStateDesc, o.SuccessTime, o.BankType = walletctl.StateSuccess, "支付成功", &now, bankType
 	o.TxnID, o.PayerUserID = rec.ID, rec.UserID
 	o.PayerOpenID = walletctl.OpenID(o.AppID, rec.UserID)
-	return tx.SaveOrder(o)
+	if err := tx.SaveOrder(o); err != nil {
+		return err
+	}
+	return e.notifyEvent(tx, walletctl.EventTransactionSuccess, o, nil)
 }
 
 // settled keeps merchant orders and refunds in step with the txn that carries their money, in
@@ -857,13 +866,25 @@ func (e *Engine) settled(tx walletctl.StoreTx, rec *walletctl.TxnRecord) error {
 		now := e.now()
 		if rec.Status == walletctl.TxnSucceeded {
 			r.Status, r.SuccessTime = walletctl.RefundSuccess, &now
-			return tx.SaveRefund(r)
+			if err := tx.SaveRefund(r); err != nil {
+				return err
+			}
+			return e.notifyEvent(tx, walletctl.EventRefundSuccess, nil, r)
 		}
-		r.Status = walletctl.RefundAbnormal
+		// The card cannot take it (restricted, not supported): v3's ABNORMAL, the merchant settles
+		// with the payer another way; any other refusal closes the refund: CLOSED.
+		event := walletctl.EventRefundClosed
+		r.Status = walletctl.RefundClosed
+		if rec.FailureCode == walletctl.CodeCardRestricted || rec.FailureCode == walletctl.CodeCardNotSupported {
+			r.Status, event = walletctl.RefundAbnormal, walletctl.EventRefundAbnormal
+		}
 		if err := tx.SaveRefund(r); err != nil {
 			return err
 		}
-		return e.unrefund(tx, r)
+		if err := e.unrefund(tx, r); err != nil {
+			return err
+		}
+		return e.notifyEvent(tx, event, nil, r)
 	}
 	return nil
 }
@@ -948,6 +969,7 @@ func (e *Engine) NewPayCode(ctx context.Context, userID, source string) (*wallet
 // CodePay charges a user's payment code: at once up to the password-free limit; above it the
 // order waits (USERPAYING) for the payer's password (ConfirmOrder).
 func (e *Engine) CodePay(ctx context.Context, req walletctl.CodePayRequest) (*walletctl.Order, error) {
+	defer e.flush(ctx)
 	if err := e.checkOrderFields(req.MchID, req.AppID, req.OutTradeNo, req.Description, req.Attach, req.NotifyURL, req.Amount, req.Currency); err != nil {
 		return nil, err
 	}
@@ -1060,6 +1082,7 @@ func (e *Engine) merchantView(ctx context.Context, orderID string, fallback *wal
 // ConfirmOrder is the payer entering the password for a code payment above the password-free
 // limit.
 func (e *Engine) ConfirmOrder(ctx context.Context, userID, ref, password string) (*walletctl.Order, error) {
+	defer e.flush(ctx)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
@@ -1108,6 +1131,7 @@ func sameRefund(r *walletctl.Refund, o *walletctl.Order, amount int64) string {
 // card through the bank (PROCESSING until the bank's answer is known; ABNORMAL when the card is
 // gone or the bank refuses it, and the money then stays with the merchant).
 func (e *Engine) Refund(ctx context.Context, req walletctl.RefundRequest) (*walletctl.Refund, error) {
+	defer e.flush(ctx)
 	if err := checkOutNo("out_refund_no", req.OutRefundNo); err != nil {
 		return nil, err
 	}
@@ -1190,7 +1214,10 @@ func (e *Engine) Refund(ctx context.Context, req walletctl.RefundRequest) (*wall
 				// money and settles with the payer another way.
 				r.UserReceivedAccount, r.Status = "原支付银行卡（已解绑）", walletctl.RefundAbnormal
 				card = nil
-				return tx.CreateRefund(r)
+				if err := tx.CreateRefund(r); err != nil {
+					return err
+				}
+				return e.notifyEvent(tx, walletctl.EventRefundAbnormal, nil, r)
 			}
 			r.UserReceivedAccount = card.BankName + " " + last4(card.CardNoMasked)
 		} else {
@@ -1222,6 +1249,11 @@ func (e *Engine) Refund(ctx context.Context, req walletctl.RefundRequest) (*wall
 		}
 		if err := tx.CreateRefund(r); err != nil {
 			return err
+		}
+		if card == nil {
+			if err := e.notifyEvent(tx, walletctl.EventRefundSuccess, nil, r); err != nil {
+				return err
+			}
 		}
 		o.Refunded += req.Amount
 		o.TradeState, o.TradeStateDesc = walletctl.StateRefund, "转入退款"
@@ -1261,6 +1293,7 @@ func (e *Engine) refundNow(ctx context.Context, r *walletctl.Refund) (*walletctl
 
 // RefundByOutNo finds a merchant's refund by its out_refund_no.
 func (e *Engine) RefundByOutNo(ctx context.Context, mchid, outRefundNo string) (*walletctl.Refund, error) {
+	defer e.flush(ctx)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}

@@ -560,3 +560,49 @@ func (c *Client) TradeBill(ctx context.Context, mchid, date, billType string) (*
 	got, err := c.do(ctx, "TradeBill", []string{mchid, date, billType}, nil, &b)
 	return one(got, &b, err)
 }
+
+func (c *Client) Notifications(ctx context.Context) ([]walletctl.Notification, error) {
+	var ns []walletctl.Notification
+	_, err := c.do(ctx, "Notifications", nil, nil, &ns)
+	return ns, err
+}
+
+func (c *Client) Notification(ctx context.Context, id string) (*walletctl.Notification, error) {
+	var n walletctl.Notification
+	got, err := c.do(ctx, "Notification", []string{id}, nil, &n)
+	return one(got, &n, err)
+}
+
+func (c *Client) ResendNotification(ctx context.Context, id string) (*walletctl.Notification, error) {
+	var n walletctl.Notification
+	got, err := c.do(ctx, "ResendNotification", []string{id}, nil, &n)
+	return one(got, &n, err)
+}
+
+func (c *Client) DeliverNotifications(ctx context.Context) ([]walletctl.Notification, error) {
+	var ns []walletctl.Notification
+	_, err := c.do(ctx, "DeliverNotifications", nil, nil, &ns)
+	return ns, err
+}
+
+func (c *Client) ForwardNotifications(ctx context.Context, url string, ttl time.Duration) error {
+	_, err := c.do(ctx, "ForwardNotifications", nil, ForwardBody{URL: url, TTL: ttl.String()}, nil)
+	return err
+}
+
+func (c *Client) AddNotifyFault(ctx context.Context, f walletctl.NotifyFault) (*walletctl.NotifyFault, error) {
+	var out walletctl.NotifyFault
+	got, err := c.do(ctx, "AddNotifyFault", nil, f, &out)
+	return one(got, &out, err)
+}
+
+func (c *Client) NotifyFaults(ctx context.Context) ([]walletctl.NotifyFault, error) {
+	var fs []walletctl.NotifyFault
+	_, err := c.do(ctx, "NotifyFaults", nil, nil, &fs)
+	return fs, err
+}
+
+func (c *Client) ClearNotifyFaults(ctx context.Context) error {
+	_, err := c.do(ctx, "ClearNotifyFaults", nil, nil, nil)
+	return err
+}

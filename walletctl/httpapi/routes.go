@@ -86,6 +86,11 @@ type (
 		Ref      string `json:"ref"`
 		Password string `json:"password"`
 	}
+	// ForwardBody starts (url set) or stops (url "") forwarding notifications, for ttl ("30s").
+	ForwardBody struct {
+		URL string `json:"url"`
+		TTL string `json:"ttl,omitempty"`
+	}
 	// ClockResult is the answer of GET /v1/clock and POST /v1/clock/advance.
 	ClockResult struct {
 		Now time.Time `json:"now"`
@@ -276,6 +281,48 @@ var Routes = []Route{
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
 			c := b.(*ConfirmOrderBody)
 			return s.ConfirmOrder(ctx, r.PathValue("id"), c.Ref, c.Password)
+		}},
+	// Notifications to merchants (DESIGN.md section 9).
+	{"GET", "/v1/notifications", "Notifications", "Every notification with its attempts", nil, []walletctl.Notification{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Notifications(ctx)
+		}},
+	{"GET", "/v1/notifications/{id}", "Notification", "One notification with its attempts", nil, &walletctl.Notification{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.Notification(ctx, r.PathValue("id"))
+		}},
+	{"POST", "/v1/notifications/{id}/resend", "ResendNotification", "Start a notification's schedule again, now", nil, &walletctl.Notification{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.ResendNotification(ctx, r.PathValue("id"))
+		}},
+	{"POST", "/v1/notifications/deliver", "DeliverNotifications", "Send what is due now", nil, []walletctl.Notification{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.DeliverNotifications(ctx)
+		}},
+	{"PUT", "/v1/notifications/forward", "ForwardNotifications", "Send every delivery to a listener's URL for a while (walletctl listen)", &ForwardBody{}, nil,
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			f := b.(*ForwardBody)
+			var ttl time.Duration
+			if f.URL != "" {
+				d, err := time.ParseDuration(f.TTL)
+				if err != nil || d <= 0 {
+					return nil, walletctl.Errorf(walletctl.CodeInvalidArgument, "ttl %q: a positive Go duration like 30s is needed", f.TTL)
+				}
+				ttl = d
+			}
+			return nil, s.ForwardNotifications(ctx, f.URL, ttl)
+		}},
+	{"POST", "/v1/notify-faults", "AddNotifyFault", "Add a fault to the notification path", &walletctl.NotifyFault{}, &walletctl.NotifyFault{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.AddNotifyFault(ctx, *b.(*walletctl.NotifyFault))
+		}},
+	{"GET", "/v1/notify-faults", "NotifyFaults", "The notification path's fault rules", nil, []walletctl.NotifyFault{},
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return s.NotifyFaults(ctx)
+		}},
+	{"DELETE", "/v1/notify-faults", "ClearNotifyFaults", "Delete every notification fault rule", nil, nil,
+		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
+			return nil, s.ClearNotifyFaults(ctx)
 		}},
 	{"POST", "/v1/reconcile", "Reconcile", "Settle pending operations and match the bank's statement", &ReconcileBody{}, &walletctl.ReconcileReport{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {

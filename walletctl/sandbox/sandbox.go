@@ -44,6 +44,7 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/engine"
+	"github.com/walletctl/walletctl/walletctl/notify"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
 
@@ -130,6 +131,8 @@ type Options struct {
 	// with the pid the holder wrote in the lock file (0 if unknown), so that a person can be told
 	// why nothing happens.
 	LockWait func(holderPID int)
+	// Deliverer sends merchant notifications (default: walletctl/notify's HTTP sender).
+	Deliverer walletctl.Deliverer
 }
 
 // InitOptions are the knobs of `sandbox init`.
@@ -692,6 +695,7 @@ func (s *Sandbox) load(meta Meta) error {
 		Clock:     s.clock,
 		Settings:  meta.Settings,
 		SecretKey: key,
+		Deliverer: s.deliverer(),
 	})
 	if err != nil {
 		return fmt.Errorf("start wallet engine: %w", err)
@@ -965,4 +969,12 @@ func (l *lazyStore) close() error {
 	err := l.st.Close()
 	l.st, l.err = nil, errors.New("sandbox closed")
 	return err
+}
+
+// deliverer is the sender of merchant notifications: the caller's, or HTTP with v3's 5 s timeout.
+func (s *Sandbox) deliverer() walletctl.Deliverer {
+	if s.opts.Deliverer != nil {
+		return s.opts.Deliverer
+	}
+	return &notify.Sender{}
 }

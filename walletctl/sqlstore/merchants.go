@@ -52,10 +52,30 @@ CREATE TABLE paycodes (
   expires_at BIGINT NOT NULL,
   data TEXT NOT NULL
 );
-CREATE INDEX paycodes_user ON paycodes(user_id);`
+CREATE INDEX paycodes_user ON paycodes(user_id);
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  mchid TEXT NOT NULL,
+  status TEXT NOT NULL,
+  held INTEGER NOT NULL DEFAULT 0,
+  next_at BIGINT,
+  data TEXT NOT NULL
+);
+CREATE INDEX notifications_due ON notifications(next_at) WHERE status = 'pending' AND held = 0;
+CREATE INDEX notifications_held ON notifications(mchid) WHERE held = 1;
+CREATE TABLE notify_faults (
+  id TEXT PRIMARY KEY,
+  num BIGINT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE TABLE settings_kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);`
 
 // MerchantTables are the tables MerchantSchema makes, for a store that empties its schema.
-const MerchantTables = "paycodes, refunds, orders, merchants"
+const MerchantTables = "settings_kv, notify_faults, notifications, paycodes, refunds, orders, merchants"
 
 // openOrders is the condition of an order that can still expire: unpaid, or a code payment
 // waiting for the payer's password (one whose bank outcome is unknown has a txn and waits for it).
@@ -261,4 +281,102 @@ func eachJSON[T any](t *Tx, q string, args ...any) ([]T, error) {
 		return nil
 	})
 	return out, err
+}
+
+// ---- notifications
+
+func heldInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (t *Tx) CreateNotification(n *walletctl.Notification) error {
+	data, err := marshal(n)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`INSERT INTO notifications(id, num, mchid, status, held, next_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, IDNum(n.ID), n.MchID, n.Status, heldInt(n.Held), TSP(n.NextAt), data)
+}
+
+func (t *Tx) SaveNotification(n *walletctl.Notification) error {
+	data, err := marshal(n)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`UPDATE notifications SET status = ?, held = ?, next_at = ?, data = ? WHERE id = ?`,
+		n.Status, heldInt(n.Held), TSP(n.NextAt), data, n.ID)
+}
+
+func (t *Tx) oneNotification(where string, args ...any) (*walletctl.Notification, error) {
+	var data string
+	if err := t.C.QueryRow(`SELECT data FROM notifications WHERE `+where, args...).Scan(&data); err != nil {
+		if t.noRows(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var n walletctl.Notification
+	return &n, unmarshal(data, &n)
+}
+
+func (t *Tx) GetNotification(id string) (*walletctl.Notification, error) {
+	return t.oneNotification(`id = ?`, id)
+}
+
+func (t *Tx) ListNotifications() ([]walletctl.Notification, error) {
+	return eachJSON[walletctl.Notification](t, `SELECT data FROM notifications ORDER BY num`)
+}
+
+func (t *Tx) NextNotification(now time.Time) (*walletctl.Notification, error) {
+	return t.oneNotification(`status = 'pending' AND held = 0 AND next_at <= ? ORDER BY next_at, num LIMIT 1`, TS(now))
+}
+
+func (t *Tx) HeldNotifications(mchid string) ([]walletctl.Notification, error) {
+	return eachJSON[walletctl.Notification](t, `SELECT data FROM notifications WHERE held = 1 AND mchid = ? ORDER BY num`, mchid)
+}
+
+func (t *Tx) CreateNotifyFault(f *walletctl.NotifyFault) error {
+	data, err := marshal(f)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`INSERT INTO notify_faults(id, num, data) VALUES (?, ?, ?)`, f.ID, IDNum(f.ID), data)
+}
+
+func (t *Tx) SaveNotifyFault(f *walletctl.NotifyFault) error {
+	data, err := marshal(f)
+	if err != nil {
+		return err
+	}
+	return t.C.Exec(`UPDATE notify_faults SET data = ? WHERE id = ?`, data, f.ID)
+}
+
+func (t *Tx) ListNotifyFaults() ([]walletctl.NotifyFault, error) {
+	return eachJSON[walletctl.NotifyFault](t, `SELECT data FROM notify_faults ORDER BY num`)
+}
+
+func (t *Tx) ClearNotifyFaults() error { return t.C.Exec(`DELETE FROM notify_faults`) }
+
+func (t *Tx) GetSetting(key string) (string, error) {
+	var v string
+	if err := t.C.QueryRow(`SELECT value FROM settings_kv WHERE key = ?`, key).Scan(&v); err != nil {
+		if t.noRows(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	return v, nil
+}
+
+func (t *Tx) PutSetting(key, value string) error {
+	if err := t.C.Exec(`DELETE FROM settings_kv WHERE key = ?`, key); err != nil {
+		return err
+	}
+	if value == "" {
+		return nil
+	}
+	return t.C.Exec(`INSERT INTO settings_kv(key, value) VALUES (?, ?)`, key, value)
 }

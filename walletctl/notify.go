@@ -1,0 +1,203 @@
+package walletctl
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Notifications (DESIGN.md section 9): a paid order or a finished refund sends v3's notification
+// to the order's (or refund's) notify_url, until the merchant answers 2xx within 5 s, retrying on
+// NotifySchedule on the virtual clock. Every attempt is kept.
+
+// Event types (v3's event_type).
+const (
+	EventTransactionSuccess = "TRANSACTION.SUCCESS"
+	EventRefundSuccess      = "REFUND.SUCCESS"
+	EventRefundAbnormal     = "REFUND.ABNORMAL"
+	EventRefundClosed       = "REFUND.CLOSED"
+)
+
+// Notification states.
+const (
+	NotifyPending   = "pending"   // due (again) at NextAt
+	NotifyDelivered = "delivered" // a 2xx within the timeout
+	NotifyFailed    = "failed"    // every attempt of the schedule failed
+)
+
+// NotifySchedule is v3's: after a failed attempt, the next one comes this much later; after the
+// last, the notification has failed (16 attempts over 24 h 4 min).
+var NotifySchedule = []time.Duration{15 * time.Second, 15 * time.Second, 30 * time.Second, 3 * time.Minute, 10 * time.Minute,
+	20 * time.Minute, 30 * time.Minute, 30 * time.Minute, 30 * time.Minute, 60 * time.Minute, 3 * time.Hour, 3 * time.Hour,
+	3 * time.Hour, 6 * time.Hour, 6 * time.Hour}
+
+// NotifyTimeout is how long a merchant has to answer an attempt.
+const NotifyTimeout = 5 * time.Second
+
+// Notification is one event for a merchant and every attempt to deliver it.
+type Notification struct {
+	ID        string `json:"id"`       // "n1", ...: the wallet's own id (notify show, resend)
+	EventID   string `json:"event_id"` // v3's id of the event, the same in every attempt
+	MchID     string `json:"mchid"`
+	EventType string `json:"event_type"`
+	Summary   string `json:"summary"`
+	URL       string `json:"url"`
+	// The resource as it was when the event happened; one of the two.
+	Order     *Order    `json:"order,omitempty"`
+	Refund    *Refund   `json:"refund,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Status    string    `json:"status"`
+	// NextAt is when the next attempt is due (pending only).
+	NextAt   *time.Time      `json:"next_at,omitempty"`
+	Attempts []NotifyAttempt `json:"attempts"`
+	// Held: an out-of-order fault keeps it back until the merchant's next notification is sent.
+	Held bool `json:"held,omitempty"`
+	// Tries counts the attempts of the current schedule (a resend starts it again).
+	Tries int `json:"tries"`
+	// Resends counts `notify resend`s.
+	Resends int `json:"resends,omitempty"`
+	// DelayedTry is the try a delay fault already postponed (so that it delays each try once).
+	DelayedTry int `json:"delayed_try,omitempty"`
+}
+
+// NotifyAttempt is one delivery attempt.
+type NotifyAttempt struct {
+	N         int       `json:"n"`  // 1, 2, ...
+	At        time.Time `json:"at"` // on the virtual clock
+	URL       string    `json:"url"`
+	Status    int       `json:"status"` // the HTTP status, 0 when there was no answer
+	LatencyMS int64     `json:"latency_ms"`
+	Answer    string    `json:"answer,omitempty"` // the first bytes of the answer's body
+	Error     string    `json:"error,omitempty"`  // no answer: why
+	OK        bool      `json:"ok"`               // counted as delivered
+	Fault     string    `json:"fault,omitempty"`  // the notification fault that applied
+	Probe     bool      `json:"probe,omitempty"`  // a signature probe, not the notification
+}
+
+// Notification fault kinds (the path's faults, like the bank's).
+const (
+	NotifyFaultDuplicate  = "duplicate"    // delivered twice in a row
+	NotifyFaultOutOfOrder = "out_of_order" // held back until the merchant's next notification has been sent
+	NotifyFaultDelay      = "delay"        // sent d later (virtual time)
+	NotifyFaultDropAck    = "drop_ack"     // the merchant's answer is lost: counted as failed, retried
+	NotifyFaultSignProbe  = "sign_probe"   // a WECHATPAY/SIGNTEST/ signature probe first
+)
+
+// NotifyFaultKinds lists the kinds.
+var NotifyFaultKinds = []string{NotifyFaultDuplicate, NotifyFaultOutOfOrder, NotifyFaultDelay, NotifyFaultDropAck, NotifyFaultSignProbe}
+
+// NotifyFault is a rule that applies a fault to the notifications it matches.
+type NotifyFault struct {
+	ID        string        `json:"id"` // "nf1", ...
+	Kind      string        `json:"kind"`
+	EventType string        `json:"event_type,omitempty"` // "" = every event
+	MchID     string        `json:"mchid,omitempty"`      // "" = every merchant
+	First     int           `json:"first,omitempty"`      // fire on the first N matches only; 0 = every time
+	Delay     time.Duration `json:"delay,omitempty"`      // delay: how long
+	Fired     int           `json:"fired"`
+}
+
+// ParseNotifyFault reads "KIND[;event=E][;mchid=M][;first=N][;d=DURATION]".
+func ParseNotifyFault(spec string) (*NotifyFault, error) {
+	parts := strings.Split(strings.TrimSpace(spec), ";")
+	f := &NotifyFault{Kind: strings.TrimSpace(parts[0])}
+	known := false
+	for _, k := range NotifyFaultKinds {
+		known = known || k == f.Kind
+	}
+	bad := func(format string, args ...any) error {
+		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("notification fault %q: ", spec) + fmt.Sprintf(format, args...),
+			Hint: "KIND[;event=TRANSACTION.SUCCESS][;mchid=M][;first=N][;d=10s], KIND one of " + strings.Join(NotifyFaultKinds, ", ")}
+	}
+	if !known {
+		return nil, bad("unknown kind %q", f.Kind)
+	}
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok {
+			return nil, bad("%q is not key=value", p)
+		}
+		switch k {
+		case "event":
+			switch v {
+			case EventTransactionSuccess, EventRefundSuccess, EventRefundAbnormal, EventRefundClosed:
+			default:
+				return nil, bad("unknown event %q", v)
+			}
+			f.EventType = v
+		case "mchid":
+			f.MchID = v
+		case "first":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, bad("first must be a positive count")
+			}
+			f.First = n
+		case "d":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, bad("d must be a positive duration like 30s")
+			}
+			f.Delay = d
+		default:
+			return nil, bad("unknown parameter %q", k)
+		}
+	}
+	if f.Kind == NotifyFaultDelay && f.Delay == 0 {
+		return nil, bad("delay needs d=DURATION")
+	}
+	return f, nil
+}
+
+// String is the rule as ParseNotifyFault reads it.
+func (f NotifyFault) String() string {
+	s := f.Kind
+	if f.EventType != "" {
+		s += ";event=" + f.EventType
+	}
+	if f.MchID != "" {
+		s += ";mchid=" + f.MchID
+	}
+	if f.First > 0 {
+		s += ";first=" + strconv.Itoa(f.First)
+	}
+	if f.Delay > 0 {
+		s += ";d=" + f.Delay.String()
+	}
+	return s
+}
+
+// Delivery is what a Deliverer sends: the notification, the merchant's APIv3 key to encrypt its
+// resource, the platform's identity to sign it.
+type Delivery struct {
+	Notification *Notification
+	URL          string // where to (the notification's URL, or a listener's forward address)
+	APIv3Key     string
+	Platform     *Platform
+	PublicKeyID  bool // sign with the platform's PUB_KEY_ID serial (a merchant in public-key mode)
+	Probe        bool // send a signature probe (WECHATPAY/SIGNTEST/...) instead of a valid signature
+}
+
+// Deliverer sends one attempt of a notification (an HTTP POST, in walletctl/notify) and reports
+// it. At is filled by the caller.
+type Deliverer interface {
+	Deliver(ctx context.Context, d Delivery) NotifyAttempt
+}
+
+// NotifyService is the notifications side of a backend. It is part of Service.
+type NotifyService interface {
+	Notifications(ctx context.Context) ([]Notification, error)
+	Notification(ctx context.Context, id string) (*Notification, error)
+	// ResendNotification starts a notification's schedule again, now.
+	ResendNotification(ctx context.Context, id string) (*Notification, error)
+	// DeliverNotifications sends what is due now and returns the notifications it attempted.
+	DeliverNotifications(ctx context.Context) ([]Notification, error)
+	// ForwardNotifications sends every delivery to url instead of the notifications' own URLs
+	// for the next ttl of real time (`walletctl listen` renews it while it runs); url "" stops.
+	ForwardNotifications(ctx context.Context, url string, ttl time.Duration) error
+	AddNotifyFault(ctx context.Context, f NotifyFault) (*NotifyFault, error)
+	NotifyFaults(ctx context.Context) ([]NotifyFault, error)
+	ClearNotifyFaults(ctx context.Context) error
+}

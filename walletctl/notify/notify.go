@@ -1,0 +1,175 @@
+// Package notify delivers merchant notifications over HTTP as WeChat Pay v3 sends them
+// (DESIGN.md section 9): the envelope with its resource encrypted under the merchant's APIv3 key
+// (AEAD_AES_256_GCM), signed with the platform key in the Wechatpay-* headers, POSTed to the
+// notify URL with a 5 s timeout. It implements walletctl.Deliverer; the engine decides what is
+// due, which faults apply, and records the attempts.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/v3api"
+	"github.com/walletctl/walletctl/walletctl/wechatpay"
+)
+
+// AnswerBytes is how much of a merchant's answer an attempt keeps.
+const AnswerBytes = 256
+
+// Sender posts notifications. The zero value is usable.
+type Sender struct {
+	// Client sends the requests (default: a client with NotifyTimeout).
+	Client *http.Client
+	// Now is the wall clock the signatures carry: receivers check it against their own (±5 min).
+	Now func() time.Time
+	// Rand supplies nonces (default crypto/rand).
+	Rand io.Reader
+}
+
+var _ walletctl.Deliverer = (*Sender)(nil)
+
+func (s *Sender) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return &http.Client{Timeout: walletctl.NotifyTimeout}
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sender) nonce(n int) string {
+	r := s.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	return strings.ToUpper(hex.EncodeToString(b))[:n]
+}
+
+// Build makes the body and headers of a notification as v3 sends it (exported for the
+// conformance kit, which sends its own variations).
+func (s *Sender) Build(d walletctl.Delivery) ([]byte, http.Header, error) {
+	n := d.Notification
+	var resource any
+	originalType := "transaction"
+	switch {
+	case n.Order != nil:
+		resource = v3api.TransactionResource(n.Order)
+	case n.Refund != nil:
+		resource, originalType = v3api.RefundResource(n.Refund), "refund"
+	default:
+		return nil, nil, errors.New("notify: a notification without a resource")
+	}
+	plain, err := json.Marshal(resource)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := wechatpay.NewNotification(n.EventID, n.CreatedAt, n.EventType, n.Summary, d.APIv3Key, originalType, originalType, s.nonce(12), plain)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := env.Body()
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := privateKey(d.Platform.PrivateKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial := d.Platform.Serial
+	if d.PublicKeyID {
+		serial = d.Platform.PublicKeyID
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "walletctl-notify/1 (WeChat Pay v3 sandbox)")
+	if err := wechatpay.SignResponse(h, key, serial, s.now().Unix(), s.nonce(32), body); err != nil {
+		return nil, nil, err
+	}
+	if d.Probe {
+		// WeChat Pay's signature probe: a notification whose signature cannot verify, sent to
+		// check that the merchant refuses what it cannot verify.
+		h.Set(wechatpay.HeaderSignature, "WECHATPAY/SIGNTEST/"+base64.StdEncoding.EncodeToString([]byte(s.nonce(32))))
+	}
+	return body, h, nil
+}
+
+// Deliver posts one attempt and reports it: OK is a 2xx within the timeout.
+func (s *Sender) Deliver(ctx context.Context, d walletctl.Delivery) walletctl.NotifyAttempt {
+	a := walletctl.NotifyAttempt{URL: d.URL}
+	body, h, err := s.Build(d)
+	if err != nil {
+		a.Error = "could not build the notification: " + err.Error()
+		return a
+	}
+	ctx, cancel := context.WithTimeout(ctx, walletctl.NotifyTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	if err != nil {
+		a.Error = "bad notify URL: " + err.Error()
+		return a
+	}
+	req.Header = h
+	start := time.Now()
+	resp, err := s.client().Do(req)
+	a.LatencyMS = time.Since(start).Milliseconds()
+	if err != nil {
+		a.Error = describe(err)
+		return a
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, AnswerBytes))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	a.Status, a.Answer = resp.StatusCode, string(head)
+	a.OK = resp.StatusCode >= 200 && resp.StatusCode < 300
+	return a
+}
+
+func describe(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
+		return fmt.Sprintf("no answer within %s", walletctl.NotifyTimeout)
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "dial") {
+		return "could not connect: " + msg[i+2:]
+	}
+	return msg
+}
+
+func privateKey(p string) (*rsa.PrivateKey, error) {
+	b, _ := pem.Decode([]byte(p))
+	if b == nil {
+		return nil, errors.New("notify: the platform key is not PEM")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("notify: the platform key is not RSA")
+	}
+	return rk, nil
+}
