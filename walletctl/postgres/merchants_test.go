@@ -1,0 +1,63 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/walletctl"
+)
+
+// The merchant records (orders, refunds, payment codes, notifications, their faults and the
+// forward setting) on PostgreSQL: a card-paid order refunded under a bank fault settles by
+// reconcile, an order expires, and the notification records follow, as on SQLite.
+func TestMerchantFlowsOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, Options{})
+	clock := vclock.NewManual(vclock.DefaultEpoch)
+	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
+	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings())
+	u, c := ready(t, ctx, e, bank, customer(t, ctx, bank, "王五"))
+	m := ok[*walletctl.Merchant](t)(e.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "pg shop"}))
+	o := ok[*walletctl.Order](t)(e.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "pg-order-1",
+		Description: "x", Amount: 50_00, NotifyURL: "http://127.0.0.1:1/notify"}))
+	paid := ok[*walletctl.Order](t)(e.PayOrder(ctx, walletctl.PayOrderRequest{UserID: u, Ref: o.CodeURL, Source: "card:" + c, Password: pw}))
+	if paid.TradeState != walletctl.StateSuccess {
+		t.Fatalf("paid %+v", paid)
+	}
+	ok[*bankapi.Fault](t)(bank.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultDropAfter, Op: bankapi.OpCredit, First: 1}))
+	ok[*bankapi.Fault](t)(bank.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultHTTPError, Op: bankapi.OpTransaction, First: 1}))
+	r := ok[*walletctl.Refund](t)(e.Refund(ctx, walletctl.RefundRequest{MchID: m.ID, OutTradeNo: "pg-order-1", OutRefundNo: "pg-refund-1", Amount: 20_00}))
+	if r.Status != walletctl.RefundProcessing {
+		t.Fatalf("refund %+v", r)
+	}
+	if rep := ok[*walletctl.ReconcileReport](t)(e.Reconcile(ctx, "")); rep.Settled != 1 || len(rep.Mismatches) != 0 {
+		t.Fatalf("reconcile %+v", rep)
+	}
+	if r = ok[*walletctl.Refund](t)(e.RefundByOutNo(ctx, m.ID, "pg-refund-1")); r.Status != walletctl.RefundSuccess {
+		t.Fatalf("refund after reconcile %+v", r)
+	}
+	ok[*walletctl.Order](t)(e.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "APP", OutTradeNo: "pg-order-2", Description: "y", Amount: 1_00}))
+	ok[time.Time](t)(e.Advance(ctx, 3*time.Hour))
+	if q := ok[*walletctl.Order](t)(e.Order(ctx, walletctl.OrderQuery{MchID: m.ID, OutTradeNo: "pg-order-2"})); q.TradeState != walletctl.StateClosed {
+		t.Fatalf("not expired: %+v", q)
+	}
+	ns := ok[[]walletctl.Notification](t)(e.Notifications(ctx))
+	if len(ns) != 2 || ns[0].EventType != walletctl.EventTransactionSuccess || ns[1].EventType != walletctl.EventRefundSuccess || ns[0].Status != walletctl.NotifyPending {
+		t.Fatalf("notifications %+v", ns)
+	}
+	ok[*walletctl.NotifyFault](t)(e.AddNotifyFault(ctx, walletctl.NotifyFault{Kind: walletctl.NotifyFaultDuplicate, First: 1}))
+	if fs := ok[[]walletctl.NotifyFault](t)(e.NotifyFaults(ctx)); len(fs) != 1 {
+		t.Fatalf("faults %+v", fs)
+	}
+	if err := e.ForwardNotifications(ctx, "http://127.0.0.1:2/", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if bal := ok[*walletctl.MerchantInfo](t)(e.Merchant(ctx, m.ID)); bal.Balance != 30_00 || bal.Refunded != 20_00 {
+		t.Fatalf("merchant %+v", bal)
+	}
+	ledgerOK(t, st)
+}
