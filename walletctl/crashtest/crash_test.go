@@ -126,10 +126,33 @@ func template(t *testing.T, bin string) (string, []command) {
 		t.Fatalf("card bind: %v %q", err, out)
 	}
 	otp := strings.TrimSpace(run(t, bin, home, "", nil, "bank", "otp", "--phone", c.Phone))
+	// A merchant with an unpaid Native order (for the scan) and an order paid by card (for the
+	// card refund, which goes through the bank).
+	run(t, bin, home, "", nil, "merchant", "create", "--name", "crash shop")
+	var native struct {
+		CodeURL string `json:"code_url"`
+	}
+	out = run(t, bin, home, "", nil, "-o", "json", "merchant", "order", "create", "--mchid", "1900000001", "--type", "native",
+		"--out-trade-no", "crash-native-1", "--amount", "4.00", "--description", "tea")
+	if err := json.Unmarshal([]byte(out), &native); err != nil || native.CodeURL == "" {
+		t.Fatalf("order create: %v %q", err, out)
+	}
+	var paid struct {
+		CodeURL string `json:"code_url"`
+	}
+	out = run(t, bin, home, "", nil, "-o", "json", "merchant", "order", "create", "--mchid", "1900000001", "--type", "native",
+		"--out-trade-no", "crash-paid-1", "--amount", "6.00", "--description", "cake")
+	if err := json.Unmarshal([]byte(out), &paid); err != nil || paid.CodeURL == "" {
+		t.Fatalf("order create: %v %q", err, out)
+	}
+	run(t, bin, home, password+"\n", nil, "--as", "u1", "scan", paid.CodeURL, "--source", "card:c1", "--password-stdin")
 	// A top-up whose bank answer is lost: pending, for reconcile to settle.
 	run(t, bin, home, "", nil, "bank", "fault", "add", "drop_after;op=debit;first=1")
 	run(t, bin, home, password+"\n", []int{10}, "--as", "u1", "topup", "--card", "c1", "--amount", "7.00", "--password-stdin")
 	return home, []command{
+		{"scan-card", password + "\n", []string{"--as", "u1", "scan", native.CodeURL, "--source", "card:c1", "--password-stdin"}},
+		{"refund-card", "", []string{"merchant", "refund", "--mchid", "1900000001", "--out-trade-no", "crash-paid-1",
+			"--out-refund-no", "crash-refund-1", "--amount", "2.50"}},
 		{"topup", password + "\n", []string{"--as", "u1", "topup", "--card", "c1", "--amount", "10.00", "--password-stdin"}},
 		{"pay-card", password + "\n", []string{"--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5.00", "--source", "card:c1", "--password-stdin"}},
 		{"withdraw", password + "\n", []string{"--as", "u1", "withdraw", "--card", "c1", "--amount", "3.00", "--password-stdin"}},
