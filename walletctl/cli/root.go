@@ -153,9 +153,10 @@ Error codes and exit codes:  walletctl codes`,
 		a.sandboxCmd(), a.bankCmd(), a.clockCmd(), a.userCmd(), a.kycCmd(), a.cardCmd(),
 		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.scanCmd(), a.paycodeCmd(), a.balanceCmd(),
 		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
+		a.notifyCmd(), a.listenCmd(), a.triggerCmd(),
 		a.flowCmd(), a.versionCmd(), a.codesCmd(), a.scenarioCmd(),
 		chaos.NewCommand(), a.serveCmd(),
-		conformance.NewCommand(),
+		conformance.NewCommand(conformance.WithService(a.service)),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
 	// cobra adds its completion command when it executes; added now, its parent rule applies too.

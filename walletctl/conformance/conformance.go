@@ -50,6 +50,7 @@ type Config struct {
 	URL        string        // base URL of the implementation, e.g. http://127.0.0.1:8086
 	AdminToken string        // bank: sent as Bearer on /admin/* (bankmock without a token: loopback only)
 	APIKey     string        // wallet: the tenant's API key
+	TenantID   string        // wallet: the tenant's id for its v3 API (<URL>/tenants/<id>); "" = ask GET /v1/tenant
 	Timeout    time.Duration // per request (default 5s)
 	// RunID prefixes every idempotency key, so that runs against one long-lived server never
 	// replay each other's keys. Empty: a random one (tests pass a fixed one).

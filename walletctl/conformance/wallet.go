@@ -12,6 +12,7 @@ import (
 	bankclient "github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/v3api"
 )
 
 // Wallet check names, in the order they run.
@@ -36,12 +37,12 @@ const (
 	CheckWNotFound      = "wallet.not-found"
 )
 
-// WalletChecks lists every wallet check name in report order.
-var WalletChecks = []string{
+// WalletChecks lists every wallet check name in report order, the v3 checks (V3Checks) last.
+var WalletChecks = append([]string{
 	CheckWHealthz, CheckWOpenAPI, CheckWAuth, CheckWBankStaging, CheckWRegister, CheckWRegisterTwice,
 	CheckWKYC, CheckWBindMismatch, CheckWBind, CheckWPasswordWeak, CheckWPassword, CheckWTopUp,
 	CheckWPasswordWrong, CheckWIdempotency, CheckWPay, CheckWInsufficient, CheckWTransfer, CheckWNotFound,
-}
+}, V3Checks...)
 
 // idemTransport sends the caller's idempotency key (walletctl.WithIdempotencyKey on the request's
 // context) as the Idempotency-Key header, and remembers the last status like statusRecorder.
@@ -70,6 +71,7 @@ type walletRun struct {
 	balance     int64
 	merchant    string
 	why         string // why the flow stopped
+	v3          v3State
 }
 
 // RunWallet runs the wallet API checks against walletctl serve at cfg.URL, acting as the tenant
@@ -98,6 +100,9 @@ func RunWallet(ctx context.Context, cfg Config) *Report {
 		{CheckWPassword, r.setPassword}, {CheckWTopUp, r.topUp}, {CheckWPasswordWrong, r.passwordWrong},
 		{CheckWIdempotency, r.idempotency}, {CheckWPay, r.pay}, {CheckWInsufficient, r.insufficient},
 		{CheckWTransfer, r.transfer}, {CheckWNotFound, r.notFound},
+		{CheckV3Merchant, r.v3Merchant}, {CheckV3Unsigned, r.v3Unsigned}, {CheckV3BadSignature, r.v3BadSignature},
+		{CheckV3Native, r.v3Native}, {CheckV3Pay, r.v3Pay}, {CheckV3Query, r.v3Query}, {CheckV3Refund, r.v3Refund},
+		{CheckV3Close, r.v3Close}, {CheckV3ClosePaid, r.v3ClosePaid}, {CheckV3Certificates, r.v3Certificates}, {CheckV3Bill, r.v3Bill},
 	}
 	for _, s := range steps {
 		if ctx.Err() != nil {
@@ -161,10 +166,16 @@ func (r *walletRun) openapi(ctx context.Context) (Status, string) {
 			missing = append(missing, rt.Path)
 		}
 	}
+	// The tenants' v3 API, under /tenants/{tenant}.
+	for _, rt := range v3api.Routes {
+		if _, ok := doc.Paths["/tenants/{tenant}"+rt.Path]; !ok {
+			missing = append(missing, "/tenants/{tenant}"+rt.Path)
+		}
+	}
 	if len(missing) > 0 {
 		return fail("the document lacks %s", strings.Join(missing, ", "))
 	}
-	return pass("OpenAPI %s with all %d routes", doc.OpenAPI, len(httpapi.Routes))
+	return pass("OpenAPI %s with all %d wallet routes and all %d v3 routes", doc.OpenAPI, len(httpapi.Routes), len(v3api.Routes))
 }
 
 func (r *walletRun) auth(ctx context.Context) (Status, string) {

@@ -124,6 +124,19 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	}
 	// The tenant's bank, for `walletctl bank ...`: everything on a private in-process bank; on a
 	// shared bank, what the tenant's own partner may do there (the bank decides).
+	// Whoami: the tenant of the API key, so that a client can build the tenant's v3 base URL
+	// (<server>/tenants/<id>) from its key alone (walletctl conformance wallet does).
+	s.mux.HandleFunc("GET /v1/tenant", func(w http.ResponseWriter, r *http.Request) {
+		id, ok, err := s.tenants.Serve(r.Context(), bearer(r), func(walletctl.Service, http.Handler) {})
+		switch {
+		case id == "" || !ok:
+			unauthenticated(w, "a valid tenant API key is required", "send Authorization: Bearer <key>")
+		case err != nil:
+			writeError(w, err, nil)
+		default:
+			writeJSON(w, http.StatusOK, map[string]string{"id": id, "v3_base_path": "/tenants/" + id})
+		}
+	})
 	s.mux.HandleFunc("/v1/bank/", s.tenantOnly(func(w http.ResponseWriter, r *http.Request, _ walletctl.Service, bank http.Handler) {
 		http.StripPrefix("/v1/bank", bank).ServeHTTP(w, r)
 	}))
