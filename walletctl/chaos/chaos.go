@@ -36,6 +36,9 @@ type Config struct {
 	// GiveUpRate is the chance that an operation's client gives up: before the call, or at the
 	// moment the wallet calls the bank (the request then leaves, or not).
 	GiveUpRate float64
+	// OpKinds restricts the workload to these operation kinds (OpKinds lists them; "merchant"
+	// names every merchant kind); nil = the default mix.
+	OpKinds []string
 }
 
 func (c *Config) defaults() {
@@ -63,6 +66,7 @@ type Report struct {
 	Ops       int      `json:"ops"`
 	FaultRate float64  `json:"fault_rate"`
 	Kinds     []string `json:"kinds"`
+	OpKinds   []string `json:"op_kinds,omitempty"`
 	Workers   int      `json:"workers"`
 	Wallets   int      `json:"wallets"`
 	// KillRate and GiveUpRate are the process-death and give-up chances of the run.
@@ -154,6 +158,11 @@ func runWorlds(ctx context.Context, ws []*World, cfg Config) (*Report, error) {
 	for _, k := range cfg.Kinds {
 		rep.Kinds = append(rep.Kinds, string(k))
 	}
+	rep.OpKinds = cfg.OpKinds
+	mix, err := opMix(cfg.OpKinds)
+	if err != nil {
+		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument, "%v", err)
+	}
 	admin := ws[0].Admin
 	if err := InstallFaults(ctx, admin, cfg.FaultRate, cfg.Kinds); err != nil {
 		return nil, err
@@ -162,7 +171,7 @@ func runWorlds(ctx context.Context, ws []*World, cfg Config) (*Report, error) {
 	repMu := &sync.Mutex{}
 	wls := make([]*workload, len(ws))
 	for k, w := range ws {
-		wls[k] = &workload{w: w, rep: rep, repMu: repMu, giveUpRate: cfg.GiveUpRate}
+		wls[k] = &workload{w: w, rep: rep, repMu: repMu, giveUpRate: cfg.GiveUpRate, mix: mix}
 		if len(ws) > 1 {
 			wls[k].holders = dealHolders(k, len(ws), cfg.Users)
 		}
@@ -375,6 +384,10 @@ func (t *Totals) add(u *Totals) *Totals {
 	t.Fees += u.Fees
 	t.Withdrawing += u.Withdrawing
 	t.StillPending += u.StillPending
+	t.Orders += u.Orders
+	t.OrdersPaid += u.OrdersPaid
+	t.Refunds += u.Refunds
+	t.Refunding += u.Refunding
 	return t
 }
 

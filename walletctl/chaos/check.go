@@ -32,6 +32,12 @@ type Totals struct {
 	Fees         int64 `json:"fees"`
 	Withdrawing  int64 `json:"withdrawing"` // withdrawals held, waiting for the bank
 	StillPending int   `json:"still_pending"`
+	// Merchant orders (issue 12): orders seen, orders paid (a succeeded payment linked), refunds,
+	// and fen held on their way to cards (transit:refunds).
+	Orders     int   `json:"orders"`
+	OrdersPaid int   `json:"orders_paid"`
+	Refunds    int   `json:"refunds"`
+	Refunding  int64 `json:"refunding"`
 }
 
 // snapshot is the wallet side as the checker sees it.
@@ -42,6 +48,10 @@ type snapshot struct {
 	cards    map[string]walletctl.CardRecord // by agreement
 	users    []walletctl.UserRecord
 	ledger   *walletctl.LedgerReport
+	// The merchants of the v3 API, with their orders and refunds (by mchid), oldest first.
+	merchants []walletctl.Merchant
+	orders    map[string][]walletctl.Order
+	refunds   map[string][]walletctl.Refund
 }
 
 func txnNum(id string) int {
@@ -52,7 +62,8 @@ func txnNum(id string) int {
 
 // readWallet reads the whole wallet in one read transaction, through the Store interface only.
 func readWallet(ctx context.Context, st walletctl.Store) (*snapshot, error) {
-	s := &snapshot{postings: map[string][]walletctl.Posting{}, accounts: map[string]int64{}, cards: map[string]walletctl.CardRecord{}}
+	s := &snapshot{postings: map[string][]walletctl.Posting{}, accounts: map[string]int64{}, cards: map[string]walletctl.CardRecord{},
+		orders: map[string][]walletctl.Order{}, refunds: map[string][]walletctl.Refund{}}
 	err := st.View(ctx, func(tx walletctl.StoreTx) error {
 		var err error
 		if s.ledger, err = tx.LedgerCheck(); err != nil {
@@ -82,6 +93,17 @@ func readWallet(ctx context.Context, st walletctl.Store) (*snapshot, error) {
 			}
 		}
 		sort.Slice(s.txns, func(i, j int) bool { return txnNum(s.txns[i].ID) < txnNum(s.txns[j].ID) })
+		if s.merchants, err = tx.ListMerchants(); err != nil {
+			return err
+		}
+		for _, m := range s.merchants {
+			if s.orders[m.ID], err = tx.ListOrders(m.ID); err != nil {
+				return err
+			}
+			if s.refunds[m.ID], err = tx.ListRefunds(m.ID, ""); err != nil {
+				return err
+			}
+		}
 		names := map[string]bool{}
 		for _, t := range s.txns {
 			ps, err := tx.Postings(t.ID)
@@ -139,8 +161,11 @@ func readBank(ctx context.Context, api bankapi.API, days []string) (*bankSide, e
 
 // bankAmount is what the bank should have moved for a wallet txn, and in which direction.
 func bankAmount(t *walletctl.TxnRecord) (string, int64) {
-	if t.Kind == walletctl.KindWithdraw {
+	switch t.Kind {
+	case walletctl.KindWithdraw:
 		return bankapi.OpCredit, t.Amount - t.Fee
+	case walletctl.KindRefund: // a merchant refund to a card
+		return bankapi.OpCredit, t.Amount
 	}
 	return bankapi.OpDebit, t.Amount
 }
@@ -273,6 +298,8 @@ func check(ctx context.Context, w *World) ([]Violation, *Totals, map[string]int6
 			tot.InTransit += b
 		case name == "transit:withdrawals":
 			tot.Withdrawing += b
+		case name == "transit:refunds":
+			tot.Refunding += b
 		case strings.HasPrefix(name, "fees:"):
 			tot.Fees += b
 		case strings.HasPrefix(name, "bank:") && strings.HasSuffix(name, ":clearing"):
@@ -281,10 +308,10 @@ func check(ctx context.Context, w *World) ([]Violation, *Totals, map[string]int6
 			add("conservation", "unknown ledger account %s holds %d fen", name, b)
 		}
 	}
-	held := tot.Users + tot.Merchants + tot.InTransit + tot.Withdrawing + tot.Fees
+	held := tot.Users + tot.Merchants + tot.InTransit + tot.Withdrawing + tot.Refunding + tot.Fees
 	if held != tot.BankIn-tot.BankOut {
-		add("conservation", "the wallet holds %d fen (users %d, merchants %d, in transit %d, withdrawing %d, fees %d) but the banks moved in %d and out %d (net %d)",
-			held, tot.Users, tot.Merchants, tot.InTransit, tot.Withdrawing, tot.Fees, tot.BankIn, tot.BankOut, tot.BankIn-tot.BankOut)
+		add("conservation", "the wallet holds %d fen (users %d, merchants %d, in transit %d, withdrawing %d, refunding %d, fees %d) but the banks moved in %d and out %d (net %d)",
+			held, tot.Users, tot.Merchants, tot.InTransit, tot.Withdrawing, tot.Refunding, tot.Fees, tot.BankIn, tot.BankOut, tot.BankIn-tot.BankOut)
 	}
 	codes := map[string]bool{}
 	for c := range perBank {
@@ -298,6 +325,7 @@ func check(ctx context.Context, w *World) ([]Violation, *Totals, map[string]int6
 			add("conservation", "bank:%s:clearing is %d fen but %s's statements net %d fen into the wallet", c, clearing[c], c, perBank[c])
 		}
 	}
+	checkMerchants(s, tot, add)
 	if tot.Withdrawing != 0 {
 		add("conservation", "transit:withdrawals holds %d fen after reconciliation (a withdrawal neither paid out nor released)", tot.Withdrawing)
 	}
@@ -429,6 +457,14 @@ func stateHash(ctx context.Context, ws []*World) (string, error) {
 				fmt.Fprintf(h, "  %s %d\n", p.Account, p.Amount)
 			}
 		}
+		for _, m := range s.merchants {
+			for _, o := range s.orders[m.ID] {
+				fmt.Fprintf(h, "order %s %s %s %s %s %d %d %s %s\n", o.ID, m.ID, o.OutTradeNo, o.TradeType, o.TradeState, o.Amount, o.Refunded, o.TxnID, o.PayerUserID)
+			}
+			for _, r := range s.refunds[m.ID] {
+				fmt.Fprintf(h, "refund %s %s %s %s %d %s\n", r.RefundID, r.OutRefundNo, r.TransactionID, r.Status, r.Amount, r.TxnID)
+			}
+		}
 		names := make([]string, 0, len(s.accounts))
 		for n := range s.accounts {
 			names = append(names, n)
@@ -444,4 +480,164 @@ func stateHash(ctx context.Context, ws []*World) (string, error) {
 	}
 	h.Write(snap)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkMerchants checks the merchant orders and refunds (issue 12) against the txns and the
+// ledger, after reconciliation:
+//   - an order is SUCCESS or REFUND iff it links exactly one succeeded pay txn (TxnID) of its
+//     amount, to its merchant, by its payer; a NOTPAY, CLOSED or PAYERROR order, or a REVOKED one
+//     not refunded in full, links none; no txn is linked by two orders, and every succeeded pay
+//     txn to a merchant is linked by one;
+//   - an order's SUCCESS and PROCESSING refunds sum to its Refunded, and to no more than it was
+//     paid; every refund belongs to an order; a SUCCESS refund's txn succeeded with its amount;
+//     an ABNORMAL one moved nothing; every refund txn to a merchant's payer is a refund's;
+//   - each merchant's account holds its paid orders less its SUCCESS and PROCESSING refunds (a
+//     card refund's hold leaves at once), and transit:refunds holds the PROCESSING card refunds;
+//   - nothing is still USERPAYING on a bank answer, nor PROCESSING, after reconciliation.
+func checkMerchants(s *snapshot, tot *Totals, add func(check, format string, args ...any)) {
+	txns := map[string]*walletctl.TxnRecord{}
+	for i := range s.txns {
+		txns[s.txns[i].ID] = &s.txns[i]
+	}
+	v3 := map[string]bool{}
+	for _, m := range s.merchants {
+		v3[m.ID] = true
+	}
+	linked := map[string]string{}     // pay txn id -> the order that links it
+	refundTxns := map[string]string{} // refund txn id -> the refund
+	var processing int64              // fen of PROCESSING card refunds, all merchants
+	succeeded := func(t *walletctl.TxnRecord, kind string) bool {
+		return t != nil && t.Kind == kind && t.Status == walletctl.TxnSucceeded
+	}
+	for _, m := range s.merchants {
+		byTrade := map[string][]walletctl.Refund{}
+		for _, r := range s.refunds[m.ID] {
+			byTrade[r.TransactionID] = append(byTrade[r.TransactionID], r)
+		}
+		trades := map[string]bool{}
+		var paid, refunded int64
+		for _, o := range s.orders[m.ID] {
+			tot.Orders++
+			name := fmt.Sprintf("order %s (out_trade_no %s, merchant %s, %s)", o.ID, o.OutTradeNo, m.ID, o.TradeState)
+			var t *walletctl.TxnRecord
+			if o.TxnID != "" {
+				t = txns[o.TxnID]
+				switch prev, dup := linked[o.TxnID]; {
+				case t == nil:
+					add("merchant", "%s links txn %s, which does not exist", name, o.TxnID)
+				case dup:
+					add("merchant", "%s links pay txn %s, which order %s links too", name, o.TxnID, prev)
+				default:
+					linked[o.TxnID] = o.ID
+				}
+			}
+			ok := succeeded(t, walletctl.KindPay)
+			switch o.TradeState {
+			case walletctl.StateSuccess, walletctl.StateRefund:
+				switch {
+				case !ok:
+					status := "missing"
+					if t != nil {
+						status = t.Kind + " " + t.Status
+					}
+					add("merchant", "%s of %d fen is paid but links no succeeded pay txn (txn %q: %s)", name, o.Amount, o.TxnID, status)
+				case t.Amount != o.Amount || t.Counterparty != m.ID || t.UserID != o.PayerUserID:
+					add("merchant", "%s of %d fen paid by %s links pay txn %s of %d fen by %s to %s", name, o.Amount, o.PayerUserID, t.ID, t.Amount, t.UserID, t.Counterparty)
+				}
+			case walletctl.StateRevoked:
+				if ok && o.Refunded != o.Amount {
+					add("merchant", "%s was reversed but its pay txn %s of %d fen succeeded and only %d fen were refunded", name, t.ID, t.Amount, o.Refunded)
+				}
+			case walletctl.StateUserPaying:
+				if o.TxnID != "" {
+					add("pending", "%s is still being paid by txn %s after reconciliation", name, o.TxnID)
+				}
+				if ok {
+					add("merchant", "%s is USERPAYING but its pay txn %s succeeded", name, t.ID)
+				}
+			default: // NOTPAY, CLOSED, PAYERROR
+				if ok {
+					add("merchant", "%s links pay txn %s of %d fen, which succeeded", name, t.ID, t.Amount)
+				}
+			}
+			if ok {
+				tot.OrdersPaid++
+				paid += t.Amount
+			}
+			if o.TransactionID == "" {
+				continue
+			}
+			trades[o.TransactionID] = true
+			var sum int64
+			var ids []string
+			for _, r := range byTrade[o.TransactionID] {
+				if r.Status == walletctl.RefundSuccess || r.Status == walletctl.RefundProcessing {
+					sum += r.Amount
+					ids = append(ids, fmt.Sprintf("%s %s %d", r.OutRefundNo, r.Status, r.Amount))
+				}
+			}
+			if sum > o.Amount {
+				add("refunds", "%s of %d fen has %d fen of refunds (%s): more than was paid", name, o.Amount, sum, strings.Join(ids, ", "))
+			}
+			if sum != o.Refunded {
+				add("refunds", "%s says %d fen refunded but its refunds sum to %d (%s)", name, o.Refunded, sum, strings.Join(ids, ", "))
+			}
+			if sum > 0 && !ok {
+				add("refunds", "%s has %d fen of refunds (%s) but no succeeded payment", name, sum, strings.Join(ids, ", "))
+			}
+		}
+		for _, r := range s.refunds[m.ID] {
+			tot.Refunds++
+			name := fmt.Sprintf("refund %s (out_refund_no %s, order %s, merchant %s, %s, %d fen)", r.RefundID, r.OutRefundNo, r.OutTradeNo, m.ID, r.Status, r.Amount)
+			if !trades[r.TransactionID] {
+				add("refunds", "%s names transaction %s, which is no order of the merchant", name, r.TransactionID)
+			}
+			var t *walletctl.TxnRecord
+			if r.TxnID != "" {
+				if t = txns[r.TxnID]; t == nil {
+					add("refunds", "%s links txn %s, which does not exist", name, r.TxnID)
+				} else if prev, dup := refundTxns[r.TxnID]; dup {
+					add("refunds", "%s links txn %s, which refund %s links too", name, r.TxnID, prev)
+				} else {
+					refundTxns[r.TxnID] = r.RefundID
+					if t.Kind != walletctl.KindRefund || t.Amount != r.Amount || t.Counterparty != m.ID || t.UserID != r.UserID {
+						add("refunds", "%s links txn %s, a %s of %d fen to %s from %s", name, t.ID, t.Kind, t.Amount, t.UserID, t.Counterparty)
+					}
+				}
+			}
+			switch r.Status {
+			case walletctl.RefundSuccess:
+				refunded += r.Amount
+				if !succeeded(t, walletctl.KindRefund) {
+					add("refunds", "%s is SUCCESS but its txn %q did not succeed", name, r.TxnID)
+				}
+			case walletctl.RefundProcessing:
+				refunded += r.Amount
+				processing += r.Amount
+				add("pending", "%s is still PROCESSING after reconciliation", name)
+			case walletctl.RefundAbnormal:
+				if t != nil && t.Status != walletctl.TxnFailed {
+					add("refunds", "%s is ABNORMAL but its txn %s is %s", name, t.ID, t.Status)
+				}
+			}
+		}
+		if bal := s.accounts["merchant:"+m.ID]; bal != paid-refunded {
+			add("merchant", "merchant %s holds %d fen but its paid orders (%d fen) less its refunds (%d fen) make %d", m.ID, bal, paid, refunded, paid-refunded)
+		}
+	}
+	for i := range s.txns {
+		t := &s.txns[i]
+		if !v3[t.Counterparty] {
+			continue
+		}
+		if t.Kind == walletctl.KindPay && t.Status == walletctl.TxnSucceeded && linked[t.ID] == "" {
+			add("merchant", "pay txn %s of %d fen by %s to merchant %s succeeded but no order links it", t.ID, t.Amount, t.UserID, t.Counterparty)
+		}
+		if t.Kind == walletctl.KindRefund && refundTxns[t.ID] == "" {
+			add("refunds", "refund txn %s of %d fen from merchant %s to %s (%s) belongs to no refund", t.ID, t.Amount, t.Counterparty, t.UserID, t.Status)
+		}
+	}
+	if held := s.accounts["transit:refunds"]; held != processing {
+		add("merchant", "transit:refunds holds %d fen but the PROCESSING card refunds total %d", held, processing)
+	}
 }

@@ -23,6 +23,7 @@ func NewCommand() *cobra.Command {
 		giveUpRate  float64
 		rate        float64
 		kinds       []string
+		opKinds     []string
 		dir         string
 		asJSON      bool
 	)
@@ -30,11 +31,14 @@ func NewCommand() *cobra.Command {
 		Use:   "chaos",
 		Short: "Random work against a faulty bank, then reconcile and check every money invariant",
 		Long: `chaos runs a seeded random workload (top-up, pay, transfer, accept, cancel, withdraw, wrong
-passwords, clock advances) over many users against the mock bank in-process, with the bank
+passwords, clock advances; merchant orders paid by scan from the balance or a card, code payments
+below and above the password-free limit, refunds, closes racing payments, reverses) over many users against the mock bank in-process, with the bank
 injecting every fault kind at the chosen rate (refuse, drop_after, delay, hang, http_error,
 malformed). Afterwards it clears the faults, reconciles every bank day and checks: the ledger sums
 to zero with no negative balance; every bank debit and credit matches exactly one wallet txn and
-vice versa; money is conserved on both sides; nothing stays pending; and it prints the final state
+vice versa; money is conserved on both sides; nothing stays pending; every merchant order is
+paid by exactly one succeeded payment or none, its refunds stay within what was paid and each
+merchant's account holds its paid orders less its refunds; and it prints the final state
 hash (the same seed gives the same hash). It exits non-zero on any violation and prints the seed
 to replay it. The sandbox in --home is not touched.
 
@@ -78,6 +82,9 @@ With one worker every class is drawn from the seed, so a seed still replays to t
 					ks = append(ks, bankapi.FaultKind(part))
 				}
 			}
+			if _, err := opMix(opKinds); err != nil {
+				return walletctl.Errorf(walletctl.CodeInvalidArgument, "--ops-kinds: %v", err)
+			}
 			if f := cmd.Flag("output"); f != nil && f.Value.String() == "json" {
 				asJSON = true
 			}
@@ -95,11 +102,14 @@ With one worker every class is drawn from the seed, so a seed still replays to t
 			if workers > 1 {
 				classes += fmt.Sprintf(" --workers %d", workers)
 			}
+			if len(opKinds) > 0 {
+				classes += fmt.Sprintf(" --ops-kinds %q", strings.Join(opKinds, ","))
+			}
 			out := cmd.OutOrStdout()
 			var bad []int64
 			for s := seed; s < seed+seeds; s++ {
 				r, err := Run(cmd.Context(), Config{Seed: s, Users: users, Ops: ops, FaultRate: rate, Kinds: ks, Dir: dir, Workers: workers,
-					Wallets: wallets, KillRate: killRate, GiveUpRate: giveUpRate})
+					Wallets: wallets, KillRate: killRate, GiveUpRate: giveUpRate, OpKinds: opKinds})
 				if err != nil {
 					return fmt.Errorf("chaos seed %d: %w", s, err)
 				}
@@ -132,6 +142,7 @@ With one worker every class is drawn from the seed, so a seed still replays to t
 	f.IntVar(&ops, "ops", 2000, "random operations per seed")
 	f.Float64Var(&rate, "fault-rate", 0.2, "chance that a bank request meets an injected fault")
 	f.StringSliceVar(&kinds, "kinds", nil, "fault kinds to inject (default all: "+kindList()+")")
+	f.StringSliceVar(&opKinds, "ops-kinds", nil, "operation kinds to draw (default the whole mix; \"merchant\" = every merchant kind): "+strings.Join(OpKinds(), ","))
 	f.StringVar(&dir, "dir", "", "directory for the SQLite files (default: a temp dir, removed afterwards)")
 	f.IntVar(&workers, "workers", 1, "goroutines running operations (>1: invariants still checked, hash not reproducible)")
 	f.IntVar(&wallets, "wallets", 1, "wallets on the one bank, each its own partner (holders dealt out, some shared)")

@@ -74,6 +74,7 @@ func (r *Report) WriteTable(out io.Writer) {
 		f.AppendRow(table.Row{"bank in / out (fen)", fmt.Sprintf("%d / %d", r.Totals.BankIn, r.Totals.BankOut)})
 		f.AppendRow(table.Row{"users / merchants / in transit / fees (fen)",
 			fmt.Sprintf("%d / %d / %d / %d", r.Totals.Users, r.Totals.Merchants, r.Totals.InTransit, r.Totals.Fees)})
+		f.AppendRow(table.Row{"merchant orders / paid / refunds", fmt.Sprintf("%d / %d / %d", r.Totals.Orders, r.Totals.OrdersPaid, r.Totals.Refunds)})
 	}
 	f.AppendRow(table.Row{"violations", len(r.Violations)})
 	f.Render()

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,10 @@ type workload struct {
 	ack         func(op, txnID, status string) // told of every money movement the engine answered for, after it committed
 	pending     []string                       // "user/txn" refs that answered PENDING and may still be, for status queries
 	everPending []string                       // txn ids that answered PENDING, to count how many got settled
+
+	mix       []opKind    // the operations drawn from (nil: ops, the default mix)
+	merchants []wMerchant // merchants created at the start (merchants.go)
+	orders    []*wOrder   // recent orders, for pays, refunds, closes and reverses
 }
 
 func (wl *workload) repLock() *sync.Mutex {
@@ -146,7 +151,7 @@ func (wl *workload) setup(ctx context.Context, rng *rand.Rand, n int) error {
 			wl.actors = append(wl.actors, a)
 		}
 	}
-	return nil
+	return wl.setupMerchants(ctx, rng)
 }
 
 // bind binds one card, retrying what the faults break; it returns the wallet card id or "".
@@ -196,28 +201,75 @@ type opKind struct {
 	weight int
 }
 
-// The mix of operations: mostly money movements, with the seed's failures sprinkled in.
+// The mix of operations: mostly money movements, with the seed's failures sprinkled in, and a
+// modest share (about one in eight) of merchant work: orders, code payments, refunds, closes
+// and reverses (merchants.go).
 var ops = []opKind{
 	{"topup", 20}, {"pay balance", 14}, {"pay card", 10}, {"transfer", 8}, {"transfer 2h", 3}, {"transfer 24h", 3},
 	{"accept", 10}, {"cancel", 4}, {"withdraw", 8}, {"wrong password", 2}, {"advance", 7}, {"query", 4}, {"reconcile", 1},
+	{"order", 4}, {"order pay", 1}, {"codepay", 3}, {"refund", 3}, {"close", 2}, {"reverse", 1},
 }
 
-var opWeights = func() int {
-	t := 0
-	for _, o := range ops {
-		t += o.weight
+// OpKinds lists the operation kinds of the workload, for Config.OpKinds and --ops-kinds.
+func OpKinds() []string {
+	out := make([]string, len(ops))
+	for i, o := range ops {
+		out[i] = o.name
 	}
-	return t
-}()
+	return out
+}
 
-func pickOp(rng *rand.Rand) string {
-	n := rng.IntN(opWeights)
+// opMix is the mix restricted to the named kinds ("merchant" names every merchant kind); nil
+// names keep the default mix. An unknown name is an error.
+func opMix(names []string) ([]opKind, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "merchant":
+			for _, m := range merchantOps {
+				want[m] = true
+			}
+			continue
+		case n == "":
+			continue
+		}
+		known := false
+		for _, o := range ops {
+			known = known || o.name == n
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown operation kind %q (want merchant or one of %s)", n, strings.Join(OpKinds(), ", "))
+		}
+		want[n] = true
+	}
+	var mix []opKind
 	for _, o := range ops {
+		if want[o.name] {
+			mix = append(mix, o)
+		}
+	}
+	return mix, nil
+}
+
+func pickOp(rng *rand.Rand, mix []opKind) string {
+	if mix == nil {
+		mix = ops
+	}
+	total := 0
+	for _, o := range mix {
+		total += o.weight
+	}
+	n := rng.IntN(total)
+	for _, o := range mix {
 		if n -= o.weight; n < 0 {
 			return o.name
 		}
 	}
-	return ops[0].name
+	return mix[0].name
 }
 
 var advances = []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 3 * time.Hour, 25 * time.Hour}
@@ -339,7 +391,7 @@ func (wl *workload) runStep(ctx context.Context, rng *rand.Rand, i int) error {
 	if len(wl.actors) == 0 {
 		return nil
 	}
-	op := pickOp(rng)
+	op := pickOp(rng, wl.mix)
 	a := wl.actors[rng.IntN(len(wl.actors))]
 	e := wl.w.Engine
 	card := ""
@@ -348,6 +400,8 @@ func (wl *workload) runStep(ctx context.Context, rng *rand.Rand, i int) error {
 	}
 	key := fmt.Sprintf("%sop-%d", wl.keyPrefix, i)
 	switch op {
+	case "order", "order pay", "codepay", "refund", "close", "reverse":
+		return wl.merchantStep(ctx, rng, op, a, outNo(key))
 	case "topup", "withdraw", "pay balance", "pay card":
 		if card == "" && op != "pay balance" {
 			wl.count(op, "NO_CARD")
@@ -508,6 +562,20 @@ func (wl *workload) runStep(ctx context.Context, rng *rand.Rand, i int) error {
 		wl.count(op, outcomeOf(err))
 	}
 	return nil
+}
+
+// outNo turns an operation's key into an out_trade_no / out_refund_no (6 to 32 of [A-Za-z0-9_-|*]).
+func outNo(key string) string {
+	b := []byte("cx-" + key)
+	for i, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-' || c == '|' || c == '*') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 32 {
+		b = b[len(b)-32:]
+	}
+	return string(b)
 }
 
 var merchantIDs = []string{"m-cafe", "m-cinema", "m-insurance", "m-mobile", "m-rail", "m-utility"}
