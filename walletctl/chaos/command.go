@@ -32,9 +32,9 @@ func NewCommand() *cobra.Command {
 		Short: "Random work against a faulty bank, then reconcile and check every money invariant",
 		Long: `chaos runs a seeded random workload (top-up, pay, transfer, accept, cancel, withdraw, wrong
 passwords, clock advances; merchant orders paid by scan from the balance or a card, code payments
-below and above the password-free limit, refunds, closes racing payments, reverses) over many users against the mock bank in-process, with the bank
-injecting every fault kind at the chosen rate (refuse, drop_after, delay, hang, http_error,
-malformed). Afterwards it clears the faults, reconciles every bank day and checks: the ledger sums
+below and above the password-free limit, refunds, closes racing payments, reverses; --ops-kinds
+narrows the mix) over many users against the mock bank in-process, with the bank injecting
+every fault kind at the chosen rate (refuse, drop_after, delay, hang, http_error, malformed). Afterwards it clears the faults, reconciles every bank day and checks: the ledger sums
 to zero with no negative balance; every bank debit and credit matches exactly one wallet txn and
 vice versa; money is conserved on both sides; nothing stays pending; every merchant order is
 paid by exactly one succeeded payment or none, its refunds stay within what was paid and each
