@@ -30,6 +30,7 @@ var notRendered = map[string]string{
 	"completion zsh":        "a shell script",
 	"conformance bank":      "needs a bank server; its report is conformance's own (walletctl/conformance)",
 	"conformance wallet":    "needs a wallet server; its report is conformance's own (walletctl/conformance)",
+	"conformance merchant":  "needs a notification receiver; its report is conformance's own (walletctl/conformance)",
 	"scenario run":          "prints transcripts and PASS/FAIL lines, not tables",
 	"serve":                 "a server: prints its URL",
 	"sandbox reset":         "prints the same status table as sandbox init, run here",

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
@@ -159,8 +160,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 	ev, err := rc.parse(r)
 	if err != nil {
-		// Not from WeChat Pay, or not for us: never handled, never 2xx.
-		answer(w, http.StatusUnauthorized, "FAIL", "notification refused: "+err.Error())
+		// Not from WeChat Pay, or not for us: never handled, never 2xx. (The SDK's error ends with
+		// a dump of the whole request: the answer keeps the reason only.)
+		msg, _, _ := strings.Cut(err.Error(), ", request: ")
+		answer(w, http.StatusUnauthorized, "FAIL", "notification refused: "+msg)
 		return
 	}
 	var res struct {
