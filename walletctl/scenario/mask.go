@@ -51,11 +51,23 @@ func (m *Masker) AddSecret(s string) {
 	}
 }
 
+// AddPayCode registers a payment code (付款码, 18 digits): a secret like a password, masked
+// whole wherever it stands alone, and also in the form the wallet's own messages print it
+// ("13************2449"), since its digits differ from run to run.
+func (m *Masker) AddPayCode(code string) {
+	if len(code) != 18 {
+		return
+	}
+	m.AddSecret(code)
+	m.secrets[code[:2]+strings.Repeat("*", len(code)-6)+code[len(code)-4:]] = true
+}
+
 // IsSecret reports whether s was registered as a secret.
 func (m *Masker) IsSecret(s string) bool { return m.secrets[s] }
 
-// Mask applies, in order: known fixture values, then the scan for unknown numbers that look like
-// a card (16-19 digits passing Luhn) or a resident ID (17 digits and a digit or X), then secrets.
+// Mask applies, in order: known fixture values, then secrets (passwords, OTPs, payment codes),
+// then the scan for unknown numbers that look like a card (16-19 digits passing Luhn) or a
+// resident ID (17 digits and a digit or X).
 func (m *Masker) Mask(s string) string {
 	if len(m.known) > 0 {
 		keys := make([]string, 0, len(m.known))
@@ -75,8 +87,8 @@ func (m *Masker) Mask(s string) string {
 		}
 		s = strings.NewReplacer(pairs...).Replace(s)
 	}
-	s = maskNumbers(s)
-	s = maskPartnerValues(s)
+	// Secrets before the number scan: an 18-digit payment code would otherwise be shown as an
+	// ID number, its first and last digits in clear (and different in every run).
 	if len(m.secrets) > 0 {
 		secs := make([]string, 0, len(m.secrets))
 		for k := range m.secrets {
@@ -92,6 +104,8 @@ func (m *Masker) Mask(s string) string {
 			s = replaceStandalone(s, sec, SecretMask)
 		}
 	}
+	s = maskNumbers(s)
+	s = maskPartnerValues(s)
 	return s
 }
 

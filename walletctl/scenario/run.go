@@ -269,6 +269,12 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 			st.masker.AddSecret(m[1])
 		}
 	}
+	if isPayCodeCommand(words) {
+		// A payment code is money to whoever holds it: never shown, as a password.
+		for _, c := range payCodePattern.FindAllString(outS, -1) {
+			st.masker.AddPayCode(c)
+		}
+	}
 	st.last, st.lastRaw = outS, QuoteWords(words)
 
 	prefix := "$ "
@@ -300,6 +306,14 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 }
 
 var otpPattern = regexp.MustCompile(`(?:^|[^0-9])([0-9]{4,8})(?:[^0-9]|$)`)
+
+var payCodePattern = regexp.MustCompile(`\b[0-9]{18}\b`)
+
+// isPayCodeCommand is "walletctl paycode" (showing a new code), not "paycode confirm".
+func isPayCodeCommand(words []string) bool {
+	pos := positional(words)
+	return len(pos) == 1 && pos[0] == "paycode"
+}
 
 func isOTPCommand(words []string) bool {
 	pos := positional(words)
