@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"time"
 
@@ -20,15 +19,6 @@ import (
 
 // merchantOps are the merchant operation kinds of the mix (see ops).
 var merchantOps = []string{"order", "order pay", "codepay", "refund", "close", "reverse"}
-
-// reverseCardPays lets the workload reverse code payments made from a card. Off because of an
-// engine bug (reported with issue 12's chaos work): ReverseOrder of a paid card code payment
-// revokes the order even when its full refund ends ABNORMAL (the bank refused it, or a
-// PROCESSING one later fails), so the order says REVOKED while the merchant keeps the money and
-// the card stays charged; the checker then reports "was reversed but its pay txn ... succeeded
-// and only 0 fen were refunded". TestChaosReverseCardCodePay (CHAOS_KNOWN_BUGS=1) replays it;
-// turn this on once the engine is fixed.
-var reverseCardPays = os.Getenv("CHAOS_KNOWN_BUGS") != ""
 
 // wMerchant is a merchant the workload created.
 type wMerchant struct {
@@ -367,7 +357,7 @@ func (wl *workload) merchantStep(ctx context.Context, rng *rand.Rand, op string,
 		}
 	case "reverse":
 		o := wl.pickOrder(rng, func(o *wOrder) bool {
-			return o.kind == walletctl.TradeCodePay && (reverseCardPays || !strings.HasPrefix(o.source, "card:"))
+			return o.kind == walletctl.TradeCodePay
 		})
 		if o == nil {
 			wl.mcount(op, "NOTHING_TO_DO")

@@ -233,14 +233,11 @@ func TestCheckerCatchesBrokenOrders(t *testing.T) {
 	})
 }
 
-// TestChaosReverseCardCodePay replays the engine bug that keeps reverses of card code payments
-// out of the default mix (reverseCardPays): under refuse faults, the reverse of a paid card code
-// payment whose refund ends ABNORMAL leaves the order REVOKED with the money at the merchant.
-// Run it with CHAOS_KNOWN_BUGS=1; it must pass once ReverseOrder is fixed.
+// TestChaosReverseCardCodePay replays what found an engine bug: under refuse faults, the reverse
+// of a paid card code payment whose refund is refused by the bank left the order REVOKED with the
+// money at the merchant and the card charged (seeds 5 and 12). ReverseOrder now revokes only
+// when the refund succeeds or is processing, and a reversal refund that fails later is undone.
 func TestChaosReverseCardCodePay(t *testing.T) {
-	if !reverseCardPays {
-		t.Skip("known engine bug (ReverseOrder revokes an order whose refund went ABNORMAL); set CHAOS_KNOWN_BUGS=1 to replay it")
-	}
 	for _, seed := range []int64{5, 12} {
 		r, err := Run(context.Background(), Config{Seed: seed, Users: 8, Ops: 300, FaultRate: 0.3, Dir: testDir(t),
 			Kinds: []bankapi.FaultKind{bankapi.FaultRefuse}, OpKinds: []string{"topup", "codepay", "reverse", "refund"}})

@@ -533,9 +533,15 @@ func (e *Engine) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*wal
 	case walletctl.StateRevoked:
 		return o, nil
 	case walletctl.StateSuccess:
-		if _, err := e.Refund(ctx, walletctl.RefundRequest{MchID: o.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: "reverse-" + o.ID,
-			Reason: "reversed", Amount: o.Amount}); err != nil && walletctl.ErrorCode(err) != walletctl.CodePending {
+		r, err := e.Refund(ctx, walletctl.RefundRequest{MchID: o.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: reverseRefundNo(o),
+			Reason: "reversed", Amount: o.Amount})
+		if err != nil {
 			return nil, err
+		}
+		if r.Status != walletctl.RefundSuccess && r.Status != walletctl.RefundProcessing {
+			// The money could not go back (the card is gone, the bank refused): not revoked.
+			return nil, withDetails(errf(walletctl.CodeOrderState, "order %s could not be reversed: its refund %s is %s", o.ID, r.RefundID, r.Status),
+				"refund_id", r.RefundID, "refund_status", r.Status)
 		}
 	case walletctl.StateRefund:
 		return nil, withDetails(errf(walletctl.CodeOrderState, "order %s was already refunded in part; refund the rest instead", o.ID), "trade_state", o.TradeState)
@@ -896,8 +902,10 @@ func (e *Engine) unrefund(tx walletctl.StoreTx, r *walletctl.Refund) error {
 		return err
 	}
 	o.Refunded -= r.Amount
-	if o.Refunded <= 0 && o.TradeState == walletctl.StateRefund {
-		o.Refunded, o.TradeState, o.TradeStateDesc = 0, walletctl.StateSuccess, "支付成功"
+	reversal := o.TradeState == walletctl.StateRevoked && r.OutRefundNo == reverseRefundNo(o)
+	if o.Refunded <= 0 && (o.TradeState == walletctl.StateRefund || reversal) {
+		// A reversal whose money did not go back is undone: the order is paid, as it was.
+		o.Refunded, o.TradeState, o.TradeStateDesc, o.ClosedAt = 0, walletctl.StateSuccess, "支付成功", nil
 	}
 	return tx.SaveOrder(o)
 }
@@ -1433,3 +1441,6 @@ func (e *Engine) TradeBill(ctx context.Context, mchid, date, billType string) (*
 	sum := sha1Hex(content)
 	return &walletctl.Bill{MchID: mchid, Date: day.Format("2006-01-02"), Type: billType, HashType: "SHA1", HashValue: sum, Rows: len(lines), Content: content}, nil
 }
+
+// reverseRefundNo is the out_refund_no of the full refund that reverses a paid code payment.
+func reverseRefundNo(o *walletctl.Order) string { return "reverse-" + o.ID }
