@@ -533,7 +533,20 @@ func (e *Engine) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*wal
 	case walletctl.StateRevoked:
 		return o, nil
 	case walletctl.StateSuccess:
-		r, err := e.Refund(ctx, walletctl.RefundRequest{MchID: o.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: reverseRefundNo(o),
+		// Each try has its own out_refund_no: one the bank refused stays closed.
+		tries := 0
+		if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+			rs, err := tx.ListRefunds(o.MchID, o.TransactionID)
+			for _, r := range rs {
+				if isReversal(o, &r) {
+					tries++
+				}
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		r, err := e.Refund(ctx, walletctl.RefundRequest{MchID: o.MchID, OutTradeNo: o.OutTradeNo, OutRefundNo: fmt.Sprintf("%s%d", reversePrefix(o), tries+1),
 			Reason: "reversed", Amount: o.Amount})
 		if err != nil {
 			return nil, err
@@ -902,7 +915,7 @@ func (e *Engine) unrefund(tx walletctl.StoreTx, r *walletctl.Refund) error {
 		return err
 	}
 	o.Refunded -= r.Amount
-	reversal := o.TradeState == walletctl.StateRevoked && r.OutRefundNo == reverseRefundNo(o)
+	reversal := o.TradeState == walletctl.StateRevoked && isReversal(o, r)
 	if o.Refunded <= 0 && (o.TradeState == walletctl.StateRefund || reversal) {
 		// A reversal whose money did not go back is undone: the order is paid, as it was.
 		o.Refunded, o.TradeState, o.TradeStateDesc, o.ClosedAt = 0, walletctl.StateSuccess, "支付成功", nil
@@ -1442,5 +1455,10 @@ func (e *Engine) TradeBill(ctx context.Context, mchid, date, billType string) (*
 	return &walletctl.Bill{MchID: mchid, Date: day.Format("2006-01-02"), Type: billType, HashType: "SHA1", HashValue: sum, Rows: len(lines), Content: content}, nil
 }
 
-// reverseRefundNo is the out_refund_no of the full refund that reverses a paid code payment.
-func reverseRefundNo(o *walletctl.Order) string { return "reverse-" + o.ID }
+// reversePrefix begins the out_refund_no of each full refund that tries to reverse a paid code
+// payment ("reverse-o3-1", ...).
+func reversePrefix(o *walletctl.Order) string { return "reverse-" + o.ID + "-" }
+
+func isReversal(o *walletctl.Order, r *walletctl.Refund) bool {
+	return strings.HasPrefix(r.OutRefundNo, reversePrefix(o))
+}

@@ -232,3 +232,28 @@ func TestMerchantCredentialsDeterministic(t *testing.T) {
 	_, err := w.eng.MerchantCredentials(w.ctx, "m-cinema")
 	code(t, err, walletctl.CodeNotFound)
 }
+
+// A reversal whose refund the bank refuses leaves the order paid (it was revoked with the money
+// kept by the merchant before: chaos seeds 5 and 12).
+func TestReverseRefusedByTheBankIsNotRevoked(t *testing.T) {
+	w := newWorld(t)
+	u, c := w.ready(card("ok"))
+	m := w.merchant()
+	pc := must[*walletctl.PayCode](t)(w.eng.NewPayCode(w.ctx, u, "card:"+c))
+	o := must[*walletctl.Order](t)(w.eng.CodePay(w.ctx, walletctl.CodePayRequest{MchID: m.ID, OutTradeNo: "rev-000001", Description: "x", Amount: 50_00, AuthCode: pc.Code}))
+	if o.TradeState != walletctl.StateSuccess {
+		t.Fatalf("code pay %+v", o)
+	}
+	must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpCredit, First: 1}))
+	_, err := w.eng.ReverseOrder(w.ctx, walletctl.OrderQuery{MchID: m.ID, OutTradeNo: o.OutTradeNo})
+	code(t, err, walletctl.CodeOrderState)
+	q := must[*walletctl.Order](t)(w.eng.Order(w.ctx, walletctl.OrderQuery{MchID: m.ID, OutTradeNo: o.OutTradeNo}))
+	if q.TradeState != walletctl.StateSuccess || q.Refunded != 0 || w.merchantBalance(m.ID) != 50_00 {
+		t.Fatalf("after a refused reversal: %+v, merchant %d", q, w.merchantBalance(m.ID))
+	}
+	// Once the bank takes it, the reversal goes through.
+	r := must[*walletctl.Order](t)(w.eng.ReverseOrder(w.ctx, walletctl.OrderQuery{MchID: m.ID, OutTradeNo: o.OutTradeNo}))
+	if r.TradeState != walletctl.StateRevoked || w.merchantBalance(m.ID) != 0 {
+		t.Fatalf("reversal %+v, merchant %d", r, w.merchantBalance(m.ID))
+	}
+}
