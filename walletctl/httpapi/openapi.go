@@ -121,6 +121,12 @@ func buildOpenAPI() obj {
 	del := admin("DeleteTenant", "Delete a tenant and its sandbox", nil, nil, "204")
 	del["parameters"] = []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}}}
 	add("DELETE", "/admin/tenants/{id}", del)
+	add("GET", "/v1/tenant", obj{"operationId": "Tenant", "summary": "The tenant of the API key and the base path of its v3 API", "tags": []string{"meta"},
+		"description": "Answers the id of the API key's tenant and its WeChat Pay v3 base path (<server>/tenants/<id>), for clients that know only their key.",
+		"responses": obj{"default": errResp("an error"), "401": withHeaders(errResp("no valid API key"), wwwAuth),
+			"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": obj{
+				"type": "object", "required": []string{"id", "v3_base_path"},
+				"properties": obj{"id": obj{"type": "string"}, "v3_base_path": obj{"type": "string"}}}}}}}})
 	add("GET", "/healthz", obj{"operationId": "Healthz", "summary": "Liveness", "tags": []string{"meta"}, "security": []obj{},
 		"description": "Answers {\"status\":\"ok\"} while the server runs; no credentials needed.",
 		"responses": obj{"200": obj{"description": "ok", "content": obj{"application/json": obj{"schema": obj{

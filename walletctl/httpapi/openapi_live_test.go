@@ -68,6 +68,8 @@ func TestOpenAPIProxiedBankPaths(t *testing.T) {
 		{"GET", "/v1/bank/v1/statements/2026/01/05", "", 404, nil},
 		{"GET", "/v1/bank/admin/clock", "", 200, nil},
 		{"GET", "/v1/users", "", 200, nil},
+		{"GET", "/v1/tenant", "", 200, nil},
+		{"GET", "/v1/tenant", "", 401, []string{"Authorization", "Bearer wrong"}},
 		{"GET", "/admin/tenants", "", 200, []string{"Authorization", ""}},
 	} {
 		if got := send(c.method, c.path, c.body, c.hdr...); got != c.want {
