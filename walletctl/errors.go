@@ -101,11 +101,10 @@ const (
 	CodeTransferState       = "TRANSFER_STATE"
 
 	// Merchant orders and refunds (DESIGN.md section 8).
-	CodeOrderState     = "ORDER_STATE"       // the order cannot do that in its state (paid, closed, expired, ...)
-	CodePayCodeInvalid = "PAYCODE_INVALID"   // no such payment code, or used, or expired
-	CodeRefundLimit    = "REFUND_LIMIT"      // more than the order has left to refund
-	CodeMerchantFunds  = "MERCHANT_FUNDS"    // the merchant's account cannot cover a refund
-	CodeSignature      = "SIGNATURE_INVALID" // a v3 request's signature did not verify
+	CodeOrderState     = "ORDER_STATE"     // the order cannot do that in its state (paid, closed, expired, ...)
+	CodePayCodeInvalid = "PAYCODE_INVALID" // no such payment code, or used, or expired
+	CodeRefundLimit    = "REFUND_LIMIT"    // more than the order has left to refund
+	CodeMerchantFunds  = "MERCHANT_FUNDS"  // the merchant's account cannot cover a refund
 
 	CodeNetwork         = "NETWORK_ERROR"
 	CodeBankUnavailable = "BANK_UNAVAILABLE"
@@ -193,7 +192,6 @@ var codeHints = map[string]string{
 	CodePayCodeInvalid:      "payment codes are valid for one minute and once: show a new one with walletctl paycode",
 	CodeRefundLimit:         "an order is refunded at most up to what was paid: see its refunds with walletctl merchant order show",
 	CodeMerchantFunds:       "the merchant's account holds less than the refund; refunds come out of what the merchant was paid",
-	CodeSignature:           "sign METHOD\\nURL\\nTIMESTAMP\\nNONCE\\nBODY\\n with the merchant's private key and send its serial_no (walletctl merchant keys); docs/merchants.md",
 	CodeNetwork:             "network trouble reaching the bank; retry on a good network, it is safe to retry",
 	CodeUnauthenticated:     "the wallet server needs a valid credential: pass the tenant's API key with --api-key or WALLETCTL_API_KEY (admin routes: the admin token)",
 	CodeUnauthorized:        "this credential may not do that: the wallet server's admin API needs its admin token, or a loopback caller when it has none",

@@ -47,7 +47,6 @@ var exitCodes = map[string]int{
 	walletctl.CodePayCodeInvalid:      7,
 	walletctl.CodeRefundLimit:         6,
 	walletctl.CodeMerchantFunds:       6,
-	walletctl.CodeSignature:           7,
 	walletctl.CodeNetwork:             9,
 	walletctl.CodeBankUnavailable:     9,
 	walletctl.CodeBankAnswerMismatch:  10,

@@ -48,7 +48,6 @@ var statuses = map[string]int{
 	walletctl.CodePayCodeInvalid:      http.StatusUnauthorized,
 	walletctl.CodeRefundLimit:         http.StatusUnprocessableEntity,
 	walletctl.CodeMerchantFunds:       http.StatusUnprocessableEntity,
-	walletctl.CodeSignature:           http.StatusUnauthorized,
 	walletctl.CodeNetwork:             http.StatusBadGateway,
 	walletctl.CodeBankUnavailable:     http.StatusServiceUnavailable,
 	walletctl.CodeBankAnswerMismatch:  http.StatusBadGateway,

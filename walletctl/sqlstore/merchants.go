@@ -137,7 +137,8 @@ func (t *Tx) SaveOrder(o *walletctl.Order) error {
 // CodeURL, TxnID, or MchID with OutTradeNo). A TransactionID or OutTradeNo lookup with a MchID
 // only finds that merchant's order.
 func (t *Tx) FindOrder(k walletctl.OrderKey) (*walletctl.Order, error) {
-	where, args := "", []any{}
+	var where string
+	var args []any
 	switch {
 	case k.ID != "":
 		where, args = "id = ?", []any{k.ID}
@@ -198,7 +199,8 @@ func (t *Tx) SaveRefund(r *walletctl.Refund) error {
 
 // FindRefund finds a refund by RefundID, TxnID, or MchID with OutRefundNo.
 func (t *Tx) FindRefund(k walletctl.RefundKey) (*walletctl.Refund, error) {
-	where, args := "", []any{}
+	var where string
+	var args []any
 	switch {
 	case k.RefundID != "":
 		where, args = "refund_id = ?", []any{k.RefundID}

@@ -35,7 +35,6 @@ var (
 	notEnough      = v3Code{http.StatusForbidden, "NOT_ENOUGH", "余额不足"}
 	noAuth         = v3Code{http.StatusForbidden, "NO_AUTH", "无权限"}
 	tradeError     = v3Code{http.StatusForbidden, "TRADE_ERROR", "交易错误"}
-	mchNotExists   = v3Code{http.StatusBadRequest, "MCH_NOT_EXISTS", "商户号不存在"}
 	appidMismatch  = v3Code{http.StatusBadRequest, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"}
 	frequency      = v3Code{http.StatusTooManyRequests, "FREQUENCY_LIMITED", "频率超限"}
 	systemError    = v3Code{http.StatusInternalServerError, "SYSTEM_ERROR", "系统错误"}
@@ -58,7 +57,6 @@ var v3Errors = map[string]v3Code{
 	walletctl.CodePayCodeInvalid:  paramError,     // payer.auth_code: unknown, used or expired
 	walletctl.CodeRefundLimit:     invalidRequest, // more than the order has left to refund
 	walletctl.CodeMerchantFunds:   notEnough,      // the merchant's account cannot cover the refund
-	walletctl.CodeSignature:       signErr,
 	walletctl.CodeUnauthenticated: signErr,
 	walletctl.CodeUnauthorized:    noAuth,
 	// The payer's side of a code payment (the merchant learns that the payment failed).

@@ -98,7 +98,7 @@ func TestDeriveKeyDeterministic(t *testing.T) {
 	if c := DeriveKey(seed); !bytes.Equal(pkcs8(t, a), pkcs8(t, c)) {
 		t.Fatal("DeriveKey (cached) differs from a fresh derivation")
 	}
-	if DeriveKey(seed) != DeriveKey(seed) {
+	if k1, k2 := DeriveKey(seed), DeriveKey(seed); k1 != k2 {
 		t.Error("DeriveKey does not cache")
 	}
 	if a.N.BitLen() != 2048 || a.E != 65537 || len(a.Primes) != 2 {
