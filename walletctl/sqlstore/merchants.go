@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
+	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -265,7 +267,37 @@ func unmarshal(data string, v any) error {
 	if err := json.Unmarshal([]byte(data), v); err != nil {
 		return fmt.Errorf("sqlstore: damaged record: %w", err)
 	}
+	inShanghai(reflect.ValueOf(v))
 	return nil
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// inShanghai puts every time of a record read back from JSON in Shanghai, as the clock made it
+// and as every other record comes back (JSON keeps only the +08:00 offset).
+func inShanghai(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			inShanghai(v.Elem())
+		}
+	case reflect.Struct:
+		if v.Type() == timeType {
+			if v.CanSet() {
+				v.Set(reflect.ValueOf(v.Interface().(time.Time).In(vclock.Shanghai)))
+			}
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				inShanghai(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			inShanghai(v.Index(i))
+		}
+	}
 }
 
 func eachJSON[T any](t *Tx, q string, args ...any) ([]T, error) {

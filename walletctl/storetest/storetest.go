@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"ViewDoesNotWrite", viewDoesNotWrite},
 		{"UniqueKeys", uniqueKeys},
 		{"ConcurrentUpdates", concurrentUpdates},
+		{"Merchants", merchants},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
