@@ -34,10 +34,14 @@ func merchants(t *testing.T, s walletctl.Store) {
 		return nil
 	})
 	// The same out_trade_no for the same merchant is refused; for another merchant it is not.
-	if err := s.Update(ctx, func(tx walletctl.StoreTx) error { return tx.CreateOrder(order("o4", m.ID, "out-1", walletctl.StateNotPay, t0)) }); err == nil {
+	if err := s.Update(ctx, func(tx walletctl.StoreTx) error {
+		return tx.CreateOrder(order("o4", m.ID, "out-1", walletctl.StateNotPay, t0))
+	}); err == nil {
 		t.Error("a second order with the same mchid and out_trade_no was stored")
 	}
-	update(t, s, func(tx walletctl.StoreTx) error { return tx.CreateOrder(order("o5", "1900000002", "out-1", walletctl.StateNotPay, at(time.Hour))) })
+	update(t, s, func(tx walletctl.StoreTx) error {
+		return tx.CreateOrder(order("o5", "1900000002", "out-1", walletctl.StateNotPay, at(time.Hour)))
+	})
 	view(t, s, func(tx walletctl.StoreTx) error {
 		if got, err := tx.GetMerchant(m.ID); err != nil || !reflect.DeepEqual(got, m) {
 			t.Errorf("GetMerchant %+v, %v", got, err)
