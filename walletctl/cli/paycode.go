@@ -26,7 +26,7 @@ drawn as a QR code with the digits below it; when standard output is not a
 terminal only the digits are printed (the expiry goes to standard error), so
 that CODE=$(walletctl --as U paycode) works; -o json prints it with its expiry.
 A code payment above the password-free limit (setting codepay_password_free)
-waits for the payer's password: walletctl --as U paycode confirm TRANSACTION_ID`,
+waits for the payer's password: walletctl --as U paycode confirm ORDER_ID`,
 		Args: cobra.NoArgs,
 	}
 	cmd.Flags().StringVar(&source, "source", "balance", "pay from: balance, or card:ID")
@@ -82,8 +82,9 @@ func (a *app) paycodeConfirmCmd() *cobra.Command {
 		Use:   "confirm REF",
 		Short: "Confirm a code payment waiting for your password (USERPAYING)",
 		Long: `Confirm, with the payment password, a code payment above the password-free
-limit that waits for it (trade state USERPAYING). REF is the order's
-transaction id (or the wallet's order id), as merchant codepay printed it.`,
+limit that waits for it (trade state USERPAYING). REF is the wallet's order id
+(o3, ...), as merchant codepay printed it. The payee and amount are shown
+before the password is asked.`,
 		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, noFiles
@@ -99,6 +100,10 @@ transaction id (or the wallet's order id), as merchant codepay printed it.`,
 		svc, u, err := a.actor(ctx)
 		if err != nil {
 			return err
+		}
+		// What is about to be paid, before the password (the confirmation itself has the last word).
+		if o, err := svc.ScanOrder(ctx, u.ID, ref); err == nil && o.TradeState == walletctl.StateUserPaying {
+			a.showPayee(o)
 		}
 		if err := a.beforePrompt(ctx, svc, u, precheck{}); err != nil {
 			return err
