@@ -122,7 +122,7 @@ func buildOpenAPI() obj {
 	del["parameters"] = []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}}}
 	add("DELETE", "/admin/tenants/{id}", del)
 	add("GET", "/v1/tenant", obj{"operationId": "Tenant", "summary": "The tenant of the API key and the base path of its v3 API", "tags": []string{"meta"},
-		"security": []obj{{"apiKey": []string{}}},
+		"security":    []obj{{"apiKey": []string{}}},
 		"description": "Answers the id of the API key's tenant and its WeChat Pay v3 base path (<server>/tenants/<id>), for clients that know only their key.",
 		"responses": obj{"default": errResp("an error"), "401": withHeaders(errResp("no valid API key"), wwwAuth),
 			"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": obj{
