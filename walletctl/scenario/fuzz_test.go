@@ -28,6 +28,8 @@ func FuzzScenarioParse(f *testing.F) {
 		"# customers: -1\n# title: t", "# title: t\nfrobnicate", "# title: t\nwalletctl 'unterminated",
 		"# title: t\nwalletctl \"${A.b\" <<< '1 2'", "# title: t\r\nwalletctl x\r\n", "\x00\n\xff# title:",
 		"# title: t\nwalletctl a \\", "# title: t\nsecret S = \"$\"", "# title: t\ncapture-customer C = key~",
+		"# title: t\nreceiver R 500*2 hang\nreceiver-log R", "# title: t\nreceiver\nreceiver-log R x", "# title: t\nwait x",
+		"# title: t\n! walletctl listen &\nwait", "# title: t\n! wait", "# title: t\nwalletctl &",
 	} {
 		f.Add(s)
 	}
@@ -58,7 +60,7 @@ func FuzzScenarioParse(f *testing.F) {
 			if st.HasStdin && st.Stdin == "" {
 				t.Fatalf("line %d: empty <<< accepted", st.Line)
 			}
-			if st.Kind != StepCommand && !validName(st.Name) {
+			if st.Kind != StepCommand && st.Kind != StepWait && !validName(st.Name) {
 				t.Fatalf("line %d: bad variable name %q accepted", st.Line, st.Name)
 			}
 			if st.Kind == StepCapture && st.Expr == "" {

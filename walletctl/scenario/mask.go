@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jedib0t/go-pretty/v6/text"
+
 	"github.com/walletctl/walletctl/cnid"
 )
 
@@ -130,6 +132,8 @@ func maskNumbers(s string) string {
 		run := s[i:end]
 		if end < len(s) && isAlnum(s[end]) {
 			b.WriteString(run) // part of a longer token (an ID, a hash): not a number on its own
+		} else if i >= 3 && s[i-3:i] == "EV-" {
+			b.WriteString(run) // a notification's event id (EV-YYYYMMDD and a sequence), no one's ID
 		} else if len(run) == 18 {
 			b.WriteString(cnid.MaskID(run))
 		} else if len(run) >= 16 && len(run) <= 19 && cnid.LuhnValid(run) {
@@ -199,4 +203,150 @@ func maskPartnerValues(s string) string {
 	s = bankBindingID.ReplaceAllString(s, "b_"+strings.Repeat("x", 16))
 	s = agreementTok.ReplaceAllString(s, "agr_"+strings.Repeat("x", 24))
 	return partnerField.ReplaceAllString(s, `"partner": "(partner)"`)
+}
+
+// A notification attempt's latency is real time, and listen names the wallet it listens to (the
+// home, or the server's URL): transcripts show neither, so that they are the same in every run
+// and transport. The MS column of `notify show`'s attempts is masked by maskTableColumn.
+var (
+	listenLatency = regexp.MustCompile(`(→ (?:[0-9]{3}|-)) [0-9]+ms\b`)
+	jsonLatency   = regexp.MustCompile(`"latency_ms": [0-9]+`)
+	listenReady   = regexp.MustCompile(`Ready: forwarding notifications of (?:\$HOME|\$BACKEND) to`)
+	// walletctl trigger numbers its orders and refunds trigger-<8 random hex> (trigger-r-… for
+	// the refund), so that triggers never collide in a long-lived sandbox: new in every run.
+	triggerNo = regexp.MustCompile(`\btrigger-(r-)?[0-9a-f]{8}\b`)
+)
+
+// repair: some value of s was replaced by a shorter one (a receiver's address), so every table
+// is redrawn to fit.
+func maskNotifyValues(s string, repair bool) string {
+	if strings.Contains(s, "trigger-") {
+		s = triggerNo.ReplaceAllString(s, "trigger-${1}xxxxxxxx")
+	}
+	if !repair && !strings.Contains(s, "ms") && !strings.Contains(s, "Ready:") && !strings.Contains(s, "MS") {
+		return s
+	}
+	s = listenLatency.ReplaceAllString(s, "$1 Nms")
+	s = jsonLatency.ReplaceAllString(s, `"latency_ms": N`)
+	s = listenReady.ReplaceAllString(s, "Ready: forwarding notifications of (the wallet) to")
+	return maskTableColumn(s, "MS", "N", repair)
+}
+
+// maskTableColumn redraws the box-drawn tables of s after masking: every cell of the column
+// headed name becomes repl (the column fitted to it, borders too), so that a column of
+// run-dependent numbers (latencies) is always drawn the same; and a cell that masking made
+// shorter than its column (a loopback URL shown as http://receiver-R) is padded back to it.
+func maskTableColumn(s, name, repl string, repair bool) string {
+	if !strings.Contains(s, "┌") {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "┌") {
+			continue
+		}
+		end := i
+		for end+1 < len(lines) && strings.ContainsAny(lines[end+1][:min(len(lines[end+1]), 3)], "│├└") && lines[end+1] != "" {
+			end++
+			if strings.HasPrefix(lines[end], "└") {
+				break
+			}
+		}
+		redrawTable(lines[i:end+1], name, repl, repair)
+		i = end
+	}
+	return strings.Join(lines, "\n")
+}
+
+// redrawTable rewrites one table's lines in place (see maskTableColumn); a table it does not
+// understand is left as it is.
+func redrawTable(lines []string, name, repl string, repair bool) {
+	const junctions = "┌┬┐├┼┤└┴┘"
+	widths := []int{}
+	for _, seg := range strings.FieldsFunc(lines[0], func(r rune) bool { return strings.ContainsRune(junctions, r) }) {
+		widths = append(widths, text.StringWidth(seg))
+	}
+	type row struct {
+		border bool
+		cells  []string
+	}
+	rows := make([]row, len(lines))
+	for k, l := range lines {
+		if strings.HasPrefix(l, "│") {
+			parts := strings.Split(l, "│")
+			if len(parts) != len(widths)+2 || parts[0] != "" || parts[len(parts)-1] != "" {
+				return
+			}
+			rows[k] = row{cells: parts[1 : len(parts)-1]}
+		} else {
+			segs := strings.FieldsFunc(l, func(r rune) bool { return strings.ContainsRune(junctions, r) })
+			if len(segs) != len(widths) {
+				return
+			}
+			rows[k] = row{border: true}
+		}
+	}
+	col := -1
+	for k := range rows {
+		if !rows[k].border {
+			for c, cell := range rows[k].cells {
+				if strings.TrimSpace(cell) == name {
+					col = c
+				}
+			}
+			break // the header row only
+		}
+	}
+	if col < 0 && !repair {
+		return
+	}
+	if col >= 0 {
+		widths[col] = max(text.StringWidth(name), text.StringWidth(repl)) + 2
+	}
+	for k := range rows {
+		if rows[k].border {
+			continue
+		}
+		for c, cell := range rows[k].cells {
+			w := widths[c] - 2
+			v := strings.TrimSpace(cell)
+			switch {
+			case c == col && v == name:
+				rows[k].cells[c] = " " + v + strings.Repeat(" ", w-text.StringWidth(v)) + " "
+			case c == col && v != "":
+				rows[k].cells[c] = " " + strings.Repeat(" ", w-text.StringWidth(repl)) + repl + " "
+			case c == col:
+				rows[k].cells[c] = strings.Repeat(" ", w+2)
+			default:
+				if pad := widths[c] - text.StringWidth(cell); pad > 0 {
+					if strings.HasPrefix(cell, "  ") && strings.HasSuffix(cell, " ") && !strings.HasSuffix(cell, "  ") {
+						rows[k].cells[c] = strings.Repeat(" ", pad) + cell // right-aligned (numbers)
+					} else {
+						rows[k].cells[c] = strings.TrimSuffix(cell, " ") + strings.Repeat(" ", pad) + " "
+					}
+				}
+			}
+		}
+	}
+	for k, l := range lines {
+		if !rows[k].border {
+			lines[k] = "│" + strings.Join(rows[k].cells, "│") + "│"
+			continue
+		}
+		// A border: its junctions kept, its runs of ─ fitted to the widths.
+		var b strings.Builder
+		c := 0
+		for _, r := range l {
+			if strings.ContainsRune(junctions, r) {
+				if c > 0 || b.Len() > 0 {
+					if c < len(widths) {
+						b.WriteString(strings.Repeat("─", widths[c]))
+					}
+					c++
+				}
+				b.WriteRune(r)
+			}
+		}
+		lines[k] = b.String()
+	}
 }

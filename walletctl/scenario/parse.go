@@ -28,11 +28,14 @@ type Scenario struct {
 type StepKind int
 
 const (
-	StepCommand  StepKind = iota // walletctl …
-	StepCapture                  // capture NAME = <.json.path | /regex/>
-	StepCustomer                 // capture-customer NAME = key=value …
-	StepSet                      // set NAME = value
-	StepSecret                   // secret NAME = value
+	StepCommand     StepKind = iota // walletctl …
+	StepCapture                     // capture NAME = <.json.path | /regex/>
+	StepCustomer                    // capture-customer NAME = key=value …
+	StepSet                         // set NAME = value
+	StepSecret                      // secret NAME = value
+	StepReceiver                    // receiver NAME [keys=DIR] [STATUS…]
+	StepReceiverLog                 // receiver-log NAME
+	StepWait                        // wait: the background command's end
 )
 
 // Step is one line of the script.
@@ -43,8 +46,9 @@ type Step struct {
 	ExpectFail bool   // "! " prefix: the command must exit non-zero
 	Stdin      string // the raw (unsubstituted) "<<< …" word, if any
 	HasStdin   bool
+	Background bool   // "… &": the command runs in the background until "wait"
 	Name       string // capture, set, secret: the variable name
-	Expr       string // capture: the expression; capture-customer: the filter; set/secret: the value
+	Expr       string // capture: the expression; capture-customer: the filter; set/secret: the value; receiver: its words
 }
 
 // DefaultCustomers is the bank's customer count when a scenario does not say.
@@ -154,6 +158,10 @@ func parseStep(line string) (Step, error) {
 	word, rest, _ := strings.Cut(line, " ")
 	switch word {
 	case "walletctl":
+		if rest, ok := strings.CutSuffix(line, " &"); ok {
+			st.Background = true
+			line = strings.TrimSpace(rest)
+		}
 		if i := strings.Index(line, "<<<"); i >= 0 {
 			st.Stdin = strings.TrimSpace(line[i+3:])
 			st.HasStdin = true
@@ -179,8 +187,31 @@ func parseStep(line string) (Step, error) {
 			return st, fmt.Errorf("capture needs a .json.path or a /regex/")
 		}
 		return st, nil
+	case "receiver", "receiver-log":
+		if st.ExpectFail {
+			return st, fmt.Errorf("\"! \" only goes before a walletctl command")
+		}
+		name, args, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		if !validName(name) {
+			return st, fmt.Errorf("want \"%s NAME …\" with NAME of letters, digits and _", word)
+		}
+		st.Name, st.Expr, st.Raw = name, strings.TrimSpace(args), line
+		st.Kind = StepReceiver
+		if word == "receiver-log" {
+			st.Kind = StepReceiverLog
+			if st.Expr != "" {
+				return st, fmt.Errorf("receiver-log takes only the receiver's name")
+			}
+		}
+		return st, nil
+	case "wait":
+		if st.ExpectFail || strings.TrimSpace(rest) != "" {
+			return st, fmt.Errorf("wait takes nothing: \"! \" goes before the background command")
+		}
+		st.Kind, st.Raw = StepWait, line
+		return st, nil
 	}
-	return st, fmt.Errorf("unknown line %q: want walletctl, capture, capture-customer, set, secret or a # comment", line)
+	return st, fmt.Errorf("unknown line %q: want walletctl, capture, capture-customer, set, secret, receiver, receiver-log, wait or a # comment", line)
 }
 
 func validName(s string) bool {

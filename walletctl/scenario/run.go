@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,9 @@ type runState struct {
 	last    string              // stdout of the previous command, for capture
 	lastRaw string              // the previous command's first words, for error messages
 	steps   int
+	workdir string                       // ${WORKDIR}: the scenario's scratch folder
+	recv    map[string]*scenarioReceiver // receiver NAME …
+	bg      *bgCommand                   // the command running in the background, until wait
 }
 
 // StepError is a scenario failure tied to a line of the script.
@@ -104,7 +108,19 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 		return Outcome{Err: err}
 	}
 	defer os.RemoveAll(home)
-	st := &runState{sc: sc, w: w, home: home, masker: NewMasker(), vars: map[string]string{}, used: map[string]bool{}}
+	workdir, err := os.MkdirTemp(tempParent(w.TempDir), "walletctl-workdir-")
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	defer os.RemoveAll(workdir)
+	st := &runState{sc: sc, w: w, home: home, workdir: workdir, masker: NewMasker(), vars: map[string]string{}, used: map[string]bool{},
+		recv: map[string]*scenarioReceiver{}}
+	defer st.stopBackground()
+	defer func() {
+		for _, rc := range st.recv {
+			rc.close()
+		}
+	}()
 	if w.Transport == TransportHTTP || w.Transport == TransportServe {
 		if w.StartBank == nil {
 			return Outcome{Err: fmt.Errorf("transport %s: no bank server available", w.Transport)}
@@ -132,8 +148,10 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 		st.masker.AddSecret(key)
 	}
 	st.vars["SEED"] = strconv.FormatInt(sc.Seed, 10)
+	st.vars["WORKDIR"] = workdir
 	fmt.Fprintf(&st.out, "# scenario: %s\n# title: %s\n# seed: %d, customers: %d\n", sc.Name, sc.Title, sc.Seed, sc.Customers)
 	err = st.run(ctx)
+	st.stopBackground() // before the servers it may be talking to stop (a scenario that broke off)
 	return Outcome{Transcript: st.out.String(), Steps: st.steps, Err: err}
 }
 
@@ -178,6 +196,9 @@ func (st *runState) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if st.bg != nil {
+		return &StepError{st.bg.step.Line, "a background command (… &) needs a wait before the end of the scenario"}
+	}
 	return nil
 }
 
@@ -198,6 +219,29 @@ func (st *runState) step(ctx context.Context, step Step) error {
 			st.masker.AddSecret(stdin) // stdin carries passwords and codes: never shown
 		}
 		return st.command(ctx, step, words, stdin, step.HasStdin)
+	case StepWait:
+		return st.wait(ctx, step)
+	case StepReceiver:
+		if _, dup := st.recv[step.Name]; dup {
+			return &StepError{step.Line, fmt.Sprintf("receiver %s already exists", step.Name)}
+		}
+		args, err := SplitWords(step.Expr, st.lookup)
+		if err != nil {
+			return &StepError{step.Line, err.Error()}
+		}
+		rc, err := startReceiver(step.Name, args)
+		if err != nil {
+			return &StepError{step.Line, err.Error()}
+		}
+		st.recv[step.Name] = rc
+		st.vars[step.Name+".url"] = rc.url
+		fmt.Fprintf(&st.out, "%s\n", st.clean(fmt.Sprintf("receiver %s  → %s", strings.TrimSpace(step.Name+" "+QuoteWords(args)), rc.url)))
+	case StepReceiverLog:
+		rc, ok := st.recv[step.Name]
+		if !ok {
+			return &StepError{step.Line, fmt.Sprintf("no receiver %s (declare it: receiver %s [STATUS…])", step.Name, step.Name)}
+		}
+		st.out.WriteString(st.clean(rc.report()))
 	case StepCapture:
 		v, err := Capture(step.Expr, st.last)
 		if err != nil {
@@ -228,7 +272,8 @@ func (st *runState) step(ctx context.Context, step Step) error {
 	return nil
 }
 
-// command runs one walletctl command and appends it to the transcript.
+// command runs one walletctl command and appends it to the transcript (a background one: when
+// it is waited for).
 func (st *runState) command(ctx context.Context, step Step, words []string, stdin string, hasStdin bool) error {
 	st.steps++
 	display := "walletctl " + QuoteWords(words)
@@ -253,16 +298,28 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 		args = append(args, "--home", st.home)
 	}
 	args = append(args, words...)
-	var stdout, stderr bytes.Buffer
 	var in io.Reader = strings.NewReader("")
 	if hasStdin {
 		in = strings.NewReader(stdin + "\n")
 	}
+	if step.Background {
+		return st.background(ctx, step, words, display, args, in)
+	}
+	var stdout, stderr bytes.Buffer
 	code := 0
 	if step.Line != 0 || st.backend == "" {
 		code = st.w.Exec(ctx, args, in, &stdout, &stderr, getenv)
 	} // else: the implicit init is the tenant the wallet server was started with
-	outS, errS := stdout.String(), stderr.String()
+	prefix := "$ "
+	if step.ExpectFail {
+		prefix = "$ ! "
+	}
+	return st.finish(step, words, prefix+display, display, stdout.String(), stderr.String(), code)
+}
+
+// finish records a command's outcome in the transcript under the line head and checks its exit
+// code.
+func (st *runState) finish(step Step, words []string, head, display, outS, errS string, code int) error {
 	if isOTPCommand(words) {
 		// The sandbox's SMS inbox: whatever code it printed is a secret from now on.
 		for _, m := range otpPattern.FindAllStringSubmatch(outS, -1) {
@@ -277,13 +334,9 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 	}
 	st.last, st.lastRaw = outS, QuoteWords(words)
 
-	prefix := "$ "
-	if step.ExpectFail {
-		prefix = "$ ! "
-	}
 	t := &st.out
 	t.WriteString("\n")
-	t.WriteString(st.clean(prefix + display))
+	t.WriteString(st.clean(head))
 	t.WriteString("\n")
 	if step.Line != 0 {
 		// The implicit init's output names the bank (in-process or the server's URL, which also
@@ -341,16 +394,37 @@ func positional(words []string) []string {
 // boolFlags are the CLI's flags that take no value.
 var boolFlags = map[string]bool{"--password-stdin": true, "--no-color": true, "--update": true, "--yes": true, "-y": true, "--json": true, "--all": true, "--force": true, "-h": true, "--help": true}
 
-// clean makes output transport-independent and masks it.
+// clean makes output transport-independent and masks it. The folders and loopback addresses of
+// a run are replaced in one pass, longest first, since one port can be the prefix of another
+// (http://127.0.0.1:4000 of http://127.0.0.1:40001).
 func (st *runState) clean(s string) string {
-	s = strings.ReplaceAll(s, st.home, "$HOME")
+	type pair struct{ old, new string }
+	pairs := []pair{{st.workdir, "$WORKDIR"}, {st.home, "$HOME"}}
 	if st.bankURL != "" {
-		s = strings.ReplaceAll(s, st.bankURL, "$BANK")
+		pairs = append(pairs, pair{st.bankURL, "$BANK"})
 	}
 	if st.backend != "" {
-		s = strings.ReplaceAll(s, st.backend, "$BACKEND")
+		pairs = append(pairs, pair{st.backend, "$BACKEND"})
 	}
-	return st.masker.Mask(s)
+	repair := false
+	for _, rc := range st.recv {
+		repair = repair || strings.Contains(s, rc.host)
+		pairs = append(pairs, pair{"http://" + rc.host, "http://receiver-" + rc.name}, pair{rc.host, "receiver-" + rc.name})
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if len(pairs[i].old) != len(pairs[j].old) {
+			return len(pairs[i].old) > len(pairs[j].old)
+		}
+		return pairs[i].old < pairs[j].old
+	})
+	args := make([]string, 0, 2*len(pairs))
+	for _, p := range pairs {
+		if p.old != "" {
+			args = append(args, p.old, p.new)
+		}
+	}
+	s = strings.NewReplacer(args...).Replace(s)
+	return maskNotifyValues(st.masker.Mask(s), repair)
 }
 
 func writeBlock(b *bytes.Buffer, s string) {
