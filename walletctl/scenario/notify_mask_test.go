@@ -32,7 +32,7 @@ func TestRunnerMasksNotifyValues(t *testing.T) {
 	}
 	tr := first.Transcript
 	for _, bad := range []*regexp.Regexp{
-		regexp.MustCompile(`127\.0\.0\.1:[0-9]{2,}`),    // a receiver's port (trigger's dead :9 may stay)
+		regexp.MustCompile(`127\.0\.0\.1:[0-9]{2,}`),        // a receiver's port (trigger's dead :9 may stay)
 		regexp.MustCompile(`walletctl-(workdir|scenario)-`), // a temporary folder
 		regexp.MustCompile(`"latency_ms": [0-9]`),
 		regexp.MustCompile(`→ [0-9]{3} [0-9]+ms`),
