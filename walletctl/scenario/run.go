@@ -317,6 +317,9 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 	return st.finish(step, words, prefix+display, display, stdout.String(), stderr.String(), code)
 }
 
+// lockWaitLine is what a command prints when it has waited a second for the home's lock.
+var lockWaitLine = regexp.MustCompile(`(?m)^walletctl: waiting for another walletctl using .*\n`)
+
 // finish records a command's outcome in the transcript under the line head and checks its exit
 // code.
 func (st *runState) finish(step Step, words []string, head, display, outS, errS string, code int) error {
@@ -333,6 +336,9 @@ func (st *runState) finish(step Step, words []string, head, display, outS, errS 
 		}
 	}
 	st.last, st.lastRaw = outS, QuoteWords(words)
+	// Waiting a moment for the home's lock (a background listen polling it) is timing, not
+	// behaviour: the transcript does not record it.
+	errS = lockWaitLine.ReplaceAllString(errS, "")
 
 	t := &st.out
 	t.WriteString("\n")

@@ -171,3 +171,10 @@ func TestMasker(t *testing.T) {
 		t.Errorf("scan: %s", got)
 	}
 }
+
+func TestLockWaitLineIsNotRecorded(t *testing.T) {
+	in := "walletctl: waiting for another walletctl using /tmp/h (pid 12)…\nerror: X\n"
+	if got := lockWaitLine.ReplaceAllString(in, ""); got != "error: X\n" {
+		t.Fatalf("got %q", got)
+	}
+}
