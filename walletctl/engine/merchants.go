@@ -184,7 +184,8 @@ func (e *Engine) Merchant(ctx context.Context, id string) (*walletctl.MerchantIn
 	return out, err
 }
 
-// Merchants lists the catalogue, then the merchants made with CreateMerchant.
+// merchantsCreated lists the merchants made with CreateMerchant (Merchants puts them after the
+// catalogue).
 func (e *Engine) merchantsCreated(ctx context.Context) ([]walletctl.Merchant, error) {
 	var out []walletctl.Merchant
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
@@ -302,7 +303,30 @@ func orderConflict(o *walletctl.Order, diff string) error {
 	return nil
 }
 
-func (e *Engine) checkOrderFields(mchid, appID, outTradeNo, desc, attach, notifyURL string, amount int64, currency string) error {
+// orderMerchant finds the merchant of a new order, its app id, and an earlier order with the same
+// out_trade_no: that one is the answer when asked for alike and still payable (v3's rule), an
+// error when not.
+func orderMerchant(tx walletctl.StoreTx, mchid, appID, outTradeNo, tradeType, desc string, amount int64) (*walletctl.Merchant, string, *walletctl.Order, error) {
+	m, err := v3Merchant(tx, mchid)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if appID, err = appOf(m, appID); err != nil {
+		return nil, "", nil, err
+	}
+	old, err := tx.FindOrder(walletctl.OrderKey{MchID: m.ID, OutTradeNo: outTradeNo})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if old != nil {
+		if err := orderConflict(old, sameOrder(old, tradeType, appID, desc, amount)); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	return m, appID, old, nil
+}
+
+func checkOrderFields(outTradeNo, desc, attach, notifyURL string, amount int64, currency string) error {
 	if err := checkOutNo("out_trade_no", outTradeNo); err != nil {
 		return err
 	}
@@ -337,7 +361,7 @@ func (e *Engine) CreateOrder(ctx context.Context, req walletctl.OrderRequest) (*
 	if !ok {
 		return nil, withDetails(errf(walletctl.CodeInvalidArgument, "trade type %q: NATIVE, JSAPI, APP or MWEB (h5)", req.TradeType), "field", "trade_type")
 	}
-	if err := e.checkOrderFields(req.MchID, req.AppID, req.OutTradeNo, req.Description, req.Attach, req.NotifyURL, req.Amount, req.Currency); err != nil {
+	if err := checkOrderFields(req.OutTradeNo, req.Description, req.Attach, req.NotifyURL, req.Amount, req.Currency); err != nil {
 		return nil, err
 	}
 	if tt == walletctl.TradeJSAPI && req.PayerOpenID == "" {
@@ -357,22 +381,10 @@ func (e *Engine) CreateOrder(ctx context.Context, req walletctl.OrderRequest) (*
 	}
 	var out *walletctl.Order
 	err := e.update(ctx, func(tx walletctl.StoreTx) error {
-		m, err := v3Merchant(tx, req.MchID)
-		if err != nil {
-			return err
-		}
-		appID, err := appOf(m, req.AppID)
-		if err != nil {
-			return err
-		}
-		if old, err := tx.FindOrder(walletctl.OrderKey{MchID: m.ID, OutTradeNo: req.OutTradeNo}); err != nil {
-			return err
-		} else if old != nil {
-			if err := orderConflict(old, sameOrder(old, tt, appID, req.Description, req.Amount)); err != nil {
-				return err
-			}
+		m, appID, old, err := orderMerchant(tx, req.MchID, req.AppID, req.OutTradeNo, tt, req.Description, req.Amount)
+		if err != nil || old != nil {
 			out = old
-			return nil
+			return err
 		}
 		id, err := seqID(tx, "order", "o")
 		if err != nil {
@@ -991,7 +1003,7 @@ func (e *Engine) NewPayCode(ctx context.Context, userID, source string) (*wallet
 // order waits (USERPAYING) for the payer's password (ConfirmOrder).
 func (e *Engine) CodePay(ctx context.Context, req walletctl.CodePayRequest) (*walletctl.Order, error) {
 	defer e.flush(ctx)
-	if err := e.checkOrderFields(req.MchID, req.AppID, req.OutTradeNo, req.Description, req.Attach, req.NotifyURL, req.Amount, req.Currency); err != nil {
+	if err := checkOrderFields(req.OutTradeNo, req.Description, req.Attach, req.NotifyURL, req.Amount, req.Currency); err != nil {
 		return nil, err
 	}
 	code := strings.TrimSpace(req.AuthCode)
@@ -1005,22 +1017,10 @@ func (e *Engine) CodePay(ctx context.Context, req walletctl.CodePayRequest) (*wa
 	var pc *walletctl.PayCode
 	var hash string
 	err := e.update(ctx, func(tx walletctl.StoreTx) error {
-		m, err := v3Merchant(tx, req.MchID)
-		if err != nil {
-			return err
-		}
-		appID, err := appOf(m, req.AppID)
-		if err != nil {
-			return err
-		}
-		if old, err := tx.FindOrder(walletctl.OrderKey{MchID: m.ID, OutTradeNo: req.OutTradeNo}); err != nil {
-			return err
-		} else if old != nil {
-			if err := orderConflict(old, sameOrder(old, walletctl.TradeCodePay, appID, req.Description, req.Amount)); err != nil {
-				return err
-			}
+		m, appID, old, err := orderMerchant(tx, req.MchID, req.AppID, req.OutTradeNo, walletctl.TradeCodePay, req.Description, req.Amount)
+		if err != nil || old != nil {
 			o = old // the same request again: answer with the order as it is
-			return nil
+			return err
 		}
 		if pc, err = tx.GetPayCode(code); err != nil {
 			return err
