@@ -14,23 +14,12 @@ import (
 // a notification attempt's latency is real time and trigger numbers its orders at random: none of
 // it reaches a transcript, so two runs, and the inproc and serve transports, give the same one.
 func TestRunnerMasksNotifyValues(t *testing.T) {
-	sc := mustParse(t, filepath.Join("testdata", "notify", "notify-masked.txt"))
-	w := world()
-	w.TempDir = t.TempDir()
-	first := scenario.RunScenario(context.Background(), sc, w)
-	if first.Err != nil {
-		t.Fatalf("%v\n%s", first.Err, first.Transcript)
-	}
-	second := scenario.RunScenario(context.Background(), sc, w)
-	if second.Err != nil || second.Transcript != first.Transcript {
-		t.Fatalf("a second run differs (%v):\n%s", second.Err, scenario.Diff("first", "second", first.Transcript, second.Transcript))
-	}
+	sc, w, tr := twiceAlike(t, filepath.Join("testdata", "notify", "notify-masked.txt"))
 	w.Transport = scenario.TransportServe
 	served := scenario.RunScenario(context.Background(), sc, w)
-	if served.Err != nil || served.Transcript != first.Transcript {
-		t.Fatalf("the serve transport differs (%v):\n%s", served.Err, scenario.Diff("inproc", "serve", first.Transcript, served.Transcript))
+	if served.Err != nil || served.Transcript != tr {
+		t.Fatalf("the serve transport differs (%v):\n%s", served.Err, scenario.Diff("inproc", "serve", tr, served.Transcript))
 	}
-	tr := first.Transcript
 	for _, bad := range []*regexp.Regexp{
 		regexp.MustCompile(`127\.0\.0\.1:[0-9]{2,}`),        // a receiver's port (trigger's dead :9 may stay)
 		regexp.MustCompile(`walletctl-(workdir|scenario)-`), // a temporary folder

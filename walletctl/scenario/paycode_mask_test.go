@@ -1,31 +1,17 @@
 package scenario_test
 
 import (
-	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/walletctl/walletctl/walletctl/scenario"
 )
 
 // Payment codes are money to whoever holds them, and new in every run: a transcript shows none of
 // their digits, wherever they appear (printed, as JSON, captured, typed as --code, in the wallet's
 // PAYCODE_INVALID message), and so two runs give the same transcript.
 func TestRunnerMasksPayCodes(t *testing.T) {
-	sc := mustParse(t, filepath.Join("testdata", "paycode", "paycode-masked.txt"))
-	w := world()
-	w.TempDir = t.TempDir()
-	first := scenario.RunScenario(context.Background(), sc, w)
-	if first.Err != nil {
-		t.Fatalf("%v\n%s", first.Err, first.Transcript)
-	}
-	second := scenario.RunScenario(context.Background(), sc, w)
-	if second.Err != nil || second.Transcript != first.Transcript {
-		t.Fatalf("a second run differs (%v):\n%s", second.Err, scenario.Diff("first", "second", first.Transcript, second.Transcript))
-	}
-	tr := first.Transcript
+	_, _, tr := twiceAlike(t, filepath.Join("testdata", "paycode", "paycode-masked.txt"))
 	if m := regexp.MustCompile(`13[0-9*]{12}[0-9]{4}`).FindString(tr); m != "" {
 		t.Errorf("transcript shows (part of) a payment code: %s\n%s", m, tr)
 	}

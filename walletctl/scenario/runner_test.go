@@ -309,3 +309,22 @@ func BenchmarkSuite(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "scenarios/s")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/suite")
 }
+
+// twiceAlike runs the scenario at path twice in a fresh world and fails t unless both runs pass
+// with the same transcript (a mask that misses a per-run value shows up here); it returns the
+// scenario, the world and the transcript.
+func twiceAlike(t *testing.T, path string) (*scenario.Scenario, scenario.World, string) {
+	t.Helper()
+	sc := mustParse(t, path)
+	w := world()
+	w.TempDir = t.TempDir()
+	first := scenario.RunScenario(context.Background(), sc, w)
+	if first.Err != nil {
+		t.Fatalf("%v\n%s", first.Err, first.Transcript)
+	}
+	second := scenario.RunScenario(context.Background(), sc, w)
+	if second.Err != nil || second.Transcript != first.Transcript {
+		t.Fatalf("a second run differs (%v):\n%s", second.Err, scenario.Diff("first", "second", first.Transcript, second.Transcript))
+	}
+	return sc, w, first.Transcript
+}
