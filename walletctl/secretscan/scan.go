@@ -21,6 +21,9 @@ const (
 	ID       Kind = "full resident ID"
 	Password Kind = "payment password"
 	OTP      Kind = "OTP"
+	PayCode  Kind = "payment code"
+	// Key is a merchant's APIv3 key or a line of a private key's PEM: found anywhere in a line.
+	Key Kind = "merchant key"
 )
 
 // Finding is one unmasked secret: where, and which (shown masked, so the report is not a leak).
@@ -38,6 +41,7 @@ func (f Finding) String() string {
 // Scanner holds the secrets to look for.
 type Scanner struct {
 	secrets map[string]Kind
+	keys    []string
 	allowed []string
 }
 
@@ -55,7 +59,14 @@ func New() *Scanner { return &Scanner{secrets: map[string]Kind{}} }
 
 // Add registers a secret. Values shorter than 4 characters are ignored (they would match
 // everywhere and protect nothing). A card or ID outranks a password or OTP with the same digits.
+// Keys are kept as given (case matters in base64) and must be at least 16 characters.
 func (s *Scanner) Add(kind Kind, value string) {
+	if kind == Key {
+		if value = strings.TrimSpace(value); len(value) >= 16 {
+			s.keys = append(s.keys, value)
+		}
+		return
+	}
 	value = strings.ToUpper(strings.TrimSpace(value))
 	if len(value) < 4 {
 		return
@@ -72,6 +83,7 @@ func (s *Scanner) Counts() map[Kind]int {
 	for _, k := range s.secrets {
 		m[k]++
 	}
+	m[Key] = len(s.keys)
 	return m
 }
 
@@ -94,6 +106,11 @@ func (s *Scanner) Scan(source, text string) []Finding {
 		}
 		for _, run := range digitRuns(line) {
 			s.checkRun(run, false, report)
+		}
+		for _, k := range s.keys {
+			if strings.Contains(line, k) {
+				report(k, Key)
+			}
 		}
 		if joined := joinGroups(line); joined != line {
 			for _, run := range digitRuns(joined) {

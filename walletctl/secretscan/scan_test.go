@@ -98,3 +98,19 @@ func TestAllowedPhrase(t *testing.T) {
 		t.Errorf("want one finding on line 2, got %v", f)
 	}
 }
+
+// A merchant key is found anywhere in a line, as given (base64 is case-sensitive), and a payment
+// code standing alone.
+func TestScanKeysAndPayCodes(t *testing.T) {
+	sc := secretscan.New()
+	sc.Add(secretscan.Key, "Abcdefgh12345678Abcdefgh12345678")
+	sc.Add(secretscan.Key, "short")
+	sc.Add(secretscan.PayCode, "131234567890123456")
+	got := sc.Scan("x", "apiv3_key=Abcdefgh12345678Abcdefgh12345678;\nabcdefgh12345678abcdefgh12345678\ncode 131234567890123456\n")
+	if len(got) != 2 || got[0].Kind != secretscan.Key || got[0].Line != 1 || got[1].Kind != secretscan.PayCode || got[1].Line != 3 {
+		t.Fatalf("findings %v", got)
+	}
+	if c := sc.Counts(); c[secretscan.Key] != 1 || c[secretscan.PayCode] != 1 {
+		t.Fatalf("counts %v", c)
+	}
+}

@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +45,8 @@ type collector struct {
 	cards          map[string]bool
 	ids            map[string]bool
 	otps           map[string]bool
+	paycodes       map[string]bool
+	keys           map[string]bool // merchants' APIv3 keys and private key lines (merchant keys --out)
 	seenFile       map[string]bool // sandbox files already collected, by content
 	homes          map[string]string
 	cliRuns        int
@@ -51,7 +56,7 @@ type collector struct {
 
 func newCollector() *collector {
 	return &collector{cards: map[string]bool{}, ids: map[string]bool{}, otps: map[string]bool{},
-		seenFile: map[string]bool{}, homes: map[string]string{}}
+		paycodes: map[string]bool{}, keys: map[string]bool{}, seenFile: map[string]bool{}, homes: map[string]string{}}
 }
 
 func (c *collector) add(name, text string) {
@@ -112,11 +117,11 @@ func (c *collector) execFor(sc *scenario.Scenario) scenario.Exec {
 			total++
 		}
 	}
-	calls := 0
+	var calls atomic.Int64 // a background command (listen &) calls from its own goroutine
 	return func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-		calls++
+		n := calls.Add(1)
 		words := strings.Join(commandWords(args), " ")
-		inspect := calls >= total || strings.Contains(words, "reset") || strings.Contains(words, "init")
+		inspect := n >= int64(total) || strings.Contains(words, "reset") || strings.Contains(words, "init")
 		return c.exec(ctx, args, stdin, stdout, stderr, getenv, inspect)
 	}
 }
@@ -125,20 +130,20 @@ func (c *collector) execFor(sc *scenario.Scenario) scenario.Exec {
 // inspect is set, the state of its home: people's files, and the bank's secrets from bank.db (or a format-2 bank.json).
 func (c *collector) exec(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, inspect bool) int {
 	var out, errOut bytes.Buffer
-	code := cli.Run(ctx, args, &cli.IOStreams{In: stdin, Out: &out, ErrOut: &errOut}, getenv)
-	_, _ = stdout.Write(out.Bytes())
-	_, _ = stderr.Write(errOut.Bytes())
+	// Written through as the command runs: the runner waits for a background command's first line.
+	code := cli.Run(ctx, args, &cli.IOStreams{In: stdin, Out: io.MultiWriter(&out, stdout), ErrOut: io.MultiWriter(&errOut, stderr)}, getenv)
 
 	home := ""
 	if len(args) >= 2 && args[0] == "--home" {
 		home = args[1]
 	}
+	c.merchantSecrets(args, out.String())
 	c.mu.Lock()
 	c.cliRuns++
 	n := c.cliRuns
 	c.mu.Unlock()
 	label := fmt.Sprintf("cli#%d %s", n, strings.Join(commandWords(args), " "))
-	if isFixtureListing(args) {
+	if isFixtureListing(args) || isPayCodeShow(args) {
 		c.mu.Lock()
 		c.fixtures = append(c.fixtures, artifact{label + " (stdout)", out.String()})
 		c.mu.Unlock()
@@ -398,6 +403,12 @@ func TestNoSecretsLeak(t *testing.T) {
 	for v := range c.otps {
 		sc.Add(secretscan.OTP, v)
 	}
+	for v := range c.paycodes {
+		sc.Add(secretscan.PayCode, v)
+	}
+	for v := range c.keys {
+		sc.Add(secretscan.Key, v)
+	}
 	for _, c := range walletctl.Codes() {
 		sc.Allow(walletctl.Hint(c))
 	}
@@ -418,12 +429,13 @@ func TestNoSecretsLeak(t *testing.T) {
 		t.Error(f)
 	}
 	counts := sc.Counts()
-	t.Logf("scanned %d artifacts (%d goldens, %d transcripts, %d CLI runs' stdout and stderr, sandbox files, bank journals, %d server log lines): %d lines, %d bytes; secrets: %d cards, %d IDs, %d passwords, %d OTPs; %d findings",
+	t.Logf("scanned %d artifacts (%d goldens, %d transcripts, %d CLI runs' stdout and stderr, sandbox files, bank journals, %d server log lines): %d lines, %d bytes; secrets: %d cards, %d IDs, %d passwords, %d OTPs, %d payment codes, %d merchant key lines; %d findings",
 		len(c.artifacts), len(goldens), 3*len(scs), c.cliRuns, c.logLines, lines, bytesScanned,
-		counts[secretscan.Card], counts[secretscan.ID], counts[secretscan.Password], counts[secretscan.OTP], len(findings))
+		counts[secretscan.Card], counts[secretscan.ID], counts[secretscan.Password], counts[secretscan.OTP],
+		counts[secretscan.PayCode], counts[secretscan.Key], len(findings))
 
 	// The scan must have had something to find and somewhere to look, or passing proves nothing.
-	for _, k := range []secretscan.Kind{secretscan.Card, secretscan.ID, secretscan.Password, secretscan.OTP} {
+	for _, k := range []secretscan.Kind{secretscan.Card, secretscan.ID, secretscan.Password, secretscan.OTP, secretscan.PayCode, secretscan.Key} {
 		if counts[k] == 0 {
 			t.Errorf("no %s to scan for: the collector is broken", k)
 		}
@@ -494,4 +506,51 @@ func sixDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// isPayCodeShow: `walletctl paycode` shows its code to its user, as the wallet app's screen does:
+// the one place it may appear (its transcripts mask it, and nothing else may show it).
+func isPayCodeShow(args []string) bool {
+	w := commandWords(args)
+	return slices.Contains(w, "paycode") && !slices.Contains(w, "confirm")
+}
+
+var payCodeRun = regexp.MustCompile(`\b13[0-9]{16}\b`)
+
+// merchantSecrets records what a command made that is secret beyond cards and IDs: the payment
+// codes `paycode` showed, and the APIv3 key and private key lines `merchant keys --out DIR` wrote.
+func (c *collector) merchantSecrets(args []string, stdout string) {
+	w := commandWords(args)
+	has := func(word string) bool { return slices.Contains(w, word) }
+	out, keys := "", false
+	for i := range w {
+		if w[i] == "--out" && i+1 < len(w) {
+			out = w[i+1]
+		}
+		keys = keys || w[i] == "merchant" && i+1 < len(w) && w[i+1] == "keys"
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if has("paycode") && !has("confirm") {
+		for _, code := range payCodeRun.FindAllString(stdout, -1) {
+			c.paycodes[code] = true
+		}
+	}
+	if keys && out != "" {
+		if b, err := os.ReadFile(filepath.Join(out, "merchant.json")); err == nil {
+			var m struct {
+				APIv3Key string `json:"apiv3_key"`
+			}
+			if json.Unmarshal(b, &m) == nil && m.APIv3Key != "" {
+				c.keys[m.APIv3Key] = true
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(out, "apiclient_key.pem")); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if len(line) >= 32 && !strings.HasPrefix(line, "-----") {
+					c.keys[line] = true
+				}
+			}
+		}
+	}
 }
