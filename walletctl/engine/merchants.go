@@ -541,6 +541,7 @@ func (e *Engine) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*wal
 	if o.TradeType != walletctl.TradeCodePay {
 		return nil, withDetails(errf(walletctl.CodeOrderState, "only code payments (MICROPAY) are reversed; close or refund a %s order", o.TradeType), "trade_type", o.TradeType)
 	}
+	var reversal *walletctl.Refund
 	switch o.TradeState {
 	case walletctl.StateRevoked:
 		return o, nil
@@ -563,6 +564,7 @@ func (e *Engine) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*wal
 		if err != nil {
 			return nil, err
 		}
+		reversal = r
 		if r.Status != walletctl.RefundSuccess && r.Status != walletctl.RefundProcessing {
 			// The money could not go back (the card is gone, the bank refused): not revoked.
 			return nil, withDetails(errf(walletctl.CodeOrderState, "order %s could not be reversed: its refund %s is %s", o.ID, r.RefundID, r.Status),
@@ -583,6 +585,17 @@ func (e *Engine) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*wal
 		o = cur
 		if cur.TradeState == walletctl.StateRevoked {
 			return nil
+		}
+		if reversal != nil {
+			// Its refund may have failed meanwhile (settled by another process): then not revoked.
+			r, err := tx.FindRefund(walletctl.RefundKey{RefundID: reversal.RefundID})
+			if err != nil {
+				return err
+			}
+			if r == nil || r.Status != walletctl.RefundSuccess && r.Status != walletctl.RefundProcessing {
+				return withDetails(errf(walletctl.CodeOrderState, "order %s could not be reversed: its refund %s failed", cur.ID, reversal.RefundID),
+					"refund_id", reversal.RefundID)
+			}
 		}
 		return e.closeOrder(tx, cur, walletctl.StateRevoked, "已撤销")
 	})
