@@ -5,11 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,11 +33,11 @@ type v3Client struct {
 }
 
 func newV3Client(base string, hc *http.Client, timeout time.Duration, creds *walletctl.MerchantCredentials) (*v3Client, error) {
-	key, err := parseRSAPrivateKey(creds.PrivateKey)
+	key, err := wechatpay.ParsePrivateKey(creds.PrivateKey)
 	if err != nil {
 		return nil, fmt.Errorf("the merchant's private key: %w", err)
 	}
-	pub, err := certPublicKey(creds.PlatformCert)
+	pub, err := wechatpay.CertificatePublicKey(creds.PlatformCert)
 	if err != nil {
 		return nil, fmt.Errorf("the platform certificate: %w", err)
 	}
@@ -146,45 +143,6 @@ func (c *v3Client) verify(h http.Header, body []byte) error {
 		return fmt.Errorf("%s is %s away from now", wechatpay.HeaderTimestamp, d.Round(time.Second))
 	}
 	return wechatpay.VerifyResponse(h, body, c.platform)
-}
-
-func parseRSAPrivateKey(p string) (*rsa.PrivateKey, error) {
-	b, _ := pem.Decode([]byte(p))
-	if b == nil {
-		return nil, errors.New("not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-	if err != nil {
-		if k1, err1 := x509.ParsePKCS1PrivateKey(b.Bytes); err1 == nil {
-			return k1, nil
-		}
-		return nil, err
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("not an RSA key")
-	}
-	return rk, nil
-}
-
-func parseCert(p string) (*x509.Certificate, error) {
-	b, _ := pem.Decode([]byte(p))
-	if b == nil {
-		return nil, errors.New("not PEM")
-	}
-	return x509.ParseCertificate(b.Bytes)
-}
-
-func certPublicKey(p string) (*rsa.PublicKey, error) {
-	c, err := parseCert(p)
-	if err != nil {
-		return nil, err
-	}
-	pub, ok := c.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return nil, errors.New("not an RSA certificate")
-	}
-	return pub, nil
 }
 
 // otherKey is a well-formed RSA key that belongs to nobody: what a forger signs with.

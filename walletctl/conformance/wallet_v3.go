@@ -328,7 +328,7 @@ func (r *walletRun) v3Certificates(ctx context.Context) (Status, string) {
 	if a.SigErr != nil {
 		return fail("GET /v3/certificates%s", sigNote(a))
 	}
-	want, err := parseCert(r.v3.creds.PlatformCert)
+	want, err := wechatpay.ParseCertificate(r.v3.creds.PlatformCert)
 	if err != nil {
 		return fail("the credentials' platform certificate: %v", err)
 	}
@@ -338,7 +338,7 @@ func (r *walletRun) v3Certificates(ctx context.Context) (Status, string) {
 		if err != nil {
 			return fail("certificate %s does not decrypt with the merchant's APIv3 key (%s): %v", e.SerialNo, ec.Algorithm, err)
 		}
-		got, err := parseCert(string(plain))
+		got, err := wechatpay.ParseCertificate(string(plain))
 		if err != nil {
 			return fail("certificate %s decrypts to something that is not a PEM certificate: %v", e.SerialNo, err)
 		}

@@ -9,12 +9,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -94,7 +91,7 @@ func (s *Sender) Build(d walletctl.Delivery) ([]byte, http.Header, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	key, err := privateKey(d.Platform.PrivateKey)
+	key, err := wechatpay.ParsePrivateKey(d.Platform.PrivateKey)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -156,20 +153,4 @@ func describe(err error) string {
 		return "could not connect: " + msg[i+2:]
 	}
 	return msg
-}
-
-func privateKey(p string) (*rsa.PrivateKey, error) {
-	b, _ := pem.Decode([]byte(p))
-	if b == nil {
-		return nil, errors.New("notify: the platform key is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("notify: the platform key is not RSA")
-	}
-	return rk, nil
 }

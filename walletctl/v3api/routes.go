@@ -601,7 +601,7 @@ func (c *call) baseURL() string {
 }
 
 func serveCertificates(c *call, p map[string]string) {
-	cert, err := parseCert(c.platform.Cert)
+	cert, err := wechatpay.ParseCertificate(c.platform.Cert)
 	if err != nil {
 		c.fail(systemError.with("the platform certificate cannot be read: " + err.Error()))
 		return

@@ -17,9 +17,7 @@ package v3api
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -198,47 +196,20 @@ func parsePrivateKey(p string) (*rsa.PrivateKey, error) {
 	if k, ok := parsed.Load(p); ok {
 		return k.(*rsa.PrivateKey), nil
 	}
-	k, err := parsePrivateKeyPEM(p)
+	k, err := wechatpay.ParsePrivateKey(p)
 	if err == nil {
 		parsed.Store(p, k)
 	}
 	return k, err
 }
 
-func parsePrivateKeyPEM(p string) (*rsa.PrivateKey, error) {
-	b, _ := pem.Decode([]byte(p))
-	if b == nil {
-		return nil, errors.New("no PEM block")
-	}
-	if k, err := x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
-		if rk, ok := k.(*rsa.PrivateKey); ok {
-			return rk, nil
-		}
-		return nil, errors.New("not an RSA key")
-	}
-	return x509.ParsePKCS1PrivateKey(b.Bytes)
-}
-
-func parseCert(p string) (*x509.Certificate, error) {
-	b, _ := pem.Decode([]byte(p))
-	if b == nil {
-		return nil, errors.New("no PEM block")
-	}
-	return x509.ParseCertificate(b.Bytes)
-}
-
 func certPublicKey(p string) (*rsa.PublicKey, error) {
 	if k, ok := parsed.Load(p); ok {
 		return k.(*rsa.PublicKey), nil
 	}
-	cert, err := parseCert(p)
-	if err != nil {
-		return nil, err
+	pub, err := wechatpay.CertificatePublicKey(p)
+	if err == nil {
+		parsed.Store(p, pub)
 	}
-	pub, ok := cert.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return nil, errors.New("not an RSA certificate")
-	}
-	parsed.Store(p, pub)
-	return pub, nil
+	return pub, err
 }
