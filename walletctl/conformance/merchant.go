@@ -99,7 +99,7 @@ func RunMerchant(ctx context.Context, b MerchantBackend, cfg MerchantConfig) (*R
 		cfg.Deadline = walletctl.NotifyTimeout
 	}
 	if cfg.RunID == "" {
-		cfg.RunID = "cf" + strings.ToLower(randomHex(4))
+		cfg.RunID = "cf" + strings.ToLower(wechatpay.Nonce(4))
 	}
 	hc := &http.Client{Timeout: cfg.Deadline}
 	if cfg.HTTPClient != nil {
@@ -296,7 +296,7 @@ func (r *merchantRun) staleTimestamp(ctx context.Context) (Status, string) {
 }
 
 func (r *merchantRun) wrongSerial(ctx context.Context) (Status, string) {
-	unknown := "7" + strings.ToUpper(randomHex(20))[1:]
+	unknown := "7" + strings.ToUpper(wechatpay.Nonce(20))[1:]
 	s, err := r.sendVariant(ctx, "serial", time.Now(), false, func(body []byte, h http.Header) []byte {
 		h.Set(wechatpay.HeaderSerial, unknown)
 		return body

@@ -3,9 +3,7 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -106,7 +104,7 @@ func (c *v3Client) do(ctx context.Context, method, target string, body any, sign
 		if sign == v3OtherKey {
 			key = otherKey()
 		}
-		a := wechatpay.Auth{MchID: c.creds.MchID, NonceStr: randomHex(16), Timestamp: time.Now().Unix(), SerialNo: c.creds.CertSerial}
+		a := wechatpay.Auth{MchID: c.creds.MchID, NonceStr: wechatpay.Nonce(16), Timestamp: time.Now().Unix(), SerialNo: c.creds.CertSerial}
 		a.Signature, err = wechatpay.Sign(key, a.Message(method, req.URL.RequestURI(), payload))
 		if err != nil {
 			return nil, err
@@ -149,11 +147,5 @@ func (c *v3Client) verify(h http.Header, body []byte) error {
 var otherKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return wechatpay.DeriveKey([]byte("walletctl conformance: not the merchant key"))
 })
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return strings.ToUpper(hex.EncodeToString(b))
-}
 
 func pathEscape(s string) string { return url.PathEscape(s) }

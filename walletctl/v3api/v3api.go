@@ -15,9 +15,7 @@
 package v3api
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -166,26 +164,20 @@ func (c *call) authenticate() *v3Error {
 // reply signs and writes an answer; body nil means no body (204).
 func (c *call) reply(status int, contentType string, body []byte) {
 	h := c.w.Header()
-	h.Set("Request-ID", randomHex(16))
+	h.Set("Request-ID", wechatpay.Nonce(16))
 	if c.key != nil {
 		serial := c.platform.Serial
 		if s := strings.TrimSpace(c.r.Header.Get(wechatpay.HeaderSerial)); s != "" && s == c.platform.PublicKeyID {
 			serial = c.platform.PublicKeyID
 		}
 		// A failure to sign leaves the answer unsigned: the client then says why it distrusts it.
-		_ = wechatpay.SignResponse(h, c.key, serial, c.opts.Now().Unix(), randomHex(16), body)
+		_ = wechatpay.SignResponse(h, c.key, serial, c.opts.Now().Unix(), wechatpay.Nonce(16), body)
 	}
 	if body != nil {
 		h.Set("Content-Type", contentType)
 	}
 	c.w.WriteHeader(status)
 	c.w.Write(body)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return strings.ToUpper(hex.EncodeToString(b))
 }
 
 // parsed memoises parsePrivateKey and certPublicKey by PEM: a tenant has one platform key and a

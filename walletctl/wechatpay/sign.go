@@ -2,9 +2,11 @@ package wechatpay
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -207,4 +209,13 @@ func VerifyResponse(h http.Header, body []byte, pub *rsa.PublicKey) error {
 		return fmt.Errorf("wechatpay: %s %q is not Unix seconds", HeaderTimestamp, get(HeaderTimestamp))
 	}
 	return VerifySignature(pub, ResponseMessage(ts, get(HeaderNonce), body), get(HeaderSignature))
+}
+
+// Nonce is a random nonce of 2n upper-case hex digits (nonce_str, Wechatpay-Nonce).
+func Nonce(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail
+	}
+	return strings.ToUpper(hex.EncodeToString(b))
 }
