@@ -193,9 +193,19 @@ func (e *Engine) DeliverNotifications(ctx context.Context) ([]walletctl.Notifica
 		if n == nil {
 			break
 		}
+		release, got, err := e.claimDelivery(ctx, n)
+		switch {
+		case err != nil:
+			return out, err
+		case got == claimBusy:
+			return out, nil // another process is sending it and records the attempt
+		case got == claimStale:
+			continue // sent meanwhile: look for the next
+		}
 		at := *n.NextAt
 		atts, err := e.attempt(ctx, n, fault, url)
 		if err != nil {
+			release()
 			return out, err
 		}
 		var saved *walletctl.Notification
@@ -241,8 +251,10 @@ func (e *Engine) DeliverNotifications(ctx context.Context) ([]walletctl.Notifica
 			}
 			return nil
 		}); err != nil {
+			release()
 			return out, err
 		}
+		release()
 		if i, ok := seen[saved.ID]; ok {
 			out[i] = *saved
 		} else {
@@ -252,6 +264,50 @@ func (e *Engine) DeliverNotifications(ctx context.Context) ([]walletctl.Notifica
 	}
 	return out, nil
 }
+
+// claimDelivery makes this process the one that sends n's try: several processes may deliver
+// for one store (servers sharing a PostgreSQL tenant), and each would otherwise send the same try
+// and count it. It is claimBusy while another holds it, claimStale when this try was sent since
+// n was read.
+func (e *Engine) claimDelivery(ctx context.Context, n *walletctl.Notification) (release func(), c claim, err error) {
+	name := "notify:" + n.ID
+	unlockLocal, free := e.calls.tryLock(name)
+	if !free {
+		return nil, claimBusy, nil
+	}
+	release = unlockLocal
+	if g, shared := e.store.(walletctl.CallGuard); shared {
+		unlock, free, err := g.TryLockCall(ctx, name)
+		if err != nil || !free {
+			unlockLocal()
+			return nil, claimBusy, err
+		}
+		release = func() { unlock(); unlockLocal() }
+	}
+	var cur *walletctl.Notification
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		cur, err = tx.GetNotification(n.ID)
+		return err
+	}); err != nil {
+		release()
+		return nil, claimBusy, err
+	}
+	if cur == nil || cur.Status != walletctl.NotifyPending || cur.Tries != n.Tries || len(cur.Attempts) != len(n.Attempts) {
+		release()
+		return nil, claimStale, nil
+	}
+	return release, claimed, nil
+}
+
+// claim is what claimDelivery got.
+type claim int
+
+const (
+	claimed claim = iota
+	claimBusy
+	claimStale
+)
 
 // nextDelivery picks the notification due first and the fault that applies to this try, and
 // the address it goes to. A delay or out-of-order fault reschedules it instead (and the next one

@@ -2,6 +2,11 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +14,9 @@ import (
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/bankadapter"
+	"github.com/walletctl/walletctl/walletctl/engine"
+	"github.com/walletctl/walletctl/walletctl/notify"
 )
 
 // The merchant records (orders, refunds, payment codes, notifications, their faults and the
@@ -60,4 +68,69 @@ func TestMerchantFlowsOnPostgres(t *testing.T) {
 		t.Fatalf("merchant %+v", bal)
 	}
 	ledgerOK(t, st)
+}
+
+// Two wallet processes on one schema deliver the same due notifications at once: each try is
+// sent by one of them only (the notification's call lock), so the merchant gets each event once
+// and every notification records one attempt.
+func TestTwoEnginesDeliverEachNotificationOnce(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, Options{})
+	clock := vclock.NewManual(vclock.DefaultEpoch)
+	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
+	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings()) // makes the events, sends nothing
+	var mu sync.Mutex
+	got := map[string]int{}
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // a receiver that takes a moment: both processes are at it
+		var env struct {
+			ID string `json:"id"`
+		}
+		json.NewDecoder(r.Body).Decode(&env)
+		mu.Lock()
+		got[env.ID]++
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	u, _ := ready(t, ctx, e, bank, customer(t, ctx, bank, "赵六"))
+	c := ok[[]walletctl.Card](t)(e.Cards(ctx, u))[0]
+	ok[*walletctl.Txn](t)(e.TopUp(ctx, u, c.ID, 100_00, pw))
+	m := ok[*walletctl.Merchant](t)(e.CreateMerchant(ctx, walletctl.MerchantSpec{}))
+	const orders = 8
+	for i := range orders {
+		o := ok[*walletctl.Order](t)(e.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: fmt.Sprintf("twice-%04d", i),
+			Description: "x", Amount: 1_00, NotifyURL: rcv.URL}))
+		ok[*walletctl.Order](t)(e.PayOrder(ctx, walletctl.PayOrderRequest{UserID: u, Ref: o.CodeURL, Password: pw}))
+	}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		s2, err := OpenWith(ctx, dsn(t), Options{Schema: st.Schema()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		p, err := engine.New(engine.Config{Store: s2, Bank: bankadapter.New(bank), Identity: bankadapter.NewRegistry(bank), Clock: clock,
+			Settings: walletctl.SandboxSettings(), SecretKey: s2.SecretKey(), Deliverer: &notify.Sender{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				if _, err := p.DeliverNotifications(ctx); err != nil {
+					t.Errorf("process %d: %v", i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, n := range ok[[]walletctl.Notification](t)(e.Notifications(ctx)) {
+		if n.Status != walletctl.NotifyDelivered || len(n.Attempts) != 1 || got[n.EventID] != 1 {
+			t.Errorf("%s: %s, %d attempts, received %d times", n.ID, n.Status, len(n.Attempts), got[n.EventID])
+		}
+	}
+	if len(got) != orders {
+		t.Errorf("the merchant got %d events, want %d", len(got), orders)
+	}
 }
