@@ -753,8 +753,9 @@ func (e *Engine) PayOrder(ctx context.Context, req walletctl.PayOrderRequest) (*
 // the current one for a password-free code payment). paycode is consumed in the same
 // transaction when set.
 func (e *Engine) payOrder(ctx context.Context, orderID, userID, source, cardID, hash, paycode string) (*walletctl.Order, error) {
-	// claim checks the order is still payable inside the transaction that charges it.
-	claim := func(tx walletctl.StoreTx) (*walletctl.Order, error) {
+	// claim checks, inside the transaction that charges it, that the order is still payable and
+	// the payment code unused; with consume it also uses the code up.
+	claim := func(tx walletctl.StoreTx, consume bool) (*walletctl.Order, error) {
 		o, err := tx.FindOrder(walletctl.OrderKey{ID: orderID})
 		if err != nil {
 			return nil, err
@@ -772,8 +773,16 @@ func (e *Engine) payOrder(ctx context.Context, orderID, userID, source, cardID, 
 			return nil, withDetails(errf(walletctl.CodeOrderState, "order %s expired at %s", o.ID, o.TimeExpire.Format(time.RFC3339)), "trade_state", walletctl.StateClosed)
 		}
 		if paycode != "" {
-			if err := tx.DeletePayCode(paycode); err != nil {
+			// Used once: another charge of it (another server, at the same moment) may have come first.
+			if pc, err := tx.GetPayCode(paycode); err != nil {
 				return nil, err
+			} else if pc == nil {
+				return nil, withDetails(errf(walletctl.CodePayCodeInvalid, "payment code %s was used meanwhile", cnidMask(paycode)), "field", "auth_code")
+			}
+			if consume {
+				if err := tx.DeletePayCode(paycode); err != nil {
+					return nil, err
+				}
 			}
 		}
 		return o, nil
@@ -787,7 +796,7 @@ func (e *Engine) payOrder(ctx context.Context, orderID, userID, source, cardID, 
 		if err != nil {
 			return err
 		}
-		o, err := claim(tx)
+		o, err := claim(tx, true)
 		if err != nil {
 			return err
 		}
@@ -828,7 +837,7 @@ func (e *Engine) payOrder(ctx context.Context, orderID, userID, source, cardID, 
 // order is linked to the pending txn in the transaction that records it, and follows it when the
 // bank's answer settles it (settled).
 func (e *Engine) payOrderByCard(ctx context.Context, orderID, userID, source, cardID, hash string,
-	claim func(tx walletctl.StoreTx) (*walletctl.Order, error)) (*walletctl.Order, error) {
+	claim func(tx walletctl.StoreTx, consume bool) (*walletctl.Order, error)) (*walletctl.Order, error) {
 	var o *walletctl.Order
 	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		var err error
@@ -840,7 +849,7 @@ func (e *Engine) payOrderByCard(ctx context.Context, orderID, userID, source, ca
 	_, payErr := e.runBankMove(ctx, userID, cardID, hash, movePay,
 		bankMove{kind: walletctl.KindPay, source: source, counterparty: o.MchID, amount: o.Amount, note: o.MerchantName + ": " + o.Description,
 			created: func(tx walletctl.StoreTx, rec *walletctl.TxnRecord) error {
-				cur, err := claim(tx)
+				cur, err := claim(tx, true)
 				if err != nil {
 					return err
 				}
@@ -849,7 +858,7 @@ func (e *Engine) payOrderByCard(ctx context.Context, orderID, userID, source, ca
 				return tx.SaveOrder(cur)
 			}},
 		func(tx walletctl.StoreTx, u *walletctl.UserRecord, _ *bankMove) error {
-			if _, err := claim(tx); err != nil {
+			if _, err := claim(tx, false); err != nil {
 				return err
 			}
 			return e.checkLimits(tx, u, o.Amount, false)

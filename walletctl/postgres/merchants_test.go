@@ -134,3 +134,53 @@ func TestTwoEnginesDeliverEachNotificationOnce(t *testing.T) {
 		t.Errorf("the merchant got %d events, want %d", len(got), orders)
 	}
 }
+
+// One payment code charged by two servers at once (two engines on one schema): one charge, the
+// other PAYCODE_INVALID.
+func TestPayCodeChargedOnceByTwoEngines(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, Options{})
+	clock := vclock.NewManual(vclock.DefaultEpoch)
+	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
+	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings())
+	u, c := ready(t, ctx, e, bank, customer(t, ctx, bank, "孙七"))
+	ok[*walletctl.Txn](t)(e.TopUp(ctx, u, c, 100_00, pw))
+	m := ok[*walletctl.Merchant](t)(e.CreateMerchant(ctx, walletctl.MerchantSpec{}))
+	for round := range 5 {
+		pc := ok[*walletctl.PayCode](t)(e.NewPayCode(ctx, u, ""))
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range 2 {
+			s2, err := OpenWith(ctx, dsn(t), Options{Schema: st.Schema()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close()
+			p := newEngine(t, s2, bank, bank, clock, byte(2+i), walletctl.SandboxSettings())
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = p.CodePay(ctx, walletctl.CodePayRequest{MchID: m.ID, OutTradeNo: fmt.Sprintf("pos-%d-%d", round, i), Description: "x",
+					Amount: 1_00, AuthCode: pc.Code})
+			}()
+		}
+		wg.Wait()
+		paid := 0
+		for _, err := range errs {
+			switch walletctl.ErrorCode(err) {
+			case "":
+				paid++
+			case walletctl.CodePayCodeInvalid:
+			default:
+				t.Errorf("round %d: %v", round, err)
+			}
+		}
+		if paid != 1 {
+			t.Errorf("round %d: the code was charged %d times", round, paid)
+		}
+	}
+	if b := ok[*walletctl.Balance](t)(e.Balance(ctx, u)); b.Available != 95_00 {
+		t.Errorf("balance %d, want 9500 (five charges of 1.00)", b.Available)
+	}
+	ledgerOK(t, st)
+}
