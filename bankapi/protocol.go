@@ -110,6 +110,27 @@ type VerifyResult struct {
 	CardLast4 string   `json:"card_last4"`
 }
 
+// IdentityCheck asks the identity registry whether a name and a resident ID number belong together
+// (real-name verification, 实名认证). In a sandbox the bank's customers are the population.
+type IdentityCheck struct {
+	Name string `json:"name"`
+	IDNo string `json:"id_no"`
+}
+
+// IdentityResult answers an IdentityCheck: Match when someone has exactly that name and ID;
+// IDKnown when the ID belongs to someone (so a mismatch is the name's). Nothing else is told.
+type IdentityResult struct {
+	Match   bool `json:"match"`
+	IDKnown bool `json:"id_known"`
+}
+
+// IdentityRegistry is the real-name registry a partner may ask (POST /v1/identities/verify). It
+// is apart from API so that a partner's own bank need not implement it; it tells only whether a
+// name and an ID match, never who anyone is, so no admin right is needed (DESIGN section 10).
+type IdentityRegistry interface {
+	CheckIdentity(ctx context.Context, req IdentityCheck) (*IdentityResult, error)
+}
+
 // Binding is a pending binding waiting for its OTP.
 type Binding struct {
 	BindingID   string    `json:"binding_id"`

@@ -103,6 +103,7 @@ func (e *Engine) genesis(seed int64, epoch time.Time, initial int) {
 	if old != nil {   // Reset: partners are credentials, and their counters keep tokens unique
 		e.st.Partners, e.st.PartnerSeq = old.Partners, old.PartnerSeq
 	}
+	e.indexKeys()
 	e.cardIdx = make(map[string]int, len(TestCards)+initial)
 	for _, t := range TestCards {
 		e.appendCustomer(t.Customer)
@@ -507,12 +508,11 @@ func (e *Engine) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
 // Any known caller may read it.
 func (e *Engine) Now(ctx context.Context) (time.Time, error) {
 	e.mu.Lock()
-	err := e.checkCaller(ctx)
-	e.mu.Unlock()
-	if err != nil {
+	defer e.mu.Unlock()
+	if err := e.checkCaller(ctx); err != nil {
 		return time.Time{}, err
 	}
-	return e.now(), nil
+	return e.nowFor(ctx), nil
 }
 
 type advancer interface {
@@ -522,12 +522,25 @@ type advancer interface {
 type setter interface{ Set(t time.Time) }
 
 // Advance moves the virtual clock forward; the clock must be adjustable (a *vclock.Manual is).
+// A partner (WithPartner) moves only its own clock (DESIGN section 10): its offset grows by d and
+// every other partner's time stays where it was. Without WithPartner (the admin token, or the
+// in-process bank of a sandbox) the bank's clock moves, and every partner's with it.
 func (e *Engine) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
-	if err := bankWide(ctx, "advancing the clock"); err != nil {
-		return time.Time{}, err
-	}
 	if d < 0 {
 		return time.Time{}, invalid("the clock only moves forward")
+	}
+	if id, scoped := partnerOf(ctx); scoped {
+		var now time.Time
+		err := e.update(func() error {
+			if err := e.checkCaller(ctx); err != nil {
+				return err
+			}
+			e.st.Partners[id].ClockOffset += d
+			e.touch(recPartner, id)
+			now = e.nowFor(ctx)
+			return nil
+		})
+		return now, err
 	}
 	a, ok := e.cfg.Clock.(advancer)
 	if !ok {
@@ -555,6 +568,12 @@ func (e *Engine) Reset(ctx context.Context) error {
 		e.inflight = map[inflightKey]bool{}
 		if s, ok := e.cfg.Clock.(setter); ok {
 			s.Set(e.st.Epoch)
+		}
+		for id, p := range e.st.Partners { // every partner's clock goes back with the bank's
+			if p.ClockOffset != 0 {
+				p.ClockOffset = 0
+				e.touch(recPartner, id)
+			}
 		}
 		return nil
 	})

@@ -710,6 +710,7 @@ func (e *Engine) reloadLocked() {
 // install makes st the state. Lock held.
 func (e *Engine) install(st *state) {
 	e.st = st
+	e.indexKeys()
 	e.journalBase = 0
 	e.cardIdx = make(map[string]int, len(st.Customers))
 	for i, c := range st.Customers {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
@@ -97,6 +98,10 @@ type Engine struct {
 	cardIdx  map[string]int       // card number -> index in st.Customers
 	inflight map[inflightKey]bool // idempotency keys reserved by a delayed request (not persisted)
 	entropy  io.Reader            // cfg.Entropy or crypto/rand
+	// keys maps each partner key's SHA-256 (hex) to the partner id, replaced whole whenever the
+	// partners change, so that authenticating a request (PartnerByKey) takes no lock: a flood of
+	// bad keys never waits for, nor delays, the bank's work (DESIGN section 10).
+	keys atomic.Pointer[map[string]string]
 
 	// Durable state (durable.go); all nil/zero in memory.
 	dur       *durable
@@ -455,6 +460,9 @@ func (e *Engine) journal(c call, j bankapi.JournalEntry, f *bankapi.Fault) {
 	e.st.Seq.Journal++
 	j.Seq = e.st.Seq.Journal
 	j.Time = e.now()
+	if p := e.st.Partners[c.partner]; p != nil {
+		j.Time = j.Time.Add(p.ClockOffset) // the partner's own time, as its transactions have
+	}
 	j.Partner = c.partner
 	j.Op = c.op
 	j.Bank = c.bank
@@ -530,6 +538,34 @@ func cardCall(op string, req bankapi.CardRequest) call {
 		c.bank = b.Code
 	}
 	return c
+}
+
+// CheckIdentity answers the real-name registry's question for any known caller: does someone
+// have exactly this name and resident ID? It says no more than that (and whether the ID is
+// someone's), so it needs no admin right. The ID's check letter X matches either case.
+func (e *Engine) CheckIdentity(ctx context.Context, req bankapi.IdentityCheck) (*bankapi.IdentityResult, error) {
+	res := &bankapi.IdentityResult{}
+	err := e.view(func() error {
+		if err := e.checkCaller(ctx); err != nil {
+			return err
+		}
+		id := strings.TrimSpace(req.IDNo)
+		for i := range e.st.Customers {
+			cu := &e.st.Customers[i]
+			if strings.EqualFold(cu.IDNo, id) {
+				res.IDKnown = true
+				if cu.Name == req.Name {
+					res.Match = true
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // Verify checks the four elements against the card's bank.
@@ -619,7 +655,7 @@ func (e *Engine) CreateBinding(ctx context.Context, req bankapi.CardRequest) (*b
 		e.st.Seq.OTP++
 		id := e.issue(e.st.Partners[me(ctx)], "binding", cu.CardNo, func(id string) bool { return e.st.Bindings[id] != nil })
 		otp := fmt.Sprintf("%06d", splitmix64(uint64(e.st.Seed)^splitmix64(0x6f7470<<32|uint64(e.st.Seq.OTP)))%1000000)
-		rec := &bindingRec{ID: id, Partner: me(ctx), Seq: e.st.Seq.OTP, CardNo: cu.CardNo, OTP: otp, ExpiresAt: e.now().Add(e.cfg.OTPTTL), Status: "otp_sent"}
+		rec := &bindingRec{ID: id, Partner: me(ctx), Seq: e.st.Seq.OTP, CardNo: cu.CardNo, OTP: otp, ExpiresAt: e.nowFor(ctx).Add(e.cfg.OTPTTL), Status: "otp_sent"}
 		e.st.Bindings[id] = rec
 		e.st.LastOTP[cu.Phone] = otp
 		e.touch(recBinding, id)
@@ -658,7 +694,7 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*ba
 			}
 			return nil, errf(bankapi.CodeOTPExpired, "71", "this binding is already confirmed; bind again")
 		}
-		if rec.Status == "expired" || e.now().After(rec.ExpiresAt) {
+		if rec.Status == "expired" || e.nowFor(ctx).After(rec.ExpiresAt) {
 			rec.Status = "expired"
 			return nil, errf(bankapi.CodeOTPExpired, "71", "the code has expired; bind again to get a new one")
 		}
@@ -677,7 +713,7 @@ func (e *Engine) ConfirmBinding(ctx context.Context, bindingID, otp string) (*ba
 			return nil, err
 		}
 		agr := e.issue(e.st.Partners[me(ctx)], "agreement", rec.CardNo, func(a string) bool { return e.st.Agreements[a] != nil })
-		e.st.Agreements[agr] = &agreementRec{Agreement: agr, Partner: me(ctx), CardNo: rec.CardNo, Bank: cu.Bank, Active: true, CreatedAt: e.now()}
+		e.st.Agreements[agr] = &agreementRec{Agreement: agr, Partner: me(ctx), CardNo: rec.CardNo, Bank: cu.Bank, Active: true, CreatedAt: e.nowFor(ctx)}
 		e.touch(recAgreement, agr)
 		e.touch(recPartner, me(ctx))
 		rec.Status, rec.Agreement = "confirmed", agr
@@ -771,7 +807,7 @@ func (e *Engine) money(ctx context.Context, kind, key string, req bankapi.MoneyR
 		ci := e.cardIdx[a.CardNo]
 		cu := &e.st.Customers[ci]
 		bank := bankByCode[cu.Bank]
-		now := e.now()
+		now := e.nowFor(ctx)
 		e.st.Seq.Txn++
 		t = &bankapi.Transaction{TxnID: fmt.Sprintf("T%06d", e.st.Seq.Txn), IdempotencyKey: key, Kind: kind,
 			Status: bankapi.TxnSucceeded, Amount: req.Amount, Currency: req.Currency, Agreement: req.Agreement,

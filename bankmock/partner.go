@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -30,6 +29,11 @@ type partnerRec struct {
 	KeyHash   string    `json:"key_sha256,omitempty"` // hex; empty for the default partner, which has no key
 	Secret    string    `json:"secret"`               // hex, 32 bytes
 	Issued    int64     `json:"issued"`               // binding ids and agreement tokens issued so far
+	// ClockOffset is how far this partner's own clock is ahead of the bank's (DESIGN section 10:
+	// nothing a partner does, its clock included, changes another partner's world). A partner's
+	// POST /admin/clock moves only this; its requests' time-dependent rules (OTP expiry, daily
+	// limits, transaction and journal times, statements) use the bank's time plus it.
+	ClockOffset time.Duration `json:"clock_offset,omitempty"`
 }
 
 func (p *partnerRec) public() bankapi.Partner {
@@ -89,6 +93,14 @@ func (e *Engine) helperScope(ctx context.Context) (string, *bankapi.Error) {
 		return "", nil
 	}
 	return id, nil
+}
+
+// nowFor is the time of ctx's partner: the bank's clock plus that partner's own offset. Lock held.
+func (e *Engine) nowFor(ctx context.Context) time.Time {
+	if p := e.st.Partners[me(ctx)]; p != nil {
+		return e.now().Add(p.ClockOffset)
+	}
+	return e.now()
 }
 
 // bankWide refuses bank-wide administration to a context acting as a partner.
@@ -186,6 +198,7 @@ func (e *Engine) createPartner(name string) (*bankapi.PartnerCredentials, error)
 	p := &partnerRec{ID: id, Name: name, CreatedAt: e.now(), KeyHash: hashKey(key), Secret: hex.EncodeToString(raw[32:])}
 	e.st.Partners[id] = p
 	e.touch(recPartner, id)
+	e.indexKeys()
 	return &bankapi.PartnerCredentials{Partner: p.public(), Key: key}, nil
 }
 
@@ -218,21 +231,32 @@ func partnerLess(a, b string) bool {
 	return a < b
 }
 
-// PartnerByKey says which partner a key belongs to: the server's authentication. The key's hash
-// is compared with every partner's in constant time.
+// PartnerByKey says which partner a key belongs to: the server's authentication. It reads the
+// key index (indexKeys) without the engine's lock, so an unknown key costs one hash and one map
+// lookup and never waits behind the bank's work. The lookup is by the key's SHA-256, which tells
+// a timing observer nothing about any key.
 func (e *Engine) PartnerByKey(key string) (id string, ok bool) {
 	if key == "" {
 		return "", false
 	}
-	h := []byte(hashKey(key))
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	idx := e.keys.Load()
+	if idx == nil {
+		return "", false
+	}
+	id, ok = (*idx)[hashKey(key)]
+	return id, ok
+}
+
+// indexKeys rebuilds the key index from the partners. Lock held; called wherever the partners
+// change (genesis, install, createPartner).
+func (e *Engine) indexKeys() {
+	idx := make(map[string]string, len(e.st.Partners))
 	for _, p := range e.st.Partners {
-		if p.KeyHash != "" && subtle.ConstantTimeCompare(h, []byte(p.KeyHash)) == 1 {
-			id, ok = p.ID, true
+		if p.KeyHash != "" {
+			idx[p.KeyHash] = p.ID
 		}
 	}
-	return id, ok
+	e.keys.Store(&idx)
 }
 
 // cryptoEntropy is crypto/rand's reader, the default Config.Entropy.

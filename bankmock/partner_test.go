@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -278,7 +279,6 @@ func TestBankWideAdminRefusedToPartners(t *testing.T) {
 		"GenerateCustomers": func() error { _, err := e.GenerateCustomers(P, 1); return err },
 		"SetBalance":        func() error { return e.SetBalance(P, c.CardNo, 1) },
 		"SetCardStatus":     func() error { return e.SetCardStatus(P, c.CardNo, bankapi.CardFrozen) },
-		"Advance":           func() error { _, err := e.Advance(P, time.Minute); return err },
 		"Reset":             func() error { return e.Reset(P) },
 		"Snapshot":          func() error { _, err := e.Snapshot(P); return err },
 		"Restore":           func() error { return e.Restore(P, []byte(`{}`)) },
@@ -539,5 +539,132 @@ func TestDuplicateInFlightPerPartner(t *testing.T) {
 	wg.Wait()
 	if errA != nil {
 		t.Fatal(errA)
+	}
+}
+
+// TestPartnerClockIsItsOwn: a partner's advance moves only its own time (DESIGN section 10).
+// Partner B's code, sent before partner A jumps an hour ahead, is still good; A's own, sent at
+// the same moment, has expired for A; the bank's clock, B's and the default partner's have not
+// moved; A's transactions and journal carry A's time; the admin's advance moves everyone; the
+// offset survives a restart of a durable bank and goes back to zero at a reset.
+func TestPartnerClockIsItsOwn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bank.db")
+	e, err := Open(Config{Seed: 42, Customers: 10, Sleep: InstantSleep, Entropy: seeded(1), Path: path, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustPartner(t, e, "A"), mustPartner(t, e, "B")
+	A, B := WithPartner(bg, a.ID), WithPartner(bg, b.ID)
+	start, _ := e.Now(bg)
+	ok, other := testCard(t, "ok"), testCard(t, "credit")
+	bindA, err := e.CreateBinding(A, req(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otpA, _ := e.LastOTP(A, other.Phone)
+	bindB, err := e.CreateBinding(B, req(ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otpB, _ := e.LastOTP(B, ok.Phone)
+
+	if now, err := e.Advance(A, time.Hour); err != nil || !now.Equal(start.Add(time.Hour)) {
+		t.Fatalf("A's advance: %v %v, want %v", now, err, start.Add(time.Hour))
+	}
+	for name, ctx := range map[string]context.Context{"the bank": bg, "B": B, "the default partner": WithPartner(bg, bankapi.DefaultPartner)} {
+		if now, _ := e.Now(ctx); !now.Equal(start) {
+			t.Errorf("%s's clock moved to %v with A's advance", name, now)
+		}
+	}
+	agr, err := e.ConfirmBinding(B, bindB.BindingID, otpB)
+	if err != nil {
+		t.Fatalf("B's pending code expired with A's advance: %v", err)
+	}
+	_, err = e.ConfirmBinding(A, bindA.BindingID, otpA)
+	wantCode(t, err, bankapi.CodeOTPExpired, "")
+
+	// A's new agreement and debit happen at A's time; B's at B's.
+	bindA, _ = e.CreateBinding(A, req(other))
+	otpA, _ = e.LastOTP(A, other.Phone)
+	agrA, err := e.ConfirmBinding(A, bindA.BindingID, otpA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, err := e.Debit(A, "k1", bankapi.MoneyRequest{Agreement: agrA.Agreement, Amount: 100, Currency: bankapi.Currency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ta.Time.Equal(start.Add(time.Hour)) {
+		t.Fatalf("A's debit at %v, want A's time %v", ta.Time, start.Add(time.Hour))
+	}
+	tb, err := e.Debit(B, "k1", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 100, Currency: bankapi.Currency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tb.Time.Equal(start) {
+		t.Fatalf("B's debit at %v, want B's time %v", tb.Time, start)
+	}
+	j, _ := e.Journal(A)
+	if last := j[len(j)-1]; !last.Time.Equal(start.Add(time.Hour)) {
+		t.Errorf("A's journal entry at %v, want A's time", last.Time)
+	}
+
+	// The offset is state: it survives a restart.
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, err = Open(Config{Seed: 42, Customers: 10, Sleep: InstantSleep, Entropy: seeded(1), Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if now, _ := e.Now(A); !now.Equal(start.Add(time.Hour)) {
+		t.Errorf("A's clock after a restart: %v, want %v", now, start.Add(time.Hour))
+	}
+	// The admin moves the bank's clock, and every partner's with it.
+	if _, err := e.Advance(bg, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if na, _ := e.Now(A); !na.Equal(start.Add(3 * time.Hour)) {
+		t.Errorf("A after the bank's advance: %v", na)
+	}
+	if nb, _ := e.Now(B); !nb.Equal(start.Add(2 * time.Hour)) {
+		t.Errorf("B after the bank's advance: %v", nb)
+	}
+	if err := e.Reset(bg); err != nil {
+		t.Fatal(err)
+	}
+	if na, _ := e.Now(A); !na.Equal(start) {
+		t.Errorf("A after a reset: %v, want the epoch %v", na, start)
+	}
+}
+
+// TestPartnerByKeyTakesNoLock: authenticating a request never waits for the bank's lock, so a
+// flood of bad keys neither waits behind the bank's work nor delays it (DESIGN section 10). The
+// lock is held here for the whole test; both lookups must answer, rightly, anyway.
+func TestPartnerByKeyTakesNoLock(t *testing.T) {
+	e := newPartnerTest(t)
+	pc := mustPartner(t, e, "A")
+	e.mu.Lock()
+	done := make(chan [2]bool, 1)
+	go func() {
+		_, bad := e.PartnerByKey(KeyPrefix + strings.Repeat("0", 64))
+		id, good := e.PartnerByKey(pc.Key)
+		done <- [2]bool{bad, good && id == pc.ID}
+	}()
+	select {
+	case r := <-done:
+		e.mu.Unlock()
+		if r[0] || !r[1] {
+			t.Fatalf("bad key known: %v, good key known as its partner: %v", r[0], r[1])
+		}
+	case <-time.After(5 * time.Second):
+		e.mu.Unlock()
+		t.Fatal("PartnerByKey waited for the engine's lock")
+	}
+	// A partner created later, and the partners of a restored state, are known at once.
+	pb := mustPartner(t, e, "B")
+	if id, ok := e.PartnerByKey(pb.Key); !ok || id != pb.ID {
+		t.Fatalf("a new partner's key: %q %v", id, ok)
 	}
 }

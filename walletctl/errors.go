@@ -138,8 +138,9 @@ const (
 	// UNAUTHENTICATED/UNAUTHORIZED, about the sandbox's partner credentials at the bank, surface as
 	// BANK_AUTH_FAILED: they are the sandbox's to fix, not the caller's.
 	CodeUnauthenticated = "UNAUTHENTICATED"
-	// CodeUnauthorized: the caller is known but may not do this: the wallet server's admin API from
-	// a non-loopback caller on a server without an admin token (HTTP 403).
+	// CodeUnauthorized: the caller is known but may not do this (HTTP 403). Kept for clients of
+	// older servers: since loopback stopped being a credential, walletctl serve answers a missing
+	// admin token with UNAUTHENTICATED.
 	CodeUnauthorized = "UNAUTHORIZED"
 	// CodeScenarioFailed: `scenario run` finished and some scenarios failed (a transcript differs
 	// from its golden, a scenario errored, a golden is stale).
@@ -194,7 +195,7 @@ var codeHints = map[string]string{
 	CodeMerchantFunds:       "the merchant's account holds less than the refund; refunds come out of what the merchant was paid",
 	CodeNetwork:             "network trouble reaching the bank; retry on a good network, it is safe to retry",
 	CodeUnauthenticated:     "the wallet server needs a valid credential: pass the tenant's API key with --api-key or WALLETCTL_API_KEY (admin routes: the admin token)",
-	CodeUnauthorized:        "this credential may not do that: the wallet server's admin API needs its admin token, or a loopback caller when it has none",
+	CodeUnauthorized:        "this credential may not do that: the servers' admin APIs need their admin token (loopback is not a credential)",
 	CodeScenarioFailed:      "read the diffs above; if the new behaviour is right, rewrite the goldens: walletctl scenario run --update",
 	CodeConformanceFailed:   "the detail column says what was sent and what came back; docs/partners.md explains each check",
 	CodeBankUnavailable:     "the bank is unavailable; it is safe to retry later",

@@ -47,8 +47,8 @@ type Options struct {
 	// helpers bank-wide.
 	PartnerKey string
 	// AdminToken is sent as "Authorization: Bearer <token>" on the bank-wide admin routes
-	// (customers, partners, the clock, reset, snapshot), and on the partner-level helpers when
-	// there is no PartnerKey.
+	// (customers, partners, reset, snapshot), and on the partner-level helpers (the clock
+	// included) when there is no PartnerKey.
 	AdminToken string
 	// Fault, for tests, is sent as X-Bankmock-Fault on every protocol request.
 	Fault string
@@ -62,8 +62,9 @@ type Client struct {
 }
 
 var (
-	_ bankapi.API   = (*Client)(nil)
-	_ bankapi.Admin = (*Client)(nil)
+	_ bankapi.API              = (*Client)(nil)
+	_ bankapi.Admin            = (*Client)(nil)
+	_ bankapi.IdentityRegistry = (*Client)(nil)
 )
 
 // New returns a client for the bankmock server at baseURL (e.g. "http://127.0.0.1:8086").
@@ -411,6 +412,16 @@ func (c *Client) Statement(ctx context.Context, date string) (*bankapi.Statement
 	return &v, nil
 }
 
+// CheckIdentity implements bankapi.IdentityRegistry: POST /v1/identities/verify, as this
+// client's partner (it changes nothing, so it is retried like a read).
+func (c *Client) CheckIdentity(ctx context.Context, req bankapi.IdentityCheck) (*bankapi.IdentityResult, error) {
+	var v bankapi.IdentityResult
+	if err := c.do(ctx, call{method: "POST", path: "/v1/identities/verify", body: req, out: &v, retries: c.getRetries()}); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // Health calls GET /healthz.
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, call{method: "GET", path: "/healthz", retries: c.getRetries()})
@@ -559,10 +570,11 @@ func (c *Client) Now(ctx context.Context) (time.Time, error) {
 	return v.Now, nil
 }
 
-// Advance implements bankapi.Admin.
+// Advance implements bankapi.Admin. With a PartnerKey it moves only that partner's own clock
+// (DESIGN section 10); with the admin token alone, the bank's, and every partner's with it.
 func (c *Client) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
 	var v clockBody
-	err := c.do(ctx, call{method: "POST", path: "/admin/clock", auth: bankAdmin,
+	err := c.do(ctx, call{method: "POST", path: "/admin/clock", auth: helper,
 		body: struct {
 			Advance string `json:"advance"`
 		}{d.String()}, out: &v})

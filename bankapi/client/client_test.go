@@ -27,11 +27,17 @@ type world struct {
 	c   *client.Client
 }
 
+// testAdminToken is the test banks' admin token: loopback is not a credential.
+const testAdminToken = "test-admin-token"
+
 func newWorld(t *testing.T, opts client.Options) *world {
 	t.Helper()
 	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: 10})
-	srv := httptest.NewServer(server.New(eng, server.Options{}))
+	srv := httptest.NewServer(server.New(eng, server.Options{AdminToken: testAdminToken}))
 	t.Cleanup(srv.Close)
+	if opts.AdminToken == "" {
+		opts.AdminToken = testAdminToken
+	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Second
 	}
@@ -585,9 +591,9 @@ func TestAdminOverHTTP(t *testing.T) {
 func TestParity(t *testing.T) {
 	local := bankmock.New(bankmock.Config{Seed: 42, Customers: 8})
 	remoteEng := bankmock.New(bankmock.Config{Seed: 42, Customers: 8})
-	srv := httptest.NewServer(server.New(remoteEng, server.Options{}))
+	srv := httptest.NewServer(server.New(remoteEng, server.Options{AdminToken: testAdminToken}))
 	defer srv.Close()
-	remote := client.New(srv.URL, client.Options{Timeout: 2 * time.Second})
+	remote := client.New(srv.URL, client.Options{Timeout: 2 * time.Second, AdminToken: testAdminToken})
 
 	type backend interface {
 		bankapi.API

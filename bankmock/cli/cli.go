@@ -27,6 +27,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/admintoken"
 	"github.com/walletctl/walletctl/internal/tablefit"
 )
 
@@ -196,7 +197,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8086", "listen address; port 0 picks a free port")
 	fl.Int64Var(&f.seed, "seed", 1, "world seed: same seed, same customers, byte for byte")
 	fl.IntVar(&f.customers, "customers", 50, "customers to generate from the seed")
-	fl.StringVar(&f.adminToken, "admin-token", os.Getenv("BANKMOCK_ADMIN_TOKEN"), "open /admin/* to clients sending this bearer token (default: loopback clients only; env BANKMOCK_ADMIN_TOKEN)")
+	fl.StringVar(&f.adminToken, "admin-token", os.Getenv("BANKMOCK_ADMIN_TOKEN"), "the bearer token of the bank-wide admin API (env BANKMOCK_ADMIN_TOKEN; default: made at start and shown on stderr, kept in DIR/admin-token with --data)")
 	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "request body limit in bytes")
 	fl.DurationVar(&f.readTimeout, "read-timeout", 10*time.Second, "time to read a whole request")
 	fl.DurationVar(&f.writeTimeout, "write-timeout", 60*time.Second, "time to write a response (bounds delay and hang faults)")
@@ -240,6 +241,24 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open the bank's state: %w", err)
 	}
 	defer engine.Close()
+	tokenNote := ""
+	if f.adminToken == "" {
+		// Loopback is not a credential (DESIGN section 10): without --admin-token the bank makes
+		// one, as `vault server -dev` does, and with --data keeps it there so it survives restarts.
+		tokenNote = "made now: a new one at every start without --data"
+		if f.data != "" {
+			tok, created, err := admintoken.LoadOrCreate(f.data, "bmk_")
+			if err != nil {
+				return fmt.Errorf("--data: admin token: %w", err)
+			}
+			f.adminToken, tokenNote = tok, "kept in "+filepath.Join(f.data, admintoken.FileName)
+			if created {
+				tokenNote = "made now and " + tokenNote
+			}
+		} else {
+			f.adminToken = admintoken.New("bmk_")
+		}
+	}
 	srv := server.New(engine, server.Options{AdminToken: f.adminToken, MaxBodyBytes: f.maxBody, Logger: logger,
 		HangTimeout: f.writeTimeout})
 
@@ -262,12 +281,13 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	// The URL is the first line of stdout, so scripts and tests can start us without races.
 	fmt.Fprintln(stdout, url)
 	fmt.Fprintf(stderr, "bankmock %s: seed %d, %d customers (+%d test cards); state %s\n", version(), engine.Seed(), f.customers, len(bankmock.TestCards), where)
-	fmt.Fprintf(stderr, "  try: curl %s/v1/banks   |   curl %s/admin/customers   |   bankmock cards\n", url, url)
-	if f.adminToken == "" {
-		fmt.Fprintln(stderr, "  admin API: loopback clients only (set --admin-token to open it)")
+	if tokenNote != "" {
+		fmt.Fprintf(stderr, "  admin token (%s): %s\n", tokenNote, f.adminToken)
+		fmt.Fprintf(stderr, "  export BANKMOCK_ADMIN_TOKEN=%s WALLETCTL_BANK_TOKEN=%s\n", f.adminToken, f.adminToken)
 	} else {
-		fmt.Fprintln(stderr, "  admin API: requires Authorization: Bearer <token>")
+		fmt.Fprintln(stderr, "  admin API: requires Authorization: Bearer <the --admin-token>")
 	}
+	fmt.Fprintf(stderr, "  try: curl %s/v1/banks   |   curl -H \"Authorization: Bearer $BANKMOCK_ADMIN_TOKEN\" %s/admin/customers   |   bankmock cards\n", url, url)
 	fmt.Fprintf(stderr, "  partners: bankmock partner create --name NAME --url %s (each caller its own key; none = the default partner)\n", url)
 	logger.Info("listening", "url", url, "seed", f.seed, "customers", f.customers, "admin_token", f.adminToken != "")
 
@@ -308,7 +328,7 @@ type partnerFlags struct {
 func (f *partnerFlags) register(c *cobra.Command) {
 	fl := c.Flags()
 	fl.StringVar(&f.url, "url", envOr("BANKMOCK_URL", "http://127.0.0.1:8086"), "the bank's base URL (env BANKMOCK_URL)")
-	fl.StringVar(&f.adminToken, "admin-token", os.Getenv("BANKMOCK_ADMIN_TOKEN"), "the bank's admin token, if it has one (env BANKMOCK_ADMIN_TOKEN; without one, a loopback bank answers a loopback caller)")
+	fl.StringVar(&f.adminToken, "admin-token", os.Getenv("BANKMOCK_ADMIN_TOKEN"), "the bank's admin token (env BANKMOCK_ADMIN_TOKEN; bankmock serve shows it at start, or keeps it in DIR/admin-token)")
 	fl.StringVarP(&f.output, "output", "o", "table", "table or json")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON (same as -o json)")
 }

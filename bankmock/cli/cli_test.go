@@ -8,6 +8,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,7 +78,16 @@ func TestServeBinary(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	c := client.New(url, client.Options{Timeout: 5 * time.Second})
+	// Loopback is not a credential: without --admin-token the bank made one and said so on stderr,
+	// with the export line that hands it to walletctl; nothing bank-wide works without it.
+	token := tokenFromStderr(t, stderr)
+	if !strings.Contains(stderr.String(), "export BANKMOCK_ADMIN_TOKEN="+token+" WALLETCTL_BANK_TOKEN="+token) {
+		t.Errorf("stderr lacks the export line:\n%s", stderr.String())
+	}
+	if _, err := client.New(url, client.Options{Timeout: 5 * time.Second}).Customers(ctx); err == nil {
+		t.Fatal("customers without the admin token, from loopback: answered")
+	}
+	c := client.New(url, client.Options{Timeout: 5 * time.Second, AdminToken: token})
 	if err := c.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +198,19 @@ func TestPartnerCommands(t *testing.T) {
 	}
 }
 
+// tokenFromStderr waits for the admin token bankmock serve shows on stderr when it made one.
+func tokenFromStderr(t *testing.T, stderr *syncBuffer) string {
+	t.Helper()
+	re := regexp.MustCompile(`admin token \([^)]*\): (bmk_[A-Z2-7]{26})\n`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no admin token on stderr:\n%s", stderr.String())
+	return ""
+}
+
 // startServe starts the bankmock binary with args and returns its URL.
 func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *syncBuffer) {
 	t.Helper()
@@ -221,7 +246,17 @@ func TestServeDataSurvivesSIGKILL(t *testing.T) {
 	if out, err := second.CombinedOutput(); err == nil || !strings.Contains(string(out), "in use by another bankmock serve") {
 		t.Fatalf("a second server on the same --data: %v\n%s", err, out)
 	}
-	admin := client.New(url, client.Options{Timeout: 5 * time.Second})
+	// With --data the token it made is kept there, 0600, and is the same after a restart.
+	tokenFile := filepath.Join(data, "admin-token")
+	raw, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(tokenFile); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s is %v, want 0600", tokenFile, fi.Mode().Perm())
+	}
+	token := strings.TrimSpace(string(raw))
+	admin := client.New(url, client.Options{Timeout: 5 * time.Second, AdminToken: token})
 	pc, err := admin.CreatePartner(ctx, "wallet")
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +293,11 @@ func TestServeDataSurvivesSIGKILL(t *testing.T) {
 	}
 	_ = cmd.Wait()
 
-	_, url, _ = startServe(t, bin, "--quiet", "--seed", "5", "--customers", "3", "--data", data)
-	admin = client.New(url, client.Options{Timeout: 5 * time.Second})
+	_, url, stderr := startServe(t, bin, "--quiet", "--seed", "5", "--customers", "3", "--data", data)
+	if got := tokenFromStderr(t, stderr); got != token {
+		t.Fatalf("the restarted bank's admin token is %q, want the kept %q", got, token)
+	}
+	admin = client.New(url, client.Options{Timeout: 5 * time.Second, AdminToken: token})
 	c = client.New(url, client.Options{Timeout: 5 * time.Second, PartnerKey: pc.Key})
 	after, err := admin.Customer(ctx, ok.CardNo)
 	if err != nil {

@@ -104,6 +104,9 @@ func fuzzBody(f *testing.F, rt fuzzRoute) {
 			req.Header["X-Bankmock-Fault"] = []string{fault}
 		}
 		req.Header.Set(bankapi.HeaderIdempotencyKey, "fuzz-key-1")
+		if strings.HasPrefix(rt.path, "/admin/") {
+			req.Header.Set("Authorization", "Bearer "+w.h.AdminToken()) // the operator: the body is what is fuzzed
+		}
 		rec := httptest.NewRecorder()
 		aborted := serveRecover(t, w.h, rec, req)
 		fired := rec.Header().Get(bankapi.HeaderFaultFired)
@@ -257,7 +260,8 @@ func TestFuzzWorldReachesEngine(t *testing.T) {
 		{"PATCH", "/admin/customers/$CARD", `{"balance":100}`, 200},
 	} {
 		w := newFuzzWorld(t)
-		r := do(w.h, c.method, w.expand(c.path), local, w.expand(c.body), map[string]string{bankapi.HeaderIdempotencyKey: "k"})
+		r := do(w.h, c.method, w.expand(c.path), local, w.expand(c.body), map[string]string{bankapi.HeaderIdempotencyKey: "k",
+			"Authorization": "Bearer " + w.h.AdminToken()})
 		if r.status != c.want {
 			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, r.status, r.body, c.want)
 		}

@@ -66,9 +66,10 @@ func send(t *testing.T, base, method, path, body string, hdr ...string) rawResp 
 // path, unknown fields, a null body, the 401 and 403 of the admin API), through a validating
 // middleware built on openapi3filter: every request and response must match bankapi/openapi.json.
 func TestLiveTrafficMatchesOpenAPI(t *testing.T) {
-	v, srv, _ := liveBank(t, server.Options{})
+	v, srv, _ := liveBank(t, server.Options{AdminToken: "live-admin"})
 	ctx := context.Background()
-	c := client.New(srv.URL, client.Options{Timeout: 3 * time.Second, Backoff: time.Millisecond})
+	c := client.New(srv.URL, client.Options{Timeout: 3 * time.Second, Backoff: time.Millisecond, AdminToken: "live-admin"})
+	adm := []string{"Authorization", "Bearer live-admin"}
 	u := srv.URL
 	ok := bankmock.TestCards[0].Customer
 	card := `{"card_no":"` + ok.CardNo + `","name":"` + ok.Name + `","id_no":"` + ok.IDNo + `","phone":"` + ok.Phone + `"}`
@@ -78,6 +79,18 @@ func TestLiveTrafficMatchesOpenAPI(t *testing.T) {
 	send(t, u, "GET", "/openapi.json", "")
 	send(t, u, "GET", "/v1/banks", "")
 	send(t, u, "POST", "/v1/cards/verify", card)
+	// The identity registry: any caller may ask whether a name and an ID belong together, and
+	// learns nothing more (no admin right needed, so a tenant checks identities as a partner).
+	for _, c := range []struct{ body, want string }{
+		{`{"name":"` + ok.Name + `","id_no":"` + ok.IDNo + `"}`, `{"match":true,"id_known":true}`},
+		{`{"name":"王小明","id_no":"` + ok.IDNo + `"}`, `{"match":false,"id_known":true}`},
+		{`{"name":"` + ok.Name + `","id_no":"110101199003071234"}`, `{"match":false,"id_known":false}`},
+	} {
+		if r := send(t, u, "POST", "/v1/identities/verify", c.body); r.status != 200 || strings.TrimSpace(r.body) != c.want {
+			t.Errorf("identity %s: %d %s, want %s", c.body, r.status, r.body, c.want)
+		}
+	}
+	send(t, u, "POST", "/v1/identities/verify", `{"name":1}`) // 400
 	b := send(t, u, "POST", "/v1/bindings", card)
 	if b.status != 201 {
 		t.Fatalf("bind: %d %s", b.status, b.body)
@@ -125,19 +138,19 @@ func TestLiveTrafficMatchesOpenAPI(t *testing.T) {
 	send(t, u, "DELETE", "/v1/agreements/"+agr, "") // 404
 
 	// Admin.
-	send(t, u, "GET", "/admin/customers", "")
-	send(t, u, "POST", "/admin/customers", `{"generate":2}`)
-	send(t, u, "POST", "/admin/customers", `{"bank":"CMB","balance":100}`)
-	if r := send(t, u, "POST", "/admin/customers", `null`); r.status != 400 {
+	send(t, u, "GET", "/admin/customers", "", adm...)
+	send(t, u, "POST", "/admin/customers", `{"generate":2}`, adm...)
+	send(t, u, "POST", "/admin/customers", `{"bank":"CMB","balance":100}`, adm...)
+	if r := send(t, u, "POST", "/admin/customers", `null`, adm...); r.status != 400 {
 		t.Errorf("null customer body: %d %s, want 400", r.status, r.body)
 	}
-	send(t, u, "GET", "/admin/customers/"+ok.CardNo, "")
-	send(t, u, "GET", "/admin/customers/6222020000000000000", "") // 404
-	send(t, u, "PATCH", "/admin/customers/"+ok.CardNo, `{"balance":100000000}`)
-	send(t, u, "PATCH", "/admin/customers/"+ok.CardNo, `{}`) // 400
-	send(t, u, "GET", "/admin/faults", "")
-	send(t, u, "POST", "/admin/faults", `{"spec":"drop_after;op=debit;first=1"}`)
-	if r := send(t, u, "POST", "/admin/faults", `{"kind":"refuse","id":"f9","matched":0,"fired":0}`); r.status != 400 {
+	send(t, u, "GET", "/admin/customers/"+ok.CardNo, "", adm...)
+	send(t, u, "GET", "/admin/customers/6222020000000000000", "", adm...) // 404
+	send(t, u, "PATCH", "/admin/customers/"+ok.CardNo, `{"balance":100000000}`, adm...)
+	send(t, u, "PATCH", "/admin/customers/"+ok.CardNo, `{}`, adm...) // 400
+	send(t, u, "GET", "/admin/faults", "", adm...)
+	send(t, u, "POST", "/admin/faults", `{"spec":"drop_after;op=debit;first=1"}`, adm...)
+	if r := send(t, u, "POST", "/admin/faults", `{"kind":"refuse","id":"f9","matched":0,"fired":0}`, adm...); r.status != 400 {
 		t.Errorf("fault with id/matched/fired: %d %s, want 400 (FaultCreate has no such fields)", r.status, r.body)
 	}
 	// The client sends only FaultCreate's fields, even given a whole Fault.
@@ -145,20 +158,20 @@ func TestLiveTrafficMatchesOpenAPI(t *testing.T) {
 	if err != nil || added.ID == "f77" || added.Matched != 0 {
 		t.Errorf("client AddFault: %+v %v", added, err)
 	}
-	send(t, u, "DELETE", "/admin/faults/"+added.ID, "")
-	send(t, u, "DELETE", "/admin/faults/f404", "") // 404
-	send(t, u, "DELETE", "/admin/faults", "")
-	send(t, u, "GET", "/admin/otp?phone="+ok.Phone, "")
-	send(t, u, "GET", "/admin/otp", "") // 400
-	send(t, u, "GET", "/admin/journal", "")
-	send(t, u, "GET", "/admin/clock", "")
-	send(t, u, "POST", "/admin/clock", `{"advance":"1h"}`)
-	send(t, u, "POST", "/admin/clock", `{"advance":"soon"}`) // 400
-	snap := send(t, u, "GET", "/admin/snapshot", "")
-	send(t, u, "POST", "/admin/reset", "")
-	send(t, u, "PUT", "/admin/snapshot", snap.body)
-	send(t, u, "GET", "/admin/partners", "")
-	p := send(t, u, "POST", "/admin/partners", `{"name":"ci"}`)
+	send(t, u, "DELETE", "/admin/faults/"+added.ID, "", adm...)
+	send(t, u, "DELETE", "/admin/faults/f404", "", adm...) // 404
+	send(t, u, "DELETE", "/admin/faults", "", adm...)
+	send(t, u, "GET", "/admin/otp?phone="+ok.Phone, "", adm...)
+	send(t, u, "GET", "/admin/otp", "", adm...) // 400
+	send(t, u, "GET", "/admin/journal", "", adm...)
+	send(t, u, "GET", "/admin/clock", "", adm...)
+	send(t, u, "POST", "/admin/clock", `{"advance":"1h"}`, adm...)
+	send(t, u, "POST", "/admin/clock", `{"advance":"soon"}`, adm...) // 400
+	snap := send(t, u, "GET", "/admin/snapshot", "", adm...)
+	send(t, u, "POST", "/admin/reset", "", adm...)
+	send(t, u, "PUT", "/admin/snapshot", snap.body, adm...)
+	send(t, u, "GET", "/admin/partners", "", adm...)
+	p := send(t, u, "POST", "/admin/partners", `{"name":"ci"}`, adm...)
 	key := between(p.body, `"key":"`, `"`)
 	send(t, u, "GET", "/admin/customers", "", "Authorization", "Bearer "+key) // 403: partner on bank-wide
 	send(t, u, "GET", "/admin/journal", "", "Authorization", "Bearer "+key)   // partner helper
@@ -166,9 +179,18 @@ func TestLiveTrafficMatchesOpenAPI(t *testing.T) {
 	send(t, u, "PUT", "/v1/debits", money)                                    // 405: not in the document
 	send(t, u, "GET", "/v1/nothing", "")                                      // 404: not in the document
 
-	// An admin token configured: admin without one is 401.
+	// Without credentials, from loopback too, bank-wide admin and every change at /admin/* is 401
+	// (a browser's form POST included); reading the default partner's own things is not.
 	v2, srv2, _ := liveBank(t, server.Options{AdminToken: "tok"})
-	send(t, srv2.URL, "GET", "/admin/partners", "")
+	for _, r := range []rawResp{send(t, srv2.URL, "GET", "/admin/partners", ""), send(t, srv2.URL, "POST", "/admin/reset", ""),
+		send(t, srv2.URL, "POST", "/admin/clock", `{"advance":"1h"}`), send(t, srv2.URL, "POST", "/admin/faults", `{"spec":"refuse"}`)} {
+		if r.status != 401 {
+			t.Errorf("no credentials: %d %s, want 401", r.status, r.body)
+		}
+	}
+	if r := send(t, srv2.URL, "GET", "/admin/journal", ""); r.status != 200 {
+		t.Errorf("no credentials reading the default partner's journal: %d", r.status)
+	}
 	send(t, srv2.URL, "GET", "/admin/partners", "", "Authorization", "Bearer tok")
 
 	for _, val := range []*openapivalidate.Validator{v, v2} {

@@ -65,15 +65,18 @@ func createPartner(t *testing.T, h http.Handler, hdr map[string]string, name str
 func TestAuthPerRouteClass(t *testing.T) {
 	doc := loadDoc(t)
 	for _, withToken := range []bool{false, true} {
-		name := "no admin token"
+		name := "token made by New"
 		opts := Options{}
-		admin := map[string]string{}
 		if withToken {
 			name, opts.AdminToken = "admin token", "adm-1"
-			admin = map[string]string{"Authorization": "Bearer adm-1"}
 		}
 		t.Run(name, func(t *testing.T) {
 			h := New(newEngine(), opts)
+			if h.AdminToken() == "" || (withToken && h.AdminToken() != "adm-1") {
+				t.Fatalf("admin token %q", h.AdminToken())
+			}
+			admin := map[string]string{"Authorization": "Bearer " + h.AdminToken()}
+			nobody := map[string]string{}
 			pc := createPartner(t, h, admin, "tenant-a")
 			partner := map[string]string{"Authorization": "Bearer " + pc.Key}
 			for _, rt := range routeTable {
@@ -105,7 +108,8 @@ func TestAuthPerRouteClass(t *testing.T) {
 				// An unknown bearer is 401 everywhere, from anywhere.
 				check("a wrong key", map[string]string{"Authorization": "Bearer bmk_0000"}, local, 401, bankapi.CodeUnauthenticated)
 				check("a Basic header", map[string]string{"Authorization": "Basic YWRtOjE="}, local, 401, bankapi.CodeUnauthenticated)
-				check("the admin", admin, "10.1.2.3:4", wantAdmin(withToken, rt.Access, "10.1.2.3:4"), bankapi.CodeUnauthorized)
+				check("the admin", admin, "10.1.2.3:4", 0, "")
+				check("the admin on loopback", admin, local, 0, "")
 				switch rt.Access {
 				case Open, Protocol, Helper:
 					check("a partner", partner, "10.1.2.3:4", 0, "")
@@ -114,14 +118,17 @@ func TestAuthPerRouteClass(t *testing.T) {
 					check("a partner", partner, "10.1.2.3:4", 403, bankapi.CodeUnauthorized)
 					check("a partner on loopback", partner, local, 403, bankapi.CodeUnauthorized)
 				}
+				// Loopback is not a credential: nobody may change anything at /admin/*, and may
+				// read only the default partner's own things there.
 				switch {
 				case rt.Access == Open || rt.Access == Protocol:
-					check("nobody", nil, "10.1.2.3:4", 0, "")
-				case withToken:
-					check("nobody on loopback", nil, local, 401, bankapi.CodeUnauthenticated)
+					check("nobody", nobody, "10.1.2.3:4", 0, "")
+				case rt.Access == Helper && rt.Method == "GET":
+					check("nobody on loopback", nobody, local, 0, "")
+					check("nobody from afar", nobody, "10.1.2.3:4", 0, "")
 				default:
-					check("nobody on loopback", nil, local, 0, "")
-					check("nobody from afar", nil, "10.1.2.3:4", 403, bankapi.CodeUnauthorized)
+					check("nobody on loopback", nobody, local, 401, bankapi.CodeUnauthenticated)
+					check("nobody from afar", nobody, "10.1.2.3:4", 401, bankapi.CodeUnauthenticated)
 				}
 			}
 			for _, p := range []string{"/admin/reset", "/admin/snapshot"} {
@@ -131,11 +138,10 @@ func TestAuthPerRouteClass(t *testing.T) {
 				}
 			}
 			// The partner's key still works after a reset by the admin: partners are credentials.
-			if withToken {
-				if r := do(h, "POST", "/admin/reset", "10.1.2.3:4", "", admin); r.status != 204 {
-					t.Fatalf("reset: %d %s", r.status, r.body)
-				}
-			} else if r := do(h, "POST", "/admin/reset", local, "", nil); r.status != 204 {
+			if r := do(h, "POST", "/admin/reset", local, "", nobody); r.status != 401 {
+				t.Fatalf("reset from loopback without the token: %d %s", r.status, r.body)
+			}
+			if r := do(h, "POST", "/admin/reset", "10.1.2.3:4", "", admin); r.status != 204 {
 				t.Fatalf("reset: %d %s", r.status, r.body)
 			}
 			if r := do(h, "GET", "/admin/journal", "10.1.2.3:4", "", partner); r.status != 200 {
@@ -143,15 +149,6 @@ func TestAuthPerRouteClass(t *testing.T) {
 			}
 		})
 	}
-}
-
-// wantAdmin is what the admin credential (the token, or none when there is no token) gets from a
-// remote address.
-func wantAdmin(withToken bool, a Access, remote string) int {
-	if withToken || a == Open || a == Protocol || isLoopback(remote) {
-		return 0
-	}
-	return 403
 }
 
 // TestPartnersOverHTTP runs two partners and the default one through the real client against

@@ -24,12 +24,12 @@ const (
 	Open Access = iota
 	// Protocol: anyone; a partner key makes the request that partner's, none the default partner's.
 	Protocol
-	// Helper: a partner-level test helper (OTP, journal, fault rules, reading the clock): a partner
-	// key scopes it to that partner's own things; the admin token (or a loopback caller when the
-	// server has none) sees the whole bank.
+	// Helper: a partner-level test helper (OTP, journal, fault rules, the clock): a partner key
+	// scopes it to that partner's own things, no credentials to reading the default partner's;
+	// the admin token sees (and, for the clock, moves) the whole bank.
 	Helper
-	// BankAdmin: bank-wide administration; the admin token, or a loopback caller when the server
-	// has none. A partner key is refused (403).
+	// BankAdmin: bank-wide administration; the admin token only. A partner key is refused (403),
+	// no credentials 401, from loopback too.
 	BankAdmin
 )
 
@@ -54,6 +54,7 @@ var routeTable = []Route{
 
 	{"GET", "/v1/banks", Protocol, (*Server).banks},
 	{"POST", "/v1/cards/verify", Protocol, (*Server).verify},
+	{"POST", "/v1/identities/verify", Protocol, (*Server).verifyIdentity},
 	{"POST", "/v1/bindings", Protocol, (*Server).createBinding},
 	{"POST", "/v1/bindings/{id}/confirm", Protocol, (*Server).confirmBinding},
 	{"DELETE", "/v1/agreements/{agreement}", Protocol, (*Server).unbind},
@@ -73,7 +74,7 @@ var routeTable = []Route{
 	{"GET", "/admin/otp", Helper, (*Server).otp},
 	{"GET", "/admin/journal", Helper, (*Server).journal},
 	{"GET", "/admin/clock", Helper, (*Server).clock},
-	{"POST", "/admin/clock", BankAdmin, (*Server).advanceClock},
+	{"POST", "/admin/clock", Helper, (*Server).advanceClock},
 	{"POST", "/admin/reset", BankAdmin, (*Server).reset},
 	{"GET", "/admin/snapshot", BankAdmin, (*Server).snapshot},
 	{"PUT", "/admin/snapshot", BankAdmin, (*Server).restore},
@@ -275,6 +276,24 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.b.Verify(ctx, req)
 	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+}
+
+func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) {
+	var req bankapi.IdentityCheck
+	if !s.decode(w, r, &req) {
+		return
+	}
+	reg, ok := s.b.(bankapi.IdentityRegistry)
+	if !ok {
+		writeError(w, http.StatusNotFound, &bankapi.Error{Code: bankapi.CodeNotFound, RespCode: "25", Message: "this bank keeps no identity registry"})
+		return
+	}
+	v, err := reg.CheckIdentity(r.Context(), req)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) createBinding(w http.ResponseWriter, r *http.Request) {

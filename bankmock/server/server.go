@@ -1,14 +1,15 @@
 // Package server serves the bankmock engine over HTTP: the bank-adapter protocol v1 (/v1/...),
 // the admin API (/admin/...), /healthz and the OpenAPI document /openapi.json.
 //
-// Who calls (DESIGN section 6), from "Authorization: Bearer <credential>":
+// Who calls (DESIGN sections 6 and 10), from "Authorization: Bearer <credential>":
 //   - the admin token: bank-wide admin; protocol requests act as the default partner;
 //   - a partner key: that partner; the protocol and the partner-level helpers (Helper routes)
 //     answer for its own things, and bank-wide admin routes are 403 UNAUTHORIZED, from anywhere;
 //   - anything else (an unknown key, another scheme): 401 UNAUTHENTICATED on every route;
-//   - no header: protocol requests act as the default partner; admin routes (helpers included)
-//     are bank-wide for a loopback caller when the server has no admin token, else 401 (a token is
-//     configured) or 403 (not loopback).
+//   - no header: the default partner on the protocol, and reading (GET) the default partner's own
+//     things from the partner-level helpers (so curl examples stay short); every other admin
+//     route is 401. Loopback is not a credential: the server's own outbound requests and any web
+//     page in a developer's browser come from there.
 //
 // The server is a thin translation layer. The engine decides outcomes; the server only turns an
 // injected fault the engine reports (see bankmock.Report) into what a real network would do:
@@ -19,7 +20,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -28,6 +28,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/internal/admintoken"
 )
 
 // Backend is what the server serves: the engine (or anything else speaking both interfaces).
@@ -44,9 +45,10 @@ type PartnerKeys interface {
 
 // Options configure a Server. The zero value is usable.
 type Options struct {
-	// AdminToken, when set, opens /admin/* to any client presenting "Authorization: Bearer <token>"
-	// and closes it to everyone else. When empty, /admin/* answers loopback clients only.
-	AdminToken string // partner keys are the backend's (see PartnerKeys)
+	// AdminToken opens the bank-wide admin routes to a client presenting "Authorization: Bearer
+	// <token>". When empty, New makes a random one (Server.AdminToken tells it): there is no admin
+	// without a token. Partner keys are the backend's (see PartnerKeys).
+	AdminToken string
 	// MaxBodyBytes limits request bodies (default 1 MiB); larger ones get 413.
 	MaxBodyBytes int64
 	// MaxSnapshotBytes limits the body of PUT /admin/snapshot (default 256 MiB), which carries a
@@ -88,6 +90,9 @@ func New(b Backend, opts Options) *Server {
 	if opts.HangTimeout <= 0 {
 		opts.HangTimeout = 2 * time.Minute
 	}
+	if opts.AdminToken == "" {
+		opts.AdminToken = admintoken.New("bmk_")
+	}
 	s := &Server{b: b, opts: opts, mux: http.NewServeMux(), log: opts.Logger, release: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -102,6 +107,10 @@ func New(b Backend, opts Options) *Server {
 	}
 	return s
 }
+
+// AdminToken is the token that opens the bank-wide admin routes: Options.AdminToken, or the one
+// New made.
+func (s *Server) AdminToken() string { return s.opts.AdminToken }
 
 // Handler returns s as an http.Handler (for symmetry with http.Server fields).
 func (s *Server) Handler() http.Handler { return s }
@@ -224,40 +233,40 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 				"or send no Authorization header to act as the default partner"})
 		return r, false
 	}
+	if !c.admin && c.partner == "" && access == Helper && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// No credentials may read the default partner's own things (its OTPs, journal, faults,
+		// clock), which curl examples of the protocol need; changing anything at /admin/* needs a
+		// credential, so a browser's form POST from any page is 401.
+		c.partner = bankapi.DefaultPartner
+	}
 	if c.partner != "" {
 		r = r.WithContext(bankmock.WithPartner(r.Context(), c.partner))
 	}
 	switch {
 	case access == Open || access == Protocol || c.admin:
 		return r, true
-	case c.partner != "" && access == Helper:
+	case access == Helper && c.partner != "":
 		return r, true
 	case c.partner != "":
 		writeError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
 			Message: "partner " + c.partner + " may not use " + r.Method + " " + cnid.MaskDigits(r.URL.Path) + ": it is bank-wide administration and needs the admin token; " +
-				"a partner key opens the protocol and the partner-level helpers (GET /admin/otp, GET /admin/journal, /admin/faults, GET /admin/clock)"})
+				"a partner key opens the protocol and the partner-level helpers (GET /admin/otp, GET /admin/journal, /admin/faults, /admin/clock)"})
 		return r, false
-	case s.opts.AdminToken != "":
+	default:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="bankmock-admin"`)
 		writeError(w, http.StatusUnauthorized, &bankapi.Error{Code: bankapi.CodeUnauthenticated,
-			Message: "admin API requires Authorization: Bearer <admin token> (or, on the partner-level helpers, a partner key)"})
-		return r, false
-	case isLoopback(r.RemoteAddr):
-		return r, true
-	default:
-		writeError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
-			Message: "admin API answers loopback clients only (start bankmock with --admin-token to open it; a partner key opens the partner-level helpers)"})
+			Message: r.Method + " " + cnid.MaskDigits(r.URL.Path) + " needs a credential: Authorization: Bearer <admin token> " +
+				"(bankmock serve shows the token it made at start, or keeps it in DATA/admin-token; --admin-token or BANKMOCK_ADMIN_TOKEN set it)" +
+				adminHint(access)})
 		return r, false
 	}
 }
 
-func isLoopback(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
+func adminHint(a Access) string {
+	if a == Helper {
+		return ", or a partner key for the partner's own things"
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return ""
 }
 
 // writeJSON writes v with a Content-Length, so keep-alive connections need no chunking.

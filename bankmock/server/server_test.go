@@ -47,6 +47,11 @@ func do(h http.Handler, method, path, remote string, body string, hdr map[string
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if s, ok := h.(*Server); ok && hdr == nil {
+		// nil: the operator, with the admin token (loopback is not a credential); an empty map
+		// sends no credentials at all.
+		req.Header.Set("Authorization", "Bearer "+s.AdminToken())
+	}
 	for k, v := range hdr {
 		if v == "" {
 			req.Header.Del(k)
@@ -61,26 +66,48 @@ func do(h http.Handler, method, path, remote string, body string, hdr map[string
 
 const local = "127.0.0.1:40000"
 
-func TestAdminLoopbackRule(t *testing.T) {
+// TestLoopbackIsNotACredential: without credentials nobody, from loopback or afar, changes
+// anything at /admin/* or reads anything bank-wide; a browser-style form POST (no Authorization
+// header, a form body) to any admin route is 401. The protocol stays open to the default partner,
+// and so does reading the default partner's own things from the helpers.
+func TestLoopbackIsNotACredential(t *testing.T) {
 	h := New(newEngine(), Options{})
-	for _, remote := range []string{"127.0.0.1:5000", "127.9.9.9:1", "[::1]:5000"} {
-		if r := do(h, "GET", "/admin/clock", remote, "", nil); r.status != http.StatusOK {
-			t.Errorf("loopback %s: status %d, want 200", remote, r.status)
-		}
-	}
-	for _, remote := range []string{"10.0.0.5:1234", "192.168.1.2:80", "[2001:db8::1]:443"} {
-		r := do(h, "GET", "/admin/customers", remote, "", nil)
-		if r.status != http.StatusForbidden || r.err(t).Code != bankapi.CodeUnauthorized {
-			t.Errorf("non-loopback %s: status %d %s, want 403 UNAUTHORIZED", remote, r.status, r.body)
+	nobody := map[string]string{}
+	for _, remote := range []string{"127.0.0.1:5000", "127.9.9.9:1", "[::1]:5000", "10.0.0.5:1234", "[2001:db8::1]:443"} {
+		for _, rt := range routeTable {
+			if !rt.Admin() {
+				continue
+			}
+			req := httptest.NewRequest(rt.Method, routePath(rt.Path), strings.NewReader("advance=1h&phone=13800138000"))
+			req.RemoteAddr = remote
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "http://evil.example")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			switch {
+			case rt.Method == "GET":
+				if rec.Code == http.StatusUnauthorized && rt.Access == Helper {
+					t.Errorf("GET %s from %s without credentials: 401; want the default partner's own things", rt.Path, remote)
+				}
+				if rt.Access == BankAdmin && rec.Code != http.StatusUnauthorized {
+					t.Errorf("GET %s from %s without credentials: %d, want 401", rt.Path, remote, rec.Code)
+				}
+			case rec.Code != http.StatusUnauthorized:
+				t.Errorf("form %s %s from %s without credentials: %d, want 401: %s", rt.Method, rt.Path, remote, rec.Code, rec.Body)
+			}
 		}
 		// A bearer the server does not know is refused as such, whatever the route.
-		if r := do(h, "GET", "/admin/customers", remote, "", map[string]string{"Authorization": "Bearer x"}); r.status != http.StatusUnauthorized {
-			t.Errorf("non-loopback with an unknown bearer to a tokenless server: %d", r.status)
+		if r := do(h, "GET", "/admin/clock", remote, "", map[string]string{"Authorization": "Bearer x"}); r.status != http.StatusUnauthorized {
+			t.Errorf("%s with an unknown bearer: %d", remote, r.status)
 		}
 		// The protocol is open to everyone.
-		if r := do(h, "GET", "/v1/banks", remote, "", nil); r.status != http.StatusOK {
+		if r := do(h, "GET", "/v1/banks", remote, "", nobody); r.status != http.StatusOK {
 			t.Errorf("protocol from %s: %d", remote, r.status)
 		}
+	}
+	// The clock did not move and no fault was added by all of the above.
+	if r := do(h, "GET", "/admin/faults", local, "", nil); r.status != 200 || strings.TrimSpace(string(r.body)) != "[]" {
+		t.Errorf("faults after the form posts: %d %s", r.status, r.body)
 	}
 }
 
@@ -92,14 +119,14 @@ func TestAdminTokenRule(t *testing.T) {
 	}{
 		{"10.0.0.5:1234", "Bearer tok-123", 200},
 		{"127.0.0.1:1", "Bearer tok-123", 200},
-		{"127.0.0.1:1", "", 401}, // with a token, loopback alone is not enough
+		{"127.0.0.1:1", "", 401}, // loopback alone is not enough
 		{"10.0.0.5:1234", "", 401},
 		{"10.0.0.5:1234", "Bearer tok-12", 401},
 		{"10.0.0.5:1234", "Basic dG9rLTEyMw==", 401},
 		{"10.0.0.5:1234", "bearer tok-123x", 401},
 	}
 	for _, c := range cases {
-		r := do(h, "GET", "/admin/journal", c.remote, "", map[string]string{"Authorization": c.auth})
+		r := do(h, "GET", "/admin/customers", c.remote, "", map[string]string{"Authorization": c.auth})
 		if r.status != c.want {
 			t.Errorf("%s %q: status %d, want %d", c.remote, c.auth, r.status, c.want)
 		}

@@ -76,14 +76,24 @@ func (a *adapter) Statement(ctx context.Context, date string) (*bankapi.Statemen
 	return pass(a.api.Statement(ctx, date))
 }
 
-type registry struct{ admin bankapi.Admin }
+type registry struct{ reg bankapi.IdentityRegistry }
 
 // NewRegistry is the sandbox's real-name registry: an identity is valid when the bank world has a
 // customer with exactly that name and resident ID (the bank's customers are the sandbox's people).
-func NewRegistry(admin bankapi.Admin) walletctl.IdentityRegistry { return &registry{admin: admin} }
+// It asks the bank's registry (bankapi.IdentityRegistry, POST /v1/identities/verify), which any
+// partner may: the wallet never needs the bank's admin rights, nor sees anyone's identity, to
+// check one. bankmock's engine and the protocol client implement it.
+func NewRegistry(bank bankapi.Admin) walletctl.IdentityRegistry {
+	reg, _ := bank.(bankapi.IdentityRegistry)
+	return &registry{reg: reg}
+}
 
 func (r *registry) Check(ctx context.Context, name, idNo string) error {
-	cs, err := r.admin.Customers(ctx)
+	if r.reg == nil {
+		return &walletctl.Error{Code: walletctl.CodeBankUnavailable, Message: "this bank keeps no identity registry",
+			Hint: "real-name verification asks the bank's identity registry (POST /v1/identities/verify); use a bank that has one, such as bankmock"}
+	}
+	res, err := r.reg.CheckIdentity(ctx, bankapi.IdentityCheck{Name: name, IDNo: idNo})
 	if err != nil {
 		var be *bankapi.Error
 		if errors.As(err, &be) && be.Code == bankapi.CodeIssuerUnavailable {
@@ -91,37 +101,52 @@ func (r *registry) Check(ctx context.Context, name, idNo string) error {
 		}
 		return &walletctl.Error{Code: walletctl.CodeNetwork, Message: "cannot reach the identity registry", Hint: walletctl.Hint(walletctl.CodeNetwork), Err: err}
 	}
-	idKnown := false
-	for _, c := range cs {
-		if equalID(c.IDNo, idNo) {
-			if c.Name == name {
-				return nil
-			}
-			idKnown = true
-		}
+	if res.Match {
+		return nil
 	}
 	e := walletctl.Errorf(walletctl.CodeKYCFailed, "the name and ID number do not match the identity registry")
-	if idKnown {
+	if res.IDKnown {
 		e.Details = map[string]any{"fields": []string{"name"}}
 	}
 	return e
 }
 
-func equalID(a, b string) bool {
-	if len(a) != len(b) {
-		return false
+// AdminError maps a bank's error from an admin call (bank otp, bank fault, the clock, ...) to the
+// wallet's error type, for the CLI and for walletctl serve's /v1 alike: a bank that refuses a
+// credential is BANK_AUTH_FAILED with what to set, never "a bug in walletctl".
+func AdminError(err error) (*walletctl.Error, bool) {
+	be, ok := bankapi.AsError(err)
+	if !ok {
+		return nil, false
 	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if x == 'x' {
-			x = 'X'
-		}
-		if y == 'x' {
-			y = 'X'
-		}
-		if x != y {
-			return false
+	code := walletctl.CodeInternal
+	hint := ""
+	switch be.Code {
+	case bankapi.CodeNotFound:
+		code = walletctl.CodeNotFound
+		hint = "list what exists first: walletctl bank customers, walletctl bank fault list"
+	case bankapi.CodeInvalidRequest, bankapi.CodeCardUnknown:
+		code = walletctl.CodeInvalidArgument
+	case bankapi.CodeUnauthorized: // a partner key on bank-wide administration
+		code = walletctl.CodeBankAuth
+		hint = "this is the bank's own administration: it needs the bank's admin token in WALLETCTL_BANK_TOKEN (this home's partner key reaches only its own things)"
+	case bankapi.CodeUnauthenticated: // a credential we lack, not a bug
+		code = walletctl.CodeBankAuth
+		hint = "this needs the bank's admin token: set WALLETCTL_BANK_TOKEN (a partner key moves only its own things)"
+	case bankapi.CodeOutcomeUnknown:
+		code = walletctl.CodeNetwork
+	case bankapi.CodeIssuerUnavailable:
+		code = walletctl.CodeBankUnavailable
+		if errors.Is(err, bankapi.ErrNotSent) { // nothing listening at --bank: nothing was sent
+			code = walletctl.CodeNetwork
 		}
 	}
-	return true
+	if hint == "" {
+		hint = walletctl.Hint(code)
+	}
+	d := map[string]any{"bank_code": be.Code}
+	if be.RespCode != "" {
+		d["resp_code"] = be.RespCode
+	}
+	return &walletctl.Error{Code: code, Message: "bank: " + be.Message, Hint: hint, Details: d, Err: err}, true
 }

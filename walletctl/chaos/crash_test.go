@@ -48,6 +48,7 @@ func TestMain(m *testing.M) {
 type crashPlan struct {
 	DB      string       `json:"db"`
 	Bank    string       `json:"bank"`
+	Token   string       `json:"bank_token"` // the bank's admin token (loopback is not a credential)
 	Seed    int64        `json:"seed"`
 	Run     int          `json:"run"`
 	Actors  []actorState `json:"actors"`
@@ -136,7 +137,7 @@ func crashChild() error {
 	// Two clients: the protocol one gives up quickly (hangs cost that much wall time), the admin
 	// one (clock, customers, OTPs: never faulted) is patient, so a busy machine is not a failure.
 	cl := client.New(plan.Bank, client.Options{Timeout: time.Duration(plan.Timeout)})
-	admin := client.New(plan.Bank, client.Options{Timeout: 30 * time.Second})
+	admin := client.New(plan.Bank, client.Options{Timeout: 30 * time.Second, AdminToken: plan.Token})
 	now, err := admin.Now(ctx)
 	if err != nil {
 		return err
@@ -231,7 +232,7 @@ func TestCrashSafety(t *testing.T) {
 		if err := InstallFaults(ctx, bank, 0.2, bankapi.FaultKinds); err != nil {
 			t.Fatal(err)
 		}
-		plan := crashPlan{DB: dbPath, Bank: hs.URL, Seed: seed + int64(run), Run: run, Actors: actors, Acks: acksPath,
+		plan := crashPlan{DB: dbPath, Bank: hs.URL, Token: srv.AdminToken(), Seed: seed + int64(run), Run: run, Actors: actors, Acks: acksPath,
 			MaxOps: 100_000, Timeout: Millis(150 * time.Millisecond)}
 		selfKill := run%2 == 1
 		if selfKill {
@@ -373,9 +374,10 @@ func recoverAndCheck(t *testing.T, dbPath string, bank *bankmock.Engine, clock *
 func TestRemoteClockFollowsBank(t *testing.T) {
 	clock := vclock.NewManual(vclock.DefaultEpoch)
 	bank := bankmock.New(bankmock.Config{Seed: 1, Customers: 1, Clock: clock})
-	hs := httptest.NewServer(server.New(bank, server.Options{}))
+	srv := server.New(bank, server.Options{})
+	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	cl := client.New(hs.URL, client.Options{})
+	cl := client.New(hs.URL, client.Options{AdminToken: srv.AdminToken()})
 	rc := &remoteClock{admin: cl, t: clock.Now()}
 	got := rc.Advance(90 * time.Minute)
 	if want := vclock.DefaultEpoch.Add(90 * time.Minute); !got.Equal(want) || !clock.Now().Equal(want) || !rc.Now().Equal(want) {

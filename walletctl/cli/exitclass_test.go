@@ -65,13 +65,14 @@ func TestRefusedBankIsNetworkError(t *testing.T) {
 		t.Fatalf("init --bank at a closed port: %s", r)
 	}
 
-	srv := httptest.NewServer(server.New(bankmock.New(bankmock.Config{Seed: 1, Customers: 3}), server.Options{}))
+	srv := httptest.NewServer(server.New(bankmock.New(bankmock.Config{Seed: 1, Customers: 3}), server.Options{AdminToken: testBankToken}))
 	home := filepath.Join(t.TempDir(), "h")
-	if r := runIn(home, "", nil, "--bank", srv.URL, "sandbox", "init", "--customers", "3"); r.code != 0 {
+	env := map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken}
+	if r := runIn(home, "", env, "--bank", srv.URL, "sandbox", "init", "--customers", "3"); r.code != 0 {
 		t.Fatal(r)
 	}
 	srv.Close()
-	r = runIn(home, "", nil, "--bank", srv.URL, "bank", "customers")
+	r = runIn(home, "", env, "--bank", srv.URL, "bank", "customers")
 	if r.code != 9 || !strings.Contains(r.errOut, "NETWORK_ERROR") || strings.Contains(r.errOut, "PENDING") {
 		t.Fatalf("bank customers with the bank gone: %s", r)
 	}

@@ -59,9 +59,11 @@ func newWorld(t *testing.T, overHTTP bool) *world {
 	if overHTTP {
 		eng := bankmock.New(bankmock.Config{Seed: testSeed, Customers: 30, Clock: vclock.NewManual(vclock.DefaultEpoch),
 			Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
-		srv := httptest.NewServer(server.New(eng, server.Options{}))
+		h := server.New(eng, server.Options{})
+		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		w.bankURL = srv.URL
+		w.env["WALLETCTL_BANK_TOKEN"] = h.AdminToken() // to register the home as a partner
 	}
 	w.ok("sandbox", "init", "--seed", itoa(testSeed), "--customers", "30")
 	return w

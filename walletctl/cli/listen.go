@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
 	"sort"
@@ -64,8 +63,10 @@ object per attempt. --max-events and --timeout stop it by themselves.`,
 			if forwardTo == "" {
 				return invalidArg("your receiver's address, e.g. --forward-to http://localhost:8080/notify", "--forward-to is required")
 			}
-			if u, err := url.Parse(forwardTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return invalidArg("an http(s) URL, e.g. --forward-to http://localhost:8080/notify", "--forward-to %q is not an http(s) URL", forwardTo)
+			// The wallet checks it again (the one check of every URL the sender is given); checked
+			// here too so that a typo is told before anything is registered.
+			if err := walletctl.CheckNotifyURL("--forward-to", forwardTo); err != nil {
+				return err
 			}
 			only := map[string]bool{}
 			for _, e := range strings.Split(events, ",") {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -13,7 +12,6 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
 
-	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
@@ -192,43 +190,4 @@ func detailValue(v any) string {
 		return x
 	}
 	return fmt.Sprint(v)
-}
-
-// bankAdminError maps a bankmock error from an admin call (bank otp, bank fault, ...) to the
-// wallet's error type.
-func bankAdminError(err error) (*walletctl.Error, bool) {
-	be, ok := bankapi.AsError(err)
-	if !ok {
-		return nil, false
-	}
-	code := walletctl.CodeInternal
-	hint := ""
-	switch be.Code {
-	case bankapi.CodeNotFound:
-		code = walletctl.CodeNotFound
-		hint = "list what exists first: walletctl bank customers, walletctl bank fault list"
-	case bankapi.CodeInvalidRequest, bankapi.CodeCardUnknown:
-		code = walletctl.CodeInvalidArgument
-	case bankapi.CodeUnauthorized:
-		code = walletctl.CodeInvalidArgument
-		hint = "the bank's admin API needs loopback or a token: set WALLETCTL_BANK_TOKEN"
-	case bankapi.CodeUnauthenticated: // a bank with an admin token: a credential we lack, not a bug
-		code = walletctl.CodeBankAuth
-		hint = "this needs the bank's admin token: set WALLETCTL_BANK_TOKEN (a partner key moves only its own things)"
-	case bankapi.CodeOutcomeUnknown:
-		code = walletctl.CodeNetwork
-	case bankapi.CodeIssuerUnavailable:
-		code = walletctl.CodeBankUnavailable
-		if errors.Is(err, bankapi.ErrNotSent) { // nothing listening at --bank: nothing was sent
-			code = walletctl.CodeNetwork
-		}
-	}
-	if hint == "" {
-		hint = walletctl.Hint(code)
-	}
-	d := map[string]any{"bank_code": be.Code}
-	if be.RespCode != "" {
-		d["resp_code"] = be.RespCode
-	}
-	return &walletctl.Error{Code: code, Message: "bank: " + be.Message, Hint: hint, Details: d, Err: err}, true
 }

@@ -15,15 +15,18 @@ import (
 	"github.com/walletctl/walletctl/walletctl/cli"
 )
 
-// bankServer is a real bankmock server on loopback and its engine, for assertions.
+// bankServer is a real bankmock server on loopback and its engine, for assertions. Its admin
+// token is testBankToken.
 func bankServer(t *testing.T) (string, *bankmock.Engine) {
 	t.Helper()
 	eng := bankmock.New(bankmock.Config{Seed: testSeed, Customers: 30, Clock: vclock.NewManual(vclock.DefaultEpoch),
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
-	srv := httptest.NewServer(server.New(eng, server.Options{}))
+	srv := httptest.NewServer(server.New(eng, server.Options{AdminToken: testBankToken}))
 	t.Cleanup(srv.Close)
 	return srv.URL, eng
 }
+
+const testBankToken = "test-bank-admin"
 
 func moneyOps(t *testing.T, eng *bankmock.Engine) int {
 	t.Helper()
@@ -45,7 +48,7 @@ func moneyOps(t *testing.T, eng *bankmock.Engine) int {
 func TestHomeRefusesAnotherBank(t *testing.T) {
 	urlX, engX := bankServer(t)
 	urlY, engY := bankServer(t)
-	w := &world{t: t, home: t.TempDir(), env: map[string]string{}, bankURL: urlX}
+	w := &world{t: t, home: t.TempDir(), env: map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken}, bankURL: urlX}
 	w.ok("sandbox", "init", "--seed", itoa(testSeed), "--customers", "30")
 	c := testCard(t, "ok")
 	u := w.verifiedUser("13900000001", c)
@@ -91,7 +94,7 @@ func TestTwoHomesOneBank(t *testing.T) {
 	c := testCard(t, "ok")
 	var homes []*world
 	for i, amount := range []string{"100", "999.99"} {
-		w := &world{t: t, home: t.TempDir(), env: map[string]string{}, bankURL: url}
+		w := &world{t: t, home: t.TempDir(), env: map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken}, bankURL: url}
 		w.ok("sandbox", "init", "--seed", itoa(testSeed), "--customers", "30")
 		u := w.verifiedUser("1390000000"+itoa(i+1), c)
 		cid := w.bindCard(u, c)
@@ -144,7 +147,7 @@ func TestTwoHomesOneBank(t *testing.T) {
 func TestStaleAgreementNeverDebitsAnotherCustomer(t *testing.T) {
 	url, eng := bankServer(t)
 	ctx := context.Background()
-	w := &world{t: t, home: t.TempDir(), env: map[string]string{}, bankURL: url}
+	w := &world{t: t, home: t.TempDir(), env: map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken}, bankURL: url}
 	w.ok("sandbox", "init", "--seed", itoa(testSeed), "--customers", "30")
 	ok, other := testCard(t, "ok"), testCard(t, "credit")
 	u1 := w.verifiedUser("13900000001", ok)
@@ -157,7 +160,7 @@ func TestStaleAgreementNeverDebitsAnotherCustomer(t *testing.T) {
 	// second home: neither may get u1's old agreement.
 	u2 := w.verifiedUser("13900000002", other)
 	w.bindCard(u2, other)
-	w2 := &world{t: t, home: t.TempDir(), env: map[string]string{}, bankURL: url}
+	w2 := &world{t: t, home: t.TempDir(), env: map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken}, bankURL: url}
 	w2.ok("sandbox", "init", "--seed", itoa(testSeed), "--customers", "30")
 	w2.bindCard(w2.verifiedUser("13900000003", other), other)
 	before, _ := eng.Customer(ctx, other.CardNo)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/chaos"
 	"github.com/walletctl/walletctl/walletctl/conformance"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
@@ -391,7 +392,7 @@ func asWalletError(err error) *walletctl.Error {
 	if errors.As(err, &we) {
 		return we
 	}
-	if be, ok := bankAdminError(err); ok {
+	if be, ok := bankadapter.AdminError(err); ok {
 		return be
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

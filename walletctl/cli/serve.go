@@ -10,14 +10,17 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/internal/admintoken"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/notify"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 	"github.com/walletctl/walletctl/walletctl/tenant"
 )
@@ -30,6 +33,7 @@ func (a *app) serveCmd() *cobra.Command {
 	var shutdownWait time.Duration
 	var keepOpen bool
 	var passwordCost string
+	var notifyAllow, notifyDeny string
 	cmd := &cobra.Command{
 		Use:   "serve --addr ADDR --data DIR",
 		Short: "Serve the wallet as an HTTP API (the remote backend), one isolated sandbox per tenant",
@@ -38,8 +42,9 @@ func (a *app) serveCmd() *cobra.Command {
 Each tenant (a team or a partner) is an isolated sandbox - its own users, bank world and clock -
 in DIR/tenants/<id>, behind an API key (Authorization: Bearer KEY). The admin API creates and
 deletes tenants: POST /admin/tenants {"name","seed","customers","bank_url"} answers {id, api_key};
-GET /admin/tenants; DELETE /admin/tenants/ID. It answers loopback clients only, unless
---admin-token is set, then only that token.
+GET /admin/tenants; DELETE /admin/tenants/ID. It needs the admin token (Authorization: Bearer
+TOKEN), from loopback too: --admin-token (or WALLETCTL_ADMIN_TOKEN), else the one kept in
+DIR/admin-token, made at the first start and shown on standard error with its export line.
 
 The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free port); access logs
 go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
@@ -64,7 +69,13 @@ tenant_<id> instead of DIR/tenants/<id>/wallet.db, so that several serve process
 tenant empties its schema unless the request says "join": true; a --tenant-key tenant joins what
 its schema holds, so every server started with the same --tenant-key serves one wallet. Deleting a
 tenant drops its schema. A search_path in the DSN prefixes the schemas (search_path=acme:
-acme_tenant_<id>), so that separate deployments can share a database.`,
+acme_tenant_<id>), so that separate deployments can share a database.
+
+Merchant notifications (and listen's forwards) go out through a fence: no redirect is followed,
+and link-local (cloud metadata), unspecified and multicast addresses, this server's own address
+and each tenant's bank are refused at connection time, after name resolution. Loopback and
+private ranges stay allowed (receivers live there). --notify-deny CIDR,... refuses more ranges;
+--notify-allow CIDR,... lets only its ranges through (a denied range stays refused).`,
 		Example: `  walletctl serve --addr 127.0.0.1:0 --data ./wallet-data --tenant-key dev-key-0123456789 --seed 1
   walletctl --backend http://127.0.0.1:PORT --api-key dev-key-0123456789 flow open-wallet
   walletctl serve --store postgres://wallet@127.0.0.1:5432/wallet --data ./a --tenant-key dev-key-0123456789 --tenant-bank http://127.0.0.1:8086`,
@@ -98,10 +109,32 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			if a.storeDSN != "" && !cmd.Flags().Changed("keep-open") {
 				keepOpen = false // servers sharing a PostgreSQL tenant reopen it per request
 			}
-			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
-				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: settings})
+			fence, self, err := notifyFence(notifyAllow, notifyDeny)
 			if err != nil {
 				return err
+			}
+			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
+				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: settings,
+				NotifyFence: fence})
+			if err != nil {
+				return err
+			}
+			tokenNote := ""
+			if adminToken == "" {
+				// Loopback is not a credential (DESIGN section 10): a server always has a token.
+				if err := os.MkdirAll(data, 0o700); err != nil {
+					tenants.Close(context.WithoutCancel(ctx))
+					return err
+				}
+				tok, created, err := admintoken.LoadOrCreate(data, "wct_")
+				if err != nil {
+					tenants.Close(context.WithoutCancel(ctx))
+					return err
+				}
+				adminToken, tokenNote = tok, "kept in "+filepath.Join(data, admintoken.FileName)
+				if created {
+					tokenNote = "made now and " + tokenNote
+				}
 			}
 			srv, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants, AdminToken: adminToken, Logger: logger, MaxQueue: maxQueue})
 			if err != nil {
@@ -125,7 +158,13 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 			if err != nil {
 				return invalidArg("pick another --addr, or 127.0.0.1:0 for a free port", "listen on %s: %v", addr, err)
 			}
+			self.Add(ln.Addr()) // from now on the tenants' senders refuse it
 			fmt.Fprintf(a.ios.Out, "http://%s\n", ln.Addr())
+			if tokenNote != "" {
+				// As `vault server -dev` shows its root token: the URL stays standard output's
+				// first line (scripts read it); the token goes to standard error, once.
+				fmt.Fprintf(a.ios.ErrOut, "admin token (%s): %s\n  export WALLETCTL_ADMIN_TOKEN=%s\n", tokenNote, adminToken, adminToken)
+			}
 			hs := &http.Server{
 				Handler:           srv,
 				ReadHeaderTimeout: 10 * time.Second,
@@ -158,7 +197,7 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8087", "listen address; port 0 picks a free one")
 	f.StringVar(&data, "data", "", "folder of the tenants: tenants.json and one sandbox per tenant (created if missing)")
-	f.StringVar(&adminToken, "admin-token", "", "token the admin API requires (env WALLETCTL_ADMIN_TOKEN); without it the admin API answers loopback only")
+	f.StringVar(&adminToken, "admin-token", "", "token the admin API requires (env WALLETCTL_ADMIN_TOKEN); default: the one kept in DATA/admin-token, made at the first start")
 	f.StringVar(&tenantKey, "tenant-key", "", "create a tenant with this API key at start unless one has it (scripts; env WALLETCTL_TENANT_KEY)")
 	f.Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed of the --tenant-key tenant")
 	f.IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers of the --tenant-key tenant")
@@ -167,6 +206,8 @@ acme_tenant_<id>), so that separate deployments can share a database.`,
 	f.BoolVar(&keepOpen, "keep-open", true, "keep every tenant's sandbox open (durable: wallet and bank commit each operation, the clock is saved after each request); false reopens it per request like a CLI command (the default with --store)")
 	f.IntVar(&maxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
 	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	f.StringVar(&notifyAllow, "notify-allow", "", "only these ranges (CIDR,...) may receive notifications; default: every range the fence does not refuse")
+	f.StringVar(&notifyDeny, "notify-deny", "", "ranges (CIDR,...) that never receive notifications, on top of the built-in refusals")
 	f.StringVar(&passwordCost, "password-cost", "sandbox", "argon2id cost of the payment passwords of tenants this server creates: sandbox (cheap, for fake passwords) or production (OWASP's, for a shared server whose users may type real ones); a tenant keeps the cost it was created with")
 	return cmd
 }
@@ -195,4 +236,19 @@ func schemaPrefix(dsn string) string {
 		}
 	}
 	return "tenant_"
+}
+
+// notifyFence is the tenants' notification fence: the operator's ranges, and this server's own
+// listening addresses, filled in once it listens.
+func notifyFence(allow, deny string) (notify.Fence, *notify.Listeners, error) {
+	var p notify.Policy
+	var err error
+	if p.Allow, err = notify.ParsePrefixes(allow); err != nil {
+		return notify.Fence{}, nil, invalidArg("comma-separated CIDR ranges, e.g. --notify-allow 127.0.0.0/8,10.0.0.0/8", "--notify-allow: %v", err)
+	}
+	if p.Deny, err = notify.ParsePrefixes(deny); err != nil {
+		return notify.Fence{}, nil, invalidArg("comma-separated CIDR ranges, e.g. --notify-deny 10.1.0.0/16", "--notify-deny: %v", err)
+	}
+	self := &notify.Listeners{}
+	return notify.NewFence(p).WithListeners(self), self, nil
 }

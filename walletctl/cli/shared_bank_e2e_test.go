@@ -21,8 +21,8 @@ import (
 // txn (failed: the bank never processed it), the bank must hold one debit per wallet, each
 // wallet's journal must be its own, and nothing may say INTERNAL.
 func TestSharedBankEndToEnd(t *testing.T) {
-	bank := startServer(t, bankmockBinary(t), nil, "serve", "--addr", "127.0.0.1:0", "--seed", "7", "--customers", "20")
-	srv := startServe(t, nil, "--data", t.TempDir())
+	bank := startServer(t, bankmockBinary(t), []string{"BANKMOCK_ADMIN_TOKEN=" + e2eBankToken}, "serve", "--addr", "127.0.0.1:0", "--seed", "7", "--customers", "20")
+	srv := startServe(t, []string{"WALLETCTL_ADMIN_TOKEN=e2e-wallet-admin", "WALLETCTL_BANK_TOKEN=" + e2eBankToken}, "--data", t.TempDir())
 	card := testCard(t, "ok")
 	startBalance := bankCustomer(t, bank.url, card.CardNo).Balance
 
@@ -33,7 +33,7 @@ func TestSharedBankEndToEnd(t *testing.T) {
 	var wallets []wallet
 	for i := 1; i <= 3; i++ {
 		home := t.TempDir()
-		env := []string{"WALLETCTL_HOME=" + home, "WALLETCTL_BANK=" + bank.url}
+		env := []string{"WALLETCTL_HOME=" + home, "WALLETCTL_BANK=" + bank.url, "WALLETCTL_BANK_TOKEN=" + e2eBankToken}
 		if r := exeEnv(t, env, "", "sandbox", "init", "--seed", "7", "--customers", "20"); r.code != 0 {
 			t.Fatalf("home %d: sandbox init: %s", i, r)
 		}
@@ -42,7 +42,9 @@ func TestSharedBankEndToEnd(t *testing.T) {
 	for i := 1; i <= 2; i++ {
 		key := fmt.Sprintf("shared-bank-tenant-key-%d", i)
 		body := fmt.Sprintf(`{"name":"tenant%d","seed":7,"customers":20,"bank_url":%q,"api_key":%q}`, i, bank.url, key)
-		resp, err := http.Post(srv.url+"/admin/tenants", "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", srv.url+"/admin/tenants", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer e2e-wallet-admin")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +122,9 @@ func TestSharedBankEndToEnd(t *testing.T) {
 	})
 
 	// The bank's view: one partner per wallet, each with exactly one debit of 200.00 processed.
-	resp, err := http.Get(bank.url + "/admin/journal")
+	req, _ := http.NewRequest("GET", bank.url+"/admin/journal", nil)
+	req.Header.Set("Authorization", "Bearer "+e2eBankToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,9 +156,14 @@ func TestSharedBankEndToEnd(t *testing.T) {
 	t.Logf("%d wallets on one bank: %d journal entries, %d partners with one debit each", len(wallets), len(all), len(perPartner))
 }
 
+// e2eBankToken is the admin token of the bankmock servers these tests start.
+const e2eBankToken = "e2e-bank-admin"
+
 func bankCustomer(t *testing.T, bankURL, cardNo string) bankapi.Customer {
 	t.Helper()
-	resp, err := http.Get(bankURL + "/admin/customers/" + cardNo)
+	req, _ := http.NewRequest("GET", bankURL+"/admin/customers/"+cardNo, nil)
+	req.Header.Set("Authorization", "Bearer "+e2eBankToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

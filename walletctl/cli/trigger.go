@@ -91,6 +91,10 @@ order, the refund and the notification (with its first attempt).`,
 		if notifyURL == "" {
 			notifyURL = triggerNotifyURL
 		}
+		// Before anything is created: the wallet would refuse it at the order.
+		if err := walletctl.CheckNotifyURL("--notify-url", notifyURL); err != nil {
+			return err
+		}
 		t := &trigger{a: a, event: event, mchid: mchid, amount: fen, url: notifyURL, res: &triggerResult{Event: event}}
 		if a.as != "" {
 			// Resolve the payer before asking for the password, which is asked before anything moves.

@@ -16,14 +16,17 @@ import (
 func newBank(t *testing.T) (*bankmock.Engine, *httptest.Server) {
 	t.Helper()
 	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: 5})
-	srv := server.New(eng, server.Options{})
+	srv := server.New(eng, server.Options{AdminToken: testAdminToken})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { srv.ReleaseHangs(); ts.Close() })
 	return eng, ts
 }
 
+// testAdminToken is the test banks' admin token: the kit stages its cards through the admin API.
+const testAdminToken = "test-admin"
+
 func testConfig(url string) Config {
-	return Config{URL: url, Timeout: 2 * time.Second, RunID: "t1"}
+	return Config{URL: url, Timeout: 2 * time.Second, RunID: "t1", AdminToken: testAdminToken}
 }
 
 func TestBankmockPassesEveryCheck(t *testing.T) {

@@ -55,7 +55,9 @@ func (bb *brokenBank) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ignore-fault-header":
 		r.Header.Del(bankapi.HeaderFault)
 	case "unscoped":
-		r.Header.Del("Authorization") // everyone is the default partner: a bank without partners
+		// Everyone is the default partner with every right: a bank without partners, where any
+		// credential (a partner key too) is taken for the operator's.
+		r.Header.Set("Authorization", "Bearer "+testAdminToken)
 	case "replay-new-txn":
 		if r.Method == "POST" && (r.URL.Path == "/v1/debits" || r.URL.Path == "/v1/credits") {
 			k := r.Header.Get(bankapi.HeaderIdempotencyKey)
@@ -126,7 +128,7 @@ func TestBrokenBanksFailTheirChecks(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Break, func(t *testing.T) {
 			eng := bankmock.New(bankmock.Config{Seed: 7, Customers: 5})
-			srv := server.New(eng, server.Options{})
+			srv := server.New(eng, server.Options{AdminToken: testAdminToken})
 			ts := httptest.NewServer(&brokenBank{next: srv, break_: c.Break, seen: map[string]int{}})
 			defer func() { srv.ReleaseHangs(); ts.Close() }()
 			rep := RunBank(context.Background(), testConfig(ts.URL))

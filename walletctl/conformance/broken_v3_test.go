@@ -21,10 +21,23 @@ import (
 type brokenV3 struct {
 	next   http.Handler
 	break_ string
+	slots  chan struct{} // queue-before-auth: the v3 queue, counted in before anything is checked
 }
 
 func (b *brokenV3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v3 := strings.Contains(r.URL.Path, "/v3/")
+	if b.break_ == "queue-before-auth" && v3 {
+		// issue 18's attack 4: a request counts in the v3 queue before its body is read or its
+		// signature checked, so slow unsigned bodies fill it.
+		select {
+		case b.slots <- struct{}{}:
+			defer func() { <-b.slots }()
+		default:
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"code":"FREQUENCY_LIMITED","message":"频率超限"}`))
+			return
+		}
+	}
 	if b.break_ == "unsigned-accepted" && v3 && r.Header.Get("Authorization") == "" {
 		// A server that lets an unsigned request through to the next layer, which then refuses
 		// it as a malformed request instead of SIGN_ERROR.
@@ -63,13 +76,14 @@ func TestBrokenV3FailsItsCheck(t *testing.T) {
 		"close-paid-204":         CheckV3ClosePaid,
 		"certificates-other-key": CheckV3Certificates,
 		"bill-hash":              CheckV3Bill,
+		"queue-before-auth":      CheckV3UnauthNoDelay,
 	}
 	for br, check := range cases {
 		t.Run(br, func(t *testing.T) {
 			const key = "conformance-test-key-0002"
 			srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{})
 			ct := srv.Create(t, walletctl.TenantSpec{Name: "partner", Seed: 5, Customers: 3, APIKey: key})
-			ts := httptest.NewServer(&brokenV3{next: srv.Handler, break_: br})
+			ts := httptest.NewServer(&brokenV3{next: srv.Handler, break_: br, slots: make(chan struct{}, 16)})
 			defer ts.Close()
 			cfg := testConfig(ts.URL)
 			cfg.APIKey = key

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -102,19 +103,22 @@ func bankCommand() *cobra.Command {
 		Long: `bank checks every endpoint of the bank-adapter protocol v1 (GET /v1/banks, verify, bindings
 with OTP, agreements, debits, credits, the transaction query, statements), every error code that can
 be provoked from the outside, idempotent replay, the query after a lost answer and statement totals.
-With the admin API (bankmock's /admin/*; loopback, or --admin-token) it stages its own customers and
-reads OTPs; without it those checks are n/a.`,
-		Example: `  bankmock serve --addr 127.0.0.1:8086 &
-  walletctl conformance bank --url http://127.0.0.1:8086
+With the admin API (bankmock's /admin/*, behind --admin-token or BANKMOCK_ADMIN_TOKEN) it stages its
+own customers and reads OTPs; without it those checks are n/a.`,
+		Example: `  bankmock serve --addr 127.0.0.1:8086 --data ./bank &
+  walletctl conformance bank --url http://127.0.0.1:8086 --admin-token "$(cat ./bank/admin-token)"
   walletctl conformance bank --url https://bank.example --admin-token "$BANK_ADMIN_TOKEN" -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if token == "" {
+				token = os.Getenv("BANKMOCK_ADMIN_TOKEN") // the export line bankmock serve shows
+			}
 			rep := RunBank(cmd.Context(), Config{URL: f.url, AdminToken: token, Timeout: f.timeout, RunID: f.runID})
 			return f.finish(cmd, rep)
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&token, "admin-token", "", "bearer token for the admin API (bankmock serve --admin-token)")
+	cmd.Flags().StringVar(&token, "admin-token", "", "bearer token for the admin API (env BANKMOCK_ADMIN_TOKEN; bankmock serve shows it at start)")
 	return cmd
 }
 
@@ -180,9 +184,8 @@ made up (out_trade_no and ids start with the run ID); only the receiver's answer
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if !strings.HasPrefix(notifyURL, "http://") && !strings.HasPrefix(notifyURL, "https://") {
-				return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: fmt.Sprintf("--notify-url %q is not an http(s) URL", notifyURL),
-					Hint: "give the URL your receiver listens at, e.g. --notify-url http://127.0.0.1:8090/notify"}
+			if err := walletctl.CheckNotifyURL("--notify-url", notifyURL); err != nil {
+				return err
 			}
 			if o.service == nil {
 				return &walletctl.Error{Code: walletctl.CodeInternal, Message: "conformance merchant has no wallet to take the merchant's credentials from"}

@@ -49,8 +49,10 @@ type MerchantConfig struct {
 	// this long before it counts as unanswered.
 	Deadline time.Duration
 	RunID    string // prefixes the out_trade_no and event ids the run makes up (default random)
-	// HTTPClient, if set, sends the notifications (tests; proxies).
+	// HTTPClient, if set, sends the notifications (tests; proxies); it follows no redirect either.
+	// Without it they go through Fence, as the wallet's own sender's do.
 	HTTPClient *http.Client
+	Fence      notify.Fence
 }
 
 // ErrNoMerchant means the wallet has no v3 merchant to act as (walletctl merchant create).
@@ -101,10 +103,12 @@ func RunMerchant(ctx context.Context, b MerchantBackend, cfg MerchantConfig) (*R
 	if cfg.RunID == "" {
 		cfg.RunID = "cf" + strings.ToLower(wechatpay.Nonce(4))
 	}
-	hc := &http.Client{Timeout: cfg.Deadline}
+	// The wallet's own sender's client: the same fence, and no redirect followed.
+	hc := cfg.Fence.Client(cfg.Deadline)
 	if cfg.HTTPClient != nil {
 		c := *cfg.HTTPClient
 		c.Timeout = cfg.Deadline
+		c.CheckRedirect = notify.NoRedirect
 		hc = &c
 	}
 	r := &merchantRun{cfg: cfg, hc: hc}

@@ -103,6 +103,8 @@ func RunWallet(ctx context.Context, cfg Config) *Report {
 		{CheckV3Merchant, r.v3Merchant}, {CheckV3Unsigned, r.v3Unsigned}, {CheckV3BadSignature, r.v3BadSignature},
 		{CheckV3Native, r.v3Native}, {CheckV3Pay, r.v3Pay}, {CheckV3Query, r.v3Query}, {CheckV3Refund, r.v3Refund},
 		{CheckV3Close, r.v3Close}, {CheckV3ClosePaid, r.v3ClosePaid}, {CheckV3Certificates, r.v3Certificates}, {CheckV3Bill, r.v3Bill},
+		{CheckV3NotifyNoRedirect, r.v3NotifyNoRedirect}, {CheckV3NotifyLinkLocal, r.v3NotifyLinkLocal},
+		{CheckV3UnauthNoDelay, r.v3UnauthNoDelay},
 	}
 	for _, s := range steps {
 		if ctx.Err() != nil {

@@ -34,7 +34,8 @@ const (
 
 // V3Checks lists the v3 check names in report order (they follow the other wallet checks).
 var V3Checks = []string{CheckV3Merchant, CheckV3Unsigned, CheckV3BadSignature, CheckV3Native, CheckV3Pay,
-	CheckV3Query, CheckV3Refund, CheckV3Close, CheckV3ClosePaid, CheckV3Certificates, CheckV3Bill}
+	CheckV3Query, CheckV3Refund, CheckV3Close, CheckV3ClosePaid, CheckV3Certificates, CheckV3Bill,
+	CheckV3NotifyNoRedirect, CheckV3NotifyLinkLocal, CheckV3UnauthNoDelay}
 
 const (
 	v3PayAmount    = 12_34

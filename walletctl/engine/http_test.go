@@ -18,10 +18,10 @@ import (
 func TestOverHTTP(t *testing.T) {
 	clock := vclock.NewManual(vclock.DefaultEpoch)
 	b := bankmock.New(bankmock.Config{Seed: 7, Customers: 5, Clock: clock})
-	srv := server.New(b, server.Options{})
+	srv := server.New(b, server.Options{AdminToken: "test-admin"})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { srv.ReleaseHangs(); ts.Close() })
-	cl := client.New(ts.URL, client.Options{Timeout: 2 * time.Second, Retries: -1})
+	cl := client.New(ts.URL, client.Options{AdminToken: "test-admin", Timeout: 2 * time.Second, Retries: -1})
 	w := newWorldWith(t, clock, cl, cl, walletctl.SandboxSettings())
 
 	// Bind: a wrong phone names the field over the wire too, then the real bind works.

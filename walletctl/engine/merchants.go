@@ -89,6 +89,12 @@ func (e *Engine) CreateMerchant(ctx context.Context, spec walletctl.MerchantSpec
 	if len(spec.Name) > 128 || len(spec.Category) > 64 || len(spec.AppID) > 32 {
 		return nil, errf(walletctl.CodeInvalidArgument, "merchant name (128), category (64) or appid (32 bytes) too long")
 	}
+	// Shown in tables, payers' screens, ledger notes and the trade bill.
+	for _, f := range [][2]string{{"name", spec.Name}, {"category", spec.Category}, {"appid", spec.AppID}} {
+		if err := walletctl.CheckText(f[0], f[1]); err != nil {
+			return nil, err
+		}
+	}
 	var out *walletctl.Merchant
 	err := e.update(ctx, func(tx walletctl.StoreTx) error {
 		n, err := tx.NextID("merchant")
@@ -336,8 +342,17 @@ func checkOrderFields(outTradeNo, desc, attach, notifyURL string, amount int64, 
 	if len(attach) > maxField {
 		return withDetails(errf(walletctl.CodeInvalidArgument, "attach is at most %d bytes", maxField), "field", "attach")
 	}
-	if len(notifyURL) > 255 || notifyURL != "" && !strings.HasPrefix(notifyURL, "http://") && !strings.HasPrefix(notifyURL, "https://") {
-		return withDetails(errf(walletctl.CodeInvalidArgument, "notify_url must be an http(s) URL of at most 255 bytes"), "field", "notify_url")
+	// Both end up in the trade bill, tables and logs.
+	if err := walletctl.CheckText("description", desc); err != nil {
+		return err
+	}
+	if err := walletctl.CheckText("attach", attach); err != nil {
+		return err
+	}
+	if notifyURL != "" {
+		if err := walletctl.CheckNotifyURL("notify_url", notifyURL); err != nil {
+			return err
+		}
 	}
 	if err := checkCurrency(currency); err != nil {
 		return err
@@ -1184,8 +1199,16 @@ func (e *Engine) Refund(ctx context.Context, req walletctl.RefundRequest) (*wall
 	if err := checkCurrency(req.Currency); err != nil {
 		return nil, err
 	}
-	if len(req.Reason) > 80*3 || len(req.NotifyURL) > 255 {
-		return nil, errf(walletctl.CodeInvalidArgument, "reason (80 characters) or notify_url (255) too long")
+	if len(req.Reason) > 80*3 {
+		return nil, withDetails(errf(walletctl.CodeInvalidArgument, "reason is at most 80 characters"), "field", "reason")
+	}
+	if err := walletctl.CheckText("reason", req.Reason); err != nil {
+		return nil, err
+	}
+	if req.NotifyURL != "" {
+		if err := walletctl.CheckNotifyURL("notify_url", req.NotifyURL); err != nil {
+			return nil, err
+		}
 	}
 	if err := e.tick(ctx); err != nil {
 		return nil, err
@@ -1380,14 +1403,20 @@ func (e *Engine) Refunds(ctx context.Context, mchid string) ([]walletctl.Refund,
 const billHeader = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
 const billSummaryHeader = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
 
+// billRow is one line of the bill. v3 prefixes every value with a backquote so that
+// spreadsheets keep long numbers as text, and its columns are split on commas with no quoting:
+// whatever a value holds (data stored before input was checked included), a comma, a line break
+// or another control character must not make another column or row, and a backquote or a quote
+// must not look like the start of a value or of a quoted field to a parser. They become their
+// full-width forms or a space.
 func billRow(fields ...string) string {
 	for i, f := range fields {
-		// v3 prefixes every value with a backquote so that spreadsheets keep long numbers as text;
-		// a comma inside a value would break the columns.
-		fields[i] = "`" + strings.ReplaceAll(f, ",", "，")
+		fields[i] = "`" + billEscaper.Replace(walletctl.SanitizeText(f))
 	}
 	return strings.Join(fields, ",")
 }
+
+var billEscaper = strings.NewReplacer(",", "，", "`", "｀", "\"", "＂")
 
 // TradeBill is a merchant's trade bill for a day (date "" or "today": today on the virtual
 // clock): ALL (payments and refunds), SUCCESS (payments) or REFUND (refunds).

@@ -127,6 +127,9 @@ func (e *Engine) ResendNotification(ctx context.Context, id string) (*walletctl.
 func (e *Engine) ForwardNotifications(ctx context.Context, url string, ttl time.Duration) error {
 	value := ""
 	if url != "" {
+		if err := walletctl.CheckNotifyURL("url", url); err != nil {
+			return err
+		}
 		if ttl <= 0 {
 			return errf(walletctl.CodeInvalidArgument, "a forward needs a positive time to live")
 		}

@@ -17,10 +17,10 @@ import (
 func TestRefusedConnectionIsNotPending(t *testing.T) {
 	clock := vclock.NewManual(vclock.DefaultEpoch)
 	b := bankmock.New(bankmock.Config{Seed: 7, Customers: 5, Clock: clock})
-	srv := server.New(b, server.Options{})
+	srv := server.New(b, server.Options{AdminToken: "test-admin"})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { srv.ReleaseHangs(); ts.Close() })
-	cl := client.New(ts.URL, client.Options{Timeout: 2 * time.Second, Retries: 2, Backoff: time.Millisecond})
+	cl := client.New(ts.URL, client.Options{AdminToken: "test-admin", Timeout: 2 * time.Second, Retries: 2, Backoff: time.Millisecond})
 	w := newWorldWith(t, clock, cl, cl, walletctl.SandboxSettings())
 	u, cid := w.ready(card("ok"))
 	if tx := must[*walletctl.Txn](t)(w.eng.TopUp(w.ctx, u, cid, 1_000, pw)); tx.Status != walletctl.TxnSucceeded {

@@ -556,24 +556,38 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	}
 }
 
-// Without an admin token the admin API answers loopback only.
-func TestAdminLoopbackOnly(t *testing.T) {
+// Loopback is not a credential: without the admin token nobody, from loopback or afar, reaches
+// the admin API; a browser-style form POST without an Authorization header is 401 on every admin
+// route and creates nothing. A server given no token made one (Server.AdminToken), and it works.
+func TestAdminNeedsTheToken(t *testing.T) {
 	s, _ := startServer(t, Options{}, tenant.Options{})
-	for _, remote := range []string{"10.1.2.3:5555", "[2001:db8::1]:80"} {
-		req := httptest.NewRequest("GET", "/admin/tenants", nil)
-		req.RemoteAddr = remote
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, req)
-		if w.Code != http.StatusForbidden {
-			t.Fatalf("%s: %d", remote, w.Code)
+	if !strings.HasPrefix(s.AdminToken(), "wct_") {
+		t.Fatalf("made admin token %q", s.AdminToken())
+	}
+	routes := []struct{ method, path string }{{"POST", "/admin/tenants"}, {"GET", "/admin/tenants"}, {"DELETE", "/admin/tenants/t1"}}
+	for _, remote := range []string{"127.0.0.1:5555", "[::1]:80", "10.1.2.3:5555", "[2001:db8::1]:80"} {
+		for _, rt := range routes {
+			req := httptest.NewRequest(rt.method, rt.path, strings.NewReader("name=evil&customers=1"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "http://evil.example")
+			req.RemoteAddr = remote
+			w := httptest.NewRecorder()
+			s.ServeHTTP(w, req)
+			if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), CodeUnauthenticated) {
+				t.Errorf("%s %s from %s without the token: %d %s", rt.method, rt.path, remote, w.Code, w.Body)
+			}
 		}
 	}
+	if n := len(s.Tenants().List()); n != 0 {
+		t.Fatalf("%d tenants after the refused requests", n)
+	}
 	req := httptest.NewRequest("GET", "/admin/tenants", nil)
-	req.RemoteAddr = "127.0.0.1:5555"
+	req.RemoteAddr = "10.1.2.3:5555"
+	req.Header.Set("Authorization", "Bearer "+s.AdminToken())
 	w := httptest.NewRecorder()
 	s.ServeHTTP(w, req)
 	if w.Code != http.StatusOK {
-		t.Fatalf("loopback: %d", w.Code)
+		t.Fatalf("with the made token: %d", w.Code)
 	}
 }
 
@@ -738,10 +752,10 @@ func TestConcurrentClients(t *testing.T) {
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	ctx := context.Background()
 	bankEng := bankmock.New(bankmock.Config{Seed: 1, Customers: 3, Clock: vclock.NewManual(vclock.DefaultEpoch)})
-	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{}))
+	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{AdminToken: "test-bank-admin"}))
 	defer bank.Close()
 
-	s, _ := newServer(t, Options{}, tenant.Options{Throwaway: true, Now: fixedNow})
+	s, _ := newServer(t, Options{}, tenant.Options{Throwaway: true, Now: fixedNow, BankToken: "test-bank-admin"})
 	ct := createTenant(t, s, walletctl.TenantSpec{Seed: 1, Customers: 3, BankURL: bank.URL})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -102,12 +102,11 @@ func buildOpenAPI() obj {
 	}
 	admin := func(op, summary string, body, result any, status string) obj {
 		o := obj{"operationId": op, "summary": summary, "tags": []string{"admin"}, "description": summary + ". " + adminRule,
-			"security": []obj{{}, {"adminToken": []string{}}}}
+			"security": []obj{{"adminToken": []string{}}}}
 		if body != nil {
 			o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": input(reflect.TypeOf(body))}}}
 		}
-		r := obj{"default": errResp("an error"), "401": withHeaders(errResp("no valid admin token (the server has one)"), wwwAuth),
-			"403": errResp("not loopback and no admin token set")}
+		r := obj{"default": errResp("an error"), "401": withHeaders(errResp("no valid admin token"), wwwAuth)}
 		if result != nil {
 			r[status] = obj{"description": "OK", "content": obj{"application/json": obj{"schema": ref(reflect.TypeOf(result))}}}
 		} else {

@@ -9,10 +9,9 @@ import (
 )
 
 // adminRule is what the server does on /admin/* (adminOnly), said in every place that documents
-// the admin API: the security requirement lists {} beside the token because of it.
-const adminRule = "With --admin-token, only that token opens the admin API (anything else is 401). Without one, " +
-	"the admin API answers loopback callers with no credentials at all (hence the empty security requirement {}) " +
-	"and refuses other callers with 403."
+// the admin API.
+const adminRule = "Only the admin token opens the admin API, from loopback too (anything else is 401): --admin-token, " +
+	"or the one walletctl serve keeps in DATA/admin-token and shows at start."
 
 var wwwAuth = obj{"WWW-Authenticate": obj{"description": "Bearer realm=\"walletctl\"", "schema": obj{"type": "string"}}}
 

@@ -17,7 +17,7 @@ import (
 // TestOpenAPIProxiedBankPaths: the wallet's document is valid OpenAPI 3 for kin-openapi, and
 // its /v1/bank/... paths (several segments, as walletctl bank sends them) are found by a
 // validator, with the bank's own schemas: requests and responses through a real wallet server
-// must match it, the loopback admin API without a token included.
+// must match it, the admin API (with and without its token) included.
 func TestOpenAPIProxiedBankPaths(t *testing.T) {
 	v, err := openapivalidate.New("wallet", OpenAPI())
 	if err != nil {
@@ -70,7 +70,8 @@ func TestOpenAPIProxiedBankPaths(t *testing.T) {
 		{"GET", "/v1/users", "", 200, nil},
 		{"GET", "/v1/tenant", "", 200, nil},
 		{"GET", "/v1/tenant", "", 401, []string{"Authorization", "Bearer wrong"}},
-		{"GET", "/admin/tenants", "", 200, []string{"Authorization", ""}},
+		{"GET", "/admin/tenants", "", 401, []string{"Authorization", ""}},
+		{"GET", "/admin/tenants", "", 200, []string{"Authorization", "Bearer " + s.AdminToken()}},
 	} {
 		if got := send(c.method, c.path, c.body, c.hdr...); got != c.want {
 			t.Errorf("%s %s: %d, want %d", c.method, c.path, got, c.want)
@@ -82,6 +83,10 @@ func TestOpenAPIProxiedBankPaths(t *testing.T) {
 	send("GET", "/v1/bank/healthz", "")
 	send("GET", "/v1/bank/openapi.json", "")
 	send("POST", "/v1/bank/v1/cards/verify", card)
+	send("POST", "/v1/bank/v1/identities/verify", `{"name":"`+ok.Name+`","id_no":"`+ok.IDNo+`"}`)
+	if !strings.Contains(last, `"match":true`) {
+		t.Errorf("identity registry through the proxy: %s", last)
+	}
 	send("POST", "/v1/bank/v1/bindings", card)
 	id := between(last, `"binding_id":"`, `"`)
 	send("GET", "/v1/bank/admin/otp?phone="+ok.Phone, "")
@@ -113,8 +118,8 @@ func TestOpenAPIProxiedBankPaths(t *testing.T) {
 	send("GET", "/openapi.json", "")
 	send("POST", "/v1/users", `{"phone":"13900000001"}`)
 	send("GET", "/v1/users/u1/transfers", "")
-	send("POST", "/admin/tenants", `{"name":"second","customers":1}`, "Authorization", "")
-	send("DELETE", "/admin/tenants/"+between(last, `"id":"`, `"`), "", "Authorization", "")
+	send("POST", "/admin/tenants", `{"name":"second","customers":1}`, "Authorization", "Bearer "+s.AdminToken())
+	send("DELETE", "/admin/tenants/"+between(last, `"id":"`, `"`), "", "Authorization", "Bearer "+s.AdminToken())
 	send("GET", "/v1/users", "", "Authorization", "Bearer wrong")
 	for _, op := range v.Missing() {
 		if strings.HasPrefix(op, "GET /v1/users/") || strings.HasPrefix(op, "POST /v1/users/") || strings.HasPrefix(op, "PUT /v1/users/") ||

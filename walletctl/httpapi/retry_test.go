@@ -33,9 +33,9 @@ type retryWorld struct {
 func newRetryWorld(t *testing.T, opts Options) *retryWorld {
 	t.Helper()
 	bankEng := bankmock.New(bankmock.Config{Seed: 1, Customers: 3, Clock: vclock.NewManual(vclock.DefaultEpoch)})
-	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{}))
+	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{AdminToken: "test-bank-admin"}))
 	t.Cleanup(bank.Close)
-	s, hs := startServer(t, opts, tenant.Options{})
+	s, hs := startServer(t, opts, tenant.Options{BankToken: "test-bank-admin"})
 	ct := createTenant(t, s, walletctl.TenantSpec{Seed: 1, Customers: 3, BankURL: bank.URL})
 	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
 	payer := readyPayer(t, c, c.Bank(5*time.Second))

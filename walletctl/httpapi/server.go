@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/internal/admintoken"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/v3api"
 )
@@ -59,6 +59,14 @@ type Tenants interface {
 	// (whose callers are merchants authenticated by their signatures, not by the tenant's key);
 	// svc also implements walletctl.PlatformService. ok is false when there is no such tenant.
 	ServeID(ctx context.Context, id string, fn func(svc walletctl.Service)) (ok bool, err error)
+	// TenantOf is the id of the tenant whose API key is apiKey, "" when none has it, without
+	// taking any tenant's lock: a request is authenticated before it counts against a queue.
+	TenantOf(apiKey string) string
+	// V3Keys is tenant id's v3 platform identity and merchant credentials, usable without the
+	// tenant's lock (a request's signature is checked before it waits for the tenant, so that a
+	// request that is not a merchant's never delays one that is); nil when there is no such
+	// tenant. A mchid it does not know must not take the tenant's lock per request.
+	V3Keys(id string) v3api.Keys
 	// Close writes back and closes every tenant, waiting for their in-flight requests.
 	Close(ctx context.Context) error
 }
@@ -67,8 +75,9 @@ type Tenants interface {
 type Options struct {
 	// Tenants are the tenants served; required. The server owns them: Server.Close closes them.
 	Tenants Tenants
-	// AdminToken, when set, opens /admin/* to clients presenting "Authorization: Bearer <token>"
-	// and closes it to everyone else; when empty, /admin/* answers loopback clients only.
+	// AdminToken opens /admin/* to clients presenting "Authorization: Bearer <token>" and closes
+	// it to everyone else, loopback included (DESIGN section 10). When empty, NewServer makes a
+	// random one (Server.AdminToken tells it): there is no admin without a token.
 	AdminToken string
 	// MaxBodyBytes limits request bodies (default 1 MiB); larger ones get 413.
 	MaxBodyBytes int64
@@ -79,7 +88,14 @@ type Options struct {
 	// tenant runs one request at a time); one more is answered 503 SERVER_BUSY with Retry-After,
 	// unrun. 0 means DefaultMaxQueue.
 	MaxQueue int
+	// BodyReadTimeout bounds how long a request's body may take to arrive once its headers have
+	// (default DefaultBodyReadTimeout): a client trickling a large body holds only its own
+	// connection, and only this long.
+	BodyReadTimeout time.Duration
 }
+
+// DefaultBodyReadTimeout is Options.BodyReadTimeout's default.
+const DefaultBodyReadTimeout = 10 * time.Second
 
 // DefaultMaxQueue is Options.MaxQueue's default: enough for a tenant's bursts, small enough that
 // a client stuck behind a full queue learns it at once instead of timing out with an unknown
@@ -115,6 +131,12 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MaxQueue <= 0 {
 		opts.MaxQueue = DefaultMaxQueue
 	}
+	if opts.BodyReadTimeout <= 0 {
+		opts.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if opts.AdminToken == "" {
+		opts.AdminToken = admintoken.New("wct_")
+	}
 	s := &Server{opts: opts, tenants: opts.Tenants, mux: http.NewServeMux(), log: opts.Logger, queued: map[[32]byte]int{}}
 	for i := range Routes {
 		rt := &Routes[i]
@@ -127,15 +149,13 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	// Whoami: the tenant of the API key, so that a client can build the tenant's v3 base URL
 	// (<server>/tenants/<id>) from its key alone (walletctl conformance wallet does).
 	s.mux.HandleFunc("GET /v1/tenant", func(w http.ResponseWriter, r *http.Request) {
-		id, ok, err := s.tenants.Serve(r.Context(), bearer(r), func(walletctl.Service, http.Handler) {})
-		switch {
-		case id == "" || !ok:
+		// The key's tenant without its lock: learning one's own id waits for nobody.
+		id := s.tenants.TenantOf(bearer(r))
+		if id == "" {
 			unauthenticated(w, "a valid tenant API key is required", "send Authorization: Bearer <key>")
-		case err != nil:
-			writeError(w, err, nil)
-		default:
-			writeJSON(w, http.StatusOK, map[string]string{"id": id, "v3_base_path": "/tenants/" + id})
+			return
 		}
+		writeJSON(w, http.StatusOK, map[string]string{"id": id, "v3_base_path": "/tenants/" + id})
 	})
 	s.mux.HandleFunc("/v1/bank/", s.tenantOnly(func(w http.ResponseWriter, r *http.Request, _ walletctl.Service, bank http.Handler) {
 		http.StripPrefix("/v1/bank", bank).ServeHTTP(w, r)
@@ -167,6 +187,9 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// AdminToken is the token of /admin/*: Options.AdminToken, or the one NewServer made.
+func (s *Server) AdminToken() string { return s.opts.AdminToken }
+
 // Tenants is the server's tenant set.
 func (s *Server) Tenants() Tenants { return s.tenants }
 
@@ -195,6 +218,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	w.bytes += int64(n)
 	return n, err
 }
+
+// Unwrap lets http.ResponseController reach the connection (read deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
@@ -241,12 +267,20 @@ func unauthenticated(w http.ResponseWriter, msg, hint string) {
 // tenantOnly resolves the API key to a tenant and runs h on its wallet and bank under the
 // tenant's lock. The answer is buffered until the tenant is saved, so that a failure to save is
 // the answer. A tenant's queue is bounded (Options.MaxQueue), and a request whose client has
-// gone by its turn is not run.
+// gone by its turn is not run. A request without a tenant's key is refused before it counts in any
+// queue or its body is read: it costs no tenant anything.
 func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, bank http.Handler)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := bearer(r)
+		if s.tenants.TenantOf(key) == "" {
+			w.Header().Set("Connection", "close") // see refuseUnread
+			unauthenticated(w, "a valid tenant API key is required",
+				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
+			return
+		}
 		release, admitted := s.admit(key)
 		if !admitted {
+			w.Header().Set("Connection", "close") // see refuseUnread
 			w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
 			writeError(w, &walletctl.Error{Code: walletctl.CodeServerBusy,
 				Message: fmt.Sprintf("this tenant already has %d requests waiting; this one was not run", s.opts.MaxQueue),
@@ -256,7 +290,7 @@ func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc w
 		defer release()
 		// Read the body before waiting: net/http notices a client that hangs up (and cancels
 		// r.Context()) only once the request's body has been read to its end.
-		r.Body = readAhead(r.Body)
+		r.Body = s.readBody(w, r.Body)
 		buf := &bufferedResponse{header: http.Header{}}
 		id, ok, err := s.tenants.Serve(r.Context(), key, func(svc walletctl.Service, bank http.Handler) {
 			if err := r.Context().Err(); err != nil {
@@ -286,22 +320,47 @@ func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc w
 	}
 }
 
-// serveV3 serves a tenant's v3 API under the tenant's lock, the answer buffered until the tenant
-// is saved, as tenantOnly does.
+// serveV3 serves a tenant's v3 API. A request is read (MaxBodyBytes, within BodyReadTimeout) and
+// its signature checked first, outside the tenant's lock and before it counts in any queue, with
+// the tenant's cached credentials (Tenants.V3Keys): an unsigned or badly signed request, or one
+// that trickles its body, waits for nothing and delays no merchant's. Only then does it count in
+// its merchant's queue and wait for the tenant's lock, its answer buffered until the tenant is
+// saved, as tenantOnly does.
 func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("tenant")
 	if p, found := r.Context().Value(tenantKey{}).(*string); found {
 		*p = id
 	}
-	release, admitted := s.admit("v3\x00" + id)
+	keys := s.tenants.V3Keys(id)
+	if keys == nil {
+		w.Header().Set("Connection", "close") // see refuseUnread
+		v3api.WriteError(w, http.StatusNotFound, "RESOURCE_NOT_EXISTS", "资源不存在", fmt.Sprintf("no tenant %q", id))
+		return
+	}
+	http.StripPrefix("/tenants/"+id, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serveV3Tenant(w, r, id, keys)
+	})).ServeHTTP(w, r)
+}
+
+func (s *Server) serveV3Tenant(w http.ResponseWriter, r *http.Request, id string, keys v3api.Keys) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout)) // an error: a writer without a connection (tests)
+	a := v3api.Authenticate(w, r, v3api.Options{Keys: keys, MaxBodyBytes: s.opts.MaxBodyBytes})
+	// No deadline while the request waits and runs: net/http's read behind a handler would take
+	// its expiry for a client that hung up.
+	rc.SetReadDeadline(time.Time{})
+	if a == nil {
+		return // answered
+	}
+	// One merchant's burst fills its own queue, not its tenant's other merchants'.
+	release, admitted := s.admit("v3\x00" + id + "\x00" + a.MchID())
 	if !admitted {
 		w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
 		v3api.WriteError(w, http.StatusTooManyRequests, "FREQUENCY_LIMITED", "频率超限",
-			fmt.Sprintf("this tenant already has %d requests waiting; this one was not run", s.opts.MaxQueue))
+			fmt.Sprintf("this merchant already has %d requests waiting; this one was not run", s.opts.MaxQueue))
 		return
 	}
 	defer release()
-	r.Body = readAhead(r.Body)
 	buf := &bufferedResponse{header: http.Header{}}
 	ok, err := s.tenants.ServeID(r.Context(), id, func(svc walletctl.Service) {
 		if err := r.Context().Err(); err != nil {
@@ -309,8 +368,7 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("the client gave up (%v) while the request waited for its tenant; nothing was done", err))
 			return
 		}
-		h := v3api.Handler(v3api.Options{Service: svc, MaxBodyBytes: s.opts.MaxBodyBytes})
-		http.StripPrefix("/tenants/"+id, h).ServeHTTP(buf, r)
+		a.Serve(buf, r, svc)
 	})
 	switch {
 	case !ok:
@@ -321,6 +379,10 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
 		buf.flushTo(w)
 	}
 }
+
+// refuseUnread: an answer given before the request's body was read closes the connection
+// ("Connection: close"), else net/http would first wait for the rest of the body to keep the
+// connection, and a client that never sends it would hold the refusal back.
 
 // admit counts a request of the tenant of key in, unless that tenant already has one running
 // and MaxQueue waiting; release counts it out.
@@ -342,6 +404,15 @@ func (s *Server) admit(key string) (release func(), ok bool) {
 }
 
 func queueKey(apiKey string) [32]byte { return sha256.Sum256([]byte(apiKey)) }
+
+// readBody is readAhead within BodyReadTimeout, the deadline lifted again before the request waits
+// for its tenant (see serveV3Tenant).
+func (s *Server) readBody(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
+	defer rc.SetReadDeadline(time.Time{})
+	return readAhead(body)
+}
 
 // readAhead reads body to its end now and returns a body that gives the same bytes and then the
 // same error (a too-large body still fails where it is decoded, with the same answer).
@@ -389,31 +460,17 @@ func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
 	w.Write(b.body.Bytes())
 }
 
-// adminOnly applies bankmock's rule: with a token, only that token; without, loopback only.
+// adminOnly lets through only the admin token: a browser's form POST or a script on loopback
+// without it is 401 like anyone else.
 func (s *Server) adminOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.AdminToken != "" {
-			if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(s.opts.AdminToken)) != 1 {
-				unauthenticated(w, "the admin token is required", "send Authorization: Bearer <admin token>")
-				return
-			}
-		} else if !isLoopback(r.RemoteAddr) {
-			writeJSON(w, http.StatusForbidden, errorEnvelope{Error: errorBody{Code: walletctl.CodeUnauthorized,
-				Message: "the admin API answers loopback clients only when no admin token is set",
-				Hint:    "start walletctl serve with --admin-token and send it as Authorization: Bearer <token>"}})
+		if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(s.opts.AdminToken)) != 1 {
+			unauthenticated(w, "the admin token is required",
+				"send Authorization: Bearer <admin token>: walletctl serve --admin-token, or the one it keeps in DATA/admin-token and shows at start")
 			return
 		}
 		h(w, r)
 	}
-}
-
-func isLoopback(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
@@ -27,23 +28,27 @@ import (
 // AnswerBytes is how much of a merchant's answer an attempt keeps.
 const AnswerBytes = 256
 
-// Sender posts notifications. The zero value is usable.
+// Sender posts notifications. The zero value is usable (the default fence); do not copy it
+// after first use.
 type Sender struct {
-	// Client sends the requests (default: a client with NotifyTimeout).
-	Client *http.Client
+	// Fence decides which addresses may be connected to; every request goes through it and no
+	// redirect is followed. There is deliberately no way to hand the sender another client.
+	Fence Fence
 	// Now is the wall clock the signatures carry: receivers check it against their own (±5 min).
 	Now func() time.Time
 	// Rand supplies nonces (default crypto/rand).
 	Rand io.Reader
+
+	once sync.Once
+	hc   *http.Client
 }
 
 var _ walletctl.Deliverer = (*Sender)(nil)
 
+// client is made once, so that connections to a receiver are reused between attempts.
 func (s *Sender) client() *http.Client {
-	if s.Client != nil {
-		return s.Client
-	}
-	return &http.Client{Timeout: walletctl.NotifyTimeout}
+	s.once.Do(func() { s.hc = s.Fence.Client(walletctl.NotifyTimeout) })
+	return s.hc
 }
 
 func (s *Sender) now() time.Time {
@@ -116,6 +121,11 @@ func (s *Sender) Build(d walletctl.Delivery) ([]byte, http.Header, error) {
 // Deliver posts one attempt and reports it: OK is a 2xx within the timeout.
 func (s *Sender) Deliver(ctx context.Context, d walletctl.Delivery) walletctl.NotifyAttempt {
 	a := walletctl.NotifyAttempt{URL: d.URL}
+	if err := walletctl.CheckNotifyURL("notify_url", d.URL); err != nil {
+		// Stored before the check existed, or a forward registered by an older server.
+		a.Error = "bad notify URL: " + err.Error()
+		return a
+	}
 	body, h, err := s.Build(d)
 	if err != nil {
 		a.Error = "could not build the notification: " + err.Error()
@@ -139,12 +149,28 @@ func (s *Sender) Deliver(ctx context.Context, d walletctl.Delivery) walletctl.No
 	defer resp.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, AnswerBytes))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	a.Status, a.Answer = resp.StatusCode, string(head)
+	a.Status, a.Answer = resp.StatusCode, answerText(head)
 	a.OK = resp.StatusCode >= 200 && resp.StatusCode < 300
 	return a
 }
 
+// answerText is the receiver's answer as kept: it is shown in tables and logs, so control
+// characters other than line breaks and tabs (which the tables fold, and JSON escapes) become
+// spaces; the first AnswerBytes may end inside a character.
+func answerText(b []byte) string {
+	return strings.Map(func(r rune) rune {
+		if r != '\n' && r != '\r' && r != '\t' && !walletctl.Printable(string(r)) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(string(b), "\uFFFD"))
+}
+
 func describe(err error) string {
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return refused.Error()
+	}
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
 		return fmt.Sprintf("no answer within %s", walletctl.NotifyTimeout)
 	}

@@ -44,6 +44,12 @@ const pw = "385926"
 
 func newWorld(t *testing.T, publicKeyMode bool) *world {
 	t.Helper()
+	return newWorldWith(t, publicKeyMode, &notify.Sender{})
+}
+
+// newWorldWith is newWorld whose notifications go out through sender.
+func newWorldWith(t *testing.T, publicKeyMode bool, sender *notify.Sender) *world {
+	t.Helper()
 	clock := vclock.NewManual(vclock.DefaultEpoch)
 	b := bankmock.New(bankmock.Config{Seed: 7, Customers: 5, Clock: clock, ClientTimeout: 200 * time.Millisecond})
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "wallet.db"))
@@ -52,7 +58,7 @@ func newWorld(t *testing.T, publicKeyMode bool) *world {
 	}
 	t.Cleanup(func() { st.Close() })
 	eng, err := engine.New(engine.Config{Store: st, Bank: bankadapter.New(b), Identity: bankadapter.NewRegistry(b), Clock: clock,
-		Settings: walletctl.SandboxSettings(), SecretKey: []byte("walletctl notify test secret key"), Deliverer: &notify.Sender{}})
+		Settings: walletctl.SandboxSettings(), SecretKey: []byte("walletctl notify test secret key"), Deliverer: sender})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ var proxyTransport = func() *http.Transport {
 //     this home's partner (its journal, OTPs, transactions, fault rules) and refuses bank-wide
 //     admin (customers, reset, snapshot, the clock, partners, bank-wide faults). The server
 //     operator's bank token is never sent. A home without a partner key is refused (403) rather
-//     than proxied without credentials, which a loopback bank would take for its operator.
+//     than proxied without credentials, which the bank would take for its default partner.
 //
 // The handler must be used while the sandbox is open.
 func (s *Sandbox) BankHandler(opts BankHandlerOptions) http.Handler {
@@ -91,11 +91,11 @@ type privateBank struct{ srv *bankserver.Server }
 
 func (p privateBank) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.Clone(r.Context())
-	// The caller already proved who asks: no credentials (the protocol acts as the default
-	// partner, the wallet's own) from a loopback caller is the bank's rule for full rights when
-	// it has no admin token, which this private bank never has.
-	r.Header.Del("Authorization")
-	r.RemoteAddr = "127.0.0.1:0"
+	// The caller already proved who asks (the tenant's API key): the home's owner has the whole
+	// of its private bank, so the request carries the private server's own admin token (the
+	// protocol then acts as the default partner, the wallet's own). Whatever the caller sent
+	// is dropped.
+	r.Header.Set("Authorization", "Bearer "+p.srv.AdminToken())
 	p.srv.ServeHTTP(w, r)
 }
 

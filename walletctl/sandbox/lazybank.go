@@ -30,8 +30,9 @@ type lazyBank struct {
 }
 
 var (
-	_ bankapi.API   = (*lazyBank)(nil)
-	_ bankapi.Admin = (*lazyBank)(nil)
+	_ bankapi.API              = (*lazyBank)(nil)
+	_ bankapi.Admin            = (*lazyBank)(nil)
+	_ bankapi.IdentityRegistry = (*lazyBank)(nil)
 )
 
 func (b *lazyBank) config() bankmock.Config {
@@ -187,6 +188,14 @@ func (b *lazyBank) Statement(ctx context.Context, date string) (*bankapi.Stateme
 		return nil, err
 	}
 	return e.Statement(ctx, date)
+}
+
+func (b *lazyBank) CheckIdentity(ctx context.Context, req bankapi.IdentityCheck) (*bankapi.IdentityResult, error) {
+	e, err := b.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.CheckIdentity(ctx, req)
 }
 
 func (b *lazyBank) Customers(ctx context.Context) ([]bankapi.Customer, error) {

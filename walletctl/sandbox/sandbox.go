@@ -108,7 +108,12 @@ func (m Meta) throwaway() bool { return m.Durability == DurabilityNone }
 type Options struct {
 	Home      string // the folder; required
 	BankURL   string // "" = the in-process bank kept in bank.db; else a bankmock server
-	BankToken string // admin token for a remote bank (registering a partner, customers, the clock)
+	BankToken string // admin token for a remote bank (registering a partner; bank customers)
+	// PartnerOnly keeps BankToken to registering this home as a partner: every other call to the
+	// bank, faults, OTPs, the journal, the clock and real-name checks included, carries only the
+	// partner key, so the home never acts as bank admin (DESIGN section 10: walletctl serve's
+	// tenants).
+	PartnerOnly bool
 	// BankKey, when set, is a partner key issued by the bank's operator (bankmock partner create):
 	// a sandbox created with it uses it instead of registering itself as a new partner.
 	BankKey string
@@ -131,8 +136,13 @@ type Options struct {
 	// with the pid the holder wrote in the lock file (0 if unknown), so that a person can be told
 	// why nothing happens.
 	LockWait func(holderPID int)
-	// Deliverer sends merchant notifications (default: walletctl/notify's HTTP sender).
+	// Deliverer sends merchant notifications (default: walletctl/notify's HTTP sender, fenced by
+	// NotifyFence).
 	Deliverer walletctl.Deliverer
+	// NotifyFence is what the default sender may connect to (the zero value: the built-in
+	// refusals only; a server adds its policy and its own address). The remote bank at BankURL is
+	// always refused on top of it.
+	NotifyFence notify.Fence
 }
 
 // InitOptions are the knobs of `sandbox init`.
@@ -412,7 +422,7 @@ func (s *Sandbox) register(ctx context.Context) (BankRef, error) {
 		case be != nil && (be.Code == bankapi.CodeUnauthorized || be.Code == bankapi.CodeUnauthenticated):
 			return ref, &walletctl.Error{Code: walletctl.CodeBankAuth, Err: err,
 				Message: fmt.Sprintf("the bank at %s refused to register this sandbox as a partner: %s", ref.URL, be.Message),
-				Hint:    "set WALLETCTL_BANK_TOKEN to the bank's admin token, or ask its operator for a partner key (bankmock partner create) and set WALLETCTL_BANK_KEY"}
+				Hint:    "set WALLETCTL_BANK_TOKEN to the bank's admin token (bankmock serve shows it at start, or keeps it in DIR/admin-token with --data), or ask its operator for a partner key (bankmock partner create) and set WALLETCTL_BANK_KEY"}
 		case be != nil && (be.Code == bankapi.CodeOutcomeUnknown || errors.Is(err, bankapi.ErrNotSent)):
 			return ref, &walletctl.Error{Code: walletctl.CodeNetwork, Err: err,
 				Message: fmt.Sprintf("cannot reach the bank at %s to register this sandbox: %s", ref.URL, be.Message),
@@ -671,7 +681,11 @@ func (s *Sandbox) load(meta Meta) error {
 			readOnly: s.readOnly}
 		api, admin = s.local, s.local
 	} else {
-		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: s.bankTimeout(), AdminToken: s.opts.BankToken,
+		token := s.opts.BankToken
+		if s.opts.PartnerOnly {
+			token = ""
+		}
+		s.remote = client.New(s.opts.BankURL, client.Options{Timeout: s.bankTimeout(), AdminToken: token,
 			PartnerKey: meta.Bank.PartnerKey})
 		api, admin = s.remote, s.remote
 	}
@@ -782,6 +796,10 @@ func (s *Sandbox) Advance(ctx context.Context, d time.Duration) (time.Time, erro
 	before := s.clock.Now()
 	if s.remote != nil && d > 0 {
 		if _, err := s.remote.Advance(ctx, d); err != nil {
+			if we, ok := bankadapter.AdminError(err); ok {
+				we.Message = "advancing this home's clock at its bank: " + we.Message
+				return before, we
+			}
 			return before, fmt.Errorf("advance the remote bank's clock: %w", err)
 		}
 	}
@@ -971,10 +989,12 @@ func (l *lazyStore) close() error {
 	return err
 }
 
-// deliverer is the sender of merchant notifications: the caller's, or HTTP with v3's 5 s timeout.
+// deliverer is the sender of merchant notifications: the caller's, or HTTP with v3's 5 s
+// timeout through the fence, which also refuses the remote bank: a notify_url naming the bank's
+// admin routes would otherwise be sent from inside the bank's trust.
 func (s *Sandbox) deliverer() walletctl.Deliverer {
 	if s.opts.Deliverer != nil {
 		return s.opts.Deliverer
 	}
-	return &notify.Sender{}
+	return &notify.Sender{Fence: s.opts.NotifyFence.WithURL("the tenant's bank", s.opts.BankURL)}
 }

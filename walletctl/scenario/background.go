@@ -60,7 +60,7 @@ func (st *runState) background(ctx context.Context, step Step, words []string, d
 		done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(bg.done)
-		bg.code = st.w.Exec(bctx, args, in, bg.stdout, bg.stderr, getenv)
+		bg.code = st.w.Exec(bctx, args, in, bg.stdout, bg.stderr, st.getenv)
 	}()
 	st.bg = bg
 	prefix := "$ "

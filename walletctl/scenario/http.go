@@ -18,7 +18,7 @@ import (
 // StartHTTPBank starts a real bankmock server on 127.0.0.1:0 for one scenario: the same seed and
 // customers as the scenario's sandbox, its clock at the sandbox's epoch, so that the world is the
 // one the in-process bank would have built.
-func StartHTTPBank(ctx context.Context, seed int64, customers int) (string, func(), error) {
+func StartHTTPBank(ctx context.Context, seed int64, customers int) (string, string, func(), error) {
 	eng := bankmock.New(bankmock.Config{
 		Seed:      seed,
 		Customers: customers,
@@ -28,7 +28,7 @@ func StartHTTPBank(ctx context.Context, seed int64, customers int) (string, func
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	h := server.New(eng, server.Options{})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
@@ -41,7 +41,7 @@ func StartHTTPBank(ctx context.Context, seed int64, customers int) (string, func
 			srv.Close()
 		}
 	}
-	return "http://" + ln.Addr().String(), stop, nil
+	return "http://" + ln.Addr().String(), h.AdminToken(), stop, nil
 }
 
 // StartHTTPWallet starts a real wallet server (the handler of `walletctl serve`) on 127.0.0.1:0

@@ -82,17 +82,17 @@ func validatingWorld(t testing.TB) scenario.World {
 		t.Fatal(err)
 	}
 	w := world()
-	w.StartBank = func(ctx context.Context, seed int64, customers int) (string, func(), error) {
-		u, stop, err := scenario.StartHTTPBank(ctx, seed, customers)
+	w.StartBank = func(ctx context.Context, seed int64, customers int) (string, string, func(), error) {
+		u, token, stop, err := scenario.StartHTTPBank(ctx, seed, customers)
 		if err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		}
 		pu, pstop, err := validatingProxy(lv.bank, u)
 		if err != nil {
 			stop()
-			return "", nil, err
+			return "", "", nil, err
 		}
-		return pu, func() { pstop(); stop() }, nil
+		return pu, token, func() { pstop(); stop() }, nil
 	}
 	w.StartWallet = func(ctx context.Context, seed int64, customers int, bankURL string) (string, string, func(), error) {
 		u, key, stop, err := scenario.StartHTTPWallet(ctx, seed, customers, bankURL)

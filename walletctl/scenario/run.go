@@ -34,9 +34,10 @@ const (
 // transport) and returns its URL, the tenant's API key and a function that stops it.
 type WalletStarter func(ctx context.Context, seed int64, customers int, bankURL string) (url, apiKey string, stop func(), err error)
 
-// BankStarter starts a bank for one scenario's world (the http transport) and returns its URL and
-// a function that stops it.
-type BankStarter func(ctx context.Context, seed int64, customers int) (url string, stop func(), err error)
+// BankStarter starts a bank for one scenario's world (the http transport) and returns its URL, its
+// admin token (commands get it as WALLETCTL_BANK_TOKEN, to register their home as a partner and
+// list the customers; it is masked in transcripts) and a function that stops it.
+type BankStarter func(ctx context.Context, seed int64, customers int) (url, adminToken string, stop func(), err error)
 
 // World is what one scenario runs against: the CLI, a transport and a place for homes.
 type World struct {
@@ -66,19 +67,21 @@ type runState struct {
 	w       World
 	home    string
 	bankURL string
-	backend string // wallet server URL (serve transport)
-	apiKey  string
-	masker  *Masker
-	vars    map[string]string
-	custs   []map[string]string // the bank's fixtures, in listing order
-	used    map[string]bool     // card numbers already taken by capture-customer
-	out     bytes.Buffer        // transcript
-	last    string              // stdout of the previous command, for capture
-	lastRaw string              // the previous command's first words, for error messages
-	steps   int
-	workdir string                       // ${WORKDIR}: the scenario's scratch folder
-	recv    map[string]*scenarioReceiver // receiver NAME …
-	bg      *bgCommand                   // the command running in the background, until wait
+	// bankToken is the http transport's bank's admin token, every command's WALLETCTL_BANK_TOKEN.
+	bankToken string
+	backend   string // wallet server URL (serve transport)
+	apiKey    string
+	masker    *Masker
+	vars      map[string]string
+	custs     []map[string]string // the bank's fixtures, in listing order
+	used      map[string]bool     // card numbers already taken by capture-customer
+	out       bytes.Buffer        // transcript
+	last      string              // stdout of the previous command, for capture
+	lastRaw   string              // the previous command's first words, for error messages
+	steps     int
+	workdir   string                       // ${WORKDIR}: the scenario's scratch folder
+	recv      map[string]*scenarioReceiver // receiver NAME …
+	bg        *bgCommand                   // the command running in the background, until wait
 }
 
 // StepError is a scenario failure tied to a line of the script.
@@ -125,12 +128,13 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 		if w.StartBank == nil {
 			return Outcome{Err: fmt.Errorf("transport %s: no bank server available", w.Transport)}
 		}
-		url, stop, err := w.StartBank(ctx, sc.Seed, sc.Customers)
+		url, token, stop, err := w.StartBank(ctx, sc.Seed, sc.Customers)
 		if err != nil {
 			return Outcome{Err: fmt.Errorf("starting the bank server: %w", err)}
 		}
 		defer stop()
-		st.bankURL = url
+		st.bankURL, st.bankToken = url, token
+		st.masker.AddSecret(token)
 	}
 	if w.Transport == TransportServe {
 		if w.StartWallet == nil {
@@ -308,7 +312,7 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 	var stdout, stderr bytes.Buffer
 	code := 0
 	if step.Line != 0 || st.backend == "" {
-		code = st.w.Exec(ctx, args, in, &stdout, &stderr, getenv)
+		code = st.w.Exec(ctx, args, in, &stdout, &stderr, st.getenv)
 	} // else: the implicit init is the tenant the wallet server was started with
 	prefix := "$ "
 	if step.ExpectFail {
@@ -453,9 +457,12 @@ func indent(s string) string {
 
 // getenv is the environment every command sees: nothing from the real one, so that a developer's
 // WALLETCTL_* variables or terminal never change a transcript. A scenario's world is deleted after
-// the run, so its sandbox is a throwaway one (no fsync; see package sandbox).
-func getenv(k string) string {
+// the run, so its sandbox is a throwaway one (no fsync; see package sandbox). The http transport's
+// bank needs its admin token (loopback is not a credential).
+func (st *runState) getenv(k string) string {
 	switch k {
+	case "WALLETCTL_BANK_TOKEN":
+		return st.bankToken
 	case "WALLETCTL_SANDBOX_THROWAWAY":
 		return "1"
 	case "NO_COLOR":
@@ -487,7 +494,7 @@ func (st *runState) loadFixtures(ctx context.Context) error {
 		args = append(args, "--bank", st.bankURL)
 	}
 	args = append(args, "bank", "customers", "-o", "json")
-	if code := st.w.Exec(ctx, args, strings.NewReader(""), &stdout, &stderr, getenv); code != 0 {
+	if code := st.w.Exec(ctx, args, strings.NewReader(""), &stdout, &stderr, st.getenv); code != 0 {
 		return fmt.Errorf("listing the bank's customers for fixtures: exit %d: %s", code, st.clean(stderr.String()))
 	}
 	custs, err := parseCustomers(stdout.Bytes())

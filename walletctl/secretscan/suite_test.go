@@ -247,14 +247,17 @@ func (l *lockedBuffer) String() string {
 
 // startBank is scenario.StartHTTPBank with a logger writing to a buffer; on stop it collects the
 // server's log, the bank's journal and the bank's secrets.
-func (c *collector) startBank(ctx context.Context, seed int64, customers int) (string, func(), error) {
+func (c *collector) startBank(ctx context.Context, seed int64, customers int) (string, string, func(), error) {
 	eng := bankmock.New(bankmock.Config{Seed: seed, Customers: customers, Clock: vclock.NewManual(vclock.DefaultEpoch)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	logBuf := &lockedBuffer{}
 	h := server.New(eng, server.Options{Logger: slog.New(slog.NewTextHandler(logBuf, nil))})
+	c.mu.Lock()
+	c.keys[h.AdminToken()] = true // every command gets it (WALLETCTL_BANK_TOKEN): none may show it
+	c.mu.Unlock()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	url := "http://" + ln.Addr().String()
@@ -276,7 +279,7 @@ func (c *collector) startBank(ctx context.Context, seed int64, customers int) (s
 			}
 		}
 	}
-	return url, stop, nil
+	return url, h.AdminToken(), stop, nil
 }
 
 // startWallet is scenario.StartHTTPWallet with an access log writing to a buffer; on stop it

@@ -133,21 +133,36 @@ func TestPrivateBankFullRights(t *testing.T) {
 	}
 }
 
-// recorder keeps the headers of the bank requests whose query has probe=1.
+// recorder keeps the headers of the bank requests whose query has probe=1, and the
+// Authorization header of every request since the last reset.
 type recorder struct {
 	mu   sync.Mutex
 	seen []http.Header
+	auth []string
 }
 
 func (r *recorder) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
 		if req.URL.Query().Get("probe") == "1" {
-			r.mu.Lock()
 			r.seen = append(r.seen, req.Header.Clone())
-			r.mu.Unlock()
 		}
+		r.auth = append(r.auth, req.Method+" "+req.URL.Path+" "+req.Header.Get("Authorization"))
+		r.mu.Unlock()
 		h.ServeHTTP(w, req)
 	})
+}
+
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.auth = nil
+}
+
+func (r *recorder) auths() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.auth...)
 }
 
 // partnerOf reads the partner a tenant's home registered as at its bank.
@@ -169,11 +184,10 @@ func partnerOf(t *testing.T, data, id string) sandbox.BankRef {
 
 // Two tenants of one walletctl serve share one real bank server on loopback. Through /v1/bank/
 // each acts as its own partner only: it sees and changes only its own things, and bank-wide admin
-// is 403. Both with a bank that has no admin token (where a loopback caller without credentials,
-// as the proxy is, would get the whole bank) and with one that the server's operator holds (which
-// the proxy must never send).
+// is 403. Both with a token the bank made and with one the operator chose; the server's operator
+// holds it (to register tenants), and the proxy must never send it.
 func TestSharedBankTenantIsolation(t *testing.T) {
-	t.Run("loopback-admin", func(t *testing.T) { testSharedBankTenantIsolation(t, "") })
+	t.Run("made-token", func(t *testing.T) { testSharedBankTenantIsolation(t, "") })
 	t.Run("admin-token", func(t *testing.T) { testSharedBankTenantIsolation(t, "operator-bank-token-0001") })
 }
 
@@ -182,7 +196,9 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	clock := vclock.NewManual(vclock.DefaultEpoch)
 	eng := bankmock.New(bankmock.Config{Seed: 11, Customers: 3, Clock: clock, Sleep: bankmock.InstantSleep})
 	rec := &recorder{}
-	bs := httptest.NewServer(rec.wrap(bankserver.New(eng, bankserver.Options{AdminToken: adminToken})))
+	bh := bankserver.New(eng, bankserver.Options{AdminToken: adminToken})
+	adminToken = bh.AdminToken()
+	bs := httptest.NewServer(rec.wrap(bh))
 	t.Cleanup(bs.Close)
 
 	data := t.TempDir()
@@ -330,7 +346,6 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 		{"POST", "/admin/customers", `{"bank":"CMB","balance":500000}`},
 		{"GET", "/admin/customers/" + cb.CardNo, ""},
 		{"PATCH", "/admin/customers/" + cb.CardNo, `{"balance":1}`},
-		{"POST", "/admin/clock", `{"advance":"24h"}`},
 		{"POST", "/admin/reset", ""},
 		{"GET", "/admin/snapshot", ""},
 		{"PUT", "/admin/snapshot", `{}`},
@@ -343,8 +358,15 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 			t.Errorf("%s %s: the refusal shows a card number: %s", c.method, c.path, body)
 		}
 	}
+	// The clock is a partner's own: A's advance through the proxy moves A's time, not the bank's.
+	if st, body := call(t, "POST", bankA+"/admin/clock", a.APIKey, `{"advance":"24h"}`); st != http.StatusOK {
+		t.Errorf("tenant A moves its own clock: %d %s", st, body)
+	}
 	if after, _ := eng.Now(ctx); !after.Equal(before) {
 		t.Errorf("the bank's clock moved from %s to %s", before, after)
+	}
+	if after, _ := eng.Now(bankmock.WithPartner(ctx, pb.PartnerID)); !after.Equal(before) {
+		t.Errorf("B's clock moved from %s to %s", before, after)
 	}
 	if custAfter, _ := eng.Customers(ctx); len(custAfter) != len(custBefore) {
 		t.Errorf("the bank's customers went from %d to %d", len(custBefore), len(custAfter))
@@ -373,5 +395,64 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	}
 	if h.Get(bankapi.HeaderFault) != "delay;delay=1ms" {
 		t.Errorf("X-Bankmock-Fault did not pass: %v", h)
+	}
+}
+
+// TestSharedBankTenantClockIsItsOwn is attack 3 of issue 18: two tenants of one server on one
+// shared bank. Tenant B starts binding a card (the bank sends an SMS code, valid 5 minutes); tenant
+// A moves its clock an hour (walletctl --backend ... clock advance 1h); B's code is still good.
+// Only A's partner clock moved at the bank, never the bank's own, and the operator's bank token
+// was never sent by a tenant's request.
+func TestSharedBankTenantClockIsItsOwn(t *testing.T) {
+	ctx := context.Background()
+	clock := vclock.NewManual(vclock.DefaultEpoch)
+	eng := bankmock.New(bankmock.Config{Seed: 11, Customers: 3, Clock: clock, Sleep: bankmock.InstantSleep})
+	rec := &recorder{}
+	const token = "operator-bank-token-0002"
+	bs := httptest.NewServer(rec.wrap(bankserver.New(eng, bankserver.Options{AdminToken: token})))
+	t.Cleanup(bs.Close)
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{Data: t.TempDir(), BankToken: token})
+	a := srv.Create(t, walletctl.TenantSpec{Name: "a", Seed: 11, Customers: 3, BankURL: bs.URL})
+	b := srv.Create(t, walletctl.TenantSpec{Name: "b", Seed: 11, Customers: 3, BankURL: bs.URL})
+
+	c, err := eng.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Balance: 10_000_00})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcB := httpapi.NewClient(srv.URL, b.APIKey, httpapi.ClientOptions{})
+	u, err := svcB.Register(ctx, c.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svcB.SubmitKYC(ctx, u.ID, c.Name, c.IDNo); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := svcB.BindCard(ctx, u.ID, c.CardNo, c.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otp, err := svcB.Bank(5*time.Second).LastOTP(ctx, c.Phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.reset()
+	now, err := httpapi.NewClient(srv.URL, a.APIKey, httpapi.ClientOptions{}).Advance(ctx, time.Hour)
+	if err != nil || !now.Equal(vclock.DefaultEpoch.Add(time.Hour)) {
+		t.Fatalf("tenant A's clock advance: %v %v", now, err)
+	}
+	for _, h := range rec.auths() {
+		if strings.Contains(h, token) {
+			t.Fatalf("tenant A's clock advance reached the bank with the operator's token")
+		}
+	}
+	if got, _ := eng.Now(ctx); !got.Equal(vclock.DefaultEpoch) {
+		t.Fatalf("tenant A's clock advance moved the shared bank's clock to %v", got)
+	}
+	if _, err := svcB.ConfirmCard(ctx, u.ID, pending.BindingID, otp); err != nil {
+		t.Fatalf("tenant B's pending SMS code no longer works after tenant A's clock advance: %v", err)
+	}
+	// A's own time did move, at the bank too.
+	if got, err := httpapi.NewClient(srv.URL, a.APIKey, httpapi.ClientOptions{}).Bank(5 * time.Second).Now(ctx); err != nil || !got.Equal(vclock.DefaultEpoch.Add(time.Hour)) {
+		t.Fatalf("tenant A's time at the bank: %v %v", got, err)
 	}
 }

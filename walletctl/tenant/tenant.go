@@ -25,6 +25,7 @@ import (
 
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/notify"
 	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
@@ -65,6 +66,9 @@ type Options struct {
 	BankToken string
 	// BankMaxBodyBytes limits request bodies to a tenant's bank under /v1/bank/ (default 1 MiB).
 	BankMaxBodyBytes int64
+	// NotifyFence is what the tenants' notification senders may connect to: the operator's
+	// ranges and the server's own listening addresses (each tenant adds its bank).
+	NotifyFence notify.Fence
 	// Now stamps tenant creation (default time.Now); Rand generates API keys (default crypto/rand).
 	Now  func() time.Time
 	Rand io.Reader
@@ -88,6 +92,8 @@ type tenantsFile struct {
 type tenant struct {
 	rec tenantRecord
 	key [32]byte
+	// keys are its v3 credentials, read without mu (v3Keys).
+	keys *v3Keys
 
 	mu      sync.Mutex
 	deleted bool
@@ -107,7 +113,18 @@ type tenantStore interface {
 // `walletctl clock advance` does.
 type tenantService struct {
 	walletctl.Service
-	sb *sandbox.Sandbox
+	sb   *sandbox.Sandbox
+	keys *v3Keys
+}
+
+// CreateMerchant tells the tenant's v3 credentials of the new merchant, so that its first signed
+// request is checked at once rather than after a reread of the merchant list.
+func (t tenantService) CreateMerchant(ctx context.Context, spec walletctl.MerchantSpec) (*walletctl.Merchant, error) {
+	m, err := t.Service.CreateMerchant(ctx, spec)
+	if err == nil && t.keys != nil {
+		t.keys.added(m.ID)
+	}
+	return m, err
 }
 
 func (t tenantService) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
@@ -133,6 +150,8 @@ type Set struct {
 	rand      io.Reader
 	bankMax   int64
 	bankToken string
+	// notifyFence is Options.NotifyFence.
+	notifyFence notify.Fence
 	// storeDSN, when set, puts each tenant's wallet in the PostgreSQL schema schemaPrefix+id.
 	storeDSN     string
 	schemaPrefix string
@@ -171,7 +190,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 	}
 	ts := &Set{dir: dir, keepOpen: opts.KeepOpen, throwaway: opts.Throwaway, settings: opts.Settings, now: opts.Now,
 		rand: opts.Rand, bankMax: opts.BankMaxBodyBytes, bankToken: opts.BankToken, storeDSN: opts.Store, schemaPrefix: opts.SchemaPrefix,
-		next: 1, byID: map[string]*tenant{}}
+		next: 1, byID: map[string]*tenant{}, notifyFence: opts.NotifyFence}
 	b, err := os.ReadFile(filepath.Join(dir, File))
 	if errors.Is(err, os.ErrNotExist) {
 		return ts, nil
@@ -186,6 +205,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 	ts.next = max(f.Next, 1)
 	for _, rec := range f.Tenants {
 		t := &tenant{rec: rec}
+		t.keys = newV3Keys(ts, t)
 		k, err := hex.DecodeString(rec.KeySHA256)
 		if err != nil || len(k) != 32 {
 			ts.Close(ctx)
@@ -215,7 +235,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 func (ts *Set) sandboxOptions(rec tenantRecord) sandbox.Options {
 	// On PostgreSQL the tenant may be served by several servers: its clock is the shared bank's.
 	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, BankToken: ts.bankToken, Throwaway: ts.throwaway,
-		ClockFromBank: ts.storeDSN != ""}
+		ClockFromBank: ts.storeDSN != "", PartnerOnly: true, NotifyFence: ts.notifyFence}
 }
 
 // Schema is the PostgreSQL schema of tenant id's wallet.
@@ -271,6 +291,10 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 	if spec.Customers < 0 || spec.Customers > MaxCustomers {
 		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument, "customers must be 0..%d", MaxCustomers)
 	}
+	// Shown in the tenant list and the server's log.
+	if err := walletctl.CheckText("name", spec.Name); err != nil {
+		return nil, err
+	}
 	if spec.Customers == 0 {
 		spec.Customers = sandbox.DefaultCustomers
 	}
@@ -310,6 +334,7 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 	rec := tenantRecord{TenantInfo: walletctl.TenantInfo{ID: id, Name: spec.Name, Seed: spec.Seed, Customers: spec.Customers,
 		BankURL: spec.BankURL, CreatedAt: ts.now().In(vclock.Shanghai)}} // RFC 3339 +08:00 like every wallet time
 	t := &tenant{rec: rec, key: hashKey(key)}
+	t.keys = newV3Keys(ts, t)
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
 	t.rec = rec
 	opts := ts.sandboxOptions(rec)
@@ -468,7 +493,7 @@ func (ts *Set) Serve(ctx context.Context, apiKey string, fn func(svc walletctl.S
 		return "", false, nil
 	}
 	ok, err = ts.use(ctx, t, func(sb *sandbox.Sandbox) {
-		fn(tenantService{sb.Service(), sb}, sb.BankHandler(sandbox.BankHandlerOptions{MaxBodyBytes: ts.bankMax,
+		fn(tenantService{sb.Service(), sb, t.keys}, sb.BankHandler(sandbox.BankHandlerOptions{MaxBodyBytes: ts.bankMax,
 			Timeout: 30 * time.Second}))
 	})
 	return t.rec.ID, ok, err
@@ -486,7 +511,7 @@ func (ts *Set) ServeID(ctx context.Context, id string, fn func(svc walletctl.Ser
 	if t == nil {
 		return false, nil
 	}
-	return ts.use(ctx, t, func(sb *sandbox.Sandbox) { fn(tenantService{sb.Service(), sb}) })
+	return ts.use(ctx, t, func(sb *sandbox.Sandbox) { fn(tenantService{sb.Service(), sb, t.keys}) })
 }
 
 // use runs fn on the tenant's sandbox under the tenant's lock: the open one with KeepOpen, else
@@ -534,3 +559,12 @@ func (ts *Set) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandbox))
 
 // HasKey reports whether a tenant has this API key.
 func (ts *Set) HasKey(key string) bool { return ts.lookup(key) != nil }
+
+// TenantOf is the id of the tenant whose API key is key, "" when none has it. It takes no
+// tenant's lock: the server checks a key with it before the request counts against any queue.
+func (ts *Set) TenantOf(key string) string {
+	if t := ts.lookup(key); t != nil {
+		return t.rec.ID
+	}
+	return ""
+}

@@ -15,11 +15,13 @@
 package v3api
 
 import (
+	"context"
 	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +38,10 @@ type Options struct {
 	// Service is the wallet served; it must also implement walletctl.PlatformService (the
 	// embedded engine does), whose key signs the answers.
 	Service walletctl.Service
+	// Keys is where signatures are checked and the platform key found (default: Service). It is
+	// called before the request is served and, in walletctl serve, outside the tenant's lock: an
+	// unauthenticated request must cost the wallet nothing another request waits for.
+	Keys Keys
 	// Now is the clock of signature timestamps (default time.Now): real time, not the wallet's
 	// virtual clock, since v3 clients check answers against their own real clock.
 	Now func() time.Time
@@ -43,16 +49,33 @@ type Options struct {
 	MaxBodyBytes int64
 }
 
+// Keys is what authenticating a request needs: the wallet's platform identity (to sign every
+// answer, errors included) and its merchants' credentials (to check their signatures). A
+// merchant that does not exist is a walletctl NOT_FOUND error.
+type Keys interface {
+	Platform(ctx context.Context) (*walletctl.Platform, error)
+	MerchantCredentials(ctx context.Context, mchid string) (*walletctl.MerchantCredentials, error)
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Keys == nil && o.Service != nil {
+		if k, ok := o.Service.(Keys); ok {
+			o.Keys = k
+		}
+	}
+}
+
 // Handler serves v3's paths (/v3/...) for opts.Service. Mounted under a prefix (with
 // http.StripPrefix, as walletctl serve mounts a tenant's under /tenants/ID), a request's
 // signature may cover the path with or without the prefix.
 func Handler(opts Options) http.Handler {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 1 << 20
-	}
+	opts.defaults()
 	return &handler{opts: opts}
 }
 
@@ -69,41 +92,76 @@ type call struct {
 	key      *rsa.PrivateKey
 	creds    *walletctl.MerchantCredentials // the signing merchant, once verified
 	mchid    string
+	rt       *Route
+	params   map[string]string
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &call{opts: h.opts, w: w, r: r, svc: h.opts.Service}
+	if a := Authenticate(w, r, h.opts); a != nil {
+		a.Serve(w, r, h.opts.Service)
+	}
+}
+
+// Caller is a request that Authenticate read, routed and found signed by a merchant of the
+// wallet: what serving it needs, so that it is neither read nor verified again.
+type Caller struct{ c *call }
+
+// MchID is the merchant whose signature the request carries.
+func (a *Caller) MchID() string { return a.c.mchid }
+
+// Authenticate reads r's body (at most opts.MaxBodyBytes), finds its route and checks its
+// signature with opts.Keys, without touching opts.Service. When any of that fails it has answered
+// w (v3's error, signed with the platform key when there is one) and returns nil. r is the request
+// as the v3 routes see it (under StripPrefix when mounted under a prefix).
+func Authenticate(w http.ResponseWriter, r *http.Request, opts Options) *Caller {
+	opts.defaults()
+	c := &call{opts: opts, w: w, r: r}
 	ctx := r.Context()
-	if ps, ok := c.svc.(walletctl.PlatformService); ok {
-		if p, err := ps.Platform(ctx); err == nil {
+	if opts.Keys != nil {
+		if p, err := opts.Keys.Platform(ctx); err == nil {
 			if k, err := parsePrivateKey(p.PrivateKey); err == nil {
 				c.platform, c.key = p, k
 			}
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, opts.MaxBodyBytes))
 	if err != nil {
+		// What is left of the body stays unread (a client past its deadline may never send it):
+		// the connection goes with the answer, else net/http would wait for it first.
+		w.Header().Set("Connection", "close")
+		issue := err.Error()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			issue = "the request body did not arrive in time (the server's read deadline passed)"
+		}
 		c.fail(v3Error{Status: http.StatusBadRequest, Code: "PARAM_ERROR", Message: "请求体过大或无法读取",
-			Detail: map[string]any{"issue": err.Error(), "location": "body"}})
-		return
+			Detail: map[string]any{"issue": issue, "location": "body"}})
+		return nil
 	}
 	c.body = body
 	if c.key == nil {
 		c.fail(v3Error{Status: http.StatusInternalServerError, Code: "SYSTEM_ERROR", Message: "系统错误",
 			Detail: map[string]any{"issue": "this wallet has no v3 platform key (a remote backend cannot serve the v3 API)"}})
-		return
+		return nil
 	}
-	rt, params := match(r.Method, r.URL.Path)
-	if rt == nil {
+	c.rt, c.params = match(r.Method, r.URL.Path)
+	if c.rt == nil {
 		c.fail(v3Error{Status: http.StatusNotFound, Code: "RESOURCE_NOT_EXISTS", Message: "资源不存在",
 			Detail: map[string]any{"issue": fmt.Sprintf("no v3 route %s %s", r.Method, r.URL.Path)}})
-		return
+		return nil
 	}
 	if e := c.authenticate(); e != nil {
 		c.fail(*e)
-		return
+		return nil
 	}
-	rt.serve(c, params)
+	return &Caller{c: c}
+}
+
+// Serve serves an authenticated request on svc, answering w (signed). r must be the request given
+// to Authenticate (or a clone of it with another context).
+func (a *Caller) Serve(w http.ResponseWriter, r *http.Request, svc walletctl.Service) {
+	c := *a.c
+	c.w, c.r, c.svc = w, r, svc
+	c.rt.serve(&c, c.params)
 }
 
 // signedURLs are the request-URIs a signature may cover: as the client sent it, and as this
@@ -131,7 +189,7 @@ func (c *call) authenticate() *v3Error {
 	if err != nil {
 		return signError("%s", strings.TrimPrefix(err.Error(), "wechatpay: "))
 	}
-	creds, err := c.svc.MerchantCredentials(c.r.Context(), a.MchID)
+	creds, err := c.opts.Keys.MerchantCredentials(c.r.Context(), a.MchID)
 	if err != nil {
 		var we *walletctl.Error
 		if errors.As(err, &we) && we.Code == walletctl.CodeNotFound {
