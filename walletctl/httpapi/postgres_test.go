@@ -253,7 +253,9 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 		}
 	}
 
-	// The clock is the bank's: advanced through one server, read through the other.
+	// The clock is the tenant's partner clock at the bank: advanced through one server, read
+	// through the other; the bank's own clock (every other partner's) stays where it was.
+	baseBefore := w.clock.Now()
 	before, err := cs[1].Now(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -265,8 +267,15 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := after.Sub(before); got != 26*time.Hour || !after.Equal(w.clock.Now()) {
-		t.Errorf("server B's clock moved %v to %v (bank %v); want 26h, the bank's", got, after, w.clock.Now())
+	partnerNow, err := w.bank.Now(w.asTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.Sub(before); got != 26*time.Hour || !after.Equal(partnerNow) {
+		t.Errorf("server B's clock moved %v to %v (the tenant's time at the bank %v); want 26h, the bank's", got, after, partnerNow)
+	}
+	if !w.clock.Now().Equal(baseBefore) {
+		t.Errorf("a tenant's advance moved the shared bank's own clock to %v", w.clock.Now())
 	}
 
 	// Reconcile the first day through each server: nothing pending, no mismatch.
