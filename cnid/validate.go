@@ -134,6 +134,16 @@ func MaskCard(card string) string {
 	return card[:6] + strings.Repeat("*", len(card)-10) + card[len(card)-4:]
 }
 
+// MaskCardGrouped is the wallet's display of a card: the BIN's first four digits and the last
+// four in groups, the middle starred whole ("6222 **** **** 1234": starring digit by digit would
+// tell the length). card is a full number or one MaskCard masked (both ends are kept by both).
+func MaskCardGrouped(card string) string {
+	if len(card) < 8 {
+		return strings.Repeat("*", len(card))
+	}
+	return card[:4] + " **** **** " + card[len(card)-4:]
+}
+
 // MaskID keeps the first 4 and last 4 characters of a resident ID: 1101**********123X.
 func MaskID(id string) string {
 	if len(id) <= 8 {

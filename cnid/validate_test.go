@@ -89,11 +89,14 @@ func TestPhoneAndMasks(t *testing.T) {
 		}
 	}
 	checks := map[string]string{
-		MaskCard("6222021234567890123"): "622202*********0123",
-		MaskID("11010519491231002X"):    "1101**********002X",
-		MaskPhone("13800138000"):        "138****8000",
-		MaskName("张三丰"):                 "**丰",
-		MaskName("李"):                   "*",
+		MaskCard("6222021234567890123"):                  "622202*********0123",
+		MaskCardGrouped("6222021234567890123"):           "6222 **** **** 0123",
+		MaskCardGrouped(MaskCard("6222021234567890123")): "6222 **** **** 0123", // a stored masked number
+		MaskCardGrouped("6222012"):                       "*******",
+		MaskID("11010519491231002X"):                     "1101**********002X",
+		MaskPhone("13800138000"):                         "138****8000",
+		MaskName("张三丰"):                                  "**丰",
+		MaskName("李"):                                    "*",
 	}
 	for got, want := range checks {
 		if got != want {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -370,7 +371,7 @@ func check(ctx context.Context, w *World) ([]Violation, *Totals, map[string]int6
 		sort.Strings(cards)
 		for _, no := range cards {
 			if got, want := final[no]-w.Initial[no], byCard[w.Engine.CardHash(no)]; got != want {
-				add("conservation", "card %s moved by %d fen at the bank but its statement lines net %d", maskCard(no), got, want)
+				add("conservation", "card %s moved by %d fen at the bank but its statement lines net %d", cnid.MaskCardGrouped(no), got, want)
 			}
 		}
 	}
@@ -409,9 +410,9 @@ func CheckCards(ctx context.Context, worlds []*World, byCard []map[string]int64)
 		switch {
 		case got == want:
 		case len(by) == 0:
-			vs = append(vs, Violation{Check: "conservation", Detail: fmt.Sprintf("card %s moved by %d fen at the bank, but no wallet's statement has a line on it (another customer's card moved)", maskCard(no), got)})
+			vs = append(vs, Violation{Check: "conservation", Detail: fmt.Sprintf("card %s moved by %d fen at the bank, but no wallet's statement has a line on it (another customer's card moved)", cnid.MaskCardGrouped(no), got)})
 		default:
-			vs = append(vs, Violation{Check: "conservation", Detail: fmt.Sprintf("card %s moved by %d fen at the bank but the wallets' statement lines net %d (%s)", maskCard(no), got, want, strings.Join(by, ", "))})
+			vs = append(vs, Violation{Check: "conservation", Detail: fmt.Sprintf("card %s moved by %d fen at the bank but the wallets' statement lines net %d (%s)", cnid.MaskCardGrouped(no), got, want, strings.Join(by, ", "))})
 		}
 	}
 	return vs, nil
@@ -424,13 +425,6 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func maskCard(no string) string {
-	if len(no) < 8 {
-		return strings.Repeat("*", len(no))
-	}
-	return no[:4] + " **** **** " + no[len(no)-4:]
 }
 
 // StateHash is a digest of the final state: every txn in id order with its postings, every

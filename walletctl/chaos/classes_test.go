@@ -9,6 +9,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -174,7 +175,7 @@ func TestCrossWalletCardCheckCanFail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !hasViolation(vs, "conservation", maskCard(idle)+" moved by 100 fen at the bank, but no wallet") {
+		if !hasViolation(vs, "conservation", cnid.MaskCardGrouped(idle)+" moved by 100 fen at the bank, but no wallet") {
 			t.Errorf("violations: %v", vs)
 		}
 	})

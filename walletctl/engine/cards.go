@@ -96,7 +96,7 @@ func bindError(err error) *walletctl.Error { return bankError(err, walletctl.Cod
 
 func publicCard(c *walletctl.CardRecord) walletctl.Card {
 	out := c.Card
-	out.CardMasked, out.Last4 = maskCard(c.CardNoMasked), last4(c.CardNoMasked)
+	out.CardMasked, out.Last4 = cnid.MaskCardGrouped(c.CardNoMasked), last4(c.CardNoMasked)
 	return out
 }
 
@@ -159,7 +159,7 @@ func (e *Engine) BindCard(ctx context.Context, userID, cardNo, phone string) (*w
 		if pm == "" {
 			pm = cnid.MaskPhone(phone)
 		}
-		out = &walletctl.CardBinding{BindingID: id, UserID: userID, Bank: e.bankByBIN(ctx, cardNo), CardMasked: maskCard(cardNo), PhoneMasked: pm, ExpiresAt: b.ExpiresAt}
+		out = &walletctl.CardBinding{BindingID: id, UserID: userID, Bank: e.bankByBIN(ctx, cardNo), CardMasked: cnid.MaskCardGrouped(cardNo), PhoneMasked: pm, ExpiresAt: b.ExpiresAt}
 		return nil
 	})
 	return out, err
@@ -233,7 +233,7 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 		if err := tx.DeleteBinding(bindingID); err != nil {
 			return err
 		}
-		if err := e.logEvent(tx, userID, "card_bound", id+" "+ag.Bank+" "+maskCard(rec.CardNoMasked)); err != nil {
+		if err := e.logEvent(tx, userID, "card_bound", id+" "+ag.Bank+" "+cnid.MaskCardGrouped(rec.CardNoMasked)); err != nil {
 			return err
 		}
 		// The bank's four-element check verified the card and its reserved phone.
@@ -334,6 +334,6 @@ func (e *Engine) UnbindCard(ctx context.Context, userID, cardID string) error {
 		if err := tx.DeleteCard(cardID); err != nil {
 			return err
 		}
-		return e.logEvent(tx, userID, "card_unbound", cardID+" "+c.Bank+" "+maskCard(c.CardNoMasked))
+		return e.logEvent(tx, userID, "card_unbound", cardID+" "+c.Bank+" "+cnid.MaskCardGrouped(c.CardNoMasked))
 	})
 }

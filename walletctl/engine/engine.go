@@ -285,15 +285,6 @@ func (e *Engine) runDue(tx walletctl.StoreTx, now time.Time) error {
 
 // ---- masks (wallet display rules; identity's helpers for names and IDs)
 
-// maskCard shows a card as "6222 **** **** 1234"; no is a full or a stored masked number (the
-// BIN and last 4 are at the same ends of both).
-func maskCard(no string) string {
-	if len(no) < 8 {
-		return strings.Repeat("*", len(no))
-	}
-	return no[:4] + " **** **** " + no[len(no)-4:]
-}
-
 // ---- bank catalogue
 
 // bankInfo returns the catalogue entry for a code, fetching the catalogue once.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/wechatpay"
@@ -1298,7 +1299,7 @@ func (e *Engine) Refund(ctx context.Context, req walletctl.RefundRequest) (*wall
 			Note: "refund " + r.OutRefundNo + " of " + o.MerchantName + ": " + o.Description, CreatedAt: now}}
 		r.TxnID = id
 		if card != nil {
-			rec.Status, rec.CardID, rec.BankKey, rec.CardMasked = walletctl.TxnPending, card.ID, e.prefix+id, maskCard(card.CardNoMasked)
+			rec.Status, rec.CardID, rec.BankKey, rec.CardMasked = walletctl.TxnPending, card.ID, e.prefix+id, cnid.MaskCardGrouped(card.CardNoMasked)
 		} else {
 			rec.SettledAt = &now
 			r.Status, r.SuccessTime = walletctl.RefundSuccess, &now

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
@@ -245,7 +246,7 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 			return err
 		}
 		rec = &walletctl.TxnRecord{Txn: walletctl.Txn{ID: id, Kind: m.kind, Status: walletctl.TxnPending, UserID: userID, Amount: m.amount, Fee: m.fee,
-			Counterparty: m.counterparty, Source: m.source, CardMasked: maskCard(card.CardNoMasked), IdempotencyKey: idemKey(ctx, userID, id),
+			Counterparty: m.counterparty, Source: m.source, CardMasked: cnid.MaskCardGrouped(card.CardNoMasked), IdempotencyKey: idemKey(ctx, userID, id),
 			Note: m.note, CreatedAt: e.now()}, CardID: card.ID, BankKey: e.prefix + id}
 		if err := tx.CreateTxn(rec); err != nil {
 			return err

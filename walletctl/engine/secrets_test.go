@@ -91,7 +91,7 @@ func TestNoFullNumbersInTheWalletFile(t *testing.T) {
 	// What is shown still comes out right.
 	k := must[*walletctl.KYC](t)(w.eng.KYCStatus(w.ctx, u))
 	cs := must[[]walletctl.Card](t)(w.eng.Cards(w.ctx, u))
-	if k.IDMasked != cnid.MaskID(c.IDNo) || len(cs) != 1 || cs[0].CardMasked != maskCard(c.CardNo) || cs[0].Last4 != c.CardNo[len(c.CardNo)-4:] {
+	if k.IDMasked != cnid.MaskID(c.IDNo) || len(cs) != 1 || cs[0].CardMasked != cnid.MaskCardGrouped(c.CardNo) || cs[0].Last4 != c.CardNo[len(c.CardNo)-4:] {
 		t.Fatalf("shown: %+v %+v", k, cs)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
@@ -219,20 +220,10 @@ func scanCard(sc Row) (*walletctl.CardRecord, error) {
 
 // showCard fills the card's display fields from what the store keeps (the BIN and last 4).
 func showCard(c *walletctl.CardRecord) {
-	c.CardMasked = MaskCard(c.CardNoMasked)
+	c.CardMasked = cnid.MaskCardGrouped(c.CardNoMasked)
 	if n := len(c.CardNoMasked); n >= 4 {
 		c.Last4 = c.CardNoMasked[n-4:]
 	}
-}
-
-// MaskCard shows the BIN and the last four digits in groups of four: "6222 02** **** 1234"
-// would reveal too much, so the middle is starred whole: "6222 **** **** 1234". no is a full or
-// a masked card number (walletctl.MaskCardNo keeps both ends).
-func MaskCard(no string) string {
-	if len(no) < 8 {
-		return strings.Repeat("*", len(no))
-	}
-	return no[:4] + " **** **** " + no[len(no)-4:]
 }
 
 func (t *Tx) CreateCard(c *walletctl.CardRecord) error {
