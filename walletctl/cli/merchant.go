@@ -12,6 +12,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/internal/atomicfile"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -258,35 +259,12 @@ func writeMerchantFiles(dir string, c *walletctl.MerchantCredentials, force bool
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
-		if err := writeFileAtomic(p, []byte(f.content), f.mode); err != nil {
+		if err := atomicfile.Write(p, []byte(f.content), f.mode, true); err != nil {
 			return nil, fileError(err, p)
 		}
 		paths = append(paths, p)
 	}
 	return paths, nil
-}
-
-func writeFileAtomic(path string, b []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*") // 0600
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // gone once renamed; left over only on failure
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // fileError is a failed write of a file the user asked for, with the path and what to do.

@@ -10,6 +10,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/internal/atomicfile"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
@@ -576,7 +577,7 @@ sandbox's calendar (China Standard Time), by default the virtual clock's today.`
 							Hint: "pick another file, or overwrite it with --force", Details: map[string]any{"path": out}}
 					}
 				}
-				if err := writeFileAtomic(out, []byte(b.Content), 0o644); err != nil {
+				if err := atomicfile.Write(out, []byte(b.Content), 0o644, true); err != nil {
 					return fileError(err, out)
 				}
 				a.printMessage(billView{b.MchID, b.Date, b.Type, b.Rows, b.HashType, b.HashValue, out},

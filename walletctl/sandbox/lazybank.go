@@ -10,6 +10,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/internal/atomicfile"
 	"github.com/walletctl/walletctl/vclock"
 )
 
@@ -102,7 +103,7 @@ func (b *lazyBank) convertLegacy(ctx context.Context) error {
 	if err := os.Rename(tmp, b.path); err != nil {
 		return fmt.Errorf("convert %s: %w", b.legacy, err)
 	}
-	if err := syncDir(filepath.Dir(b.path), !b.meta.throwaway()); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(b.path), !b.meta.throwaway()); err != nil {
 		return err
 	}
 	return os.Remove(b.legacy)

@@ -29,7 +29,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +39,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/internal/atomicfile"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/bankadapter"
@@ -884,53 +884,12 @@ func writeMeta(home string, m Meta) error {
 	return writeAtomic(filepath.Join(home, MetaFile), append(b, '\n'), !m.throwaway())
 }
 
-// writeAtomic writes through a temporary file and a rename, so that a crash leaves either the old
-// or the new file, never half of one (with durable: also after a power cut, by the fsync before
-// the rename).
-//
-// It is not google/renameio: renameio always fsyncs (a throwaway sandbox must not), never fsyncs
-// the folder after the rename (durable here needs it), and has no Windows implementation (its
-// package is empty there: Windows has no atomic replace it trusts). os.CreateTemp and os.Rename
-// (MoveFileEx with MOVEFILE_REPLACE_EXISTING on Windows) are portable, so this one function
-// serves every platform, and syncDir skips the folder fsync where there is none.
+// writeAtomic writes path whole or not at all (atomicfile), 0600, naming the file in its error.
 func writeAtomic(path string, data []byte, durable bool) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil && durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path), durable)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, data, 0o600, durable); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable (the directory entry is data too). Windows has no
-// directory fsync; its renames are made durable by the file system's own journal.
-func syncDir(dir string, durable bool) error {
-	if !durable || runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // lazyStore opens the wallet database on first use, so that commands that only talk to the bank

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/walletctl/walletctl/internal/atomicfile"
 )
 
 // Scenario file extensions.
@@ -260,11 +262,7 @@ func writeGolden(path, content string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, []byte(content), 0o644, false) // goldens live in git
 }
 
 // runAll runs every (scenario, transport) pair on a pool of workers; each has its own world.

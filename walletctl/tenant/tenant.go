@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walletctl/walletctl/internal/atomicfile"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/notify"
@@ -427,7 +428,7 @@ func (ts *Set) saveLocked() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(ts.dir, File), append(b, '\n'))
+	return atomicfile.Write(filepath.Join(ts.dir, File), append(b, '\n'), 0o600, true)
 }
 
 // Close saves and closes every tenant's sandbox (the in-process bank and the clock are written
@@ -442,27 +443,6 @@ func (ts *Set) Close(ctx context.Context) error {
 		t.mu.Unlock()
 	}
 	return errors.Join(errs...)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // closeLocked saves and closes what the tenant holds open.
