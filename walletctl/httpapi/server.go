@@ -273,14 +273,14 @@ func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc w
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := bearer(r)
 		if s.tenants.TenantOf(key) == "" {
-			w.Header().Set("Connection", "close") // see refuseUnread
+			refuseUnread(w)
 			unauthenticated(w, "a valid tenant API key is required",
 				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
 			return
 		}
 		release, admitted := s.admit(key)
 		if !admitted {
-			w.Header().Set("Connection", "close") // see refuseUnread
+			refuseUnread(w)
 			w.Header().Set("Retry-After", strconv.Itoa(busyRetryAfter))
 			writeError(w, &walletctl.Error{Code: walletctl.CodeServerBusy,
 				Message: fmt.Sprintf("this tenant already has %d requests waiting; this one was not run", s.opts.MaxQueue),
@@ -333,7 +333,7 @@ func (s *Server) serveV3(w http.ResponseWriter, r *http.Request) {
 	}
 	keys := s.tenants.V3Keys(id)
 	if keys == nil {
-		w.Header().Set("Connection", "close") // see refuseUnread
+		refuseUnread(w)
 		v3api.WriteError(w, http.StatusNotFound, "RESOURCE_NOT_EXISTS", "资源不存在", fmt.Sprintf("no tenant %q", id))
 		return
 	}
@@ -380,9 +380,10 @@ func (s *Server) serveV3Tenant(w http.ResponseWriter, r *http.Request, id string
 	}
 }
 
-// refuseUnread: an answer given before the request's body was read closes the connection
-// ("Connection: close"), else net/http would first wait for the rest of the body to keep the
-// connection, and a client that never sends it would hold the refusal back.
+// refuseUnread marks an answer given before the request's body was read: it closes the
+// connection, else net/http would first wait for the rest of the body to keep the connection, and
+// a client that never sends it would hold the refusal back.
+func refuseUnread(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
 
 // admit counts a request of the tenant of key in, unless that tenant already has one running
 // and MaxQueue waiting; release counts it out.
