@@ -23,6 +23,29 @@ func knownKind(k FaultKind) bool {
 	return false
 }
 
+// SplitSpec reads the one fault-spec syntax that bank faults (ParseFault) and the wallet's
+// notification faults share: a kind, then ";"-separated key=value parameters, spaces around
+// each trimmed. A parameter without "=", with an empty key or value, or given twice is an error;
+// what the keys mean is the caller's.
+func SplitSpec(spec string) (kind string, params [][2]string, err error) {
+	parts := strings.Split(spec, ";")
+	kind = strings.TrimSpace(parts[0])
+	seen := map[string]bool{}
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(p, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return "", nil, fmt.Errorf("parameter %q is not key=value", p)
+		}
+		if seen[k] {
+			return "", nil, fmt.Errorf("parameter %q given twice", k)
+		}
+		seen[k] = true
+		params = append(params, [2]string{k, v})
+	}
+	return kind, params, nil
+}
+
 // ParseFault reads the X-Bankmock-Fault syntax: a kind, then ";"-separated key=value parameters.
 //
 //	drop_after;op=debit;first=2;bank=ICBC;card=6222...;min=100;max=5000;p=0.2;delay=500ms;status=502
@@ -31,22 +54,16 @@ func knownKind(k FaultKind) bool {
 // p the fault always fires); status (http_error) is an
 // HTTP status 400-599. Unknown keys, repeated keys and empty values are errors.
 func ParseFault(spec string) (Fault, error) {
-	parts := strings.Split(spec, ";")
-	f := Fault{Kind: FaultKind(strings.TrimSpace(parts[0]))}
+	kind, params, err := SplitSpec(spec)
+	if err != nil {
+		return Fault{}, fmt.Errorf("fault: %w", err)
+	}
+	f := Fault{Kind: FaultKind(kind)}
 	if !knownKind(f.Kind) {
 		return Fault{}, fmt.Errorf("fault: unknown kind %q (want one of refuse, drop_after, delay, hang, http_error, malformed)", f.Kind)
 	}
-	seen := map[string]bool{}
-	for _, p := range parts[1:] {
-		k, v, ok := strings.Cut(p, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" || v == "" {
-			return Fault{}, fmt.Errorf("fault: parameter %q is not key=value", p)
-		}
-		if seen[k] {
-			return Fault{}, fmt.Errorf("fault: parameter %q given twice", k)
-		}
-		seen[k] = true
+	for _, kv := range params {
+		k, v := kv[0], kv[1]
 		var err error
 		switch k {
 		case "op":

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/walletctl/walletctl/bankapi"
 )
 
 // Notifications (DESIGN.md section 9): a paid order or a finished refund sends v3's notification
@@ -101,8 +103,8 @@ type NotifyFault struct {
 
 // ParseNotifyFault reads "KIND[;event=E][;mchid=M][;first=N][;d=DURATION]".
 func ParseNotifyFault(spec string) (*NotifyFault, error) {
-	parts := strings.Split(strings.TrimSpace(spec), ";")
-	f := &NotifyFault{Kind: strings.TrimSpace(parts[0])}
+	kind, params, perr := bankapi.SplitSpec(spec) // the bank faults' syntax
+	f := &NotifyFault{Kind: kind}
 	known := false
 	for _, k := range NotifyFaultKinds {
 		known = known || k == f.Kind
@@ -111,14 +113,14 @@ func ParseNotifyFault(spec string) (*NotifyFault, error) {
 		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("notification fault %q: ", spec) + fmt.Sprintf(format, args...),
 			Hint: "KIND[;event=TRANSACTION.SUCCESS][;mchid=M][;first=N][;d=10s], KIND one of " + strings.Join(NotifyFaultKinds, ", ")}
 	}
+	if perr != nil {
+		return nil, bad("%v", perr)
+	}
 	if !known {
 		return nil, bad("unknown kind %q", f.Kind)
 	}
-	for _, p := range parts[1:] {
-		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if !ok {
-			return nil, bad("%q is not key=value", p)
-		}
+	for _, kv := range params {
+		k, v := kv[0], kv[1]
 		switch k {
 		case "event":
 			switch v {
