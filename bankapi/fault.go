@@ -1,6 +1,9 @@
 package bankapi
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // FaultKind is what an injected fault does to a request.
 type FaultKind string
@@ -16,6 +19,38 @@ const (
 
 // FaultKinds lists every kind, in documentation order.
 var FaultKinds = []FaultKind{FaultRefuse, FaultDropAfter, FaultDelay, FaultHang, FaultHTTPError, FaultMalformed}
+
+// faultKindHelp says in a few words what each kind does: the one text that spec errors, the
+// CLI's help and completion, and chaos's help read.
+var faultKindHelp = map[FaultKind]string{
+	FaultRefuse:    "not processed, no answer",
+	FaultDropAfter: "processed, answer lost",
+	FaultDelay:     "processed late, after delay=",
+	FaultHang:      "never answered, never processed",
+	FaultHTTPError: "not processed, an HTTP status=, 503 by default",
+	FaultMalformed: "processed, garbage answer",
+}
+
+// Help is what kind k does, in a few words ("" for an unknown kind).
+func (k FaultKind) Help() string { return faultKindHelp[k] }
+
+// FaultKindNames are the kinds' names, in documentation order.
+func FaultKindNames() []string {
+	s := make([]string, len(FaultKinds))
+	for i, k := range FaultKinds {
+		s[i] = string(k)
+	}
+	return s
+}
+
+// FaultKindsHelp lists the kinds with what each does: "refuse (not processed, no answer), ...".
+func FaultKindsHelp() string {
+	s := make([]string, len(FaultKinds))
+	for i, k := range FaultKinds {
+		s[i] = string(k) + " (" + k.Help() + ")"
+	}
+	return strings.Join(s, ", ")
+}
 
 // Fault sources, in order of precedence.
 const (

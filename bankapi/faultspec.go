@@ -60,7 +60,7 @@ func ParseFault(spec string) (Fault, error) {
 	}
 	f := Fault{Kind: FaultKind(kind)}
 	if !knownKind(f.Kind) {
-		return Fault{}, fmt.Errorf("fault: unknown kind %q (want one of refuse, drop_after, delay, hang, http_error, malformed)", f.Kind)
+		return Fault{}, fmt.Errorf("fault: unknown kind %q (want one of %s)", f.Kind, strings.Join(FaultKindNames(), ", "))
 	}
 	for _, kv := range params {
 		k, v := kv[0], kv[1]

@@ -757,3 +757,17 @@ func TestErrorIsSentinel(t *testing.T) {
 		t.Errorf("errors.Is(%v, ErrNotFound) = false", err)
 	}
 }
+
+// Every fault kind says what it does, once, for the spec errors, the CLI's help and completion
+// and chaos's help; an unknown kind's error names them all.
+func TestFaultKindsHaveHelp(t *testing.T) {
+	for _, k := range bankapi.FaultKinds {
+		if k.Help() == "" {
+			t.Errorf("fault kind %s has no help", k)
+		}
+	}
+	_, err := bankapi.ParseFault("explode")
+	if err == nil || !strings.Contains(err.Error(), strings.Join(bankapi.FaultKindNames(), ", ")) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}

@@ -34,7 +34,7 @@ func NewCommand() *cobra.Command {
 passwords, clock advances; merchant orders paid by scan from the balance or a card, code payments
 below and above the password-free limit, refunds, closes racing payments, reverses; --ops-kinds
 narrows the mix) over many users against the mock bank in-process, with the bank injecting
-every fault kind at the chosen rate (refuse, drop_after, delay, hang, http_error, malformed). Afterwards it clears the faults, reconciles every bank day and checks: the ledger sums
+every fault kind at the chosen rate (` + strings.Join(bankapi.FaultKindNames(), ", ") + `). Afterwards it clears the faults, reconciles every bank day and checks: the ledger sums
 to zero with no negative balance; every bank debit and credit matches exactly one wallet txn and
 vice versa; money is conserved on both sides; nothing stays pending; every merchant order is
 paid by exactly one succeeded payment or none, its refunds stay within what was paid and each
@@ -77,7 +77,7 @@ With one worker every class is drawn from the seed, so a seed still replays to t
 						continue
 					}
 					if !validKind(bankapi.FaultKind(part)) {
-						return walletctl.Errorf(walletctl.CodeInvalidArgument, "unknown fault kind %q (want %s)", part, kindList())
+						return walletctl.Errorf(walletctl.CodeInvalidArgument, "unknown fault kind %q (want %s)", part, strings.Join(bankapi.FaultKindNames(), ","))
 					}
 					ks = append(ks, bankapi.FaultKind(part))
 				}
@@ -141,7 +141,7 @@ With one worker every class is drawn from the seed, so a seed still replays to t
 	f.IntVar(&users, "users", 20, "wallet users (bank card holders)")
 	f.IntVar(&ops, "ops", 2000, "random operations per seed")
 	f.Float64Var(&rate, "fault-rate", 0.2, "chance that a bank request meets an injected fault")
-	f.StringSliceVar(&kinds, "kinds", nil, "fault kinds to inject (default all: "+kindList()+")")
+	f.StringSliceVar(&kinds, "kinds", nil, "fault kinds to inject (default all: "+strings.Join(bankapi.FaultKindNames(), ",")+")")
 	f.StringSliceVar(&opKinds, "ops-kinds", nil, "operation kinds to draw (default the whole mix; \"merchant\" = every merchant kind): "+strings.Join(OpKinds(), ","))
 	f.StringVar(&dir, "dir", "", "directory for the SQLite files (default: a temp dir, removed afterwards)")
 	f.IntVar(&workers, "workers", 1, "goroutines running operations (>1: invariants still checked, hash not reproducible)")
@@ -159,14 +159,6 @@ func validKind(k bankapi.FaultKind) bool {
 		}
 	}
 	return false
-}
-
-func kindList() string {
-	s := make([]string, len(bankapi.FaultKinds))
-	for i, k := range bankapi.FaultKinds {
-		s[i] = string(k)
-	}
-	return strings.Join(s, ",")
 }
 
 func replay(seed int64, users, ops int, rate float64, kinds []string) string {

@@ -113,8 +113,7 @@ func (a *app) bankFaultCmd() *cobra.Command {
 
   drop_after;op=debit;first=2;bank=ICBC;card=NO;min=100;max=5000;p=0.2;delay=500ms;status=502
 
-Flags add to or override the spec; their amounts are in yuan. Kinds: refuse (not processed, no
-answer), drop_after (processed, answer lost), delay, hang, http_error, malformed.`,
+Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi.FaultKindsHelp() + `.`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeFaultKinds,
 	}
@@ -285,9 +284,9 @@ func completeFaultKinds(_ *cobra.Command, args []string, _ string) ([]string, co
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	s := make([]string, len(bankapi.FaultKinds))
+	s := bankapi.FaultKindNames()
 	for i, k := range bankapi.FaultKinds {
-		s[i] = string(k)
+		s[i] += "\t" + k.Help() // shown beside the name by shells that can
 	}
 	return s, cobra.ShellCompDirectiveNoFileComp
 }
