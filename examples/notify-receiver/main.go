@@ -1,5 +1,5 @@
 // Command notify-receiver is the reference receiver of WeChat Pay v3 notifications
-// (package receiver) as a program:
+// (package walletctl/notify/receiver) as a program:
 //
 //	walletctl merchant keys 1900000001 --out ./merchant
 //	go run ./examples/notify-receiver --keys ./merchant --addr 127.0.0.1:8090 &
@@ -17,7 +17,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/walletctl/walletctl/examples/notify-receiver/receiver"
+	"github.com/walletctl/walletctl/walletctl/notify/receiver"
 )
 
 func main() {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/walletctl/walletctl/examples/notify-receiver/receiver"
 	"github.com/walletctl/walletctl/walletctl/cli"
 	"github.com/walletctl/walletctl/walletctl/conformance"
+	"github.com/walletctl/walletctl/walletctl/notify/receiver"
 )
 
 // `walletctl conformance merchant` on the embedded sandbox: the merchant is created with the CLI,

@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walletctl/walletctl/examples/notify-receiver/receiver"
+	"github.com/wechatpay-apiv3/wechatpay-go/utils"
+
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/conformance"
+	"github.com/walletctl/walletctl/walletctl/notify/receiver"
 	"github.com/walletctl/walletctl/walletctl/wechatpay"
-	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 )
 
 // fakeWallet is a MerchantBackend with one v3 merchant and a platform identity made for the test.

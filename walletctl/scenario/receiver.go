@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walletctl/walletctl/examples/notify-receiver/receiver"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/notify/receiver"
 )
 
 // A scenario's notification receiver (`receiver R [keys=DIR] [STATUS…]`): an HTTP server on

@@ -7,7 +7,8 @@
 // seen yet is refused with 409, so that WeChat Pay (or walletctl) sends it again later.
 //
 // It reads the files `walletctl merchant keys MCHID --out DIR` writes. `walletctl conformance
-// merchant --notify-url URL` checks it (and any other receiver).
+// merchant --notify-url URL` checks it (and any other receiver); the scenario runner's receivers
+// are it; examples/notify-receiver runs it as a program.
 package receiver
 
 import (
