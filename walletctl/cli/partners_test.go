@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +95,8 @@ func TestTwoHomesOneBank(t *testing.T) {
 	c := testCard(t, "ok")
 	var homes []*world
 	for i, amount := range []string{"100", "999.99"} {
-		w := &world{t: t, home: t.TempDir(), env: map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken}, bankURL: url}
+		// The hang amount's outcome is unknown once the client gives up: after 2 s, not 5.
+		w := &world{t: t, home: t.TempDir(), env: map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken, "WALLETCTL_BANK_TIMEOUT": "2s"}, bankURL: url}
 		w.ok("sandbox", "init", "--seed", itoa(testSeed), "--customers", "30")
 		u := w.verifiedUser("1390000000"+itoa(i+1), c)
 		cid := w.bindCard(u, c)
@@ -176,5 +178,17 @@ func TestStaleAgreementNeverDebitsAnotherCustomer(t *testing.T) {
 	w.jsonOf(&bal, "", "--as", u1, "balance")
 	if bal.Available != 0 {
 		t.Fatalf("balance %d", bal.Available)
+	}
+}
+
+// WALLETCTL_BANK_TIMEOUT must be a positive duration: anything else is refused before any work.
+func TestBankTimeoutSetting(t *testing.T) {
+	url, _ := bankServer(t)
+	for _, v := range []string{"soon", "-1s", "0", "1h"} {
+		r := runIn(filepath.Join(t.TempDir(), "h"), "", map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken, "WALLETCTL_BANK_TIMEOUT": v},
+			"--bank", url, "sandbox", "init", "--customers", "3")
+		if r.code != 2 || !strings.Contains(r.errOut, "WALLETCTL_BANK_TIMEOUT") || !strings.Contains(r.errOut, "hint:") {
+			t.Errorf("WALLETCTL_BANK_TIMEOUT=%s: %s", v, r)
+		}
 	}
 }

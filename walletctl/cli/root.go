@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -289,11 +290,29 @@ func (a *app) checkBackend() error {
 		"--backend %s: this command works on the embedded sandbox only", a.backend)
 }
 
+// bankTimeout is WALLETCTL_BANK_TIMEOUT: how long one call to a remote bank may take before its
+// outcome is unknown (0: the default, 5s).
+func (a *app) bankTimeout() (time.Duration, error) {
+	v := a.getenv("WALLETCTL_BANK_TIMEOUT")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 || d > 10*time.Minute {
+		return 0, invalidArg("a Go duration up to 10m, e.g. WALLETCTL_BANK_TIMEOUT=10s", "WALLETCTL_BANK_TIMEOUT=%q is not a positive duration", v)
+	}
+	return d, nil
+}
+
 func (a *app) sandboxOptions(ctx context.Context) (sandbox.Options, error) {
 	// WALLETCTL_SANDBOX_THROWAWAY=1 (set by the scenario runner and tests, not documented for
 	// users) makes a sandbox created now skip fsync; sandbox.json records it.
+	bankTimeout, err := a.bankTimeout()
+	if err != nil {
+		return sandbox.Options{}, err
+	}
 	opts := sandbox.Options{Home: a.home, BankURL: a.bankURL, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankKey: a.getenv("WALLETCTL_BANK_KEY"),
-		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", LockWait: a.lockWait}
+		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", LockWait: a.lockWait, BankTimeout: bankTimeout}
 	if a.storeDSN != "" {
 		if a.pg == nil {
 			pg, err := postgres.Open(ctx, a.storeDSN)

@@ -113,7 +113,11 @@ private ranges stay allowed (receivers live there). --notify-deny CIDR,... refus
 			if err != nil {
 				return err
 			}
-			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"),
+			bankTimeout, err := a.bankTimeout()
+			if err != nil {
+				return err
+			}
+			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankTimeout: bankTimeout,
 				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: settings,
 				NotifyFence: fence})
 			if err != nil {

@@ -22,7 +22,9 @@ import (
 // wallet's journal must be its own, and nothing may say INTERNAL.
 func TestSharedBankEndToEnd(t *testing.T) {
 	bank := startServer(t, bankmockBinary(t), []string{"BANKMOCK_ADMIN_TOKEN=" + e2eBankToken}, "serve", "--addr", "127.0.0.1:0", "--seed", "7", "--customers", "20")
-	srv := startServe(t, []string{"WALLETCTL_ADMIN_TOKEN=e2e-wallet-admin", "WALLETCTL_BANK_TOKEN=" + e2eBankToken}, "--data", t.TempDir())
+	// The hang top-up's outcome is unknown once the bank client gives up: after 2 s here, not the
+	// default 5 s (no test waits out a timeout it can configure).
+	srv := startServe(t, []string{"WALLETCTL_ADMIN_TOKEN=e2e-wallet-admin", "WALLETCTL_BANK_TOKEN=" + e2eBankToken, "WALLETCTL_BANK_TIMEOUT=2s"}, "--data", t.TempDir())
 	card := testCard(t, "ok")
 	startBalance := bankCustomer(t, bank.url, card.CardNo).Balance
 
@@ -33,7 +35,7 @@ func TestSharedBankEndToEnd(t *testing.T) {
 	var wallets []wallet
 	for i := 1; i <= 3; i++ {
 		home := t.TempDir()
-		env := []string{"WALLETCTL_HOME=" + home, "WALLETCTL_BANK=" + bank.url, "WALLETCTL_BANK_TOKEN=" + e2eBankToken}
+		env := []string{"WALLETCTL_HOME=" + home, "WALLETCTL_BANK=" + bank.url, "WALLETCTL_BANK_TOKEN=" + e2eBankToken, "WALLETCTL_BANK_TIMEOUT=2s"}
 		if r := exeEnv(t, env, "", "sandbox", "init", "--seed", "7", "--customers", "20"); r.code != 0 {
 			t.Fatalf("home %d: sandbox init: %s", i, r)
 		}

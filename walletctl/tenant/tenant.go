@@ -67,6 +67,8 @@ type Options struct {
 	BankToken string
 	// BankMaxBodyBytes limits request bodies to a tenant's bank under /v1/bank/ (default 1 MiB).
 	BankMaxBodyBytes int64
+	// BankTimeout bounds each call of a tenant's wallet to a shared bank (default 5s, as the CLI).
+	BankTimeout time.Duration
 	// NotifyFence is what the tenants' notification senders may connect to: the operator's
 	// ranges and the server's own listening addresses (each tenant adds its bank).
 	NotifyFence notify.Fence
@@ -150,6 +152,7 @@ type Set struct {
 	now       func() time.Time
 	rand      io.Reader
 	bankMax   int64
+	bankTime  time.Duration
 	bankToken string
 	// notifyFence is Options.NotifyFence.
 	notifyFence notify.Fence
@@ -189,7 +192,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tenants"), 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
-	ts := &Set{dir: dir, keepOpen: opts.KeepOpen, throwaway: opts.Throwaway, settings: opts.Settings, now: opts.Now,
+	ts := &Set{dir: dir, bankTime: opts.BankTimeout, keepOpen: opts.KeepOpen, throwaway: opts.Throwaway, settings: opts.Settings, now: opts.Now,
 		rand: opts.Rand, bankMax: opts.BankMaxBodyBytes, bankToken: opts.BankToken, storeDSN: opts.Store, schemaPrefix: opts.SchemaPrefix,
 		next: 1, byID: map[string]*tenant{}, notifyFence: opts.NotifyFence}
 	b, err := os.ReadFile(filepath.Join(dir, File))
@@ -236,7 +239,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 func (ts *Set) sandboxOptions(rec tenantRecord) sandbox.Options {
 	// On PostgreSQL the tenant may be served by several servers: its clock is the shared bank's.
 	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, BankToken: ts.bankToken, Throwaway: ts.throwaway,
-		ClockFromBank: ts.storeDSN != "", PartnerOnly: true, NotifyFence: ts.notifyFence}
+		ClockFromBank: ts.storeDSN != "", PartnerOnly: true, BankTimeout: ts.bankTime, NotifyFence: ts.notifyFence}
 }
 
 // Schema is the PostgreSQL schema of tenant id's wallet.
