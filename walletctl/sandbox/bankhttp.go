@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
@@ -117,6 +118,13 @@ type partnerProxy struct {
 }
 
 func (p *partnerProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/admin/clock" {
+		// The partner's clock at the bank and the wallet's move together (Sandbox.Advance): moved
+		// alone, the bank's time would run ahead of the wallet's (its OTPs, days, statements).
+		writeBankError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
+			Message: "this tenant's clock moves with its wallet's: use POST /v1/clock/advance (walletctl clock advance), which moves its partner clock at the shared bank too"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), p.opts.Timeout)
 	defer cancel()
 	r = r.WithContext(ctx)
