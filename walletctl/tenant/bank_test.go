@@ -52,12 +52,12 @@ func call(t *testing.T, method, url, key, body string, hdr ...string) (int, stri
 	return resp.StatusCode, string(b)
 }
 
-// payer opens a wallet for customer c through the tenant's wallet API (the OTP read through the
-// tenant's own bank under /v1/bank/) and tops up amount fen; it returns the top-up.
-func payer(t *testing.T, url, key string, c bankapi.Customer, amounts ...int64) []*walletctl.Txn {
+// startBinding registers customer c through the tenant's wallet API, verifies its identity and
+// starts binding its card; it returns the user, the pending binding and the SMS code (read
+// through the tenant's own bank under /v1/bank/).
+func startBinding(t *testing.T, svc *httpapi.Client, c bankapi.Customer) (*walletctl.User, *walletctl.CardBinding, string) {
 	t.Helper()
 	ctx := context.Background()
-	svc := httpapi.NewClient(url, key, httpapi.ClientOptions{})
 	u, err := svc.Register(ctx, c.Phone)
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +73,16 @@ func payer(t *testing.T, url, key string, c bankapi.Customer, amounts ...int64) 
 	if err != nil {
 		t.Fatalf("the tenant's own OTP through /v1/bank/: %v", err)
 	}
+	return u, cb, otp
+}
+
+// payer opens a wallet for customer c through the tenant's wallet API (the OTP read through the
+// tenant's own bank under /v1/bank/) and tops up amount fen; it returns the top-up.
+func payer(t *testing.T, url, key string, c bankapi.Customer, amounts ...int64) []*walletctl.Txn {
+	t.Helper()
+	ctx := context.Background()
+	svc := httpapi.NewClient(url, key, httpapi.ClientOptions{})
+	u, cb, otp := startBinding(t, svc, c)
 	card, err := svc.ConfirmCard(ctx, u.ID, cb.BindingID, otp)
 	if err != nil {
 		t.Fatal(err)
@@ -421,21 +431,7 @@ func TestSharedBankTenantClockIsItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	svcB := httpapi.NewClient(srv.URL, b.APIKey, httpapi.ClientOptions{})
-	u, err := svcB.Register(ctx, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svcB.SubmitKYC(ctx, u.ID, c.Name, c.IDNo); err != nil {
-		t.Fatal(err)
-	}
-	pending, err := svcB.BindCard(ctx, u.ID, c.CardNo, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, err := svcB.Bank(5*time.Second).LastOTP(ctx, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, pending, otp := startBinding(t, svcB, *c)
 	rec.reset()
 	now, err := httpapi.NewClient(srv.URL, a.APIKey, httpapi.ClientOptions{}).Advance(ctx, time.Hour)
 	if err != nil || !now.Equal(vclock.DefaultEpoch.Add(time.Hour)) {
