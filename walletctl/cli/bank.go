@@ -90,7 +90,7 @@ and ID numbers: scripts need them to act as those customers, as a processor docu
 			list = append(list, c)
 			rows = append(rows, table.Row{c.CardNo, c.Bank, c.Type, c.Status, c.Name, c.IDNo, c.Phone, yuan(c.Balance), c.Note})
 		}
-		a.printTable(list, []string{"CARD", "BANK", "TYPE", "STATUS", "NAME", "ID", "PHONE", "BALANCE", "NOTE"}, rows,
+		a.out.Table(list, []string{"CARD", "BANK", "TYPE", "STATUS", "NAME", "ID", "PHONE", "BALANCE", "NOTE"}, rows,
 			wide, "TYPE", "NOTE", "STATUS", "BALANCE")
 		return nil
 	}
@@ -198,7 +198,7 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 			return err
 		}
 		out := maskFault(*added)
-		a.printRecord(out, []kv{{"ID", out.ID}, {"KIND", out.Kind}, {"RULE", out.String()}})
+		a.out.Record(out, []kv{{"ID", out.ID}, {"KIND", out.Kind}, {"RULE", out.String()}})
 		return nil
 	}
 
@@ -222,7 +222,7 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 				out[i] = maskFault(f)
 				rows[i] = table.Row{f.ID, f.Kind, out[i].String(), f.Matched, f.Fired}
 			}
-			a.printList(out, []string{"ID", "KIND", "RULE", "MATCHED", "FIRED"}, rows)
+			a.out.List(out, []string{"ID", "KIND", "RULE", "MATCHED", "FIRED"}, rows)
 			return nil
 		},
 	}
@@ -239,7 +239,7 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 			if err := bank.DeleteFault(ctx, args[0]); err != nil {
 				return err
 			}
-			a.printMessage(map[string]string{"deleted": args[0]}, "deleted fault %s", args[0])
+			a.out.Message(map[string]string{"deleted": args[0]}, "deleted fault %s", args[0])
 			return nil
 		},
 	}
@@ -256,7 +256,7 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 			if err := bank.ClearFaults(ctx); err != nil {
 				return err
 			}
-			a.printMessage(map[string]bool{"cleared": true}, "all fault rules cleared")
+			a.out.Message(map[string]bool{"cleared": true}, "all fault rules cleared")
 			return nil
 		},
 	}
@@ -316,7 +316,7 @@ func (a *app) bankOTPCmd() *cobra.Command {
 				return err
 			}
 			// The one place an OTP is printed: the sandbox stands in for the phone.
-			a.printMessage(struct {
+			a.out.Message(struct {
 				Phone string `json:"phone"`
 				OTP   string `json:"otp"`
 			}{phone, otp}, "%s", otp)
@@ -357,7 +357,7 @@ func (a *app) bankJournalCmd() *cobra.Command {
 				}
 				rows[i] = table.Row{e.Seq, ts(e.Time), e.Op, e.Bank, e.Card, amount, e.IdempotencyKey, e.Outcome, e.RespCode, e.Fault, e.Detail}
 			}
-			a.printTable(entries, []string{"SEQ", "TIME", "OP", "BANK", "CARD", "AMOUNT", "KEY", "OUTCOME", "RESP", "FAULT", "DETAIL"}, rows,
+			a.out.Table(entries, []string{"SEQ", "TIME", "OP", "BANK", "CARD", "AMOUNT", "KEY", "OUTCOME", "RESP", "FAULT", "DETAIL"}, rows,
 				wide, "TIME", "BANK", "RESP", "DETAIL", "KEY")
 			return nil
 		},
@@ -374,7 +374,7 @@ func (a *app) bankCardsCmd() *cobra.Command {
 		Short: "The documented test cards and magic amounts (fixtures, full numbers)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if a.json() {
+			if a.out.JSON() {
 				writeJSON(a.ios.Out, struct {
 					TestCards    []bankmock.TestCard    `json:"test_cards"`
 					MagicAmounts []bankmock.MagicAmount `json:"magic_amounts"`
@@ -385,7 +385,7 @@ func (a *app) bankCardsCmd() *cobra.Command {
 			for i, c := range bankmock.TestCards {
 				rows[i] = table.Row{c.Key, c.Customer.CardNo, c.Customer.Bank, c.Customer.Name, c.Customer.IDNo, c.Customer.Phone, c.Expect}
 			}
-			a.printTable(nil, []string{"KEY", "CARD", "BANK", "HOLDER", "ID", "PHONE", "EXPECT"}, rows, wide, "ID", "PHONE", "BANK", "HOLDER")
+			a.out.Table(nil, []string{"KEY", "CARD", "BANK", "HOLDER", "ID", "PHONE", "EXPECT"}, rows, wide, "ID", "PHONE", "BANK", "HOLDER")
 			rows = make([]table.Row, len(bankmock.MagicAmounts))
 			for i, x := range bankmock.MagicAmounts {
 				kind := string(x.Fault)
@@ -394,7 +394,7 @@ func (a *app) bankCardsCmd() *cobra.Command {
 				}
 				rows[i] = table.Row{yuan(x.Amount), kind, x.Purpose}
 			}
-			a.printTable(nil, []string{"AMOUNT", "FAULT", "WHAT"}, rows, wide)
+			a.out.Table(nil, []string{"AMOUNT", "FAULT", "WHAT"}, rows, wide)
 			return nil
 		},
 	}

@@ -38,7 +38,7 @@ In the sandbox the code is shown by: walletctl bank otp --phone P.`,
 			if err != nil {
 				return err
 			}
-			a.printRecord(b, []kv{
+			a.out.Record(b, []kv{
 				{"BINDING", b.BindingID},
 				{"BANK", b.Bank},
 				{"CARD", b.CardMasked},
@@ -95,7 +95,7 @@ In the sandbox the code is shown by: walletctl bank otp --phone P.`,
 			for i, c := range cards {
 				rows[i] = table.Row{c.ID, c.Bank, c.BankName, c.CardType, c.CardMasked, ts(c.BoundAt)}
 			}
-			a.printList(cards, []string{"ID", "BANK", "BANK NAME", "TYPE", "CARD", "BOUND"}, rows)
+			a.out.List(cards, []string{"ID", "BANK", "BANK NAME", "TYPE", "CARD", "BOUND"}, rows)
 			return nil
 		},
 	}
@@ -114,7 +114,7 @@ In the sandbox the code is shown by: walletctl bank otp --phone P.`,
 			if err := svc.UnbindCard(ctx, u.ID, args[0]); err != nil {
 				return err
 			}
-			a.printMessage(map[string]string{"unbound": args[0]}, "card %s unbound", args[0])
+			a.out.Message(map[string]string{"unbound": args[0]}, "card %s unbound", args[0])
 			return nil
 		},
 	}
@@ -123,7 +123,7 @@ In the sandbox the code is shown by: walletctl bank otp --phone P.`,
 }
 
 func (a *app) printCard(c *walletctl.Card) {
-	a.printRecord(c, []kv{
+	a.out.Record(c, []kv{
 		{"CARD", c.ID},
 		{"BANK", c.Bank + " " + c.BankName},
 		{"TYPE", c.CardType},

@@ -31,7 +31,7 @@ func (a *app) clockCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printMessage(clockView{now}, "%s", ts(now))
+			a.out.Message(clockView{now}, "%s", ts(now))
 			return nil
 		},
 	}
@@ -55,7 +55,7 @@ leading number of days (1d, 1d12h). With --bank URL the remote bank's clock move
 			if err != nil {
 				return err
 			}
-			a.printMessage(clockView{now}, "%s", ts(now))
+			a.out.Message(clockView{now}, "%s", ts(now))
 			return nil
 		},
 	}

@@ -32,14 +32,14 @@ func (a *app) printCodes(wide bool) {
 	for i, r := range rows {
 		trs[i] = table.Row{r.Exit, r.Code, r.Status, r.Hint}
 	}
-	a.printTable(rows, []string{"EXIT", "CODE", "HTTP", "HINT"}, trs, wide)
+	a.out.Table(rows, []string{"EXIT", "CODE", "HTTP", "HINT"}, trs, wide)
 }
 
 // helpCmd is cobra's help plus one topic: `walletctl help codes` prints the code table. It also
-// makes every command's help fit the terminal (a.width()): long lines wrap, flag and command
+// makes every command's help fit the terminal (a.out.Width()): long lines wrap, flag and command
 // descriptions under their column.
 func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
-	tablefit.FitHelp(root, a.width)
+	tablefit.FitHelp(root, a.out.Width)
 	return &cobra.Command{
 		Use:   "help [command | codes]",
 		Short: "Help about any command, or the error code table (help codes)",

@@ -82,7 +82,7 @@ is the sandbox's documented default, ` + SandboxPassword + `.`,
 			return err
 		}
 		res, err := a.openWallet(ctx, svc, bank, seedCustomer, phone, password)
-		if a.json() {
+		if a.out.JSON() {
 			writeJSON(a.ios.Out, res)
 		}
 		return err
@@ -110,13 +110,13 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 			s.Status, s.Error = "failed", &errorBody{Code: we.Code, Message: we.Message, Hint: we.Hint, Details: we.Details}
 		}
 		res.Steps = append(res.Steps, s)
-		if !a.json() {
+		if !a.out.JSON() {
 			mark := "✓"
 			if err != nil {
 				mark = "✗"
 				detail = asWalletError(err).Code
 			}
-			if a.color() {
+			if a.out.Color() {
 				if err != nil {
 					mark = ansi("31", mark)
 				} else {
@@ -125,7 +125,7 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 			}
 			// Continuation lines of a long detail hang under the title.
 			line := fmt.Sprintf("%s %s %s: %s", mark, id, title, detail)
-			fmt.Fprintln(a.ios.Out, tablefit.WrapHanging(line, a.width(), 2+text.StringWidth(id)+1))
+			fmt.Fprintln(a.ios.Out, tablefit.WrapHanging(line, a.out.Width(), 2+text.StringWidth(id)+1))
 		}
 		return err
 	}
@@ -216,12 +216,12 @@ func (a *app) openWallet(ctx context.Context, svc walletctl.Service, bank bankBa
 		res.TxnID = t.ID
 		return fmt.Sprintf("paid %s to %s from card %s: %s %s", yuan(t.Amount), ms[0].Name, res.CardID, t.ID, t.Status), nil
 	})
-	if err == nil && !a.json() {
-		t := a.newTable()
+	if err == nil && !a.out.JSON() {
+		t := a.out.NewTable()
 		t.AppendRow(table.Row{"USER", res.UserID})
 		t.AppendRow(table.Row{"CARD", res.CardID})
 		t.AppendRow(table.Row{"NEXT", "walletctl --as " + res.UserID + " balance"})
-		a.render(t)
+		a.out.Render(t)
 	}
 	return res, err
 }

@@ -267,7 +267,7 @@ func (l *listener) poll(ctx context.Context, renew bool) (bool, error) {
 	})
 	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].At.Before(fresh[j].At) })
 	for _, x := range fresh {
-		if l.a.json() {
+		if l.a.out.JSON() {
 			b, _ := json.Marshal(x)
 			fmt.Fprintln(l.a.ios.Out, string(b))
 		} else {

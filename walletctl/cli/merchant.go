@@ -55,7 +55,7 @@ func (a *app) merchantCmd() *cobra.Command {
 			if hasApp {
 				header = append(header, "APPID")
 			}
-			a.printTable(ms, header, rows, wide, "APPID")
+			a.out.Table(ms, header, rows, wide, "APPID")
 			return nil
 		},
 	}
@@ -81,7 +81,7 @@ func (a *app) merchantCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printRecord(m, []kv{
+			a.out.Record(m, []kv{
 				{"MCHID", m.ID},
 				{"NAME", m.Name},
 				{"CATEGORY", m.Category},
@@ -116,7 +116,7 @@ func (a *app) merchantShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printRecord(m, []kv{
+			a.out.Record(m, []kv{
 				{"MCHID", m.ID},
 				{"NAME", m.Name},
 				{"CATEGORY", m.Category},
@@ -202,7 +202,7 @@ files are kept unless --force.`,
 				return err
 			}
 			v := keysView{MchID: c.MchID, Dir: out, Files: paths}
-			if a.json() {
+			if a.out.JSON() {
 				writeJSON(a.ios.Out, v)
 				return nil
 			}

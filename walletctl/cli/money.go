@@ -240,7 +240,7 @@ func (a *app) balanceCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printRecord(b, []kv{
+			a.out.Record(b, []kv{
 				{"USER", b.UserID},
 				{"AVAILABLE", yuan(b.Available) + " " + b.Currency},
 				{"PENDING", yuan(b.Pending)},
@@ -290,7 +290,7 @@ func (a *app) printTxn(t *walletctl.Txn) {
 	if t.SettledAt != nil {
 		rows = append(rows, kv{"SETTLED", tsp(t.SettledAt)})
 	}
-	a.printRecord(t, rows)
+	a.out.Record(t, rows)
 }
 
 // txnStatus is a txn's one status for people: a transfer's own (scheduled, arrived, accepted,

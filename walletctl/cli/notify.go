@@ -58,7 +58,7 @@ func (a *app) notifyListCmd() *cobra.Command {
 				list = append(list, n)
 				rows = append(rows, table.Row{n.ID, n.EventType, n.MchID, notifyStatus(n), n.Tries, shortTime(n.NextAt)})
 			}
-			a.printTable(list, []string{"ID", "EVENT", "MCHID", "STATUS", "TRIES", "NEXT"}, rows, wide, "MCHID")
+			a.out.Table(list, []string{"ID", "EVENT", "MCHID", "STATUS", "TRIES", "NEXT"}, rows, wide, "MCHID")
 			return nil
 		},
 	}
@@ -138,7 +138,7 @@ a duplicate), starting its retry schedule over. Prints it with every attempt.`,
 // printNotification prints a notification (a record) and its attempts (a table); -o json the
 // notification with every field.
 func (a *app) printNotification(n *walletctl.Notification, wide bool) {
-	if a.json() {
+	if a.out.JSON() {
 		writeJSON(a.ios.Out, n)
 		return
 	}
@@ -165,7 +165,7 @@ func (a *app) printNotification(n *walletctl.Notification, wide bool) {
 	if n.Resends > 0 {
 		rows = append(rows, kv{"RESENDS", n.Resends})
 	}
-	a.printRecord(n, rows)
+	a.out.Record(n, rows)
 	arows := make([]table.Row, len(n.Attempts))
 	for i, at := range n.Attempts {
 		fault := at.Fault
@@ -178,7 +178,7 @@ func (a *app) printNotification(n *walletctl.Notification, wide bool) {
 		}
 		arows[i] = table.Row{at.N, shortTime(&at.At), attemptStatus(at), at.LatencyMS, yesNo(at.OK), answer, at.Error, fault}
 	}
-	a.printTable(nil, []string{"N", "TIME", "STATUS", "MS", "OK", "ANSWER", "ERROR", "FAULT"}, arows, wide, "OK", "MS")
+	a.out.Table(nil, []string{"N", "TIME", "STATUS", "MS", "OK", "ANSWER", "ERROR", "FAULT"}, arows, wide, "OK", "MS")
 }
 
 // shortTime is a virtual time without its year (tables of notifications; -o json has it all).
@@ -291,7 +291,7 @@ first=N fires on the first N notifications that match, then passes.`,
 		if err != nil {
 			return err
 		}
-		a.printRecord(added, []kv{{"ID", added.ID}, {"KIND", added.Kind}, {"RULE", added.String()}})
+		a.out.Record(added, []kv{{"ID", added.ID}, {"KIND", added.Kind}, {"RULE", added.String()}})
 		return nil
 	}
 	list := &cobra.Command{
@@ -312,7 +312,7 @@ first=N fires on the first N notifications that match, then passes.`,
 			for i, f := range fs {
 				rows[i] = table.Row{f.ID, f.String(), f.Fired}
 			}
-			a.printList(fs, []string{"ID", "RULE", "FIRED"}, rows)
+			a.out.List(fs, []string{"ID", "RULE", "FIRED"}, rows)
 			return nil
 		},
 	}
@@ -329,7 +329,7 @@ first=N fires on the first N notifications that match, then passes.`,
 			if err := svc.ClearNotifyFaults(ctx); err != nil {
 				return err
 			}
-			a.printMessage(map[string]bool{"cleared": true}, "all notification fault rules cleared")
+			a.out.Message(map[string]bool{"cleared": true}, "all notification fault rules cleared")
 			return nil
 		},
 	}

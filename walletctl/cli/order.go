@@ -204,7 +204,7 @@ func (a *app) orderListCmd() *cobra.Command {
 				rows[i] = table.Row{o.OutTradeNo, o.TradeType, o.TradeState, yuan(o.Amount), yuan(o.Refunded),
 					o.Description, o.TransactionID, ts(o.CreatedAt)}
 			}
-			a.printTable(orders, []string{"OUT TRADE NO", "TYPE", "STATE", "AMOUNT", "REFUNDED", "DESCRIPTION", "TRANSACTION", "CREATED"},
+			a.out.Table(orders, []string{"OUT TRADE NO", "TYPE", "STATE", "AMOUNT", "REFUNDED", "DESCRIPTION", "TRANSACTION", "CREATED"},
 				rows, wide, "TRANSACTION", "CREATED", "REFUNDED", "DESCRIPTION")
 			return nil
 		},
@@ -290,7 +290,7 @@ TRANSACTION_ID), or the merchant reverses it (merchant order reverse).`,
 				return err
 			}
 			a.printOrder(o)
-			if o.TradeState == walletctl.StateUserPaying && !a.json() {
+			if o.TradeState == walletctl.StateUserPaying && !a.out.JSON() {
 				ref := o.TransactionID
 				if ref == "" {
 					ref = o.ID
@@ -356,7 +356,7 @@ func (a *app) printOrder(o *walletctl.Order) {
 	if o.TradeState == walletctl.StateNotPay || o.TradeState == walletctl.StateUserPaying {
 		rows = append(rows, kv{"EXPIRES", ts(o.TimeExpire)})
 	}
-	a.printRecord(o, rows)
+	a.out.Record(o, rows)
 }
 
 func currency(c string) string {
@@ -469,7 +469,7 @@ prints this help.`,
 			for i, r := range rs {
 				rows[i] = table.Row{r.OutRefundNo, r.OutTradeNo, r.Status, yuan(r.Amount), yuan(r.Total), r.Source, r.RefundID, ts(r.CreatedAt)}
 			}
-			a.printTable(rs, []string{"OUT REFUND NO", "OUT TRADE NO", "STATUS", "AMOUNT", "TOTAL", "TO", "REFUND", "CREATED"},
+			a.out.Table(rs, []string{"OUT REFUND NO", "OUT TRADE NO", "STATUS", "AMOUNT", "TOTAL", "TO", "REFUND", "CREATED"},
 				rows, wide, "REFUND", "CREATED", "TOTAL", "TO")
 			return nil
 		},
@@ -512,7 +512,7 @@ func (a *app) printRefund(r *walletctl.Refund) {
 	if r.SuccessTime != nil {
 		rows = append(rows, kv{"SUCCEEDED", tsp(r.SuccessTime)})
 	}
-	a.printRecord(r, rows)
+	a.out.Record(r, rows)
 }
 
 // refundTo is where a refund goes, in the CLI's words (balance, card:c1), with v3's account
@@ -580,11 +580,11 @@ sandbox's calendar (China Standard Time), by default the virtual clock's today.`
 				if err := atomicfile.Write(out, []byte(b.Content), 0o644, true); err != nil {
 					return fileError(err, out)
 				}
-				a.printMessage(billView{b.MchID, b.Date, b.Type, b.Rows, b.HashType, b.HashValue, out},
+				a.out.Message(billView{b.MchID, b.Date, b.Type, b.Rows, b.HashType, b.HashValue, out},
 					"%s\n%s %s (%d rows)", out, b.HashType, b.HashValue, b.Rows)
 				return nil
 			}
-			if a.json() {
+			if a.out.JSON() {
 				writeJSON(a.ios.Out, b)
 				return nil
 			}

@@ -30,8 +30,38 @@ func writeJSON(w io.Writer, v any) {
 
 func ansi(code, s string) string { return "\x1b[" + code + "m" + s + "\x1b[0m" }
 
-// newTable is a go-pretty table for people; colour only when a.color() says so.
-func (a *app) newTable(header ...string) table.Writer {
+// Output is where every command's answer goes, in one place: a table for people or JSON for
+// scripts (-o), no wider than the terminal, coloured only on one. It owns the output flags.
+type Output struct {
+	IO      *IOStreams
+	Format  string // -o: "table" or "json"
+	NoColor bool   // --no-color
+	Getenv  func(string) string
+}
+
+// JSON tells whether scripts asked for JSON (-o json).
+func (o *Output) JSON() bool { return o.Format == "json" }
+
+func (o *Output) getenv(k string) string {
+	if o.Getenv == nil {
+		return ""
+	}
+	return o.Getenv(k)
+}
+
+// Color is on only for a terminal, and never with --no-color or NO_COLOR (go-pretty checks
+// neither our flag nor our getenv, so we decide and hand it plain or coloured text).
+func (o *Output) Color() bool {
+	return o.IO.OutTTY && !o.NoColor && o.getenv("NO_COLOR") == ""
+}
+
+// ErrColor is Color for standard error.
+func (o *Output) ErrColor() bool {
+	return o.IO.ErrTTY && !o.NoColor && o.getenv("NO_COLOR") == ""
+}
+
+// NewTable is a go-pretty table for people; colour only when o.Color() says so.
+func (o *Output) NewTable(header ...string) table.Writer {
 	t := table.NewWriter()
 	style := table.StyleLight
 	// Headers arrive upper-cased already: go-pretty's upper-casing would mangle escape sequences.
@@ -40,7 +70,7 @@ func (a *app) newTable(header ...string) table.Writer {
 	if len(header) > 0 {
 		row := make(table.Row, len(header))
 		for i, h := range header {
-			if a.color() {
+			if o.Color() {
 				row[i] = ansi("1;36", h)
 			} else {
 				row[i] = h
@@ -51,13 +81,13 @@ func (a *app) newTable(header ...string) table.Writer {
 	return t
 }
 
-// width is how wide tables and help may be: the terminal's width when stdout is one, else
+// Width is how wide tables and help may be: the terminal's width when stdout is one, else
 // $COLUMNS when set, else 80.
-func (a *app) width() int { return tablefit.Width(a.ios.Out, a.ios.OutTTY, a.getenv) }
+func (o *Output) Width() int { return tablefit.Width(o.IO.Out, o.IO.OutTTY, o.getenv) }
 
-// render prints t no wider than a.width(): the widest columns wrap.
-func (a *app) render(t table.Writer) {
-	fmt.Fprintln(a.ios.Out, tablefit.Render(t, a.width()))
+// Render prints t no wider than o.Width(): the widest columns wrap.
+func (o *Output) Render(t table.Writer) {
+	fmt.Fprintln(o.IO.Out, tablefit.Render(t, o.Width()))
 }
 
 // wideUsage is the help of the --wide flag of the commands whose tables leave columns out.
@@ -69,63 +99,63 @@ type kv struct {
 	v any
 }
 
-// printRecord prints a single object: JSON of v, or a two-column table of rows.
-func (a *app) printRecord(v any, rows []kv) {
-	if a.json() {
-		writeJSON(a.ios.Out, v)
+// Record prints a single object: JSON of v, or a two-column table of rows.
+func (o *Output) Record(v any, rows []kv) {
+	if o.JSON() {
+		writeJSON(o.IO.Out, v)
 		return
 	}
-	t := a.newTable()
+	t := o.NewTable()
 	for _, r := range rows {
 		k := r.k
-		if a.color() {
+		if o.Color() {
 			k = ansi("1", k)
 		}
 		t.AppendRow(table.Row{k, r.v})
 	}
-	a.render(t)
+	o.Render(t)
 }
 
-// printList prints a list: JSON of v (never null), or a table with one row per item.
-func (a *app) printList(v any, header []string, rows []table.Row) {
-	a.printTable(v, header, rows, false)
+// List prints a list: JSON of v (never null), or a table with one row per item.
+func (o *Output) List(v any, header []string, rows []table.Row) {
+	o.Table(v, header, rows, false)
 }
 
-// printTable is printList for a table that may leave out the optional columns, in the order
-// given, while it is wider than the terminal (JSON keeps every field). With wide it shows every
-// column at full width.
-func (a *app) printTable(v any, header []string, rows []table.Row, wide bool, optional ...string) {
-	if a.json() {
+// Table is List for a table that may leave out the optional columns, in the order given, while
+// it is wider than the terminal (JSON keeps every field). With wide it shows every column at
+// full width.
+func (o *Output) Table(v any, header []string, rows []table.Row, wide bool, optional ...string) {
+	if o.JSON() {
 		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
 			v = reflect.MakeSlice(rv.Type(), 0, 0).Interface()
 		}
-		writeJSON(a.ios.Out, v)
+		writeJSON(o.IO.Out, v)
 		return
 	}
 	if !wide {
-		header, rows = tablefit.Drop(a.width(), header, rows, optional...)
+		header, rows = tablefit.Drop(o.Width(), header, rows, optional...)
 	}
-	t := a.newTable(header...)
+	t := o.NewTable(header...)
 	for _, r := range rows {
 		t.AppendRow(r)
 	}
 	if wide {
-		fmt.Fprintln(a.ios.Out, t.Render())
+		fmt.Fprintln(o.IO.Out, t.Render())
 	} else {
-		a.render(t)
+		o.Render(t)
 	}
 	if len(rows) == 0 {
-		fmt.Fprintln(a.ios.Out, "(none)")
+		fmt.Fprintln(o.IO.Out, "(none)")
 	}
 }
 
-// printMessage prints a one-line outcome for people, or v for scripts.
-func (a *app) printMessage(v any, format string, args ...any) {
-	if a.json() {
-		writeJSON(a.ios.Out, v)
+// Message prints a one-line outcome for people, or v for scripts.
+func (o *Output) Message(v any, format string, args ...any) {
+	if o.JSON() {
+		writeJSON(o.IO.Out, v)
 		return
 	}
-	fmt.Fprintf(a.ios.Out, format+"\n", args...)
+	fmt.Fprintf(o.IO.Out, format+"\n", args...)
 }
 
 func yuan(fen int64) string { return walletctl.FormatAmount(fen) }

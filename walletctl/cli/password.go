@@ -43,7 +43,7 @@ in the ID are refused. On a terminal it is asked twice without echo; scripts pip
 		if err := svc.SetPassword(ctx, u.ID, p); err != nil {
 			return err
 		}
-		a.printMessage(passwordOutcome{UserID: u.ID, PasswordSet: true}, "payment password set for %s", u.ID)
+		a.out.Message(passwordOutcome{UserID: u.ID, PasswordSet: true}, "payment password set for %s", u.ID)
 		return nil
 	}
 
@@ -84,7 +84,7 @@ On a terminal, step 1 goes on to ask for the code and the new password in the sa
 				return err
 			}
 			if !a.ios.InTTY || *resetStdin {
-				a.printRecord(r, []kv{
+				a.out.Record(r, []kv{
 					{"RESET", r.ResetID},
 					{"SMS SENT TO", r.PhoneMasked},
 					{"EXPIRES", ts(r.ExpiresAt)},
@@ -113,7 +113,7 @@ On a terminal, step 1 goes on to ask for the code and the new password in the sa
 		if err := svc.CompletePasswordReset(ctx, u.ID, resetID, code, p); err != nil {
 			return err
 		}
-		a.printMessage(passwordOutcome{UserID: u.ID, PasswordSet: true, Reset: true},
+		a.out.Message(passwordOutcome{UserID: u.ID, PasswordSet: true, Reset: true},
 			"payment password reset for %s; any lock is cleared (see: walletctl security log)", u.ID)
 		return nil
 	}
@@ -123,7 +123,7 @@ On a terminal, step 1 goes on to ask for the code and the new password in the sa
 
 // infof writes a progress note for people on stderr, leaving stdout to the result.
 func (a *app) infof(format string, args ...any) {
-	if !a.json() {
+	if !a.out.JSON() {
 		fmt.Fprintf(a.ios.ErrOut, format+"\n", args...)
 	}
 }

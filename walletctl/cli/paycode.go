@@ -52,7 +52,7 @@ waits for the payer's password: walletctl --as U paycode confirm ORDER_ID`,
 
 // printPayCode draws the code for a person at a terminal, or prints it plainly for a script.
 func (a *app) printPayCode(pc *walletctl.PayCode) error {
-	if a.json() {
+	if a.out.JSON() {
 		writeJSON(a.ios.Out, pc)
 		return nil
 	}
@@ -143,7 +143,7 @@ func (a *app) userOpenIDCmd() *cobra.Command {
 				return err
 			}
 			v := openIDView{AppID: appID, UserID: u.ID, OpenID: walletctl.OpenID(appID, u.ID)}
-			a.printMessage(v, "%s", v.OpenID)
+			a.out.Message(v, "%s", v.OpenID)
 			return nil
 		},
 	}

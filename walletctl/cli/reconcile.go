@@ -41,7 +41,7 @@ Exits 0 when wallet and bank agree and the ledger sums to zero.`,
 			if len(r.Mismatches) > 0 {
 				mism = strings.Join(r.Mismatches, "\n")
 			}
-			a.printRecord(r, []kv{
+			a.out.Record(r, []kv{
 				{"DATE", r.Date},
 				{"PENDING CHECKED", r.Checked},
 				{"SETTLED", r.Settled},

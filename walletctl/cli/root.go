@@ -54,7 +54,7 @@ func Run(ctx context.Context, args []string, ios *IOStreams, getenv func(string)
 	if ios.In == nil {
 		ios.In = strings.NewReader("")
 	}
-	a := &app{ios: ios, getenv: getenv}
+	a := newApp(ios, getenv)
 	root := a.newRoot()
 	root.SetArgs(args)
 	root.SetIn(ios.In)
@@ -75,17 +75,25 @@ type app struct {
 	ios    *IOStreams
 	getenv func(string) string
 
-	home, backend, bankURL, as, output string
-	apiKey                             string // tenant key for --backend
-	storeDSN                           string // --store: the wallet's records in PostgreSQL
-	pg                                 *postgres.Store
-	noColor                            bool
-	bankURLFlag                        bool // --bank URL given through a command's own --bank
+	out *Output  // the output flags and every command's output
+	f   *Factory // what commands get from this invocation
+
+	home, backend, bankURL, as string
+	apiKey                     string // tenant key for --backend
+	storeDSN                   string // --store: the wallet's records in PostgreSQL
+	pg                         *postgres.Store
+	bankURLFlag                bool // --bank URL given through a command's own --bank
 
 	sb      *sandbox.Sandbox
 	remote  *httpapi.Client // with --backend
 	stdin   *bufio.Reader
 	idemKey string // the idempotency key of the money movement sent, for the hint of a lost answer
+}
+
+func newApp(ios *IOStreams, getenv func(string) string) *app {
+	a := &app{ios: ios, getenv: getenv, out: &Output{IO: ios, Format: "table", Getenv: getenv}}
+	a.f = newFactory(a)
+	return a
 }
 
 // reader is the buffered standard input, shared by every read of this invocation so that lines
@@ -95,18 +103,6 @@ func (a *app) reader() *bufio.Reader {
 		a.stdin = bufio.NewReader(a.ios.In)
 	}
 	return a.stdin
-}
-
-func (a *app) json() bool { return a.output == "json" }
-
-// color is on only for a terminal, and never with --no-color or NO_COLOR (go-pretty checks
-// neither our flag nor our getenv, so we decide and hand it plain or coloured text).
-func (a *app) color() bool {
-	return a.ios.OutTTY && !a.noColor && a.getenv("NO_COLOR") == ""
-}
-
-func (a *app) errColor() bool {
-	return a.ios.ErrTTY && !a.noColor && a.getenv("NO_COLOR") == ""
 }
 
 func (a *app) newRoot() *cobra.Command {
@@ -133,22 +129,12 @@ Error codes and exit codes:  walletctl codes`,
 	pf.StringVar(&a.storeDSN, "store", "", "keep the wallet's records in this PostgreSQL database (postgres://…?search_path=SCHEMA) instead of wallet.db in the home (env WALLETCTL_STORE)")
 	pf.StringVar(&a.bankURL, "bank", "", "use a running bankmock server at this URL instead of the in-process bank (env WALLETCTL_BANK)")
 	pf.StringVar(&a.as, "as", "", "act as this user: id or phone (env WALLETCTL_AS)")
-	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
-	pf.BoolVar(&a.noColor, "no-color", false, "never colour the output (also NO_COLOR)")
+	pf.StringVarP(&a.out.Format, "output", "o", "table", "output format: table or json")
+	pf.BoolVar(&a.out.NoColor, "no-color", false, "never colour the output (also NO_COLOR)")
 	root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "json"))
 	root.RegisterFlagCompletionFunc("as", a.completeUsers)
 
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		// A parent given a mistyped subcommand and that subcommand's flags (user regster --phone P):
-		// the mistyped word is the error, not the flag.
-		if c.HasSubCommands() {
-			if rest := c.Flags().Args(); len(rest) > 0 {
-				return unknownSubcommand(c, rest[0])
-			}
-		}
-		return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: err.Error(),
-			Hint: "see the flags: " + c.CommandPath() + " --help"}
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.HiddenDefaultCmd = false
 
 	root.AddCommand(
@@ -168,6 +154,7 @@ Error codes and exit codes:  walletctl codes`,
 	}
 	root.InitDefaultCompletionCmd()
 	rejectUnknownSubcommands(root)
+	typedArgs(root)
 	return root
 }
 
@@ -222,9 +209,12 @@ func unknownSubcommand(parent *cobra.Command, word string) *walletctl.Error {
 // preRun fills flags from the environment and checks the global ones.
 func (a *app) preRun(cmd *cobra.Command, args []string) error {
 	a.applyEnv(cmd)
-	if a.output != "table" && a.output != "json" {
-		bad := a.output
-		a.output = "table"
+	if err := checkFlags(cmd); err != nil {
+		return err
+	}
+	if a.out.Format != "table" && a.out.Format != "json" {
+		bad := a.out.Format
+		a.out.Format = "table"
 		return invalidArg("use -o table or -o json", "unknown output format %q", bad)
 	}
 	return nil
@@ -411,6 +401,10 @@ func asWalletError(err error) *walletctl.Error {
 	if errors.As(err, &we) {
 		return we
 	}
+	var fe *FlagError
+	if errors.As(err, &fe) {
+		return fe.walletError()
+	}
 	if be, ok := bankadapter.AdminError(err); ok {
 		return be
 	}
@@ -420,14 +414,7 @@ func asWalletError(err error) *walletctl.Error {
 	if df := walletctl.DiskFull(err); df != nil {
 		return df
 	}
-	msg := err.Error()
-	// cobra's own argument errors are plain errors.
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs", "required flag"} {
-		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) {
-			return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: msg, Hint: walletctl.Hint(walletctl.CodeInvalidArgument)}
-		}
-	}
-	return &walletctl.Error{Code: walletctl.CodeInternal, Message: msg, Hint: walletctl.Hint(walletctl.CodeInternal)}
+	return &walletctl.Error{Code: walletctl.CodeInternal, Message: err.Error(), Hint: walletctl.Hint(walletctl.CodeInternal)}
 }
 
 func (a *app) printError(err error) int {
@@ -442,7 +429,7 @@ func (a *app) printError(err error) int {
 		}
 		we = &e
 	}
-	if a.json() {
+	if a.out.JSON() {
 		body := struct {
 			Error errorBody `json:"error"`
 		}{errorBody{Code: we.Code, Message: we.Message, Hint: we.Hint, Details: we.Details}}
@@ -450,7 +437,7 @@ func (a *app) printError(err error) int {
 		return ExitCode(we.Code)
 	}
 	prefix := "error:"
-	if a.errColor() {
+	if a.out.ErrColor() {
 		prefix = ansi("1;31", prefix)
 	}
 	fmt.Fprintf(a.ios.ErrOut, "%s %s: %s\n", prefix, we.Code, we.Message)

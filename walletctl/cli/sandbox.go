@@ -218,7 +218,7 @@ func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb 
 	if err != nil {
 		return err
 	}
-	if verb != "" && !a.json() {
+	if verb != "" && !a.out.JSON() {
 		fmt.Fprintf(a.ios.Out, "sandbox %s in %s\n", verb, st.Home)
 	}
 	rows := []kv{
@@ -229,7 +229,7 @@ func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb 
 	if st.BankPartner != "" {
 		rows = append(rows, kv{"BANK PARTNER", st.BankPartner})
 	}
-	a.printRecord(st, append(rows, []kv{
+	a.out.Record(st, append(rows, []kv{
 		{"BANK CUSTOMERS", st.BankCustomers},
 		{"USERS", st.Users},
 		{"CARDS", st.Cards},
@@ -292,7 +292,7 @@ func (a *app) printSettings(s walletctl.Settings) error {
 		}
 		rows = append(rows, kv{k, v})
 	}
-	a.printRecord(s, rows)
+	a.out.Record(s, rows)
 	return nil
 }
 

@@ -104,5 +104,5 @@ func (a *app) printPaid(o *walletctl.Order) {
 	if o.SuccessTime != nil {
 		rows = append(rows, kv{"PAID", tsp(o.SuccessTime)})
 	}
-	a.printRecord(o, rows)
+	a.out.Record(o, rows)
 }

@@ -28,7 +28,7 @@ func (a *app) securityCmd() *cobra.Command {
 			for i, e := range evs {
 				rows[i] = table.Row{e.Seq, ts(e.Time), e.Event, e.Detail}
 			}
-			a.printList(evs, []string{"SEQ", "TIME", "EVENT", "DETAIL"}, rows)
+			a.out.List(evs, []string{"SEQ", "TIME", "EVENT", "DETAIL"}, rows)
 			return nil
 		},
 	})

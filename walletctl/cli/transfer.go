@@ -64,7 +64,7 @@ back after 24 h.`,
 		if err := a.beforePrompt(ctx, svc, u, precheck{need: fen}); err != nil {
 			return err
 		}
-		if !a.json() {
+		if !a.out.JSON() {
 			stranger := ""
 			if pv.Stranger {
 				stranger = " (a stranger: no earlier transfer between you)"
@@ -98,7 +98,7 @@ back after 24 h.`,
 		if err != nil {
 			return err
 		}
-		if a.json() {
+		if a.out.JSON() {
 			writeJSON(a.ios.Out, transferResult{Preview: pv, Transfer: tr})
 			return nil
 		}
@@ -126,7 +126,7 @@ back after 24 h.`,
 			for i, t := range trs {
 				rows[i] = table.Row{t.ID, t.From, t.To, t.PayeeNameMasked, yuan(t.Amount), t.Status, t.Delay, ts(t.ArrivesAt), ts(t.RefundAt)}
 			}
-			a.printList(trs, []string{"ID", "FROM", "TO", "PAYEE", "AMOUNT", "STATUS", "DELAY", "ARRIVES", "REFUND AT"}, rows)
+			a.out.List(trs, []string{"ID", "FROM", "TO", "PAYEE", "AMOUNT", "STATUS", "DELAY", "ARRIVES", "REFUND AT"}, rows)
 			return nil
 		},
 	}
@@ -135,7 +135,7 @@ back after 24 h.`,
 }
 
 func (a *app) printTransfer(t *walletctl.Transfer) {
-	a.printRecord(t, []kv{
+	a.out.Record(t, []kv{
 		{"TRANSFER", t.ID},
 		{"FROM", t.From},
 		{"TO", t.To},

@@ -374,7 +374,7 @@ func randomHex(n int) string {
 }
 
 func (a *app) printTrigger(r *triggerResult) {
-	if a.json() {
+	if a.out.JSON() {
 		writeJSON(a.ios.Out, r)
 		return
 	}
@@ -413,5 +413,5 @@ func (a *app) printTrigger(r *triggerResult) {
 		}
 		rows = append(rows, kv{"NEXT", "walletctl notify show " + n.ID})
 	}
-	a.printRecord(r, rows)
+	a.out.Record(r, rows)
 }

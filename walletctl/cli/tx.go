@@ -42,7 +42,7 @@ func (a *app) txCmd() *cobra.Command {
 				}
 				rows[i] = table.Row{t.ID, ts(t.CreatedAt), t.Kind, t.Direction, status, yuan(t.Amount), t.Counterparty, fee, source, t.FailureCode}
 			}
-			a.printTable(txns, []string{"ID", "TIME", "KIND", "DIR", "STATUS", "AMOUNT", "COUNTERPARTY", "FEE", "SOURCE", "FAILURE"}, rows,
+			a.out.Table(txns, []string{"ID", "TIME", "KIND", "DIR", "STATUS", "AMOUNT", "COUNTERPARTY", "FEE", "SOURCE", "FAILURE"}, rows,
 				wide, "SOURCE", "FEE", "TIME", "FAILURE")
 			return nil
 		},
@@ -64,8 +64,8 @@ func (a *app) txCmd() *cobra.Command {
 				return err
 			}
 			a.printTxn(t)
-			if !a.json() && len(t.Postings) > 0 {
-				pt := a.newTable("ACCOUNT", "DEBIT", "CREDIT")
+			if !a.out.JSON() && len(t.Postings) > 0 {
+				pt := a.out.NewTable("ACCOUNT", "DEBIT", "CREDIT")
 				for _, p := range t.Postings {
 					if p.Amount >= 0 {
 						pt.AppendRow(table.Row{p.Account, yuan(p.Amount), ""})
@@ -73,7 +73,7 @@ func (a *app) txCmd() *cobra.Command {
 						pt.AppendRow(table.Row{p.Account, "", yuan(-p.Amount)})
 					}
 				}
-				a.render(pt)
+				a.out.Render(pt)
 			}
 			return nil
 		},

@@ -33,7 +33,7 @@ func (a *app) userCmd() *cobra.Command {
 				return err
 			}
 			// The bare id, so that scripts can capture it: U=$(walletctl user register --phone P).
-			a.printMessage(u, "%s", u.ID)
+			a.out.Message(u, "%s", u.ID)
 			return nil
 		},
 	}
@@ -84,7 +84,7 @@ func (a *app) userCmd() *cobra.Command {
 			for i, u := range users {
 				rows[i] = table.Row{u.ID, u.Phone, u.Status, classLabel(u.Class), yesNo(u.Verified), u.NameMasked, yesNo(u.PasswordSet)}
 			}
-			a.printList(users, []string{"ID", "PHONE", "STATUS", "CLASS", "VERIFIED", "NAME", "PASSWORD"}, rows)
+			a.out.List(users, []string{"ID", "PHONE", "STATUS", "CLASS", "VERIFIED", "NAME", "PASSWORD"}, rows)
 			return nil
 		},
 	}
@@ -110,7 +110,7 @@ func (a *app) userCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a.printMessage(u, "%s is now %s", u.ID, u.Status)
+			a.out.Message(u, "%s is now %s", u.ID, u.Status)
 			return nil
 		},
 	}
@@ -133,7 +133,7 @@ func classLabel(c walletctl.AccountClass) string {
 }
 
 func (a *app) printUser(u *walletctl.User) {
-	a.printRecord(u, []kv{
+	a.out.Record(u, []kv{
 		{"ID", u.ID},
 		{"PHONE", u.Phone},
 		{"STATUS", u.Status},

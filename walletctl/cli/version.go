@@ -52,7 +52,7 @@ func (a *app) versionCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := buildVersion()
-			a.printMessage(v, "walletctl %s (commit %s, %s)", v.Version, v.Commit, v.Go)
+			a.out.Message(v, "walletctl %s (commit %s, %s)", v.Version, v.Commit, v.Go)
 			return nil
 		},
 	}
