@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/internal/migrate"
 	"github.com/walletctl/walletctl/vclock"
 	_ "modernc.org/sqlite" // the wallet's driver too: pure Go, so the bank builds everywhere the CLI does
 )
@@ -44,6 +45,9 @@ import (
 // appID marks a file as a bankmock state file (PRAGMA application_id): a foreign SQLite file is
 // refused instead of being taken for an empty bank.
 const appID = 0x424b4d31 // "BKM1"
+
+// durableSteps are the file's formats, through the stores' one migration runner.
+var durableSteps = []migrate.Step[struct{}]{{SQL: durableSchema + fmt.Sprintf("PRAGMA application_id = %d;", appID)}}
 
 // durableSchema is version 1 of the file (PRAGMA user_version).
 const durableSchema = `
@@ -246,9 +250,9 @@ func openDB(path string, noSync, create, readOnly bool) (*sql.DB, bool, error) {
 	case !fresh && app != appID:
 		db.Close()
 		return nil, false, &DamagedError{Path: path, Reason: "it is not a bankmock state file (another program's SQLite database?)"}
-	case !fresh && ver > 1:
+	case !fresh && ver > int64(len(durableSteps)):
 		db.Close()
-		return nil, false, &DamagedError{Path: path, Reason: fmt.Sprintf("format %d is newer than this program understands (1)", ver)}
+		return nil, false, &DamagedError{Path: path, Reason: fmt.Sprintf("format %d is newer than this program understands (%d)", ver, len(durableSteps))}
 	}
 	if readOnly {
 		return db, false, nil
@@ -258,7 +262,10 @@ func openDB(path string, noSync, create, readOnly bool) (*sql.DB, bool, error) {
 		return nil, false, &DamagedError{Path: path, Reason: "cannot use it: " + err.Error(), Err: err}
 	}
 	if fresh {
-		if _, err := db.Exec(durableSchema + fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = 1;", appID)); err != nil {
+		exec := func(q string) error { _, err := db.Exec(q); return err }
+		if err := migrate.Apply(durableSteps, int(ver), struct{}{}, exec, func(n int) error {
+			return exec(fmt.Sprintf("PRAGMA user_version = %d", n))
+		}); err != nil {
 			db.Close()
 			return nil, false, fmt.Errorf("create bank state %s: %w", path, err)
 		}

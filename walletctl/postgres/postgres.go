@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/walletctl/walletctl/internal/migrate"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sqlstore"
 )
@@ -185,16 +186,15 @@ func (s *Store) Reset(ctx context.Context) error {
 // never repeat). Other names use the transactional seqs table.
 var hotSeqs = map[string]bool{"user": true, "card": true, "txn": true, "binding": true, "reset": true}
 
-// migration is one step of the schema: sql, then fn (what SQL alone cannot do), then post.
-type migration struct {
-	sql  string
-	fn   func(t *Tx, key walletctl.SecretKey) error
-	post string
+// migrateEnv is what a migration step's conversion works with.
+type migrateEnv struct {
+	tx  *Tx
+	key walletctl.SecretKey
 }
 
 // migrations are applied in order and recorded in schema_migrations.
-var migrations = []migration{
-	{sql: `CREATE TABLE seqs (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+var migrations = []migrate.Step[migrateEnv]{
+	{SQL: `CREATE TABLE seqs (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 CREATE SEQUENCE seq_user; CREATE SEQUENCE seq_card; CREATE SEQUENCE seq_txn;
 CREATE SEQUENCE seq_binding; CREATE SEQUENCE seq_reset;
 CREATE TABLE users (
@@ -300,7 +300,7 @@ CREATE INDEX security_user ON security_log(user_id, seq);`},
 	// Shared accounts (bank clearing, merchants, transit, fees) keep no cached balance: every
 	// settlement would update the same few rows, and concurrent SERIALIZABLE transactions that
 	// update one row fail all but one. Their balance is the sum of their postings (cachedAccount).
-	{sql: `CREATE INDEX postings_account ON postings(account);
+	{SQL: `CREATE INDEX postings_account ON postings(account);
 DELETE FROM accounts WHERE name NOT LIKE 'user:%';
 -- Entries are numbered from a sequence, not MAX(entry)+1 per txn: that read of the postings
 -- index made concurrent settlements conflict under SERIALIZABLE. Numbers grow within a txn.
@@ -311,24 +311,24 @@ ALTER TABLE postings ALTER COLUMN entry TYPE BIGINT;`},
 	// and full card and ID numbers give way to a keyed hash (to compare; unique like the numbers
 	// were), the mask (to show) and, for ID numbers, a sealed copy for the bank's four-element
 	// check. Old row versions stay in the table files until PostgreSQL vacuums them.
-	{sql: `CREATE TABLE wallet_secret (id INTEGER PRIMARY KEY CHECK (id = 1), key BYTEA NOT NULL);
+	{SQL: `CREATE TABLE wallet_secret (id INTEGER PRIMARY KEY CHECK (id = 1), key BYTEA NOT NULL);
 ALTER TABLE users ADD COLUMN kyc_id_hash TEXT, ADD COLUMN kyc_id_masked TEXT NOT NULL DEFAULT '',
   ADD COLUMN kyc_id_sealed TEXT NOT NULL DEFAULT '';
 ALTER TABLE bindings ADD COLUMN card_hash TEXT NOT NULL DEFAULT '', ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';
 ALTER TABLE cards ADD COLUMN card_hash TEXT NOT NULL DEFAULT '', ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';`,
-		fn: func(t *Tx, key walletctl.SecretKey) error {
-			if err := t.exec(`INSERT INTO wallet_secret(id, key) VALUES (1, ?)`, []byte(key)); err != nil {
+		Fn: func(e migrateEnv) error {
+			if err := e.tx.exec(`INSERT INTO wallet_secret(id, key) VALUES (1, ?)`, []byte(e.key)); err != nil {
 				return err
 			}
-			_, err := t.SealLegacy(key)
+			_, err := e.tx.SealLegacy(e.key)
 			return err
 		},
-		post: `ALTER TABLE users DROP COLUMN kyc_id;
+		Post: `ALTER TABLE users DROP COLUMN kyc_id;
 CREATE UNIQUE INDEX users_kyc_id_hash ON users(kyc_id_hash) WHERE kyc_id_hash IS NOT NULL;
 ALTER TABLE bindings DROP COLUMN card_no;
 ALTER TABLE cards DROP COLUMN card_no;
 ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
-	{sql: sqlstore.MerchantSchema},
+	{SQL: sqlstore.MerchantSchema},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own
@@ -369,26 +369,11 @@ func (s *Store) migrate(ctx context.Context, keep walletctl.SecretKey) error {
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
 			return err
 		}
-		for i := v; i < len(migrations); i++ {
-			m := migrations[i]
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-			if m.fn != nil {
-				if err := m.fn(newTx(ctx, tx, false), key); err != nil {
-					return fmt.Errorf("migration %d: %w", i+1, err)
-				}
-			}
-			if m.post != "" {
-				if _, err := tx.Exec(ctx, m.post); err != nil {
-					return fmt.Errorf("migration %d: %w", i+1, err)
-				}
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version) VALUES ($1)`, i+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		exec := func(q string) error { _, err := tx.Exec(ctx, q); return err }
+		return migrate.Apply(migrations, v, migrateEnv{tx: newTx(ctx, tx, false), key: key}, exec, func(n int) error {
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations(version) VALUES ($1)`, n)
+			return err
+		})
 	}); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func TestMigrationSealsOldNumbers(t *testing.T) {
 	t.Cleanup(func() { conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
 	old := []string{`CREATE SCHEMA ` + schema, `SET search_path = ` + schema,
 		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-		migrations[0].sql, migrations[1].sql, `INSERT INTO schema_migrations(version) VALUES (1), (2)`,
+		migrations[0].SQL, migrations[1].SQL, `INSERT INTO schema_migrations(version) VALUES (1), (2)`,
 		`INSERT INTO users(id, num, phone, status, created_at, kyc_name, kyc_id) VALUES ('u1', 1, '13800138000', 'normal', 1, '张伟', '` + idNo + `')`,
 		`INSERT INTO cards(id, num, user_id, card_no, bank, bank_name, card_type, agreement, phone, bound_at)
 VALUES ('c1', 1, 'u1', '` + cardNo + `', 'ICBC', '中国工商银行', 'debit', 'agr_old', '13800138000', 1)`,

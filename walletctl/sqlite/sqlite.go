@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/walletctl/walletctl/internal/migrate"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sqlstore"
 	_ "modernc.org/sqlite"
@@ -218,16 +219,17 @@ func (c *conn) close() error {
 	return c.c.Close()
 }
 
-// migration is one step of the schema: sql, then fn (a conversion SQL cannot do), then post.
-type migration struct {
-	sql  string
-	fn   func(t *Tx, key walletctl.SecretKey) (scrub bool, err error)
-	post string
+// migrateEnv is what a migration step's conversion works with; scrub is set when secrets in
+// clear were replaced, so that the file is rebuilt without them.
+type migrateEnv struct {
+	tx    *Tx
+	key   walletctl.SecretKey
+	scrub bool
 }
 
 // migrations are applied in order; user_version records how many ran.
-var migrations = []migration{
-	{sql: `CREATE TABLE seqs (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+var migrations = []migrate.Step[*migrateEnv]{
+	{SQL: `CREATE TABLE seqs (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE users (
   id TEXT PRIMARY KEY,
   num INTEGER NOT NULL,
@@ -331,18 +333,19 @@ CREATE INDEX security_user ON security_log(user_id, seq);`},
 	// compare; unique like the numbers were), the mask (to show) and, for ID numbers, a sealed copy
 	// for the bank's four-element check. cards is rebuilt because SQLite cannot drop a column
 	// that a UNIQUE constraint names.
-	{sql: `ALTER TABLE users ADD COLUMN kyc_id_hash TEXT;
+	{SQL: `ALTER TABLE users ADD COLUMN kyc_id_hash TEXT;
 ALTER TABLE users ADD COLUMN kyc_id_masked TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN kyc_id_sealed TEXT NOT NULL DEFAULT '';
 ALTER TABLE bindings ADD COLUMN card_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE bindings ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';
 ALTER TABLE cards ADD COLUMN card_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE cards ADD COLUMN card_masked TEXT NOT NULL DEFAULT '';`,
-		fn: func(t *Tx, key walletctl.SecretKey) (bool, error) {
-			n, err := t.SealLegacy(key)
-			return n > 0, err
+		Fn: func(e *migrateEnv) error {
+			n, err := e.tx.SealLegacy(e.key)
+			e.scrub = e.scrub || n > 0
+			return err
 		},
-		post: `DROP INDEX users_kyc_id;
+		Post: `DROP INDEX users_kyc_id;
 ALTER TABLE users DROP COLUMN kyc_id;
 CREATE UNIQUE INDEX users_kyc_id_hash ON users(kyc_id_hash) WHERE kyc_id_hash IS NOT NULL;
 ALTER TABLE bindings DROP COLUMN card_no;
@@ -364,7 +367,7 @@ INSERT INTO cards_v2(id, num, user_id, card_hash, card_masked, bank, bank_name, 
 SELECT id, num, user_id, card_hash, card_masked, bank, bank_name, card_type, agreement, phone, bound_at FROM cards;
 DROP TABLE cards;
 ALTER TABLE cards_v2 RENAME TO cards;`},
-	{sql: sqlstore.MerchantSchema},
+	{SQL: sqlstore.MerchantSchema},
 }
 
 func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {
@@ -376,41 +379,21 @@ func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {
 	if v >= len(migrations) {
 		return nil
 	}
-	scrub := false
+	env := &migrateEnv{key: key}
 	if err := s.Update(ctx, func(t walletctl.StoreTx) error {
-		tx := t.(*Tx)
-		c := tx.c.c
+		env.tx = t.(*Tx)
+		c := env.tx.c.c
 		if err := c.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 			return err
 		}
-		for i := v; i < len(migrations); i++ {
-			m := migrations[i]
-			if _, err := c.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %d: %w", i+1, err)
-			}
-			if m.fn != nil {
-				sc, err := m.fn(tx, key)
-				if err != nil {
-					return fmt.Errorf("migration %d: %w", i+1, err)
-				}
-				scrub = scrub || sc
-			}
-			if m.post != "" {
-				if _, err := c.ExecContext(ctx, m.post); err != nil {
-					return fmt.Errorf("migration %d: %w", i+1, err)
-				}
-			}
-		}
-		if v < len(migrations) {
-			if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
-				return err
-			}
-		}
-		return nil
+		exec := func(q string) error { _, err := c.ExecContext(ctx, q); return err }
+		return migrate.Apply(migrations, v, env, exec, func(n int) error {
+			return exec(fmt.Sprintf(`PRAGMA user_version = %d`, n))
+		})
 	}); err != nil {
 		return err
 	}
-	if scrub {
+	if env.scrub {
 		// The numbers replaced are still in freed pages of the file and in old WAL frames: rebuild
 		// the file and empty the WAL, so that nothing of them is left to read.
 		if _, err := s.w.c.ExecContext(ctx, `VACUUM`); err != nil {
