@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/cnid"
@@ -536,6 +537,21 @@ func (e *Engine) Withdraw(ctx context.Context, userID, cardID string, amount int
 		})
 }
 
+// spendBalance is what every payment from the balance checks first (the class limits, then the
+// balance) and the id and time of the txn it makes.
+func (e *Engine) spendBalance(tx walletctl.StoreTx, u *walletctl.UserRecord, amount int64) (id string, now time.Time, err error) {
+	if err = e.checkLimits(tx, u, amount, true); err != nil {
+		return "", now, err
+	}
+	if err = e.needBalance(tx, u, amount); err != nil {
+		return "", now, err
+	}
+	if id, err = seqID(tx, "txn", "t"); err != nil {
+		return "", now, err
+	}
+	return id, e.now(), nil
+}
+
 func (e *Engine) needBalance(tx walletctl.StoreTx, u *walletctl.UserRecord, amount int64) error {
 	bal, err := tx.AccountBalance(userAcct(u.ID))
 	if err != nil {
@@ -588,17 +604,10 @@ func (e *Engine) Pay(ctx context.Context, req walletctl.PayRequest) (*walletctl.
 		if out, err = replay(ctx, tx, u.ID, walletctl.KindPay, source, req.Amount, m.ID); err != nil || out != nil {
 			return err
 		}
-		if err := e.checkLimits(tx, u, req.Amount, true); err != nil {
-			return err
-		}
-		if err := e.needBalance(tx, u, req.Amount); err != nil {
-			return err
-		}
-		id, err := seqID(tx, "txn", "t")
+		id, now, err := e.spendBalance(tx, u, req.Amount)
 		if err != nil {
 			return err
 		}
-		now := e.now()
 		out = &walletctl.TxnRecord{Txn: walletctl.Txn{ID: id, Kind: walletctl.KindPay, Status: walletctl.TxnSucceeded, UserID: u.ID, Amount: req.Amount,
 			Counterparty: m.ID, Source: source, IdempotencyKey: idemKey(ctx, u.ID, id), Note: m.Name, CreatedAt: now, SettledAt: &now}}
 		if err := tx.CreateTxn(out); err != nil {

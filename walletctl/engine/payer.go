@@ -185,17 +185,10 @@ func (e *Engine) payOrder(ctx context.Context, orderID, userID, source, cardID, 
 		if err != nil {
 			return err
 		}
-		if err := e.checkLimits(tx, u, o.Amount, true); err != nil {
-			return err
-		}
-		if err := e.needBalance(tx, u, o.Amount); err != nil {
-			return err
-		}
-		id, err := seqID(tx, "txn", "t")
+		id, now, err := e.spendBalance(tx, u, o.Amount)
 		if err != nil {
 			return err
 		}
-		now := e.now()
 		rec := &walletctl.TxnRecord{Txn: walletctl.Txn{ID: id, Kind: walletctl.KindPay, Status: walletctl.TxnSucceeded, UserID: u.ID, Amount: o.Amount,
 			Counterparty: o.MchID, Source: source, IdempotencyKey: "order:" + o.ID + ":" + id, Note: o.MerchantName + ": " + o.Description,
 			CreatedAt: now, SettledAt: &now}}

@@ -120,17 +120,10 @@ func (e *Engine) Transfer(ctx context.Context, req walletctl.TransferRequest) (*
 			out, err = tx.GetTransfer(prev.ID)
 			return err
 		}
-		if err := e.checkLimits(tx, u, req.Amount, true); err != nil {
-			return err
-		}
-		if err := e.needBalance(tx, u, req.Amount); err != nil {
-			return err
-		}
-		id, err := seqID(tx, "txn", "t")
+		id, now, err := e.spendBalance(tx, u, req.Amount)
 		if err != nil {
 			return err
 		}
-		now := e.now()
 		rec := &walletctl.TxnRecord{Txn: walletctl.Txn{ID: id, Kind: walletctl.KindTransfer, Status: walletctl.TxnPending, UserID: u.ID, Amount: req.Amount,
 			Counterparty: payee.ID, Source: "balance", IdempotencyKey: idemKey(ctx, u.ID, id), Note: "to " + payee.ID + " " + pv.PayeeNameMasked, CreatedAt: now}}
 		if err := tx.CreateTxn(rec); err != nil {
@@ -213,8 +206,9 @@ func (e *Engine) transferFor(tx walletctl.StoreTx, id string) (*walletctl.Transf
 	return tr, nil
 }
 
-// AcceptTransfer credits an arrived transfer to the payee.
-func (e *Engine) AcceptTransfer(ctx context.Context, userID, transferID string) (*walletctl.Transfer, error) {
+// changeTransfer runs fn on one transfer, in one transaction after the clock's due work; it must
+// be the user's: as its payee, or as its payer (else it is not found, whoever's it is).
+func (e *Engine) changeTransfer(ctx context.Context, userID, transferID string, asPayee bool, fn func(tx walletctl.StoreTx, tr *walletctl.Transfer) error) (*walletctl.Transfer, error) {
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
@@ -224,9 +218,24 @@ func (e *Engine) AcceptTransfer(ctx context.Context, userID, transferID string) 
 		if err != nil {
 			return err
 		}
-		if tr.To != userID {
+		if asPayee && tr.To != userID {
 			return errf(walletctl.CodeNotFound, "no transfer %q to %s", transferID, userID)
 		}
+		if !asPayee && tr.From != userID {
+			return errf(walletctl.CodeNotFound, "no transfer %q from %s", transferID, userID)
+		}
+		if err := fn(tx, tr); err != nil {
+			return err
+		}
+		out = tr
+		return nil
+	})
+	return out, err
+}
+
+// AcceptTransfer credits an arrived transfer to the payee.
+func (e *Engine) AcceptTransfer(ctx context.Context, userID, transferID string) (*walletctl.Transfer, error) {
+	return e.changeTransfer(ctx, userID, transferID, true, func(tx walletctl.StoreTx, tr *walletctl.Transfer) error {
 		u, err := getUser(tx, userID)
 		if err != nil {
 			return err
@@ -250,26 +259,13 @@ func (e *Engine) AcceptTransfer(ctx context.Context, userID, transferID string) 
 			return err
 		}
 		tr.Status, tr.DoneAt = walletctl.TransferAccepted, &now
-		out = tr
 		return tx.SaveTransfer(tr)
 	})
-	return out, err
 }
 
 // CancelTransfer takes back a delayed transfer before it arrives.
 func (e *Engine) CancelTransfer(ctx context.Context, userID, transferID string) (*walletctl.Transfer, error) {
-	if err := e.tick(ctx); err != nil {
-		return nil, err
-	}
-	var out *walletctl.Transfer
-	err := e.update(ctx, func(tx walletctl.StoreTx) error {
-		tr, err := e.transferFor(tx, transferID)
-		if err != nil {
-			return err
-		}
-		if tr.From != userID {
-			return errf(walletctl.CodeNotFound, "no transfer %q from %s", transferID, userID)
-		}
+	return e.changeTransfer(ctx, userID, transferID, false, func(tx walletctl.StoreTx, tr *walletctl.Transfer) error {
 		if tr.Status != walletctl.TransferScheduled || !e.now().Before(tr.ArrivesAt) {
 			return withDetails(errf(walletctl.CodeTransferState, "transfer %s is %s; only a delayed transfer can be cancelled before it arrives", tr.ID, tr.Status),
 				"status", tr.Status)
@@ -277,10 +273,8 @@ func (e *Engine) CancelTransfer(ctx context.Context, userID, transferID string) 
 		if err := e.returnTransfer(tx, tr, walletctl.TransferCancelled, e.now()); err != nil {
 			return err
 		}
-		out = tr
 		return e.logEvent(tx, userID, "transfer_cancelled", tr.ID)
 	})
-	return out, err
 }
 
 // Transfers lists transfers sent or received by the user.
