@@ -21,7 +21,6 @@ import (
 	"github.com/walletctl/walletctl/walletctl/chaos"
 	"github.com/walletctl/walletctl/walletctl/conformance"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
-	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
@@ -79,10 +78,10 @@ type app struct {
 	f   *Factory // what commands get from this invocation
 
 	home, backend, bankURL, as string
-	apiKey                     string // tenant key for --backend
-	storeDSN                   string // --store: the wallet's records in PostgreSQL
-	pg                         *postgres.Store
-	bankURLFlag                bool // --bank URL given through a command's own --bank
+	apiKey                     string        // tenant key for --backend
+	storeDSN                   string        // --store: the wallet's records in PostgreSQL
+	pg                         sandbox.Store // --store, opened once
+	bankURLFlag                bool          // --bank URL given through a command's own --bank
 
 	sb      *sandbox.Sandbox
 	remote  *httpapi.Client // with --backend
@@ -305,7 +304,7 @@ func (a *app) sandboxOptions(ctx context.Context) (sandbox.Options, error) {
 		Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", LockWait: a.lockWait, BankTimeout: bankTimeout}
 	if a.storeDSN != "" {
 		if a.pg == nil {
-			pg, err := postgres.Open(ctx, a.storeDSN)
+			pg, err := sandbox.OpenStore(ctx, sandbox.StoreSpec{DSN: a.storeDSN})
 			if err != nil {
 				return opts, &walletctl.Error{Code: walletctl.CodeInternal, Message: "--store: " + err.Error(),
 					Hint: "check the PostgreSQL DSN (postgres://user@host:port/db?search_path=SCHEMA) and that the server is up"}

@@ -29,7 +29,6 @@ import (
 	"github.com/walletctl/walletctl/walletctl/notify"
 	"github.com/walletctl/walletctl/walletctl/postgres"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
-	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
 
 // File is the list of tenants inside the data folder; each tenant's sandbox is tenants/<id>/.
@@ -107,10 +106,7 @@ type tenant struct {
 	store tenantStore
 }
 
-type tenantStore interface {
-	walletctl.Store
-	Close() error
-}
+type tenantStore = sandbox.Store
 
 // tenantService is the sandbox's wallet with Advance moving a remote bank's clock too, as
 // `walletctl clock advance` does.
@@ -247,24 +243,8 @@ func (ts *Set) Schema(id string) string { return ts.schemaPrefix + id }
 
 // openStore opens a tenant's wallet database: its PostgreSQL schema, or wallet.db in its folder.
 func (ts *Set) openStore(ctx context.Context, rec tenantRecord) (tenantStore, error) {
-	if ts.storeDSN != "" {
-		st, err := postgres.OpenWith(ctx, ts.storeDSN, postgres.Options{Schema: ts.Schema(rec.ID)})
-		if err != nil {
-			return nil, fmt.Errorf("open tenant %s's wallet schema: %w", rec.ID, err)
-		}
-		return st, nil
-	}
-	mode := sqlite.SyncFull
-	if ts.throwaway {
-		mode = sqlite.SyncOff
-	}
-	home := ts.sandboxOptions(rec).Home
-	// The home's key converts a wallet.db written by an older walletctl (card and ID numbers).
-	key, err := sandbox.HomeSecretKey(home)
-	if err != nil {
-		return nil, fmt.Errorf("read tenant %s's secret key: %w", rec.ID, err)
-	}
-	st, err := sqlite.OpenWith(filepath.Join(home, sandbox.WalletFile), sqlite.Options{Sync: mode, SecretKey: key})
+	st, err := sandbox.OpenStore(ctx, sandbox.StoreSpec{Home: ts.sandboxOptions(rec).Home, DSN: ts.storeDSN,
+		Schema: ts.Schema(rec.ID), Throwaway: ts.throwaway})
 	if err != nil {
 		return nil, fmt.Errorf("open tenant %s's wallet database: %w", rec.ID, err)
 	}
