@@ -5,51 +5,42 @@ import (
 	"time"
 )
 
-// FaultKind is what an injected fault does to a request.
+// FaultKind is what an injected fault does to a request. The kinds are values in a registry
+// (faultkinds.go), each registered with its help and parameters by one file of
+// github.com/walletctl/walletctl/bankmock/faults, which also says what the bank and its network do.
 type FaultKind string
 
+// The kinds every bankmock knows, named here so that callers can build a Fault in code; what each
+// does is its registered help and its file in bankmock/faults.
 const (
-	FaultRefuse    FaultKind = "refuse"     // not processed; the connection is closed with no answer
-	FaultDropAfter FaultKind = "drop_after" // processed; the answer is lost (the nasty one)
-	FaultDelay     FaultKind = "delay"      // processed after Delay; past the caller's timeout it is unknown
-	FaultHang      FaultKind = "hang"       // never answers and never processes, until the caller gives up
-	FaultHTTPError FaultKind = "http_error" // not processed; HTTP Status (default 503) with ISSUER_UNAVAILABLE
-	FaultMalformed FaultKind = "malformed"  // processed; the body is garbage
+	FaultRefuse    FaultKind = "refuse"
+	FaultDropAfter FaultKind = "drop_after"
+	FaultDelay     FaultKind = "delay"
+	FaultHang      FaultKind = "hang"
+	FaultHTTPError FaultKind = "http_error"
+	FaultMalformed FaultKind = "malformed"
 )
 
-// FaultKinds lists every kind, in documentation order.
-var FaultKinds = []FaultKind{FaultRefuse, FaultDropAfter, FaultDelay, FaultHang, FaultHTTPError, FaultMalformed}
-
-// faultKindHelp says in a few words what each kind does: the one text that spec errors, the
-// CLI's help and completion, and chaos's help read.
-var faultKindHelp = map[FaultKind]string{
-	FaultRefuse:    "not processed, no answer",
-	FaultDropAfter: "processed, answer lost",
-	FaultDelay:     "processed late, after delay=",
-	FaultHang:      "never answered, never processed",
-	FaultHTTPError: "not processed, an HTTP status=, 503 by default",
-	FaultMalformed: "processed, garbage answer",
-}
+// FaultKinds lists every registered kind, in documentation order. RegisterFaultKind keeps it;
+// do not change it.
+var FaultKinds []FaultKind
 
 // Help is what kind k does, in a few words ("" for an unknown kind).
-func (k FaultKind) Help() string { return faultKindHelp[k] }
+func (k FaultKind) Help() string {
+	info, _ := LookupFaultKind(k)
+	return info.Help
+}
 
 // FaultKindNames are the kinds' names, in documentation order.
-func FaultKindNames() []string {
-	s := make([]string, len(FaultKinds))
-	for i, k := range FaultKinds {
-		s[i] = string(k)
-	}
-	return s
-}
+func FaultKindNames() []string { return faultKinds.Names() }
 
 // FaultKindsHelp lists the kinds with what each does: "refuse (not processed, no answer), ...".
 func FaultKindsHelp() string {
-	s := make([]string, len(FaultKinds))
-	for i, k := range FaultKinds {
-		s[i] = string(k) + " (" + k.Help() + ")"
+	names := faultKinds.Names()
+	for i, n := range names {
+		names[i] = n + " (" + FaultKind(n).Help() + ")"
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(names, ", ")
 }
 
 // Fault sources, in order of precedence.
@@ -83,7 +74,7 @@ type Fault struct {
 	First       int      `json:"first,omitempty"`
 	Probability *float64 `json:"probability,omitempty"`
 
-	// Parameters.
+	// Parameters of some kinds (see their SpecParams); every fault carries them.
 	Delay  time.Duration `json:"delay,omitempty"`  // for delay
 	Status int           `json:"status,omitempty"` // for http_error (default 503)
 

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // knownOps are the operations a fault may name.
@@ -15,12 +14,45 @@ var knownOps = map[string]bool{
 }
 
 func knownKind(k FaultKind) bool {
-	for _, x := range FaultKinds {
-		if x == k {
-			return true
+	_, ok := LookupFaultKind(k)
+	return ok
+}
+
+// commonFaultParams are the parameters of every kind: the matchers and the firing rule.
+var commonFaultParams = []SpecParam[Fault]{
+	{Key: "op", Set: func(f *Fault, v string) error { f.Op = v; return nil }, Get: func(f *Fault) string { return f.Op }},
+	{Key: "bank", Set: func(f *Fault, v string) error { f.Bank = v; return nil }, Get: func(f *Fault) string { return f.Bank }},
+	{Key: "card", Set: func(f *Fault, v string) error { f.CardNo = v; return nil }, Get: func(f *Fault) string { return f.CardNo }},
+	{Key: "min", Set: func(f *Fault, v string) (err error) { f.MinAmount, err = strconv.ParseInt(v, 10, 64); return err },
+		Get: func(f *Fault) string { return formatNonZero(f.MinAmount) }},
+	{Key: "max", Set: func(f *Fault, v string) (err error) { f.MaxAmount, err = strconv.ParseInt(v, 10, 64); return err },
+		Get: func(f *Fault) string { return formatNonZero(f.MaxAmount) }},
+	{Key: "first", Set: func(f *Fault, v string) (err error) { f.First, err = strconv.Atoi(v); return err },
+		Get: func(f *Fault) string { return formatNonZero(int64(f.First)) }},
+	{Key: "p", Set: func(f *Fault, v string) error {
+		p, err := strconv.ParseFloat(v, 64)
+		f.Probability = &p // p=0 is kept: it never fires, unlike an absent p
+		return err
+	}, Get: func(f *Fault) string {
+		if f.Probability == nil {
+			return ""
 		}
+		return strconv.FormatFloat(*f.Probability, 'g', -1, 64)
+	}},
+}
+
+func commonFaultParam(key string) bool { return FindParam(commonFaultParams, key) != nil }
+
+// faultParams are every parameter a spec may carry, in the order String writes them.
+func faultParams() []SpecParam[Fault] {
+	return append(append([]SpecParam[Fault](nil), commonFaultParams...), kindParams()...)
+}
+
+func formatNonZero(n int64) string {
+	if n == 0 {
+		return ""
 	}
-	return false
+	return strconv.FormatInt(n, 10)
 }
 
 // SplitSpec reads the one fault-spec syntax that bank faults (ParseFault) and the wallet's
@@ -50,9 +82,9 @@ func SplitSpec(spec string) (kind string, params [][2]string, err error) {
 //
 //	drop_after;op=debit;first=2;bank=ICBC;card=6222...;min=100;max=5000;p=0.2;delay=500ms;status=502
 //
-// Amounts are fen; delay is a Go duration; p is a probability in [0,1] (p=0 never fires; without
-// p the fault always fires); status (http_error) is an
-// HTTP status 400-599. Unknown keys, repeated keys and empty values are errors.
+// Amounts are fen; p is a probability in [0,1] (p=0 never fires; without p the fault always
+// fires); the kinds add their own parameters (delay= a Go duration, status= an HTTP status
+// 400-599). Unknown kinds and keys, repeated keys and empty values are errors.
 func ParseFault(spec string) (Fault, error) {
 	kind, params, err := SplitSpec(spec)
 	if err != nil {
@@ -60,36 +92,20 @@ func ParseFault(spec string) (Fault, error) {
 	}
 	f := Fault{Kind: FaultKind(kind)}
 	if !knownKind(f.Kind) {
+		if len(FaultKinds) == 0 {
+			// A program that parses specs must link the kinds: they register from bankmock/faults.
+			return Fault{}, fmt.Errorf("fault: unknown kind %q (no fault kinds are registered: import github.com/walletctl/walletctl/bankmock/faults)", f.Kind)
+		}
 		return Fault{}, fmt.Errorf("fault: unknown kind %q (want one of %s)", f.Kind, strings.Join(FaultKindNames(), ", "))
 	}
+	all := faultParams()
 	for _, kv := range params {
 		k, v := kv[0], kv[1]
-		var err error
-		switch k {
-		case "op":
-			f.Op = v
-		case "bank":
-			f.Bank = v
-		case "card":
-			f.CardNo = v
-		case "min":
-			f.MinAmount, err = strconv.ParseInt(v, 10, 64)
-		case "max":
-			f.MaxAmount, err = strconv.ParseInt(v, 10, 64)
-		case "first":
-			f.First, err = strconv.Atoi(v)
-		case "p":
-			var p float64
-			p, err = strconv.ParseFloat(v, 64)
-			f.Probability = &p // p=0 is kept: it never fires, unlike an absent p
-		case "delay":
-			f.Delay, err = time.ParseDuration(v)
-		case "status":
-			f.Status, err = strconv.Atoi(v)
-		default:
-			return Fault{}, fmt.Errorf("fault: unknown parameter %q (want op, bank, card, min, max, first, p, delay, status)", k)
+		p := FindParam(all, k)
+		if p == nil {
+			return Fault{}, fmt.Errorf("fault: unknown parameter %q (want %s)", k, strings.Join(ParamKeys(all), ", "))
 		}
-		if err != nil {
+		if err := p.Set(&f, v); err != nil {
 			return Fault{}, fmt.Errorf("fault: bad %s %q", k, v)
 		}
 	}
@@ -116,49 +132,21 @@ func (f Fault) Validate() error {
 		return fmt.Errorf("fault: first must not be negative")
 	case f.Probability != nil && (math.IsNaN(*f.Probability) || *f.Probability < 0 || *f.Probability > 1):
 		return fmt.Errorf("fault: probability must be in [0,1]")
-	case f.Delay < 0:
-		return fmt.Errorf("fault: delay must not be negative")
-	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
-		return fmt.Errorf("fault: status must be an HTTP error status (400-599)")
+	}
+	// The kinds' parameters are fields of every fault: a value present is checked whatever the kind.
+	for _, p := range kindParams() {
+		if p.Check != nil {
+			if err := p.Check(&f); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
 // String renders the fault in ParseFault's syntax, parameters in a fixed order, zero values
 // left out. ParseFault(f.String()) gives back f's kind, matchers and parameters.
-func (f Fault) String() string {
-	var b strings.Builder
-	b.WriteString(string(f.Kind))
-	add := func(k, v string) { b.WriteString(";" + k + "=" + v) }
-	if f.Op != "" {
-		add("op", f.Op)
-	}
-	if f.Bank != "" {
-		add("bank", f.Bank)
-	}
-	if f.CardNo != "" {
-		add("card", f.CardNo)
-	}
-	if f.MinAmount != 0 {
-		add("min", strconv.FormatInt(f.MinAmount, 10))
-	}
-	if f.MaxAmount != 0 {
-		add("max", strconv.FormatInt(f.MaxAmount, 10))
-	}
-	if f.First != 0 {
-		add("first", strconv.Itoa(f.First))
-	}
-	if f.Probability != nil {
-		add("p", strconv.FormatFloat(*f.Probability, 'g', -1, 64))
-	}
-	if f.Delay != 0 {
-		add("delay", f.Delay.String())
-	}
-	if f.Status != 0 {
-		add("status", strconv.Itoa(f.Status))
-	}
-	return b.String()
-}
+func (f Fault) String() string { return FormatSpec(string(f.Kind), &f, faultParams()) }
 
 // Ref is "<source>:<id>", as the journal, Error.Fault and X-Bankmock-Fault-Fired show it.
 func (f Fault) Ref() string { return f.Source + ":" + f.ID }

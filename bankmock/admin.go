@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,17 @@ func newState(seed int64, epoch time.Time, initial int) *state {
 	return st
 }
 
+// fillFrom sets each collection (map or slice) st lacks to fresh's: what a snapshot leaves out
+// starts as in a new world. Reflection, so that a collection added to state cannot be forgotten.
+func (st *state) fillFrom(fresh *state) {
+	d, f := reflect.ValueOf(st).Elem(), reflect.ValueOf(fresh).Elem()
+	for i := range d.NumField() {
+		if c := d.Field(i); (c.Kind() == reflect.Map || c.Kind() == reflect.Slice) && c.IsNil() {
+			c.Set(f.Field(i))
+		}
+	}
+}
+
 // genesis builds the seed's world: the test cards, then the generated customers. Lock held (or
 // the engine not yet shared).
 func (e *Engine) genesis(seed int64, epoch time.Time, initial int) {
@@ -174,13 +186,7 @@ func (e *Engine) AddCustomer(ctx context.Context, c bankapi.Customer) (*bankapi.
 	if err := bankWide(ctx, "adding a customer"); err != nil {
 		return nil, err
 	}
-	var out *bankapi.Customer
-	err := e.update(func() error {
-		var err error
-		out, err = e.addCustomer(c)
-		return err
-	})
-	return out, err
+	return updated(e, func() (*bankapi.Customer, error) { return e.addCustomer(c) })
 }
 
 func (e *Engine) addCustomer(c bankapi.Customer) (*bankapi.Customer, error) {
@@ -305,12 +311,17 @@ func (e *Engine) SetBalance(ctx context.Context, cardNo string, balance int64) e
 	if balance < 0 || balance > maxAmount {
 		return invalid("balance must be between 0 and %d fen", int64(maxAmount))
 	}
+	return e.setCard(cardNo, func(c *bankapi.Customer) { c.Balance = balance })
+}
+
+// setCard changes the customer of card cardNo with set.
+func (e *Engine) setCard(cardNo string, set func(*bankapi.Customer)) error {
 	return e.update(func() error {
 		i, ok := e.cardIdx[cardNo]
 		if !ok {
 			return errf(bankapi.CodeNotFound, "25", "no such card")
 		}
-		e.st.Customers[i].Balance = balance
+		set(&e.st.Customers[i])
 		e.touchCustomer(i)
 		return nil
 	})
@@ -324,29 +335,32 @@ func (e *Engine) SetCardStatus(ctx context.Context, cardNo string, status bankap
 	if !validStatus(status) {
 		return invalid("card status must be active, frozen, lost or expired")
 	}
-	return e.update(func() error {
-		i, ok := e.cardIdx[cardNo]
-		if !ok {
-			return errf(bankapi.CodeNotFound, "25", "no such card")
-		}
-		e.st.Customers[i].Status = status
-		e.touchCustomer(i)
-		return nil
-	})
+	return e.setCard(cardNo, func(c *bankapi.Customer) { c.Status = status })
 }
 
 // Faults lists the admin fault rules with their counters (bank profiles are in BankProfiles):
 // every rule for a bank-wide caller; a partner's own rules for a partner (WithPartner).
 func (e *Engine) Faults(ctx context.Context) ([]bankapi.Fault, error) {
-	out := []bankapi.Fault{}
+	return visible(e, ctx, func() ([]bankapi.Fault, error) { return e.st.Faults, nil },
+		func(f *bankapi.Fault) string { return f.Partner })
+}
+
+// visible is what of a list the caller ctx may read, under the lock: all of it for a bank-wide
+// caller, its own for a partner. all reads the list once the caller is known.
+func visible[T any](e *Engine, ctx context.Context, all func() ([]T, error), partner func(*T) string) ([]T, error) {
+	out := []T{}
 	err := e.view(func() error {
 		who, err := e.helperScope(ctx)
 		if err != nil {
 			return err
 		}
-		for _, f := range e.st.Faults {
-			if who == "" || f.Partner == who {
-				out = append(out, f)
+		list, lerr := all()
+		if lerr != nil {
+			return lerr
+		}
+		for _, x := range list {
+			if who == "" || partner(&x) == who {
+				out = append(out, x)
 			}
 		}
 		return nil
@@ -365,13 +379,7 @@ func (e *Engine) AddFault(ctx context.Context, f bankapi.Fault) (*bankapi.Fault,
 	if err := f.Validate(); err != nil {
 		return nil, invalid("%v", err)
 	}
-	var out *bankapi.Fault
-	err := e.update(func() error {
-		var err error
-		out, err = e.addFault(ctx, f)
-		return err
-	})
-	return out, err
+	return updated(e, func() (*bankapi.Fault, error) { return e.addFault(ctx, f) })
 }
 
 // maxFaultRules bounds the rule list (a quota; it is rewritten whole when counters move).
@@ -478,30 +486,16 @@ func (e *Engine) lastOTP(ctx context.Context, phone string) (string, error) {
 // Journal returns every request so far, or a partner's own requests for a partner (WithPartner);
 // cards are masked and no OTP, key or ID number appears.
 func (e *Engine) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
-	out := []bankapi.JournalEntry{}
-	err := e.view(func() error {
-		who, err := e.helperScope(ctx)
-		if err != nil {
-			return err
-		}
+	return visible(e, ctx, func() ([]bankapi.JournalEntry, error) {
 		if err := e.loadJournal(); err != nil {
-			return err
+			return nil, err
 		}
 		j := e.st.Journal
 		if limit := e.journalLimit(); len(j) > limit {
 			j = j[len(j)-limit:]
 		}
-		for _, x := range j {
-			if who == "" || x.Partner == who {
-				out = append(out, x)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+		return j, nil
+	}, func(x *bankapi.JournalEntry) string { return x.Partner })
 }
 
 // Now is the bank's virtual time.
@@ -655,36 +649,10 @@ func (e *Engine) Restore(ctx context.Context, snapshot []byte) error {
 		return invalid("snapshot version %d, want %d", head.Version, snapshotVersion)
 	}
 	fresh := newState(st.Seed, st.Epoch, st.InitialCustomers)
-	if st.Customers == nil {
-		st.Customers = fresh.Customers
-	}
-	if st.Bindings == nil {
-		st.Bindings = fresh.Bindings
-	}
-	if st.Agreements == nil {
-		st.Agreements = fresh.Agreements
-	}
-	if st.Txns == nil {
-		st.Txns = fresh.Txns
-	}
-	if st.Daily == nil {
-		st.Daily = fresh.Daily
-	}
-	if st.LastOTP == nil {
-		st.LastOTP = fresh.LastOTP
-	}
-	if st.Faults == nil {
-		st.Faults = fresh.Faults
-	}
-	if st.Profiles == nil {
-		st.Profiles = fresh.Profiles
-	}
-	if st.Journal == nil {
-		st.Journal = fresh.Journal
-	}
 	if st.Partners == nil {
-		st.Partners = map[string]*partnerRec{}
+		st.Partners = map[string]*partnerRec{} // not fresh's: only a version-1 snapshot gets the default partner
 	}
+	st.fillFrom(fresh)
 	if st.Partners[bankapi.DefaultPartner] == nil && head.Version == 1 {
 		st.Partners[bankapi.DefaultPartner] = fresh.Partners[bankapi.DefaultPartner]
 	}
@@ -700,6 +668,17 @@ func (e *Engine) Restore(ctx context.Context, snapshot []byte) error {
 		e.touchAll()
 		return nil
 	})
+}
+
+// selfKeyed refuses a snapshot record that is null or filed under another key than its own id.
+func selfKeyed[V any](what, k string, v *V, id func(*V) string) error {
+	switch {
+	case v == nil:
+		return invalid("snapshot %s %q is null", what, k)
+	case id(v) != k:
+		return invalid("snapshot %s under %q names itself %q", what, k, id(v))
+	}
+	return nil
 }
 
 // validState checks a state from outside (a snapshot, a state file) before anything uses it:
@@ -740,11 +719,8 @@ func validState(st *state, withTxns bool) error {
 		idx[c.CardNo] = i
 	}
 	for k, a := range st.Agreements {
-		switch {
-		case a == nil:
-			return invalid("snapshot agreement %q is null", k)
-		case a.Agreement != k:
-			return invalid("snapshot agreement under %q names itself %q", k, a.Agreement)
+		if err := selfKeyed("agreement", k, a, func(a *agreementRec) string { return a.Agreement }); err != nil {
+			return err
 		}
 		i, ok := idx[a.CardNo]
 		if !ok {
@@ -755,11 +731,8 @@ func validState(st *state, withTxns bool) error {
 		}
 	}
 	for k, b := range st.Bindings {
-		switch {
-		case b == nil:
-			return invalid("snapshot binding %q is null", k)
-		case b.ID != k:
-			return invalid("snapshot binding under %q names itself %q", k, b.ID)
+		if err := selfKeyed("binding", k, b, func(b *bindingRec) string { return b.ID }); err != nil {
+			return err
 		}
 		if _, ok := idx[b.CardNo]; !ok {
 			return invalid("snapshot binding %s names an unknown card", b.ID)

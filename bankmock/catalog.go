@@ -55,13 +55,16 @@ var BankProfiles = map[string]bankapi.Fault{
 	"WJRCB": {ID: "WJRCB", Source: bankapi.SourceProfile, Kind: bankapi.FaultRefuse, Op: bankapi.OpDebit, Bank: "WJRCB", Probability: bankapi.Chance(0.1)},
 }
 
-var bankByCode = func() map[string]*bankapi.BankInfo {
-	m := make(map[string]*bankapi.BankInfo, len(catalogue))
-	for i := range catalogue {
-		m[catalogue[i].Code] = &catalogue[i]
+var bankByCode = index(catalogue, func(b *bankapi.BankInfo) string { return b.Code })
+
+// index maps each element of s by its key, pointing into s.
+func index[K comparable, V any](s []V, key func(*V) K) map[K]*V {
+	m := make(map[K]*V, len(s))
+	for i := range s {
+		m[key(&s[i])] = &s[i]
 	}
 	return m
-}()
+}
 
 // Catalogue returns a copy of the bank catalogue, in a fixed order.
 func Catalogue() []bankapi.BankInfo {

@@ -383,59 +383,34 @@ func loadState(db *sql.DB, path string) (*state, error) {
 		if err := rows.Scan(&kind, &key, &body); err != nil {
 			return nil, damaged("cannot read it: "+err.Error(), err)
 		}
-		bad := func(err error) error {
-			return damaged(fmt.Sprintf("record %s %q is not valid: %v", kind, key, err), err)
-		}
 		switch kind {
 		case recCustomer:
-			var c bankapi.Customer
-			if err := json.Unmarshal(body, &c); err != nil {
-				return nil, bad(err)
-			}
-			if i, err := strconv.Atoi(key); err != nil || i != len(st.Customers) {
-				return nil, bad(fmt.Errorf("customer %s out of order (have %d)", key, len(st.Customers)))
-			}
-			st.Customers = append(st.Customers, c)
+			err = decodeRecord(body, func(c bankapi.Customer) error {
+				if i, err := strconv.Atoi(key); err != nil || i != len(st.Customers) {
+					return fmt.Errorf("customer %s out of order (have %d)", key, len(st.Customers))
+				}
+				st.Customers = append(st.Customers, c)
+				return nil
+			})
 		case recBinding:
-			var b bindingRec
-			if err := json.Unmarshal(body, &b); err != nil {
-				return nil, bad(err)
-			}
-			st.Bindings[key] = &b
+			err = decodeRecord(body, func(b bindingRec) error { st.Bindings[key] = &b; return nil })
 		case recAgreement:
-			var a agreementRec
-			if err := json.Unmarshal(body, &a); err != nil {
-				return nil, bad(err)
-			}
-			st.Agreements[key] = &a
+			err = decodeRecord(body, func(a agreementRec) error { st.Agreements[key] = &a; return nil })
 		case recPartner:
-			var p partnerRec
-			if err := json.Unmarshal(body, &p); err != nil {
-				return nil, bad(err)
-			}
-			st.Partners[key] = &p
+			err = decodeRecord(body, func(p partnerRec) error { st.Partners[key] = &p; return nil })
 		case recDaily:
-			var n int64
-			if err := json.Unmarshal(body, &n); err != nil {
-				return nil, bad(err)
-			}
-			st.Daily[key] = n
+			err = decodeRecord(body, func(n int64) error { st.Daily[key] = n; return nil })
 		case recOTP:
-			var s string
-			if err := json.Unmarshal(body, &s); err != nil {
-				return nil, bad(err)
-			}
-			st.LastOTP[key] = s
+			err = decodeRecord(body, func(s string) error { st.LastOTP[key] = s; return nil })
 		case recFaults:
-			if err := json.Unmarshal(body, &st.Faults); err != nil {
-				return nil, bad(err)
-			}
+			err = json.Unmarshal(body, &st.Faults)
 		case recProfiles:
-			if err := json.Unmarshal(body, &st.Profiles); err != nil {
-				return nil, bad(err)
-			}
+			err = json.Unmarshal(body, &st.Profiles)
 		default:
-			return nil, bad(errors.New("unknown kind"))
+			err = errors.New("unknown kind")
+		}
+		if err != nil {
+			return nil, damaged(fmt.Sprintf("record %s %q is not valid: %v", kind, key, err), err)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -447,6 +422,15 @@ func loadState(db *sql.DB, path string) (*state, error) {
 		return nil, damaged(err.Error(), err)
 	}
 	return st, nil
+}
+
+// decodeRecord reads one record's body as a V and hands it to keep.
+func decodeRecord[V any](body []byte, keep func(V) error) error {
+	var v V
+	if err := json.Unmarshal(body, &v); err != nil {
+		return err
+	}
+	return keep(v)
 }
 
 func parseTime(s string) (t time.Time, err error) {

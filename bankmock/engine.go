@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankmock/faults"
 	"github.com/walletctl/walletctl/cnid"
 	"github.com/walletctl/walletctl/vclock"
 )
@@ -63,20 +64,18 @@ const (
 // Engine is the mock bank: every bank of the catalogue, their customers, bindings, agreements,
 // transactions, fault rules and journal, behind one mutex. It implements API and Admin.
 //
-// Faults, in-process (no Report on the context; see Report for server mode):
-//
-//	refuse      not processed; OUTCOME_UNKNOWN resp 03 (a client sees a closed connection)
-//	hang        not processed; waits until ctx is done or ClientTimeout, then OUTCOME_UNKNOWN 03
-//	drop_after  processed; OUTCOME_UNKNOWN resp 05, Error.Processed = true
-//	malformed   processed; OUTCOME_UNKNOWN resp 05, Error.Processed = true
-//	http_error  not processed; ISSUER_UNAVAILABLE resp 96 (HTTP Status, 503 by default)
-//	delay       waits min(Delay, ClientTimeout, ctx's deadline); within it, the normal result; past
-//	            it the bank still processes and the caller gets OUTCOME_UNKNOWN resp 04, Processed
+// Faults: each kind is a file of bankmock/faults whose Plan says whether the bank processes the
+// request (now, never, or later without the lock) and whose Answer says what an in-process caller
+// (no Report on the context; see Report for server mode) sees: what a client over the network
+// would (OUTCOME_UNKNOWN 03 for no answer to an unprocessed request, 05 with Processed for a lost
+// or garbled answer to a processed one, ISSUER_UNAVAILABLE 96 for an error status). A later
+// request waits min(its wait, ClientTimeout, ctx's deadline); past it the bank still processes
+// and the caller gets OUTCOME_UNKNOWN 04 with Processed.
 //
 // Every error produced by or under a fault carries Error.Fault = "<source>:<id>". The journal
-// records what the bank did (the real outcome for drop_after, malformed and delay), with
-// Processed true whenever the bank's logic ran (declines and replays included) and false when a
-// fault stopped the request before it.
+// records what the bank did (the real outcome when it processed), with Processed true whenever
+// the bank's logic ran (declines and replays included) and false when a fault stopped the request
+// before it.
 //
 // Partners (DESIGN section 6): every call acts as a partner, the one WithPartner names or else
 // bankapi.DefaultPartner. Idempotency keys, in-flight DUPLICATE detection, bindings, agreements,
@@ -225,6 +224,17 @@ func (e *Engine) update(fn func() error) error {
 	return ferr
 }
 
+// updated is update for a change that returns what it made.
+func updated[T any](e *Engine, fn func() (T, error)) (T, error) {
+	var out T
+	err := e.update(func() error {
+		var err error
+		out, err = fn()
+		return err
+	})
+	return out, err
+}
+
 // view runs a read under the lock, refusing it while the state is not trustworthy.
 func (e *Engine) view(fn func() error) error {
 	e.mu.Lock()
@@ -280,16 +290,26 @@ type call struct {
 }
 
 // run is the one path every API operation takes: resolve the request under the lock, pick the
-// fault (header > rule > magic > profile), then process it, or not, as the fault dictates. A delay
-// never holds the lock while it waits: the idempotency key is reserved as in flight instead.
+// fault (header > rule > magic > profile), then process it, or not, as the fault's kind plans
+// (bankmock/faults). A Later plan never holds the lock while it waits: the idempotency key is
+// reserved as in flight instead.
 func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), process func(j *bankapi.JournalEntry) (T, *bankapi.Error)) (T, error) {
 	var (
 		zero T
 		res  T
 		perr *bankapi.Error
 		f    *bankapi.Fault
-		dup  bool // a delay whose key is already in flight
+		kind faults.Kind
+		plan faults.Plan
+		dup  bool // a Later request whose key is already in flight
 	)
+	if hf, ok := headerFault(ctx); ok {
+		// The server parsed its header; an in-process caller's fault is checked here, as a bad
+		// header would be.
+		if err := hf.Validate(); err != nil {
+			return zero, errf(bankapi.CodeInvalidRequest, "30", "bad fault: %v", err)
+		}
+	}
 	rep := reportFrom(ctx)
 	t, err := e.atomically(func() *bankapi.Error {
 		if err := e.checkCaller(ctx); err != nil {
@@ -300,18 +320,25 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 			resolve(&c)
 		}
 		f = e.pickFault(ctx, c)
+		if f != nil {
+			var ok bool
+			if kind, ok = faults.Of(f.Kind); !ok {
+				// Validated faults have registered kinds; a kind without behaviour is a build
+				// that registered it in bankapi alone.
+				return errf(bankapi.CodeIssuerUnavailable, "96", "fault kind %q has no behaviour in this bank", f.Kind)
+			}
+			plan = kind.Plan(f)
+		}
 		if rep != nil && f != nil {
 			cp := *f
 			rep.Fault = &cp
 		}
 		switch {
-		case f == nil || f.Kind == bankapi.FaultDropAfter || f.Kind == bankapi.FaultMalformed:
-			res, perr = processJournaled(e, c, f, process)
-		case f.Kind == bankapi.FaultRefuse || f.Kind == bankapi.FaultHang:
-			e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeOutcomeUnknown, RespCode: "03", Detail: "not processed"}, f)
-		case f.Kind == bankapi.FaultHTTPError:
-			e.journal(c, bankapi.JournalEntry{Outcome: bankapi.CodeIssuerUnavailable, RespCode: "96", Detail: "HTTP " + strconv.Itoa(httpStatus(f)) + ", not processed"}, f)
-		default: // delay: reserve the key as in flight; the lock is not held while waiting
+		case f == nil || plan.When == faults.Now:
+			res, perr = processJournaled(e, c, f, plan.Detail, process)
+		case plan.When == faults.Never:
+			e.journal(c, bankapi.JournalEntry{Outcome: plan.Outcome, RespCode: plan.RespCode, Detail: plan.Detail}, f)
+		default: // Later: reserve the key as in flight; the lock is not held while waiting
 			if c.key != "" {
 				ik := inflightKey{c.partner, c.key}
 				if e.inflight[ik] {
@@ -327,44 +354,31 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 	if err != nil {
 		return zero, err
 	}
-	delay := f != nil && f.Kind == bankapi.FaultDelay && !dup
+	later := f != nil && plan.When == faults.Later && !dup
 	if serr := e.settle(t); serr != nil {
-		if delay && c.key != "" {
+		if later && c.key != "" {
 			e.mu.Lock()
 			delete(e.inflight, inflightKey{c.partner, c.key})
 			e.mu.Unlock()
 		}
 		return zero, serr
 	}
+	caller := faults.Caller{Server: rep != nil, ClientTimeout: e.cfg.ClientTimeout, Sleep: e.cfg.Sleep}
 	switch {
 	case f == nil:
 		return res, asErr(perr)
-	case f.Kind == bankapi.FaultRefuse || f.Kind == bankapi.FaultHang:
-		if rep != nil {
-			return zero, nil // the server closes or holds the connection
-		}
-		if f.Kind == bankapi.FaultHang {
-			_ = e.cfg.Sleep(ctx, e.cfg.ClientTimeout) // the client waits until it gives up
-		}
-		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "03", Fault: f.Ref(),
-			Message: fmt.Sprintf("no answer from the bank (%s); the request was not processed, but a client cannot know that: query by idempotency key", f.Kind)}
-	case f.Kind == bankapi.FaultHTTPError:
-		return zero, &bankapi.Error{Code: bankapi.CodeIssuerUnavailable, RespCode: "96", Fault: f.Ref(),
-			Message: fmt.Sprintf("issuer unavailable (HTTP %d); not processed, safe to retry", httpStatus(f))}
-	case f.Kind == bankapi.FaultDropAfter || f.Kind == bankapi.FaultMalformed:
-		if rep != nil {
-			return res, asErr(perr)
-		}
-		what := "the response was lost"
-		if f.Kind == bankapi.FaultMalformed {
-			what = "the response was garbage"
-		}
-		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "05", Fault: f.Ref(), Processed: true,
-			Message: what + " after the bank processed the request: query by idempotency key"}
 	case dup:
 		return zero, perr
+	case plan.When != faults.Later:
+		if ae := kind.Answer(ctx, f, caller); ae != nil {
+			return zero, ae
+		}
+		if plan.When == faults.Never {
+			return zero, nil // server mode: the server acts out the network
+		}
+		return res, asErr(perr)
 	}
-	wait, late := f.Delay, false
+	wait, late := plan.Wait, false
 	if rep == nil {
 		limit := e.cfg.ClientTimeout
 		if dl, ok := ctx.Deadline(); ok {
@@ -387,7 +401,7 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 	}
 	// The bank processes even if the client left.
 	t, err = e.atomically(func() *bankapi.Error {
-		res, perr = processJournaled(e, c, f, process)
+		res, perr = processJournaled(e, c, f, plan.Detail, process)
 		return nil
 	})
 	if err == nil {
@@ -396,6 +410,9 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 	if err != nil {
 		return zero, err
 	}
+	if ae := kind.Answer(ctx, f, caller); ae != nil {
+		return zero, ae
+	}
 	if late {
 		return zero, &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, RespCode: "04", Fault: f.Ref(), Processed: true,
 			Message: "the bank answered after the client's timeout (it did process the request): query by idempotency key"}
@@ -403,16 +420,9 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 	return res, asErr(perr)
 }
 
-// httpStatus is an http_error fault's status, 503 by default.
-func httpStatus(f *bankapi.Fault) int {
-	if f.Status == 0 {
-		return 503
-	}
-	return f.Status
-}
-
-// processJournaled runs process under the lock and journals its outcome.
-func processJournaled[T any](e *Engine, c call, f *bankapi.Fault, process func(j *bankapi.JournalEntry) (T, *bankapi.Error)) (T, *bankapi.Error) {
+// processJournaled runs process under the lock and journals its outcome, with detail (what the
+// fault, if any, did besides) added to the bank's own.
+func processJournaled[T any](e *Engine, c call, f *bankapi.Fault, detail string, process func(j *bankapi.JournalEntry) (T, *bankapi.Error)) (T, *bankapi.Error) {
 	var j bankapi.JournalEntry
 	res, err := process(&j)
 	if err != nil {
@@ -434,15 +444,8 @@ func processJournaled[T any](e *Engine, c call, f *bankapi.Fault, process func(j
 		}
 	}
 	j.Processed = true
-	if f != nil {
-		switch f.Kind {
-		case bankapi.FaultDropAfter:
-			j.Detail = joinDetail(j.Detail, "processed; response dropped")
-		case bankapi.FaultMalformed:
-			j.Detail = joinDetail(j.Detail, "processed; garbage response")
-		case bankapi.FaultDelay:
-			j.Detail = joinDetail(j.Detail, "processed after "+f.Delay.String())
-		}
+	if f != nil && detail != "" {
+		j.Detail = joinDetail(j.Detail, detail)
 	}
 	e.journal(c, j, f)
 	return res, err

@@ -157,15 +157,7 @@ func TestConcurrentDuplicateIsAConflict(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); _, errs[0] = e.Debit(ctx, "dup", cny(agr, 100)) }()
 	// Wait until the first request holds the key, then send the duplicate without a delay.
-	for {
-		e.mu.Lock()
-		held := e.inflight[inflightKey{bankapi.DefaultPartner, "dup"}]
-		e.mu.Unlock()
-		if held {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitInFlight(e, bankapi.DefaultPartner, "dup")
 	notFound(t, e, "dup") // in flight is not processed yet
 	_, errs[1] = e.Debit(bg, "dup", cny(agr, 100))
 	// Other keys are not blocked by the delay: the lock is not held while waiting.

@@ -23,23 +23,21 @@ func headerFault(ctx context.Context) (bankapi.Fault, bool) {
 }
 
 // Report tells the HTTP server which fault fired on a call. Putting one on the context with
-// WithReport switches the engine into SERVER MODE, whose contract is:
+// WithReport switches the engine into SERVER MODE, whose contract is: the engine does the bank's
+// part of the fault kind (bankmock/faults: its Plan, then its Answer for a server caller) and
+// sets Fault; the server then acts out the kind's Network part on the answer.
 //
-//   - refuse, hang: the request is not processed; the engine returns at once with a zero result and
-//     a nil error, and sets Fault. The server then closes the connection without answering (refuse)
-//     or holds it until the client gives up (hang).
-//   - drop_after, malformed: the request is processed and the engine returns the operation's real
-//     result or error, and sets Fault. The server then closes the connection without answering
-//     (drop_after) or writes a garbage body (malformed).
-//   - http_error: not processed; the engine returns ISSUER_UNAVAILABLE (96) with Error.Fault set,
-//     and sets Fault; the server answers with Fault.Status (503 when zero).
-//   - delay: the engine itself waits Fault.Delay (or until ctx is done: a client that leaves does
-//     not stop the bank), then processes and returns the real result; the server just answers.
-//     ClientTimeout does not apply: the real client has its own.
+//   - a request the kind never processes: the engine returns at once with a zero result and a nil
+//     error, or with the kind's error (an error status's ISSUER_UNAVAILABLE 96, Error.Fault set);
+//   - a request processed now: the engine returns the operation's real result or error, which
+//     the network then loses or garbles;
+//   - a request processed later: the engine itself waits (or until ctx is done: a client that
+//     leaves does not stop the bank), then processes and returns the real result. ClientTimeout
+//     does not apply: the real client has its own.
 //
 // In every case the server sends X-Bankmock-Fault-Fired: Fault.Ref() when it answers at all.
-// Without a Report on the context (in-process callers), the engine itself turns refuse, hang,
-// drop_after and malformed into OUTCOME_UNKNOWN errors, as the client would see them.
+// Without a Report on the context (in-process callers), the kind's Answer turns what the
+// network would do into the errors a client would see.
 type Report struct {
 	Fault *bankapi.Fault // the fault that fired (Source and ID set), nil if none
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 )
 
 var bg = context.Background()
@@ -34,25 +36,19 @@ func testCard(t testing.TB, key string) bankapi.Customer {
 	return bankapi.Customer{}
 }
 
-func req(c bankapi.Customer) bankapi.CardRequest {
-	return bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
-}
+var req = banktest.CardRequest
 
-// bind binds a card through the full OTP flow and returns the agreement token.
+// bind binds a card for the default partner through the full OTP flow and returns the agreement
+// token.
 func bind(t testing.TB, e *Engine, c bankapi.Customer) string {
 	t.Helper()
-	b, err := e.CreateBinding(bg, req(c))
-	if err != nil {
-		t.Fatalf("bind %s: %v", c.Name, err)
-	}
-	otp, err := e.LastOTP(bg, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := e.ConfirmBinding(bg, b.BindingID, otp)
-	if err != nil {
-		t.Fatalf("confirm: %v", err)
-	}
+	return bindAs(t, bg, e, c)
+}
+
+// bindAs binds a card as the partner ctx names.
+func bindAs(t testing.TB, ctx context.Context, e *Engine, c bankapi.Customer) string {
+	t.Helper()
+	_, a := banktest.Bind(t, ctx, e, c)
 	return a.Agreement
 }
 
@@ -87,6 +83,19 @@ func notFound(t testing.TB, e *Engine, key string) {
 	_, err := e.Transaction(bg, key)
 	if !errors.Is(err, bankapi.ErrNotFound) {
 		t.Fatalf("Transaction(%s): want NOT_FOUND, got %v", key, err)
+	}
+}
+
+// waitInFlight returns once a request of partner's holds key in flight.
+func waitInFlight(e *Engine, partner, key string) {
+	for {
+		e.mu.Lock()
+		held := e.inflight[inflightKey{partner, key}]
+		e.mu.Unlock()
+		if held {
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

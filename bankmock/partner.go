@@ -171,13 +171,7 @@ func (e *Engine) CreatePartner(ctx context.Context, name string) (*bankapi.Partn
 	if strings.IndexFunc(name, unicode.IsControl) >= 0 {
 		return nil, invalid("a partner name has no control characters")
 	}
-	var out *bankapi.PartnerCredentials
-	err := e.update(func() error {
-		var err error
-		out, err = e.createPartner(name)
-		return err
-	})
-	return out, err
+	return updated(e, func() (*bankapi.PartnerCredentials, error) { return e.createPartner(name) })
 }
 
 func (e *Engine) createPartner(name string) (*bankapi.PartnerCredentials, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 	"github.com/walletctl/walletctl/vclock"
 )
 
@@ -76,10 +77,7 @@ func TestCreatePartnerAndKeys(t *testing.T) {
 	// The keys are nowhere in clear: not in the snapshot, not in the journal.
 	c := testCard(t, "ok")
 	bind(t, e, c)
-	ctx := WithPartner(bg, a.ID)
-	b2, _ := e.CreateBinding(ctx, req(c))
-	otp, _ := e.LastOTP(ctx, c.Phone)
-	e.ConfirmBinding(ctx, b2.BindingID, otp)
+	bindAs(t, WithPartner(bg, a.ID), e, c)
 	snap, _ := e.Snapshot(bg)
 	jr, _ := e.Journal(bg)
 	js, _ := json.Marshal(jr)
@@ -324,15 +322,8 @@ func TestPartnersSurviveReset(t *testing.T) {
 			}
 			var stale []string
 			for round := 0; round < 3; round++ {
-				b, err := e.CreateBinding(x, req(c))
-				if err != nil {
-					t.Fatal(err)
-				}
-				otp, _ := e.LastOTP(x, c.Phone)
-				a, err := e.ConfirmBinding(x, b.BindingID, otp)
-				if err != nil {
-					t.Fatal(err)
-				}
+				b, a := banktest.Bind(t, x, e, c)
+				otp, _ := e.LastOTP(x, c.Phone) // the code b was confirmed with
 				for _, id := range []string{b.BindingID, a.Agreement} {
 					if seen[id] {
 						t.Fatalf("round %d: %s issued twice", round, id)
@@ -350,7 +341,7 @@ func TestPartnersSurviveReset(t *testing.T) {
 				if id, ok := e.PartnerByKey(p.Key); !ok || id != p.ID {
 					t.Fatalf("the key stopped working after Reset")
 				}
-				_, err = e.ConfirmBinding(x, b.BindingID, otp)
+				_, err := e.ConfirmBinding(x, b.BindingID, otp)
 				notFoundErr(t, "confirming a binding from before the reset", err)
 			}
 		})
@@ -369,10 +360,7 @@ func TestPartnerDeterminism(t *testing.T) {
 		c := testCard(t, "ok")
 		agrD := bind(t, e, c)
 		P := WithPartner(bg, p.ID)
-		b, _ := e.CreateBinding(P, req(c))
-		otp, _ := e.LastOTP(P, c.Phone)
-		a, _ := e.ConfirmBinding(P, b.BindingID, otp)
-		e.Debit(P, "k1", cny(a.Agreement, 100))
+		e.Debit(P, "k1", cny(bindAs(t, P, e, c), 100))
 		e.Debit(bg, "k1", cny(agrD, 100))
 		e.AddFault(P, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpStatement})
 		snap, err := e.Snapshot(bg)
@@ -411,9 +399,7 @@ func TestRestoreRefusesUnknownPartners(t *testing.T) {
 	p := mustPartner(t, e, "A")
 	P := WithPartner(bg, p.ID)
 	c := testCard(t, "ok")
-	b, _ := e.CreateBinding(P, req(c))
-	otp, _ := e.LastOTP(P, c.Phone)
-	a, _ := e.ConfirmBinding(P, b.BindingID, otp)
+	b, a := banktest.Bind(t, P, e, c)
 	e.Debit(P, "k", cny(a.Agreement, 1))
 	e.AddFault(P, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpStatement})
 	good, _ := e.Snapshot(bg)
@@ -505,16 +491,7 @@ func TestDuplicateInFlightPerPartner(t *testing.T) {
 	pa, pb := mustPartner(t, e, "A"), mustPartner(t, e, "B")
 	A, B := WithPartner(bg, pa.ID), WithPartner(bg, pb.ID)
 	c := testCard(t, "ok")
-	bindAs := func(x context.Context) string {
-		b, _ := e.CreateBinding(x, req(c))
-		otp, _ := e.LastOTP(x, c.Phone)
-		a, err := e.ConfirmBinding(x, b.BindingID, otp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a.Agreement
-	}
-	agrA, agrB := bindAs(A), bindAs(B)
+	agrA, agrB := bindAs(t, A, e, c), bindAs(t, B, e, c)
 	var wg sync.WaitGroup
 	var errA error
 	wg.Add(1)
@@ -522,15 +499,7 @@ func TestDuplicateInFlightPerPartner(t *testing.T) {
 		defer wg.Done()
 		_, errA = e.Debit(WithFault(A, bankapi.Fault{Kind: bankapi.FaultDelay, Delay: 50 * time.Millisecond}), "dup", cny(agrA, 100))
 	}()
-	for {
-		e.mu.Lock()
-		held := e.inflight[inflightKey{pa.ID, "dup"}]
-		e.mu.Unlock()
-		if held {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitInFlight(e, pa.ID, "dup")
 	if _, err := e.Debit(B, "dup", cny(agrB, 100)); err != nil {
 		t.Errorf("B's key held by A's request in flight: %v", err)
 	}
@@ -584,13 +553,8 @@ func TestPartnerClockIsItsOwn(t *testing.T) {
 	wantCode(t, err, bankapi.CodeOTPExpired, "")
 
 	// A's new agreement and debit happen at A's time; B's at B's.
-	bindA, _ = e.CreateBinding(A, req(other))
-	otpA, _ = e.LastOTP(A, other.Phone)
-	agrA, err := e.ConfirmBinding(A, bindA.BindingID, otpA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta, err := e.Debit(A, "k1", bankapi.MoneyRequest{Agreement: agrA.Agreement, Amount: 100, Currency: bankapi.Currency})
+	agrA := bindAs(t, A, e, other)
+	ta, err := e.Debit(A, "k1", bankapi.MoneyRequest{Agreement: agrA, Amount: 100, Currency: bankapi.Currency})
 	if err != nil {
 		t.Fatal(err)
 	}

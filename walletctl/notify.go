@@ -2,12 +2,7 @@ package walletctl
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/walletctl/walletctl/bankapi"
 )
 
 // Notifications (DESIGN.md section 9): a paid order or a finished refund sends v3's notification
@@ -35,8 +30,12 @@ var NotifySchedule = []time.Duration{15 * time.Second, 15 * time.Second, 30 * ti
 	20 * time.Minute, 30 * time.Minute, 30 * time.Minute, 30 * time.Minute, 60 * time.Minute, 3 * time.Hour, 3 * time.Hour,
 	3 * time.Hour, 6 * time.Hour, 6 * time.Hour}
 
-// NotifyTimeout is how long a merchant has to answer an attempt.
+// NotifyTimeout is how long a merchant has to answer an attempt by default (v3's 5 s); the
+// sandbox's notify_timeout setting changes it, up to MaxNotifyTimeout.
 const NotifyTimeout = 5 * time.Second
+
+// MaxNotifyTimeout bounds notify_timeout.
+const MaxNotifyTimeout = time.Minute
 
 // Notification is one event for a merchant and every attempt to deliver it.
 type Notification struct {
@@ -78,18 +77,6 @@ type NotifyAttempt struct {
 	Probe     bool      `json:"probe,omitempty"`  // a signature probe, not the notification
 }
 
-// Notification fault kinds (the path's faults, like the bank's).
-const (
-	NotifyFaultDuplicate  = "duplicate"    // delivered twice in a row
-	NotifyFaultOutOfOrder = "out_of_order" // held back until the merchant's next notification has been sent
-	NotifyFaultDelay      = "delay"        // sent d later (virtual time)
-	NotifyFaultDropAck    = "drop_ack"     // the merchant's answer is lost: counted as failed, retried
-	NotifyFaultSignProbe  = "sign_probe"   // a WECHATPAY/SIGNTEST/ signature probe first
-)
-
-// NotifyFaultKinds lists the kinds.
-var NotifyFaultKinds = []string{NotifyFaultDuplicate, NotifyFaultOutOfOrder, NotifyFaultDelay, NotifyFaultDropAck, NotifyFaultSignProbe}
-
 // NotifyFault is a rule that applies a fault to the notifications it matches.
 type NotifyFault struct {
 	ID        string        `json:"id"` // "nf1", ...
@@ -101,76 +88,6 @@ type NotifyFault struct {
 	Fired     int           `json:"fired"`
 }
 
-// ParseNotifyFault reads "KIND[;event=E][;mchid=M][;first=N][;d=DURATION]".
-func ParseNotifyFault(spec string) (*NotifyFault, error) {
-	kind, params, perr := bankapi.SplitSpec(spec) // the bank faults' syntax
-	f := &NotifyFault{Kind: kind}
-	known := false
-	for _, k := range NotifyFaultKinds {
-		known = known || k == f.Kind
-	}
-	bad := func(format string, args ...any) error {
-		return &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("notification fault %q: ", spec) + fmt.Sprintf(format, args...),
-			Hint: "KIND[;event=TRANSACTION.SUCCESS][;mchid=M][;first=N][;d=10s], KIND one of " + strings.Join(NotifyFaultKinds, ", ")}
-	}
-	if perr != nil {
-		return nil, bad("%v", perr)
-	}
-	if !known {
-		return nil, bad("unknown kind %q", f.Kind)
-	}
-	for _, kv := range params {
-		k, v := kv[0], kv[1]
-		switch k {
-		case "event":
-			switch v {
-			case EventTransactionSuccess, EventRefundSuccess, EventRefundAbnormal, EventRefundClosed:
-			default:
-				return nil, bad("unknown event %q", v)
-			}
-			f.EventType = v
-		case "mchid":
-			f.MchID = v
-		case "first":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return nil, bad("first must be a positive count")
-			}
-			f.First = n
-		case "d":
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return nil, bad("d must be a positive duration like 30s")
-			}
-			f.Delay = d
-		default:
-			return nil, bad("unknown parameter %q", k)
-		}
-	}
-	if f.Kind == NotifyFaultDelay && f.Delay == 0 {
-		return nil, bad("delay needs d=DURATION")
-	}
-	return f, nil
-}
-
-// String is the rule as ParseNotifyFault reads it.
-func (f NotifyFault) String() string {
-	s := f.Kind
-	if f.EventType != "" {
-		s += ";event=" + f.EventType
-	}
-	if f.MchID != "" {
-		s += ";mchid=" + f.MchID
-	}
-	if f.First > 0 {
-		s += ";first=" + strconv.Itoa(f.First)
-	}
-	if f.Delay > 0 {
-		s += ";d=" + f.Delay.String()
-	}
-	return s
-}
-
 // Delivery is what a Deliverer sends: the notification, the merchant's APIv3 key to encrypt its
 // resource, the platform's identity to sign it.
 type Delivery struct {
@@ -180,6 +97,8 @@ type Delivery struct {
 	Platform     *Platform
 	PublicKeyID  bool // sign with the platform's PUB_KEY_ID serial (a merchant in public-key mode)
 	Probe        bool // send a signature probe (WECHATPAY/SIGNTEST/...) instead of a valid signature
+	// Timeout is how long the receiver has to answer (the notify_timeout setting; 0: NotifyTimeout).
+	Timeout time.Duration
 }
 
 // Deliverer sends one attempt of a notification (an HTTP POST, in walletctl/notify) and reports

@@ -88,6 +88,10 @@ type Settings struct {
 	CodePayPasswordFree int64    `json:"codepay_password_free"` // 200 CNY
 	OrderExpiry         Duration `json:"order_expiry"`          // 2h
 
+	// Notifications (DESIGN.md section 9): a receiver has NotifyTimeout to answer each attempt
+	// (v3's 5 s); after it, the attempt failed and the next one follows the retry schedule.
+	NotifyTimeout Duration `json:"notify_timeout"` // 5s
+
 	// Payment password.
 	PasswordMaxAttempts int        `json:"password_max_attempts"` // 5
 	PasswordLock        Duration   `json:"password_lock"`         // 3h
@@ -113,6 +117,7 @@ func DefaultSettings() Settings {
 		PayCodeTTL:             Duration(time.Minute),
 		CodePayPasswordFree:    20_000,
 		OrderExpiry:            Duration(2 * time.Hour),
+		NotifyTimeout:          Duration(NotifyTimeout),
 		PasswordMaxAttempts:    5,
 		PasswordLock:           Duration(3 * time.Hour),
 		PasswordHash:           ProductionHash,
@@ -233,6 +238,10 @@ func (s Settings) Validate() error {
 	if s.PayCodeTTL <= 0 || s.OrderExpiry <= 0 {
 		return bad("paycode_ttl and order_expiry must be positive")
 	}
+	if s.NotifyTimeout <= 0 || s.NotifyTimeout.D() > MaxNotifyTimeout {
+		// Attempts are made inside commands, one after another: a longer wait would stall them.
+		return bad("notify_timeout must be positive and at most %s", strings.TrimSuffix(MaxNotifyTimeout.String(), "0s"))
+	}
 	if s.PasswordHash.Time < 1 || s.PasswordHash.MemoryKiB < 8 || s.PasswordHash.Threads < 1 {
 		return bad("password_hash needs time >= 1, memory_kib >= 8, threads >= 1")
 	}
@@ -279,6 +288,8 @@ func SettingForm(key string) string {
 		return "an amount in fen, a whole number (50000 = 500.00 CNY)"
 	case key == "withdraw_fee_bp":
 		return "basis points, a whole number (10 = 0.1 %)"
+	case key == "notify_timeout":
+		return "a duration up to " + strings.TrimSuffix(MaxNotifyTimeout.String(), "0s") + ", like 5s or 500ms"
 	case f.Type == reflect.TypeOf(Duration(0)):
 		return "a duration like 3h, 30m or 1h30m"
 	case f.Type.Kind() == reflect.Struct:
@@ -296,6 +307,8 @@ func settingExample(key string) string {
 		return "confirm_threshold=100000"
 	case fenSettings[key]:
 		return key + "=100000"
+	case key == "notify_timeout":
+		return key + "=10s"
 	case f.Type == reflect.TypeOf(Duration(0)):
 		return key + "=1h"
 	case f.Type.Kind() == reflect.Struct:

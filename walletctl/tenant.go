@@ -1,6 +1,13 @@
 package walletctl
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
 
 // A tenant is one isolated wallet served by `walletctl serve`: its own users, bank world and
 // clock, behind its own API key. These are the admin API's wire types; the server (httpapi) and
@@ -22,6 +29,41 @@ type TenantSpec struct {
 	// Join, on a server with a PostgreSQL store, keeps the wallet already in the tenant's schema
 	// (another server on the same database created this tenant) instead of emptying it.
 	Join bool `json:"join,omitempty"`
+	// Settings change the tenant's wallet rules from the server's: the keys and values of
+	// `sandbox init --set KEY=VALUE` ({"notify_timeout": "200ms", "password_hash.time": "3"}).
+	Settings map[string]string `json:"settings,omitempty"`
+}
+
+// ApplySettings returns base with the spec's settings applied, each as `sandbox init --set`
+// applies it (Settings.Set), in key order so that the outcome never depends on map order. A bad
+// key or value is INVALID_ARGUMENT naming it.
+func (s TenantSpec) ApplySettings(base Settings) (Settings, error) {
+	for _, k := range slices.Sorted(maps.Keys(s.Settings)) {
+		v := s.Settings[k]
+		if k == "" || strings.Contains(k, "=") {
+			// Set would read KEY=VALUE out of it: another setting than the one named.
+			return base, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("unknown setting %q", k),
+				Hint: "settings: " + strings.Join(SettingKeys(), ", "), Details: map[string]any{"setting": k}}
+		}
+		if err := base.Set(k + "=" + v); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				return base, err
+			}
+			named := *e
+			if !strings.Contains(named.Message, k) {
+				// Validate's messages name a group ("counts and durations"), not this key.
+				named.Message = fmt.Sprintf("setting %s=%s: %s", k, v, named.Message)
+			}
+			named.Details = maps.Clone(named.Details)
+			if named.Details == nil {
+				named.Details = map[string]any{}
+			}
+			named.Details["setting"] = k
+			return base, &named
+		}
+	}
+	return base, nil
 }
 
 // TenantInfo is a tenant as the admin API lists it (never with its key).

@@ -14,75 +14,43 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/vclock"
 )
 
-// world is a real engine behind a real server on loopback, and a client pointed at it.
+// testAdminToken is the test banks' admin token: loopback is not a credential.
+const testAdminToken = "test-admin-token"
+
+// world is a real engine behind a real server on loopback, and a client of it.
 type world struct {
 	eng *bankmock.Engine
 	srv *httptest.Server
 	c   *client.Client
 }
 
-// testAdminToken is the test banks' admin token: loopback is not a credential.
-const testAdminToken = "test-admin-token"
-
 func newWorld(t *testing.T, opts client.Options) *world {
 	t.Helper()
-	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: 10})
-	srv := httptest.NewServer(server.New(eng, server.Options{AdminToken: testAdminToken}))
-	t.Cleanup(srv.Close)
-	if opts.AdminToken == "" {
-		opts.AdminToken = testAdminToken
-	}
-	if opts.Timeout == 0 {
-		opts.Timeout = 2 * time.Second
-	}
-	if opts.Backoff == 0 {
-		opts.Backoff = time.Millisecond
-	}
-	return &world{eng: eng, srv: srv, c: client.New(srv.URL, opts)}
+	b := testworld.NewBank(t, testworld.Customers(10), testworld.Loopback(testAdminToken), testworld.Client(opts))
+	return &world{eng: b.Mock, srv: b.HTTP, c: b.Client}
 }
 
-func testCard(t *testing.T, key string) bankapi.Customer {
+var cardReq = banktest.CardRequest
+
+// bind binds a test card (over HTTP, when bank is a client) and returns its agreement token.
+func bind(t *testing.T, bank banktest.Binder, key string) string {
 	t.Helper()
-	for _, tc := range bankmock.TestCards {
-		if tc.Key == key {
-			return tc.Customer
-		}
-	}
-	t.Fatalf("no test card %q", key)
-	return bankapi.Customer{}
-}
-
-func cardReq(c bankapi.Customer) bankapi.CardRequest {
-	return bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
-}
-
-// bind binds a test card over HTTP and returns its agreement token.
-func bind(t *testing.T, api interface {
-	bankapi.API
-	bankapi.Admin
-}, key string) string {
-	t.Helper()
-	ctx := context.Background()
-	cu := testCard(t, key)
-	b, err := api.CreateBinding(ctx, cardReq(cu))
-	if err != nil {
-		t.Fatalf("bind %s: %v", key, err)
-	}
-	otp, err := api.LastOTP(ctx, cu.Phone)
-	if err != nil {
-		t.Fatalf("otp %s: %v", key, err)
-	}
-	a, err := api.ConfirmBinding(ctx, b.BindingID, otp)
-	if err != nil {
-		t.Fatalf("confirm %s: %v", key, err)
-	}
+	_, a := banktest.Bind(t, context.Background(), bank, testworld.Card(key))
 	return a.Agreement
+}
+
+// bindOK binds the healthy "ok" card and returns its agreement token, its number and its balance.
+func (w *world) bindOK(t *testing.T) (agr, card string, before int64) {
+	t.Helper()
+	card = testworld.Card("ok").CardNo
+	return bind(t, w.c, "ok"), card, balance(t, w.c, card)
 }
 
 func wantCode(t *testing.T, err error, code, resp string) *bankapi.Error {
@@ -111,7 +79,7 @@ func yuan(n int64) int64 { return n * 100 }
 func TestDataErrorsOverHTTP(t *testing.T) {
 	w := newWorld(t, client.Options{})
 	ctx := context.Background()
-	ok := testCard(t, "ok")
+	ok := testworld.Card("ok")
 
 	// Four-element verification.
 	v, err := w.c.Verify(ctx, cardReq(ok))
@@ -129,7 +97,7 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 		"lost":    {bankapi.CodeIssuerRestricted, "77"},
 		"expired": {bankapi.CodeCardExpired, "78"},
 	} {
-		_, err := w.c.Verify(ctx, cardReq(testCard(t, key)))
+		_, err := w.c.Verify(ctx, cardReq(testworld.Card(key)))
 		wantCode(t, err, want[0], want[1])
 	}
 	unknown := cardReq(ok)
@@ -138,9 +106,9 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 	wantCode(t, err, bankapi.CodeCardUnknown, "14")
 
 	// Binding restrictions.
-	_, err = w.c.CreateBinding(ctx, cardReq(testCard(t, "no_online_binding")))
+	_, err = w.c.CreateBinding(ctx, cardReq(testworld.Card("no_online_binding")))
 	wantCode(t, err, bankapi.CodeBindingNotSupported, "68")
-	_, err = w.c.CreateBinding(ctx, cardReq(testCard(t, "cnp_disabled")))
+	_, err = w.c.CreateBinding(ctx, cardReq(testworld.Card("cnp_disabled")))
 	wantCode(t, err, bankapi.CodeCNPNotEnabled, "72")
 
 	// OTP: wrong code counts down, then the binding is spent; expiry on the virtual clock.
@@ -188,7 +156,7 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 	_, err = w.c.Debit(ctx, "k-empty", bankapi.MoneyRequest{Agreement: empty, Amount: 100, Currency: "CNY"})
 	wantCode(t, err, bankapi.CodeInsufficientFunds, "51")
 	credit := bind(t, w.c, "credit")
-	if err := w.c.SetBalance(ctx, testCard(t, "credit").CardNo, 100); err != nil {
+	if err := w.c.SetBalance(ctx, testworld.Card("credit").CardNo, 100); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.c.Debit(ctx, "k-credit", bankapi.MoneyRequest{Agreement: credit, Amount: 200, Currency: "CNY"})
@@ -218,9 +186,7 @@ func TestDataErrorsOverHTTP(t *testing.T) {
 func TestIdempotentReplay(t *testing.T) {
 	w := newWorld(t, client.Options{})
 	ctx := context.Background()
-	agr := bind(t, w.c, "ok")
-	card := testCard(t, "ok").CardNo
-	before := balance(t, w.c, card)
+	agr, card, before := w.bindOK(t)
 	req := bankapi.MoneyRequest{Agreement: agr, Amount: 1234, Currency: "CNY"}
 	first, err := w.c.Debit(ctx, "pay-1", req)
 	if err != nil {
@@ -268,9 +234,7 @@ func TestFaultsOverHTTP(t *testing.T) {
 		t.Run(tc.spec, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, client.Options{Timeout: tc.timeout})
-			agr := bind(t, w.c, "ok")
-			card := testCard(t, "ok").CardNo
-			before := balance(t, w.c, card)
+			agr, card, before := w.bindOK(t)
 			key := "k-" + tc.spec
 			start := time.Now()
 			tx, err := w.c.Debit(client.WithFault(ctx, tc.spec), key, bankapi.MoneyRequest{Agreement: agr, Amount: 500, Currency: "CNY"})
@@ -400,9 +364,7 @@ func TestRetries(t *testing.T) {
 	ctx := context.Background()
 	t.Run("debit retried with the same key returns the first outcome", func(t *testing.T) {
 		w := newWorld(t, client.Options{Retries: 2})
-		agr := bind(t, w.c, "ok")
-		card := testCard(t, "ok").CardNo
-		before := balance(t, w.c, card)
+		agr, card, before := w.bindOK(t)
 		if _, err := w.c.AddFaultSpec(ctx, "drop_after;op=debit;first=1"); err != nil {
 			t.Fatal(err)
 		}
@@ -504,32 +466,30 @@ func TestRefusedRetryAfterLostAnswer(t *testing.T) {
 }
 
 func TestAdminToken(t *testing.T) {
-	eng := bankmock.New(bankmock.Config{Seed: 3, Customers: 2})
-	srv := httptest.NewServer(server.New(eng, server.Options{AdminToken: "s3cret"}))
-	defer srv.Close()
+	bank := testworld.NewBank(t, testworld.Seed(3), testworld.Customers(2), testworld.Loopback("s3cret"))
 	ctx := context.Background()
 	// No credentials where a token is configured, or a wrong one: 401 UNAUTHENTICATED.
-	_, err := client.New(srv.URL, client.Options{}).Customers(ctx)
+	_, err := client.New(bank.URL, client.Options{}).Customers(ctx)
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
-	_, err = client.New(srv.URL, client.Options{AdminToken: "wrong"}).Customers(ctx)
+	_, err = client.New(bank.URL, client.Options{AdminToken: "wrong"}).Customers(ctx)
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
 	// A partner key is a known caller without bank-wide rights: 403 UNAUTHORIZED on bank-wide
 	// routes (the client sends it on the helpers, where it scopes the answer).
-	pc, err := client.New(srv.URL, client.Options{AdminToken: "s3cret"}).CreatePartner(ctx, "t")
+	pc, err := client.New(bank.URL, client.Options{AdminToken: "s3cret"}).CreatePartner(ctx, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.New(srv.URL, client.Options{PartnerKey: pc.Key}).Journal(ctx); err != nil {
+	if _, err := client.New(bank.URL, client.Options{PartnerKey: pc.Key}).Journal(ctx); err != nil {
 		t.Fatalf("journal with a partner key: %v", err)
 	}
-	_, err = client.New(srv.URL, client.Options{PartnerKey: pc.Key, AdminToken: "wrong"}).Customers(ctx)
+	_, err = client.New(bank.URL, client.Options{PartnerKey: pc.Key, AdminToken: "wrong"}).Customers(ctx)
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
-	cs, err := client.New(srv.URL, client.Options{AdminToken: "s3cret"}).Customers(ctx)
+	cs, err := client.New(bank.URL, client.Options{AdminToken: "s3cret"}).Customers(ctx)
 	if err != nil || len(cs) != len(bankmock.TestCards)+2 {
 		t.Fatalf("customers with the token: %d %v", len(cs), err)
 	}
 	// The protocol itself needs no token.
-	if _, err := client.New(srv.URL, client.Options{}).Banks(ctx); err != nil {
+	if _, err := client.New(bank.URL, client.Options{}).Banks(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -590,10 +550,8 @@ func TestAdminOverHTTP(t *testing.T) {
 // same seed through the server and client, and compares every result and the final snapshots.
 func TestParity(t *testing.T) {
 	local := bankmock.New(bankmock.Config{Seed: 42, Customers: 8})
-	remoteEng := bankmock.New(bankmock.Config{Seed: 42, Customers: 8})
-	srv := httptest.NewServer(server.New(remoteEng, server.Options{AdminToken: testAdminToken}))
-	defer srv.Close()
-	remote := client.New(srv.URL, client.Options{Timeout: 2 * time.Second, AdminToken: testAdminToken})
+	remoteBank := testworld.NewBank(t, testworld.Seed(42), testworld.Customers(8), testworld.Loopback(testAdminToken))
+	remote, remoteEng := remoteBank.Client, remoteBank.Mock
 
 	type backend interface {
 		bankapi.API
@@ -624,7 +582,7 @@ func TestParity(t *testing.T) {
 		}
 		banks, err := api.Banks(ctx)
 		rec("banks", banks, err)
-		ok := testCard(t, "ok")
+		ok := testworld.Card("ok")
 		vr, err := api.Verify(ctx, cardReq(ok))
 		rec("verify", vr, err)
 		bad := cardReq(ok)
@@ -715,9 +673,7 @@ func TestParity(t *testing.T) {
 func TestConcurrentDebits(t *testing.T) {
 	w := newWorld(t, client.Options{})
 	ctx := context.Background()
-	agr := bind(t, w.c, "ok")
-	card := testCard(t, "ok").CardNo
-	before := balance(t, w.c, card)
+	agr, card, before := w.bindOK(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for g := 0; g < 8; g++ {

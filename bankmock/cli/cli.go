@@ -387,62 +387,57 @@ func newPartner(stdout io.Writer) *cobra.Command {
 }
 
 func newPartnerCreate(stdout io.Writer) *cobra.Command {
-	var f partnerFlags
 	var name string
-	c := &cobra.Command{
+	c := partnerCommand(stdout, &cobra.Command{
 		Use:   "create [--name N] --url URL [--admin-token T]",
 		Short: "Register a partner and print its id and key (the key is shown this once)",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			asJSON, err := f.json()
-			if err != nil {
-				return err
-			}
-			pc, err := f.client().CreatePartner(c.Context(), name)
-			if err != nil {
-				return adminErr(err, &f)
-			}
-			if asJSON {
-				return writeJSONOut(stdout, pc)
-			}
-			fmt.Fprintf(stdout, "partner_id  %s\nname        %s\nkey         %s\n", pc.ID, pc.Name, pc.Key)
-			fmt.Fprintf(stdout, "\nThe key is shown this once (the bank keeps only its hash). Send it as\n  Authorization: Bearer %s\n", pc.Key)
-			return nil
-		},
-	}
+	}, func(ctx context.Context, bank *client.Client) (*bankapi.PartnerCredentials, error) {
+		return bank.CreatePartner(ctx, name)
+	}, func(pc *bankapi.PartnerCredentials) {
+		fmt.Fprintf(stdout, "partner_id  %s\nname        %s\nkey         %s\n", pc.ID, pc.Name, pc.Key)
+		fmt.Fprintf(stdout, "\nThe key is shown this once (the bank keeps only its hash). Send it as\n  Authorization: Bearer %s\n", pc.Key)
+	})
 	c.Flags().StringVar(&name, "name", "", "a label for the partner (default: its id)")
-	f.register(c)
 	return c
 }
 
 func newPartnerList(stdout io.Writer) *cobra.Command {
-	var f partnerFlags
-	c := &cobra.Command{
+	return partnerCommand(stdout, &cobra.Command{
 		Use:   "list --url URL [--admin-token T]",
 		Short: "List the bank's partners (never their keys)",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			asJSON, err := f.json()
-			if err != nil {
-				return err
-			}
-			ps, err := f.client().Partners(c.Context())
-			if err != nil {
-				return adminErr(err, &f)
-			}
-			if asJSON {
-				return writeJSONOut(stdout, ps)
-			}
-			t := table.NewWriter()
-			t.SetOutputMirror(stdout)
-			t.SetStyle(table.StyleLight)
-			t.AppendHeader(table.Row{"partner", "name", "created"})
-			for _, p := range ps {
-				t.AppendRow(table.Row{p.ID, p.Name, p.CreatedAt.Format(time.RFC3339)})
-			}
-			t.Render()
-			return nil
-		},
+	}, func(ctx context.Context, bank *client.Client) ([]bankapi.Partner, error) {
+		return bank.Partners(ctx)
+	}, func(ps []bankapi.Partner) {
+		t := table.NewWriter()
+		t.SetOutputMirror(stdout)
+		t.SetStyle(table.StyleLight)
+		t.AppendHeader(table.Row{"partner", "name", "created"})
+		for _, p := range ps {
+			t.AppendRow(table.Row{p.ID, p.Name, p.CreatedAt.Format(time.RFC3339)})
+		}
+		t.Render()
+	})
+}
+
+// partnerCommand completes c, a partner command: it takes no arguments and the partner flags,
+// asks the bank's admin API with call, and prints the answer as JSON or, for people, with text.
+func partnerCommand[T any](stdout io.Writer, c *cobra.Command, call func(context.Context, *client.Client) (T, error), text func(T)) *cobra.Command {
+	var f partnerFlags
+	c.Args = cobra.NoArgs
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		asJSON, err := f.json()
+		if err != nil {
+			return err
+		}
+		v, err := call(cmd.Context(), f.client())
+		if err != nil {
+			return adminErr(err, &f)
+		}
+		if asJSON {
+			return writeJSONOut(stdout, v)
+		}
+		text(v)
+		return nil
 	}
 	f.register(c)
 	return c

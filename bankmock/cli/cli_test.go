@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,11 +17,12 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/internal/testbin"
+	"github.com/walletctl/walletctl/internal/testworld"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/server"
 )
 
 func TestVersionAndCards(t *testing.T) {
@@ -99,15 +99,7 @@ func TestServeBinary(t *testing.T) {
 	if _, err := c.Customer(ctx, ok.CardNo); err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.CreateBinding(ctx, bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, _ := c.LastOTP(ctx, ok.Phone)
-	agr, err := c.ConfirmBinding(ctx, b.BindingID, otp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, agr := banktest.Bind(t, ctx, c, ok)
 	_, err = c.Debit(ctx, "e2e-1", bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 100, Currency: "CNY"})
 	if err != nil {
 		t.Fatal(err)
@@ -153,16 +145,15 @@ func TestServeBinary(t *testing.T) {
 }
 
 func TestPartnerCommands(t *testing.T) {
-	eng := bankmock.New(bankmock.Config{Seed: 2, Customers: 1})
-	ts := httptest.NewServer(server.New(eng, server.Options{AdminToken: "adm"}))
-	defer ts.Close()
+	bank := testworld.NewBank(t, testworld.Seed(2), testworld.Customers(1), testworld.Loopback("adm"))
+	eng := bank.Mock
 	ctx := context.Background()
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := Run(ctx, args, &out, &errb)
 		return code, out.String(), errb.String()
 	}
-	code, out, errs := run("partner", "create", "--name", "ci wallet", "--url", ts.URL, "--admin-token", "adm", "--json")
+	code, out, errs := run("partner", "create", "--name", "ci wallet", "--url", bank.URL, "--admin-token", "adm", "--json")
 	if code != 0 {
 		t.Fatalf("create: exit %d %s", code, errs)
 	}
@@ -173,27 +164,27 @@ func TestPartnerCommands(t *testing.T) {
 	if id, ok := eng.PartnerByKey(pc.Key); !ok || id != "p1" {
 		t.Fatal("the printed key is not the partner's")
 	}
-	code, out, errs = run("partner", "create", "--url", ts.URL, "--admin-token", "adm")
+	code, out, errs = run("partner", "create", "--url", bank.URL, "--admin-token", "adm")
 	if code != 0 || !strings.Contains(out, "p2") || !strings.Contains(out, "key         "+bankmock.KeyPrefix) || !strings.Contains(out, "Authorization: Bearer") {
 		t.Fatalf("create (table): exit %d %q %s", code, out, errs)
 	}
-	code, out, _ = run("partner", "list", "--url", ts.URL, "--admin-token", "adm")
+	code, out, _ = run("partner", "list", "--url", bank.URL, "--admin-token", "adm")
 	if code != 0 || !strings.Contains(out, "ci wallet") || !strings.Contains(out, "p2") || strings.Contains(out, pc.Key) {
 		t.Fatalf("list: exit %d %q", code, out)
 	}
-	code, out, _ = run("partner", "list", "--url", ts.URL, "--admin-token", "adm", "-o", "json")
+	code, out, _ = run("partner", "list", "--url", bank.URL, "--admin-token", "adm", "-o", "json")
 	var ps []bankapi.Partner
 	if err := json.Unmarshal([]byte(out), &ps); code != 0 || err != nil || len(ps) != 3 {
 		t.Fatalf("list -o json: exit %d %q %v", code, out, err)
 	}
 	// Without the token, or with a wrong one: exit 1, with a hint.
 	for _, tok := range []string{"", "nope"} {
-		code, _, errs = run("partner", "create", "--url", ts.URL, "--admin-token", tok)
+		code, _, errs = run("partner", "create", "--url", bank.URL, "--admin-token", tok)
 		if code != 1 || !strings.Contains(errs, "UNAUTHENTICATED") || !strings.Contains(errs, "hint:") {
 			t.Errorf("token %q: exit %d %q", tok, code, errs)
 		}
 	}
-	if code, _, _ = run("partner", "list", "--url", ts.URL, "-o", "yaml"); code != 2 {
+	if code, _, _ = run("partner", "list", "--url", bank.URL, "-o", "yaml"); code != 2 {
 		t.Errorf("-o yaml: exit %d, want 2", code)
 	}
 }
@@ -263,18 +254,7 @@ func TestServeDataSurvivesSIGKILL(t *testing.T) {
 	}
 	c := client.New(url, client.Options{Timeout: 5 * time.Second, PartnerKey: pc.Key})
 	ok := bankmock.TestCards[0].Customer
-	b, err := c.CreateBinding(ctx, bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, err := c.LastOTP(ctx, ok.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agr, err := c.ConfirmBinding(ctx, b.BindingID, otp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, agr := banktest.Bind(t, ctx, c, ok)
 	before, err := admin.Customer(ctx, ok.CardNo)
 	if err != nil {
 		t.Fatal(err)

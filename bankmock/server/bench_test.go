@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 	"github.com/walletctl/walletctl/bankmock"
 )
 
@@ -85,8 +85,7 @@ func postLoop(b *testing.B, url string, body []byte) {
 }
 
 func BenchmarkMinimalJSONHandler(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(minimalHandler))
-	defer srv.Close()
+	srv := serve(b, http.HandlerFunc(minimalHandler))
 	body, _ := json.Marshal(benchReq{Agreement: "agr_1", Amount: 1, Currency: "CNY"})
 	postLoop(b, srv.URL, body)
 	minimalNsPerOp.Store(b.Elapsed().Nanoseconds() / int64(b.N))
@@ -96,15 +95,7 @@ func BenchmarkDebitLoopback(b *testing.B) {
 	ctx := context.Background()
 	eng := bankmock.New(bankmock.Config{Seed: 1, Customers: 10})
 	ok := bankmock.TestCards[0].Customer
-	bd, err := eng.CreateBinding(ctx, bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
-	if err != nil {
-		b.Fatal(err)
-	}
-	otp, _ := eng.LastOTP(ctx, ok.Phone)
-	agr, err := eng.ConfirmBinding(ctx, bd.BindingID, otp)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, agr := banktest.Bind(b, ctx, eng, ok)
 	// 1 fen per debit: the balance and ICBC's daily limit (5,000,000 fen) cover any b.N a run reaches
 	// in a bank day; the balance is raised anyway so funds are never the limit.
 	if err := eng.SetBalance(ctx, ok.CardNo, 1_000_000_000_000); err != nil {
@@ -114,8 +105,7 @@ func BenchmarkDebitLoopback(b *testing.B) {
 	if int64(b.N) > bank.DailyLimit {
 		b.Fatalf("b.N %d debits of 1 fen exceed the daily limit %d", b.N, bank.DailyLimit)
 	}
-	srv := httptest.NewServer(New(eng, Options{}))
-	defer srv.Close()
+	srv := serve(b, New(eng, Options{}))
 	body, _ := json.Marshal(bankapi.MoneyRequest{Agreement: agr.Agreement, Amount: 1, Currency: "CNY"})
 	postLoop(b, srv.URL+"/v1/debits", body)
 
@@ -137,8 +127,7 @@ func BenchmarkDebitLoopback(b *testing.B) {
 // measureMinimal times n requests to the minimal handler from GOMAXPROCS goroutines, as
 // RunParallel would, and returns ns/op. Wall-clock time is what a benchmark measures.
 func measureMinimal(b *testing.B, n int) int64 {
-	srv := httptest.NewServer(http.HandlerFunc(minimalHandler))
-	defer srv.Close()
+	srv := serve(b, http.HandlerFunc(minimalHandler))
 	body, _ := json.Marshal(benchReq{Agreement: "agr_1", Amount: 1, Currency: "CNY"})
 	par := runtime.GOMAXPROCS(0)
 	hc := benchClient(par)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 	"github.com/walletctl/walletctl/bankmock"
 )
 
@@ -41,17 +42,8 @@ func newFuzzWorld(t *testing.T) *fuzzWorld {
 	ctx := context.Background()
 	eng := bankmock.New(bankmock.Config{Seed: 11, Customers: 3, Sleep: bankmock.InstantSleep})
 	c := bankmock.TestCards[0].Customer // the healthy "ok" card
-	req := bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
-	b1, err := eng.CreateBinding(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp1, _ := eng.LastOTP(ctx, c.Phone)
-	a, err := eng.ConfirmBinding(ctx, b1.BindingID, otp1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b2, err := eng.CreateBinding(ctx, req)
+	_, a := banktest.Bind(t, ctx, eng, c)
+	b2, err := eng.CreateBinding(ctx, banktest.CardRequest(c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +135,7 @@ func fuzzBody(f *testing.F, rt fuzzRoute) {
 }
 
 // serveRecover runs the handler; it reports true when the handler aborted the exchange the way
-// closeConn does under a recorder (panic(http.ErrAbortHandler)). Any other panic fails.
+// hijack does under a recorder (panic(http.ErrAbortHandler)). Any other panic fails.
 func serveRecover(t *testing.T, h http.Handler, w http.ResponseWriter, r *http.Request) (aborted bool) {
 	defer func() {
 		if p := recover(); p != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/internal/openapivalidate"
+	"github.com/walletctl/walletctl/internal/testworld"
 )
 
 // liveBank is a real bank server behind kin-openapi's request/response validator.
@@ -25,11 +26,9 @@ func liveBank(t *testing.T, opts server.Options) (*openapivalidate.Validator, *h
 	}
 	v.StrictStatus = true
 	v.Headers = []string{bankapi.HeaderFaultFired, "WWW-Authenticate", "Retry-After"}
-	eng := bankmock.New(bankmock.Config{Seed: 5, Customers: 5})
-	h := server.New(eng, opts)
-	srv := httptest.NewServer(v.Wrap(h))
-	t.Cleanup(func() { h.ReleaseHangs(); srv.Close() })
-	return v, srv, eng
+	b := testworld.NewBank(t, testworld.Seed(5), testworld.Customers(5), testworld.WrapHandler(v.Wrap),
+		func(c *testworld.Config) { c.Loopback, c.Server = true, opts })
+	return v, b.HTTP, b.Mock
 }
 
 type rawResp struct {

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
 )
@@ -155,8 +155,7 @@ func TestAuthPerRouteClass(t *testing.T) {
 // the real server and checks that each sees only its own things.
 func TestPartnersOverHTTP(t *testing.T) {
 	eng := bankmock.New(bankmock.Config{Seed: 3, Customers: 5})
-	srv := httptest.NewServer(New(eng, Options{AdminToken: "adm-1"}))
-	t.Cleanup(srv.Close)
+	srv := serve(t, New(eng, Options{AdminToken: "adm-1"}))
 	ctx := context.Background()
 	adm := client.New(srv.URL, client.Options{AdminToken: "adm-1", Retries: -1})
 	pa, err := adm.CreatePartner(ctx, "wallet A")
@@ -178,7 +177,6 @@ func TestPartnersOverHTTP(t *testing.T) {
 	b := client.New(srv.URL, client.Options{PartnerKey: pb.Key, Retries: -1})
 	anon := client.New(srv.URL, client.Options{Retries: -1})
 	c := bankmock.TestCards[0].Customer
-	cr := bankapi.CardRequest{CardNo: c.CardNo, Name: c.Name, IDNo: c.IDNo, Phone: c.Phone}
 	notFound := func(what string, err error) {
 		t.Helper()
 		if !errors.Is(err, bankapi.ErrNotFound) {
@@ -186,7 +184,7 @@ func TestPartnersOverHTTP(t *testing.T) {
 		}
 	}
 
-	bindA, err := a.CreateBinding(ctx, cr)
+	bindA, err := a.CreateBinding(ctx, banktest.CardRequest(c))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,15 +206,7 @@ func TestPartnersOverHTTP(t *testing.T) {
 	notFound("the default partner debits A's agreement", err)
 	notFound("B unbinds A's agreement", b.Unbind(ctx, agrA.Agreement))
 
-	bindB, err := b.CreateBinding(ctx, cr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otpB, _ := b.LastOTP(ctx, c.Phone)
-	agrB, err := b.ConfirmBinding(ctx, bindB.BindingID, otpB)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bindB, agrB := banktest.Bind(t, ctx, b, c)
 	if bindA.BindingID == bindB.BindingID || agrA.Agreement == agrB.Agreement {
 		t.Fatalf("two partners binding one card got the same id or token: %s %s", bindA.BindingID, agrA.Agreement)
 	}

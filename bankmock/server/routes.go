@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankmock/faults"
 )
 
 // Access is who may call a route.
@@ -170,53 +172,15 @@ func opContext(w http.ResponseWriter, r *http.Request) (context.Context, *bankmo
 }
 
 // respond writes the engine's answer, acting out a fault the engine reported: the engine has
-// already done (or not done) the work; this is where the network misbehaves.
+// already done (or not done) the work; here the network misbehaves as the fault's kind says
+// (bankmock/faults).
 func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rep *bankmock.Report, status int, v any, err error) {
 	if rep != nil && rep.Fault != nil {
 		f := rep.Fault
 		w.Header().Set(bankapi.HeaderFaultFired, f.Ref())
-		switch f.Kind {
-		case bankapi.FaultRefuse, bankapi.FaultDropAfter:
-			closeConn(w)
-			return
-		case bankapi.FaultHang:
-			// Hold the connection until the client gives up (its context ends when it closes the
-			// connection), the server shuts down (ReleaseHangs), or HangTimeout as a backstop.
-			t := time.NewTimer(s.opts.HangTimeout)
-			select {
-			case <-ctx.Done():
-			case <-s.release:
-			case <-t.C:
-			}
-			t.Stop()
-			closeConn(w)
-			return
-		case bankapi.FaultMalformed:
-			var b []byte
-			if err != nil {
-				b, _ = json.Marshal(errorBody{Error: asBankError(err)})
-			} else {
-				b, _ = json.Marshal(v)
-			}
-			// Cut the document in half: a truncated answer, as from a proxy that gave up mid-body.
-			writeRaw(w, http.StatusOK, "application/json", b[:len(b)/2])
-			return
-		case bankapi.FaultHTTPError:
-			st := f.Status
-			if st == 0 {
-				st = http.StatusServiceUnavailable
-			}
-			e := asBankError(err)
-			if err == nil {
-				e = &bankapi.Error{Code: bankapi.CodeIssuerUnavailable, RespCode: "96", Message: "issuer unavailable (injected)"}
-			}
-			if e.Fault == "" {
-				e.Fault = f.Ref()
-			}
-			writeError(w, st, e)
+		if k, ok := faults.Of(f.Kind); ok && k.Network(s.exchange(ctx, w, f, v, err)) {
 			return
 		}
-		// delay: the engine already waited; answer normally.
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -229,6 +193,17 @@ func (s *Server) respond(ctx context.Context, w http.ResponseWriter, rep *bankmo
 	writeJSON(w, status, v)
 }
 
+// exchange is what a fault kind needs to act out the network on one answer.
+func (s *Server) exchange(ctx context.Context, w http.ResponseWriter, f *bankapi.Fault, v any, err error) *faults.Exchange {
+	return &faults.Exchange{
+		Ctx: ctx, Fault: f, Value: v, Err: asBankError(err),
+		Release: s.release, HangTimeout: s.opts.HangTimeout,
+		WriteError: func(status int, e *bankapi.Error) { writeError(w, status, e) },
+		WriteRaw:   func(status int, contentType string, b []byte) { writeRaw(w, status, contentType, b) },
+		Hijack:     func() net.Conn { return hijack(w) },
+	}
+}
+
 func asBankError(err error) *bankapi.Error {
 	if err == nil {
 		return nil
@@ -239,8 +214,8 @@ func asBankError(err error) *bankapi.Error {
 	return &bankapi.Error{Code: CodeInternal, RespCode: "96", Message: err.Error()}
 }
 
-// closeConn ends the exchange with no response at all, as a dead network would.
-func closeConn(w http.ResponseWriter) {
+// hijack takes the connection over, for a fault that ends the exchange without a response.
+func hijack(w http.ResponseWriter) net.Conn {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.hijacked = true
 	}
@@ -249,33 +224,33 @@ func closeConn(w http.ResponseWriter) {
 		// HTTP/2 or a test recorder: aborting the handler is net/http's way to drop the stream.
 		panic(http.ErrAbortHandler)
 	}
-	_ = conn.Close()
+	return conn
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) banks(w http.ResponseWriter, r *http.Request) {
+// protocol serves a protocol operation: call runs with the request's fault header in its context,
+// and its answer is written with status, or the fault that fired is acted out.
+func (s *Server) protocol(w http.ResponseWriter, r *http.Request, status int, call func(ctx context.Context) (any, error)) {
 	ctx, rep, ok := opContext(w, r)
 	if !ok {
 		return
 	}
-	v, err := s.b.Banks(ctx)
-	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+	v, err := call(ctx)
+	s.respond(r.Context(), w, rep, status, v, err)
+}
+
+func (s *Server) banks(w http.ResponseWriter, r *http.Request) {
+	s.protocol(w, r, http.StatusOK, func(ctx context.Context) (any, error) { return s.b.Banks(ctx) })
 }
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	var req bankapi.CardRequest
-	if !s.decode(w, r, &req) {
-		return
+	if s.decode(w, r, &req) {
+		s.protocol(w, r, http.StatusOK, func(ctx context.Context) (any, error) { return s.b.Verify(ctx, req) })
 	}
-	ctx, rep, ok := opContext(w, r)
-	if !ok {
-		return
-	}
-	v, err := s.b.Verify(ctx, req)
-	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
 }
 
 func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) {
@@ -298,15 +273,9 @@ func (s *Server) verifyIdentity(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createBinding(w http.ResponseWriter, r *http.Request) {
 	var req bankapi.CardRequest
-	if !s.decode(w, r, &req) {
-		return
+	if s.decode(w, r, &req) {
+		s.protocol(w, r, http.StatusCreated, func(ctx context.Context) (any, error) { return s.b.CreateBinding(ctx, req) })
 	}
-	ctx, rep, ok := opContext(w, r)
-	if !ok {
-		return
-	}
-	v, err := s.b.CreateBinding(ctx, req)
-	s.respond(r.Context(), w, rep, http.StatusCreated, v, err)
 }
 
 type confirmRequest struct {
@@ -315,24 +284,17 @@ type confirmRequest struct {
 
 func (s *Server) confirmBinding(w http.ResponseWriter, r *http.Request) {
 	var req confirmRequest
-	if !s.decode(w, r, &req) {
-		return
+	if s.decode(w, r, &req) {
+		s.protocol(w, r, http.StatusOK, func(ctx context.Context) (any, error) {
+			return s.b.ConfirmBinding(ctx, r.PathValue("id"), req.OTP)
+		})
 	}
-	ctx, rep, ok := opContext(w, r)
-	if !ok {
-		return
-	}
-	v, err := s.b.ConfirmBinding(ctx, r.PathValue("id"), req.OTP)
-	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
 }
 
 func (s *Server) unbind(w http.ResponseWriter, r *http.Request) {
-	ctx, rep, ok := opContext(w, r)
-	if !ok {
-		return
-	}
-	err := s.b.Unbind(ctx, r.PathValue("agreement"))
-	s.respond(r.Context(), w, rep, http.StatusNoContent, nil, err)
+	s.protocol(w, r, http.StatusNoContent, func(ctx context.Context) (any, error) {
+		return nil, s.b.Unbind(ctx, r.PathValue("agreement"))
+	})
 }
 
 // maxKeyLen bounds Idempotency-Key, as payment APIs do, so keys stay cheap to store and index.
@@ -349,36 +311,20 @@ func (s *Server) money(w http.ResponseWriter, r *http.Request, op func(context.C
 		return
 	}
 	var req bankapi.MoneyRequest
-	if !s.decode(w, r, &req) {
-		return
+	if s.decode(w, r, &req) {
+		s.protocol(w, r, http.StatusOK, func(ctx context.Context) (any, error) { return op(ctx, key, req) })
 	}
-	ctx, rep, ok := opContext(w, r)
-	if !ok {
-		return
-	}
-	v, err := op(ctx, key, req)
-	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
 }
 
 func (s *Server) debit(w http.ResponseWriter, r *http.Request)  { s.money(w, r, s.b.Debit) }
 func (s *Server) credit(w http.ResponseWriter, r *http.Request) { s.money(w, r, s.b.Credit) }
 
 func (s *Server) transaction(w http.ResponseWriter, r *http.Request) {
-	ctx, rep, ok := opContext(w, r)
-	if !ok {
-		return
-	}
-	v, err := s.b.Transaction(ctx, r.PathValue("key"))
-	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+	s.protocol(w, r, http.StatusOK, func(ctx context.Context) (any, error) { return s.b.Transaction(ctx, r.PathValue("key")) })
 }
 
 func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
-	ctx, rep, ok := opContext(w, r)
-	if !ok {
-		return
-	}
-	v, err := s.b.Statement(ctx, r.PathValue("date"))
-	s.respond(r.Context(), w, rep, http.StatusOK, v, err)
+	s.protocol(w, r, http.StatusOK, func(ctx context.Context) (any, error) { return s.b.Statement(ctx, r.PathValue("date")) })
 }
 
 // ---- admin ----

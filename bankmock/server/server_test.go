@@ -13,11 +13,19 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/banktest"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/cnid"
 )
 
 func newEngine() *bankmock.Engine { return bankmock.New(bankmock.Config{Seed: 11, Customers: 5}) }
+
+// serve starts h on loopback for the rest of the test or benchmark.
+func serve(tb testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	return srv
+}
 
 type resp struct {
 	status int
@@ -27,13 +35,7 @@ type resp struct {
 
 func (r resp) err(t *testing.T) *bankapi.Error {
 	t.Helper()
-	var eb struct {
-		Error *bankapi.Error `json:"error"`
-	}
-	if err := json.Unmarshal(r.body, &eb); err != nil || eb.Error == nil {
-		t.Fatalf("status %d: body is not an error body: %q", r.status, r.body)
-	}
-	return eb.Error
+	return errorOf(t, r.status, r.body)
 }
 
 // do sends a request through the handler directly (no socket), from a chosen remote address.
@@ -194,8 +196,7 @@ func TestRequestErrors(t *testing.T) {
 
 // TestFaultFiredHeader: every response written while a fault fired names it.
 func TestFaultFiredHeader(t *testing.T) {
-	srv := httptest.NewServer(New(newEngine(), Options{}))
-	defer srv.Close()
+	srv := serve(t, New(newEngine(), Options{}))
 	get := func(spec string) (*http.Response, []byte) {
 		req, _ := http.NewRequest("GET", srv.URL+"/v1/banks", nil)
 		if spec != "" {
@@ -276,7 +277,7 @@ func TestRealResponsesMatchDocument(t *testing.T) {
 	eng := newEngine()
 	h := New(eng, Options{})
 	ok := bankmock.TestCards[0].Customer
-	cardBody, _ := json.Marshal(bankapi.CardRequest{CardNo: ok.CardNo, Name: ok.Name, IDNo: ok.IDNo, Phone: ok.Phone})
+	cardBody, _ := json.Marshal(banktest.CardRequest(ok))
 
 	var bindingID, agreement string
 	steps := []struct {

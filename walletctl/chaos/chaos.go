@@ -285,11 +285,8 @@ func InstallFaults(ctx context.Context, admin bankapi.Admin, rate float64, kinds
 	p := 1 - math.Pow(1-rate, 1/float64(len(kinds)))
 	for _, k := range kinds {
 		f := bankapi.Fault{Kind: k, Probability: bankapi.Chance(p)}
-		switch k {
-		case bankapi.FaultDelay:
-			f.Delay = 2 * bankClientTimeout // past the caller's patience: processed, answer unknown
-		case bankapi.FaultHTTPError:
-			f.Status = 503
+		if info, ok := bankapi.LookupFaultKind(k); ok && info.Sample != nil {
+			info.Sample(&f, bankClientTimeout) // the kind's own parameters, against the wallet's patience
 		}
 		if _, err := admin.AddFault(ctx, f); err != nil {
 			return fmt.Errorf("add %s fault: %w", k, err)

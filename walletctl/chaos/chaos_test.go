@@ -209,8 +209,14 @@ func TestChaosWorkers(t *testing.T) {
 // check again.
 func runWorld(t *testing.T, seed int64) *World {
 	t.Helper()
+	return runWorldWith(t, Config{Seed: seed, Users: 6, Ops: 120, FaultRate: 0.2})
+}
+
+// runWorldWith is runWorld for cfg, in the test's folder; the clean run must find no violation.
+func runWorldWith(t *testing.T, cfg Config) *World {
+	t.Helper()
 	ctx := context.Background()
-	cfg := Config{Seed: seed, Users: 6, Ops: 120, FaultRate: 0.2, Dir: testDir(t)}
+	cfg.Dir = testDir(t)
 	cfg.defaults()
 	w, err := newWorld(ctx, cfg)
 	if err != nil {

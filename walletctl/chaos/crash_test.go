@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +21,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
@@ -187,11 +186,9 @@ func TestCrashSafety(t *testing.T) {
 	const seed = 2026
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0xdead))
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: seed, Customers: 12, Clock: clock, ClientTimeout: bankClientTimeout, Sleep: bankmock.InstantSleep})
-	srv := server.New(bank, server.Options{HangTimeout: 2 * time.Second})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { srv.ReleaseHangs(); hs.Close() })
+	served := testworld.NewBank(t, testworld.Seed(seed), testworld.Customers(12), testworld.ClientTimeout(bankClientTimeout),
+		testworld.InstantSleep(), testworld.Loopback(""), func(c *testworld.Config) { c.Server.HangTimeout = 2 * time.Second })
+	clock, bank := served.Clock, served.Mock
 
 	dir := testDir(t)
 	dbPath := filepath.Join(dir, "wallet.db")
@@ -232,7 +229,7 @@ func TestCrashSafety(t *testing.T) {
 		if err := InstallFaults(ctx, bank, 0.2, bankapi.FaultKinds); err != nil {
 			t.Fatal(err)
 		}
-		plan := crashPlan{DB: dbPath, Bank: hs.URL, Token: srv.AdminToken(), Seed: seed + int64(run), Run: run, Actors: actors, Acks: acksPath,
+		plan := crashPlan{DB: dbPath, Bank: served.URL, Token: served.AdminToken, Seed: seed + int64(run), Run: run, Actors: actors, Acks: acksPath,
 			MaxOps: 100_000, Timeout: Millis(150 * time.Millisecond)}
 		selfKill := run%2 == 1
 		if selfKill {
@@ -372,13 +369,9 @@ func recoverAndCheck(t *testing.T, dbPath string, bank *bankmock.Engine, clock *
 // TestRemoteClockFollowsBank checks the child's clock: it moves the bank's clock, so that a
 // restarted wallet reads the time where the last one left it.
 func TestRemoteClockFollowsBank(t *testing.T) {
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: 1, Customers: 1, Clock: clock})
-	srv := server.New(bank, server.Options{})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	cl := client.New(hs.URL, client.Options{AdminToken: srv.AdminToken()})
-	rc := &remoteClock{admin: cl, t: clock.Now()}
+	bank := testworld.NewBank(t, testworld.Seed(1), testworld.Customers(1), testworld.Loopback(""))
+	clock := bank.Clock
+	rc := &remoteClock{admin: bank.Client, t: clock.Now()}
 	got := rc.Advance(90 * time.Minute)
 	if want := vclock.DefaultEpoch.Add(90 * time.Minute); !got.Equal(want) || !clock.Now().Equal(want) || !rc.Now().Equal(want) {
 		t.Errorf("advance: got %v, bank %v, want %v", got, clock.Now(), want)

@@ -104,20 +104,7 @@ func TestChaosMixHasMerchants(t *testing.T) {
 // world is broken through the store one way at a time, and the check must name what broke.
 func TestCheckerCatchesBrokenOrders(t *testing.T) {
 	ctx := context.Background()
-	cfg := Config{Seed: 22, Users: 6, Ops: 200, FaultRate: 0.2, Dir: testDir(t), OpKinds: []string{"topup", "merchant"}}
-	cfg.defaults()
-	w, err := newWorld(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	r, err := runIn(ctx, w, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r.OK() {
-		t.Fatalf("the clean run already has violations: %v", r.Violations)
-	}
+	w := runWorldWith(t, Config{Seed: 22, Users: 6, Ops: 200, FaultRate: 0.2, OpKinds: []string{"topup", "merchant"}})
 	// find picks an order of the world in one of the states.
 	find := func(t *testing.T, states ...string) walletctl.Order {
 		t.Helper()

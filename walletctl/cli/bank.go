@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,24 +19,26 @@ import (
 // --bank URL on that command, so a value that looks like a URL is routed to the global one:
 // `walletctl --bank http://127.0.0.1:8086 bank customers --bank ICBC` means both.
 type bankFlag struct {
-	a    *app
-	code string
+	f    *Factory
+	code *string
 }
 
-func (b *bankFlag) String() string { return b.code }
+func (b *bankFlag) String() string { return *b.code }
 func (b *bankFlag) Type() string   { return "CODE" }
 func (b *bankFlag) Set(s string) error {
 	if strings.Contains(s, "://") {
-		b.a.bankURL, b.a.bankURLFlag = s, true
+		if a := b.f.app; a != nil {
+			a.bankURL, a.bankURLFlag = s, true
+		}
 		return nil
 	}
-	b.code = strings.ToUpper(s)
+	*b.code = strings.ToUpper(s)
 	return nil
 }
 
-func (a *app) bankCodeFlag(cmd *cobra.Command, usage string) *bankFlag {
-	b := &bankFlag{a: a}
-	cmd.Flags().Var(b, "bank", usage+" (a URL here sets the global --bank)")
+// bankCodeFlag gives cmd its own --bank CODE, into code.
+func bankCodeFlag(f *Factory, cmd *cobra.Command, code *string, usage string) {
+	cmd.Flags().Var(&bankFlag{f: f, code: code}, "bank", usage+" (a URL here sets the global --bank)")
 	cmd.RegisterFlagCompletionFunc("bank", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		var codes []string
 		for _, bi := range bankmock.Catalogue() {
@@ -43,72 +46,69 @@ func (a *app) bankCodeFlag(cmd *cobra.Command, usage string) *bankFlag {
 		}
 		return codes, cobra.ShellCompDirectiveNoFileComp
 	})
-	return b
 }
 
-func (a *app) bankCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "bank",
-		Short: "Stage the mock bank: customers, faults, OTPs, journal, test cards",
+// withBank is withService for the bank commands: ask the bank one thing (q, a BankBackend method
+// or a function of its shape), show the answer.
+func withBank[T any](ctx context.Context, f *Factory, q func(bank BankBackend, ctx context.Context) (T, error), show func(T)) error {
+	return ask(ctx, f.Bank, func(bank BankBackend) (T, error) { return q(bank, ctx) }, show)
+}
+
+// bankRunE is the RunE of a bank command that asks the bank one thing of its arguments and shows
+// the answer.
+func bankRunE[T any](f *Factory, q func(ctx context.Context, bank BankBackend, args []string) (T, error), show func(T)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		return ask(ctx, f.Bank, func(bank BankBackend) (T, error) { return q(ctx, bank, args) }, show)
 	}
-	cmd.AddCommand(a.bankCustomersCmd(), a.bankFaultCmd(), a.bankOTPCmd(), a.bankJournalCmd(), a.bankCardsCmd())
-	return cmd
 }
 
-func (a *app) bankCustomersCmd() *cobra.Command {
-	var status, typ string
-	cmd := &cobra.Command{
-		Use:   "customers",
-		Short: "List the bank's customers with full card and ID numbers (sandbox fixtures)",
+// BankCustomersOptions are bank customers' inputs: the filters.
+type BankCustomersOptions struct {
+	*Factory
+	BankCode, Status, Type string
+	Wide                   bool
+}
+
+// NewCmdBankCustomers is `bank customers`.
+func NewCmdBankCustomers(f *Factory, runF func(context.Context, *BankCustomersOptions) error) *cobra.Command {
+	opts := &BankCustomersOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "customers", Short: "List the bank's customers with full card and ID numbers (sandbox fixtures)",
 		Long: `List the simulated bank's customers. This fixture listing is the one output that shows full card
 and ID numbers: scripts need them to act as those customers, as a processor documents its test cards.`,
-		Args: cobra.NoArgs,
-	}
-	only := a.bankCodeFlag(cmd, "only this bank")
-	cmd.Flags().StringVar(&status, "status", "", "only this card status: active, frozen, lost, expired")
-	cmd.Flags().StringVar(&typ, "type", "", "only this card type: debit, credit")
-	cmd.RegisterFlagCompletionFunc("status", fixedCompletion("active", "frozen", "lost", "expired"))
-	cmd.RegisterFlagCompletionFunc("type", fixedCompletion("debit", "credit"))
-	var wide bool
-	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		bank, err := a.bank(ctx)
-		if err != nil {
-			return err
-		}
-		all, err := bank.Customers(ctx)
-		if err != nil {
-			return err
-		}
-		list := make([]bankapi.Customer, 0, len(all))
-		var rows []table.Row
-		for _, c := range all {
-			if (only.code != "" && c.Bank != only.code) || (status != "" && string(c.Status) != status) || (typ != "" && string(c.Type) != typ) {
-				continue
-			}
-			list = append(list, c)
-			rows = append(rows, table.Row{c.CardNo, c.Bank, c.Type, c.Status, c.Name, c.IDNo, c.Phone, yuan(c.Balance), c.Note})
-		}
-		a.out.Table(list, []string{"CARD", "BANK", "TYPE", "STATUS", "NAME", "ID", "PHONE", "BALANCE", "NOTE"}, rows,
-			wide, "TYPE", "NOTE", "STATUS", "BALANCE")
-		return nil
-	}
+	}, opts, nil, runF, bankCustomersRun)
+	bankCodeFlag(f, cmd, &opts.BankCode, "only this bank")
+	choiceFlag(cmd, &opts.Status, "status", "", "only this card status: active, frozen, lost, expired", "active", "frozen", "lost", "expired")
+	choiceFlag(cmd, &opts.Type, "type", "", "only this card type: debit, credit", "debit", "credit")
+	wideFlag(cmd, &opts.Wide)
 	return cmd
+}
+
+func bankCustomersRun(ctx context.Context, o *BankCustomersOptions) error {
+	return withBank(ctx, o.Factory, BankBackend.Customers, func(all []bankapi.Customer) {
+		list := make([]bankapi.Customer, 0, len(all))
+		for _, c := range all {
+			if (o.BankCode == "" || c.Bank == o.BankCode) && (o.Status == "" || string(c.Status) == o.Status) && (o.Type == "" || string(c.Type) == o.Type) {
+				list = append(list, c)
+			}
+		}
+		o.Out.BankCustomers(list, o.Wide)
+	})
+}
+
+// BankCustomers lists bank customers with their full numbers: the one listing that shows them.
+func (o *Output) BankCustomers(list []bankapi.Customer, wide bool) {
+	o.Table(list, []string{"CARD", "BANK", "TYPE", "STATUS", "NAME", "ID", "PHONE", "BALANCE", "NOTE"}, rowsOf(list, func(c bankapi.Customer) table.Row {
+		return table.Row{c.CardNo, c.Bank, c.Type, c.Status, c.Name, c.IDNo, c.Phone, yuan(c.Balance), c.Note}
+	}), wide, "TYPE", "NOTE", "STATUS", "BALANCE")
 }
 
 func (a *app) bankFaultCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "fault",
-		Short: "Inject faults into the bank: add, list, delete, clear",
-	}
 	var kind, op, card, minAmt, maxAmt string
 	var first, status int
 	var prob float64
 	var delay string
-	add := &cobra.Command{
-		Use:   "add [SPEC]",
-		Short: "Add a fault rule (spec: kind;op=debit;first=2;... or flags)",
+	add := &cobra.Command{Use: "add [SPEC]", Short: "Add a fault rule (spec: kind;op=debit;first=2;... or flags)",
 		Long: `Add a fault rule. SPEC is the X-Bankmock-Fault syntax, amounts in fen:
 
   drop_after;op=debit;first=2;bank=ICBC;card=NO;min=100;max=5000;p=0.2;delay=500ms;status=502
@@ -117,9 +117,11 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeFaultKinds,
 	}
-	only := a.bankCodeFlag(add, "only requests to this bank")
+	var only string
+	bankCodeFlag(a.f, add, &only, "only requests to this bank")
 	add.Flags().StringVar(&kind, "kind", "", "fault kind (instead of a spec)")
-	add.Flags().StringVar(&op, "op", "", "only this operation: verify, bind, confirm, unbind, debit, credit, transaction, statement")
+	choiceFlag(add, &op, "op", "", "only this operation: verify, bind, confirm, unbind, debit, credit, transaction, statement",
+		bankapi.OpVerify, bankapi.OpBind, bankapi.OpConfirm, bankapi.OpUnbind, bankapi.OpDebit, bankapi.OpCredit, bankapi.OpTransaction, bankapi.OpStatement)
 	add.Flags().StringVar(&card, "card", "", "only this card number")
 	add.Flags().IntVar(&first, "first", 0, "fire on the first N matching requests, then pass")
 	add.Flags().Float64Var(&prob, "probability", 0, "fire with this seeded probability (0-1; 0 never fires; without it: always)")
@@ -128,8 +130,6 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 	add.Flags().StringVar(&delay, "delay", "", "for delay: how long (Go duration)")
 	add.Flags().IntVar(&status, "status", 0, "for http_error: the HTTP status (default 503)")
 	add.RegisterFlagCompletionFunc("kind", completeFaultKinds)
-	add.RegisterFlagCompletionFunc("op", fixedCompletion(bankapi.OpVerify, bankapi.OpBind, bankapi.OpConfirm, bankapi.OpUnbind,
-		bankapi.OpDebit, bankapi.OpCredit, bankapi.OpTransaction, bankapi.OpStatement))
 	add.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		var f bankapi.Fault
@@ -151,8 +151,8 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 		if fl.Changed("op") {
 			f.Op = op
 		}
-		if only.code != "" {
-			f.Bank = only.code
+		if only != "" {
+			f.Bank = only
 		}
 		if fl.Changed("card") {
 			f.CardNo = card
@@ -202,66 +202,30 @@ Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi
 		return nil
 	}
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the fault rules with their counters",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			bank, err := a.bank(ctx)
-			if err != nil {
-				return err
-			}
-			faults, err := bank.Faults(ctx)
-			if err != nil {
-				return err
-			}
-			out := make([]bankapi.Fault, len(faults))
-			rows := make([]table.Row, len(faults))
-			for i, f := range faults {
-				out[i] = maskFault(f)
-				rows[i] = table.Row{f.ID, f.Kind, out[i].String(), f.Matched, f.Fired}
-			}
-			a.out.List(out, []string{"ID", "KIND", "RULE", "MATCHED", "FIRED"}, rows)
-			return nil
-		},
+	list := &cobra.Command{Use: "list", Short: "List the fault rules with their counters", Args: cobra.NoArgs,
+		RunE: bankRunE(a.f, func(ctx context.Context, bank BankBackend, _ []string) ([]bankapi.Fault, error) {
+			return bank.Faults(ctx)
+		}, a.out.Faults)}
+	del := &cobra.Command{Use: "delete ID", Short: "Delete one fault rule", Args: cobra.ExactArgs(1),
+		RunE: bankRunE(a.f, func(ctx context.Context, bank BankBackend, args []string) (string, error) {
+			return args[0], bank.DeleteFault(ctx, args[0])
+		}, func(id string) { a.out.Message(map[string]string{"deleted": id}, "deleted fault %s", id) })}
+	clear := &cobra.Command{Use: "clear", Short: "Delete every fault rule", Args: cobra.NoArgs,
+		RunE: bankRunE(a.f, func(ctx context.Context, bank BankBackend, _ []string) (bool, error) {
+			return true, bank.ClearFaults(ctx)
+		}, func(bool) { a.out.Message(map[string]bool{"cleared": true}, "all fault rules cleared") })}
+	return group("fault", "Inject faults into the bank: add, list, delete, clear", add, list, del, clear)
+}
+
+// Faults lists fault rules with their counters, card numbers masked.
+func (o *Output) Faults(faults []bankapi.Fault) {
+	out := make([]bankapi.Fault, len(faults))
+	rows := make([]table.Row, len(faults))
+	for i, f := range faults {
+		out[i] = maskFault(f)
+		rows[i] = table.Row{f.ID, f.Kind, out[i].String(), f.Matched, f.Fired}
 	}
-	del := &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete one fault rule",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			bank, err := a.bank(ctx)
-			if err != nil {
-				return err
-			}
-			if err := bank.DeleteFault(ctx, args[0]); err != nil {
-				return err
-			}
-			a.out.Message(map[string]string{"deleted": args[0]}, "deleted fault %s", args[0])
-			return nil
-		},
-	}
-	clear := &cobra.Command{
-		Use:   "clear",
-		Short: "Delete every fault rule",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			bank, err := a.bank(ctx)
-			if err != nil {
-				return err
-			}
-			if err := bank.ClearFaults(ctx); err != nil {
-				return err
-			}
-			a.out.Message(map[string]bool{"cleared": true}, "all fault rules cleared")
-			return nil
-		},
-	}
-	cmd.AddCommand(add, list, del, clear)
-	return cmd
+	o.List(out, []string{"ID", "KIND", "RULE", "MATCHED", "FIRED"}, rows)
 }
 
 // maskFault hides a fault's card number: only `bank customers` shows full numbers.
@@ -291,119 +255,97 @@ func completeFaultKinds(_ *cobra.Command, args []string, _ string) ([]string, co
 	return s, cobra.ShellCompDirectiveNoFileComp
 }
 
-func (a *app) bankOTPCmd() *cobra.Command {
-	var phone string
-	cmd := &cobra.Command{
-		Use:   "otp --phone P",
-		Short: "Show the last SMS code the bank sent to a phone (a sandbox has no SMS)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if phone == "" {
-				return invalidArg("walletctl bank otp --phone 13800138000", "--phone is required")
-			}
-			bank, err := a.bank(ctx)
-			if err != nil {
-				return err
-			}
-			otp, err := bank.LastOTP(ctx, phone)
-			if err != nil {
-				if be, ok := bankapi.AsError(err); ok && be.Code == bankapi.CodeNotFound {
-					return &walletctl.Error{Code: walletctl.CodeNotFound,
-						Message: fmt.Sprintf("the bank sent no SMS code to %s", cnid.MaskPhone(phone)),
-						Hint:    "start a card binding or a password reset first; the code goes to the phone reserved at the bank"}
-				}
-				return err
-			}
-			// The one place an OTP is printed: the sandbox stands in for the phone.
-			a.out.Message(struct {
-				Phone string `json:"phone"`
-				OTP   string `json:"otp"`
-			}{phone, otp}, "%s", otp)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&phone, "phone", "", "the phone reserved at the bank")
+// BankOTPOptions are bank otp's inputs.
+type BankOTPOptions struct {
+	*Factory
+	Phone string // reserved at the bank
+}
+
+// NewCmdBankOTP is `bank otp --phone P`.
+func NewCmdBankOTP(f *Factory, runF func(context.Context, *BankOTPOptions) error) *cobra.Command {
+	opts := &BankOTPOptions{Factory: f}
+	return newFlagCmd(&cobra.Command{Use: "otp --phone P", Short: "Show the last SMS code the bank sent to a phone (a sandbox has no SMS)"},
+		opts, requiredFlag{&opts.Phone, "phone", "the phone reserved at the bank", "walletctl bank otp --phone 13800138000"}, runF, bankOTPRun)
+}
+
+func bankOTPRun(ctx context.Context, o *BankOTPOptions) error {
+	return withBank(ctx, o.Factory, func(bank BankBackend, ctx context.Context) (string, error) {
+		otp, err := bank.LastOTP(ctx, o.Phone)
+		if be, ok := bankapi.AsError(err); ok && be.Code == bankapi.CodeNotFound {
+			return "", &walletctl.Error{Code: walletctl.CodeNotFound,
+				Message: fmt.Sprintf("the bank sent no SMS code to %s", cnid.MaskPhone(o.Phone)),
+				Hint:    "start a card binding or a password reset first; the code goes to the phone reserved at the bank"}
+		}
+		return otp, err
+	}, func(otp string) {
+		// The one place an OTP is printed: the sandbox stands in for the phone.
+		o.Out.Message(struct {
+			Phone string `json:"phone"`
+			OTP   string `json:"otp"`
+		}{o.Phone, otp}, "%s", otp)
+	})
+}
+
+// BankJournalOptions are bank journal's inputs.
+type BankJournalOptions struct {
+	*Factory
+	Last int // only the last N entries (0: all)
+	Wide bool
+}
+
+// NewCmdBankJournal is `bank journal`.
+func NewCmdBankJournal(f *Factory, runF func(context.Context, *BankJournalOptions) error) *cobra.Command {
+	opts := &BankJournalOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "journal", Short: "Every request the bank saw, what it did and which fault fired (masked)"},
+		opts, nil, runF, bankJournalRun)
+	cmd.Flags().IntVar(&opts.Last, "last", 0, "only the last N entries")
+	wideFlag(cmd, &opts.Wide)
 	return cmd
 }
 
-func (a *app) bankJournalCmd() *cobra.Command {
-	var (
-		last int
-		wide bool
-	)
-	cmd := &cobra.Command{
-		Use:   "journal",
-		Short: "Every request the bank saw, what it did and which fault fired (masked)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			bank, err := a.bank(ctx)
-			if err != nil {
-				return err
-			}
-			entries, err := bank.Journal(ctx)
-			if err != nil {
-				return err
-			}
-			if last > 0 && len(entries) > last {
-				entries = entries[len(entries)-last:]
-			}
-			rows := make([]table.Row, len(entries))
-			for i, e := range entries {
-				amount := ""
-				if e.Amount != 0 {
-					amount = yuan(e.Amount)
-				}
-				rows[i] = table.Row{e.Seq, ts(e.Time), e.Op, e.Bank, e.Card, amount, e.IdempotencyKey, e.Outcome, e.RespCode, e.Fault, e.Detail}
-			}
-			a.out.Table(entries, []string{"SEQ", "TIME", "OP", "BANK", "CARD", "AMOUNT", "KEY", "OUTCOME", "RESP", "FAULT", "DETAIL"}, rows,
-				wide, "TIME", "BANK", "RESP", "DETAIL", "KEY")
-			return nil
-		},
-	}
-	cmd.Flags().IntVar(&last, "last", 0, "only the last N entries")
-	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
-	return cmd
+func bankJournalRun(ctx context.Context, o *BankJournalOptions) error {
+	return withBank(ctx, o.Factory, BankBackend.Journal, func(entries []bankapi.JournalEntry) {
+		if o.Last > 0 && len(entries) > o.Last {
+			entries = entries[len(entries)-o.Last:]
+		}
+		o.Out.Journal(entries, o.Wide)
+	})
 }
 
-func (a *app) bankCardsCmd() *cobra.Command {
-	var wide bool
-	cmd := &cobra.Command{
-		Use:   "cards",
-		Short: "The documented test cards and magic amounts (fixtures, full numbers)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if a.out.JSON() {
-				writeJSON(a.ios.Out, struct {
-					TestCards    []bankmock.TestCard    `json:"test_cards"`
-					MagicAmounts []bankmock.MagicAmount `json:"magic_amounts"`
-				}{bankmock.TestCards, bankmock.MagicAmounts})
-				return nil
-			}
-			rows := make([]table.Row, len(bankmock.TestCards))
-			for i, c := range bankmock.TestCards {
-				rows[i] = table.Row{c.Key, c.Customer.CardNo, c.Customer.Bank, c.Customer.Name, c.Customer.IDNo, c.Customer.Phone, c.Expect}
-			}
-			a.out.Table(nil, []string{"KEY", "CARD", "BANK", "HOLDER", "ID", "PHONE", "EXPECT"}, rows, wide, "ID", "PHONE", "BANK", "HOLDER")
-			rows = make([]table.Row, len(bankmock.MagicAmounts))
-			for i, x := range bankmock.MagicAmounts {
-				kind := string(x.Fault)
-				if x.Status != 0 {
-					kind += " " + strconv.Itoa(x.Status)
-				}
-				rows[i] = table.Row{yuan(x.Amount), kind, x.Purpose}
-			}
-			a.out.Table(nil, []string{"AMOUNT", "FAULT", "WHAT"}, rows, wide)
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
-	return cmd
+// Journal lists the bank's journal entries (masked by the bank).
+func (o *Output) Journal(entries []bankapi.JournalEntry, wide bool) {
+	o.Table(entries, []string{"SEQ", "TIME", "OP", "BANK", "CARD", "AMOUNT", "KEY", "OUTCOME", "RESP", "FAULT", "DETAIL"},
+		rowsOf(entries, func(e bankapi.JournalEntry) table.Row {
+			return table.Row{e.Seq, ts(e.Time), e.Op, e.Bank, e.Card, yuanIfAny(e.Amount), e.IdempotencyKey, e.Outcome, e.RespCode, e.Fault, e.Detail}
+		}), wide, "TIME", "BANK", "RESP", "DETAIL", "KEY")
 }
 
-func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return values, cobra.ShellCompDirectiveNoFileComp
+// NewCmdBankCards is `bank cards`: the mock's documented fixtures, no sandbox needed.
+func NewCmdBankCards(f *Factory, runF func(context.Context, *BankCardsOptions) error) *cobra.Command {
+	return newWideCmd(f, &cobra.Command{Use: "cards", Short: "The documented test cards and magic amounts (fixtures, full numbers)"},
+		runF, func(_ context.Context, o *BankCardsOptions) error {
+			o.Out.TestCards(bankmock.TestCards, bankmock.MagicAmounts, o.Wide)
+			return nil
+		})
+}
+
+// TestCards lists the bank's documented test cards, then its magic amounts.
+func (o *Output) TestCards(cards []bankmock.TestCard, amounts []bankmock.MagicAmount, wide bool) {
+	if o.JSON() {
+		writeJSON(o.IO.Out, struct {
+			TestCards    []bankmock.TestCard    `json:"test_cards"`
+			MagicAmounts []bankmock.MagicAmount `json:"magic_amounts"`
+		}{cards, amounts})
+		return
 	}
+	o.Table(nil, []string{"KEY", "CARD", "BANK", "HOLDER", "ID", "PHONE", "EXPECT"}, rowsOf(cards, func(c bankmock.TestCard) table.Row {
+		return table.Row{c.Key, c.Customer.CardNo, c.Customer.Bank, c.Customer.Name, c.Customer.IDNo, c.Customer.Phone, c.Expect}
+	}), wide, "ID", "PHONE", "BANK", "HOLDER")
+	o.Table(nil, []string{"AMOUNT", "FAULT", "WHAT"}, rowsOf(amounts, func(x bankmock.MagicAmount) table.Row {
+		kind := string(x.Fault)
+		if x.Status != 0 {
+			kind += " " + strconv.Itoa(x.Status)
+		}
+		return table.Row{yuan(x.Amount), kind, x.Purpose}
+	}), wide)
 }

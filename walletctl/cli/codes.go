@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"sort"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -11,28 +12,21 @@ import (
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 )
 
-func (a *app) codesCmd() *cobra.Command {
-	var wide bool
-	cmd := &cobra.Command{
-		Use:   "codes",
-		Short: "The error codes, their exit codes and hints (also: walletctl help codes)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a.printCodes(wide)
+// NewCmdCodes is `codes`.
+func NewCmdCodes(f *Factory, runF func(context.Context, *CodesOptions) error) *cobra.Command {
+	return newWideCmd(f, &cobra.Command{Use: "codes", Short: "The error codes, their exit codes and hints (also: walletctl help codes)"},
+		runF, func(_ context.Context, o *CodesOptions) error {
+			o.Out.Codes(o.Wide)
 			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
-	return cmd
+		})
 }
 
-func (a *app) printCodes(wide bool) {
+// Codes lists the error codes with their exit codes, HTTP statuses and hints.
+func (o *Output) Codes(wide bool) {
 	rows := codeRows()
-	trs := make([]table.Row, len(rows))
-	for i, r := range rows {
-		trs[i] = table.Row{r.Exit, r.Code, r.Status, r.Hint}
-	}
-	a.out.Table(rows, []string{"EXIT", "CODE", "HTTP", "HINT"}, trs, wide)
+	o.Table(rows, []string{"EXIT", "CODE", "HTTP", "HINT"}, rowsOf(rows, func(r codeRow) table.Row {
+		return table.Row{r.Exit, r.Code, r.Status, r.Hint}
+	}), wide)
 }
 
 // helpCmd is cobra's help plus one topic: `walletctl help codes` prints the code table. It also
@@ -40,9 +34,7 @@ func (a *app) printCodes(wide bool) {
 // descriptions under their column.
 func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
 	tablefit.FitHelp(root, a.out.Width)
-	return &cobra.Command{
-		Use:   "help [command | codes]",
-		Short: "Help about any command, or the error code table (help codes)",
+	return &cobra.Command{Use: "help [command | codes]", Short: "Help about any command, or the error code table (help codes)",
 		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			var names []string
 			for _, sub := range root.Commands() {
@@ -54,7 +46,7 @@ func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 && args[0] == "codes" {
-				a.printCodes(false)
+				a.out.Codes(false)
 				return nil
 			}
 			target, _, err := root.Find(args)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,49 @@ import (
 // Dynamic shell completion reads the sandbox (never creating one) and offers its ids.
 
 const noFiles = cobra.ShellCompDirectiveNoFileComp
+
+// completion is cobra's completion function of an argument or a flag.
+type completion = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective)
+
+// firstArg completes the first argument with c, and no other.
+func firstArg(c completion) completion {
+	return func(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, noFiles
+		}
+		return c(cmd, args, s)
+	}
+}
+
+// fixedCompletion completes with values, whatever the command line holds.
+func fixedCompletion(values ...string) completion {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, noFiles
+	}
+}
+
+// noArgCompletion completes no argument, and no file names either.
+func noArgCompletion(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return nil, noFiles
+}
+
+// choiceFlag is a string flag that takes one of choices, which completion offers.
+func choiceFlag(cmd *cobra.Command, p *string, name, value, usage string, choices ...string) {
+	cmd.Flags().StringVar(p, name, value, usage)
+	cmd.RegisterFlagCompletionFunc(name, fixedCompletion(choices...))
+}
+
+// lines is what line makes of each item (nil: none), or nothing when listing them failed.
+func lines[T any](items []T, err error, line func(T) []string) []string {
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, it := range items {
+		out = append(out, line(it)...)
+	}
+	return out
+}
 
 // withService runs f on the existing sandbox for a completion; any failure completes nothing.
 func (a *app) withService(cmd *cobra.Command, f func(ctx context.Context, svc walletctl.Service) []string) ([]string, cobra.ShellCompDirective) {
@@ -47,46 +91,37 @@ func (a *app) withActor(cmd *cobra.Command, f func(ctx context.Context, svc wall
 	})
 }
 
-func (a *app) completeUsers(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	return a.withService(cmd, func(ctx context.Context, svc walletctl.Service) []string {
-		users, err := svc.Users(ctx)
-		if err != nil {
-			return nil
-		}
-		var out []string
-		for _, u := range users {
-			out = append(out, u.ID+"\t"+u.Phone, u.Phone+"\t"+u.ID)
-		}
-		return out
-	})
-}
-
-func (a *app) completeUsersArg(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, noFiles
+// listed completes with the items list gives, each as line makes it: an id, a tab and what it
+// is (nil: not offered).
+func listed[T any](a *app, list func(svc walletctl.Service, ctx context.Context) ([]T, error), line func(T) []string) completion {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return a.withService(cmd, func(ctx context.Context, svc walletctl.Service) []string {
+			items, err := list(svc, ctx)
+			return lines(items, err, line)
+		})
 	}
-	return a.completeUsers(cmd, args, s)
 }
 
-func (a *app) completeCards(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	return a.withActor(cmd, func(ctx context.Context, svc walletctl.Service, u *walletctl.User) []string {
-		cards, err := svc.Cards(ctx, u.ID)
-		if err != nil {
-			return nil
-		}
-		var out []string
-		for _, c := range cards {
-			out = append(out, c.ID+"\t"+c.Bank+" "+c.CardMasked)
-		}
-		return out
-	})
-}
-
-func (a *app) completeCardsArg(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, noFiles
+// listedFor is listed for the --as user's items.
+func listedFor[T any](a *app, list func(svc walletctl.Service, ctx context.Context, userID string) ([]T, error), line func(T) []string) completion {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return a.withActor(cmd, func(ctx context.Context, svc walletctl.Service, u *walletctl.User) []string {
+			items, err := list(svc, ctx, u.ID)
+			return lines(items, err, line)
+		})
 	}
-	return a.completeCards(cmd, args, s)
+}
+
+func (a *app) completeUsers(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return listed(a, walletctl.Service.Users, func(u walletctl.User) []string {
+		return []string{u.ID + "\t" + u.Phone, u.Phone + "\t" + u.ID}
+	})(cmd, args, s)
+}
+
+func (a *app) completeCards(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return listedFor(a, walletctl.Service.Cards, func(c walletctl.Card) []string {
+		return []string{c.ID + "\t" + c.Bank + " " + c.CardMasked}
+	})(cmd, args, s)
 }
 
 func (a *app) completeSources(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
@@ -98,52 +133,46 @@ func (a *app) completeSources(cmd *cobra.Command, args []string, s string) ([]st
 	return out, d
 }
 
-func (a *app) completeMerchants(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	return a.withService(cmd, func(ctx context.Context, svc walletctl.Service) []string {
-		ms, err := svc.Merchants(ctx)
-		if err != nil {
-			return nil
-		}
-		var out []string
-		for _, m := range ms {
-			out = append(out, m.ID+"\t"+m.Name)
-		}
-		return out
-	})
+func (a *app) completeMerchants(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return listed(a, walletctl.Service.Merchants, func(m walletctl.Merchant) []string { return []string{m.ID + "\t" + m.Name} })(cmd, args, s)
 }
 
-func (a *app) completeTransfersArg(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, noFiles
-	}
-	return a.withActor(cmd, func(ctx context.Context, svc walletctl.Service, u *walletctl.User) []string {
-		trs, err := svc.Transfers(ctx, u.ID)
-		if err != nil {
+// completeMchids offers the v3 merchants (those with an app id), not the catalogue.
+func (a *app) completeMchids(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return listed(a, walletctl.Service.Merchants, func(m walletctl.Merchant) []string {
+		if m.AppID == "" {
 			return nil
 		}
-		var out []string
-		for _, t := range trs {
-			if t.Status == walletctl.TransferScheduled || t.Status == walletctl.TransferArrived {
-				out = append(out, t.ID+"\t"+strings.Join([]string{t.From, "->", t.To, yuan(t.Amount), t.Status}, " "))
-			}
-		}
-		return out
-	})
+		return []string{m.ID + "\t" + m.Name}
+	})(cmd, args, s)
 }
 
-func (a *app) completeTxnsArg(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, noFiles
-	}
-	return a.withActor(cmd, func(ctx context.Context, svc walletctl.Service, u *walletctl.User) []string {
-		txns, err := svc.Transactions(ctx, u.ID)
-		if err != nil {
+// completeTransfers offers the --as user's transfers still in flight.
+func (a *app) completeTransfers(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return listedFor(a, walletctl.Service.Transfers, func(t walletctl.Transfer) []string {
+		if t.Status != walletctl.TransferScheduled && t.Status != walletctl.TransferArrived {
 			return nil
 		}
-		var out []string
-		for _, t := range txns {
-			out = append(out, t.ID+"\t"+t.Kind+" "+yuan(t.Amount)+" "+t.Status)
-		}
-		return out
-	})
+		return []string{t.ID + "\t" + strings.Join([]string{t.From, "->", t.To, yuan(t.Amount), t.Status}, " ")}
+	})(cmd, args, s)
+}
+
+// completeTxns offers the --as user's transactions.
+func (a *app) completeTxns(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return listedFor(a, walletctl.Service.Transactions, func(t walletctl.Txn) []string {
+		return []string{t.ID + "\t" + t.Kind + " " + yuan(t.Amount) + " " + t.Status}
+	})(cmd, args, s)
+}
+
+// completeNotifications offers the notification ids, newest first.
+func (a *app) completeNotifications(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	newestFirst := func(svc walletctl.Service, ctx context.Context) ([]walletctl.Notification, error) {
+		ns, err := svc.Notifications(ctx)
+		ns = slices.Clone(ns)
+		slices.Reverse(ns)
+		return ns, err
+	}
+	return listed(a, newestFirst, func(n walletctl.Notification) []string {
+		return []string{n.ID + "\t" + n.EventType + " " + n.Status}
+	})(cmd, args, s)
 }

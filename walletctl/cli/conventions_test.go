@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,10 +10,7 @@ import (
 
 // runTTY runs one command line with stdin as a terminal that types answer.
 func runTTY(home, answer string, args ...string) result {
-	var out, errOut bytes.Buffer
-	ios := &cli.IOStreams{In: strings.NewReader(answer), InTTY: true, Out: &out, ErrOut: &errOut}
-	code := cli.Run(context.Background(), append([]string{"--home", home}, args...), ios, nil)
-	return result{code, out.String(), errOut.String()}
+	return runCLI(&cli.IOStreams{In: strings.NewReader(answer), InTTY: true}, nil, append([]string{"--home", home}, args...)...)
 }
 
 func TestVersionFlag(t *testing.T) {

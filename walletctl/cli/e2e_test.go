@@ -3,123 +3,76 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/internal/testbin"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds cmd/walletctl once per test run into a temporary folder.
+// binary builds cmd/walletctl once per test run (testbin), for tests that run it as a process.
 func binary(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "walletctl-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "walletctl")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/walletctl/walletctl/cmd/walletctl").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return binPath
+	return testbin.Build(tb, "github.com/walletctl/walletctl/cmd/walletctl")
 }
 
-var (
-	bankBuildOnce sync.Once
-	bankBinPath   string
-	bankBuildErr  error
-)
-
-// bankmockBinary builds cmd/bankmock once per test run, beside the walletctl binary's folder.
+// bankmockBinary builds cmd/bankmock once per test run.
 func bankmockBinary(tb testing.TB) string {
 	tb.Helper()
-	bankBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "bankmock-bin-")
-		if err != nil {
-			bankBuildErr = err
-			return
-		}
-		bankBinPath = filepath.Join(dir, "bankmock")
-		out, err := exec.Command("go", "build", "-o", bankBinPath, "github.com/walletctl/walletctl/cmd/bankmock").CombinedOutput()
-		if err != nil {
-			bankBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if bankBuildErr != nil {
-		tb.Fatal(bankBuildErr)
-	}
-	return bankBinPath
+	return testbin.Build(tb, "github.com/walletctl/walletctl/cmd/bankmock")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, p := range []string{binPath, bankBinPath} {
-		if p != "" {
-			os.RemoveAll(filepath.Dir(p))
-		}
-	}
+	testbin.Cleanup()
 	os.Exit(code)
 }
 
-// exe runs the built binary as a separate process.
-func exe(tb testing.TB, home, stdin string, args ...string) result {
+// shellEnv is the test's environment as a shell would give walletctl (no colour), and extra.
+func shellEnv(extra ...string) []string {
+	return append(append(os.Environ(), "NO_COLOR="), extra...)
+}
+
+// process runs the built binary as a separate process with args: in dir ("" for the test's),
+// with env, reading stdin. One that runs past limit is killed: code -1, and errOut says so. err
+// is why it could not start (code -1 too); process never fails tb, as it runs in goroutines too.
+func process(tb testing.TB, limit time.Duration, dir string, env []string, stdin string, args ...string) (r result, err error) {
 	tb.Helper()
-	// A bound, so that a stuck process fails the test with its output instead of hanging it.
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(tb), append([]string{"--home", home}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Env = append(os.Environ(), "NO_COLOR=")
+	cmd := exec.CommandContext(ctx, binary(tb), args...)
+	cmd.Dir, cmd.Env, cmd.Stdin = dir, env, strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		code = -1 // could not start: callers see a failure (no Fatal: this runs in goroutines too)
-		errOut.WriteString("\nrun walletctl: " + err.Error())
+	if err := cmd.Run(); cmd.ProcessState == nil {
+		return result{-1, out.String(), errOut.String() + "\nrun walletctl: " + err.Error()}, err
 	}
+	r = result{cmd.ProcessState.ExitCode(), out.String(), errOut.String()}
 	if ctx.Err() != nil {
-		code = -1
-		errOut.WriteString("\nwalletctl did not finish in time")
+		r.code, r.errOut = -1, r.errOut+"\nwalletctl did not finish in time"
 	}
-	return result{code, out.String(), errOut.String()}
+	return r, nil
+}
+
+// exe runs the built binary as a separate process on home. A bound, so that a stuck process
+// fails the test with its output instead of hanging it.
+func exe(tb testing.TB, home, stdin string, args ...string) result {
+	tb.Helper()
+	r, _ := process(tb, 60*time.Second, "", shellEnv(), stdin, append([]string{"--home", home}, args...)...)
+	return r
 }
 
 // TestBinaryEndToEnd drives the real binary as separate processes: a short flow, exit codes as
 // the shell sees them, and concurrent processes on one home.
 func TestBinaryEndToEnd(t *testing.T) {
 	home := t.TempDir()
-	must := func(r result) result {
-		t.Helper()
-		if r.code != 0 {
-			t.Fatal(r)
-		}
-		return r
-	}
-	must(exe(t, home, "", "sandbox", "init", "--seed", "11", "--customers", "20"))
-	r := must(exe(t, home, "", "flow", "open-wallet"))
+	succeeded(t, exe(t, home, "", "sandbox", "init", "--seed", "11", "--customers", "20"))
+	r := succeeded(t, exe(t, home, "", "flow", "open-wallet"))
 	if !strings.Contains(r.out, "3.6 done: first payment") {
 		t.Fatalf("flow:\n%s", r)
 	}
@@ -132,9 +85,9 @@ func TestBinaryEndToEnd(t *testing.T) {
 	if r := exe(t, home, "", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--source", "card:c1"); r.code != 2 || !strings.Contains(r.errOut, "PASSWORD_REQUIRED") {
 		t.Fatalf("pay without a password: %s", r)
 	}
-	must(exe(t, home, pw+"\n", "--as", "u1", "topup", "--card", "c1", "--amount", "50", "--password-stdin"))
-	must(exe(t, home, pw+"\n", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--password-stdin"))
-	if r := must(exe(t, home, "", "--as", "u1", "balance")); !strings.Contains(r.out, "45.00 CNY") {
+	succeeded(t, exe(t, home, pw+"\n", "--as", "u1", "topup", "--card", "c1", "--amount", "50", "--password-stdin"))
+	succeeded(t, exe(t, home, pw+"\n", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--password-stdin"))
+	if r := succeeded(t, exe(t, home, "", "--as", "u1", "balance")); !strings.Contains(r.out, "45.00 CNY") {
 		t.Fatalf("balance:\n%s", r)
 	}
 
@@ -154,19 +107,14 @@ func TestBinaryEndToEnd(t *testing.T) {
 			t.Fatal(r)
 		}
 	}
-	if r := must(exe(t, home, "", "sandbox", "status")); !strings.Contains(r.out, "USERS               │ 5 ") {
+	if r := succeeded(t, exe(t, home, "", "sandbox", "status")); !strings.Contains(r.out, "USERS               │ 5 ") {
 		t.Fatalf("status after concurrent registrations:\n%s", r)
 	}
 }
 
 func walletctlSandboxPasswordFromBinary(t *testing.T, home string) string {
 	t.Helper()
-	help := exe(t, home, "", "flow", "open-wallet", "--help").out
-	i := strings.Index(help, "documented default, ")
-	if i < 0 {
-		t.Fatalf("flow help:\n%s", help)
-	}
-	return help[i+len("documented default, ") : i+len("documented default, ")+6]
+	return documentedPassword(t, exe(t, home, "", "flow", "open-wallet", "--help").out)
 }
 
 // benchHome is a sandbox with 1,000 registered users, made through the sandbox package directly.

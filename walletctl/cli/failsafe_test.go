@@ -22,23 +22,37 @@ import (
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
 
-// Amounts above the bank's maximum (10^13 fen), including ones that would overflow, are refused
-// by every money command with INVALID_AMOUNT and a hint naming the limit; nothing is recorded.
-func TestAmountAboveBankMaximum(t *testing.T) {
-	w := newWorld(t, false)
-	u, card := w.openWallet(0)
-	w.okIn(cli.SandboxPassword, "--as", u, "topup", "--card", card, "--amount", "100", "--password-stdin")
+// payer opens a wallet with 100.00 topped up from its card, and a payee's; moves are the payer's
+// money movements of amount, the password read from standard input: a top-up and a withdrawal
+// with the card, a payment from the balance and one from the card, a transfer to the payee.
+func (w *world) payer() (user string, moves func(amount string) [][]string) {
+	w.t.Helper()
+	user, card := w.openWallet(0)
+	w.okIn(cli.SandboxPassword+"\n", "--as", user, "topup", "--card", card, "--amount", "100", "--password-stdin")
 	payee, _ := w.openWallet(1)
-	txns := w.ok("--as", u, "tx", "list").out
-	for _, amt := range []string{"100000000000.01", "99999999999999999", "92233720368547758.07", "99999999999999999999"} {
-		for _, args := range [][]string{
+	return user, func(amount string) [][]string {
+		var moves [][]string
+		for _, m := range [][]string{
 			{"topup", "--card", card},
 			{"withdraw", "--card", card},
 			{"pay", "--merchant", "m-cafe"},
 			{"pay", "--merchant", "m-cafe", "--source", "card:" + card},
 			{"transfer", "--to", payee},
 		} {
-			args = append(append([]string{"--as", u}, args...), "--amount", amt, "--password-stdin")
+			moves = append(moves, append(append([]string{"--as", user}, m...), "--amount", amount, "--password-stdin"))
+		}
+		return moves
+	}
+}
+
+// Amounts above the bank's maximum (10^13 fen), including ones that would overflow, are refused
+// by every money command with INVALID_AMOUNT and a hint naming the limit; nothing is recorded.
+func TestAmountAboveBankMaximum(t *testing.T) {
+	w := newWorld(t, false)
+	u, moves := w.payer()
+	txns := w.ok("--as", u, "tx", "list").out
+	for _, amt := range []string{"100000000000.01", "99999999999999999", "92233720368547758.07", "99999999999999999999"} {
+		for _, args := range moves(amt) {
 			r := w.fail(cli.SandboxPassword, walletctl.CodeInvalidAmount, cli.ExitCode(walletctl.CodeInvalidAmount), args...)
 			if !strings.Contains(r.errOut, "100000000000.00") {
 				t.Errorf("%v: the error does not name the maximum: %s", args, r)
@@ -47,6 +61,29 @@ func TestAmountAboveBankMaximum(t *testing.T) {
 	}
 	if got := w.ok("--as", u, "tx", "list").out; got != txns {
 		t.Fatalf("refused amounts recorded something:\n%s\nwas:\n%s", got, txns)
+	}
+}
+
+// TestMalformedPasswordIsFormatNotAttempt: at pay, top-up, withdraw and transfer time, what cannot
+// be a password is PASSWORD_FORMAT (exit 2), however often: the lock is never reached and the
+// right password still works.
+func TestMalformedPasswordIsFormatNotAttempt(t *testing.T) {
+	w := newWorld(t, false)
+	user, moves := w.payer()
+	for _, bad := range []string{"12345", "abcdef", "１２３４５６", "12 456", " 135790", "1234567"} {
+		for _, m := range moves("1") {
+			r := w.fail(bad+"\n", "PASSWORD_FORMAT", 2, m...)
+			if strings.Contains(r.errOut, "attempt") {
+				t.Fatalf("%q: %s", bad, r)
+			}
+		}
+	}
+	r := w.run("", "--as", user, "-o", "json", "security", "log")
+	if strings.Contains(r.out, "password_wrong") || strings.Contains(r.out, "password_locked") {
+		t.Fatalf("malformed passwords were counted: %s", r.out)
+	}
+	for _, m := range moves("1") {
+		w.okIn(cli.SandboxPassword+"\n", m...)
 	}
 }
 

@@ -11,46 +11,8 @@ import (
 
 const pw = "258036" // a payment password that is neither weak nor any fixture's birth date
 
-// TestOpenWalletFlow: the seed's section 3 in one command, every step printed, then the wallet
-// it left behind.
-func TestOpenWalletFlow(t *testing.T) {
-	transports(t, func(t *testing.T, w *world) {
-		r := w.ok("flow", "open-wallet")
-		for _, step := range []string{"3.1 install and register", "3.2 enter the wallet", "3.3 real-name verification",
-			"3.4 bind a bank card", "3.5 set the payment password", "3.6 done: first payment"} {
-			if !strings.Contains(r.out, "✓ "+step+": ") {
-				t.Errorf("flow output lacks step %q:\n%s", step, r.out)
-			}
-		}
-		if !strings.Contains(r.out, "paid 1.00") {
-			t.Errorf("flow did not pay:\n%s", r.out)
-		}
-		// The wallet is there: a card, a succeeded payment, a password.
-		card := w.ok("--as", "u1", "card", "list").out
-		if !regexp.MustCompile(`c1 .*debit .*\*\*\*\*`).MatchString(card) {
-			t.Errorf("card list:\n%s", card)
-		}
-		var txns []walletctl.Txn
-		w.jsonOf(&txns, "", "--as", "u1", "tx", "list")
-		if len(txns) != 1 || txns[0].Kind != walletctl.KindPay || txns[0].Status != walletctl.TxnSucceeded || txns[0].Amount != 100 {
-			t.Errorf("tx list after the flow: %+v", txns)
-		}
-		// A second run picks the next identity, and -o json gives the steps.
-		var res struct {
-			UserID string `json:"user_id"`
-			Steps  []struct {
-				Step, Status string
-			} `json:"steps"`
-		}
-		w.jsonOf(&res, "", "flow", "open-wallet")
-		if res.UserID != "u2" || len(res.Steps) != 6 || res.Steps[5].Step != "3.6" || res.Steps[5].Status != "ok" {
-			t.Errorf("second flow -o json: %+v", res)
-		}
-		// The default sandbox password works for the next payment.
-		w.okIn(walletctlSandboxPassword(t, w), "--as", "u2", "pay", "--merchant", "m-cinema", "--amount", "0.50", "--source", "card:c2", "--password-stdin")
-		assertNoSecrets(t, w.outputs, w.customers())
-	})
-}
+// flow open-wallet: TestOpenWallet (walletctl/fixtures, a real world), TestFlowOpenWallet*
+// (bank_test.go, what the command prints) and the flow-open-wallet golden in every transport.
 
 // walletctlSandboxPassword reads the documented default from the flow's help text, so the test
 // does not hard-code what the help promises.
@@ -58,6 +20,12 @@ func walletctlSandboxPassword(t *testing.T, w *world) string {
 	t.Helper()
 	help := w.ok("flow", "open-wallet", "--help").out
 	w.outputs = w.outputs[:len(w.outputs)-2] // the help documents the fixture password
+	return documentedPassword(t, help)
+}
+
+// documentedPassword is the default payment password flow open-wallet's help documents.
+func documentedPassword(t *testing.T, help string) string {
+	t.Helper()
 	m := regexp.MustCompile(`documented default, (\d{6})`).FindStringSubmatch(help)
 	if m == nil {
 		t.Fatalf("flow help does not document the default password:\n%s", help)
@@ -89,13 +57,7 @@ func TestBindFailures(t *testing.T) {
 		if !strings.Contains(r.errOut, "fields=name,id_no") {
 			t.Errorf("mismatch should name the name and id_no fields:\n%s", r.errOut)
 		}
-		var je struct {
-			Error struct {
-				Code    string         `json:"code"`
-				Hint    string         `json:"hint"`
-				Details map[string]any `json:"details"`
-			} `json:"error"`
-		}
+		var je errorJSON
 		r = w.run("", "-o", "json", "--as", u, "card", "bind", "--card", ok.CardNo, "--phone", "13912345678")
 		if err := json.Unmarshal([]byte(r.errOut), &je); err != nil || je.Error.Code != walletctl.CodeCardInfoMismatch || je.Error.Hint == "" || r.out != "" {
 			t.Errorf("-o json error: %v %+v stdout %q", err, je, r.out)

@@ -39,6 +39,33 @@ func itoa(n int) string {
 	return string(b)
 }
 
+// runCLI runs one command line in-process, as cmd/walletctl would: with ios (whose Out and
+// ErrOut it sets) and the environment env.
+func runCLI(ios *cli.IOStreams, env map[string]string, args ...string) result {
+	var out, errOut bytes.Buffer
+	ios.Out, ios.ErrOut = &out, &errOut
+	code := cli.Run(context.Background(), args, ios, func(k string) string { return env[k] })
+	return result{code, out.String(), errOut.String()}
+}
+
+// succeeded fails tb unless r, what walletctl args gave, is a success; it returns r.
+func succeeded(tb testing.TB, r result, args ...string) result {
+	tb.Helper()
+	if r.code != 0 {
+		tb.Fatalf("walletctl %s: want exit 0, got %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// errorJSON is an error as -o json prints it on stderr.
+type errorJSON struct {
+	Error struct {
+		Code    string         `json:"code"`
+		Hint    string         `json:"hint"`
+		Details map[string]any `json:"details"`
+	} `json:"error"`
+}
+
 // transports runs f once with the bank in-process and once over HTTP.
 func transports(t *testing.T, f func(t *testing.T, w *world)) {
 	t.Run("inproc", func(t *testing.T) {
@@ -77,35 +104,25 @@ func (w *world) run(stdin string, args ...string) result {
 
 func (w *world) runIO(ios *cli.IOStreams, args ...string) result {
 	w.t.Helper()
-	var out, errOut bytes.Buffer
-	ios.Out, ios.ErrOut = &out, &errOut
 	full := append([]string{"--home", w.home}, args...)
 	if w.bankURL != "" {
 		full = append([]string{"--bank", w.bankURL}, full...)
 	}
-	code := cli.Run(context.Background(), full, ios, func(k string) string { return w.env[k] })
-	w.outputs = append(w.outputs, out.String(), errOut.String())
-	return result{code, out.String(), errOut.String()}
+	r := runCLI(ios, w.env, full...)
+	w.outputs = append(w.outputs, r.out, r.errOut)
+	return r
 }
 
 // ok runs a command that must succeed.
 func (w *world) ok(args ...string) result {
 	w.t.Helper()
-	r := w.run("", args...)
-	if r.code != 0 {
-		w.t.Fatalf("walletctl %s: want exit 0, got %s", strings.Join(args, " "), r)
-	}
-	return r
+	return w.okIn("", args...)
 }
 
 // okIn runs a command with stdin that must succeed.
 func (w *world) okIn(stdin string, args ...string) result {
 	w.t.Helper()
-	r := w.run(stdin, args...)
-	if r.code != 0 {
-		w.t.Fatalf("walletctl %s: want exit 0, got %s", strings.Join(args, " "), r)
-	}
-	return r
+	return succeeded(w.t, w.run(stdin, args...), args...)
 }
 
 // fail runs a command that must fail with code (exit cli.ExitCode(code)) and return it.

@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -70,19 +68,12 @@ func (b *keyedBackend) keysOf(path string) []string {
 
 func (b *keyedBackend) run(stdin string, args ...string) result {
 	b.t.Helper()
-	var out, errOut bytes.Buffer
-	full := append([]string{"--backend", b.url, "--api-key", b.key}, args...)
-	code := cli.Run(context.Background(), full, &cli.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}, nil)
-	return result{code, out.String(), errOut.String()}
+	return runCLI(&cli.IOStreams{In: strings.NewReader(stdin)}, nil, append([]string{"--backend", b.url, "--api-key", b.key}, args...)...)
 }
 
 func (b *keyedBackend) ok(stdin string, args ...string) result {
 	b.t.Helper()
-	r := b.run(stdin, args...)
-	if r.code != 0 {
-		b.t.Fatalf("walletctl %s: %s", strings.Join(args, " "), r)
-	}
-	return r
+	return succeeded(b.t, b.run(stdin, args...), args...)
 }
 
 var cliKey = regexp.MustCompile(`^cli-[0-9a-f]{32}$`)
@@ -165,13 +156,7 @@ func TestBackendLostAnswerPrintsKeyToRetry(t *testing.T) {
 	// -o json carries the key for scripts.
 	b.setDrop("/topups")
 	r = b.run(pw, "-o", "json", "--as", "u1", "topup", "--card", "c1", "--amount", "1", "--password-stdin", "--idempotency-key", "script-7")
-	var e struct {
-		Error struct {
-			Code    string         `json:"code"`
-			Hint    string         `json:"hint"`
-			Details map[string]any `json:"details"`
-		} `json:"error"`
-	}
+	var e errorJSON
 	if err := json.Unmarshal([]byte(r.errOut), &e); err != nil || e.Error.Code != walletctl.CodeOutcomeUnknown ||
 		e.Error.Details["idempotency_key"] != "script-7" || !strings.Contains(e.Error.Hint, "--idempotency-key script-7") {
 		t.Fatalf("-o json error of a lost answer: %v\n%s", err, r)

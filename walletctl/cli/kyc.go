@@ -9,15 +9,6 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
-func (a *app) kycCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "kyc",
-		Short: "Real-name verification (实名认证): submit, status",
-	}
-	cmd.AddCommand(NewCmdKYCSubmit(a.f, nil), NewCmdKYCStatus(a.f, nil))
-	return cmd
-}
-
 // KYCSubmitOptions are kyc submit's inputs.
 type KYCSubmitOptions struct {
 	*Factory
@@ -27,25 +18,19 @@ type KYCSubmitOptions struct {
 // NewCmdKYCSubmit is `kyc submit`; runF (tests) replaces kycSubmitRun.
 func NewCmdKYCSubmit(f *Factory, runF func(context.Context, *KYCSubmitOptions) error) *cobra.Command {
 	opts := &KYCSubmitOptions{Factory: f}
-	cmd := &cobra.Command{
-		Use:   "submit --name NAME --id IDNO",
-		Short: "Verify the --as user's real name and 18-digit resident ID",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Name == "" || opts.ID == "" {
-				return invalidArg("walletctl kyc submit --name 张伟 --id 110105198503071230 (exactly as on the ID card)", "--name and --id are required")
-			}
-			return run(cmd, opts, runF, kycSubmitRun)
-		},
-	}
+	cmd := newCmd(&cobra.Command{Use: "submit --name NAME --id IDNO", Short: "Verify the --as user's real name and 18-digit resident ID"},
+		opts, func([]string) error {
+			return required("walletctl kyc submit --name 张伟 --id 110105198503071230 (exactly as on the ID card)",
+				"--name and --id are required", opts.Name, opts.ID)
+		}, runF, kycSubmitRun)
 	cmd.Flags().StringVar(&opts.Name, "name", "", "real name, as on the ID card")
 	cmd.Flags().StringVar(&opts.ID, "id", "", "18-digit resident ID number")
 	return cmd
 }
 
 func kycSubmitRun(ctx context.Context, o *KYCSubmitOptions) error {
-	return asUser(ctx, o.Factory, func(svc walletctl.Service, uid string) (*walletctl.KYC, error) {
-		return svc.SubmitKYC(ctx, uid, o.Name, o.ID)
+	return asUser(ctx, o.Factory, func(svc walletctl.Service, u *walletctl.User) (*walletctl.KYC, error) {
+		return svc.SubmitKYC(ctx, u.ID, o.Name, o.ID)
 	}, o.Out.KYC)
 }
 
@@ -54,21 +39,8 @@ type KYCStatusOptions struct{ *Factory }
 
 // NewCmdKYCStatus is `kyc status`.
 func NewCmdKYCStatus(f *Factory, runF func(context.Context, *KYCStatusOptions) error) *cobra.Command {
-	opts := &KYCStatusOptions{Factory: f}
-	return &cobra.Command{
-		Use:   "status",
-		Short: "Show the --as user's verification, account class and limit",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd, opts, runF, kycStatusRun)
-		},
-	}
-}
-
-func kycStatusRun(ctx context.Context, o *KYCStatusOptions) error {
-	return asUser(ctx, o.Factory, func(svc walletctl.Service, uid string) (*walletctl.KYC, error) {
-		return svc.KYCStatus(ctx, uid)
-	}, o.Out.KYC)
+	return newUserViewCmd(&cobra.Command{Use: "status", Short: "Show the --as user's verification, account class and limit"},
+		&KYCStatusOptions{Factory: f}, runF, walletctl.Service.KYCStatus, (*Output).KYC)
 }
 
 // KYC shows a verification: the class, and what of its limit is used.

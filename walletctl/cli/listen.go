@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -39,12 +40,19 @@ type listenLine struct {
 	walletctl.NotifyAttempt
 }
 
-func (a *app) listenCmd() *cobra.Command {
-	var forwardTo, events, timeout string
-	var maxEvents int
-	cmd := &cobra.Command{
-		Use:   "listen --forward-to URL [--events TYPE,...]",
-		Short: "Forward merchant notifications to a local receiver and show each delivery",
+// ListenOptions are listen's inputs: Only and Limit are what Events and Timeout say.
+type ListenOptions struct {
+	*Factory
+	ForwardTo, Events, Timeout string
+	MaxEvents                  int
+	Only                       map[string]bool
+	Limit                      time.Duration
+}
+
+// NewCmdListen is `listen`; runF (tests) replaces listenRun.
+func NewCmdListen(f *Factory, runF func(context.Context, *ListenOptions) error) *cobra.Command {
+	opts := &ListenOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "listen --forward-to URL [--events TYPE,...]", Short: "Forward merchant notifications to a local receiver and show each delivery",
 		Long: `Forward every merchant notification of the sandbox (or of the --backend
 tenant) to URL, a receiver on your machine, and print one line per delivery
 attempt with its answer:
@@ -58,72 +66,96 @@ and encrypted as v3 sends it; retries follow the schedule on the virtual clock
 seconds and dropped on exit (Ctrl-C). --events only filters what is shown.
 A first line on standard error says when it is ready; -o json prints one JSON
 object per attempt. --max-events and --timeout stop it by themselves.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if forwardTo == "" {
-				return invalidArg("your receiver's address, e.g. --forward-to http://localhost:8080/notify", "--forward-to is required")
-			}
-			// The wallet checks it again (the one check of every URL the sender is given); checked
-			// here too so that a typo is told before anything is registered.
-			if err := walletctl.CheckNotifyURL("--forward-to", forwardTo); err != nil {
-				return err
-			}
-			only := map[string]bool{}
-			for _, e := range strings.Split(events, ",") {
-				e = strings.ToUpper(strings.TrimSpace(e))
-				if e == "" {
-					continue
-				}
-				known := false
-				for _, k := range eventTypes {
-					known = known || k == e
-				}
-				if !known {
-					return invalidArg("event types: "+strings.Join(eventTypes, ", "), "unknown event type %q", e)
-				}
-				only[e] = true
-			}
-			if maxEvents < 0 {
-				return invalidArg("", "--max-events must be 0 (no limit) or more")
-			}
-			var limit time.Duration
-			if timeout != "" {
-				d, err := parseDuration(timeout)
-				if err != nil {
-					return err
-				}
-				if d <= 0 {
-					return invalidArg("how long to listen, e.g. --timeout 30s", "--timeout %q is not positive", timeout)
-				}
-				limit = d
-			}
-			l := &listener{a: a, url: forwardTo, only: only, max: maxEvents, seen: map[string]int{}}
-			return l.run(cmd.Context(), limit)
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&forwardTo, "forward-to", "", "the receiver's URL, e.g. http://localhost:8080/notify")
-	f.StringVar(&events, "events", "", "show only these event types, comma-separated (e.g. TRANSACTION.SUCCESS,REFUND.SUCCESS)")
-	f.IntVar(&maxEvents, "max-events", 0, "stop after this many attempts are shown (0: no limit)")
-	f.StringVar(&timeout, "timeout", "", "stop after this long of real time, e.g. 30s (with --max-events not reached: exit 10, PENDING)")
-	cmd.RegisterFlagCompletionFunc("events", fixedCompletion(eventTypes...))
+	}, opts, opts.parse, runF, listenRun)
+	fl := cmd.Flags()
+	fl.StringVar(&opts.ForwardTo, "forward-to", "", "the receiver's URL, e.g. http://localhost:8080/notify")
+	choiceFlag(cmd, &opts.Events, "events", "", "show only these event types, comma-separated (e.g. TRANSACTION.SUCCESS,REFUND.SUCCESS)", eventTypes...)
+	fl.IntVar(&opts.MaxEvents, "max-events", 0, "stop after this many attempts are shown (0: no limit)")
+	fl.StringVar(&opts.Timeout, "timeout", "", "stop after this long of real time, e.g. 30s (with --max-events not reached: exit 10, PENDING)")
 	return cmd
 }
 
+// parse checks the flags, and reads Only and Limit from them.
+func (o *ListenOptions) parse([]string) error {
+	if err := missing(need{"--forward-to", o.ForwardTo, "your receiver's address, e.g. --forward-to http://localhost:8080/notify"}); err != nil {
+		return err
+	}
+	// The wallet checks it again (the one check of every URL the sender is given); checked
+	// here too so that a typo is told before anything is registered.
+	if err := walletctl.CheckNotifyURL("--forward-to", o.ForwardTo); err != nil {
+		return err
+	}
+	o.Only = map[string]bool{}
+	for _, e := range strings.Split(o.Events, ",") {
+		e = strings.ToUpper(strings.TrimSpace(e))
+		if e == "" {
+			continue
+		}
+		if !slices.Contains(eventTypes, e) {
+			return invalidArg("event types: "+strings.Join(eventTypes, ", "), "unknown event type %q", e)
+		}
+		o.Only[e] = true
+	}
+	if o.MaxEvents < 0 {
+		return invalidArg("", "--max-events must be 0 (no limit) or more")
+	}
+	if o.Timeout != "" {
+		d, err := parseDuration(o.Timeout)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return invalidArg("how long to listen, e.g. --timeout 30s", "--timeout %q is not positive", o.Timeout)
+		}
+		o.Limit = d
+	}
+	return nil
+}
+
+func listenRun(ctx context.Context, o *ListenOptions) error {
+	l := &listener{out: o.Out, url: o.ForwardTo, only: o.Only, max: o.MaxEvents, seen: map[string]int{}}
+	if o.app != nil {
+		h := &homeWallet{a: o.app}
+		l.with, l.where = h.with, o.app.home
+		if o.app.backend != "" {
+			l.where = o.app.backend
+		}
+	} else {
+		// A Factory with no invocation behind it (a test's fake): its wallet as it is, nothing
+		// to open or close per call.
+		l.with = func(ctx context.Context, f func(svc walletctl.Service) error) error {
+			svc, err := o.Service(ctx)
+			if err != nil {
+				return err
+			}
+			return f(svc)
+		}
+		l.where = "the wallet"
+	}
+	return l.run(ctx, o.Limit)
+}
+
 type listener struct {
-	a     *app
+	out   *Output
+	with  func(ctx context.Context, f func(svc walletctl.Service) error) error // runs f on the wallet
+	where string                                                               // the home or --backend, for the Ready line
 	url   string
 	only  map[string]bool
 	max   int
 	seen  map[string]int // notification id -> attempts already shown (or there before listen)
 	shown int
+}
+
+// homeWallet is the wallet of an invocation as listen uses it.
+type homeWallet struct {
+	a     *app
 	first bool // the sandbox has been opened once (created if missing)
 }
 
 // with runs f on the wallet: the --backend client, or the embedded sandbox opened for this call
 // only and closed after, so that other commands on the home never wait long for listen.
-func (l *listener) with(ctx context.Context, f func(svc walletctl.Service) error) error {
-	a := l.a
+func (h *homeWallet) with(ctx context.Context, f func(svc walletctl.Service) error) error {
+	a := h.a
 	if a.backend != "" {
 		c, err := a.remoteClient()
 		if err != nil {
@@ -131,13 +163,13 @@ func (l *listener) with(ctx context.Context, f func(svc walletctl.Service) error
 		}
 		return f(c)
 	}
-	if !l.first {
+	if !h.first {
 		// The first time as every command does: created with the default seed if missing.
 		svc, err := a.service(ctx)
 		if err != nil {
 			return err
 		}
-		l.first = true
+		h.first = true
 		ferr := f(svc)
 		if err := a.releaseSandbox(ctx); ferr == nil {
 			ferr = err
@@ -161,7 +193,6 @@ func (l *listener) with(ctx context.Context, f func(svc walletctl.Service) error
 }
 
 func (l *listener) run(parent context.Context, limit time.Duration) error {
-	a := l.a
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	timedOut := func() bool { return false }
@@ -189,14 +220,10 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 10*time.Second)
 		defer cancel()
 		if err := l.with(cctx, func(svc walletctl.Service) error { return svc.ForwardNotifications(cctx, "", 0) }); err != nil {
-			fmt.Fprintf(a.ios.ErrOut, "walletctl: listen: could not drop the forward (it expires within %s): %v\n", listenTTL, asWalletError(err).Message)
+			fmt.Fprintf(l.out.IO.ErrOut, "walletctl: listen: could not drop the forward (it expires within %s): %v\n", listenTTL, asWalletError(err).Message)
 		}
 	}()
-	where := a.home
-	if a.backend != "" {
-		where = a.backend
-	}
-	fmt.Fprintf(a.ios.ErrOut, "Ready: forwarding notifications of %s to %s (Ctrl-C to stop)\n", where, l.url)
+	fmt.Fprintf(l.out.IO.ErrOut, "Ready: forwarding notifications of %s to %s (Ctrl-C to stop)\n", l.where, l.url)
 
 	renewed := time.Now()
 	tick := time.NewTicker(listenPoll)
@@ -212,7 +239,7 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 		} else if ctx.Err() == nil {
 			// A busy home or a server restarting: say so once, keep listening.
 			if msg := asWalletError(err).Message; msg != lastErr {
-				fmt.Fprintf(a.ios.ErrOut, "walletctl: listen: %s (retrying)\n", msg)
+				fmt.Fprintf(l.out.IO.ErrOut, "walletctl: listen: %s (retrying)\n", msg)
 				lastErr = msg
 			}
 		}
@@ -267,16 +294,22 @@ func (l *listener) poll(ctx context.Context, renew bool) (bool, error) {
 	})
 	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].At.Before(fresh[j].At) })
 	for _, x := range fresh {
-		if l.a.out.JSON() {
-			b, _ := json.Marshal(x)
-			fmt.Fprintln(l.a.ios.Out, string(b))
-		} else {
-			fmt.Fprintln(l.a.ios.Out, attemptLine(walletctl.Notification{ID: x.Notification, EventType: x.EventType}, x.NotifyAttempt))
-		}
+		l.out.ListenLine(x)
 		l.shown++
 		if l.max > 0 && l.shown >= l.max {
 			return true, nil
 		}
 	}
 	return false, err
+}
+
+// ListenLine prints one attempt as listen shows it: a line of text, or -o json one JSON object a
+// line.
+func (o *Output) ListenLine(x listenLine) {
+	if o.JSON() {
+		b, _ := json.Marshal(x)
+		fmt.Fprintln(o.IO.Out, string(b))
+		return
+	}
+	fmt.Fprintln(o.IO.Out, attemptLine(walletctl.Notification{ID: x.Notification, EventType: x.EventType}, x.NotifyAttempt))
 }

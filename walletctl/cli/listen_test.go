@@ -89,6 +89,7 @@ func (p *listenProcess) exit(t *testing.T) int {
 // a second listen shows a failed attempt and the retry that `clock advance` in another process
 // makes, and stops on SIGINT; after each, the forward is dropped.
 func TestListenForwards(t *testing.T) {
+	t.Parallel() // its own home; mostly waiting for listen's polls
 	w := newMerchantWorld(t, newWorld(t, false))
 	rcv := newReceiver(t)
 	fwd := rcv.URL + "/forwarded"
@@ -159,8 +160,9 @@ func TestListenForwards(t *testing.T) {
 		t.Fatalf("the forward outlived a SIGINT: the receiver got %v", got)
 	}
 
-	// --timeout with --max-events not reached: PENDING (exit 10); a bad URL is refused.
-	if r := exe(t, w.home, "", "listen", "--forward-to", fwd, "--max-events", "1", "--timeout", "1s"); r.code != 10 || !strings.Contains(r.errOut, "PENDING") {
+	// --timeout with --max-events not reached: PENDING (exit 10); a bad URL is refused. The timeout
+	// is real time: short, yet well above what listen takes to register.
+	if r := exe(t, w.home, "", "listen", "--forward-to", fwd, "--max-events", "1", "--timeout", "500ms"); r.code != 10 || !strings.Contains(r.errOut, "PENDING") {
 		t.Fatalf("listen --timeout: %s", r)
 	}
 	if r := exe(t, w.home, "", "listen", "--forward-to", "localhost:8080"); r.code != 2 {

@@ -20,117 +20,92 @@ import (
 // orders, refunds and bills, so that scenarios and developers can script whole flows without
 // writing a v3 client. The user's side is scan.go and paycode.go.
 
-func (a *app) merchantCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "merchant",
-		Short: "Merchants: the catalogue, v3 merchants with credentials, orders, refunds, bills",
+// NewCmdMerchantList is `merchant list`; runF (tests) replaces merchantListRun.
+func NewCmdMerchantList(f *Factory, runF func(context.Context, *MerchantListOptions) error) *cobra.Command {
+	return newWideCmd(f, &cobra.Command{Use: "list", Short: "List the merchants: the catalogue and those created"}, runF, merchantListRun)
+}
+
+func merchantListRun(ctx context.Context, o *MerchantListOptions) error {
+	return withService(ctx, o.Factory, func(svc walletctl.Service) ([]walletctl.Merchant, error) {
+		return svc.Merchants(ctx)
+	}, func(ms []walletctl.Merchant) { o.Out.Merchants(ms, o.Wide) })
+}
+
+// Merchants lists merchants; APPID only when one of them has an app.
+func (o *Output) Merchants(ms []walletctl.Merchant, wide bool) {
+	hasApp := false // the catalogue's merchants have no app: no empty column for them alone
+	for _, m := range ms {
+		hasApp = hasApp || m.AppID != ""
 	}
-	var wide bool
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the merchants: the catalogue and those created",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			ms, err := svc.Merchants(ctx)
-			if err != nil {
-				return err
-			}
-			hasApp := false // the catalogue's merchants have no app: no empty column for them alone
-			for _, m := range ms {
-				hasApp = hasApp || m.AppID != ""
-			}
-			rows := make([]table.Row, len(ms))
-			for i, m := range ms {
-				rows[i] = table.Row{m.ID, m.Name, m.Category}
-				if hasApp {
-					rows[i] = append(rows[i], m.AppID)
-				}
-			}
-			header := []string{"ID", "NAME", "CATEGORY"}
-			if hasApp {
-				header = append(header, "APPID")
-			}
-			a.out.Table(ms, header, rows, wide, "APPID")
-			return nil
-		},
+	rows := make([]table.Row, len(ms))
+	for i, m := range ms {
+		rows[i] = table.Row{m.ID, m.Name, m.Category}
+		if hasApp {
+			rows[i] = append(rows[i], m.AppID)
+		}
 	}
-	list.Flags().BoolVar(&wide, "wide", false, wideUsage)
-	cmd.AddCommand(list, a.merchantCreateCmd(), a.merchantShowCmd(), a.merchantKeysCmd(),
-		a.orderCmd(), a.codepayCmd(), a.refundCmd(), a.billCmd())
+	header := []string{"ID", "NAME", "CATEGORY"}
+	if hasApp {
+		header = append(header, "APPID")
+	}
+	o.Table(ms, header, rows, wide, "APPID")
+}
+
+// MerchantCreateOptions are merchant create's inputs.
+type MerchantCreateOptions struct {
+	*Factory
+	Spec walletctl.MerchantSpec
+}
+
+// NewCmdMerchantCreate is `merchant create`.
+func NewCmdMerchantCreate(f *Factory, runF func(context.Context, *MerchantCreateOptions) error) *cobra.Command {
+	opts := &MerchantCreateOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "create [--name N] [--category C] [--appid A]", Short: "Create a v3 merchant: prints its mchid, appid and cert serial"},
+		opts, nil, runF, merchantCreateRun)
+	cmd.Flags().StringVar(&opts.Spec.Name, "name", "", "the merchant's name, as payers see it")
+	cmd.Flags().StringVar(&opts.Spec.Category, "category", "", "what it sells")
+	cmd.Flags().StringVar(&opts.Spec.AppID, "appid", "", `its app id (default: "wx" and 16 hex digits derived from the mchid)`)
+	cmd.Flags().BoolVar(&opts.Spec.PublicKeyMode, "public-key-mode", false, "the merchant checks the platform's signatures with its public key (PUB_KEY_ID_…): notifications are signed under that serial")
 	return cmd
 }
 
-func (a *app) merchantCreateCmd() *cobra.Command {
-	var spec walletctl.MerchantSpec
-	cmd := &cobra.Command{
-		Use:   "create [--name N] [--category C] [--appid A]",
-		Short: "Create a v3 merchant: prints its mchid, appid and cert serial",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			m, err := svc.CreateMerchant(ctx, spec)
-			if err != nil {
-				return err
-			}
-			a.out.Record(m, []kv{
-				{"MCHID", m.ID},
-				{"NAME", m.Name},
-				{"CATEGORY", m.Category},
-				{"APPID", m.AppID},
-				{"CERT SERIAL", m.CertSerial},
-				{"VERIFIES BY", verifyMode(m.PublicKeyMode)},
-				{"CREATED", tsp(m.CreatedAt)},
-			})
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&spec.Name, "name", "", "the merchant's name, as payers see it")
-	cmd.Flags().StringVar(&spec.Category, "category", "", "what it sells")
-	cmd.Flags().StringVar(&spec.AppID, "appid", "", `its app id (default: "wx" and 16 hex digits derived from the mchid)`)
-	cmd.Flags().BoolVar(&spec.PublicKeyMode, "public-key-mode", false, "the merchant checks the platform's signatures with its public key (PUB_KEY_ID_…): notifications are signed under that serial")
-	return cmd
+func merchantCreateRun(ctx context.Context, o *MerchantCreateOptions) error {
+	return withServiceOf(ctx, o.Factory, walletctl.Service.CreateMerchant, o.Spec, o.Out.Merchant)
 }
 
-func (a *app) merchantShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:               "show MCHID",
-		Short:             "Show a merchant: balance, orders, paid and refunded",
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeMchidsArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			m, err := svc.Merchant(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			a.out.Record(m, []kv{
-				{"MCHID", m.ID},
-				{"NAME", m.Name},
-				{"CATEGORY", m.Category},
-				{"APPID", m.AppID},
-				{"CERT SERIAL", m.CertSerial},
-				{"BALANCE", yuan(m.Balance) + " CNY"},
-				{"ORDERS", m.Orders},
-				{"PAID", yuan(m.Paid)},
-				{"REFUNDED", yuan(m.Refunded)},
-				{"CREATED", tsp(m.CreatedAt)},
-			})
-			return nil
-		},
-	}
+// Merchant shows a merchant just created: who it is and how it checks the platform.
+func (o *Output) Merchant(m *walletctl.Merchant) {
+	o.merchant(m, m, kv{"VERIFIES BY", verifyMode(m.PublicKeyMode)})
+}
+
+// MerchantInfo shows a merchant with what it holds.
+func (o *Output) MerchantInfo(m *walletctl.MerchantInfo) {
+	o.merchant(m, &m.Merchant, kv{"BALANCE", yuan(m.Balance) + " CNY"}, kv{"ORDERS", m.Orders},
+		kv{"PAID", yuan(m.Paid)}, kv{"REFUNDED", yuan(m.Refunded)})
+}
+
+// merchant prints v (JSON) or m's own rows with these between them and CREATED.
+func (o *Output) merchant(v any, m *walletctl.Merchant, these ...kv) {
+	rows := append([]kv{{"MCHID", m.ID}, {"NAME", m.Name}, {"CATEGORY", m.Category}, {"APPID", m.AppID},
+		{"CERT SERIAL", m.CertSerial}}, these...)
+	o.Record(v, append(rows, kv{"CREATED", tsp(m.CreatedAt)}))
+}
+
+// MerchantShowOptions are merchant show's inputs.
+type MerchantShowOptions struct {
+	*Factory
+	MchID string
+}
+
+// NewCmdMerchantShow is `merchant show MCHID`.
+func NewCmdMerchantShow(f *Factory, runF func(context.Context, *MerchantShowOptions) error) *cobra.Command {
+	opts := &MerchantShowOptions{Factory: f}
+	return newIDCmd(&cobra.Command{Use: "show MCHID", Short: "Show a merchant: balance, orders, paid and refunded"}, opts, &opts.MchID,
+		f.app.completeMchids, runF, merchantShowRun)
+}
+
+func merchantShowRun(ctx context.Context, o *MerchantShowOptions) error {
+	return withServiceOf(ctx, o.Factory, walletctl.Service.Merchant, o.MchID, o.Out.MerchantInfo)
 }
 
 // The files `merchant keys --out DIR` writes, named as WeChat Pay's own downloads and SDK
@@ -165,12 +140,18 @@ type keysView struct {
 	Files []string `json:"files"`
 }
 
-func (a *app) merchantKeysCmd() *cobra.Command {
-	var out string
-	var force bool
-	cmd := &cobra.Command{
-		Use:   "keys MCHID --out DIR [--force]",
-		Short: "Write a merchant's keys and certificates to files for its code",
+// MerchantKeysOptions are merchant keys' inputs.
+type MerchantKeysOptions struct {
+	*Factory
+	MchID string
+	Dir   string // --out
+	Force bool
+}
+
+// NewCmdMerchantKeys is `merchant keys MCHID --out DIR`.
+func NewCmdMerchantKeys(f *Factory, runF func(context.Context, *MerchantKeysOptions) error) *cobra.Command {
+	opts := &MerchantKeysOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "keys MCHID --out DIR [--force]", Short: "Write a merchant's keys and certificates to files for its code",
 		Long: `Write what a merchant's code needs to call the v3 API of walletctl serve to DIR:
   apiclient_key.pem        the merchant's private key (PKCS#8, mode 0600)
   apiclient_cert.pem       its certificate (serial: cert_serial)
@@ -182,39 +163,43 @@ func (a *app) merchantKeysCmd() *cobra.Command {
 Only the paths are printed: secrets never go to standard output. Existing
 files are kept unless --force.`,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeMchidsArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if out == "" {
-				return invalidArg(fmt.Sprintf("secrets never go to standard output: walletctl merchant keys %s --out DIR", args[0]),
-					"--out DIR is required")
-			}
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			c, err := svc.MerchantCredentials(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			paths, err := writeMerchantFiles(out, c, force)
-			if err != nil {
-				return err
-			}
-			v := keysView{MchID: c.MchID, Dir: out, Files: paths}
-			if a.out.JSON() {
-				writeJSON(a.ios.Out, v)
-				return nil
-			}
-			for _, p := range paths {
-				fmt.Fprintln(a.ios.Out, p)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&out, "out", "", "the folder to write the files to (created 0700 if missing)")
-	cmd.Flags().BoolVar(&force, "force", false, "overwrite files already there")
+		ValidArgsFunction: firstArg(f.app.completeMchids),
+	}, opts, func(args []string) error {
+		opts.MchID = args[0]
+		if opts.Dir == "" {
+			return invalidArg(fmt.Sprintf("secrets never go to standard output: walletctl merchant keys %s --out DIR", args[0]),
+				"--out DIR is required")
+		}
+		return nil
+	}, runF, merchantKeysRun)
+	cmd.Flags().StringVar(&opts.Dir, "out", "", "the folder to write the files to (created 0700 if missing)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite files already there")
 	return cmd
+}
+
+func merchantKeysRun(ctx context.Context, o *MerchantKeysOptions) error {
+	return withService(ctx, o.Factory, func(svc walletctl.Service) (*keysView, error) {
+		c, err := svc.MerchantCredentials(ctx, o.MchID)
+		if err != nil {
+			return nil, err
+		}
+		paths, err := writeMerchantFiles(o.Dir, c, o.Force)
+		if err != nil {
+			return nil, err
+		}
+		return &keysView{MchID: c.MchID, Dir: o.Dir, Files: paths}, nil
+	}, o.Out.MerchantKeys)
+}
+
+// MerchantKeys prints where the files went, one path a line.
+func (o *Output) MerchantKeys(v *keysView) {
+	if o.JSON() {
+		writeJSON(o.IO.Out, v)
+		return
+	}
+	for _, p := range v.Files {
+		fmt.Fprintln(o.IO.Out, p)
+	}
 }
 
 // writeMerchantFiles writes the credentials to dir and returns the paths written. Without force
@@ -247,24 +232,38 @@ func writeMerchantFiles(dir string, c *walletctl.MerchantCredentials, force bool
 	}
 	if !force {
 		for _, f := range files {
-			p := filepath.Join(dir, f.name)
-			if _, err := os.Lstat(p); err == nil {
-				return nil, &walletctl.Error{Code: walletctl.CodeAlreadyExists,
-					Message: fmt.Sprintf("%s exists already", p),
-					Hint:    "pick an empty folder, or overwrite the files with --force",
-					Details: map[string]any{"path": p}}
+			if err := refuseExisting(filepath.Join(dir, f.name), "pick an empty folder, or overwrite the files with --force"); err != nil {
+				return nil, err
 			}
 		}
 	}
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
-		if err := atomicfile.Write(p, []byte(f.content), f.mode, true); err != nil {
-			return nil, fileError(err, p)
+		if err := writeFile(p, f.content, f.mode); err != nil {
+			return nil, err
 		}
 		paths = append(paths, p)
 	}
 	return paths, nil
+}
+
+// refuseExisting is ALREADY_EXISTS when p exists: files the user asked for are overwritten only
+// with --force.
+func refuseExisting(p, hint string) error {
+	if _, err := os.Lstat(p); err != nil {
+		return nil
+	}
+	return &walletctl.Error{Code: walletctl.CodeAlreadyExists, Message: p + " exists already", Hint: hint,
+		Details: map[string]any{"path": p}}
+}
+
+// writeFile writes a file the user asked for at once (never half-written) with its final mode.
+func writeFile(p, content string, mode fs.FileMode) error {
+	if err := atomicfile.Write(p, []byte(content), mode, true); err != nil {
+		return fileError(err, p)
+	}
+	return nil
 }
 
 // fileError is a failed write of a file the user asked for, with the path and what to do.
@@ -278,30 +277,6 @@ func fileError(err error, path string) error {
 	}
 	return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: err.Error(), Hint: hint,
 		Details: map[string]any{"path": path}}
-}
-
-// completeMchids offers the v3 merchants (those with an app id), not the catalogue.
-func (a *app) completeMchids(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	return a.withService(cmd, func(ctx context.Context, svc walletctl.Service) []string {
-		ms, err := svc.Merchants(ctx)
-		if err != nil {
-			return nil
-		}
-		var out []string
-		for _, m := range ms {
-			if m.AppID != "" {
-				out = append(out, m.ID+"\t"+m.Name)
-			}
-		}
-		return out
-	})
-}
-
-func (a *app) completeMchidsArg(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, noFiles
-	}
-	return a.completeMchids(cmd, args, s)
 }
 
 // verifyMode says how a merchant checks the platform's signatures.

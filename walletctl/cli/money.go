@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,12 +14,37 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
-// idempotencyFlag adds --idempotency-key to a command that moves money.
-func idempotencyFlag(cmd *cobra.Command) *string {
-	k := new(string)
-	cmd.Flags().StringVar(k, "idempotency-key", "",
+// MoneyFlags are the flags of every command that moves money.
+type MoneyFlags struct {
+	PasswordStdin  bool   // --password-stdin
+	IdempotencyKey string // --idempotency-key
+}
+
+// moneyFlags adds --password-stdin and --idempotency-key to a command that moves money.
+func moneyFlags(cmd *cobra.Command, m *MoneyFlags) {
+	passwordFlagVar(cmd, &m.PasswordStdin)
+	cmd.Flags().StringVar(&m.IdempotencyKey, "idempotency-key", "",
 		"run this operation at most once under this key: the same command again with the same key returns the first outcome instead of moving money twice (1-100 letters, digits, '-', '_', '.' or ':'; default with --backend: a new cli-… key per invocation, shown when the answer is lost; works with the embedded sandbox too)")
-	return k
+}
+
+// AmountFlags are the flags of a command that moves an amount it is given: those of every money
+// movement, and --amount.
+type AmountFlags struct {
+	MoneyFlags
+	Amount    string // --amount, in yuan
+	AmountFen int64  // Amount, parsed
+}
+
+// flags adds the money flags, and --amount with usage as its help.
+func (m *AmountFlags) flags(cmd *cobra.Command, usage string) {
+	moneyFlags(cmd, &m.MoneyFlags)
+	cmd.Flags().StringVar(&m.Amount, "amount", "", usage)
+}
+
+// readAmount reads --amount into fen, once the command's other inputs are checked.
+func (m *AmountFlags) readAmount() (err error) {
+	m.AmountFen, err = parseAmount(m.Amount)
+	return err
 }
 
 // moneyCtx gives the money movement about to be sent its idempotency key: the --idempotency-key
@@ -58,49 +84,83 @@ func validIdemKey(k string) bool {
 	return true
 }
 
-// moneyOut is the common path of every command that moves money out of a user's hands: parse
-// the amount, resolve --as, then ask for the password (last, so that a typo never costs a prompt;
-// the sandbox is released while it is asked, then opened again).
-func (a *app) moneyOut(ctx context.Context, amount string, fromStdin bool, pre precheck) (walletctl.Service, *walletctl.User, int64, string, error) {
+// parseAmount is a required --amount (yuan) in fen.
+func parseAmount(amount string) (int64, error) {
 	if amount == "" {
-		return nil, nil, 0, "", invalidArg("amounts are yuan, e.g. --amount 12.50", "--amount is required")
+		return 0, invalidArg("amounts are yuan, e.g. --amount 12.50", "--amount is required")
 	}
-	fen, err := walletctl.ParseAmount(amount)
+	return walletctl.ParseAmount(amount)
+}
+
+// checkSource refuses a --source that is neither the balance nor a card.
+func checkSource(source string) error {
+	if source != "balance" && !strings.HasPrefix(source, "card:") {
+		return invalidArg("--source balance, or --source card:c1 (walletctl card list)", "unknown source %q", source)
+	}
+	return nil
+}
+
+// fromSource is what paying fen from source needs: the balance to hold it, or the card bound.
+func fromSource(source string, fen int64) precheck {
+	if source == "balance" {
+		return precheck{need: fen}
+	}
+	return precheck{card: strings.TrimPrefix(source, "card:")}
+}
+
+// payer resolves --as and runs the checks that need no secret, so that a typo never costs a
+// prompt.
+func (f *Factory) payer(ctx context.Context, pre precheck) (*walletctl.User, error) {
+	svc, u, err := f.Actor(ctx)
 	if err != nil {
-		return nil, nil, 0, "", err
+		return nil, err
 	}
-	svc, u, err := a.actor(ctx)
+	return u, beforePrompt(ctx, svc, u, pre)
+}
+
+// paymentPassword asks for the payment password, then opens the wallet again: it was released
+// while a person typed.
+func (f *Factory) paymentPassword(ctx context.Context, fromStdin bool) (walletctl.Service, string, error) {
+	p, err := f.Secret(ctx, "Payment password: ", fromStdin)
 	if err != nil {
-		return nil, nil, 0, "", err
+		return nil, "", err
 	}
-	if pre.fromBalance {
-		pre.need = fen
-	}
-	if err := a.beforePrompt(ctx, svc, u, pre); err != nil {
-		return nil, nil, 0, "", err
-	}
-	p, err := a.readSecret(ctx, "Payment password: ", fromStdin)
+	svc, err := f.Service(ctx)
 	if err != nil {
-		return nil, nil, 0, "", err
+		return nil, "", err
 	}
-	svc, err = a.service(ctx) // opened again: it was released while the password was asked
+	return svc, p, nil
+}
+
+// send is the end every money movement with an idempotency key shares, once the checks that
+// need no secret have passed: the payment password, the movement under its key, its answer shown.
+func send[T any](ctx context.Context, f *Factory, m MoneyFlags,
+	move func(ctx context.Context, svc walletctl.Service, password string) (T, error), show func(T)) error {
+	svc, p, err := f.paymentPassword(ctx, m.PasswordStdin)
 	if err != nil {
-		return nil, nil, 0, "", err
+		return err
 	}
-	return svc, u, fen, p, nil
+	if ctx, err = f.IdempotencyKey(ctx, m.IdempotencyKey); err != nil {
+		return err
+	}
+	v, err := move(ctx, svc, p)
+	if err != nil {
+		return err
+	}
+	show(v)
+	return nil
 }
 
 // precheck is what a money movement can check before it asks for the payment password.
 type precheck struct {
 	card, merchant string // that exist (card: bound by the user)
-	fromBalance    bool   // the amount must be available
-	need           int64  // fen the balance must hold (set by moneyOut from the amount)
+	need           int64  // fen the balance must hold
 }
 
 // beforePrompt runs the checks that need no secret (no password set, an unknown merchant or
 // card, more than the balance) before the prompt, so that no one types a password for a
 // movement that cannot happen. The service checks all of them again with the password.
-func (a *app) beforePrompt(ctx context.Context, svc walletctl.Service, u *walletctl.User, pre precheck) error {
+func beforePrompt(ctx context.Context, svc walletctl.Service, u *walletctl.User, pre precheck) error {
 	if pre.merchant != "" {
 		ms, err := svc.Merchants(ctx)
 		if err != nil {
@@ -140,119 +200,121 @@ func (a *app) beforePrompt(ctx context.Context, svc walletctl.Service, u *wallet
 	return nil
 }
 
-func (a *app) topupCmd() *cobra.Command {
-	return a.cardMoveCmd("topup --card ID --amount A",
-		"Top up the balance from a bound card (asks for the payment password)", false, walletctl.Service.TopUp)
+// CardMoveOptions are the inputs of topup and withdraw: money between the balance and a card.
+type CardMoveOptions struct {
+	*Factory
+	AmountFlags
+	Card string
+
+	fromBalance bool // the amount leaves the balance (withdraw)
+	move        func(svc walletctl.Service, ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error)
 }
 
-func (a *app) withdrawCmd() *cobra.Command {
-	return a.cardMoveCmd("withdraw --card ID --amount A",
-		"Withdraw from the balance to a bound card (fee 0.1%, min 0.10, after a free quota)", true, walletctl.Service.Withdraw)
+// NewCmdTopUp is `topup`.
+func NewCmdTopUp(f *Factory, runF func(context.Context, *CardMoveOptions) error) *cobra.Command {
+	return newCmdCardMove(f, runF, &CardMoveOptions{move: walletctl.Service.TopUp}, "topup --card ID --amount A",
+		"Top up the balance from a bound card (asks for the payment password)")
 }
 
-// cardMoveCmd is a command that moves money between the balance and a bound card.
-func (a *app) cardMoveCmd(use, short string, fromBalance bool,
-	move func(svc walletctl.Service, ctx context.Context, userID, cardID string, amount int64, password string) (*walletctl.Txn, error)) *cobra.Command {
-	var card, amount string
-	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
-	stdin := passwordFlag(cmd)
-	idem := idempotencyFlag(cmd)
-	cmd.Flags().StringVar(&card, "card", "", "bound card id (walletctl card list)")
-	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 100 or 12.50")
-	cmd.RegisterFlagCompletionFunc("card", a.completeCards)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		if card == "" {
-			return invalidArg("pick a card from: walletctl card list", "--card is required")
-		}
-		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin, precheck{card: card, fromBalance: fromBalance})
-		if err != nil {
+// NewCmdWithdraw is `withdraw`.
+func NewCmdWithdraw(f *Factory, runF func(context.Context, *CardMoveOptions) error) *cobra.Command {
+	return newCmdCardMove(f, runF, &CardMoveOptions{move: walletctl.Service.Withdraw, fromBalance: true}, "withdraw --card ID --amount A",
+		"Withdraw from the balance to a bound card (fee 0.1%, min 0.10, after a free quota)")
+}
+
+func newCmdCardMove(f *Factory, runF func(context.Context, *CardMoveOptions) error, opts *CardMoveOptions, use, short string) *cobra.Command {
+	opts.Factory = f
+	cmd := newCmd(&cobra.Command{Use: use, Short: short}, opts, func([]string) error {
+		if err := required("pick a card from: walletctl card list", "--card is required", opts.Card); err != nil {
 			return err
 		}
-		if ctx, err = a.moneyCtx(ctx, *idem); err != nil {
-			return err
-		}
-		t, err := move(svc, ctx, u.ID, card, fen, p)
-		if err != nil {
-			return err
-		}
-		a.printTxn(t)
-		return nil
-	}
+		return opts.readAmount()
+	}, runF, cardMoveRun)
+	opts.flags(cmd, "amount in yuan, e.g. 100 or 12.50")
+	cmd.Flags().StringVar(&opts.Card, "card", "", "bound card id (walletctl card list)")
+	cmd.RegisterFlagCompletionFunc("card", f.app.completeCards)
 	return cmd
 }
 
-func (a *app) payCmd() *cobra.Command {
-	var merchant, amount, source string
-	cmd := &cobra.Command{
-		Use:   "pay --merchant M --amount A [--source balance|card:ID]",
-		Short: "Pay a merchant from the balance or a bound card (asks for the payment password)",
-		Args:  cobra.NoArgs,
+func cardMoveRun(ctx context.Context, o *CardMoveOptions) error {
+	pre := precheck{card: o.Card}
+	if o.fromBalance {
+		pre.need = o.AmountFen
 	}
-	stdin := passwordFlag(cmd)
-	idem := idempotencyFlag(cmd)
-	cmd.Flags().StringVar(&merchant, "merchant", "", "merchant id (walletctl merchant list)")
-	cmd.Flags().StringVar(&amount, "amount", "", "amount in yuan, e.g. 12.50")
-	cmd.Flags().StringVar(&source, "source", "balance", "pay from: balance, or card:ID")
-	cmd.RegisterFlagCompletionFunc("merchant", a.completeMerchants)
-	cmd.RegisterFlagCompletionFunc("source", a.completeSources)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		if merchant == "" {
-			return invalidArg("pick one from: walletctl merchant list", "--merchant is required")
-		}
-		if source != "balance" && !strings.HasPrefix(source, "card:") {
-			return invalidArg("--source balance, or --source card:c1 (walletctl card list)", "unknown source %q", source)
-		}
-		pre := precheck{merchant: merchant, fromBalance: source == "balance", card: strings.TrimPrefix(source, "card:")}
-		if source == "balance" {
-			pre.card = ""
-		}
-		svc, u, fen, p, err := a.moneyOut(ctx, amount, *stdin, pre)
-		if err != nil {
-			return err
-		}
-		if ctx, err = a.moneyCtx(ctx, *idem); err != nil {
-			return err
-		}
-		t, err := svc.Pay(ctx, walletctl.PayRequest{UserID: u.ID, Merchant: merchant, Amount: fen, Source: source, Password: p})
-		if err != nil {
-			return err
-		}
-		a.printTxn(t)
-		return nil
+	u, err := o.payer(ctx, pre)
+	if err != nil {
+		return err
 	}
+	return send(ctx, o.Factory, o.MoneyFlags, func(ctx context.Context, svc walletctl.Service, password string) (*walletctl.Txn, error) {
+		return o.move(svc, ctx, u.ID, o.Card, o.AmountFen, password)
+	}, o.Out.Txn)
+}
+
+// PayOptions are pay's inputs.
+type PayOptions struct {
+	*Factory
+	AmountFlags
+	Merchant, Source string
+}
+
+// NewCmdPay is `pay`.
+func NewCmdPay(f *Factory, runF func(context.Context, *PayOptions) error) *cobra.Command {
+	opts := &PayOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "pay --merchant M --amount A [--source balance|card:ID]",
+		Short: "Pay a merchant from the balance or a bound card (asks for the payment password)"}, opts, func([]string) error {
+		if err := cmp.Or(required("pick one from: walletctl merchant list", "--merchant is required", opts.Merchant),
+			checkSource(opts.Source)); err != nil {
+			return err
+		}
+		return opts.readAmount()
+	}, runF, payRun)
+	opts.flags(cmd, "amount in yuan, e.g. 12.50")
+	cmd.Flags().StringVar(&opts.Merchant, "merchant", "", "merchant id (walletctl merchant list)")
+	sourceFlag(f, cmd, &opts.Source)
+	cmd.RegisterFlagCompletionFunc("merchant", f.app.completeMerchants)
 	return cmd
 }
 
-func (a *app) balanceCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "balance",
-		Short: "Show the --as user's balance",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, u, err := a.actor(ctx)
-			if err != nil {
-				return err
-			}
-			b, err := svc.Balance(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			a.out.Record(b, []kv{
-				{"USER", b.UserID},
-				{"AVAILABLE", yuan(b.Available) + " " + b.Currency},
-				{"PENDING", yuan(b.Pending)},
-				{"IN TRANSIT", yuan(b.InTransit)},
-				{"INCOMING", yuan(b.Incoming)},
-			})
-			return nil
-		},
-	}
+// sourceFlag adds --source: where a payment comes from.
+func sourceFlag(f *Factory, cmd *cobra.Command, source *string) {
+	cmd.Flags().StringVar(source, "source", "balance", "pay from: balance, or card:ID")
+	cmd.RegisterFlagCompletionFunc("source", f.app.completeSources)
 }
 
-func (a *app) printTxn(t *walletctl.Txn) {
+func payRun(ctx context.Context, o *PayOptions) error {
+	pre := fromSource(o.Source, o.AmountFen)
+	pre.merchant = o.Merchant
+	u, err := o.payer(ctx, pre)
+	if err != nil {
+		return err
+	}
+	return send(ctx, o.Factory, o.MoneyFlags, func(ctx context.Context, svc walletctl.Service, password string) (*walletctl.Txn, error) {
+		return svc.Pay(ctx, walletctl.PayRequest{UserID: u.ID, Merchant: o.Merchant, Amount: o.AmountFen, Source: o.Source, Password: password})
+	}, o.Out.Txn)
+}
+
+// BalanceOptions are balance's inputs.
+type BalanceOptions struct{ *Factory }
+
+// NewCmdBalance is `balance`.
+func NewCmdBalance(f *Factory, runF func(context.Context, *BalanceOptions) error) *cobra.Command {
+	return newUserViewCmd(&cobra.Command{Use: "balance", Short: "Show the --as user's balance"}, &BalanceOptions{Factory: f}, runF,
+		walletctl.Service.Balance, (*Output).Balance)
+}
+
+// Balance shows a balance and what is on its way in or out.
+func (o *Output) Balance(b *walletctl.Balance) {
+	o.Record(b, []kv{
+		{"USER", b.UserID},
+		{"AVAILABLE", yuan(b.Available) + " " + b.Currency},
+		{"PENDING", yuan(b.Pending)},
+		{"IN TRANSIT", yuan(b.InTransit)},
+		{"INCOMING", yuan(b.Incoming)},
+	})
+}
+
+// Txn shows one transaction, with only the fields it has.
+func (o *Output) Txn(t *walletctl.Txn) {
 	rows := []kv{
 		{"TXN", t.ID},
 		{"KIND", t.Kind},
@@ -262,35 +324,25 @@ func (a *app) printTxn(t *walletctl.Txn) {
 	if t.Fee != 0 {
 		rows = append(rows, kv{"FEE", yuan(t.Fee)})
 	}
-	if t.Direction != "" {
-		rows = append(rows, kv{"DIRECTION", t.Direction})
-	}
-	if t.Counterparty != "" {
-		rows = append(rows, kv{"COUNTERPARTY", t.Counterparty})
-	}
-	if t.Source != "" {
-		rows = append(rows, kv{"SOURCE", t.Source})
-	}
-	if t.CardMasked != "" {
-		rows = append(rows, kv{"CARD", t.CardMasked})
-	}
-	if t.BankTxnID != "" {
-		rows = append(rows, kv{"BANK TXN", t.BankTxnID})
-	}
-	if t.BankIdempotencyKey != "" {
-		rows = append(rows, kv{"BANK KEY", t.BankIdempotencyKey}) // the KEY of bank journal
-	}
-	if t.FailureCode != "" {
-		rows = append(rows, kv{"FAILURE", t.FailureCode})
-	}
-	if t.Note != "" {
-		rows = append(rows, kv{"NOTE", t.Note})
+	for _, r := range []kv{
+		{"DIRECTION", t.Direction},
+		{"COUNTERPARTY", t.Counterparty},
+		{"SOURCE", t.Source},
+		{"CARD", t.CardMasked},
+		{"BANK TXN", t.BankTxnID},
+		{"BANK KEY", t.BankIdempotencyKey}, // the KEY of bank journal
+		{"FAILURE", t.FailureCode},
+		{"NOTE", t.Note},
+	} {
+		if r.v != "" {
+			rows = append(rows, r)
+		}
 	}
 	rows = append(rows, kv{"CREATED", ts(t.CreatedAt)})
 	if t.SettledAt != nil {
 		rows = append(rows, kv{"SETTLED", tsp(t.SettledAt)})
 	}
-	a.out.Record(t, rows)
+	o.Record(t, rows)
 }
 
 // txnStatus is a txn's one status for people: a transfer's own (scheduled, arrived, accepted,

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
-	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -19,57 +17,53 @@ import (
 // local receiver; trigger.go makes the state that fires them.
 
 func (a *app) notifyCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "notify",
-		Short: "Merchant notifications: list, show attempts, resend, faults",
-		Long: `A paid order or a finished refund sends v3's notification to its notify_url,
+	cmd := group("notify", "Merchant notifications: list, show attempts, resend, faults",
+		NewCmdNotifyList(a.f, nil), NewCmdNotifyShow(a.f, nil), NewCmdNotifyResend(a.f, nil), a.notifyFaultCmd())
+	cmd.Long = `A paid order or a finished refund sends v3's notification to its notify_url,
 signed by the platform and its resource encrypted under the merchant's APIv3
 key, until the merchant answers 2xx within 5 s, retrying after 15s, 15s, 30s,
 3m, 10m, 20m, 30m, 30m, 30m, 60m, 3h, 3h, 3h, 6h, 6h on the virtual clock
-(walletctl clock advance delivers what fell due). Every attempt is kept.`,
-	}
-	cmd.AddCommand(a.notifyListCmd(), a.notifyShowCmd(), a.notifyResendCmd(), a.notifyFaultCmd())
+(walletctl clock advance delivers what fell due). Every attempt is kept.`
 	return cmd
 }
 
-func (a *app) notifyListCmd() *cobra.Command {
-	var mchid, status, event string
-	var wide bool
-	cmd := &cobra.Command{
-		Use:   "list [--mchid M] [--status S] [--event TYPE]",
-		Short: "List the notifications: event, merchant, status, tries, next attempt",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			all, err := svc.Notifications(ctx)
-			if err != nil {
-				return err
-			}
-			list := make([]walletctl.Notification, 0, len(all))
-			var rows []table.Row
-			for _, n := range all {
-				if (mchid != "" && n.MchID != mchid) || (status != "" && n.Status != status) || (event != "" && !strings.EqualFold(n.EventType, event)) {
-					continue
-				}
-				list = append(list, n)
-				rows = append(rows, table.Row{n.ID, n.EventType, n.MchID, notifyStatus(n), n.Tries, shortTime(n.NextAt)})
-			}
-			a.out.Table(list, []string{"ID", "EVENT", "MCHID", "STATUS", "TRIES", "NEXT"}, rows, wide, "MCHID")
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&mchid, "mchid", "", "only this merchant's")
-	cmd.Flags().StringVar(&status, "status", "", "only this status: pending, delivered, failed")
-	cmd.Flags().StringVar(&event, "event", "", "only this event type, e.g. TRANSACTION.SUCCESS")
-	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
-	cmd.RegisterFlagCompletionFunc("mchid", a.completeMchids)
-	cmd.RegisterFlagCompletionFunc("status", fixedCompletion(walletctl.NotifyPending, walletctl.NotifyDelivered, walletctl.NotifyFailed))
-	cmd.RegisterFlagCompletionFunc("event", fixedCompletion(eventTypes...))
+// NotifyListOptions are notify list's inputs: the filters.
+type NotifyListOptions struct {
+	*Factory
+	MchID, Status, Event string
+	Wide                 bool
+}
+
+// NewCmdNotifyList is `notify list`; runF (tests) replaces notifyListRun.
+func NewCmdNotifyList(f *Factory, runF func(context.Context, *NotifyListOptions) error) *cobra.Command {
+	opts := &NotifyListOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "list [--mchid M] [--status S] [--event TYPE]", Short: "List the notifications: event, merchant, status, tries, next attempt"},
+		opts, nil, runF, notifyListRun)
+	mchidFlag(cmd, f, &opts.MchID, "only this merchant's")
+	choiceFlag(cmd, &opts.Status, "status", "", "only this status: pending, delivered, failed", walletctl.NotifyPending, walletctl.NotifyDelivered, walletctl.NotifyFailed)
+	choiceFlag(cmd, &opts.Event, "event", "", "only this event type, e.g. TRANSACTION.SUCCESS", eventTypes...)
+	wideFlag(cmd, &opts.Wide)
 	return cmd
+}
+
+func notifyListRun(ctx context.Context, o *NotifyListOptions) error {
+	return withService(ctx, o.Factory, func(svc walletctl.Service) ([]walletctl.Notification, error) {
+		all, err := svc.Notifications(ctx)
+		list := make([]walletctl.Notification, 0, len(all))
+		for _, n := range all {
+			if (o.MchID == "" || n.MchID == o.MchID) && (o.Status == "" || n.Status == o.Status) && (o.Event == "" || strings.EqualFold(n.EventType, o.Event)) {
+				list = append(list, n)
+			}
+		}
+		return list, err
+	}, func(list []walletctl.Notification) { o.Out.Notifications(list, o.Wide) })
+}
+
+// Notifications lists notifications with their status and next attempt.
+func (o *Output) Notifications(list []walletctl.Notification, wide bool) {
+	o.Table(list, []string{"ID", "EVENT", "MCHID", "STATUS", "TRIES", "NEXT"}, rowsOf(list, func(n walletctl.Notification) table.Row {
+		return table.Row{n.ID, n.EventType, n.MchID, notifyStatus(n), n.Tries, shortTime(n.NextAt)}
+	}), wide, "MCHID")
 }
 
 // eventTypes are v3's notification event types, in the order trigger documents them.
@@ -83,63 +77,53 @@ func notifyStatus(n walletctl.Notification) string {
 	return n.Status
 }
 
-func (a *app) notifyShowCmd() *cobra.Command {
-	var wide bool
-	cmd := &cobra.Command{
-		Use:               "show ID",
-		Short:             "Show a notification and every attempt: time, status, latency, answer",
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeNotificationsArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			n, err := svc.Notification(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			a.printNotification(n, wide)
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
-	return cmd
+// NotificationOptions are the inputs of notify show and notify resend: one notification.
+type NotificationOptions struct {
+	*Factory
+	ID   string
+	Wide bool
 }
 
-func (a *app) notifyResendCmd() *cobra.Command {
-	var wide bool
-	cmd := &cobra.Command{
-		Use:   "resend ID",
-		Short: "Send a notification again now, starting its retry schedule over",
+// NewCmdNotifyShow is `notify show ID`.
+func NewCmdNotifyShow(f *Factory, runF func(context.Context, *NotificationOptions) error) *cobra.Command {
+	return newNotificationCmd(f, &cobra.Command{Use: "show ID", Short: "Show a notification and every attempt: time, status, latency, answer"},
+		runF, notifyShowRun)
+}
+
+// NewCmdNotifyResend is `notify resend ID`.
+func NewCmdNotifyResend(f *Factory, runF func(context.Context, *NotificationOptions) error) *cobra.Command {
+	return newNotificationCmd(f, &cobra.Command{Use: "resend ID", Short: "Send a notification again now, starting its retry schedule over",
 		Long: `Send a notification again now (a delivered one too: the merchant must treat it as
 a duplicate), starting its retry schedule over. Prints it with every attempt.`,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeNotificationsArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			n, err := svc.ResendNotification(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			a.printNotification(n, wide)
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&wide, "wide", false, wideUsage)
+	}, runF, notifyResendRun)
+}
+
+// newNotificationCmd completes cmd (its words) as a command on the notification its argument names.
+func newNotificationCmd(f *Factory, cmd *cobra.Command, runF, own func(context.Context, *NotificationOptions) error) *cobra.Command {
+	opts := &NotificationOptions{Factory: f}
+	newIDCmd(cmd, opts, &opts.ID, f.app.completeNotifications, runF, own)
+	wideFlag(cmd, &opts.Wide)
 	return cmd
 }
 
-// printNotification prints a notification (a record) and its attempts (a table); -o json the
+func notifyShowRun(ctx context.Context, o *NotificationOptions) error {
+	return o.do(ctx, walletctl.Service.Notification)
+}
+
+func notifyResendRun(ctx context.Context, o *NotificationOptions) error {
+	return o.do(ctx, walletctl.Service.ResendNotification)
+}
+
+// do is one call on the notification, which prints it after.
+func (o *NotificationOptions) do(ctx context.Context, call func(walletctl.Service, context.Context, string) (*walletctl.Notification, error)) error {
+	return withServiceOf(ctx, o.Factory, call, o.ID, func(n *walletctl.Notification) { o.Out.Notification(n, o.Wide) })
+}
+
+// Notification prints a notification (a record) and its attempts (a table); -o json the
 // notification with every field.
-func (a *app) printNotification(n *walletctl.Notification, wide bool) {
-	if a.out.JSON() {
-		writeJSON(a.ios.Out, n)
+func (o *Output) Notification(n *walletctl.Notification, wide bool) {
+	if o.JSON() {
+		writeJSON(o.IO.Out, n)
 		return
 	}
 	rows := []kv{
@@ -165,7 +149,7 @@ func (a *app) printNotification(n *walletctl.Notification, wide bool) {
 	if n.Resends > 0 {
 		rows = append(rows, kv{"RESENDS", n.Resends})
 	}
-	a.out.Record(n, rows)
+	o.Record(n, rows)
 	arows := make([]table.Row, len(n.Attempts))
 	for i, at := range n.Attempts {
 		fault := at.Fault
@@ -178,15 +162,7 @@ func (a *app) printNotification(n *walletctl.Notification, wide bool) {
 		}
 		arows[i] = table.Row{at.N, shortTime(&at.At), attemptStatus(at), at.LatencyMS, yesNo(at.OK), answer, at.Error, fault}
 	}
-	a.out.Table(nil, []string{"N", "TIME", "STATUS", "MS", "OK", "ANSWER", "ERROR", "FAULT"}, arows, wide, "OK", "MS")
-}
-
-// shortTime is a virtual time without its year (tables of notifications; -o json has it all).
-func shortTime(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return ""
-	}
-	return t.In(vclock.Shanghai).Format("01-02 15:04:05")
+	o.Table(nil, []string{"N", "TIME", "STATUS", "MS", "OK", "ANSWER", "ERROR", "FAULT"}, arows, wide, "OK", "MS")
 }
 
 // attemptStatus is the HTTP status of an attempt, or "-" when there was no answer.
@@ -212,15 +188,24 @@ func clip(s string, n int) string {
 }
 
 func (a *app) notifyFaultCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "fault",
-		Short: "Faults of the notification path: add, list, clear",
-	}
-	var kind, event, mchid, delay string
-	var first int
-	add := &cobra.Command{
-		Use:   "add [SPEC]",
-		Short: "Add a notification fault (spec: kind;event=E;mchid=M;first=N;d=10s)",
+	return group("fault", "Faults of the notification path: add, list, clear",
+		NewCmdNotifyFaultAdd(a.f, nil), NewCmdNotifyFaultList(a.f, nil), NewCmdNotifyFaultClear(a.f, nil))
+}
+
+// NotifyFaultAddOptions are notify fault add's inputs: Fault is the rule of the spec and the
+// flags, checked.
+type NotifyFaultAddOptions struct {
+	*Factory
+	Kind, Event, MchID, Delay string
+	First                     int
+	Fault                     walletctl.NotifyFault
+}
+
+// NewCmdNotifyFaultAdd is `notify fault add [SPEC]`.
+func NewCmdNotifyFaultAdd(f *Factory, runF func(context.Context, *NotifyFaultAddOptions) error) *cobra.Command {
+	opts := &NotifyFaultAddOptions{Factory: f}
+	var cmd *cobra.Command
+	cmd = newCmd(&cobra.Command{Use: "add [SPEC]", Short: "Add a notification fault (spec: kind;event=E;mchid=M;first=N;d=10s)",
 		Long: `Add a fault to the notification path. SPEC is
 
   KIND[;event=TRANSACTION.SUCCESS][;mchid=M][;first=N][;d=DURATION]
@@ -234,132 +219,108 @@ and flags add to or override it. Kinds:
 first=N fires on the first N notifications that match, then passes.`,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeNotifyFaultKinds,
-	}
-	add.Flags().StringVar(&kind, "kind", "", "fault kind (instead of a spec)")
-	add.Flags().StringVar(&event, "event", "", "only this event type, e.g. REFUND.SUCCESS")
-	add.Flags().StringVar(&mchid, "mchid", "", "only this merchant's notifications")
-	add.Flags().IntVar(&first, "first", 0, "fire on the first N matching notifications, then pass")
-	add.Flags().StringVar(&delay, "delay", "", "for delay: how long on the virtual clock (30s, 5m)")
-	add.RegisterFlagCompletionFunc("kind", completeNotifyFaultKinds)
-	add.RegisterFlagCompletionFunc("event", fixedCompletion(eventTypes...))
-	add.RegisterFlagCompletionFunc("mchid", a.completeMchids)
-	add.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		var f walletctl.NotifyFault
-		switch {
-		case len(args) == 1:
-			p, err := walletctl.ParseNotifyFault(args[0])
-			if err != nil {
-				return err
-			}
-			f = *p
-		case kind != "":
-		default:
-			return invalidArg("walletctl notify fault add drop_ack --first 1 (kinds: "+strings.Join(walletctl.NotifyFaultKinds, ", ")+")",
-				"give a fault spec or --kind")
+	}, opts, func(args []string) error {
+		checked, err := opts.rule(cmd, args)
+		if err == nil {
+			opts.Fault = *checked
 		}
-		fl := cmd.Flags()
-		if kind != "" {
-			f.Kind = kind
-		}
-		if fl.Changed("event") {
-			f.EventType = strings.ToUpper(event)
-		}
-		if fl.Changed("mchid") {
-			f.MchID = mchid
-		}
-		if fl.Changed("first") {
-			f.First = first
-		}
-		if fl.Changed("delay") {
-			d, err := parseDuration(delay)
-			if err != nil {
-				return err
-			}
-			f.Delay = d
-		}
-		// Validate the merged rule with the parser of the spec.
-		checked, err := walletctl.ParseNotifyFault(f.String())
-		if err != nil {
-			return err
-		}
-		svc, err := a.service(ctx)
-		if err != nil {
-			return err
-		}
-		added, err := svc.AddNotifyFault(ctx, *checked)
-		if err != nil {
-			return err
-		}
-		a.out.Record(added, []kv{{"ID", added.ID}, {"KIND", added.Kind}, {"RULE", added.String()}})
-		return nil
-	}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the notification fault rules with how often each fired",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			fs, err := svc.NotifyFaults(ctx)
-			if err != nil {
-				return err
-			}
-			rows := make([]table.Row, len(fs))
-			for i, f := range fs {
-				rows[i] = table.Row{f.ID, f.String(), f.Fired}
-			}
-			a.out.List(fs, []string{"ID", "RULE", "FIRED"}, rows)
-			return nil
-		},
-	}
-	clear := &cobra.Command{
-		Use:   "clear",
-		Short: "Delete every notification fault rule",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			if err := svc.ClearNotifyFaults(ctx); err != nil {
-				return err
-			}
-			a.out.Message(map[string]bool{"cleared": true}, "all notification fault rules cleared")
-			return nil
-		},
-	}
-	cmd.AddCommand(add, list, clear)
+		return err
+	}, runF, notifyFaultAddRun)
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Kind, "kind", "", "fault kind (instead of a spec)")
+	choiceFlag(cmd, &opts.Event, "event", "", "only this event type, e.g. REFUND.SUCCESS", eventTypes...)
+	mchidFlag(cmd, f, &opts.MchID, "only this merchant's notifications")
+	fl.IntVar(&opts.First, "first", 0, "fire on the first N matching notifications, then pass")
+	fl.StringVar(&opts.Delay, "delay", "", "for delay: how long on the virtual clock (30s, 5m)")
+	cmd.RegisterFlagCompletionFunc("kind", completeNotifyFaultKinds)
 	return cmd
 }
 
-func completeNotifyFaultKinds(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, noFiles
+// rule is the spec of args with the flags given over it, checked by the spec's parser.
+func (o *NotifyFaultAddOptions) rule(cmd *cobra.Command, args []string) (*walletctl.NotifyFault, error) {
+	var f walletctl.NotifyFault
+	switch {
+	case len(args) == 1:
+		p, err := walletctl.ParseNotifyFault(args[0])
+		if err != nil {
+			return nil, err
+		}
+		f = *p
+	case o.Kind != "":
+	default:
+		return nil, invalidArg("walletctl notify fault add drop_ack --first 1 (kinds: "+strings.Join(walletctl.NotifyFaultKinds, ", ")+")",
+			"give a fault spec or --kind")
 	}
-	return walletctl.NotifyFaultKinds, noFiles
+	fl := cmd.Flags()
+	if o.Kind != "" {
+		f.Kind = o.Kind
+	}
+	if fl.Changed("event") {
+		f.EventType = strings.ToUpper(o.Event)
+	}
+	if fl.Changed("mchid") {
+		f.MchID = o.MchID
+	}
+	if fl.Changed("first") {
+		f.First = o.First
+	}
+	if fl.Changed("delay") {
+		d, err := parseDuration(o.Delay)
+		if err != nil {
+			return nil, err
+		}
+		f.Delay = d
+	}
+	// Validate the merged rule with the parser of the spec.
+	return walletctl.ParseNotifyFault(f.String())
 }
 
-// completeNotificationsArg offers the notification ids, newest first.
-func (a *app) completeNotificationsArg(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, noFiles
-	}
-	return a.withService(cmd, func(ctx context.Context, svc walletctl.Service) []string {
-		ns, err := svc.Notifications(ctx)
-		if err != nil {
-			return nil
-		}
-		out := make([]string, 0, len(ns))
-		for i := len(ns) - 1; i >= 0; i-- {
-			out = append(out, ns[i].ID+"\t"+ns[i].EventType+" "+ns[i].Status)
-		}
-		return out
-	})
+func notifyFaultAddRun(ctx context.Context, o *NotifyFaultAddOptions) error {
+	return withServiceOf(ctx, o.Factory, walletctl.Service.AddNotifyFault, o.Fault, o.Out.NotifyFault)
+}
+
+// NotifyFault shows a fault rule added.
+func (o *Output) NotifyFault(f *walletctl.NotifyFault) {
+	o.Record(f, []kv{{"ID", f.ID}, {"KIND", f.Kind}, {"RULE", f.String()}})
+}
+
+// NotifyFaultsOptions are the inputs of notify fault list and clear: none but the Factory.
+type NotifyFaultsOptions struct{ *Factory }
+
+// NewCmdNotifyFaultList is `notify fault list`.
+func NewCmdNotifyFaultList(f *Factory, runF func(context.Context, *NotifyFaultsOptions) error) *cobra.Command {
+	return newNotifyFaultsCmd(f, "list", "List the notification fault rules with how often each fired", runF, notifyFaultListRun)
+}
+
+// NewCmdNotifyFaultClear is `notify fault clear`.
+func NewCmdNotifyFaultClear(f *Factory, runF func(context.Context, *NotifyFaultsOptions) error) *cobra.Command {
+	return newNotifyFaultsCmd(f, "clear", "Delete every notification fault rule", runF, notifyFaultClearRun)
+}
+
+func newNotifyFaultsCmd(f *Factory, use, short string, runF, own func(context.Context, *NotifyFaultsOptions) error) *cobra.Command {
+	return newCmd(&cobra.Command{Use: use, Short: short}, &NotifyFaultsOptions{Factory: f}, nil, runF, own)
+}
+
+func notifyFaultListRun(ctx context.Context, o *NotifyFaultsOptions) error {
+	return withService(ctx, o.Factory, func(svc walletctl.Service) ([]walletctl.NotifyFault, error) {
+		return svc.NotifyFaults(ctx)
+	}, o.Out.NotifyFaults)
+}
+
+// NotifyFaults lists the fault rules with how often each fired.
+func (o *Output) NotifyFaults(fs []walletctl.NotifyFault) {
+	o.List(fs, []string{"ID", "RULE", "FIRED"}, rowsOf(fs, func(f walletctl.NotifyFault) table.Row { return table.Row{f.ID, f.String(), f.Fired} }))
+}
+
+func notifyFaultClearRun(ctx context.Context, o *NotifyFaultsOptions) error {
+	return withService(ctx, o.Factory, func(svc walletctl.Service) (bool, error) {
+		return true, svc.ClearNotifyFaults(ctx)
+	}, func(bool) { o.Out.Message(map[string]bool{"cleared": true}, "all notification fault rules cleared") })
+}
+
+// completeNotifyFaultKinds offers the kinds as the first argument, or as --kind before it.
+func completeNotifyFaultKinds(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+	return firstArg(fixedCompletion(walletctl.NotifyFaultKinds...))(cmd, args, s)
 }
 
 // attemptLine is one attempt as listen prints it:

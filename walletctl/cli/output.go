@@ -116,6 +116,15 @@ func (o *Output) Record(v any, rows []kv) {
 	o.Render(t)
 }
 
+// rowsOf is one table row per item.
+func rowsOf[T any](items []T, row func(T) table.Row) []table.Row {
+	rows := make([]table.Row, len(items))
+	for i, it := range items {
+		rows[i] = row(it)
+	}
+	return rows
+}
+
 // List prints a list: JSON of v (never null), or a table with one row per item.
 func (o *Output) List(v any, header []string, rows []table.Row) {
 	o.Table(v, header, rows, false)
@@ -160,12 +169,32 @@ func (o *Output) Message(v any, format string, args ...any) {
 
 func yuan(fen int64) string { return walletctl.FormatAmount(fen) }
 
+// dayLayout writes a day of the sandbox's calendar: --date, bills.
+const dayLayout = "2006-01-02"
+
 // ts renders an instant on the sandbox's calendar (China Standard Time).
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(vclock.Shanghai).Format("2006-01-02 15:04:05")
+	return t.In(vclock.Shanghai).Format(dayLayout + " 15:04:05")
+}
+
+// shortTime is a virtual time without its year (tables of notifications; -o json has it all).
+func shortTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.In(vclock.Shanghai).Format("01-02 15:04:05")
+}
+
+// day is the day of t on the sandbox's calendar.
+func day(t time.Time) string { return t.In(vclock.Shanghai).Format(dayLayout) }
+
+// isDay tells whether s is a day as --date takes it.
+func isDay(s string) bool {
+	_, err := time.Parse(dayLayout, s)
+	return err == nil
 }
 
 func tsp(t *time.Time) string {
@@ -220,4 +249,12 @@ func detailValue(v any) string {
 		return x
 	}
 	return fmt.Sprint(v)
+}
+
+// yuanIfAny is an amount for a table cell: empty when there is none.
+func yuanIfAny(fen int64) string {
+	if fen == 0 {
+		return ""
+	}
+	return yuan(fen)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -14,11 +15,16 @@ import (
 // `merchant codepay`. Above the password-free limit the payment waits for the payer's password:
 // `paycode confirm`.
 
-func (a *app) paycodeCmd() *cobra.Command {
-	var source string
-	cmd := &cobra.Command{
-		Use:   "paycode [--source balance|card:ID]",
-		Short: "Show a payment code for a till to scan (valid one minute); confirm one",
+// PaycodeOptions are paycode's inputs.
+type PaycodeOptions struct {
+	*Factory
+	Source string
+}
+
+// NewCmdPaycode is `paycode` (without its subcommand).
+func NewCmdPaycode(f *Factory, runF func(context.Context, *PaycodeOptions) error) *cobra.Command {
+	opts := &PaycodeOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "paycode [--source balance|card:ID]", Short: "Show a payment code for a till to scan (valid one minute); confirm one",
 		Long: `Show a new payment code of the --as user: 18 digits, valid for one minute of the
 virtual clock, charged by the first merchant that scans it (walletctl merchant
 codepay --code …) from the balance or the card given here. On a terminal it is
@@ -27,39 +33,31 @@ terminal only the digits are printed (the expiry goes to standard error), so
 that CODE=$(walletctl --as U paycode) works; -o json prints it with its expiry.
 A code payment above the password-free limit (setting codepay_password_free)
 waits for the payer's password: walletctl --as U paycode confirm ORDER_ID`,
-		Args: cobra.NoArgs,
-	}
-	cmd.Flags().StringVar(&source, "source", "balance", "pay from: balance, or card:ID")
-	cmd.RegisterFlagCompletionFunc("source", a.completeSources)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		if source != "balance" && !strings.HasPrefix(source, "card:") {
-			return invalidArg("--source balance, or --source card:c1 (walletctl card list)", "unknown source %q", source)
-		}
-		svc, u, err := a.actor(ctx)
-		if err != nil {
-			return err
-		}
-		pc, err := svc.NewPayCode(ctx, u.ID, source)
-		if err != nil {
-			return err
-		}
-		return a.printPayCode(pc)
-	}
-	cmd.AddCommand(a.paycodeConfirmCmd())
+	}, opts, func([]string) error { return checkSource(opts.Source) }, runF, paycodeRun)
+	sourceFlag(f, cmd, &opts.Source)
 	return cmd
 }
 
-// printPayCode draws the code for a person at a terminal, or prints it plainly for a script.
-func (a *app) printPayCode(pc *walletctl.PayCode) error {
-	if a.out.JSON() {
-		writeJSON(a.ios.Out, pc)
+func paycodeRun(ctx context.Context, o *PaycodeOptions) error {
+	var drawn error // the code is made; drawing it may still fail
+	if err := asUser(ctx, o.Factory, func(svc walletctl.Service, u *walletctl.User) (*walletctl.PayCode, error) {
+		return svc.NewPayCode(ctx, u.ID, o.Source)
+	}, func(pc *walletctl.PayCode) { drawn = o.Out.PayCode(pc) }); err != nil {
+		return err
+	}
+	return drawn
+}
+
+// PayCode draws the code for a person at a terminal, or prints it plainly for a script.
+func (o *Output) PayCode(pc *walletctl.PayCode) error {
+	if o.JSON() {
+		writeJSON(o.IO.Out, pc)
 		return nil
 	}
 	expiry := fmt.Sprintf("valid until %s (one minute of the sandbox clock), from %s", ts(pc.ExpiresAt), pc.Source)
-	if !a.ios.OutTTY {
-		fmt.Fprintln(a.ios.Out, pc.Code)
-		fmt.Fprintln(a.ios.ErrOut, expiry)
+	if !o.IO.OutTTY {
+		fmt.Fprintln(o.IO.Out, pc.Code)
+		fmt.Fprintln(o.IO.ErrOut, expiry)
 		return nil
 	}
 	// github.com/skip2/go-qrcode (of the QR libraries kept here): pure Go with no dependencies of
@@ -72,83 +70,82 @@ func (a *app) printPayCode(pc *walletctl.PayCode) error {
 	if err != nil {
 		return walletctl.Errorf(walletctl.CodeInternal, "draw the payment code: %v", err)
 	}
-	fmt.Fprint(a.ios.Out, q.ToSmallString(false))
-	fmt.Fprintf(a.ios.Out, "%s\n%s\n", pc.Code, expiry)
+	fmt.Fprint(o.IO.Out, q.ToSmallString(false))
+	fmt.Fprintf(o.IO.Out, "%s\n%s\n", pc.Code, expiry)
 	return nil
 }
 
-func (a *app) paycodeConfirmCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "confirm REF",
-		Short: "Confirm a code payment waiting for your password (USERPAYING)",
+// PaycodeConfirmOptions are paycode confirm's inputs.
+type PaycodeConfirmOptions struct {
+	*Factory
+	Ref           string // the REF argument, trimmed
+	PasswordStdin bool
+}
+
+// NewCmdPaycodeConfirm is `paycode confirm`.
+func NewCmdPaycodeConfirm(f *Factory, runF func(context.Context, *PaycodeConfirmOptions) error) *cobra.Command {
+	opts := &PaycodeConfirmOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "confirm REF", Short: "Confirm a code payment waiting for your password (USERPAYING)",
 		Long: `Confirm, with the payment password, a code payment above the password-free
 limit that waits for it (trade state USERPAYING). REF is the wallet's order id
 (o3, ...), as merchant codepay printed it. The payee and amount are shown
 before the password is asked.`,
-		Args: cobra.ExactArgs(1),
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return nil, noFiles
-		},
-	}
-	stdin := passwordFlag(cmd)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		ctx := cmd.Context()
-		ref := strings.TrimSpace(args[0])
-		if ref == "" {
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: noArgCompletion,
+	}, opts, func(args []string) error {
+		if opts.Ref = strings.TrimSpace(args[0]); opts.Ref == "" {
 			return invalidArg("the transaction id merchant codepay printed", "REF is empty")
 		}
-		svc, u, err := a.actor(ctx)
-		if err != nil {
-			return err
-		}
-		// What is about to be paid, before the password (the confirmation itself has the last word).
-		if o, err := svc.ScanOrder(ctx, u.ID, ref); err == nil && o.TradeState == walletctl.StateUserPaying {
-			a.showPayee(o)
-		}
-		if err := a.beforePrompt(ctx, svc, u, precheck{}); err != nil {
-			return err
-		}
-		p, err := a.readSecret(ctx, "Payment password: ", *stdin)
-		if err != nil {
-			return err
-		}
-		if svc, err = a.service(ctx); err != nil { // opened again: it was released while the password was asked
-			return err
-		}
-		o, err := svc.ConfirmOrder(ctx, u.ID, ref, p)
-		if err != nil {
-			return err
-		}
-		a.printPaid(o)
 		return nil
-	}
+	}, runF, paycodeConfirmRun)
+	passwordFlagVar(cmd, &opts.PasswordStdin)
 	return cmd
 }
 
-// userOpenIDCmd is `user openid --appid A`: the --as user's openid under an app id, for scripts
-// that create JSAPI orders (merchant order create --type jsapi --openid …).
-func (a *app) userOpenIDCmd() *cobra.Command {
-	var appID string
-	cmd := &cobra.Command{
-		Use:   "openid --appid A",
-		Short: "Print the --as user's openid under an app id (for JSAPI orders)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if appID == "" {
-				return invalidArg("the merchant's appid: walletctl merchant show MCHID", "--appid is required")
-			}
-			_, u, err := a.actor(ctx)
-			if err != nil {
-				return err
-			}
-			v := openIDView{AppID: appID, UserID: u.ID, OpenID: walletctl.OpenID(appID, u.ID)}
-			a.out.Message(v, "%s", v.OpenID)
-			return nil
-		},
+func paycodeConfirmRun(ctx context.Context, o *PaycodeConfirmOptions) error {
+	svc, u, err := o.Actor(ctx)
+	if err != nil {
+		return err
 	}
-	cmd.Flags().StringVar(&appID, "appid", "", "the app id (a merchant's appid)")
-	return cmd
+	// What is about to be paid, before the password (the confirmation itself has the last word).
+	if ord, err := svc.ScanOrder(ctx, u.ID, o.Ref); err == nil && ord.TradeState == walletctl.StateUserPaying {
+		o.Out.OrderPayee(ord)
+	}
+	if err := beforePrompt(ctx, svc, u, precheck{}); err != nil {
+		return err
+	}
+	// No idempotency key: confirming an order already paid answers it as paid, so a retry never
+	// pays twice.
+	svc, p, err := o.paymentPassword(ctx, o.PasswordStdin)
+	if err != nil {
+		return err
+	}
+	ord, err := svc.ConfirmOrder(ctx, u.ID, o.Ref, p)
+	if err != nil {
+		return err
+	}
+	o.Out.PaidOrder(ord)
+	return nil
+}
+
+// UserOpenIDOptions are user openid's inputs.
+type UserOpenIDOptions struct {
+	*Factory
+	AppID string // a merchant's
+}
+
+// NewCmdUserOpenID is `user openid --appid A`: the --as user's openid under an app id, for
+// scripts that create JSAPI orders (merchant order create --type jsapi --openid …).
+func NewCmdUserOpenID(f *Factory, runF func(context.Context, *UserOpenIDOptions) error) *cobra.Command {
+	opts := &UserOpenIDOptions{Factory: f}
+	return newFlagCmd(&cobra.Command{Use: "openid --appid A", Short: "Print the --as user's openid under an app id (for JSAPI orders)"},
+		opts, requiredFlag{&opts.AppID, "appid", "the app id (a merchant's appid)", "the merchant's appid: walletctl merchant show MCHID"}, runF, userOpenIDRun)
+}
+
+func userOpenIDRun(ctx context.Context, o *UserOpenIDOptions) error {
+	return asUser(ctx, o.Factory, func(_ walletctl.Service, u *walletctl.User) (openIDView, error) {
+		return openIDView{AppID: o.AppID, UserID: u.ID, OpenID: walletctl.OpenID(o.AppID, u.ID)}, nil
+	}, func(v openIDView) { o.Out.Message(v, "%s", v.OpenID) })
 }
 
 type openIDView struct {

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -50,29 +51,22 @@ func TestServePoisonedSnapshot(t *testing.T) {
 
 	var wg sync.WaitGroup
 	errs := make(chan string, 64)
-	stop := make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
 	for range 4 { // the tenant's other requests, while the poison arrives
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
+		wg.Go(func() {
+			for ctx.Err() == nil {
 				if code, b := do("GET", "/v1/bank/admin/customers", ""); code != 200 {
 					errs <- string(b)
 					return
 				}
 			}
-		}()
+		})
 	}
 	if code, b := do("PUT", "/v1/bank/admin/snapshot", string(poisoned)); code != 400 || !strings.Contains(string(b), "null") {
 		t.Errorf("poisoned snapshot: %d %s, want 400 naming the null entry", code, b)
 	}
 	time.Sleep(200 * time.Millisecond)
-	close(stop)
+	stop()
 	wg.Wait()
 	close(errs)
 	for e := range errs {

@@ -3,8 +3,8 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,20 +108,15 @@ func (p *proc) wait(t *testing.T, within time.Duration) {
 // walletctlOK runs a second walletctl, with no terminal, that must finish quickly and succeed.
 func walletctlOK(t *testing.T, home string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), append([]string{"--home", home}, args...)...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("walletctl %v (while another waits at a prompt): %v (deadline: %v)\n--- stdout\n%s--- stderr\n%s",
-			args, err, ctx.Err(), out.String(), errOut.String())
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	r, err := process(t, 20*time.Second, "", env, "", append([]string{"--home", home}, args...)...)
+	if err != nil || r.code != 0 {
+		t.Fatalf("walletctl %v (while another waits at a prompt): %v\n%s", args, err, r)
 	}
-	if strings.Contains(errOut.String(), "waiting for another walletctl") {
-		t.Fatalf("walletctl %v waited for the one at the prompt:\n%s", args, errOut.String())
+	if strings.Contains(r.errOut, "waiting for another walletctl") {
+		t.Fatalf("walletctl %v waited for the one at the prompt:\n%s", args, r.errOut)
 	}
-	return out.String()
+	return r.out
 }
 
 // A person at a prompt holds no lock. The interactive password reset asks for the SMS code the
@@ -170,6 +165,7 @@ func TestPromptsHoldNoLock(t *testing.T) {
 // A command that waits for the home's lock says so on stderr after a second, naming the holder's
 // pid, and goes on when the holder lets go.
 func TestWaitingForTheLockIsShown(t *testing.T) {
+	t.Parallel() // its own home; a second of waiting is what it checks
 	w := newWorld(t, false)
 	w.ok("user", "register", "--phone", "13900000001")
 	holder, _, err := sandbox.Open(context.Background(), sandbox.Options{Home: w.home}, false)
@@ -203,5 +199,62 @@ func TestWaitingForTheLockIsShown(t *testing.T) {
 	// A command that finds the home free says nothing of the kind.
 	if got := walletctlOK(t, w.home, "user", "list"); !strings.Contains(got, "13900000001") {
 		t.Fatalf("user list: %s", got)
+	}
+}
+
+// echoOn reads the terminal's ECHO flag.
+func echoOn(t *testing.T, f *os.File) bool {
+	t.Helper()
+	var tio syscall.Termios
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&tio))); e != 0 {
+		t.Fatalf("read the terminal's settings: %v", e)
+	}
+	return tio.Lflag&syscall.ECHO != 0
+}
+
+// Ctrl-C (SIGINT) or SIGTERM at a no-echo prompt puts echo back before the process ends, which
+// ends as the signal would: killed by it, or exit 128+n. Before, the shell was left typing blind.
+func TestInterruptAtPromptRestoresEcho(t *testing.T) {
+	w := newWorld(t, false)
+	user, card := w.openWallet(1)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			_, slave := openPTY(t)
+			if !echoOn(t, slave) {
+				t.Fatal("a new pseudo-terminal has echo off")
+			}
+			p := startWalletctl(t, w.home, slave, "--as", user, "topup", "--card", card, "--amount", "1")
+			p.waitStderr(t, "Payment password: ", 20*time.Second)
+			deadline := time.Now().Add(5 * time.Second)
+			for echoOn(t, slave) { // the prompt switches echo off just after it is written
+				if time.Now().After(deadline) {
+					t.Fatal("echo still on at the password prompt")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := p.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still running after %v", sig)
+			}
+			var ee *exec.ExitError
+			if !errors.As(p.err, &ee) {
+				t.Fatalf("walletctl ended with %v after %v, want it to end by the signal", p.err, sig)
+			}
+			ws := ee.Sys().(syscall.WaitStatus)
+			if !(ws.Signaled() && ws.Signal() == sig) && ws.ExitStatus() != 128+int(sig) {
+				t.Fatalf("walletctl ended with %v after %v", ee, sig)
+			}
+			if !echoOn(t, slave) {
+				t.Fatalf("echo is off after walletctl ended by %v", sig)
+			}
+		})
+	}
+	// Nothing moved.
+	if got := walletctlOK(t, w.home, "--as", user, "-o", "json", "balance"); !strings.Contains(got, `"available": 0`) {
+		t.Fatalf("balance after interrupted top-ups: %s", got)
 	}
 }

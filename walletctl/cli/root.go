@@ -105,9 +105,7 @@ func (a *app) reader() *bufio.Reader {
 }
 
 func (a *app) newRoot() *cobra.Command {
-	root := &cobra.Command{
-		Use:   "walletctl",
-		Short: "Drive a WeChat-style digital wallet on an embedded sandbox",
+	root := &cobra.Command{Use: "walletctl", Short: "Drive a WeChat-style digital wallet on an embedded sandbox",
 		Long: `walletctl opens, uses and breaks a digital wallet on a local sandbox: a SQLite wallet and a
 deterministic mock bank in one folder (--home, default ./.walletctl), on a virtual clock.
 
@@ -122,12 +120,9 @@ Error codes and exit codes:  walletctl codes`,
 	root.Version = v.Version
 	root.SetVersionTemplate(fmt.Sprintf("walletctl %s (commit %s, %s)\n", v.Version, v.Commit, v.Go))
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.home, "home", "", "sandbox folder (env WALLETCTL_HOME, default ./.walletctl)")
-	pf.StringVar(&a.backend, "backend", "", "use a remote wallet server (walletctl serve) at this URL instead of the embedded sandbox (env WALLETCTL_BACKEND)")
-	pf.StringVar(&a.apiKey, "api-key", "", "the tenant's API key for --backend (env WALLETCTL_API_KEY)")
-	pf.StringVar(&a.storeDSN, "store", "", "keep the wallet's records in this PostgreSQL database (postgres://…?search_path=SCHEMA) instead of wallet.db in the home (env WALLETCTL_STORE)")
-	pf.StringVar(&a.bankURL, "bank", "", "use a running bankmock server at this URL instead of the in-process bank (env WALLETCTL_BANK)")
-	pf.StringVar(&a.as, "as", "", "act as this user: id or phone (env WALLETCTL_AS)")
+	for _, g := range a.globals() {
+		pf.StringVar(g.dst, g.flag, "", g.usage)
+	}
 	pf.StringVarP(&a.out.Format, "output", "o", "table", "output format: table or json")
 	pf.BoolVar(&a.out.NoColor, "no-color", false, "never colour the output (also NO_COLOR)")
 	root.RegisterFlagCompletionFunc("output", fixedCompletion("table", "json"))
@@ -136,15 +131,7 @@ Error codes and exit codes:  walletctl codes`,
 	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.HiddenDefaultCmd = false
 
-	root.AddCommand(
-		a.sandboxCmd(), a.bankCmd(), a.clockCmd(), a.userCmd(), a.kycCmd(), a.cardCmd(),
-		a.passwordCmd(), a.topupCmd(), a.withdrawCmd(), a.payCmd(), a.scanCmd(), a.paycodeCmd(), a.balanceCmd(),
-		a.transferCmd(), a.txCmd(), a.securityCmd(), a.merchantCmd(), a.reconcileCmd(),
-		a.notifyCmd(), a.listenCmd(), a.triggerCmd(),
-		a.flowCmd(), a.versionCmd(), a.codesCmd(), a.scenarioCmd(),
-		chaos.NewCommand(), a.serveCmd(),
-		conformance.NewCommand(conformance.WithService(a.service)),
-	)
+	root.AddCommand(a.commands()...)
 	root.SetHelpCommand(a.helpCmd(root))
 	// cobra adds its completion command when it executes; added now, its parent rule applies too.
 	// Its scripts go to the writer set when it is made: this invocation's.
@@ -155,6 +142,41 @@ Error codes and exit codes:  walletctl codes`,
 	rejectUnknownSubcommands(root)
 	typedArgs(root)
 	return root
+}
+
+// commands is the tree below the root, in one place: the groups (a group with a long help is
+// built beside its commands) and the commands in them.
+func (a *app) commands() []*cobra.Command {
+	f := a.f
+	return []*cobra.Command{
+		a.sandboxCmd(),
+		group("bank", "Stage the mock bank: customers, faults, OTPs, journal, test cards",
+			NewCmdBankCustomers(f, nil), a.bankFaultCmd(), NewCmdBankOTP(f, nil), NewCmdBankJournal(f, nil), NewCmdBankCards(f, nil)),
+		group("clock", "The sandbox's virtual clock: show it, move it forward", NewCmdClockShow(f, nil), NewCmdClockAdvance(f, nil)),
+		group("user", "Wallet accounts: register, show, list, set status",
+			NewCmdUserRegister(f, nil), NewCmdUserShow(f, nil), NewCmdUserList(f, nil), NewCmdUserSetStatus(f, nil), NewCmdUserOpenID(f, nil)),
+		group("kyc", "Real-name verification (实名认证): submit, status", NewCmdKYCSubmit(f, nil), NewCmdKYCStatus(f, nil)),
+		group("card", "Bank cards: bind (with the bank's SMS code), confirm, list, unbind",
+			NewCmdCardBind(f, nil), NewCmdCardConfirm(f, nil), NewCmdCardList(f, nil), NewCmdCardUnbind(f, nil)),
+		group("password", "The 6-digit payment password: set it, recover it", NewCmdPasswordSet(f, nil), NewCmdPasswordReset(f, nil)),
+		NewCmdTopUp(f, nil), NewCmdWithdraw(f, nil), NewCmdPay(f, nil), NewCmdScan(f, nil),
+		withSubs(NewCmdPaycode(f, nil), NewCmdPaycodeConfirm(f, nil)),
+		NewCmdBalance(f, nil),
+		withSubs(NewCmdTransfer(f, nil), NewCmdTransferAccept(f, nil), NewCmdTransferCancel(f, nil), NewCmdTransferList(f, nil)),
+		group("tx", "Transaction history: list, show (with ledger postings)", NewCmdTxList(f, nil), NewCmdTxShow(f, nil)),
+		group("security", "The account's security log", NewCmdSecurityLog(f, nil)),
+		group("merchant", "Merchants: the catalogue, v3 merchants with credentials, orders, refunds, bills",
+			NewCmdMerchantList(f, nil), NewCmdMerchantCreate(f, nil), NewCmdMerchantShow(f, nil), NewCmdMerchantKeys(f, nil),
+			group("order", "A merchant's orders: create, show, list, close, reverse", NewCmdOrderCreate(f, nil), NewCmdOrderShow(f, nil),
+				NewCmdOrderList(f, nil), NewCmdOrderClose(f, nil), NewCmdOrderReverse(f, nil)),
+			NewCmdCodePay(f, nil), NewCmdRefund(f, nil), NewCmdBill(f, nil)),
+		NewCmdReconcile(f, nil),
+		a.notifyCmd(), NewCmdListen(f, nil), NewCmdTrigger(f, nil),
+		group("flow", "Whole journeys in one command", NewCmdFlowOpenWallet(f, nil)),
+		NewCmdVersion(f, nil), NewCmdCodes(f, nil), a.scenarioCmd(),
+		chaos.NewCommand(), NewCmdServe(f, nil),
+		conformance.NewCommand(conformance.WithService(a.service)),
+	}
 }
 
 // rejectUnknownSubcommands makes every command that only groups subcommands refuse any other
@@ -219,33 +241,52 @@ func (a *app) preRun(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// global is a global flag that a WALLETCTL_* variable sets when the command line does not.
+type global struct {
+	flag, env string
+	dst       *string
+	usage     string
+}
+
+// globals are the global flags the environment can set, for newRoot to add and applyEnv to fill.
+func (a *app) globals() []global {
+	return []global{
+		{"home", "WALLETCTL_HOME", &a.home, "sandbox folder (env WALLETCTL_HOME, default ./.walletctl)"},
+		{"backend", "WALLETCTL_BACKEND", &a.backend, "use a remote wallet server (walletctl serve) at this URL instead of the embedded sandbox (env WALLETCTL_BACKEND)"},
+		{"api-key", "WALLETCTL_API_KEY", &a.apiKey, "the tenant's API key for --backend (env WALLETCTL_API_KEY)"},
+		{"store", "WALLETCTL_STORE", &a.storeDSN, "keep the wallet's records in this PostgreSQL database (postgres://…?search_path=SCHEMA) instead of wallet.db in the home (env WALLETCTL_STORE)"},
+		{"bank", "WALLETCTL_BANK", &a.bankURL, "use a running bankmock server at this URL instead of the in-process bank (env WALLETCTL_BANK)"},
+		{"as", "WALLETCTL_AS", &a.as, "act as this user: id or phone (env WALLETCTL_AS)"},
+	}
+}
+
 // applyEnv gives the WALLETCTL_* variables to the global flags not set on the command line.
 func (a *app) applyEnv(cmd *cobra.Command) {
-	fromEnv := func(flag, env string, dst *string) {
+	for _, g := range a.globals() {
 		// The root's own flag: a command may shadow --bank with its --bank CODE.
-		if f := cmd.Root().PersistentFlags().Lookup(flag); f != nil && f.Changed {
-			return
+		if f := cmd.Root().PersistentFlags().Lookup(g.flag); f != nil && f.Changed {
+			continue
 		}
-		if flag == "bank" && a.bankURLFlag {
-			return
+		if g.flag == "bank" && a.bankURLFlag {
+			continue
 		}
-		if v := a.getenv(env); v != "" {
-			*dst = v
+		if v := a.getenv(g.env); v != "" {
+			*g.dst = v
 		}
 	}
-	fromEnv("home", "WALLETCTL_HOME", &a.home)
-	fromEnv("backend", "WALLETCTL_BACKEND", &a.backend)
-	fromEnv("bank", "WALLETCTL_BANK", &a.bankURL)
-	fromEnv("as", "WALLETCTL_AS", &a.as)
-	fromEnv("api-key", "WALLETCTL_API_KEY", &a.apiKey)
-	fromEnv("store", "WALLETCTL_STORE", &a.storeDSN)
 	if a.home == "" {
 		a.home = ".walletctl"
 	}
 }
 
 // openSandbox opens (and on first use creates, with the default seed) the sandbox.
-func (a *app) openSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
+func (a *app) openSandbox(ctx context.Context) (*sandbox.Sandbox, error) { return a.open(ctx, true) }
+
+// openExisting opens the sandbox without creating one: NO_SANDBOX when there is none.
+func (a *app) openExisting(ctx context.Context) (*sandbox.Sandbox, error) { return a.open(ctx, false) }
+
+// open opens the sandbox once for the invocation; create makes one when there is none.
+func (a *app) open(ctx context.Context, create bool) (*sandbox.Sandbox, error) {
 	if a.sb != nil {
 		return a.sb, nil
 	}
@@ -256,7 +297,7 @@ func (a *app) openSandbox(ctx context.Context) (*sandbox.Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb, created, err := sandbox.Open(ctx, opts, true)
+	sb, created, err := sandbox.Open(ctx, opts, create)
 	if err != nil {
 		return nil, err
 	}

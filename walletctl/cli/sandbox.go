@@ -17,123 +17,146 @@ import (
 const maxCustomers = 100000
 
 func (a *app) sandboxCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "sandbox",
-		Short: "Create, reset and inspect the embedded sandbox",
-		Long: `The sandbox is one folder (--home, WALLETCTL_HOME, default ./.walletctl) holding the wallet's SQLite
+	cmd := group("sandbox", "Create, reset and inspect the embedded sandbox",
+		NewCmdSandboxInit(a.f, nil), NewCmdSandboxReset(a.f, nil), NewCmdSandboxStatus(a.f, nil), NewCmdSandboxSettings(a.f, nil))
+	cmd.Long = `The sandbox is one folder (--home, WALLETCTL_HOME, default ./.walletctl) holding the wallet's SQLite
 database, the mock bank's state and the virtual clock. Any command creates it with the default seed
-on first use; sandbox init chooses the seed and the number of bank customers.`,
-	}
-	var seed int64
-	var customers int
-	var force bool
-	var sets []string
-	initCmd := &cobra.Command{
-		Use:   "init",
-		Short: "Create a fresh sandbox (clock at the fixed epoch)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			// The same bound as bankmock's admin generate: a typo must not exhaust memory.
-			if customers < 0 || customers > maxCustomers {
-				return invalidArg("", "--customers must be 0..%d", maxCustomers)
-			}
-			if err := a.checkBackend(); err != nil {
-				return err
-			}
-			settings := walletctl.SandboxSettings()
-			for _, kv := range sets {
-				if err := settings.Set(kv); err != nil {
-					return err
-				}
-			}
-			opts, err := a.sandboxOptions(ctx)
-			if err != nil {
-				return err
-			}
-			sb, err := sandbox.Init(ctx, opts, sandbox.InitOptions{Seed: seed, Customers: customers, Force: force, Settings: &settings})
-			if err != nil {
-				return err
-			}
-			a.sb = sb
-			return a.printSandboxStatus(ctx, sb, "created")
-		},
-	}
-	initCmd.Flags().Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed: the same seed gives the same bank customers")
-	initCmd.Flags().IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers to generate (besides the documented test cards)")
-	initCmd.Flags().BoolVar(&force, "force", false, "replace an existing sandbox")
-	initCmd.Flags().StringArrayVar(&sets, "set", nil, "change a rule, e.g. --set confirm_threshold=100000 (fen) --set password_lock=1h (see sandbox settings)")
+on first use; sandbox init chooses the seed and the number of bank customers.`
+	return cmd
+}
 
-	var resetForce bool
-	resetCmd := &cobra.Command{
-		Use:   "reset --force",
-		Short: "Wipe the sandbox back to its seed's fresh state",
+// The sandbox commands manage the sandbox itself: their runs go through the Factory's app.
+
+// SandboxInitOptions are sandbox init's inputs.
+type SandboxInitOptions struct {
+	*Factory
+	Seed      int64
+	Customers int // bank customers besides the test cards, 0..maxCustomers
+	Force     bool
+	Sets      []string // KEY=VALUE rule changes
+}
+
+// NewCmdSandboxInit is `sandbox init`.
+func NewCmdSandboxInit(f *Factory, runF func(context.Context, *SandboxInitOptions) error) *cobra.Command {
+	opts := &SandboxInitOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "init", Short: "Create a fresh sandbox (clock at the fixed epoch)"}, opts, func([]string) error {
+		// The same bound as bankmock's admin generate: a typo must not exhaust memory.
+		if opts.Customers < 0 || opts.Customers > maxCustomers {
+			return invalidArg("", "--customers must be 0..%d", maxCustomers)
+		}
+		return nil
+	}, runF, sandboxInitRun)
+	cmd.Flags().Int64Var(&opts.Seed, "seed", sandbox.DefaultSeed, "world seed: the same seed gives the same bank customers")
+	cmd.Flags().IntVar(&opts.Customers, "customers", sandbox.DefaultCustomers, "bank customers to generate (besides the documented test cards)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing sandbox")
+	cmd.Flags().StringArrayVar(&opts.Sets, "set", nil, "change a rule, e.g. --set confirm_threshold=100000 (fen) --set password_lock=1h (see sandbox settings)")
+	return cmd
+}
+
+func sandboxInitRun(ctx context.Context, o *SandboxInitOptions) error {
+	a := o.app
+	if err := a.checkBackend(); err != nil {
+		return err
+	}
+	settings := walletctl.SandboxSettings()
+	for _, kv := range o.Sets {
+		if err := settings.Set(kv); err != nil {
+			return err
+		}
+	}
+	opts, err := a.sandboxOptions(ctx)
+	if err != nil {
+		return err
+	}
+	sb, err := sandbox.Init(ctx, opts, sandbox.InitOptions{Seed: o.Seed, Customers: o.Customers, Force: o.Force, Settings: &settings})
+	if err != nil {
+		return err
+	}
+	a.sb = sb
+	return showSandbox(ctx, o.Out, sb, "created")
+}
+
+// SandboxResetOptions are sandbox reset's inputs.
+type SandboxResetOptions struct {
+	*Factory
+	Force bool // wipe without asking
+}
+
+// NewCmdSandboxReset is `sandbox reset`.
+func NewCmdSandboxReset(f *Factory, runF func(context.Context, *SandboxResetOptions) error) *cobra.Command {
+	opts := &SandboxResetOptions{Factory: f}
+	cmd := newCmd(&cobra.Command{Use: "reset --force", Short: "Wipe the sandbox back to its seed's fresh state",
 		Long: `Put the sandbox back to its seed's fresh state: every user, card, transaction
 and bank change is wiped, the clock goes back to the epoch; the seed and the
 settings stay. Like init over an existing sandbox, it needs --force, or a yes
 at the question it asks on a terminal.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			sb, err := a.openExisting(ctx)
-			if err != nil {
-				return err
-			}
-			if !resetForce {
-				if !a.ios.InTTY {
-					return invalidArg("pass --force to wipe it: walletctl sandbox reset --force",
-						"sandbox reset wipes every user, card and transaction in %s", a.home)
-				}
-				if err := a.releaseSandbox(ctx); err != nil { // no lock held while a person answers
-					return err
-				}
-				fmt.Fprintf(a.ios.ErrOut, "Wipe every user, card and transaction in %s? [y/N] ", a.home)
-				line, _ := a.reader().ReadString('\n')
-				if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
-					return invalidArg("pass --force to wipe it without the question", "sandbox reset: not confirmed, nothing changed")
-				}
-				if sb, err = a.openExisting(ctx); err != nil {
-					return err
-				}
-			}
-			if err := sb.Reset(ctx); err != nil {
-				return err
-			}
-			return a.printSandboxStatus(ctx, sb, "reset")
-		},
+	}, opts, nil, runF, sandboxResetRun)
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "wipe without asking")
+	return cmd
+}
+
+func sandboxResetRun(ctx context.Context, o *SandboxResetOptions) error {
+	a := o.app
+	sb, err := a.openExisting(ctx)
+	if err != nil {
+		return err
 	}
-	resetCmd.Flags().BoolVar(&resetForce, "force", false, "wipe without asking")
-	statusCmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the sandbox: seed, users, cards, pending work, clock",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			sb, err := a.openExisting(ctx)
-			if err != nil {
-				return err
-			}
-			return a.printSandboxStatus(ctx, sb, "")
-		},
+	if !o.Force {
+		if !o.IO.InTTY {
+			return invalidArg("pass --force to wipe it: walletctl sandbox reset --force",
+				"sandbox reset wipes every user, card and transaction in %s", a.home)
+		}
+		if err := a.releaseSandbox(ctx); err != nil { // no lock held while a person answers
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "Wipe every user, card and transaction in %s? [y/N] ", a.home)
+		line, _ := a.reader().ReadString('\n')
+		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+			return invalidArg("pass --force to wipe it without the question", "sandbox reset: not confirmed, nothing changed")
+		}
+		if sb, err = a.openExisting(ctx); err != nil {
+			return err
+		}
 	}
-	settingsCmd := &cobra.Command{
-		Use:   "settings",
-		Short: "Show the rules this sandbox enforces (change them with sandbox init --set KEY=VALUE)",
+	if err := sb.Reset(ctx); err != nil {
+		return err
+	}
+	return showSandbox(ctx, o.Out, sb, "reset")
+}
+
+// SandboxStatusOptions are sandbox status's inputs: none.
+type SandboxStatusOptions struct{ *Factory }
+
+// NewCmdSandboxStatus is `sandbox status`.
+func NewCmdSandboxStatus(f *Factory, runF func(context.Context, *SandboxStatusOptions) error) *cobra.Command {
+	return newCmd(&cobra.Command{Use: "status", Short: "Show the sandbox: seed, users, cards, pending work, clock"},
+		&SandboxStatusOptions{Factory: f}, nil, runF, func(ctx context.Context, o *SandboxStatusOptions) error {
+			return withSandbox(ctx, o.Factory, func(sb *sandbox.Sandbox) error { return showSandbox(ctx, o.Out, sb, "") })
+		})
+}
+
+// SandboxSettingsOptions are sandbox settings' inputs: none.
+type SandboxSettingsOptions struct{ *Factory }
+
+// NewCmdSandboxSettings is `sandbox settings`.
+func NewCmdSandboxSettings(f *Factory, runF func(context.Context, *SandboxSettingsOptions) error) *cobra.Command {
+	return newCmd(&cobra.Command{Use: "settings", Short: "Show the rules this sandbox enforces (change them with sandbox init --set KEY=VALUE)",
 		Long: `Show the rules this sandbox enforces. The table shows amounts in yuan and
 durations as written (2h, 10m); -o json keeps the values that --set and
 sandbox.json use: amounts as integer fen, durations as Go duration strings
 ("2h0m0s"). Change them with: walletctl sandbox init --force --set KEY=VALUE`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sb, err := a.openExisting(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return a.printSettings(sb.Meta().Settings)
-		},
+	}, &SandboxSettingsOptions{Factory: f}, nil, runF, func(ctx context.Context, o *SandboxSettingsOptions) error {
+		return withSandbox(ctx, o.Factory, func(sb *sandbox.Sandbox) error { return o.Out.Settings(sb.Meta().Settings) })
+	})
+}
+
+// withSandbox runs show on the existing sandbox: NO_SANDBOX when there is none.
+func withSandbox(ctx context.Context, f *Factory, show func(*sandbox.Sandbox) error) error {
+	sb, err := f.app.openExisting(ctx)
+	if err != nil {
+		return err
 	}
-	cmd.AddCommand(initCmd, resetCmd, statusCmd, settingsCmd)
-	return cmd
+	return show(sb)
 }
 
 type sandboxStatus struct {
@@ -213,13 +236,21 @@ func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, 
 	return st, nil
 }
 
-func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb string) error {
+// showSandbox shows the sandbox's status, after "sandbox VERB in HOME" for people when verb is
+// given.
+func showSandbox(ctx context.Context, o *Output, sb *sandbox.Sandbox, verb string) error {
 	st, err := sandboxStatusOf(ctx, sb)
 	if err != nil {
 		return err
 	}
-	if verb != "" && !a.out.JSON() {
-		fmt.Fprintf(a.ios.Out, "sandbox %s in %s\n", verb, st.Home)
+	o.SandboxStatus(st, verb)
+	return nil
+}
+
+// SandboxStatus shows a sandbox's status.
+func (o *Output) SandboxStatus(st *sandboxStatus, verb string) {
+	if verb != "" && !o.JSON() {
+		fmt.Fprintf(o.IO.Out, "sandbox %s in %s\n", verb, st.Home)
 	}
 	rows := []kv{
 		{"HOME", st.Home},
@@ -229,7 +260,7 @@ func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb 
 	if st.BankPartner != "" {
 		rows = append(rows, kv{"BANK PARTNER", st.BankPartner})
 	}
-	a.out.Record(st, append(rows, []kv{
+	o.Record(st, append(rows, []kv{
 		{"BANK CUSTOMERS", st.BankCustomers},
 		{"USERS", st.Users},
 		{"CARDS", st.Cards},
@@ -238,31 +269,10 @@ func (a *app) printSandboxStatus(ctx context.Context, sb *sandbox.Sandbox, verb 
 		{"AWAITING ACCEPTANCE", st.TransfersUnaccepted},
 		{"CLOCK", ts(st.Clock)},
 	}...))
-	return nil
 }
 
-// openExisting opens the sandbox without creating one: NO_SANDBOX when there is none.
-func (a *app) openExisting(ctx context.Context) (*sandbox.Sandbox, error) {
-	if a.sb != nil {
-		return a.sb, nil
-	}
-	if err := a.checkBackend(); err != nil {
-		return nil, err
-	}
-	opts, err := a.sandboxOptions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sb, _, err := sandbox.Open(ctx, opts, false)
-	if err != nil {
-		return nil, err
-	}
-	a.sb = sb
-	return sb, nil
-}
-
-// printSettings shows every rule by the key that sandbox init --set takes.
-func (a *app) printSettings(s walletctl.Settings) error {
+// Settings shows every rule by the key that sandbox init --set takes.
+func (o *Output) Settings(s walletctl.Settings) error {
 	raw, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -292,7 +302,7 @@ func (a *app) printSettings(s walletctl.Settings) error {
 		}
 		rows = append(rows, kv{k, v})
 	}
-	a.out.Record(s, rows)
+	o.Record(s, rows)
 	return nil
 }
 

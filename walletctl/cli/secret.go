@@ -17,11 +17,9 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
-// passwordFlag adds --password-stdin to a command and returns where its value lands.
-func passwordFlag(cmd *cobra.Command) *bool {
-	p := new(bool)
+// passwordFlagVar adds --password-stdin to a command, its value landing in p.
+func passwordFlagVar(cmd *cobra.Command, p *bool) {
 	cmd.Flags().BoolVar(p, "password-stdin", false, "read the payment password as one line from standard input")
-	return p
 }
 
 func passwordRequired(msg string) *walletctl.Error {
@@ -76,13 +74,13 @@ func (a *app) readSecret(ctx context.Context, prompt string, fromStdin bool) (st
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// readNewPassword reads a new payment password: once from stdin, or twice at a prompt.
-func (a *app) readNewPassword(ctx context.Context, fromStdin bool) (string, error) {
-	p, err := a.readSecret(ctx, "New 6-digit payment password: ", fromStdin)
+// newPassword reads a new payment password: once from stdin, or twice at a prompt.
+func (f *Factory) newPassword(ctx context.Context, fromStdin bool) (string, error) {
+	p, err := f.Secret(ctx, "New 6-digit payment password: ", fromStdin)
 	if err != nil || fromStdin {
 		return p, err
 	}
-	again, err := a.readSecret(ctx, "Repeat it: ", false)
+	again, err := f.Secret(ctx, "Repeat it: ", false)
 	if err != nil {
 		return "", err
 	}

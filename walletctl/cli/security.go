@@ -1,36 +1,26 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
+
+	"github.com/walletctl/walletctl/walletctl"
 )
 
-func (a *app) securityCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "security",
-		Short: "The account's security log",
-	}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "log",
-		Short: "Password set, wrong, locked, reset; cards bound; status changes",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, u, err := a.actor(ctx)
-			if err != nil {
-				return err
-			}
-			evs, err := svc.SecurityLog(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			rows := make([]table.Row, len(evs))
-			for i, e := range evs {
-				rows[i] = table.Row{e.Seq, ts(e.Time), e.Event, e.Detail}
-			}
-			a.out.List(evs, []string{"SEQ", "TIME", "EVENT", "DETAIL"}, rows)
-			return nil
-		},
-	})
-	return cmd
+// SecurityLogOptions are security log's inputs.
+type SecurityLogOptions struct{ *Factory }
+
+// NewCmdSecurityLog is `security log`.
+func NewCmdSecurityLog(f *Factory, runF func(context.Context, *SecurityLogOptions) error) *cobra.Command {
+	return newUserViewCmd(&cobra.Command{Use: "log", Short: "Password set, wrong, locked, reset; cards bound; status changes"},
+		&SecurityLogOptions{Factory: f}, runF, walletctl.Service.SecurityLog, (*Output).SecurityLog)
+}
+
+// SecurityLog lists a user's security events.
+func (o *Output) SecurityLog(evs []walletctl.SecurityEvent) {
+	o.List(evs, []string{"SEQ", "TIME", "EVENT", "DETAIL"}, rowsOf(evs, func(e walletctl.SecurityEvent) table.Row {
+		return table.Row{e.Seq, ts(e.Time), e.Event, e.Detail}
+	}))
 }

@@ -25,18 +25,23 @@ import (
 	"github.com/walletctl/walletctl/walletctl/tenant"
 )
 
-// serveCmd is `walletctl serve`: the wallet's HTTP API over a folder of tenants.
-func (a *app) serveCmd() *cobra.Command {
-	var addr, data, adminToken, tenantKey, tenantBank, tenantBankKey string
-	var seed int64
-	var customers, maxQueue int
-	var shutdownWait time.Duration
-	var keepOpen bool
-	var passwordCost string
-	var notifyAllow, notifyDeny string
-	cmd := &cobra.Command{
-		Use:   "serve --addr ADDR --data DIR",
-		Short: "Serve the wallet as an HTTP API (the remote backend), one isolated sandbox per tenant",
+// ServeOptions are serve's inputs.
+type ServeOptions struct {
+	*Factory
+	Addr, Data, AdminToken, TenantKey, TenantBank, TenantBankKey string
+	Seed                                                         int64
+	Customers, MaxQueue                                          int
+	ShutdownWait                                                 time.Duration
+	KeepOpen                                                     bool
+	KeepOpenGiven                                                bool // --keep-open given (with --store it defaults to false)
+	PasswordCost, NotifyAllow, NotifyDeny                        string
+	Settings                                                     *walletctl.Settings // of the tenants it creates: --password-cost's
+}
+
+// NewCmdServe is `walletctl serve`: the wallet's HTTP API over a folder of tenants.
+func NewCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{Factory: f}
+	cmd := &cobra.Command{Use: "serve --addr ADDR --data DIR", Short: "Serve the wallet as an HTTP API (the remote backend), one isolated sandbox per tenant",
 		Long: `Serve the wallet as a JSON HTTP API (OpenAPI 3 at /openapi.json) for walletctl --backend URL.
 
 Each tenant (a team or a partner) is an isolated sandbox - its own users, bank world and clock -
@@ -79,141 +84,159 @@ private ranges stay allowed (receivers live there). --notify-deny CIDR,... refus
 		Example: `  walletctl serve --addr 127.0.0.1:0 --data ./wallet-data --tenant-key dev-key-0123456789 --seed 1
   walletctl --backend http://127.0.0.1:PORT --api-key dev-key-0123456789 flow open-wallet
   walletctl serve --store postgres://wallet@127.0.0.1:5432/wallet --data ./a --tenant-key dev-key-0123456789 --tenant-bank http://127.0.0.1:8086`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if adminToken == "" {
-				adminToken = a.getenv("WALLETCTL_ADMIN_TOKEN")
-			}
-			if tenantKey == "" {
-				tenantKey = a.getenv("WALLETCTL_TENANT_KEY")
-			}
-			if data == "" {
-				return invalidArg("give a folder for the tenants' sandboxes, e.g. --data ./wallet-data", "--data is required")
-			}
-			if customers < 0 || customers > maxCustomers {
-				return invalidArg("", "--customers must be 0..%d", maxCustomers)
-			}
-			if maxQueue < 1 {
-				return invalidArg("", "--max-queue must be at least 1 (default %d)", httpapi.DefaultMaxQueue)
-			}
-			settings, err := tenantSettings(passwordCost)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			logger := slog.New(slog.NewJSONHandler(a.ios.ErrOut, nil))
-			if tenantBankKey == "" {
-				tenantBankKey = a.getenv("WALLETCTL_TENANT_BANK_KEY")
-			}
-			if a.storeDSN != "" && !cmd.Flags().Changed("keep-open") {
-				keepOpen = false // servers sharing a PostgreSQL tenant reopen it per request
-			}
-			fence, self, err := notifyFence(notifyAllow, notifyDeny)
-			if err != nil {
-				return err
-			}
-			bankTimeout, err := a.bankTimeout()
-			if err != nil {
-				return err
-			}
-			tenants, err := tenant.Open(ctx, tenant.Options{Data: data, KeepOpen: keepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankTimeout: bankTimeout,
-				SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: settings,
-				NotifyFence: fence})
-			if err != nil {
-				return err
-			}
-			tokenNote := ""
-			if adminToken == "" {
-				// Loopback is not a credential (DESIGN section 10): a server always has a token.
-				if err := os.MkdirAll(data, 0o700); err != nil {
-					tenants.Close(context.WithoutCancel(ctx))
-					return err
-				}
-				tok, created, err := admintoken.LoadOrCreate(data, "wct_")
-				if err != nil {
-					tenants.Close(context.WithoutCancel(ctx))
-					return err
-				}
-				adminToken, tokenNote = tok, "kept in "+filepath.Join(data, admintoken.FileName)
-				if created {
-					tokenNote = "made now and " + tokenNote
-				}
-			}
-			srv, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants, AdminToken: adminToken, Logger: logger, MaxQueue: maxQueue})
-			if err != nil {
-				tenants.Close(context.WithoutCancel(ctx))
-				return err
-			}
-			// Saved on every way out: the tenants' banks and clocks live in memory until then.
-			defer srv.Close(context.WithoutCancel(ctx))
-			if tenantKey != "" && !tenants.HasKey(tenantKey) {
-				if seed == 0 {
-					seed = sandbox.DefaultSeed
-				}
-				ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "default", Seed: seed, Customers: customers,
-					BankURL: tenantBank, BankKey: tenantBankKey, APIKey: tenantKey, Join: a.storeDSN != ""})
-				if err != nil {
-					return err
-				}
-				logger.Info("tenant created", "tenant", ct.ID, "seed", ct.Seed, "customers", ct.Customers)
-			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return invalidArg("pick another --addr, or 127.0.0.1:0 for a free port", "listen on %s: %v", addr, err)
-			}
-			self.Add(ln.Addr()) // from now on the tenants' senders refuse it
-			fmt.Fprintf(a.ios.Out, "http://%s\n", ln.Addr())
-			if tokenNote != "" {
-				// As `vault server -dev` shows its root token: the URL stays standard output's
-				// first line (scripts read it); the token goes to standard error, once.
-				fmt.Fprintf(a.ios.ErrOut, "admin token (%s): %s\n  export WALLETCTL_ADMIN_TOKEN=%s\n", tokenNote, adminToken, adminToken)
-			}
-			hs := &http.Server{
-				Handler:           srv,
-				ReadHeaderTimeout: 10 * time.Second,
-				ReadTimeout:       30 * time.Second,
-				// A call may wait for a slow remote bank (its client gives up after 5 s, per retry).
-				WriteTimeout: 60 * time.Second,
-				IdleTimeout:  2 * time.Minute,
-				ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-			}
-			served := make(chan error, 1)
-			go func() { served <- hs.Serve(ln) }()
-			select {
-			case err := <-served:
-				return err
-			case <-ctx.Done():
-			}
-			logger.Info("shutting down: finishing requests in flight")
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
-			defer cancel()
-			if err := hs.Shutdown(sctx); err != nil {
-				hs.Close()
-				return fmt.Errorf("shutdown: %w", err)
-			}
-			if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&addr, "addr", "127.0.0.1:8087", "listen address; port 0 picks a free one")
-	f.StringVar(&data, "data", "", "folder of the tenants: tenants.json and one sandbox per tenant (created if missing)")
-	f.StringVar(&adminToken, "admin-token", "", "token the admin API requires (env WALLETCTL_ADMIN_TOKEN); default: the one kept in DATA/admin-token, made at the first start")
-	f.StringVar(&tenantKey, "tenant-key", "", "create a tenant with this API key at start unless one has it (scripts; env WALLETCTL_TENANT_KEY)")
-	f.Int64Var(&seed, "seed", sandbox.DefaultSeed, "world seed of the --tenant-key tenant")
-	f.IntVar(&customers, "customers", sandbox.DefaultCustomers, "bank customers of the --tenant-key tenant")
-	f.StringVar(&tenantBank, "tenant-bank", "", "bankmock server URL for the --tenant-key tenant (default: an in-process bank)")
-	f.StringVar(&tenantBankKey, "tenant-bank-key", "", "the --tenant-key tenant's partner key at --tenant-bank (default: register a new partner; env WALLETCTL_TENANT_BANK_KEY)")
-	f.BoolVar(&keepOpen, "keep-open", true, "keep every tenant's sandbox open (durable: wallet and bank commit each operation, the clock is saved after each request); false reopens it per request like a CLI command (the default with --store)")
-	f.IntVar(&maxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
-	f.DurationVar(&shutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
-	f.StringVar(&notifyAllow, "notify-allow", "", "only these ranges (CIDR,...) may receive notifications; default: every range the fence does not refuse")
-	f.StringVar(&notifyDeny, "notify-deny", "", "ranges (CIDR,...) that never receive notifications, on top of the built-in refusals")
-	f.StringVar(&passwordCost, "password-cost", "sandbox", "argon2id cost of the payment passwords of tenants this server creates: sandbox (cheap, for fake passwords) or production (OWASP's, for a shared server whose users may type real ones); a tenant keeps the cost it was created with")
-	return cmd
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8087", "listen address; port 0 picks a free one")
+	fl.StringVar(&opts.Data, "data", "", "folder of the tenants: tenants.json and one sandbox per tenant (created if missing)")
+	fl.StringVar(&opts.AdminToken, "admin-token", "", "token the admin API requires (env WALLETCTL_ADMIN_TOKEN); default: the one kept in DATA/admin-token, made at the first start")
+	fl.StringVar(&opts.TenantKey, "tenant-key", "", "create a tenant with this API key at start unless one has it (scripts; env WALLETCTL_TENANT_KEY)")
+	fl.Int64Var(&opts.Seed, "seed", sandbox.DefaultSeed, "world seed of the --tenant-key tenant")
+	fl.IntVar(&opts.Customers, "customers", sandbox.DefaultCustomers, "bank customers of the --tenant-key tenant")
+	fl.StringVar(&opts.TenantBank, "tenant-bank", "", "bankmock server URL for the --tenant-key tenant (default: an in-process bank)")
+	fl.StringVar(&opts.TenantBankKey, "tenant-bank-key", "", "the --tenant-key tenant's partner key at --tenant-bank (default: register a new partner; env WALLETCTL_TENANT_BANK_KEY)")
+	fl.BoolVar(&opts.KeepOpen, "keep-open", true, "keep every tenant's sandbox open (durable: wallet and bank commit each operation, the clock is saved after each request); false reopens it per request like a CLI command (the default with --store)")
+	fl.IntVar(&opts.MaxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
+	fl.DurationVar(&opts.ShutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	fl.StringVar(&opts.NotifyAllow, "notify-allow", "", "only these ranges (CIDR,...) may receive notifications; default: every range the fence does not refuse")
+	fl.StringVar(&opts.NotifyDeny, "notify-deny", "", "ranges (CIDR,...) that never receive notifications, on top of the built-in refusals")
+	fl.StringVar(&opts.PasswordCost, "password-cost", "sandbox", "argon2id cost of the payment passwords of tenants this server creates: sandbox (cheap, for fake passwords) or production (OWASP's, for a shared server whose users may type real ones); a tenant keeps the cost it was created with")
+	return newCmd(cmd, opts, func([]string) error {
+		if opts.Data == "" {
+			return invalidArg("give a folder for the tenants' sandboxes, e.g. --data ./wallet-data", "--data is required")
+		}
+		if opts.Customers < 0 || opts.Customers > maxCustomers {
+			return invalidArg("", "--customers must be 0..%d", maxCustomers)
+		}
+		if opts.MaxQueue < 1 {
+			return invalidArg("", "--max-queue must be at least 1 (default %d)", httpapi.DefaultMaxQueue)
+		}
+		opts.KeepOpenGiven = fl.Changed("keep-open")
+		var err error
+		opts.Settings, err = tenantSettings(opts.PasswordCost)
+		return err
+	}, runF, serveRun)
+}
+
+// serveRun serves until SIGINT or SIGTERM, then finishes the requests in flight and saves every
+// tenant.
+func serveRun(ctx context.Context, o *ServeOptions) error {
+	a := o.app
+	fromEnv := func(v *string, env string) {
+		if *v == "" {
+			*v = a.getenv(env)
+		}
+	}
+	fromEnv(&o.AdminToken, "WALLETCTL_ADMIN_TOKEN")
+	fromEnv(&o.TenantKey, "WALLETCTL_TENANT_KEY")
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(o.IO.ErrOut, nil))
+	fromEnv(&o.TenantBankKey, "WALLETCTL_TENANT_BANK_KEY")
+	if a.storeDSN != "" && !o.KeepOpenGiven {
+		o.KeepOpen = false // servers sharing a PostgreSQL tenant reopen it per request
+	}
+	fence, self, err := notifyFence(o.NotifyAllow, o.NotifyDeny)
+	if err != nil {
+		return err
+	}
+	bankTimeout, err := a.bankTimeout()
+	if err != nil {
+		return err
+	}
+	tenants, err := tenant.Open(ctx, tenant.Options{Data: o.Data, KeepOpen: o.KeepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankTimeout: bankTimeout,
+		SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: o.Settings,
+		NotifyFence: fence})
+	if err != nil {
+		return err
+	}
+	tokenNote, err := o.adminToken()
+	if err != nil {
+		tenants.Close(context.WithoutCancel(ctx))
+		return err
+	}
+	srv, err := httpapi.NewServer(ctx, httpapi.Options{Tenants: tenants, AdminToken: o.AdminToken, Logger: logger, MaxQueue: o.MaxQueue})
+	if err != nil {
+		tenants.Close(context.WithoutCancel(ctx))
+		return err
+	}
+	// Saved on every way out: the tenants' banks and clocks live in memory until then.
+	defer srv.Close(context.WithoutCancel(ctx))
+	if o.TenantKey != "" && !tenants.HasKey(o.TenantKey) {
+		if o.Seed == 0 {
+			o.Seed = sandbox.DefaultSeed
+		}
+		ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "default", Seed: o.Seed, Customers: o.Customers,
+			BankURL: o.TenantBank, BankKey: o.TenantBankKey, APIKey: o.TenantKey, Join: a.storeDSN != ""})
+		if err != nil {
+			return err
+		}
+		logger.Info("tenant created", "tenant", ct.ID, "seed", ct.Seed, "customers", ct.Customers)
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return invalidArg("pick another --addr, or 127.0.0.1:0 for a free port", "listen on %s: %v", o.Addr, err)
+	}
+	self.Add(ln.Addr()) // from now on the tenants' senders refuse it
+	fmt.Fprintf(o.IO.Out, "http://%s\n", ln.Addr())
+	if tokenNote != "" {
+		// As `vault server -dev` shows its root token: the URL stays standard output's
+		// first line (scripts read it); the token goes to standard error, once.
+		fmt.Fprintf(o.IO.ErrOut, "admin token (%s): %s\n  export WALLETCTL_ADMIN_TOKEN=%s\n", tokenNote, o.AdminToken, o.AdminToken)
+	}
+	return serveHTTP(ctx, ln, srv, logger, o.ShutdownWait)
+}
+
+// adminToken fills o.AdminToken, when neither --admin-token nor WALLETCTL_ADMIN_TOKEN gave one,
+// with the one kept in the data folder (made now if there is none), and says where it is kept.
+func (o *ServeOptions) adminToken() (note string, err error) {
+	if o.AdminToken != "" {
+		return "", nil
+	}
+	// Loopback is not a credential (DESIGN section 10): a server always has a token.
+	if err := os.MkdirAll(o.Data, 0o700); err != nil {
+		return "", err
+	}
+	tok, created, err := admintoken.LoadOrCreate(o.Data, "wct_")
+	if err != nil {
+		return "", err
+	}
+	o.AdminToken, note = tok, "kept in "+filepath.Join(o.Data, admintoken.FileName)
+	if created {
+		note = "made now and " + note
+	}
+	return note, nil
+}
+
+// serveHTTP serves h on ln until ctx is done, then shuts down, waiting at most wait for the
+// requests in flight.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, wait time.Duration) error {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// A call may wait for a slow remote bank (its client gives up after 5 s, per retry).
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // tenantSettings are the wallet rules of the tenants serve creates: the sandbox's, with the

@@ -2,8 +2,6 @@ package cli_test
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -98,26 +96,15 @@ func (p *servedProcess) stop(t *testing.T) int {
 // exeEnv runs the binary as a separate process with extra environment.
 func exeEnv(t *testing.T, env []string, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
-	cmd.Dir = t.TempDir() // so that an embedded sandbox, if one were opened by mistake, shows up here
-	cmd.Env = append(os.Environ(), append([]string{"NO_COLOR="}, env...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
+	dir := t.TempDir() // so that an embedded sandbox, if one were opened by mistake, shows up here
+	r, err := process(t, 60*time.Second, dir, shellEnv(env...), stdin, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(cmd.Dir, ".walletctl")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, ".walletctl")); err == nil {
 		t.Errorf("%v opened an embedded sandbox with --backend", args)
 	}
-	return result{code, out.String(), errOut.String()}
+	return r
 }
 
 // TestServeEndToEnd starts the real `walletctl serve`, drives it with `walletctl --backend` as
@@ -129,19 +116,12 @@ func TestServeEndToEnd(t *testing.T) {
 	srvEnv := []string{"WALLETCTL_ADMIN_TOKEN=e2e-admin-token"}
 	p := startServe(t, srvEnv, "--data", data, "--tenant-key", key, "--seed", "11", "--customers", "20")
 	env := []string{"WALLETCTL_BACKEND=" + p.url, "WALLETCTL_API_KEY=" + key}
-	must := func(r result) result {
-		t.Helper()
-		if r.code != 0 {
-			t.Fatal(r)
-		}
-		return r
-	}
 
 	// The same flow, remote and embedded, prints the same thing.
-	remote := must(exeEnv(t, env, "", "flow", "open-wallet", "-o", "json"))
+	remote := succeeded(t, exeEnv(t, env, "", "flow", "open-wallet", "-o", "json"))
 	home := t.TempDir()
-	must(exe(t, home, "", "sandbox", "init", "--seed", "11", "--customers", "20"))
-	local := must(exe(t, home, "", "flow", "open-wallet", "-o", "json"))
+	succeeded(t, exe(t, home, "", "sandbox", "init", "--seed", "11", "--customers", "20"))
+	local := succeeded(t, exe(t, home, "", "flow", "open-wallet", "-o", "json"))
 	if remote.out != local.out {
 		t.Fatalf("flow open-wallet differs:\n--- remote\n%s\n--- embedded\n%s", remote.out, local.out)
 	}
@@ -156,24 +136,24 @@ func TestServeEndToEnd(t *testing.T) {
 		!strings.Contains(r.errOut, "PASSWORD_WRONG") {
 		t.Fatalf("pay with a wrong password: %s", r)
 	}
-	must(exeEnv(t, env, pw+"\n", "--as", "u1", "topup", "--card", "c1", "--amount", "50", "--password-stdin"))
-	must(exeEnv(t, env, pw+"\n", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--password-stdin"))
-	if r := must(exeEnv(t, env, "", "--as", "u1", "balance")); !strings.Contains(r.out, "45.00 CNY") {
+	succeeded(t, exeEnv(t, env, pw+"\n", "--as", "u1", "topup", "--card", "c1", "--amount", "50", "--password-stdin"))
+	succeeded(t, exeEnv(t, env, pw+"\n", "--as", "u1", "pay", "--merchant", "m-cafe", "--amount", "5", "--password-stdin"))
+	if r := succeeded(t, exeEnv(t, env, "", "--as", "u1", "balance")); !strings.Contains(r.out, "45.00 CNY") {
 		t.Fatalf("balance:\n%s", r)
 	}
 	// Bank commands reach the tenant's bank through the server.
-	if r := must(exeEnv(t, env, "", "bank", "journal", "-o", "json")); !strings.Contains(r.out, `"debit"`) {
+	if r := succeeded(t, exeEnv(t, env, "", "bank", "journal", "-o", "json")); !strings.Contains(r.out, `"debit"`) {
 		t.Fatalf("bank journal:\n%s", r)
 	}
 	clock := func() time.Time {
 		var v struct{ Now time.Time }
-		if err := json.Unmarshal([]byte(must(exeEnv(t, env, "", "clock", "show", "-o", "json")).out), &v); err != nil {
+		if err := json.Unmarshal([]byte(succeeded(t, exeEnv(t, env, "", "clock", "show", "-o", "json")).out), &v); err != nil {
 			t.Fatal(err)
 		}
 		return v.Now
 	}
 	before := clock()
-	must(exeEnv(t, env, "", "clock", "advance", "2h"))
+	succeeded(t, exeEnv(t, env, "", "clock", "advance", "2h"))
 	if d := clock().Sub(before); d != 2*time.Hour {
 		t.Fatalf("clock advance 2h moved the tenant's clock by %s", d)
 	}
@@ -217,10 +197,10 @@ func TestServeEndToEnd(t *testing.T) {
 	// A restart on the same data keeps the tenant, its key, its wallet and its clock.
 	p2 := startServe(t, srvEnv, "--data", data, "--tenant-key", key)
 	env2 := []string{"WALLETCTL_BACKEND=" + p2.url, "WALLETCTL_API_KEY=" + key}
-	if r := must(exeEnv(t, env2, "", "--as", "u1", "balance")); !strings.Contains(r.out, "45.00 CNY") {
+	if r := succeeded(t, exeEnv(t, env2, "", "--as", "u1", "balance")); !strings.Contains(r.out, "45.00 CNY") {
 		t.Fatalf("balance after restart:\n%s", r)
 	}
-	if r := must(exeEnv(t, env2, "", "bank", "journal", "-o", "json")); !strings.Contains(r.out, `"debit"`) {
+	if r := succeeded(t, exeEnv(t, env2, "", "bank", "journal", "-o", "json")); !strings.Contains(r.out, `"debit"`) {
 		t.Fatalf("the bank's state was not kept across the restart:\n%s", r)
 	}
 	if code := p2.stop(t); code != 0 {

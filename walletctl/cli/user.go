@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -9,113 +10,90 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
-func (a *app) userCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "user",
-		Short: "Wallet accounts: register, show, list, set status",
-	}
-	var phone string
-	register := &cobra.Command{
-		Use:   "register --phone P",
-		Short: "Register a wallet account with a mobile phone; prints its id",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if phone == "" {
-				return invalidArg("walletctl user register --phone 13800138000", "--phone is required")
-			}
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := svc.Register(ctx, phone)
-			if err != nil {
-				return err
-			}
-			// The bare id, so that scripts can capture it: U=$(walletctl user register --phone P).
-			a.out.Message(u, "%s", u.ID)
-			return nil
-		},
-	}
-	register.Flags().StringVar(&phone, "phone", "", "mobile phone number (11 digits)")
+// UserRegisterOptions are user register's inputs.
+type UserRegisterOptions struct {
+	*Factory
+	Phone string // the new account's mobile phone
+}
 
-	show := &cobra.Command{
-		Use:               "show [USER]",
-		Short:             "Show a user (default: --as)",
-		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: a.completeUsersArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			var u *walletctl.User
-			if len(args) == 1 {
-				svc, err := a.service(ctx)
-				if err != nil {
-					return err
-				}
-				if u, err = svc.User(ctx, args[0]); err != nil {
-					return err
-				}
-			} else {
-				var err error
-				if _, u, err = a.actor(ctx); err != nil {
-					return err
-				}
-			}
-			a.printUser(u)
-			return nil
-		},
-	}
+// NewCmdUserRegister is `user register`.
+func NewCmdUserRegister(f *Factory, runF func(context.Context, *UserRegisterOptions) error) *cobra.Command {
+	opts := &UserRegisterOptions{Factory: f}
+	return newFlagCmd(&cobra.Command{Use: "register --phone P", Short: "Register a wallet account with a mobile phone; prints its id"},
+		opts, requiredFlag{&opts.Phone, "phone", "mobile phone number (11 digits)", "walletctl user register --phone 13800138000"}, runF, userRegisterRun)
+}
 
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List every user",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			svc, err := a.service(ctx)
-			if err != nil {
-				return err
-			}
-			users, err := svc.Users(ctx)
-			if err != nil {
-				return err
-			}
-			rows := make([]table.Row, len(users))
-			for i, u := range users {
-				rows[i] = table.Row{u.ID, u.Phone, u.Status, classLabel(u.Class), yesNo(u.Verified), u.NameMasked, yesNo(u.PasswordSet)}
-			}
-			a.out.List(users, []string{"ID", "PHONE", "STATUS", "CLASS", "VERIFIED", "NAME", "PASSWORD"}, rows)
-			return nil
-		},
-	}
+func userRegisterRun(ctx context.Context, o *UserRegisterOptions) error {
+	return withServiceOf(ctx, o.Factory, walletctl.Service.Register, o.Phone, func(u *walletctl.User) {
+		// The bare id, so that scripts can capture it: U=$(walletctl user register --phone P).
+		o.Out.Message(u, "%s", u.ID)
+	})
+}
 
-	setStatus := &cobra.Command{
-		Use:       "set-status normal|restricted|frozen",
-		Short:     "Set the --as user's account status (an admin action)",
+// UserShowOptions are user show's inputs.
+type UserShowOptions struct {
+	*Factory
+	User string // the USER argument; "" for --as
+}
+
+// NewCmdUserShow is `user show`.
+func NewCmdUserShow(f *Factory, runF func(context.Context, *UserShowOptions) error) *cobra.Command {
+	opts := &UserShowOptions{Factory: f}
+	return newCmd(&cobra.Command{Use: "show [USER]", Short: "Show a user (default: --as)", Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: firstArg(f.app.completeUsers)}, opts, func(args []string) error {
+		if len(args) == 1 {
+			opts.User = args[0]
+		}
+		return nil
+	}, runF, userShowRun)
+}
+
+func userShowRun(ctx context.Context, o *UserShowOptions) error {
+	if o.User != "" {
+		return withServiceOf(ctx, o.Factory, walletctl.Service.User, o.User, o.Out.User)
+	}
+	_, u, err := o.Actor(ctx)
+	if err != nil {
+		return err
+	}
+	o.Out.User(u)
+	return nil
+}
+
+// UserListOptions are user list's inputs.
+type UserListOptions struct{ *Factory }
+
+// NewCmdUserList is `user list`.
+func NewCmdUserList(f *Factory, runF func(context.Context, *UserListOptions) error) *cobra.Command {
+	return newViewCmd(&cobra.Command{Use: "list", Short: "List every user"}, &UserListOptions{Factory: f}, runF,
+		walletctl.Service.Users, (*Output).Users)
+}
+
+// UserSetStatusOptions are user set-status's inputs.
+type UserSetStatusOptions struct {
+	*Factory
+	Status walletctl.UserStatus
+}
+
+// NewCmdUserSetStatus is `user set-status`.
+func NewCmdUserSetStatus(f *Factory, runF func(context.Context, *UserSetStatusOptions) error) *cobra.Command {
+	opts := &UserSetStatusOptions{Factory: f}
+	return newCmd(&cobra.Command{Use: "set-status normal|restricted|frozen", Short: "Set the --as user's account status (an admin action)",
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{string(walletctl.StatusNormal), string(walletctl.StatusRestricted), string(walletctl.StatusFrozen)},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			st := walletctl.UserStatus(args[0])
-			switch st {
-			case walletctl.StatusNormal, walletctl.StatusRestricted, walletctl.StatusFrozen:
-			default:
-				return invalidArg("the status is one of normal, restricted, frozen", "unknown status %q", args[0])
-			}
-			svc, u, err := a.actor(ctx)
-			if err != nil {
-				return err
-			}
-			u, err = svc.SetUserStatus(ctx, u.ID, st)
-			if err != nil {
-				return err
-			}
-			a.out.Message(u, "%s is now %s", u.ID, u.Status)
+	}, opts, func(args []string) error {
+		switch opts.Status = walletctl.UserStatus(args[0]); opts.Status {
+		case walletctl.StatusNormal, walletctl.StatusRestricted, walletctl.StatusFrozen:
 			return nil
-		},
-	}
-	cmd.AddCommand(register, show, list, setStatus, a.userOpenIDCmd())
-	return cmd
+		}
+		return invalidArg("the status is one of normal, restricted, frozen", "unknown status %q", args[0])
+	}, runF, userSetStatusRun)
+}
+
+func userSetStatusRun(ctx context.Context, o *UserSetStatusOptions) error {
+	return asUser(ctx, o.Factory, func(svc walletctl.Service, u *walletctl.User) (*walletctl.User, error) {
+		return svc.SetUserStatus(ctx, u.ID, o.Status)
+	}, func(u *walletctl.User) { o.Out.Message(u, "%s is now %s", u.ID, u.Status) })
 }
 
 func classLabel(c walletctl.AccountClass) string {
@@ -132,8 +110,9 @@ func classLabel(c walletctl.AccountClass) string {
 	return fmt.Sprint(int(c))
 }
 
-func (a *app) printUser(u *walletctl.User) {
-	a.out.Record(u, []kv{
+// User shows one user: the real name and ID number masked.
+func (o *Output) User(u *walletctl.User) {
+	o.Record(u, []kv{
 		{"ID", u.ID},
 		{"PHONE", u.Phone},
 		{"STATUS", u.Status},
@@ -144,4 +123,11 @@ func (a *app) printUser(u *walletctl.User) {
 		{"PASSWORD SET", yesNo(u.PasswordSet)},
 		{"CREATED", ts(u.CreatedAt)},
 	})
+}
+
+// Users lists users.
+func (o *Output) Users(users []walletctl.User) {
+	o.List(users, []string{"ID", "PHONE", "STATUS", "CLASS", "VERIFIED", "NAME", "PASSWORD"}, rowsOf(users, func(u walletctl.User) table.Row {
+		return table.Row{u.ID, u.Phone, u.Status, classLabel(u.Class), yesNo(u.Verified), u.NameMasked, yesNo(u.PasswordSet)}
+	}))
 }

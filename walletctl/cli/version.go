@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"runtime"
 	"runtime/debug"
 
@@ -45,15 +46,15 @@ func buildVersion() versionInfo {
 	return v
 }
 
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version, commit and Go version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+// VersionOptions are version's inputs: none.
+type VersionOptions struct{ *Factory }
+
+// NewCmdVersion is `version`.
+func NewCmdVersion(f *Factory, runF func(context.Context, *VersionOptions) error) *cobra.Command {
+	return newCmd(&cobra.Command{Use: "version", Short: "Print the version, commit and Go version"}, &VersionOptions{Factory: f}, nil, runF,
+		func(_ context.Context, o *VersionOptions) error {
 			v := buildVersion()
-			a.out.Message(v, "walletctl %s (commit %s, %s)", v.Version, v.Commit, v.Go)
+			o.Out.Message(v, "walletctl %s (commit %s, %s)", v.Version, v.Commit, v.Go)
 			return nil
-		},
-	}
+		})
 }

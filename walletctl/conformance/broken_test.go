@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
@@ -14,8 +13,7 @@ import (
 	"testing"
 
 	"github.com/walletctl/walletctl/bankapi"
-	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/testworld"
 )
 
 // brokenBank is a deliberately wrong implementation of the protocol: the real bankmock handler
@@ -127,11 +125,10 @@ func TestBrokenBanksFailTheirChecks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Break, func(t *testing.T) {
-			eng := bankmock.New(bankmock.Config{Seed: 7, Customers: 5})
-			srv := server.New(eng, server.Options{AdminToken: testAdminToken})
-			ts := httptest.NewServer(&brokenBank{next: srv, break_: c.Break, seen: map[string]int{}})
-			defer func() { srv.ReleaseHangs(); ts.Close() }()
-			rep := RunBank(context.Background(), testConfig(ts.URL))
+			bank := newBank(t, testworld.WrapHandler(func(h http.Handler) http.Handler {
+				return &brokenBank{next: h, break_: c.Break, seen: map[string]int{}}
+			}))
+			rep := RunBank(context.Background(), testConfig(bank.URL))
 			gotFail, gotNA := rep.Names(Fail), rep.Names(NA)
 			if !slices.Equal(gotFail, c.Fail) || !slices.Equal(gotNA, c.NA) {
 				var b strings.Builder

@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/cli"
 	"github.com/walletctl/walletctl/walletctl/conformance"
@@ -34,18 +32,15 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestCommandBank(t *testing.T) {
-	eng := bankmock.New(bankmock.Config{Seed: 3, Customers: 2})
-	srv := server.New(eng, server.Options{AdminToken: testAdminToken})
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	bank := testworld.NewBank(t, testworld.Seed(3), testworld.Customers(2), testworld.Loopback(testAdminToken))
 
-	code, out, errOut := run(t, "conformance", "bank", "--url", ts.URL, "--admin-token", testAdminToken, "--run-id", "cmd1")
+	code, out, errOut := run(t, "conformance", "bank", "--url", bank.URL, "--admin-token", testAdminToken, "--run-id", "cmd1")
 	if code != 0 || !strings.Contains(out, fmt.Sprintf("%d passed, 0 failed, 0 n/a", len(conformance.BankChecks))) || !strings.Contains(out, "statement.totals") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 
 	// JSON for scripts; a second run on the same server with another run ID passes too.
-	code, out, errOut = run(t, "conformance", "bank", "--url", ts.URL, "--admin-token", testAdminToken, "--run-id", "cmd2", "-o", "json")
+	code, out, errOut = run(t, "conformance", "bank", "--url", bank.URL, "--admin-token", testAdminToken, "--run-id", "cmd2", "-o", "json")
 	var rep struct {
 		OK     bool                `json:"ok"`
 		RunID  string              `json:"run_id"`
@@ -57,8 +52,8 @@ func TestCommandBank(t *testing.T) {
 
 	// Nothing listening: checks fail, the exit code is 11 (CONFORMANCE_FAILED: checks failed, not
 	// an internal error) and stderr names the failed checks.
-	ts.Close()
-	code, out, errOut = run(t, "conformance", "bank", "--url", ts.URL, "--admin-token", testAdminToken, "--timeout", "500ms")
+	bank.HTTP.Close()
+	code, out, errOut = run(t, "conformance", "bank", "--url", bank.URL, "--admin-token", testAdminToken, "--timeout", "500ms")
 	if code != 11 || !strings.Contains(errOut, "CONFORMANCE_FAILED") || !strings.Contains(errOut, "conformance check(s) failed: healthz") || !strings.Contains(out, "fail") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}

@@ -26,16 +26,7 @@ func TestWalletServe(t *testing.T) {
 	cfg := testConfig(url)
 	cfg.APIKey = key
 	rep := RunWallet(context.Background(), cfg)
-	var names []string
-	for _, c := range rep.Checks {
-		names = append(names, c.Name)
-		if c.Status != Pass {
-			t.Errorf("%s: %s: %s", c.Name, c.Status, c.Detail)
-		}
-	}
-	if !slices.Equal(names, WalletChecks) {
-		t.Errorf("checks run %v\nwant %v", names, WalletChecks)
-	}
+	passedAll(t, rep, WalletChecks)
 	if t.Failed() {
 		var b strings.Builder
 		rep.WriteTable(&b, false)

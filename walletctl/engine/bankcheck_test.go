@@ -1,15 +1,15 @@
-package engine
+package engine_test
 
 import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/engine"
 )
 
 // liar is a bank that answers about money with someone else's record: the shape of the bug where
@@ -46,9 +46,11 @@ func (l *liar) ConfirmBinding(ctx context.Context, id, otp string) (*bankapi.Agr
 }
 
 func newLiarWorld(t *testing.T) (*world, *liar) {
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	l := &liar{Engine: bankmock.New(bankmock.Config{Seed: 7, Customers: 5, Clock: clock, ClientTimeout: 200 * time.Millisecond})}
-	return newWorldWith(t, clock, l, l.Engine, walletctl.SandboxSettings()), l
+	var l *liar
+	w := newWorld(t, func(c *testworld.Config) {
+		c.WrapAPI = func(b *testworld.Bank) bankapi.API { l = &liar{Engine: b.Mock}; return l }
+	})
+	return w, l
 }
 
 // Every field of a money answer is compared with what was sent; any difference leaves the txn
@@ -67,31 +69,31 @@ func TestDebitAnswerMismatchStaysPending(t *testing.T) {
 		t.Run(field, func(t *testing.T) {
 			w, l := newLiarWorld(t)
 			c := card("ok")
-			u, cid := w.ready(c)
+			u, cid := w.OpenWallet(c).IDs()
 			l.debit = lie
-			tx, err := w.eng.TopUp(w.ctx, u, cid, 5000, pw)
+			tx, err := w.Engine.TopUp(w.Ctx, u, cid, 5000, pw)
 			e := code(t, err, walletctl.CodeBankAnswerMismatch)
 			if tx == nil || tx.Status != walletctl.TxnPending || e.Details["txn_id"] != tx.ID || !strings.Contains(e.Message, field) {
 				t.Fatalf("top-up: %+v, %s %v", tx, e.Message, e.Details)
 			}
-			if b := must[*walletctl.Balance](t)(w.eng.Balance(w.ctx, u)); b.Available != 0 || b.Pending != 5000 {
+			if b := must[*walletctl.Balance](t)(w.Engine.Balance(w.Ctx, u)); b.Available != 0 || b.Pending != 5000 {
 				t.Fatalf("balance %+v", b)
 			}
 			// The bank keeps lying to the status query: reconcile reports it and settles nothing.
 			l.query = lie
-			rep := must[*walletctl.ReconcileReport](t)(w.eng.Reconcile(w.ctx, ""))
+			rep := must[*walletctl.ReconcileReport](t)(w.Engine.Reconcile(w.Ctx, ""))
 			if rep.Checked != 1 || rep.Settled != 0 || rep.StillPending != 1 || len(rep.Mismatches) == 0 {
 				t.Fatalf("report %+v", rep)
 			}
-			got := must[*walletctl.Txn](t)(w.eng.Transaction(w.ctx, u, tx.ID))
-			if got.Status != walletctl.TxnPending || w.balance(u) != 0 || !strings.Contains(got.Note, "did not match") {
+			got := must[*walletctl.Txn](t)(w.Engine.Transaction(w.Ctx, u, tx.ID))
+			if got.Status != walletctl.TxnPending || w.Balance(u) != 0 || !strings.Contains(got.Note, "did not match") {
 				t.Fatalf("after reconcile: %+v", got)
 			}
 			// Once the bank answers truthfully, the same reconcile settles it.
 			l.query = nil
-			rep = must[*walletctl.ReconcileReport](t)(w.eng.Reconcile(w.ctx, ""))
-			if rep.Settled != 1 || len(rep.Mismatches) != 0 || w.balance(u) != 5000 {
-				t.Fatalf("honest report %+v, balance %d", rep, w.balance(u))
+			rep = must[*walletctl.ReconcileReport](t)(w.Engine.Reconcile(w.Ctx, ""))
+			if rep.Settled != 1 || len(rep.Mismatches) != 0 || w.Balance(u) != 5000 {
+				t.Fatalf("honest report %+v, balance %d", rep, w.Balance(u))
 			}
 		})
 	}
@@ -102,15 +104,17 @@ func TestDebitAnswerMismatchStaysPending(t *testing.T) {
 func TestPendingNeverSettledFromAnotherRecord(t *testing.T) {
 	w, l := newLiarWorld(t)
 	c := card("ok")
-	u, cid := w.ready(c)
-	_, err := w.eng.TopUp(w.ctx, u, cid, 99999, pw) // 999.99: the magic hang, never processed
+	u, cid := w.OpenWallet(c).IDs()
+	_, err := w.Engine.TopUp(w.Ctx, u, cid, 99999, pw) // 999.99: the magic hang, never processed
 	code(t, err, walletctl.CodePending)
 	// The bank answers the query with another caller's 100.00 debit under the same key.
-	w.eng.bank = &keyThief{liar: l, rec: bankapi.Transaction{TxnID: "T999999", IdempotencyKey: "wlt-t1", Kind: bankapi.OpDebit,
-		Status: bankapi.TxnSucceeded, Amount: 10000, Currency: "CNY", Agreement: "agr_other", Bank: "ICBC", CardLast4: "0018"}}
-	rep := must[*walletctl.ReconcileReport](t)(w.eng.Reconcile(w.ctx, ""))
-	if rep.Settled != 0 || rep.StillPending != 1 || len(rep.Mismatches) == 0 || w.balance(u) != 0 {
-		t.Fatalf("report %+v, balance %d", rep, w.balance(u))
+	w.Engine = w.NewEngine(nil, 1, func(c *engine.Config) {
+		c.Bank = &keyThief{liar: l, rec: bankapi.Transaction{TxnID: "T999999", IdempotencyKey: "wlt-t1", Kind: bankapi.OpDebit,
+			Status: bankapi.TxnSucceeded, Amount: 10000, Currency: "CNY", Agreement: "agr_other", Bank: "ICBC", CardLast4: "0018"}}
+	})
+	rep := must[*walletctl.ReconcileReport](t)(w.Engine.Reconcile(w.Ctx, ""))
+	if rep.Settled != 0 || rep.StillPending != 1 || len(rep.Mismatches) == 0 || w.Balance(u) != 0 {
+		t.Fatalf("report %+v, balance %d", rep, w.Balance(u))
 	}
 }
 
@@ -129,13 +133,11 @@ func (k *keyThief) Transaction(ctx context.Context, key string) (*bankapi.Transa
 func TestConfirmForAnotherCardRefused(t *testing.T) {
 	w, l := newLiarWorld(t)
 	c := card("ok")
-	u := w.verified(c)
+	p := w.PendingBinding(c)
 	l.bind = func(a *bankapi.Agreement) { a.CardLast4 = "9999" }
-	b := must[*walletctl.CardBinding](t)(w.eng.BindCard(w.ctx, u, c.CardNo, c.Phone))
-	otp := must[string](t)(w.admin.LastOTP(w.ctx, c.Phone))
-	_, err := w.eng.ConfirmCard(w.ctx, u, b.BindingID, otp)
+	_, err := w.Engine.ConfirmCard(w.Ctx, p.User.ID, p.Binding.BindingID, p.OTP)
 	code(t, err, walletctl.CodeBankAnswerMismatch)
-	if cards := must[[]walletctl.Card](t)(w.eng.Cards(w.ctx, u)); len(cards) != 0 {
+	if cards := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, p.User.ID)); len(cards) != 0 {
 		t.Fatalf("cards %+v", cards)
 	}
 }

@@ -1,9 +1,9 @@
-package engine
+package engine_test
 
 import (
 	"testing"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -31,14 +31,14 @@ func BenchmarkCardPayment(b *testing.B) {
 		hash walletctl.HashParams
 	}{{"production", walletctl.ProductionHash}, {"sandbox", walletctl.SandboxHash}} {
 		b.Run(tc.name, func(b *testing.B) {
-			w := newWorld(b, func(s *walletctl.Settings, _ *bankmock.Config) {
+			w := newWorld(b, testworld.Settings(func(s *walletctl.Settings) {
 				s.PasswordHash, s.VelocityMax, s.DailyLimit = tc.hash, 0, 0
-			})
-			u, cid := w.ready(card("ok"))
+			}))
+			u, cid := w.OpenWallet(card("ok")).IDs()
 			req := walletctl.PayRequest{UserID: u, Merchant: "m-cafe", Amount: 1, Source: "card:" + cid, Password: pw}
 			b.Run("serial", func(b *testing.B) {
 				for b.Loop() {
-					if _, err := w.eng.Pay(w.ctx, req); err != nil {
+					if _, err := w.Engine.Pay(w.Ctx, req); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -50,7 +50,7 @@ func BenchmarkCardPayment(b *testing.B) {
 				b.SetParallelism(4)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if _, err := w.eng.Pay(w.ctx, req); err != nil {
+						if _, err := w.Engine.Pay(w.Ctx, req); err != nil {
 							b.Error(err)
 							return
 						}

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"slices"
@@ -14,8 +14,8 @@ func TestBindCardFailures(t *testing.T) {
 	ok := card("ok")
 	other := card("no_funds")
 	// Same ID, different name; same name, different ID: each field mismatches on its own.
-	sameID := w.customer(bankapi.Customer{Bank: "CCB", Name: ok.Name + "明", IDNo: ok.IDNo, Phone: ok.Phone, Balance: 1000})
-	sameName := w.customer(bankapi.Customer{Bank: "CCB", Name: ok.Name, IDNo: other.IDNo, Phone: ok.Phone, Balance: 1000})
+	sameID := w.AddCustomer(bankapi.Customer{Bank: "CCB", Name: ok.Name + "明", IDNo: ok.IDNo, Phone: ok.Phone, Balance: 1000})
+	sameName := w.AddCustomer(bankapi.Customer{Bank: "CCB", Name: ok.Name, IDNo: other.IDNo, Phone: ok.Phone, Balance: 1000})
 
 	cases := []struct {
 		name     string
@@ -45,10 +45,10 @@ func TestBindCardFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u, seen := users[tc.holder.IDNo]
 			if !seen {
-				u = w.verified(tc.holder)
+				u = w.Verified(tc.holder).ID
 				users[tc.holder.IDNo] = u
 			}
-			_, err := w.eng.BindCard(w.ctx, u, tc.cardNo, tc.phone)
+			_, err := w.Engine.BindCard(w.Ctx, u, tc.cardNo, tc.phone)
 			e := code(t, err, tc.code)
 			if tc.fields != nil && !slices.Equal(e.Details["fields"].([]string), tc.fields) {
 				t.Errorf("fields %v, want %v", e.Details["fields"], tc.fields)
@@ -68,8 +68,8 @@ func TestBindCardFailures(t *testing.T) {
 
 func TestBindNeedsKYC(t *testing.T) {
 	w := newWorld(t)
-	u := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000001"))
-	_, err := w.eng.BindCard(w.ctx, u.ID, card("ok").CardNo, card("ok").Phone)
+	u := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, "13900000001"))
+	_, err := w.Engine.BindCard(w.Ctx, u.ID, card("ok").CardNo, card("ok").Phone)
 	e := code(t, err, walletctl.CodeKYCRequired)
 	if !strings.Contains(e.Hint, "real-name") {
 		t.Errorf("hint: %s", e.Hint)
@@ -81,9 +81,9 @@ func TestBindNetworkDropThenRetry(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			w := newWorld(t)
 			c := card("ok")
-			u := w.verified(c)
-			must[*bankapi.Fault](t)(w.admin.AddFault(w.ctx, bankapi.Fault{Kind: kind, Op: bankapi.OpBind, First: 1}))
-			_, err := w.eng.BindCard(w.ctx, u, c.CardNo, c.Phone)
+			u := w.Verified(c).ID
+			must[*bankapi.Fault](t)(w.Admin.AddFault(w.Ctx, bankapi.Fault{Kind: kind, Op: bankapi.OpBind, First: 1}))
+			_, err := w.Engine.BindCard(w.Ctx, u, c.CardNo, c.Phone)
 			want := walletctl.CodeNetwork
 			if kind == bankapi.FaultHTTPError {
 				want = walletctl.CodeBankUnavailable
@@ -97,8 +97,8 @@ func TestBindNetworkDropThenRetry(t *testing.T) {
 				t.Errorf("fault detail: %v", e.Details)
 			}
 			// Retrying on a good network works.
-			cid := w.bind(u, c)
-			if cards := must[[]walletctl.Card](t)(w.eng.Cards(w.ctx, u)); len(cards) != 1 || cards[0].ID != cid {
+			cid := w.Bind(u, c).ID
+			if cards := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, u)); len(cards) != 1 || cards[0].ID != cid {
 				t.Fatalf("cards: %+v", cards)
 			}
 		})
@@ -108,65 +108,64 @@ func TestBindNetworkDropThenRetry(t *testing.T) {
 func TestConfirmCard(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
-	u := w.verified(c)
-	b := must[*walletctl.CardBinding](t)(w.eng.BindCard(w.ctx, u, c.CardNo, c.Phone))
+	p := w.PendingBinding(c)
+	u, b, otp := p.User.ID, p.Binding, p.OTP
 	if b.BindingID != "b1" || b.Bank != "ICBC" || b.PhoneMasked != "138****8000" || strings.Contains(b.CardMasked, c.CardNo[6:14]) {
 		t.Fatalf("binding: %+v", b)
 	}
-	otp := must[string](t)(w.admin.LastOTP(w.ctx, c.Phone))
 	wrong := "000000"
 	if otp == wrong {
 		wrong = "111111"
 	}
-	_, err := w.eng.ConfirmCard(w.ctx, u, b.BindingID, wrong)
+	_, err := w.Engine.ConfirmCard(w.Ctx, u, b.BindingID, wrong)
 	e := code(t, err, walletctl.CodeOTPInvalid)
 	if e.Details["remaining"] != 2 {
 		t.Errorf("remaining: %v", e.Details)
 	}
-	_, err = w.eng.ConfirmCard(w.ctx, "u9", b.BindingID, otp)
+	_, err = w.Engine.ConfirmCard(w.Ctx, "u9", b.BindingID, otp)
 	code(t, err, walletctl.CodeNotFound)
-	cd := must[*walletctl.Card](t)(w.eng.ConfirmCard(w.ctx, u, b.BindingID, otp))
+	cd := must[*walletctl.Card](t)(w.Engine.ConfirmCard(w.Ctx, u, b.BindingID, otp))
 	if cd.ID != "c1" || cd.Bank != "ICBC" || cd.BankName == "" || cd.CardType != "debit" || cd.Last4 != c.CardNo[len(c.CardNo)-4:] ||
 		cd.CardMasked != c.CardNo[:4]+" **** **** "+cd.Last4 {
 		t.Fatalf("card: %+v", cd)
 	}
 	// Class II: ID + phone + bank card; the phone registered is the reserved one (a 4th check).
-	k := must[*walletctl.KYC](t)(w.eng.KYCStatus(w.ctx, u))
+	k := must[*walletctl.KYC](t)(w.Engine.KYCStatus(w.Ctx, u))
 	if k.Class != 2 || len(k.Checks) != 4 || k.LimitFen != 10_000_000 {
 		t.Fatalf("kyc: %+v", k)
 	}
 	// Binding the same card again is refused before the bank is asked.
-	_, err = w.eng.BindCard(w.ctx, u, c.CardNo, c.Phone)
+	_, err = w.Engine.BindCard(w.Ctx, u, c.CardNo, c.Phone)
 	code(t, err, walletctl.CodeAlreadyExists)
 
 	// Too many wrong codes expire the binding.
-	c2 := w.customer(bankapi.Customer{Bank: "CCB", Name: c.Name, IDNo: c.IDNo, Phone: c.Phone, Balance: 1000})
-	b2 := must[*walletctl.CardBinding](t)(w.eng.BindCard(w.ctx, u, c2.CardNo, c2.Phone))
+	c2 := w.AddCustomer(bankapi.Customer{Bank: "CCB", Name: c.Name, IDNo: c.IDNo, Phone: c.Phone, Balance: 1000})
+	b2 := must[*walletctl.CardBinding](t)(w.Engine.BindCard(w.Ctx, u, c2.CardNo, c2.Phone))
 	for i, want := range []string{walletctl.CodeOTPInvalid, walletctl.CodeOTPInvalid, walletctl.CodeOTPInvalid, walletctl.CodeNotFound} {
-		_, err := w.eng.ConfirmCard(w.ctx, u, b2.BindingID, wrong)
+		_, err := w.Engine.ConfirmCard(w.Ctx, u, b2.BindingID, wrong)
 		if got := walletctl.ErrorCode(err); got != want && !(i == 2 && got == walletctl.CodeOTPExpired) {
 			t.Fatalf("attempt %d: %s, want %s", i+1, got, want)
 		}
 	}
 	// Bound at a second bank: five checks, class III.
-	cid2 := w.bind(u, c2)
-	k = must[*walletctl.KYC](t)(w.eng.KYCStatus(w.ctx, u))
+	cid2 := w.Bind(u, c2).ID
+	k = must[*walletctl.KYC](t)(w.Engine.KYCStatus(w.Ctx, u))
 	if k.Class != 3 || len(k.Checks) != 5 {
 		t.Fatalf("kyc after second bank: %+v", k)
 	}
-	if err := w.eng.UnbindCard(w.ctx, u, cid2); err != nil {
+	if err := w.Engine.UnbindCard(w.Ctx, u, cid2); err != nil {
 		t.Fatal(err)
 	}
-	if cards := must[[]walletctl.Card](t)(w.eng.Cards(w.ctx, u)); len(cards) != 1 {
+	if cards := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, u)); len(cards) != 1 {
 		t.Fatalf("cards after unbind: %+v", cards)
 	}
-	code(t, w.eng.UnbindCard(w.ctx, u, cid2), walletctl.CodeNotFound)
+	code(t, w.Engine.UnbindCard(w.Ctx, u, cid2), walletctl.CodeNotFound)
 	if ev := w.events(u); !slices.Equal(ev, []string{"kyc_verified", "card_bound", "class_changed", "card_bound", "class_changed", "card_unbound"}) {
 		t.Fatalf("security log: %v", ev)
 	}
 	// The journal saw the unbind.
 	found := false
-	for _, j := range must[[]bankapi.JournalEntry](t)(w.admin.Journal(w.ctx)) {
+	for _, j := range must[[]bankapi.JournalEntry](t)(w.Admin.Journal(w.Ctx)) {
 		found = found || (j.Op == bankapi.OpUnbind && j.Outcome == "ok")
 	}
 	if !found {

@@ -100,7 +100,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	return &Engine{store: cfg.Store, bank: cfg.Bank, identity: cfg.Identity, clock: cfg.Clock,
 		set: cfg.Settings, prefix: cfg.BankKeyPrefix, entropy: cfg.Entropy, secret: cfg.SecretKey,
-		deliverer: cfg.Deliverer, realClock: cfg.RealClock}, nil
+		deliverer: withNotifyTimeout(cfg.Deliverer, cfg.Settings.NotifyTimeout.D()), realClock: cfg.RealClock}, nil
 }
 
 // CardHash is the keyed hash under which this wallet keeps a card number (harnesses that match

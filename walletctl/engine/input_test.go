@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/engine"
 )
 
 // Input that cannot be written safely is refused with INVALID_ARGUMENT naming the field: notify
@@ -15,11 +16,10 @@ import (
 // goes through.
 func TestUnsafeInputRefused(t *testing.T) {
 	w := newWorld(t)
-	u, c := w.ready(card("ok"))
-	must[*walletctl.Txn](t)(w.eng.TopUp(w.ctx, u, c, 100_00, pw))
+	u := w.OpenWallet(card("ok"), 100_00).User.ID
 	m := w.merchant()
 	paid := w.native(m.ID, "input-paid-1", 10_00)
-	must[*walletctl.Order](t)(w.eng.PayOrder(w.ctx, walletctl.PayOrderRequest{UserID: u, Ref: paid.CodeURL, Password: pw}))
+	must[*walletctl.Order](t)(w.Engine.PayOrder(w.Ctx, walletctl.PayOrderRequest{UserID: u, Ref: paid.CodeURL, Password: pw}))
 
 	field := func(t *testing.T, err error, want string) {
 		t.Helper()
@@ -33,54 +33,54 @@ func TestUnsafeInputRefused(t *testing.T) {
 		"http:opaque", "//no-scheme/x", "http://user:pw@127.0.0.1/x", "http://127.0.0.1:99999/x", "notify"} {
 		t.Run(fmt.Sprintf("notify_url %.30q", bad), func(t *testing.T) {
 			order := walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "input-url-1", Description: "tea", Amount: 1_00, NotifyURL: bad}
-			_, err := w.eng.CreateOrder(w.ctx, order)
+			_, err := w.Engine.CreateOrder(w.Ctx, order)
 			field(t, err, "notify_url")
 			for _, tt := range []string{"JSAPI", "APP", "MWEB"} {
 				o := order
 				o.TradeType, o.PayerOpenID = tt, "o-any"
-				_, err := w.eng.CreateOrder(w.ctx, o)
+				_, err := w.Engine.CreateOrder(w.Ctx, o)
 				field(t, err, "notify_url")
 			}
-			_, err = w.eng.CodePay(w.ctx, walletctl.CodePayRequest{MchID: m.ID, OutTradeNo: "input-url-2", Description: "tea", Amount: 1_00,
+			_, err = w.Engine.CodePay(w.Ctx, walletctl.CodePayRequest{MchID: m.ID, OutTradeNo: "input-url-2", Description: "tea", Amount: 1_00,
 				NotifyURL: bad, AuthCode: "134567890123456789"})
 			field(t, err, "notify_url")
-			_, err = w.eng.Refund(w.ctx, walletctl.RefundRequest{MchID: m.ID, OutTradeNo: "input-paid-1", OutRefundNo: "input-refund-1", Amount: 1_00,
+			_, err = w.Engine.Refund(w.Ctx, walletctl.RefundRequest{MchID: m.ID, OutTradeNo: "input-paid-1", OutRefundNo: "input-refund-1", Amount: 1_00,
 				NotifyURL: bad})
 			field(t, err, "notify_url")
-			field(t, w.eng.ForwardNotifications(w.ctx, bad, time.Minute), "url")
+			field(t, w.Engine.ForwardNotifications(w.Ctx, bad, time.Minute), "url")
 		})
 	}
 	// Exactly 256 bytes is v3's limit, and allowed.
 	ok := long[:walletctl.MaxNotifyURL]
-	must[*walletctl.Order](t)(w.eng.CreateOrder(w.ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "input-url-ok",
+	must[*walletctl.Order](t)(w.Engine.CreateOrder(w.Ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "input-url-ok",
 		Description: "tea", Amount: 1_00, NotifyURL: ok}))
 
 	for _, bad := range []string{"line\nforged", "cr\r", "tab\there", "nul\x00", "esc\x1b[31m", "del\x7f", "c1\u0085", "ls\u2028",
 		"ps\u2029", "bidi\u202e", "bad utf-8 \xff"} {
 		t.Run(fmt.Sprintf("text %q", bad), func(t *testing.T) {
-			_, err := w.eng.CreateOrder(w.ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "input-text-1",
+			_, err := w.Engine.CreateOrder(w.Ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "input-text-1",
 				Description: bad, Amount: 1_00})
 			field(t, err, "description")
-			_, err = w.eng.CreateOrder(w.ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "input-text-1",
+			_, err = w.Engine.CreateOrder(w.Ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "input-text-1",
 				Description: "tea", Attach: bad, Amount: 1_00})
 			field(t, err, "attach")
-			_, err = w.eng.CodePay(w.ctx, walletctl.CodePayRequest{MchID: m.ID, OutTradeNo: "input-text-2", Description: bad, Amount: 1_00,
+			_, err = w.Engine.CodePay(w.Ctx, walletctl.CodePayRequest{MchID: m.ID, OutTradeNo: "input-text-2", Description: bad, Amount: 1_00,
 				AuthCode: "134567890123456789"})
 			field(t, err, "description")
-			_, err = w.eng.Refund(w.ctx, walletctl.RefundRequest{MchID: m.ID, OutTradeNo: "input-paid-1", OutRefundNo: "input-refund-2",
+			_, err = w.Engine.Refund(w.Ctx, walletctl.RefundRequest{MchID: m.ID, OutTradeNo: "input-paid-1", OutRefundNo: "input-refund-2",
 				Amount: 1_00, Reason: bad})
 			field(t, err, "reason")
-			_, err = w.eng.CreateMerchant(w.ctx, walletctl.MerchantSpec{Name: bad})
+			_, err = w.Engine.CreateMerchant(w.Ctx, walletctl.MerchantSpec{Name: bad})
 			field(t, err, "name")
-			_, err = w.eng.CreateMerchant(w.ctx, walletctl.MerchantSpec{Name: "ok", Category: bad})
+			_, err = w.Engine.CreateMerchant(w.Ctx, walletctl.MerchantSpec{Name: "ok", Category: bad})
 			field(t, err, "category")
 		})
 	}
 	// Nothing of it was made, and ordinary text (CJK, emoji, punctuation) still is.
-	if orders := must[[]walletctl.Order](t)(w.eng.Orders(w.ctx, m.ID)); len(orders) != 2 {
+	if orders := must[[]walletctl.Order](t)(w.Engine.Orders(w.Ctx, m.ID)); len(orders) != 2 {
 		t.Fatalf("%d orders; want the 2 good ones", len(orders))
 	}
-	must[*walletctl.Merchant](t)(w.eng.CreateMerchant(w.ctx, walletctl.MerchantSpec{Name: "腾大QQ公仔店 «Café» 🧸, \"x\" `y`"}))
+	must[*walletctl.Merchant](t)(w.Engine.CreateMerchant(w.Ctx, walletctl.MerchantSpec{Name: "腾大QQ公仔店 «Café» 🧸, \"x\" `y`"}))
 }
 
 // billRow escapes whatever a field holds: a comma, a quote, a backquote, a line break or any
@@ -88,10 +88,10 @@ func TestUnsafeInputRefused(t *testing.T) {
 // row. It used to replace commas only, so a newline in a description forged a row.
 func TestBillRowEscapes(t *testing.T) {
 	for _, f := range []string{"plain", "a,b", "`lead", "in`side", "\"quoted\"", "line\r\nforged,`x", "tab\tnul\x00esc\x1b", "\u2028", "bad \xff"} {
-		row := billRow("`first", f, "last")
+		row := engine.BillRow("`first", f, "last")
 		cols := strings.Split(row, ",")
 		if len(cols) != 3 || strings.ContainsAny(row, "\r\n\t\x00\x1b\"\u2028") || strings.Count(row, "`") != 3 || !strings.HasPrefix(cols[1], "`") {
-			t.Errorf("billRow(%q) = %q: want 3 columns, each one backquote at its start, no control characters or quotes", f, row)
+			t.Errorf("engine.BillRow(%q) = %q: want 3 columns, each one backquote at its start, no control characters or quotes", f, row)
 		}
 	}
 }
@@ -101,17 +101,16 @@ func TestBillRowEscapes(t *testing.T) {
 // payment, each with the header's column count.
 func TestTradeBillRowsCannotBeForged(t *testing.T) {
 	w := newWorld(t)
-	u, c := w.ready(card("ok"))
-	must[*walletctl.Txn](t)(w.eng.TopUp(w.ctx, u, c, 100_00, pw))
+	u := w.OpenWallet(card("ok"), 100_00).User.ID
 	m := w.merchant()
 	for i, desc := range []string{"tea, `green` \"jasmine\", 2 bags", "legacy"} {
 		out := []string{"bill-forge-1", "bill-forge-2"}[i]
-		o := must[*walletctl.Order](t)(w.eng.CreateOrder(w.ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: out,
+		o := must[*walletctl.Order](t)(w.Engine.CreateOrder(w.Ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: out,
 			Description: desc, Attach: "k=v, `x`", Amount: 1_00}))
-		must[*walletctl.Order](t)(w.eng.PayOrder(w.ctx, walletctl.PayOrderRequest{UserID: u, Ref: o.CodeURL, Password: pw}))
+		must[*walletctl.Order](t)(w.Engine.PayOrder(w.Ctx, walletctl.PayOrderRequest{UserID: u, Ref: o.CodeURL, Password: pw}))
 	}
 	// As a store written before the check would hold it.
-	if err := w.store.Update(w.ctx, func(tx walletctl.StoreTx) error {
+	if err := w.Store.Update(w.Ctx, func(tx walletctl.StoreTx) error {
 		o, err := tx.FindOrder(walletctl.OrderKey{MchID: m.ID, OutTradeNo: "bill-forge-2"})
 		if err != nil {
 			return err
@@ -121,13 +120,13 @@ func TestTradeBillRowsCannotBeForged(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	bill := must[*walletctl.Bill](t)(w.eng.TradeBill(w.ctx, m.ID, "", "ALL"))
+	bill := must[*walletctl.Bill](t)(w.Engine.TradeBill(w.Ctx, m.ID, "", "ALL"))
 	lines := strings.Split(strings.TrimSuffix(bill.Content, "\r\n"), "\r\n")
 	// header, 2 rows, summary header, summary
 	if len(lines) != 5 || bill.Rows != 2 || strings.ContainsAny(strings.ReplaceAll(bill.Content, "\r\n", ""), "\r\n") {
 		t.Fatalf("bill of %d rows, %d lines:\n%s", bill.Rows, len(lines), bill.Content)
 	}
-	want := strings.Count(billHeader, ",") + 1
+	want := strings.Count(engine.BillHeader, ",") + 1
 	for _, l := range lines[1:3] {
 		cols := strings.Split(l, ",")
 		if len(cols) != want {

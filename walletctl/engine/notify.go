@@ -344,11 +344,8 @@ func (e *Engine) nextDelivery(ctx context.Context) (*walletctl.Notification, *wa
 				if f.EventType != "" && f.EventType != n.EventType || f.MchID != "" && f.MchID != n.MchID || f.First > 0 && f.Fired >= f.First {
 					continue
 				}
-				if f.Kind == walletctl.NotifyFaultDelay && n.DelayedTry == n.Tries+1 {
-					continue // this try was delayed already
-				}
-				if f.Kind == walletctl.NotifyFaultOutOfOrder && n.Tries > 0 {
-					continue // only a first delivery can be overtaken
+				if k, ok := walletctl.NotifyFaultKindOf(f.Kind); !ok || !k.Fires(n) {
+					continue // a kind this build lacks, or one that passes this try by
 				}
 				f.Fired++
 				if err := tx.SaveNotifyFault(f); err != nil {
@@ -360,13 +357,8 @@ func (e *Engine) nextDelivery(ctx context.Context) (*walletctl.Notification, *wa
 			if fault == nil {
 				return nil
 			}
-			switch fault.Kind {
-			case walletctl.NotifyFaultDelay:
-				next := n.NextAt.Add(fault.Delay)
-				n.NextAt, n.DelayedTry, again = &next, n.Tries+1, true
-				return tx.SaveNotification(n)
-			case walletctl.NotifyFaultOutOfOrder:
-				n.Held, again = true, true
+			if k, _ := walletctl.NotifyFaultKindOf(fault.Kind); k.Hold(fault, n) {
+				again = true // rescheduled: look for the next one due
 				return tx.SaveNotification(n)
 			}
 			return nil
@@ -395,36 +387,12 @@ func (e *Engine) attempt(ctx context.Context, n *walletctl.Notification, fault *
 		return nil, err
 	}
 	d := walletctl.Delivery{Notification: n, URL: url, APIv3Key: e.apiV3Key(n.MchID), Platform: pf, PublicKeyID: pubKeyMode}
-	kind := ""
 	if fault != nil {
-		kind = fault.Kind
-	}
-	var out []walletctl.NotifyAttempt
-	if kind == walletctl.NotifyFaultSignProbe {
-		probe := d
-		probe.Probe = true
-		a := e.deliverer.Deliver(ctx, probe)
-		a.Probe, a.Fault = true, kind
-		if a.OK {
-			a.Error = "the receiver accepted a signature probe (it must refuse a bad signature)"
+		if k, ok := walletctl.NotifyFaultKindOf(fault.Kind); ok {
+			return k.Send(ctx, d, e.deliverer), nil
 		}
-		a.OK = false // a probe never counts as the delivery
-		out = append(out, a)
 	}
-	a := e.deliverer.Deliver(ctx, d)
-	if kind != "" && kind != walletctl.NotifyFaultSignProbe {
-		a.Fault = kind
-	}
-	if kind == walletctl.NotifyFaultDropAck && a.OK {
-		a.OK, a.Error = false, "the receiver's answer was dropped (fault drop_ack): counted as failed"
-	}
-	out = append(out, a)
-	if kind == walletctl.NotifyFaultDuplicate {
-		dup := e.deliverer.Deliver(ctx, d)
-		dup.Fault = kind
-		out = append(out, dup)
-	}
-	return out, nil
+	return []walletctl.NotifyAttempt{e.deliverer.Deliver(ctx, d)}, nil
 }
 
 // flush delivers what fell due, after an operation that may have made events. Its failures are
@@ -434,4 +402,29 @@ func (e *Engine) flush(ctx context.Context) {
 	if e.deliverer != nil {
 		e.DeliverNotifications(context.WithoutCancel(ctx))
 	}
+}
+
+// timedDeliverer gives every delivery the wallet's notify_timeout, whatever sends it.
+type timedDeliverer struct {
+	walletctl.Deliverer
+	timeout time.Duration
+}
+
+func (t timedDeliverer) Deliver(ctx context.Context, d walletctl.Delivery) walletctl.NotifyAttempt {
+	if d.Timeout <= 0 {
+		d.Timeout = t.timeout
+	}
+	return t.Deliverer.Deliver(ctx, d)
+}
+
+// withNotifyTimeout wraps d (nil stays nil: no delivery at all); a zero timeout (settings made
+// in code without it) is v3's.
+func withNotifyTimeout(d walletctl.Deliverer, timeout time.Duration) walletctl.Deliverer {
+	if d == nil {
+		return nil
+	}
+	if timeout <= 0 {
+		timeout = walletctl.NotifyTimeout
+	}
+	return timedDeliverer{d, timeout}
 }

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"slices"
@@ -15,15 +15,15 @@ var malformed = []string{"12345", "abcdef", "１２３４５６", "12 456", " 38
 // right one still works after them and one wrong one still counts.
 func TestMalformedPasswordUsesNoAttempt(t *testing.T) {
 	w := newWorld(t)
-	u, cid := w.ready(card("ok"))
-	if _, err := w.eng.TopUp(w.ctx, u, cid, 10000, pw); err != nil {
+	u, cid := w.OpenWallet(card("ok")).IDs()
+	if _, err := w.Engine.TopUp(w.Ctx, u, cid, 10000, pw); err != nil {
 		t.Fatal(err)
 	}
 	moves := []func(p string) error{
-		func(p string) error { _, err := w.eng.TopUp(w.ctx, u, cid, 100, p); return err },
-		func(p string) error { _, err := w.eng.Withdraw(w.ctx, u, cid, 100, p); return err },
+		func(p string) error { _, err := w.Engine.TopUp(w.Ctx, u, cid, 100, p); return err },
+		func(p string) error { _, err := w.Engine.Withdraw(w.Ctx, u, cid, 100, p); return err },
 		func(p string) error {
-			_, err := w.eng.Pay(w.ctx, walletctl.PayRequest{UserID: u, Merchant: "m-cinema", Amount: 100, Password: p})
+			_, err := w.Engine.Pay(w.Ctx, walletctl.PayRequest{UserID: u, Merchant: "m-cinema", Amount: 100, Password: p})
 			return err
 		},
 	}
@@ -40,7 +40,7 @@ func TestMalformedPasswordUsesNoAttempt(t *testing.T) {
 		}
 	}
 	e := code(t, moves[0]("902741"), walletctl.CodePasswordWrong)
-	if e.Details["attempts_remaining"] != w.eng.set.PasswordMaxAttempts-1 {
+	if e.Details["attempts_remaining"] != w.Engine.Settings().PasswordMaxAttempts-1 {
 		t.Fatalf("attempts_remaining %v after malformed ones and one wrong", e.Details["attempts_remaining"])
 	}
 	if err := moves[0](pw); err != nil {
@@ -55,21 +55,21 @@ func TestMalformedPasswordUsesNoAttempt(t *testing.T) {
 // leaves the binding open; the right code still confirms it.
 func TestMalformedOTPNeverReachesTheBank(t *testing.T) {
 	w := newWorld(t)
-	c := card("ok")
-	u := w.verified(c)
-	b := must[*walletctl.CardBinding](t)(w.eng.BindCard(w.ctx, u, c.CardNo, c.Phone))
-	otp := must[string](t)(w.admin.LastOTP(w.ctx, c.Phone))
-	wide := ""
+	p := w.PendingBinding(card("ok"))
+	confirm := func(otp string) error {
+		_, err := w.Engine.ConfirmCard(w.Ctx, p.User.ID, p.Binding.BindingID, otp)
+		return err
+	}
+	otp, wide := p.OTP, ""
 	for _, r := range otp {
 		wide += string(r - '0' + '０')
 	}
 	for i := 0; i < 10; i++ {
 		for _, bad := range []string{wide, otp[:5], "abcdef", otp[:3] + " " + otp[3:]} {
-			_, err := w.eng.ConfirmCard(w.ctx, u, b.BindingID, bad)
-			code(t, err, walletctl.CodeInvalidArgument)
+			code(t, confirm(bad), walletctl.CodeInvalidArgument)
 		}
 	}
-	if _, err := w.eng.ConfirmCard(w.ctx, u, b.BindingID, otp); err != nil {
+	if err := confirm(otp); err != nil {
 		t.Fatalf("the right code after malformed ones: %v", err)
 	}
 }
@@ -79,19 +79,19 @@ func TestMalformedOTPNeverReachesTheBank(t *testing.T) {
 func TestMalformedOTPAtPasswordReset(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
-	u, _ := w.ready(c)
-	r := must[*walletctl.PasswordReset](t)(w.eng.StartPasswordReset(w.ctx, u, c.Name, c.IDNo, c.CardNo))
-	otp := must[string](t)(w.admin.LastOTP(w.ctx, c.Phone))
+	u, _ := w.OpenWallet(c).IDs()
+	r := must[*walletctl.PasswordReset](t)(w.Engine.StartPasswordReset(w.Ctx, u, c.Name, c.IDNo, c.CardNo))
+	otp := must[string](t)(w.Admin.LastOTP(w.Ctx, c.Phone))
 	wide := ""
 	for _, d := range otp {
 		wide += string(d - '0' + '０')
 	}
 	for i := 0; i < 10; i++ {
 		for _, bad := range []string{wide, otp[:5], otp + "0", "abcdef"} {
-			code(t, w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, bad, "902741"), walletctl.CodeInvalidArgument)
+			code(t, w.Engine.CompletePasswordReset(w.Ctx, u, r.ResetID, bad, "902741"), walletctl.CodeInvalidArgument)
 		}
 	}
-	if err := w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, " "+otp+"\n", "902741"); err != nil {
+	if err := w.Engine.CompletePasswordReset(w.Ctx, u, r.ResetID, " "+otp+"\n", "902741"); err != nil {
 		t.Fatalf("the right code after malformed ones: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"slices"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/engine"
 )
 
 func TestPasswordRules(t *testing.T) {
@@ -31,7 +32,7 @@ func TestPasswordRules(t *testing.T) {
 		{"902741", ""},
 	}
 	for _, tc := range cases {
-		err := checkPasswordRules(tc.pw, id)
+		err := engine.CheckPasswordRules(tc.pw, id)
 		if got := walletctl.ErrorCode(err); got != tc.code {
 			t.Errorf("%q: %q, want %q", tc.pw, got, tc.code)
 		}
@@ -40,11 +41,11 @@ func TestPasswordRules(t *testing.T) {
 
 func TestPasswordHash(t *testing.T) {
 	w := newWorld(t)
-	h := must[string](t)(w.eng.hashPassword("385926"))
+	h := must[string](t)(w.Engine.HashPassword("385926"))
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") || strings.Contains(h, "385926") {
 		t.Fatalf("hash %s", h)
 	}
-	h2 := must[string](t)(w.eng.hashPassword("385926"))
+	h2 := must[string](t)(w.Engine.HashPassword("385926"))
 	if h == h2 {
 		t.Fatal("two hashes of one password share a salt")
 	}
@@ -52,11 +53,11 @@ func TestPasswordHash(t *testing.T) {
 		pw   string
 		want bool
 	}{{"385926", true}, {"385927", false}, {"", false}} {
-		if ok := must[bool](t)(verifyPassword(tc.pw, h)); ok != tc.want {
+		if ok := must[bool](t)(engine.VerifyPassword(tc.pw, h)); ok != tc.want {
 			t.Errorf("verify %q = %v", tc.pw, ok)
 		}
 	}
-	if _, err := verifyPassword("385926", "$md5$x"); err == nil {
+	if _, err := engine.VerifyPassword("385926", "$md5$x"); err == nil {
 		t.Fatal("unknown format accepted")
 	}
 }
@@ -64,15 +65,15 @@ func TestPasswordHash(t *testing.T) {
 func TestSetPassword(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
-	u := must[*walletctl.User](t)(w.eng.Register(w.ctx, c.Phone))
-	code(t, w.eng.SetPassword(w.ctx, u.ID, pw), walletctl.CodeKYCRequired)
-	must[*walletctl.KYC](t)(w.eng.SubmitKYC(w.ctx, u.ID, c.Name, c.IDNo))
-	code(t, w.eng.SetPassword(w.ctx, u.ID, "850307"), walletctl.CodePasswordWeak)
-	if err := w.eng.SetPassword(w.ctx, u.ID, pw); err != nil {
+	u := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, c.Phone))
+	code(t, w.Engine.SetPassword(w.Ctx, u.ID, pw), walletctl.CodeKYCRequired)
+	must[*walletctl.KYC](t)(w.Engine.SubmitKYC(w.Ctx, u.ID, c.Name, c.IDNo))
+	code(t, w.Engine.SetPassword(w.Ctx, u.ID, "850307"), walletctl.CodePasswordWeak)
+	if err := w.Engine.SetPassword(w.Ctx, u.ID, pw); err != nil {
 		t.Fatal(err)
 	}
-	code(t, w.eng.SetPassword(w.ctx, u.ID, "902741"), walletctl.CodeAlreadyExists)
-	if got := must[*walletctl.User](t)(w.eng.User(w.ctx, u.ID)); !got.PasswordSet {
+	code(t, w.Engine.SetPassword(w.Ctx, u.ID, "902741"), walletctl.CodeAlreadyExists)
+	if got := must[*walletctl.User](t)(w.Engine.User(w.Ctx, u.ID)); !got.PasswordSet {
 		t.Fatal("password_set false")
 	}
 }
@@ -80,26 +81,26 @@ func TestSetPassword(t *testing.T) {
 func TestPasswordNeededForEveryMovement(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
-	u := w.verified(c)
-	cid := w.bind(u, c)
-	_, err := w.eng.TopUp(w.ctx, u, cid, 100, pw)
+	u := w.Verified(c).ID
+	cid := w.Bind(u, c).ID
+	_, err := w.Engine.TopUp(w.Ctx, u, cid, 100, pw)
 	code(t, err, walletctl.CodePasswordNotSet)
-	if err := w.eng.SetPassword(w.ctx, u, pw); err != nil {
+	if err := w.Engine.SetPassword(w.Ctx, u, pw); err != nil {
 		t.Fatal(err)
 	}
-	u2 := w.verified(card("no_funds"))
+	u2 := w.Verified(card("no_funds")).ID
 	moves := []struct {
 		name string
 		f    func(p string) error
 	}{
-		{"topup", func(p string) error { _, err := w.eng.TopUp(w.ctx, u, cid, 1000, p); return err }},
-		{"withdraw", func(p string) error { _, err := w.eng.Withdraw(w.ctx, u, cid, 100, p); return err }},
+		{"topup", func(p string) error { _, err := w.Engine.TopUp(w.Ctx, u, cid, 1000, p); return err }},
+		{"withdraw", func(p string) error { _, err := w.Engine.Withdraw(w.Ctx, u, cid, 100, p); return err }},
 		{"pay", func(p string) error {
-			_, err := w.eng.Pay(w.ctx, walletctl.PayRequest{UserID: u, Merchant: "m-cafe", Amount: 100, Password: p})
+			_, err := w.Engine.Pay(w.Ctx, walletctl.PayRequest{UserID: u, Merchant: "m-cafe", Amount: 100, Password: p})
 			return err
 		}},
 		{"transfer", func(p string) error {
-			_, err := w.eng.Transfer(w.ctx, walletctl.TransferRequest{UserID: u, To: u2, Amount: 100, Password: p})
+			_, err := w.Engine.Transfer(w.Ctx, walletctl.TransferRequest{UserID: u, To: u2, Amount: 100, Password: p})
 			return err
 		}},
 	}
@@ -119,28 +120,28 @@ func TestPasswordNeededForEveryMovement(t *testing.T) {
 
 func TestPasswordLockAndExpiry(t *testing.T) {
 	w := newWorld(t)
-	u, cid := w.ready(card("ok"))
+	u, cid := w.OpenWallet(card("ok")).IDs()
 	for i := 1; i <= 4; i++ {
-		_, err := w.eng.TopUp(w.ctx, u, cid, 100, "902741")
+		_, err := w.Engine.TopUp(w.Ctx, u, cid, 100, "902741")
 		e := code(t, err, walletctl.CodePasswordWrong)
 		if e.Details["attempts_remaining"] != 5-i {
 			t.Fatalf("attempt %d: remaining %v", i, e.Details["attempts_remaining"])
 		}
 	}
-	_, err := w.eng.TopUp(w.ctx, u, cid, 100, "902741")
+	_, err := w.Engine.TopUp(w.Ctx, u, cid, 100, "902741")
 	e := code(t, err, walletctl.CodePasswordLocked)
-	until := w.clock.Now().Add(3 * time.Hour).In(vclock.Shanghai).Format(time.RFC3339) // +08:00, never Z
+	until := w.Clock.Now().Add(3 * time.Hour).In(vclock.Shanghai).Format(time.RFC3339) // +08:00, never Z
 	if e.Details["locked_until"] != until {
 		t.Fatalf("locked_until %v, want %s", e.Details["locked_until"], until)
 	}
 	// Locked: even the right password is refused until the lock expires on the virtual clock.
-	_, err = w.eng.TopUp(w.ctx, u, cid, 100, pw)
+	_, err = w.Engine.TopUp(w.Ctx, u, cid, 100, pw)
 	code(t, err, walletctl.CodePasswordLocked)
-	must[time.Time](t)(w.eng.Advance(w.ctx, 3*time.Hour-time.Second))
-	_, err = w.eng.TopUp(w.ctx, u, cid, 100, pw)
+	must[time.Time](t)(w.Engine.Advance(w.Ctx, 3*time.Hour-time.Second))
+	_, err = w.Engine.TopUp(w.Ctx, u, cid, 100, pw)
 	code(t, err, walletctl.CodePasswordLocked)
-	must[time.Time](t)(w.eng.Advance(w.ctx, time.Second))
-	if _, err := w.eng.TopUp(w.ctx, u, cid, 100, pw); err != nil {
+	must[time.Time](t)(w.Engine.Advance(w.Ctx, time.Second))
+	if _, err := w.Engine.TopUp(w.Ctx, u, cid, 100, pw); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"kyc_verified", "card_bound", "class_changed", "password_set",
@@ -153,9 +154,9 @@ func TestPasswordLockAndExpiry(t *testing.T) {
 func TestPasswordReset(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
-	u, cid := w.ready(c)
+	u, cid := w.OpenWallet(c).IDs()
 	for i := 0; i < 5; i++ {
-		w.eng.TopUp(w.ctx, u, cid, 100, "902741")
+		w.Engine.TopUp(w.Ctx, u, cid, 100, "902741")
 	}
 	other := card("no_funds")
 	for _, tc := range []struct{ name, id, card string }{
@@ -163,32 +164,32 @@ func TestPasswordReset(t *testing.T) {
 		{c.Name, other.IDNo, c.CardNo},
 		{c.Name, c.IDNo, other.CardNo},
 	} {
-		_, err := w.eng.StartPasswordReset(w.ctx, u, tc.name, tc.id, tc.card)
+		_, err := w.Engine.StartPasswordReset(w.Ctx, u, tc.name, tc.id, tc.card)
 		code(t, err, walletctl.CodeIdentityFailed)
 	}
-	r := must[*walletctl.PasswordReset](t)(w.eng.StartPasswordReset(w.ctx, u, c.Name, strings.ToLower(c.IDNo), c.CardNo))
+	r := must[*walletctl.PasswordReset](t)(w.Engine.StartPasswordReset(w.Ctx, u, c.Name, strings.ToLower(c.IDNo), c.CardNo))
 	if r.ResetID != "r1" || r.PhoneMasked != "138****8000" {
 		t.Fatalf("reset: %+v", r)
 	}
-	otp := must[string](t)(w.admin.LastOTP(w.ctx, c.Phone))
-	code(t, w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, otp, "123456"), walletctl.CodePasswordWeak)
+	otp := must[string](t)(w.Admin.LastOTP(w.Ctx, c.Phone))
+	code(t, w.Engine.CompletePasswordReset(w.Ctx, u, r.ResetID, otp, "123456"), walletctl.CodePasswordWeak)
 	wrong := "000000"
 	if otp == wrong {
 		wrong = "111111"
 	}
-	code(t, w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, wrong, "902741"), walletctl.CodeOTPInvalid)
-	if err := w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, otp, "902741"); err != nil {
+	code(t, w.Engine.CompletePasswordReset(w.Ctx, u, r.ResetID, wrong, "902741"), walletctl.CodeOTPInvalid)
+	if err := w.Engine.CompletePasswordReset(w.Ctx, u, r.ResetID, otp, "902741"); err != nil {
 		t.Fatal(err)
 	}
 	// Lock cleared, new password works, the old one does not; the card still pays (new agreement).
-	_, err := w.eng.TopUp(w.ctx, u, cid, 100, pw)
+	_, err := w.Engine.TopUp(w.Ctx, u, cid, 100, pw)
 	code(t, err, walletctl.CodePasswordWrong)
-	if _, err := w.eng.TopUp(w.ctx, u, cid, 100, "902741"); err != nil {
+	if _, err := w.Engine.TopUp(w.Ctx, u, cid, 100, "902741"); err != nil {
 		t.Fatal(err)
 	}
 	ev := w.events(u)
 	if !slices.Contains(ev, "password_reset") || !slices.Contains(ev, "password_reset_failed") || !slices.Contains(ev, "password_reset_started") {
 		t.Fatalf("security log: %v", ev)
 	}
-	code(t, w.eng.CompletePasswordReset(w.ctx, u, r.ResetID, otp, "902741"), walletctl.CodeNotFound)
+	code(t, w.Engine.CompletePasswordReset(w.Ctx, u, r.ResetID, otp, "902741"), walletctl.CodeNotFound)
 }

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"bytes"
@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/engine"
 )
 
 // DESIGN.md section 7: the wallet keeps a keyed hash and the mask of card and ID numbers, never
@@ -19,20 +21,20 @@ import (
 func TestNoFullNumbersInTheWalletFile(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
-	u, _ := w.ready(c)
-	must[*walletctl.PasswordReset](t)(w.eng.StartPasswordReset(w.ctx, u, c.Name, c.IDNo, c.CardNo))
+	u, _ := w.OpenWallet(c).IDs()
+	must[*walletctl.PasswordReset](t)(w.Engine.StartPasswordReset(w.Ctx, u, c.Name, c.IDNo, c.CardNo))
 	// A second user's pending binding of another card.
 	o := card("no_funds")
-	u2 := w.verified(o)
-	must[*walletctl.CardBinding](t)(w.eng.BindCard(w.ctx, u2, o.CardNo, o.Phone))
+	u2 := w.Verified(o).ID
+	must[*walletctl.CardBinding](t)(w.Engine.BindCard(w.Ctx, u2, o.CardNo, o.Phone))
 
-	key := walletctl.SecretKey(testKey)
+	key := walletctl.SecretKey(testworld.SecretKey)
 	secrets := []string{c.CardNo, c.IDNo, o.CardNo, o.IDNo}
 	kept := []string{cnid.MaskCard(c.CardNo), cnid.MaskID(c.IDNo), key.CardHash(c.CardNo), key.IDHash(c.IDNo),
 		cnid.MaskCard(o.CardNo), key.CardHash(o.CardNo), key.IDHash(o.IDNo)}
 
 	// Every value of every row, read back through database/sql.
-	db, err := sql.Open("sqlite", "file:"+w.path+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+w.Path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestNoFullNumbersInTheWalletFile(t *testing.T) {
 	}
 	// The raw bytes: the database file and its WAL, as they are on disk with the store open.
 	var raw []byte
-	for _, p := range []string{w.path, w.path + "-wal"} {
+	for _, p := range []string{w.Path, w.Path + "-wal"} {
 		b, err := os.ReadFile(p)
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
@@ -89,8 +91,8 @@ func TestNoFullNumbersInTheWalletFile(t *testing.T) {
 		}
 	}
 	// What is shown still comes out right.
-	k := must[*walletctl.KYC](t)(w.eng.KYCStatus(w.ctx, u))
-	cs := must[[]walletctl.Card](t)(w.eng.Cards(w.ctx, u))
+	k := must[*walletctl.KYC](t)(w.Engine.KYCStatus(w.Ctx, u))
+	cs := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, u))
 	if k.IDMasked != cnid.MaskID(c.IDNo) || len(cs) != 1 || cs[0].CardMasked != cnid.MaskCardGrouped(c.CardNo) || cs[0].Last4 != c.CardNo[len(c.CardNo)-4:] {
 		t.Fatalf("shown: %+v %+v", k, cs)
 	}
@@ -118,21 +120,19 @@ func queryStrings(db *sql.DB, q string) ([]string, error) {
 func TestComparisonsUseTheKeyedHash(t *testing.T) {
 	w := newWorld(t)
 	c := card("ok")
-	u, _ := w.ready(c)
-	_, err := w.eng.BindCard(w.ctx, u, " "+c.CardNo[:4]+" "+c.CardNo[4:], c.Phone) // spaces as people type them
+	u, _ := w.OpenWallet(c).IDs()
+	_, err := w.Engine.BindCard(w.Ctx, u, " "+c.CardNo[:4]+" "+c.CardNo[4:], c.Phone) // spaces as people type them
 	code(t, err, walletctl.CodeAlreadyExists)
-	u2 := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13700000001"))
-	_, err = w.eng.SubmitKYC(w.ctx, u2.ID, c.Name, strings.ToLower(c.IDNo))
+	u2 := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, "13700000001"))
+	_, err = w.Engine.SubmitKYC(w.Ctx, u2.ID, c.Name, strings.ToLower(c.IDNo))
 	code(t, err, walletctl.CodeAlreadyExists)
 
-	other, err := New(Config{Store: w.store, Bank: w.eng.bank, Identity: w.eng.identity, Clock: w.clock,
-		Settings: w.eng.set, SecretKey: []byte("another wallet's secret key ...")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = other.StartPasswordReset(w.ctx, u, c.Name, c.IDNo, c.CardNo)
+	other := w.NewEngine(nil, 1, func(c *engine.Config) { c.SecretKey = []byte("another wallet's secret key ...") })
+	_, err = other.StartPasswordReset(w.Ctx, u, c.Name, c.IDNo, c.CardNo)
 	code(t, err, walletctl.CodeIdentityFailed)
-	if _, err := New(Config{Store: w.store, Bank: w.eng.bank, Identity: w.eng.identity, Clock: w.clock}); err == nil {
+	noKey := w.EngineConfig(nil, 1)
+	noKey.SecretKey = nil
+	if _, err := engine.New(noKey); err == nil {
 		t.Fatal("an engine without a secret key was built")
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"slices"
@@ -11,8 +11,8 @@ import (
 
 func TestRegister(t *testing.T) {
 	w := newWorld(t)
-	u1 := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000001"))
-	u2 := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000002"))
+	u1 := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, "13900000001"))
+	u2 := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, "13900000002"))
 	if u1.ID != "u1" || u2.ID != "u2" || u1.Status != walletctl.StatusNormal || u1.Verified || u1.Class != 0 {
 		t.Fatalf("users: %+v %+v", u1, u2)
 	}
@@ -23,16 +23,16 @@ func TestRegister(t *testing.T) {
 		{"１3900000001", walletctl.CodeInvalidPhone},
 		{"13900000001", walletctl.CodeAlreadyExists},
 	} {
-		_, err := w.eng.Register(w.ctx, tc.phone)
+		_, err := w.Engine.Register(w.Ctx, tc.phone)
 		code(t, err, tc.code)
 	}
-	byPhone := must[*walletctl.User](t)(w.eng.User(w.ctx, "13900000002"))
+	byPhone := must[*walletctl.User](t)(w.Engine.User(w.Ctx, "13900000002"))
 	if byPhone.ID != "u2" {
 		t.Fatalf("by phone: %+v", byPhone)
 	}
-	_, err := w.eng.User(w.ctx, "u9")
+	_, err := w.Engine.User(w.Ctx, "u9")
 	code(t, err, walletctl.CodeNotFound)
-	if us := must[[]walletctl.User](t)(w.eng.Users(w.ctx)); len(us) != 2 || us[0].ID != "u1" {
+	if us := must[[]walletctl.User](t)(w.Engine.Users(w.Ctx)); len(us) != 2 || us[0].ID != "u1" {
 		t.Fatalf("users: %+v", us)
 	}
 }
@@ -51,26 +51,26 @@ func TestKYC(t *testing.T) {
 		{c.Name, badCheck, walletctl.CodeInvalidIDNumber, "check digit"},
 		{"张三", c.IDNo, walletctl.CodeKYCFailed, ""},
 	}
-	u := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000001"))
+	u := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, "13900000001"))
 	for _, tc := range cases {
-		_, err := w.eng.SubmitKYC(w.ctx, u.ID, tc.name, tc.id)
+		_, err := w.Engine.SubmitKYC(w.Ctx, u.ID, tc.name, tc.id)
 		e := code(t, err, tc.code)
 		if !strings.Contains(e.Message, tc.msg) {
 			t.Errorf("%s: message %q does not say %q", tc.code, e.Message, tc.msg)
 		}
 	}
-	k := must[*walletctl.KYC](t)(w.eng.SubmitKYC(w.ctx, u.ID, c.Name, c.IDNo))
+	k := must[*walletctl.KYC](t)(w.Engine.SubmitKYC(w.Ctx, u.ID, c.Name, c.IDNo))
 	if !k.Verified || k.Class != 1 || k.LimitFen != 100_000 || k.LimitPeriod != "lifetime" || !slices.Equal(k.Checks, []string{"id"}) {
 		t.Fatalf("kyc: %+v", k)
 	}
 	if k.IDMasked != cnid.MaskID(c.IDNo) || k.NameMasked != cnid.MaskName(c.Name) || strings.Contains(k.IDMasked, c.IDNo[4:14]) {
 		t.Fatalf("masks: %+v", k)
 	}
-	_, err := w.eng.SubmitKYC(w.ctx, u.ID, c.Name, c.IDNo)
+	_, err := w.Engine.SubmitKYC(w.Ctx, u.ID, c.Name, c.IDNo)
 	code(t, err, walletctl.CodeKYCDone)
 	// One identity, one wallet.
-	u2 := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000002"))
-	_, err = w.eng.SubmitKYC(w.ctx, u2.ID, c.Name, c.IDNo)
+	u2 := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, "13900000002"))
+	_, err = w.Engine.SubmitKYC(w.Ctx, u2.ID, c.Name, c.IDNo)
 	code(t, err, walletctl.CodeAlreadyExists)
 	if ev := w.events(u.ID); !slices.Equal(ev, []string{"kyc_verified"}) {
 		t.Fatalf("security log: %v", ev)
@@ -79,14 +79,37 @@ func TestKYC(t *testing.T) {
 
 func TestUserStatus(t *testing.T) {
 	w := newWorld(t)
-	u := must[*walletctl.User](t)(w.eng.Register(w.ctx, "13900000001"))
-	_, err := w.eng.SetUserStatus(w.ctx, u.ID, "banned")
+	u := must[*walletctl.User](t)(w.Engine.Register(w.Ctx, "13900000001"))
+	_, err := w.Engine.SetUserStatus(w.Ctx, u.ID, "banned")
 	code(t, err, walletctl.CodeInvalidArgument)
-	got := must[*walletctl.User](t)(w.eng.SetUserStatus(w.ctx, u.ID, walletctl.StatusRestricted))
+	got := must[*walletctl.User](t)(w.Engine.SetUserStatus(w.Ctx, u.ID, walletctl.StatusRestricted))
 	if got.Status != walletctl.StatusRestricted {
 		t.Fatalf("status %s", got.Status)
 	}
 	if ev := w.events(u.ID); !slices.Equal(ev, []string{"status_changed"}) {
 		t.Fatalf("security log: %v", ev)
+	}
+}
+
+func TestOpenWalletFlow(t *testing.T) {
+	w := newWorld(t)
+	c := card("ok")
+	before := w.CardBalance(c.CardNo)
+	opened := w.OpenWallet(c, 10000)
+	u, tx := opened.User.ID, opened.TopUps[0]
+	if tx.Status != walletctl.TxnSucceeded || w.Balance(u) != 10000 || w.CardBalance(c.CardNo) != before-10000 {
+		t.Fatalf("top-up: %+v, balance %d", tx, w.Balance(u))
+	}
+	pay := must[*walletctl.Txn](t)(w.Engine.Pay(w.Ctx, walletctl.PayRequest{UserID: u, Merchant: "m-cinema", Amount: 4500, Password: pw}))
+	if pay.Status != walletctl.TxnSucceeded || w.Balance(u) != 5500 {
+		t.Fatalf("pay: %+v balance %d", pay, w.Balance(u))
+	}
+	k := must[*walletctl.KYC](t)(w.Engine.KYCStatus(w.Ctx, u))
+	if k.Class != 2 || k.UsedFen != 4500 || k.LimitPeriod != "year" {
+		t.Fatalf("kyc: %+v", k)
+	}
+	show := must[*walletctl.Txn](t)(w.Engine.Transaction(w.Ctx, u, pay.ID))
+	if len(show.Postings) != 2 {
+		t.Fatalf("postings: %+v", show.Postings)
 	}
 }

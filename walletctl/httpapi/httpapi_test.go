@@ -18,9 +18,9 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/internal/testbin"
+	"github.com/walletctl/walletctl/internal/testworld"
 
 	"github.com/walletctl/walletctl/bankapi"
-	"github.com/walletctl/walletctl/bankmock"
 	bankserver "github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
@@ -31,15 +31,6 @@ import (
 
 type bankAdmin interface {
 	LastOTP(ctx context.Context, phone string) (string, error)
-}
-
-func testCard(key string) bankapi.Customer {
-	for _, c := range bankmock.TestCards {
-		if c.Key == key {
-			return c.Customer
-		}
-	}
-	panic(key)
 }
 
 var fixedNow = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
@@ -99,7 +90,7 @@ type step struct {
 }
 
 func parityScript() []step {
-	ok, drop := testCard("ok"), testCard("drop_after")
+	ok, drop := testworld.Card("ok"), testworld.Card("drop_after")
 	const pw = "135790"
 	var binding, card, dropBinding, dropCard string
 	var transfer string
@@ -455,21 +446,6 @@ func TestTenantIsolationAndKeys(t *testing.T) {
 	}
 }
 
-func adminDo(t *testing.T, method, url, token, body string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 func TestAdminTokenAndPersistence(t *testing.T) {
 	for _, keepOpen := range []bool{false, true} {
 		t.Run(map[bool]string{false: "reopen", true: "keep-open"}[keepOpen], func(t *testing.T) {
@@ -482,13 +458,13 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	ctx := context.Background()
 	data := t.TempDir()
 	s, hs := startServer(t, Options{AdminToken: "admin-secret"}, tenant.Options{Data: data, KeepOpen: keepOpen})
-	if st, _ := adminDo(t, "POST", hs.URL+"/admin/tenants", "", `{"name":"x"}`); st != http.StatusUnauthorized {
+	if st, _ := testworld.Call(t, "POST", hs.URL+"/admin/tenants", "", `{"name":"x"}`); st != http.StatusUnauthorized {
 		t.Fatalf("no token: %d", st)
 	}
-	if st, _ := adminDo(t, "POST", hs.URL+"/admin/tenants", "wrong", `{"name":"x"}`); st != http.StatusUnauthorized {
+	if st, _ := testworld.Call(t, "POST", hs.URL+"/admin/tenants", "wrong", `{"name":"x"}`); st != http.StatusUnauthorized {
 		t.Fatalf("wrong token: %d", st)
 	}
-	st, body := adminDo(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"name":"team","seed":3,"customers":4}`)
+	st, body := testworld.Call(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"name":"team","seed":3,"customers":4}`)
 	if st != http.StatusCreated {
 		t.Fatalf("create: %d %s", st, body)
 	}
@@ -497,13 +473,13 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	if ct.ID != "t1" || !strings.HasPrefix(ct.APIKey, "wk_") || ct.Seed != 3 || ct.Customers != 4 {
 		t.Fatalf("created: %+v", ct)
 	}
-	if st, body := adminDo(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"name":"x","customers":-1}`); st != http.StatusBadRequest {
+	if st, body := testworld.Call(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"name":"x","customers":-1}`); st != http.StatusBadRequest {
 		t.Fatalf("bad spec: %d %s", st, body)
 	}
-	if st, body := adminDo(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"nme":"x"}`); st != http.StatusBadRequest {
+	if st, body := testworld.Call(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"nme":"x"}`); st != http.StatusBadRequest {
 		t.Fatalf("unknown field: %d %s", st, body)
 	}
-	st, body = adminDo(t, "GET", hs.URL+"/admin/tenants", "admin-secret", "")
+	st, body = testworld.Call(t, "GET", hs.URL+"/admin/tenants", "admin-secret", "")
 	if st != 200 || !strings.Contains(body, `"team"`) || strings.Contains(body, ct.APIKey) || strings.Contains(body, "key") {
 		t.Fatalf("list (must not show keys or their hashes): %d %s", st, body)
 	}
@@ -545,10 +521,10 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	if ct2.ID != "t2" {
 		t.Fatalf("second tenant id %s", ct2.ID)
 	}
-	if st, _ := adminDo(t, "DELETE", hs2.URL+"/admin/tenants/t1", "admin-secret", ""); st != http.StatusNoContent {
+	if st, _ := testworld.Call(t, "DELETE", hs2.URL+"/admin/tenants/t1", "admin-secret", ""); st != http.StatusNoContent {
 		t.Fatalf("delete: %d", st)
 	}
-	if st, _ := adminDo(t, "DELETE", hs2.URL+"/admin/tenants/t1", "admin-secret", ""); st != http.StatusNotFound {
+	if st, _ := testworld.Call(t, "DELETE", hs2.URL+"/admin/tenants/t1", "admin-secret", ""); st != http.StatusNotFound {
 		t.Fatalf("delete again: %d", st)
 	}
 	if _, err := os.Stat(filepath.Join(data, "tenants", "t1")); !os.IsNotExist(err) {
@@ -653,17 +629,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 func TestBodyLimitAndBadJSON(t *testing.T) {
 	s, hs := startServer(t, Options{MaxBodyBytes: 256}, tenant.Options{})
 	ct := createTenant(t, s, walletctl.TenantSpec{Customers: 1})
-	do := func(body string) (int, string) {
-		req, _ := http.NewRequest("POST", hs.URL+"/v1/users", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+ct.APIKey)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	do := func(body string) (int, string) { return testworld.Call(t, "POST", hs.URL+"/v1/users", ct.APIKey, body) }
 	if st, body := do(`{"phone":"` + strings.Repeat("1", 1000) + `"}`); st != http.StatusRequestEntityTooLarge || !strings.Contains(body, "INVALID_ARGUMENT") {
 		t.Fatalf("big body: %d %s", st, body)
 	}
@@ -689,23 +655,13 @@ func TestAccessLogMasksSecrets(t *testing.T) {
 	s, hs := startServer(t, Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}, tenant.Options{})
 	ct := createTenant(t, s, walletctl.TenantSpec{Customers: 2})
 	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
-	ok := testCard("ok")
-	c.Register(ctx, ok.Phone)
-	c.SubmitKYC(ctx, "u1", ok.Name, ok.IDNo)
-	cb, err := c.BindCard(ctx, "u1", ok.CardNo, ok.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, _ := c.Bank(time.Second).LastOTP(ctx, ok.Phone)
-	if _, err := c.ConfirmCard(ctx, "u1", cb.BindingID, otp); err != nil {
-		t.Fatal(err)
-	}
-	c.SetPassword(ctx, "u1", "135790")
+	ok := testworld.Card("ok")
+	otp := testworld.Opener{T: t, Wallet: c, OTPs: c.Bank(time.Second)}.OpenWallet(ok).OTP
 	if _, err := c.Bank(time.Second).Customer(ctx, ok.CardNo); err != nil {
 		t.Fatal(err)
 	}
 	out := logs.String()
-	for _, secret := range []string{ok.CardNo, ok.IDNo, "135790", otp, ct.APIKey} {
+	for _, secret := range []string{ok.CardNo, ok.IDNo, testworld.Password, otp, ct.APIKey} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log holds a secret %q:\n%s", secret, out)
 		}
@@ -751,9 +707,8 @@ func TestConcurrentClients(t *testing.T) {
 // answered, and Shutdown returns without error after it.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	ctx := context.Background()
-	bankEng := bankmock.New(bankmock.Config{Seed: 1, Customers: 3, Clock: vclock.NewManual(vclock.DefaultEpoch)})
-	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{AdminToken: "test-bank-admin"}))
-	defer bank.Close()
+	bank := testworld.NewBank(t, testworld.Seed(1), testworld.Customers(3), testworld.Loopback("test-bank-admin"))
+	bankEng := bank.Mock
 
 	s, _ := newServer(t, Options{}, tenant.Options{Throwaway: true, Now: fixedNow, BankToken: "test-bank-admin"})
 	ct := createTenant(t, s, walletctl.TenantSpec{Seed: 1, Customers: 3, BankURL: bank.URL})

@@ -115,7 +115,15 @@ func buildOpenAPI() obj {
 		o["responses"] = r
 		return o
 	}
-	add("POST", "/admin/tenants", admin("CreateTenant", "Create a tenant: an isolated sandbox behind a new API key (shown only here)", &walletctl.TenantSpec{}, &walletctl.CreatedTenant{}, "201"))
+	create := admin("CreateTenant", "Create a tenant: an isolated sandbox behind a new API key (shown only here)", &walletctl.TenantSpec{}, &walletctl.CreatedTenant{}, "201")
+	create["description"] = create["description"].(string) + " " + tenantSettingsDoc
+	add("POST", "/admin/tenants", create)
+	if spec, ok := schemas["TenantSpec"].(obj); ok {
+		if props, ok := spec["properties"].(obj); ok {
+			props["settings"] = obj{"type": "object", "additionalProperties": obj{"type": "string"},
+				"description": tenantSettingsDoc, "example": obj{"notify_timeout": "200ms"}}
+		}
+	}
 	add("GET", "/admin/tenants", admin("ListTenants", "List tenants (never their keys)", nil, []walletctl.TenantInfo{}, "200"))
 	del := admin("DeleteTenant", "Delete a tenant and its sandbox", nil, nil, "204")
 	del["parameters"] = []obj{{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}}}
@@ -174,6 +182,12 @@ func buildOpenAPI() obj {
 		"components": components,
 	}
 }
+
+// tenantSettingsDoc documents TenantSpec.Settings, in the operation and in the schema.
+const tenantSettingsDoc = "settings changes the tenant's wallet rules from the server's, as `walletctl sandbox init --set KEY=VALUE` does: " +
+	"the same keys (`walletctl sandbox settings`; a nested one dotted, password_hash.time) and values, as strings " +
+	"(amounts in fen, durations like 1h or 200ms), e.g. {\"notify_timeout\": \"200ms\"}. " +
+	"A bad key or value is INVALID_ARGUMENT naming it, and nothing is created."
 
 var (
 	timeType    = reflect.TypeOf(time.Time{})

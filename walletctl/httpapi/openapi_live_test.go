@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -10,6 +8,7 @@ import (
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/internal/openapivalidate"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/tenant"
 )
@@ -32,26 +31,9 @@ func TestOpenAPIProxiedBankPaths(t *testing.T) {
 	var last string
 	send := func(method, path, body string, hdr ...string) int {
 		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, hs.URL+path, rd)
-		req.Header.Set("Authorization", "Bearer "+ct.APIKey)
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		last = string(b)
-		return resp.StatusCode
+		var st int
+		st, last = testworld.Call(t, method, hs.URL+path, ct.APIKey, body, hdr...)
+		return st
 	}
 	for _, c := range []struct {
 		method, path, body string

@@ -12,7 +12,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
-	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/postgres"
@@ -31,15 +31,12 @@ type sharedWorld struct {
 
 func startBank(t testing.TB, customers int) *sharedWorld {
 	t.Helper()
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	eng := bankmock.New(bankmock.Config{Seed: 7, Customers: customers, Clock: clock, Sleep: bankmock.InstantSleep})
-	hs := httptest.NewServer(bankserver.New(eng, bankserver.Options{}))
-	t.Cleanup(hs.Close)
-	pc, err := eng.CreatePartner(context.Background(), "shared tenant")
+	b := testworld.NewBank(t, testworld.Customers(customers), testworld.InstantSleep(), testworld.Loopback(""))
+	pc, err := b.Mock.CreatePartner(context.Background(), "shared tenant")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sharedWorld{bank: eng, clock: clock, url: hs.URL, key: pc.Key,
+	return &sharedWorld{bank: b.Mock, clock: b.Clock, url: b.URL, key: pc.Key,
 		asTenant: bankmock.WithPartner(context.Background(), pc.ID)}
 }
 
@@ -86,35 +83,6 @@ func pgServers(t testing.TB, n int, w *sharedWorld, key string, settings *wallet
 	return st, hss
 }
 
-// payerFor registers, verifies and binds customer c's card through svc and sets a password.
-func payerFor(t testing.TB, svc walletctl.Service, bank *bankmock.Engine, c bankapi.Customer) (userID, cardID string) {
-	t.Helper()
-	ctx := context.Background()
-	u, err := svc.Register(ctx, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.SubmitKYC(ctx, u.ID, c.Name, c.IDNo); err != nil {
-		t.Fatal(err)
-	}
-	cb, err := svc.BindCard(ctx, u.ID, c.CardNo, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, err := bank.LastOTP(ctx, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	card, err := svc.ConfirmCard(ctx, u.ID, cb.BindingID, otp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.SetPassword(ctx, u.ID, "135790"); err != nil {
-		t.Fatal(err)
-	}
-	return u.ID, card.ID
-}
-
 // Without a shared bank a tenant on PostgreSQL is refused: each server's in-process bank would
 // diverge. --keep-open is refused too.
 func TestPostgresTenantNeedsSharedBank(t *testing.T) {
@@ -151,7 +119,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 	cs := []*Client{NewClient(hss[0].URL, key, ClientOptions{}), NewClient(hss[1].URL, key, ClientOptions{})}
 
 	// Users: the healthy test card and generated active debit cards with money.
-	custs := []bankapi.Customer{testCard("ok")}
+	custs := []bankapi.Customer{testworld.Card("ok")}
 	all, err := w.bank.Customers(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +142,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 	type payer struct{ id, card string }
 	var ps []payer
 	for i, c := range custs {
-		id, card := payerFor(t, cs[i%2], w.bank, c) // set up through both servers
+		id, card := testworld.Opener{T: t, Wallet: cs[i%2], OTPs: w.bank}.OpenWallet(c).IDs() // set up through both servers
 		ps = append(ps, payer{id, card})
 	}
 
@@ -193,11 +161,11 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 				var err error
 				switch r % 3 {
 				case 0:
-					_, err = c.TopUp(ctx, p.id, p.card, 50_00, "135790")
+					_, err = c.TopUp(ctx, p.id, p.card, 50_00, testworld.Password)
 				case 1:
-					_, err = c.Pay(ctx, walletctl.PayRequest{UserID: p.id, Merchant: "m-cafe", Amount: 3_00, Source: "card:" + p.card, Password: "135790"})
+					_, err = c.Pay(ctx, walletctl.PayRequest{UserID: p.id, Merchant: "m-cafe", Amount: 3_00, Source: "card:" + p.card, Password: testworld.Password})
 				case 2:
-					_, err = c.Transfer(ctx, walletctl.TransferRequest{UserID: p.id, To: q.id, Amount: 1_00, Delay: "none", Password: "135790"})
+					_, err = c.Transfer(ctx, walletctl.TransferRequest{UserID: p.id, To: q.id, Amount: 1_00, Delay: "none", Password: testworld.Password})
 				}
 				if err != nil {
 					t.Errorf("worker %d round %d: %v", g, r, err)
@@ -211,7 +179,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 				both.Add(1)
 				go func() {
 					defer both.Done()
-					tx, err := c.TopUp(walletctl.WithIdempotencyKey(ctx, k), p.id, p.card, 7_00, "135790")
+					tx, err := c.TopUp(walletctl.WithIdempotencyKey(ctx, k), p.id, p.card, 7_00, testworld.Password)
 					mu.Lock()
 					defer mu.Unlock()
 					switch {
@@ -226,7 +194,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 			}
 			both.Wait()
 			// A retry through either server now replays the one recorded txn.
-			tx, err := cs[g%2].TopUp(walletctl.WithIdempotencyKey(ctx, k), p.id, p.card, 7_00, "135790")
+			tx, err := cs[g%2].TopUp(walletctl.WithIdempotencyKey(ctx, k), p.id, p.card, 7_00, testworld.Password)
 			if err != nil {
 				t.Errorf("replay of %s: %v", k, err)
 				return
@@ -365,7 +333,7 @@ func TestPostgresTenantSchemaLifecycle(t *testing.T) {
 		}
 		return n
 	}
-	if _, err := NewClient(hss[0].URL, key, ClientOptions{}).Register(ctx, testCard("ok").Phone); err != nil {
+	if _, err := NewClient(hss[0].URL, key, ClientOptions{}).Register(ctx, testworld.Card("ok").Phone); err != nil {
 		t.Fatal(err)
 	}
 	if us, err := NewClient(hss[1].URL, key, ClientOptions{}).Users(ctx); err != nil || len(us) != 1 {
@@ -381,7 +349,7 @@ func TestPostgresTenantSchemaLifecycle(t *testing.T) {
 	if n := users(); n != 0 {
 		t.Errorf("%d users after a create without join; want 0", n)
 	}
-	if _, err := NewClient(hss[1].URL, key, ClientOptions{}).Register(ctx, testCard("ok").Phone); err != nil {
+	if _, err := NewClient(hss[1].URL, key, ClientOptions{}).Register(ctx, testworld.Card("ok").Phone); err != nil {
 		t.Fatal(err)
 	}
 	if err := s3.Tenants().Delete(ctx, "t1"); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +12,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
-	bankserver "github.com/walletctl/walletctl/bankmock/server"
-	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/tenant"
 )
@@ -32,14 +30,12 @@ type retryWorld struct {
 
 func newRetryWorld(t *testing.T, opts Options) *retryWorld {
 	t.Helper()
-	bankEng := bankmock.New(bankmock.Config{Seed: 1, Customers: 3, Clock: vclock.NewManual(vclock.DefaultEpoch)})
-	bank := httptest.NewServer(bankserver.New(bankEng, bankserver.Options{AdminToken: "test-bank-admin"}))
-	t.Cleanup(bank.Close)
+	bank := testworld.NewBank(t, testworld.Seed(1), testworld.Customers(3), testworld.Loopback("test-bank-admin"))
 	s, hs := startServer(t, opts, tenant.Options{BankToken: "test-bank-admin"})
 	ct := createTenant(t, s, walletctl.TenantSpec{Seed: 1, Customers: 3, BankURL: bank.URL})
 	c := NewClient(hs.URL, ct.APIKey, ClientOptions{})
 	payer := readyPayer(t, c, c.Bank(5*time.Second))
-	return &retryWorld{s: s, url: hs.URL, key: ct.APIKey, bank: bankEng, payer: payer,
+	return &retryWorld{s: s, url: hs.URL, key: ct.APIKey, bank: bank.Mock, payer: payer,
 		cardID: strings.TrimPrefix(payer.Source, "card:")}
 }
 

@@ -1,8 +1,8 @@
 // Package notify delivers merchant notifications over HTTP as WeChat Pay v3 sends them
 // (DESIGN.md section 9): the envelope with its resource encrypted under the merchant's APIv3 key
 // (AEAD_AES_256_GCM), signed with the platform key in the Wechatpay-* headers, POSTed to the
-// notify URL with a 5 s timeout. It implements walletctl.Deliverer; the engine decides what is
-// due, which faults apply, and records the attempts.
+// notify URL with the sandbox's notify_timeout (v3's 5 s). It implements walletctl.Deliverer; the
+// engine decides what is due, which faults apply, and records the attempts.
 package notify
 
 import (
@@ -45,9 +45,10 @@ type Sender struct {
 
 var _ walletctl.Deliverer = (*Sender)(nil)
 
-// client is made once, so that connections to a receiver are reused between attempts.
+// client is made once, so that connections to a receiver are reused between attempts. It has no
+// timeout of its own: each attempt carries its delivery's (notify_timeout) in its context.
 func (s *Sender) client() *http.Client {
-	s.once.Do(func() { s.hc = s.Fence.Client(walletctl.NotifyTimeout) })
+	s.once.Do(func() { s.hc = s.Fence.Client(0) })
 	return s.hc
 }
 
@@ -118,8 +119,12 @@ func (s *Sender) Build(d walletctl.Delivery) ([]byte, http.Header, error) {
 	return body, h, nil
 }
 
-// Deliver posts one attempt and reports it: OK is a 2xx within the timeout.
+// Deliver posts one attempt and reports it: OK is a 2xx within d.Timeout.
 func (s *Sender) Deliver(ctx context.Context, d walletctl.Delivery) walletctl.NotifyAttempt {
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = walletctl.NotifyTimeout
+	}
 	a := walletctl.NotifyAttempt{URL: d.URL}
 	if err := walletctl.CheckNotifyURL("notify_url", d.URL); err != nil {
 		// Stored before the check existed, or a forward registered by an older server.
@@ -131,7 +136,10 @@ func (s *Sender) Deliver(ctx context.Context, d walletctl.Delivery) walletctl.No
 		a.Error = "could not build the notification: " + err.Error()
 		return a
 	}
-	ctx, cancel := context.WithTimeout(ctx, walletctl.NotifyTimeout)
+	// The deadline counts from the latency's start, so that an attempt that gave up never shows
+	// less latency than the timeout it says it waited.
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(ctx, start.Add(timeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {
@@ -139,11 +147,10 @@ func (s *Sender) Deliver(ctx context.Context, d walletctl.Delivery) walletctl.No
 		return a
 	}
 	req.Header = h
-	start := time.Now()
 	resp, err := s.client().Do(req)
 	a.LatencyMS = time.Since(start).Milliseconds()
 	if err != nil {
-		a.Error = describe(err)
+		a.Error = describe(err, timeout)
 		return a
 	}
 	defer resp.Body.Close()
@@ -166,13 +173,13 @@ func answerText(b []byte) string {
 	}, strings.ToValidUTF8(string(b), "\uFFFD"))
 }
 
-func describe(err error) string {
+func describe(err error, timeout time.Duration) string {
 	var refused *RefusedError
 	if errors.As(err, &refused) {
 		return refused.Error()
 	}
 	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
-		return fmt.Sprintf("no answer within %s", walletctl.NotifyTimeout)
+		return fmt.Sprintf("no answer within %s", timeout)
 	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "dial") {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,29 +17,22 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
 	"github.com/walletctl/walletctl/bankapi"
-	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/bankadapter"
-	"github.com/walletctl/walletctl/walletctl/engine"
 	"github.com/walletctl/walletctl/walletctl/notify"
-	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
 
-// world is a real engine (SQLite file, in-process bankmock, virtual clock) whose notifications
-// go out through the real Sender over loopback HTTP.
+// world is a real engine (testworld's: SQLite file, in-process bankmock, virtual clock) whose
+// notifications go out through the real Sender over loopback HTTP, with a payer who has money
+// and a merchant.
 type world struct {
-	t     *testing.T
-	ctx   context.Context
-	clock *vclock.Manual
-	bank  *bankmock.Engine
-	eng   *engine.Engine
-	user  string
-	card  string
-	mch   *walletctl.Merchant
+	*testworld.World
+	user string
+	card string
+	mch  *walletctl.Merchant
 }
 
-const pw = "385926"
+const pw = testworld.Password
 
 func newWorld(t *testing.T, publicKeyMode bool) *world {
 	t.Helper()
@@ -50,36 +42,9 @@ func newWorld(t *testing.T, publicKeyMode bool) *world {
 // newWorldWith is newWorld whose notifications go out through sender.
 func newWorldWith(t *testing.T, publicKeyMode bool, sender *notify.Sender) *world {
 	t.Helper()
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	b := bankmock.New(bankmock.Config{Seed: 7, Customers: 5, Clock: clock, ClientTimeout: 200 * time.Millisecond})
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "wallet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := engine.New(engine.Config{Store: st, Bank: bankadapter.New(b), Identity: bankadapter.NewRegistry(b), Clock: clock,
-		Settings: walletctl.SandboxSettings(), SecretKey: []byte("walletctl notify test secret key"), Deliverer: sender})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &world{t: t, ctx: context.Background(), clock: clock, bank: b, eng: eng}
-	var ok bankapi.Customer
-	for _, c := range bankmock.TestCards {
-		if c.Key == "ok" {
-			ok = c.Customer
-		}
-	}
-	u := must(w.eng.Register(w.ctx, ok.Phone))
-	must(w.eng.SubmitKYC(w.ctx, u.ID, ok.Name, ok.IDNo))
-	bd := must(w.eng.BindCard(w.ctx, u.ID, ok.CardNo, ok.Phone))
-	otp := must(b.LastOTP(w.ctx, ok.Phone))
-	c := must(w.eng.ConfirmCard(w.ctx, u.ID, bd.BindingID, otp))
-	if err := w.eng.SetPassword(w.ctx, u.ID, pw); err != nil {
-		t.Fatal(err)
-	}
-	must(w.eng.TopUp(w.ctx, u.ID, c.ID, 100_00, pw))
-	w.user, w.card = u.ID, c.ID
-	w.mch = must(w.eng.CreateMerchant(w.ctx, walletctl.MerchantSpec{Name: "notify shop", PublicKeyMode: publicKeyMode}))
+	w := &world{World: testworld.New(t, func(c *testworld.Config) { c.Deliverer = sender })}
+	w.user, w.card = w.OpenWallet(testworld.Card("ok"), 100_00).IDs()
+	w.mch = must(w.Engine.CreateMerchant(w.Ctx, walletctl.MerchantSpec{Name: "notify shop", PublicKeyMode: publicKeyMode}))
 	return w
 }
 
@@ -92,15 +57,15 @@ func must[T any](v T, err error) T {
 
 // pay makes and pays a Native order with notify_url url.
 func (w *world) pay(out string, amount int64, url, source string) *walletctl.Order {
-	w.t.Helper()
-	o, err := w.eng.CreateOrder(w.ctx, walletctl.OrderRequest{MchID: w.mch.ID, TradeType: "NATIVE", OutTradeNo: out, Description: "tea",
+	w.T.Helper()
+	o, err := w.Engine.CreateOrder(w.Ctx, walletctl.OrderRequest{MchID: w.mch.ID, TradeType: "NATIVE", OutTradeNo: out, Description: "tea",
 		Amount: amount, NotifyURL: url})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
-	p, err := w.eng.PayOrder(w.ctx, walletctl.PayOrderRequest{UserID: w.user, Ref: o.CodeURL, Source: source, Password: pw})
+	p, err := w.Engine.PayOrder(w.Ctx, walletctl.PayOrderRequest{UserID: w.user, Ref: o.CodeURL, Source: source, Password: pw})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return p
 }
@@ -138,22 +103,22 @@ func TestRetriedOnTheVirtualClock(t *testing.T) {
 	rcv := &receiver{statuses: []int{500, 503}}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	start := w.clock.Now()
+	start := w.Clock.Now()
 	w.pay("retry-000001", 12_00, srv.URL, "")
 	if rcv.count() != 1 {
 		t.Fatalf("%d deliveries at +0, want 1", rcv.count())
 	}
-	must(w.eng.Advance(w.ctx, 14*time.Second))
+	must(w.Engine.Advance(w.Ctx, 14*time.Second))
 	if rcv.count() != 1 {
 		t.Fatalf("%d deliveries before +15s", rcv.count())
 	}
-	must(w.eng.Advance(w.ctx, time.Second))
-	must(w.eng.Advance(w.ctx, 15*time.Second))
-	must(w.eng.Advance(w.ctx, 24*time.Hour))
+	must(w.Engine.Advance(w.Ctx, time.Second))
+	must(w.Engine.Advance(w.Ctx, 15*time.Second))
+	must(w.Engine.Advance(w.Ctx, 24*time.Hour))
 	if rcv.count() != 3 {
 		t.Fatalf("%d deliveries, want exactly 3", rcv.count())
 	}
-	ns := must(w.eng.Notifications(w.ctx))
+	ns := must(w.Engine.Notifications(w.Ctx))
 	if len(ns) != 1 || ns[0].Status != walletctl.NotifyDelivered || len(ns[0].Attempts) != 3 {
 		t.Fatalf("notifications %+v", ns)
 	}
@@ -176,13 +141,13 @@ func TestNeverAnsweredGivesUpAfter16(t *testing.T) {
 	}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	start := w.clock.Now()
+	start := w.Clock.Now()
 	w.pay("never-000001", 1_00, srv.URL, "")
-	must(w.eng.Advance(w.ctx, 48*time.Hour))
+	must(w.Engine.Advance(w.Ctx, 48*time.Hour))
 	if rcv.count() != 16 {
 		t.Fatalf("%d deliveries, want 16", rcv.count())
 	}
-	n := must(w.eng.Notifications(w.ctx))[0]
+	n := must(w.Engine.Notifications(w.Ctx))[0]
 	if n.Status != walletctl.NotifyFailed || n.NextAt != nil {
 		t.Fatalf("status %s next %v", n.Status, n.NextAt)
 	}
@@ -193,7 +158,7 @@ func TestNeverAnsweredGivesUpAfter16(t *testing.T) {
 	rcv.mu.Lock()
 	rcv.statuses = nil
 	rcv.mu.Unlock()
-	n2 := must(w.eng.ResendNotification(w.ctx, n.ID))
+	n2 := must(w.Engine.ResendNotification(w.Ctx, n.ID))
 	if n2.Status != walletctl.NotifyDelivered || rcv.count() != 17 {
 		t.Fatalf("after resend: %s, %d deliveries", n2.Status, rcv.count())
 	}
@@ -205,7 +170,7 @@ func TestSDKNotifyHandlerVerifiesEveryEvent(t *testing.T) {
 	for _, pubKey := range []bool{false, true} {
 		t.Run(fmt.Sprintf("public-key-mode=%v", pubKey), func(t *testing.T) {
 			w := newWorld(t, pubKey)
-			cred := must(w.eng.MerchantCredentials(w.ctx, w.mch.ID))
+			cred := must(w.Engine.MerchantCredentials(w.Ctx, w.mch.ID))
 			var handler *sdknotify.Handler
 			if pubKey {
 				pub := must(utils.LoadPublicKey(cred.PlatformPublicKey))
@@ -236,16 +201,16 @@ func TestSDKNotifyHandlerVerifiesEveryEvent(t *testing.T) {
 			defer srv.Close()
 			// TRANSACTION.SUCCESS, then REFUND.SUCCESS (balance).
 			paid := w.pay("sdk-0000001", 30_00, srv.URL, "")
-			must(w.eng.Refund(w.ctx, walletctl.RefundRequest{MchID: w.mch.ID, OutTradeNo: paid.OutTradeNo, OutRefundNo: "sdk-refund-1", Amount: 5_00}))
+			must(w.Engine.Refund(w.Ctx, walletctl.RefundRequest{MchID: w.mch.ID, OutTradeNo: paid.OutTradeNo, OutRefundNo: "sdk-refund-1", Amount: 5_00}))
 			// REFUND.CLOSED: the bank refuses the credit of a card refund.
 			byCard := w.pay("sdk-0000002", 20_00, srv.URL, "card:"+w.card)
-			must(w.bank.AddFault(w.ctx, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpCredit, First: 1}))
-			must(w.eng.Refund(w.ctx, walletctl.RefundRequest{MchID: w.mch.ID, OutTradeNo: byCard.OutTradeNo, OutRefundNo: "sdk-refund-2", Amount: 5_00}))
+			must(w.Mock.AddFault(w.Ctx, bankapi.Fault{Kind: bankapi.FaultRefuse, Op: bankapi.OpCredit, First: 1}))
+			must(w.Engine.Refund(w.Ctx, walletctl.RefundRequest{MchID: w.mch.ID, OutTradeNo: byCard.OutTradeNo, OutRefundNo: "sdk-refund-2", Amount: 5_00}))
 			// REFUND.ABNORMAL: the card is gone.
-			if err := w.eng.UnbindCard(w.ctx, w.user, w.card); err != nil {
+			if err := w.Engine.UnbindCard(w.Ctx, w.user, w.card); err != nil {
 				t.Fatal(err)
 			}
-			must(w.eng.Refund(w.ctx, walletctl.RefundRequest{MchID: w.mch.ID, OutTradeNo: byCard.OutTradeNo, OutRefundNo: "sdk-refund-3", Amount: 5_00}))
+			must(w.Engine.Refund(w.Ctx, walletctl.RefundRequest{MchID: w.mch.ID, OutTradeNo: byCard.OutTradeNo, OutRefundNo: "sdk-refund-3", Amount: 5_00}))
 			mu.Lock()
 			defer mu.Unlock()
 			want := []struct{ event, key, value string }{

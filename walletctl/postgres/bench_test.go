@@ -8,8 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
@@ -39,14 +38,13 @@ func BenchmarkCardPaymentPostgres(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
 			st, retries := tc.open(b)
-			clock := vclock.NewManual(vclock.DefaultEpoch)
-			bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 1, Clock: clock})
-			set := walletctl.SandboxSettings()
-			set.VelocityMax, set.DailyLimit = 0, 0
-			e := newEngine(b, st, bank, bank, clock, 1, set)
+			w := testworld.New(b, testworld.Store(st), testworld.Customers(1), testworld.Settings(func(s *walletctl.Settings) {
+				s.VelocityMax, s.DailyLimit = 0, 0
+			}))
+			e := w.Engine
 			reqs := make([]walletctl.PayRequest, clients)
 			for i := range reqs {
-				u, c := ready(b, ctx, e, bank, customer(b, ctx, bank, fmt.Sprintf("客户%d", i)))
+				u, c := w.OpenWallet(customer(w, fmt.Sprintf("客户%d", i))).IDs()
 				reqs[i] = walletctl.PayRequest{UserID: u, Merchant: "m-cafe", Amount: 1, Source: "card:" + c, Password: pw}
 			}
 			var before int64
@@ -74,7 +72,7 @@ func BenchmarkCardPaymentPostgres(b *testing.B) {
 			if retries != nil {
 				b.ReportMetric(float64(retries()-before)/float64(b.N), "retries/op")
 			}
-			ledgerOK(b, st)
+			w.CheckLedger()
 		})
 	}
 }

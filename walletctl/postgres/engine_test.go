@@ -4,79 +4,25 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http/httptest"
-	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankapi/client"
-	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/engine"
 )
 
-const pw = "385926"
+const pw = testworld.Password
 
-// newEngine is one wallet process: its own store pool, bank client and engine.
-func newEngine(t testing.TB, st walletctl.Store, api bankapi.API, admin bankapi.Admin, clock walletctl.Clock, seed byte, set walletctl.Settings) *engine.Engine {
-	t.Helper()
-	e, err := engine.New(engine.Config{Store: st, Bank: bankadapter.New(api), Identity: bankadapter.NewRegistry(admin), Clock: clock,
-		Settings: set, Entropy: rand.NewChaCha8([32]byte{seed}),
-		SecretKey: st.(interface{ SecretKey() []byte }).SecretKey()}) // the schema's: one key for every process
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
+func ok[T any](t testing.TB) func(T, error) T { return testworld.Must[T](t) }
 
-func ledgerOK(t testing.TB, st walletctl.Store) {
-	t.Helper()
-	var r *walletctl.LedgerReport
-	if err := st.View(context.Background(), func(tx walletctl.StoreTx) error {
-		var err error
-		r, err = tx.LedgerCheck()
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(r, &walletctl.LedgerReport{}) {
-		t.Errorf("ledger invariant broken: %+v", r)
-	}
-}
-
-func ok[T any](t testing.TB) func(T, error) T {
-	return func(v T, err error) T {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-}
-
-// ready registers, verifies and binds a new bank customer and sets the password.
-func ready(t testing.TB, ctx context.Context, e *engine.Engine, admin bankapi.Admin, c bankapi.Customer) (string, string) {
-	t.Helper()
-	u := ok[*walletctl.User](t)(e.Register(ctx, c.Phone))
-	ok[*walletctl.KYC](t)(e.SubmitKYC(ctx, u.ID, c.Name, c.IDNo))
-	b := ok[*walletctl.CardBinding](t)(e.BindCard(ctx, u.ID, c.CardNo, c.Phone))
-	otp := ok[string](t)(admin.LastOTP(ctx, c.Phone))
-	cd := ok[*walletctl.Card](t)(e.ConfirmCard(ctx, u.ID, b.BindingID, otp))
-	if err := e.SetPassword(ctx, u.ID, pw); err != nil {
-		t.Fatal(err)
-	}
-	return u.ID, cd.ID
-}
-
-func customer(t testing.TB, ctx context.Context, admin bankapi.Admin, name string) bankapi.Customer {
-	t.Helper()
-	return *ok[*bankapi.Customer](t)(admin.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Name: name, Type: bankapi.CardDebit,
-		Status: bankapi.CardActive, Balance: 1_000_000_00}))
+// customer adds a bank customer with a debit card and money on it.
+func customer(w *testworld.World, name string) bankapi.Customer {
+	return w.AddCustomer(bankapi.Customer{Bank: "ICBC", Name: name, Type: bankapi.CardDebit, Balance: 1_000_000_00})
 }
 
 func wantCode(t testing.TB, err error, code string) {
@@ -90,13 +36,11 @@ func wantCode(t testing.TB, err error, code string) {
 // settled by reconcile, transfer and accept, withdraw; the ledger invariant holds throughout.
 func TestEngineFlows(t *testing.T) {
 	ctx := context.Background()
-	st := openTest(t, Options{})
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
-	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings())
+	w := testworld.New(t, testworld.Store(openTest(t, Options{})), testworld.Customers(2))
+	e, bank := w.Engine, w.Mock
 
-	a, ca := ready(t, ctx, e, bank, customer(t, ctx, bank, "张三"))
-	b, _ := ready(t, ctx, e, bank, customer(t, ctx, bank, "李四"))
+	a, ca := w.OpenWallet(customer(w, "张三")).IDs()
+	b, _ := w.OpenWallet(customer(w, "李四")).IDs()
 	if tx := ok[*walletctl.Txn](t)(e.TopUp(ctx, a, ca, 10_000, pw)); tx.Status != walletctl.TxnSucceeded {
 		t.Fatalf("top-up %+v", tx)
 	}
@@ -120,7 +64,31 @@ func TestEngineFlows(t *testing.T) {
 	}
 	_, err = e.Pay(ctx, walletctl.PayRequest{UserID: b, Merchant: "m-cafe", Amount: 5_000, Source: "balance", Password: pw})
 	wantCode(t, err, walletctl.CodeInsufficientBalance)
-	ledgerOK(t, st)
+	w.CheckLedger()
+}
+
+// processes is a wallet served by two processes on one schema (stA's, and stB opened on it with
+// its own pool), each with its own engine and its own client of one bank, a real bankmock server
+// on loopback.
+type processes struct {
+	*testworld.World
+	stB     *Store
+	engines [2]*engine.Engine
+}
+
+func twoProcesses(t *testing.T, stA *Store, optsB Options, opts ...testworld.Option) *processes {
+	t.Helper()
+	opts = append([]testworld.Option{testworld.Store(stA), testworld.Customers(2), testworld.Loopback(""),
+		testworld.Client(client.Options{Timeout: 5 * time.Second, Retries: -1})}, opts...)
+	w := testworld.New(t, opts...)
+	optsB.Schema = stA.Schema()
+	stB, err := OpenWith(context.Background(), dsn(t), optsB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stB.Close() })
+	clB := client.New(w.URL, client.Options{Timeout: 5 * time.Second, Retries: -1})
+	return &processes{World: w, stB: stB, engines: [2]*engine.Engine{w.Engine, w.NewEngine(stB, 2, testworld.Via(clB, clB))}}
 }
 
 // Two wallet processes (two engines, each with its own connection pool and bank client) serve
@@ -131,30 +99,17 @@ func TestEngineFlows(t *testing.T) {
 func TestTwoEnginesOneDatabase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second) // a hang fails, with the calls' errors
 	defer cancel()
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
-	srv := server.New(bank, server.Options{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { srv.ReleaseHangs(); ts.Close() })
-
-	set := walletctl.SandboxSettings()
-	set.VelocityMax, set.DailyLimit = 0, 0 // the workload pays far more often than a person does
 	stA := openTest(t, Options{MaxConns: 16})
-	stB, err := OpenWith(ctx, dsn(t), Options{Schema: stA.Schema(), MaxConns: 16, Seed: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stB.Close() })
-	var engines [2]*engine.Engine
-	for i, st := range []walletctl.Store{stA, stB} {
-		cl := client.New(ts.URL, client.Options{Timeout: 5 * time.Second, Retries: -1})
-		engines[i] = newEngine(t, st, cl, cl, clock, byte(i+1), set)
-	}
+	w := twoProcesses(t, stA, Options{MaxConns: 16, Seed: 2}, testworld.Settings(func(s *walletctl.Settings) {
+		s.VelocityMax, s.DailyLimit = 0, 0 // the workload pays far more often than a person does
+	}))
+	w.Ctx = ctx
+	clock, bank, stB, engines := w.Clock, w.Mock, w.stB, w.engines
 
 	const nUsers = 6
 	users, cards := make([]string, nUsers), make([]string, nUsers)
 	for i := range users {
-		users[i], cards[i] = ready(t, ctx, engines[i%2], bank, customer(t, ctx, bank, fmt.Sprintf("用户%c", '甲'+rune(i))))
+		users[i], cards[i] = w.Through(engines[i%2]).OpenWallet(customer(w.World, fmt.Sprintf("用户%c", '甲'+rune(i)))).IDs()
 		ok[*walletctl.Txn](t)(engines[(i+1)%2].TopUp(ctx, users[i], cards[i], 5_000_00, pw))
 	}
 
@@ -246,7 +201,7 @@ func TestTwoEnginesOneDatabase(t *testing.T) {
 	if rep.StillPending != 0 || len(rep.Mismatches) != 0 || rep.LedgerSum != 0 {
 		t.Errorf("final reconcile %+v", rep)
 	}
-	ledgerOK(t, stA)
+	w.CheckLedger()
 	// Each idempotency key: at most one wallet txn (the unique index), and at most one settled
 	// bank transaction per bank key in the bank's statement.
 	st := ok[*bankapi.Statement](t)(bank.Statement(ctx, vclock.Day(clock.Now())))
@@ -288,23 +243,10 @@ func TestTwoEnginesOneDatabase(t *testing.T) {
 func TestStatusQueryWhileAnotherProcessCalls(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
-	srv := server.New(bank, server.Options{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { srv.ReleaseHangs(); ts.Close() })
-	stA := openTest(t, Options{})
-	stB, err := OpenWith(ctx, dsn(t), Options{Schema: stA.Schema()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stB.Close() })
-	var engines [2]*engine.Engine
-	for i, st := range []walletctl.Store{stA, stB} {
-		cl := client.New(ts.URL, client.Options{Timeout: 5 * time.Second, Retries: -1})
-		engines[i] = newEngine(t, st, cl, cl, clock, byte(i+1), walletctl.SandboxSettings())
-	}
-	u, c := ready(t, ctx, engines[0], bank, customer(t, ctx, bank, "张三"))
+	w := twoProcesses(t, openTest(t, Options{}), Options{})
+	w.Ctx = ctx
+	bank, stB, engines := w.Mock, w.stB, w.engines
+	u, c := w.OpenWallet(customer(w.World, "张三")).IDs()
 	ok[*bankapi.Fault](t)(bank.AddFault(ctx, bankapi.Fault{Kind: bankapi.FaultDelay, Op: bankapi.OpDebit, First: 1, Delay: 700 * time.Millisecond}))
 	done := make(chan error, 1)
 	var got *walletctl.Txn
@@ -316,7 +258,7 @@ func TestStatusQueryWhileAnotherProcessCalls(t *testing.T) {
 	// Wait until A has committed the pending txn and is calling the bank.
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		var pending []walletctl.TxnRecord
-		stB.View(ctx, func(tx walletctl.StoreTx) error { pending, err = tx.PendingBankTxns(); return err })
+		stB.View(ctx, func(tx walletctl.StoreTx) (err error) { pending, err = tx.PendingBankTxns(); return err })
 		if len(pending) == 1 {
 			break
 		}
@@ -337,5 +279,5 @@ func TestStatusQueryWhileAnotherProcessCalls(t *testing.T) {
 	if len(rep.Mismatches) != 0 || rep.StillPending != 0 {
 		t.Fatalf("final reconcile %+v", rep)
 	}
-	ledgerOK(t, stA)
+	w.CheckLedger()
 }

@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/bankapi"
-	"github.com/walletctl/walletctl/bankmock"
-	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/engine"
 	"github.com/walletctl/walletctl/walletctl/notify"
 )
@@ -24,11 +22,9 @@ import (
 // reconcile, an order expires, and the notification records follow, as on SQLite.
 func TestMerchantFlowsOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	st := openTest(t, Options{})
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
-	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings())
-	u, c := ready(t, ctx, e, bank, customer(t, ctx, bank, "王五"))
+	w := testworld.New(t, testworld.Store(openTest(t, Options{})), testworld.Customers(2))
+	e, bank := w.Engine, w.Mock
+	u, c := w.OpenWallet(customer(w, "王五")).IDs()
 	m := ok[*walletctl.Merchant](t)(e.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "pg shop"}))
 	o := ok[*walletctl.Order](t)(e.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "pg-order-1",
 		Description: "x", Amount: 50_00, NotifyURL: "http://127.0.0.1:1/notify"}))
@@ -67,7 +63,7 @@ func TestMerchantFlowsOnPostgres(t *testing.T) {
 	if bal := ok[*walletctl.MerchantInfo](t)(e.Merchant(ctx, m.ID)); bal.Balance != 30_00 || bal.Refunded != 20_00 {
 		t.Fatalf("merchant %+v", bal)
 	}
-	ledgerOK(t, st)
+	w.CheckLedger()
 }
 
 // Two wallet processes on one schema deliver the same due notifications at once: each try is
@@ -76,9 +72,8 @@ func TestMerchantFlowsOnPostgres(t *testing.T) {
 func TestTwoEnginesDeliverEachNotificationOnce(t *testing.T) {
 	ctx := context.Background()
 	st := openTest(t, Options{})
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
-	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings()) // makes the events, sends nothing
+	w := testworld.New(t, testworld.Store(st), testworld.Customers(2))
+	e := w.Engine // makes the events, sends nothing
 	var mu sync.Mutex
 	got := map[string]int{}
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -92,9 +87,7 @@ func TestTwoEnginesDeliverEachNotificationOnce(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer rcv.Close()
-	u, _ := ready(t, ctx, e, bank, customer(t, ctx, bank, "赵六"))
-	c := ok[[]walletctl.Card](t)(e.Cards(ctx, u))[0]
-	ok[*walletctl.Txn](t)(e.TopUp(ctx, u, c.ID, 100_00, pw))
+	u, _ := w.OpenWallet(customer(w, "赵六"), 100_00).IDs()
 	m := ok[*walletctl.Merchant](t)(e.CreateMerchant(ctx, walletctl.MerchantSpec{}))
 	const orders = 8
 	for i := range orders {
@@ -109,11 +102,7 @@ func TestTwoEnginesDeliverEachNotificationOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s2.Close()
-		p, err := engine.New(engine.Config{Store: s2, Bank: bankadapter.New(bank), Identity: bankadapter.NewRegistry(bank), Clock: clock,
-			Settings: walletctl.SandboxSettings(), SecretKey: s2.SecretKey(), Deliverer: &notify.Sender{}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := w.NewEngine(s2, byte(2+i), func(c *engine.Config) { c.Deliverer = &notify.Sender{} })
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -140,11 +129,9 @@ func TestTwoEnginesDeliverEachNotificationOnce(t *testing.T) {
 func TestPayCodeChargedOnceByTwoEngines(t *testing.T) {
 	ctx := context.Background()
 	st := openTest(t, Options{})
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 2, Clock: clock})
-	e := newEngine(t, st, bank, bank, clock, 1, walletctl.SandboxSettings())
-	u, c := ready(t, ctx, e, bank, customer(t, ctx, bank, "孙七"))
-	ok[*walletctl.Txn](t)(e.TopUp(ctx, u, c, 100_00, pw))
+	w := testworld.New(t, testworld.Store(st), testworld.Customers(2))
+	e := w.Engine
+	u, _ := w.OpenWallet(customer(w, "孙七"), 100_00).IDs()
 	m := ok[*walletctl.Merchant](t)(e.CreateMerchant(ctx, walletctl.MerchantSpec{}))
 	for round := range 5 {
 		pc := ok[*walletctl.PayCode](t)(e.NewPayCode(ctx, u, ""))
@@ -156,7 +143,7 @@ func TestPayCodeChargedOnceByTwoEngines(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s2.Close()
-			p := newEngine(t, s2, bank, bank, clock, byte(2+i), walletctl.SandboxSettings())
+			p := w.NewEngine(s2, byte(2+i))
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -182,5 +169,5 @@ func TestPayCodeChargedOnceByTwoEngines(t *testing.T) {
 	if b := ok[*walletctl.Balance](t)(e.Balance(ctx, u)); b.Available != 95_00 {
 		t.Errorf("balance %d, want 9500 (five charges of 1.00)", b.Available)
 	}
-	ledgerOK(t, st)
+	w.CheckLedger()
 }

@@ -54,6 +54,8 @@ func TestGolden(t *testing.T) {
 			} else if r.Status != scenario.StatusPass {
 				t.Logf("%s %s", r.Status, r.Golden)
 			}
+			// The suite ran before the subtests: -v shows each scenario's own time here.
+			t.Logf("%d steps in %s", r.Steps, r.Duration.Round(time.Millisecond))
 		})
 	}
 }

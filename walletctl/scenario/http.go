@@ -45,9 +45,9 @@ func StartHTTPBank(ctx context.Context, seed int64, customers int) (string, stri
 }
 
 // StartHTTPWallet starts a real wallet server (the handler of `walletctl serve`) on 127.0.0.1:0
-// for one scenario, with one throwaway tenant on the scenario's seed and customers whose bank is
-// the bankmock server at bankURL, and returns its URL and the tenant's API key.
-func StartHTTPWallet(ctx context.Context, seed int64, customers int, bankURL string) (string, string, func(), error) {
+// for one scenario, with one throwaway tenant on the scenario's seed and customers and with its
+// settings, and returns its URL and the tenant's API key.
+func StartHTTPWallet(ctx context.Context, spec WalletSpec) (string, string, func(), error) {
 	data, err := os.MkdirTemp(tempParent(""), "walletctl-serve-")
 	if err != nil {
 		return "", "", nil, err
@@ -65,9 +65,9 @@ func StartHTTPWallet(ctx context.Context, seed int64, customers int, bankURL str
 	}
 	// The tenant's bank is its own, in the server: scenarios stage customers, faults and the clock
 	// through /v1/bank/, which a tenant may do only on a private bank (on a shared one it acts as
-	// one partner, DESIGN.md section 6). bankURL is kept for callers that share one (unused here).
-	_ = bankURL
-	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "scenario", Seed: seed, Customers: customers})
+	// one partner, DESIGN.md section 6). spec.BankURL is kept for callers that share one (unused
+	// here).
+	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Name: "scenario", Seed: spec.Seed, Customers: spec.Customers, Settings: spec.Settings})
 	if err != nil {
 		s.Close(ctx)
 		os.RemoveAll(data)

@@ -94,8 +94,8 @@ func validatingWorld(t testing.TB) scenario.World {
 		}
 		return pu, token, func() { pstop(); stop() }, nil
 	}
-	w.StartWallet = func(ctx context.Context, seed int64, customers int, bankURL string) (string, string, func(), error) {
-		u, key, stop, err := scenario.StartHTTPWallet(ctx, seed, customers, bankURL)
+	w.StartWallet = func(ctx context.Context, spec scenario.WalletSpec) (string, string, func(), error) {
+		u, key, stop, err := scenario.StartHTTPWallet(ctx, spec)
 		if err != nil {
 			return "", "", nil, err
 		}

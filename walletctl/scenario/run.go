@@ -30,9 +30,19 @@ const (
 	TransportServe = "serve"
 )
 
-// WalletStarter starts a wallet server with one tenant on the given world and bank (the serve
-// transport) and returns its URL, the tenant's API key and a function that stops it.
-type WalletStarter func(ctx context.Context, seed int64, customers int, bankURL string) (url, apiKey string, stop func(), err error)
+// WalletStarter starts a wallet server with one tenant as spec says (the serve transport) and
+// returns its URL, the tenant's API key and a function that stops it.
+type WalletStarter func(ctx context.Context, spec WalletSpec) (url, apiKey string, stop func(), err error)
+
+// WalletSpec is the tenant a WalletStarter creates for one scenario: its world, its bank, and the
+// settings the scenario's init header sets (--set KEY=VALUE), which a starter must give the tenant
+// (walletctl.TenantSpec.Settings) for the scenario's transcript to be the other transports'.
+type WalletSpec struct {
+	Seed      int64
+	Customers int
+	BankURL   string
+	Settings  map[string]string
+}
 
 // BankStarter starts a bank for one scenario's world (the http transport) and returns its URL, its
 // admin token (commands get it as WALLETCTL_BANK_TOKEN, to register their home as a partner and
@@ -48,6 +58,8 @@ type World struct {
 	StartWallet WalletStarter
 	TempDir     string // parent of the per-scenario homes ("" = /dev/shm if writable, else os.TempDir)
 	Timeout     time.Duration
+
+	templates *worldTemplates // set by RunSuite: in-process worlds copy one home per init (template.go)
 }
 
 // Outcome of running one scenario once, before comparing with its golden.
@@ -124,6 +136,12 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 			rc.close()
 		}
 	}()
+	st.vars["SEED"] = strconv.FormatInt(sc.Seed, 10)
+	st.vars["WORKDIR"] = workdir
+	initExtra, err := st.initExtra()
+	if err != nil {
+		return Outcome{Err: err}
+	}
 	if w.Transport == TransportHTTP || w.Transport == TransportServe {
 		if w.StartBank == nil {
 			return Outcome{Err: fmt.Errorf("transport %s: no bank server available", w.Transport)}
@@ -140,10 +158,11 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 		if w.StartWallet == nil {
 			return Outcome{Err: fmt.Errorf("transport serve: no wallet server available")}
 		}
-		if sc.Headers["init"] != "" {
-			return Outcome{Err: fmt.Errorf("transport serve: the init header is not supported (a tenant is created with the seed and customers only)")}
+		settings, err := tenantSettings(initExtra)
+		if err != nil {
+			return Outcome{Err: err}
 		}
-		url, key, stop, err := w.StartWallet(ctx, sc.Seed, sc.Customers, st.bankURL)
+		url, key, stop, err := w.StartWallet(ctx, WalletSpec{Seed: sc.Seed, Customers: sc.Customers, BankURL: st.bankURL, Settings: settings})
 		if err != nil {
 			return Outcome{Err: fmt.Errorf("starting the wallet server: %w", err)}
 		}
@@ -151,10 +170,8 @@ func RunScenario(ctx context.Context, sc *Scenario, w World) (out Outcome) {
 		st.backend, st.apiKey = url, key
 		st.masker.AddSecret(key)
 	}
-	st.vars["SEED"] = strconv.FormatInt(sc.Seed, 10)
-	st.vars["WORKDIR"] = workdir
 	fmt.Fprintf(&st.out, "# scenario: %s\n# title: %s\n# seed: %d, customers: %d\n", sc.Name, sc.Title, sc.Seed, sc.Customers)
-	err = st.run(ctx)
+	err = st.run(ctx, initExtra)
 	st.stopBackground() // before the servers it may be talking to stop (a scenario that broke off)
 	return Outcome{Transcript: st.out.String(), Steps: st.steps, Err: err}
 }
@@ -177,20 +194,59 @@ var shmDir = sync.OnceValue(func() string {
 	return "" // os.TempDir
 })
 
-func (st *runState) run(ctx context.Context) error {
-	init := []string{"sandbox", "init", "--seed", strconv.FormatInt(st.sc.Seed, 10), "--customers", strconv.Itoa(st.sc.Customers)}
-	if v := st.sc.Headers["init"]; v != "" {
-		extra, err := SplitWords(v, st.lookup)
-		if err != nil {
-			return fmt.Errorf("header init: %w", err)
+// initExtra is the init header's words, for sandbox init after --seed and --customers.
+func (st *runState) initExtra() ([]string, error) {
+	v := st.sc.Headers["init"]
+	if v == "" {
+		return nil, nil
+	}
+	extra, err := SplitWords(v, st.lookup)
+	if err != nil {
+		return nil, fmt.Errorf("header init: %w", err)
+	}
+	return extra, nil
+}
+
+// tenantSettings reads the init header's words for the serve transport, whose world is a tenant
+// of walletctl serve rather than a sandbox init: its --set KEY=VALUE become the tenant's
+// settings (the same keys and values); no other word has a tenant equivalent.
+func tenantSettings(extra []string) (map[string]string, error) {
+	var m map[string]string
+	for i := 0; i < len(extra); i++ {
+		kv, ok := strings.CutPrefix(extra[i], "--set=")
+		if extra[i] == "--set" {
+			if i+1 == len(extra) {
+				return nil, fmt.Errorf("transport serve: the init header's --set needs KEY=VALUE")
+			}
+			i++
+			kv, ok = extra[i], true
 		}
-		init = append(init, extra...)
+		if !ok {
+			return nil, fmt.Errorf("transport serve: the init header's %q is not supported (a tenant is created with the seed, the customers and the header's --set KEY=VALUE settings only)", extra[i])
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("transport serve: the init header's --set %q is not KEY=VALUE", kv)
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[k] = v // a key set twice: the last one, as sandbox init applies them in order
 	}
-	if err := st.command(ctx, Step{Line: 0}, init, "", false); err != nil {
-		return err
-	}
-	if err := st.loadFixtures(ctx); err != nil {
-		return err
+	return m, nil
+}
+
+func (st *runState) run(ctx context.Context, extra []string) error {
+	init := []string{"sandbox", "init", "--seed", strconv.FormatInt(st.sc.Seed, 10), "--customers", strconv.Itoa(st.sc.Customers)}
+	init = append(init, extra...)
+	inproc := st.w.Transport == "" || st.w.Transport == TransportInproc
+	if !inproc || st.w.templates == nil || !st.fromTemplate(ctx, init) {
+		if err := st.command(ctx, Step{Line: 0}, init, "", false); err != nil {
+			return err
+		}
+		if err := st.loadFixtures(ctx); err != nil {
+			return err
+		}
 	}
 	for _, step := range st.sc.Steps {
 		if err := ctx.Err(); err != nil {

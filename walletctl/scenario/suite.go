@@ -182,6 +182,8 @@ func RunSuite(ctx context.Context, opts Options) (*Report, error) {
 			return nil, fmt.Errorf("unknown transport %q (want inproc, http or serve)", t)
 		}
 	}
+	opts.World.templates = &worldTemplates{}
+	defer opts.World.templates.remove()
 	outcomes := runAll(ctx, opts, scs, transports)
 
 	rep := &Report{}

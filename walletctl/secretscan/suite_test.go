@@ -284,7 +284,7 @@ func (c *collector) startBank(ctx context.Context, seed int64, customers int) (s
 
 // startWallet is scenario.StartHTTPWallet with an access log writing to a buffer; on stop it
 // collects the wallet server's log.
-func (c *collector) startWallet(ctx context.Context, seed int64, customers int, bankURL string) (string, string, func(), error) {
+func (c *collector) startWallet(ctx context.Context, spec scenario.WalletSpec) (string, string, func(), error) {
 	data, err := os.MkdirTemp("", "walletctl-serve-scan-")
 	if err != nil {
 		return "", "", nil, err
@@ -300,7 +300,7 @@ func (c *collector) startWallet(ctx context.Context, seed int64, customers int, 
 		return "", "", nil, err
 	}
 	// A private bank: scenarios stage customers and faults through /v1/bank/ (on a shared bank a tenant is one partner).
-	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Seed: seed, Customers: customers})
+	ct, err := tenants.Create(ctx, walletctl.TenantSpec{Seed: spec.Seed, Customers: spec.Customers, Settings: spec.Settings})
 	if err != nil {
 		return "", "", nil, err
 	}

@@ -5,18 +5,16 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/walletctl/walletctl/bankmock"
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/bankadapter"
-	"github.com/walletctl/walletctl/walletctl/engine"
 	"github.com/walletctl/walletctl/walletctl/sqlite"
 	"github.com/walletctl/walletctl/walletctl/sqlstore"
 )
@@ -24,7 +22,7 @@ import (
 // oldWallet writes a wallet.db as walletctl wrote it before secrets at rest (schema 1, full card
 // and ID numbers): u1 verified with the test card "ok" bound as c1 and a pending binding b1 of
 // it, u2 not verified.
-func oldWallet(t *testing.T, path string, c bankmockCard) {
+func oldWallet(t *testing.T, path string, c bankapi.Customer) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)")
 	if err != nil {
@@ -53,17 +51,6 @@ VALUES ('b1', 'u1', 'bind', 'bb_old', ?, ?, '', ?)`, []any{c.CardNo, c.Phone, at
 	}
 }
 
-type bankmockCard struct{ CardNo, Name, IDNo, Phone string }
-
-func testCard(key string) bankmockCard {
-	for _, c := range bankmock.TestCards {
-		if c.Key == key {
-			return bankmockCard{c.Customer.CardNo, c.Customer.Name, c.Customer.IDNo, c.Customer.Phone}
-		}
-	}
-	panic(key)
-}
-
 func fileBytes(t *testing.T, path string) []byte {
 	var raw []byte
 	for _, p := range []string{path, path + "-wal"} {
@@ -81,7 +68,7 @@ func fileBytes(t *testing.T, path string) []byte {
 // password reset, duplicate checks, what is shown). Without the key it is refused, unchanged.
 func TestMigrationSealsOldNumbers(t *testing.T) {
 	ctx := context.Background()
-	c := testCard("ok")
+	c := testworld.Card("ok")
 	path := filepath.Join(t.TempDir(), "wallet.db")
 	oldWallet(t, path, c)
 	if raw := fileBytes(t, path); !bytes.Contains(raw, []byte(c.CardNo)) || !bytes.Contains(raw, []byte(c.IDNo)) {
@@ -125,13 +112,10 @@ func TestMigrationSealsOldNumbers(t *testing.T) {
 	}
 
 	// The wallet on the converted database, over a bank that knows the card.
-	clock := vclock.NewManual(vclock.DefaultEpoch.Add(time.Hour))
-	bank := bankmock.New(bankmock.Config{Seed: 7, Customers: 5, Clock: clock, Sleep: bankmock.InstantSleep})
-	eng, err := engine.New(engine.Config{Store: st, Bank: bankadapter.New(bank), Identity: bankadapter.NewRegistry(bank), Clock: clock,
-		Settings: walletctl.SandboxSettings(), Entropy: rand.NewChaCha8([32]byte{3}), SecretKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testworld.New(t, testworld.Store(st), testworld.InstantSleep(), func(c *testworld.Config) {
+		c.Start, c.SecretKey = vclock.DefaultEpoch.Add(time.Hour), key
+	})
+	eng, bank := w.Engine, w.Mock
 	k, err := eng.KYCStatus(ctx, "u1")
 	if err != nil || !k.Verified || k.IDMasked != cnid.MaskID(c.IDNo) {
 		t.Fatalf("kyc %+v, %v", k, err)
@@ -140,7 +124,7 @@ func TestMigrationSealsOldNumbers(t *testing.T) {
 	if err != nil || len(cards) != 1 || cards[0].CardMasked != "6222 **** **** 0018" || cards[0].Last4 != "0018" {
 		t.Fatalf("cards %+v, %v", cards, err)
 	}
-	for _, wrong := range [][2]string{{testCard("no_funds").IDNo, c.CardNo}, {c.IDNo, testCard("no_funds").CardNo}} {
+	for _, wrong := range [][2]string{{testworld.Card("no_funds").IDNo, c.CardNo}, {c.IDNo, testworld.Card("no_funds").CardNo}} {
 		if _, err := eng.StartPasswordReset(ctx, "u1", c.Name, wrong[0], wrong[1]); walletctl.ErrorCode(err) != walletctl.CodeIdentityFailed {
 			t.Errorf("reset with a wrong identity: %v", err)
 		}

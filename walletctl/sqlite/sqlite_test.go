@@ -9,18 +9,28 @@ import (
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/storetest"
 )
 
 var ctx = context.Background()
 
-func open(t *testing.T, path string) *Store {
+func open(t *testing.T, path string) *Store { t.Helper(); return openWith(t, path, Options{}) }
+
+func openWith(t *testing.T, path string, o Options) *Store {
 	t.Helper()
-	s, err := Open(path)
+	s, err := OpenWith(path, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// The store conformance suite that walletctl/postgres runs too.
+func TestStoreConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) walletctl.Store {
+		return openWith(t, filepath.Join(t.TempDir(), "w.db"), Options{Sync: SyncOff})
+	})
 }
 
 func TestMigrateAndReopen(t *testing.T) {

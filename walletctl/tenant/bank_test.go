@@ -3,9 +3,7 @@ package tenant_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +13,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
-	bankserver "github.com/walletctl/walletctl/bankmock/server"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
@@ -24,81 +22,24 @@ import (
 	"github.com/walletctl/walletctl/walletctl/tenant/tenanttest"
 )
 
-// call sends one request to a wallet server with a tenant's API key and returns the status and
-// body.
-func call(t *testing.T, method, url, key, body string, hdr ...string) (int, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+// opener opens wallets through the tenant's wallet API, the OTPs read through the tenant's own
+// bank under /v1/bank/.
+func opener(t *testing.T, svc *httpapi.Client) testworld.Opener {
+	return testworld.Opener{T: t, Wallet: svc, OTPs: svc.Bank(5 * time.Second)}
 }
 
-// startBinding registers customer c through the tenant's wallet API, verifies its identity and
-// starts binding its card; it returns the user, the pending binding and the SMS code (read
-// through the tenant's own bank under /v1/bank/).
-func startBinding(t *testing.T, svc *httpapi.Client, c bankapi.Customer) (*walletctl.User, *walletctl.CardBinding, string) {
-	t.Helper()
-	ctx := context.Background()
-	u, err := svc.Register(ctx, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.SubmitKYC(ctx, u.ID, c.Name, c.IDNo); err != nil {
-		t.Fatal(err)
-	}
-	cb, err := svc.BindCard(ctx, u.ID, c.CardNo, c.Phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otp, err := svc.Bank(5*time.Second).LastOTP(ctx, c.Phone)
-	if err != nil {
-		t.Fatalf("the tenant's own OTP through /v1/bank/: %v", err)
-	}
-	return u, cb, otp
+// sharedBank is a bank that the tenants of a server share: a real bankmock server on loopback
+// with the operator's admin token ("": the bank makes one), its handler wrapped by wrap.
+func sharedBank(t *testing.T, token string, wrap func(http.Handler) http.Handler) *testworld.Bank {
+	return testworld.NewBank(t, testworld.Seed(11), testworld.Customers(3), testworld.InstantSleep(), testworld.Loopback(token),
+		testworld.WrapHandler(wrap))
 }
 
-// payer opens a wallet for customer c through the tenant's wallet API (the OTP read through the
-// tenant's own bank under /v1/bank/) and tops up amount fen; it returns the top-up.
+// payer opens a wallet for customer c through the tenant's wallet API and tops up each amount;
+// it returns the top-ups.
 func payer(t *testing.T, url, key string, c bankapi.Customer, amounts ...int64) []*walletctl.Txn {
 	t.Helper()
-	ctx := context.Background()
-	svc := httpapi.NewClient(url, key, httpapi.ClientOptions{})
-	u, cb, otp := startBinding(t, svc, c)
-	card, err := svc.ConfirmCard(ctx, u.ID, cb.BindingID, otp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.SetPassword(ctx, u.ID, "135790"); err != nil {
-		t.Fatal(err)
-	}
-	var txns []*walletctl.Txn
-	for _, a := range amounts {
-		txn, err := svc.TopUp(ctx, u.ID, card.ID, a, "135790")
-		if err != nil || txn.Status != walletctl.TxnSucceeded {
-			t.Fatalf("top-up %d: %+v %v", a, txn, err)
-		}
-		txns = append(txns, txn)
-	}
-	return txns
+	return opener(t, httpapi.NewClient(url, key, httpapi.ClientOptions{})).OpenWallet(c, amounts...).TopUps
 }
 
 // A tenant with a private in-process bank keeps full rights on it through /v1/bank/: customers,
@@ -108,7 +49,7 @@ func TestPrivateBankFullRights(t *testing.T) {
 	ct := srv.Create(t, walletctl.TenantSpec{Seed: 3, Customers: 4})
 	bank := srv.URL + "/v1/bank"
 	k := ct.APIKey
-	ok := bankmock.TestCards[0].Customer
+	ok := testworld.Card("ok")
 	payer(t, srv.URL, k, ok, 1000)
 
 	for _, c := range []struct {
@@ -127,18 +68,18 @@ func TestPrivateBankFullRights(t *testing.T) {
 		{"GET", "/admin/snapshot", "", 200},
 		{"POST", "/admin/reset", "", 204},
 	} {
-		st, body := call(t, c.method, bank+c.path, k, c.body)
+		st, body := testworld.Call(t, c.method, bank+c.path, k, c.body)
 		if st != c.want {
 			t.Errorf("%s %s on a private bank: %d %s; want %d", c.method, c.path, st, body, c.want)
 		}
 	}
 	// The journal is the whole bank's: the wallet's own calls are in it.
-	st, body := call(t, "GET", bank+"/admin/journal", k, "")
+	st, body := testworld.Call(t, "GET", bank+"/admin/journal", k, "")
 	if st != 200 {
 		t.Fatalf("journal after reset: %d %s", st, body)
 	}
 	// Without the tenant's key nothing of it is served.
-	if st, _ := call(t, "GET", bank+"/admin/customers", "wk_not-a-tenant-key", ""); st != http.StatusUnauthorized {
+	if st, _ := testworld.Call(t, "GET", bank+"/admin/customers", "wk_not-a-tenant-key", ""); st != http.StatusUnauthorized {
 		t.Errorf("customers without a tenant key: %d", st)
 	}
 }
@@ -203,30 +144,20 @@ func TestSharedBankTenantIsolation(t *testing.T) {
 
 func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	ctx := context.Background()
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	eng := bankmock.New(bankmock.Config{Seed: 11, Customers: 3, Clock: clock, Sleep: bankmock.InstantSleep})
 	rec := &recorder{}
-	bh := bankserver.New(eng, bankserver.Options{AdminToken: adminToken})
-	adminToken = bh.AdminToken()
-	bs := httptest.NewServer(rec.wrap(bh))
-	t.Cleanup(bs.Close)
+	bank := sharedBank(t, adminToken, rec.wrap)
+	eng, clock := bank.Mock, bank.Clock
 
 	data := t.TempDir()
-	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{Data: data, BankToken: adminToken})
-	a := srv.Create(t, walletctl.TenantSpec{Name: "a", Seed: 11, Customers: 3, BankURL: bs.URL})
-	b := srv.Create(t, walletctl.TenantSpec{Name: "b", Seed: 11, Customers: 3, BankURL: bs.URL})
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{Data: data, BankToken: bank.AdminToken})
+	a := srv.Create(t, walletctl.TenantSpec{Name: "a", Seed: 11, Customers: 3, BankURL: bank.URL})
+	b := srv.Create(t, walletctl.TenantSpec{Name: "b", Seed: 11, Customers: 3, BankURL: bank.URL})
 	pa, pb := partnerOf(t, data, a.ID), partnerOf(t, data, b.ID)
 	if pa.PartnerID == pb.PartnerID {
 		t.Fatalf("two tenants are one partner %s", pa.PartnerID)
 	}
 
-	newCustomer := func() bankapi.Customer {
-		c, err := eng.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Balance: 10_000_00})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return *c
-	}
+	newCustomer := func() bankapi.Customer { return bank.AddCustomer(bankapi.Customer{Bank: "ICBC", Balance: 10_000_00}) }
 	ca, cb := newCustomer(), newCustomer()
 	payer(t, srv.URL, a.APIKey, ca, 100_00)
 	txnsB := payer(t, srv.URL, b.APIKey, cb, 200_00, 300_00)
@@ -234,7 +165,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	bankA, bankB := srv.URL+"/v1/bank", srv.URL+"/v1/bank"
 	get := func(url, key string, out any) int {
 		t.Helper()
-		st, body := call(t, "GET", url, key, "")
+		st, body := testworld.Call(t, "GET", url, key, "")
 		if st == 200 && out != nil {
 			if err := json.Unmarshal([]byte(body), out); err != nil {
 				t.Fatalf("GET %s: %v in %s", url, err, body)
@@ -310,7 +241,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	}
 
 	// Faults: A's rule is A's (never bank-wide, whatever it names), B neither sees it nor meets it.
-	st, body := call(t, "POST", bankA+"/admin/faults", a.APIKey, `{"kind":"refuse","op":"debit","partner":"`+pb.PartnerID+`"}`)
+	st, body := testworld.Call(t, "POST", bankA+"/admin/faults", a.APIKey, `{"kind":"refuse","op":"debit","partner":"`+pb.PartnerID+`"}`)
 	var fa bankapi.Fault
 	switch {
 	case st == http.StatusCreated:
@@ -321,7 +252,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	case st != http.StatusForbidden && st != http.StatusBadRequest:
 		t.Errorf("A adding a fault rule for B: %d %s", st, body)
 	}
-	st, body = call(t, "POST", bankA+"/admin/faults", a.APIKey, `{"spec":"http_error;op=credit;status=503"}`)
+	st, body = testworld.Call(t, "POST", bankA+"/admin/faults", a.APIKey, `{"spec":"http_error;op=credit;status=503"}`)
 	if st != http.StatusCreated {
 		t.Fatalf("A's own fault rule: %d %s", st, body)
 	}
@@ -338,13 +269,13 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 			t.Errorf("B sees a fault rule of partner %q: %+v", f.Partner, f)
 		}
 	}
-	if st, _ := call(t, "DELETE", bankB+"/admin/faults/"+fa.ID, b.APIKey, ""); st != http.StatusNotFound {
+	if st, _ := testworld.Call(t, "DELETE", bankB+"/admin/faults/"+fa.ID, b.APIKey, ""); st != http.StatusNotFound {
 		t.Errorf("B deletes A's fault rule %s: %d; want 404", fa.ID, st)
 	}
 	if txns := payer(t, srv.URL, b.APIKey, newCustomer(), 50_00); txns[0].Status != walletctl.TxnSucceeded {
 		t.Errorf("B's top-up under A's fault rule: %+v", txns[0])
 	}
-	if st, _ := call(t, "DELETE", bankA+"/admin/faults", a.APIKey, ""); st != http.StatusNoContent {
+	if st, _ := testworld.Call(t, "DELETE", bankA+"/admin/faults", a.APIKey, ""); st != http.StatusNoContent {
 		t.Errorf("A clears its own fault rules: %d", st)
 	}
 
@@ -362,7 +293,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 		{"GET", "/admin/partners", ""},
 		{"POST", "/admin/partners", `{"name":"mine"}`},
 	} {
-		if st, body := call(t, c.method, bankA+c.path, a.APIKey, c.body); st != http.StatusForbidden {
+		if st, body := testworld.Call(t, c.method, bankA+c.path, a.APIKey, c.body); st != http.StatusForbidden {
 			t.Errorf("tenant A %s %s on the shared bank: %d %s; want 403", c.method, c.path, st, body)
 		} else if strings.Contains(body, cb.CardNo) {
 			t.Errorf("%s %s: the refusal shows a card number: %s", c.method, c.path, body)
@@ -370,7 +301,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	}
 	// The clock is a partner's own, and moves with the wallet's: through the proxy alone it is
 	// refused (POST /v1/clock/advance moves both; TestSharedBankTenantClockIsItsOwn).
-	if st, body := call(t, "POST", bankA+"/admin/clock", a.APIKey, `{"advance":"24h"}`); st != http.StatusForbidden || !strings.Contains(body, "/v1/clock/advance") {
+	if st, body := testworld.Call(t, "POST", bankA+"/admin/clock", a.APIKey, `{"advance":"24h"}`); st != http.StatusForbidden || !strings.Contains(body, "/v1/clock/advance") {
 		t.Errorf("tenant A moves its bank clock alone: %d %s; want 403 naming /v1/clock/advance", st, body)
 	}
 	if after, _ := eng.Now(ctx); !after.Equal(before) {
@@ -387,7 +318,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	}
 
 	// What crosses the proxy: only the tenant's partner key and the protocol's headers.
-	st, _ = call(t, "GET", bankA+"/admin/journal?probe=1", a.APIKey, "", "Cookie", "session=x",
+	st, _ = testworld.Call(t, "GET", bankA+"/admin/journal?probe=1", a.APIKey, "", "Cookie", "session=x",
 		"X-Forwarded-For", "10.0.0.1", "X-Bankmock-Fault", "delay;delay=1ms", "X-Other", "y")
 	if st != 200 {
 		t.Fatalf("probe: %d", st)
@@ -416,22 +347,17 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 // was never sent by a tenant's request.
 func TestSharedBankTenantClockIsItsOwn(t *testing.T) {
 	ctx := context.Background()
-	clock := vclock.NewManual(vclock.DefaultEpoch)
-	eng := bankmock.New(bankmock.Config{Seed: 11, Customers: 3, Clock: clock, Sleep: bankmock.InstantSleep})
 	rec := &recorder{}
 	const token = "operator-bank-token-0002"
-	bs := httptest.NewServer(rec.wrap(bankserver.New(eng, bankserver.Options{AdminToken: token})))
-	t.Cleanup(bs.Close)
+	bank := sharedBank(t, token, rec.wrap)
+	eng := bank.Mock
 	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{Data: t.TempDir(), BankToken: token})
-	a := srv.Create(t, walletctl.TenantSpec{Name: "a", Seed: 11, Customers: 3, BankURL: bs.URL})
-	b := srv.Create(t, walletctl.TenantSpec{Name: "b", Seed: 11, Customers: 3, BankURL: bs.URL})
+	a := srv.Create(t, walletctl.TenantSpec{Name: "a", Seed: 11, Customers: 3, BankURL: bank.URL})
+	b := srv.Create(t, walletctl.TenantSpec{Name: "b", Seed: 11, Customers: 3, BankURL: bank.URL})
 
-	c, err := eng.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Balance: 10_000_00})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := bank.AddCustomer(bankapi.Customer{Bank: "ICBC", Balance: 10_000_00})
 	svcB := httpapi.NewClient(srv.URL, b.APIKey, httpapi.ClientOptions{})
-	u, pending, otp := startBinding(t, svcB, *c)
+	pending := opener(t, svcB).PendingBinding(c)
 	rec.reset()
 	now, err := httpapi.NewClient(srv.URL, a.APIKey, httpapi.ClientOptions{}).Advance(ctx, time.Hour)
 	if err != nil || !now.Equal(vclock.DefaultEpoch.Add(time.Hour)) {
@@ -445,7 +371,7 @@ func TestSharedBankTenantClockIsItsOwn(t *testing.T) {
 	if got, _ := eng.Now(ctx); !got.Equal(vclock.DefaultEpoch) {
 		t.Fatalf("tenant A's clock advance moved the shared bank's clock to %v", got)
 	}
-	if _, err := svcB.ConfirmCard(ctx, u.ID, pending.BindingID, otp); err != nil {
+	if _, err := svcB.ConfirmCard(ctx, pending.User.ID, pending.Binding.BindingID, pending.OTP); err != nil {
 		t.Fatalf("tenant B's pending SMS code no longer works after tenant A's clock advance: %v", err)
 	}
 	// A's own time did move, at the bank too.

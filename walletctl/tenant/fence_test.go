@@ -12,9 +12,7 @@ import (
 	"testing"
 
 	"github.com/walletctl/walletctl/bankapi"
-	"github.com/walletctl/walletctl/bankmock"
-	bankserver "github.com/walletctl/walletctl/bankmock/server"
-	"github.com/walletctl/walletctl/vclock"
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
 	"github.com/walletctl/walletctl/walletctl/notify"
@@ -32,19 +30,18 @@ import (
 func TestNotifyURLCannotReachTheBankOrTheServer(t *testing.T) {
 	ctx := context.Background()
 	const token = "operator-bank-token-fence-1"
-	eng := bankmock.New(bankmock.Config{Seed: 11, Customers: 3, Clock: vclock.NewManual(vclock.DefaultEpoch), Sleep: bankmock.InstantSleep})
 	var fromSender, resets atomic.Int64
-	bank := bankserver.New(eng, bankserver.Options{AdminToken: token})
-	bs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.UserAgent(), "walletctl-notify") {
-			fromSender.Add(1)
-		}
-		if r.URL.Path == "/admin/reset" {
-			resets.Add(1)
-		}
-		bank.ServeHTTP(w, r)
-	}))
-	t.Cleanup(bs.Close)
+	bs := sharedBank(t, token, func(bank http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.UserAgent(), "walletctl-notify") {
+				fromSender.Add(1)
+			}
+			if r.URL.Path == "/admin/reset" {
+				resets.Add(1)
+			}
+			bank.ServeHTTP(w, r)
+		})
+	})
 
 	got := &atomic.Int64{}
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,11 +60,8 @@ func TestNotifyURLCannotReachTheBankOrTheServer(t *testing.T) {
 	self.Add(sa) // as walletctl serve does once it listens
 	ct := srv.Create(t, walletctl.TenantSpec{Name: "attacker", Seed: 11, Customers: 3, BankURL: bs.URL})
 
-	c, err := eng.AddCustomer(ctx, bankapi.Customer{Bank: "ICBC", Balance: 10_000_00})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user := payer(t, srv.URL, ct.APIKey, *c, 100_00)[0].UserID
+	c := bs.AddCustomer(bankapi.Customer{Bank: "ICBC", Balance: 10_000_00})
+	user := payer(t, srv.URL, ct.APIKey, c, 100_00)[0].UserID
 	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
 	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "fence shop"})
 	if err != nil {
@@ -92,7 +86,7 @@ func TestNotifyURLCannotReachTheBankOrTheServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("order for %s: %v", target, err)
 		}
-		if _, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: "135790"}); err != nil {
+		if _, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
 			t.Fatalf("pay: %v", err)
 		}
 	}

@@ -49,8 +49,9 @@ type Options struct {
 	KeepOpen bool
 	// Throwaway makes tenants created from now on skip fsync (tests, benchmarks).
 	Throwaway bool
-	// Settings are the wallet rules of tenants created from now on (nil = the sandbox defaults);
-	// each tenant's sandbox.json records its own.
+	// Settings are the wallet rules of tenants created from now on (nil = the sandbox defaults),
+	// which a TenantSpec's settings change for its tenant; each tenant's sandbox.json records its
+	// own.
 	Settings *walletctl.Settings
 	// Store, when set (postgres://user@host:port/db), keeps each tenant's wallet in the PostgreSQL
 	// schema SchemaPrefix+id instead of wallet.db in its folder, so that several servers (each
@@ -279,6 +280,15 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 	if err := walletctl.CheckText("name", spec.Name); err != nil {
 		return nil, err
 	}
+	// Checked before anything is made: a refused spec leaves no tenant, folder or id behind.
+	settings := walletctl.SandboxSettings()
+	if ts.settings != nil {
+		settings = *ts.settings
+	}
+	settings, err := spec.ApplySettings(settings)
+	if err != nil {
+		return nil, err
+	}
 	if spec.Customers == 0 {
 		spec.Customers = sandbox.DefaultCustomers
 	}
@@ -331,7 +341,7 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 		t.store, opts.Store = st, st
 	}
 	sb, err := sandbox.Init(ctx, opts, sandbox.InitOptions{Seed: spec.Seed, Customers: spec.Customers, Force: true,
-		Settings: ts.settings, KeepStore: spec.Join})
+		Settings: &settings, KeepStore: spec.Join})
 	if err != nil {
 		t.closeLocked(ctx)
 		return nil, err

@@ -12,9 +12,6 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/httpapi"
-	"github.com/walletctl/walletctl/walletctl/tenant"
-	"github.com/walletctl/walletctl/walletctl/tenant/tenanttest"
 )
 
 // Issue 18's bad inputs, refused with their code on both APIs of walletctl serve: v3's 400
@@ -24,18 +21,9 @@ import (
 // description forged rows in the trade bill; a merchant name held NUL.
 func TestUnsafeInputRefusedOverHTTP(t *testing.T) {
 	ctx := context.Background()
-	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{KeepOpen: true})
-	ct := srv.Create(t, walletctl.TenantSpec{Seed: 3, Customers: 4})
-	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
-	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "input shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := svc.MerchantCredentials(ctx, m.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sdk := sdkClient(t, "pubkey", srv.URL+"/tenants/"+ct.ID, creds)
+	s := newShop(t, "input shop")
+	svc, m, creds := s.svc, s.m, s.creds
+	sdk := sdkClient(t, "pubkey", s.v3, creds)
 
 	order := func(edit func(map[string]any)) map[string]any {
 		b := map[string]any{"appid": creds.AppID, "mchid": m.ID, "description": "tea", "out_trade_no": "input-v3-0001",
@@ -92,8 +80,8 @@ func TestUnsafeInputRefusedOverHTTP(t *testing.T) {
 				method = "PUT"
 			}
 			b, _ := json.Marshal(c.body)
-			req, _ := http.NewRequest(method, srv.URL+c.v1, strings.NewReader(string(b)))
-			req.Header.Set("Authorization", "Bearer "+ct.APIKey)
+			req, _ := http.NewRequest(method, s.url+c.v1, strings.NewReader(string(b)))
+			req.Header.Set("Authorization", "Bearer "+s.apiKey)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -10,8 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/downloader"
@@ -20,7 +23,11 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/tenant"
+	"github.com/walletctl/walletctl/walletctl/tenant/tenanttest"
 	"github.com/walletctl/walletctl/walletctl/v3api"
 )
 
@@ -42,6 +49,32 @@ func (rt rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.URL.RawPath = strings.TrimSuffix(rt.base.Path, "/") + req.URL.RawPath
 	}
 	return rt.next.RoundTrip(r)
+}
+
+// shop is a tenant of walletctl serve on loopback (kept open, serve's default) with one merchant.
+type shop struct {
+	url    string // the server's
+	apiKey string // the tenant's
+	v3     string // the tenant's v3 base URL
+	svc    *httpapi.Client
+	m      *walletctl.Merchant
+	creds  *walletctl.MerchantCredentials
+}
+
+func newShop(t *testing.T, name string) *shop {
+	t.Helper()
+	ctx := context.Background()
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{KeepOpen: true})
+	ct := srv.Create(t, walletctl.TenantSpec{Seed: 3, Customers: 4})
+	s := &shop{url: srv.URL, apiKey: ct.APIKey, v3: srv.URL + "/tenants/" + ct.ID, svc: httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})}
+	var err error
+	if s.m, err = s.svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	if s.creds, err = s.svc.MerchantCredentials(ctx, s.m.ID); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // sdkClient is the official SDK's client for creds, pointed at base, in mode "cert" (platform
@@ -214,6 +247,55 @@ func TestSDKFake(t *testing.T) {
 					}
 				}
 				t.Fatalf("no order has code_url %s", codeURL)
+			})
+		})
+	}
+}
+
+// TestSDKServe is the "done means": the official SDK (v0.2.21, unpatched), configured
+// with a sandbox merchant's credentials and an http.Client whose transport sends
+// https://api.mch.weixin.qq.com to a tenant of walletctl serve on loopback, runs Native prepay,
+// the user pays (through the wallet API), query (the SDK verifies the answer's signature),
+// partial refund, refund query, close of a second order and the trade bill download with its
+// hash, in the platform-certificate mode and in the public-key mode. In the certificate mode the
+// user pays as a person would, with the built CLI (walletctl --backend URL --as U scan CODE_URL
+// --password-stdin); in the public-key mode through the wallet API (ScanOrder, PayOrder).
+func TestSDKServe(t *testing.T) {
+	ctx := context.Background()
+	s := newShop(t, "腾大QQ公仔店")
+	svc, creds := s.svc, s.creds
+
+	// A payer with money: registered, verified, a card bound (the bank's OTP), a password, a top-up.
+	u := testworld.Opener{T: t, Wallet: svc, OTPs: svc.Bank(5 * time.Second)}.OpenWallet(testworld.Card("ok"), 10000).User
+
+	for _, mode := range []string{"cert", "pubkey"} {
+		t.Run(mode, func(t *testing.T) {
+			client := sdkClient(t, mode, s.v3, creds)
+			sdkFlow(t, client, creds, mode, func(codeURL string) {
+				if mode == "cert" {
+					bin := filepath.Join(t.TempDir(), "walletctl")
+					if out, err := exec.Command("go", "build", "-o", bin, "github.com/walletctl/walletctl/cmd/walletctl").CombinedOutput(); err != nil {
+						t.Fatalf("go build: %v\n%s", err, out)
+					}
+					cmd := exec.Command(bin, "--home", t.TempDir(), "--backend", s.url, "--api-key", s.apiKey, "--as", u.ID,
+						"scan", codeURL, "--password-stdin")
+					cmd.Stdin = strings.NewReader(testworld.Password + "\n")
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Fatalf("walletctl scan: %v\n%s", err, out)
+					}
+					return
+				}
+				seen, err := svc.ScanOrder(ctx, u.ID, codeURL)
+				if err != nil {
+					t.Fatalf("scan: %v", err)
+				}
+				if seen.Amount != 1000 || seen.MchID != creds.MchID {
+					t.Fatalf("the payer sees %+v", seen)
+				}
+				o, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: u.ID, Ref: codeURL, Password: testworld.Password})
+				if err != nil || o.TradeState != walletctl.StateSuccess {
+					t.Fatalf("pay: %+v %v", o, err)
+				}
 			})
 		})
 	}
