@@ -47,6 +47,7 @@ type ListenOptions struct {
 	MaxEvents                  int
 	Only                       map[string]bool
 	Limit                      time.Duration
+	Interval                   time.Duration // between polls
 }
 
 // NewCmdListen is `listen`; runF (tests) replaces listenRun.
@@ -72,6 +73,7 @@ object per attempt. --max-events and --timeout stop it by themselves.`,
 	choiceFlag(cmd, &opts.Events, "events", "", "show only these event types, comma-separated (e.g. TRANSACTION.SUCCESS,REFUND.SUCCESS)", eventTypes...)
 	fl.IntVar(&opts.MaxEvents, "max-events", 0, "stop after this many attempts are shown (0: no limit)")
 	fl.StringVar(&opts.Timeout, "timeout", "", "stop after this long of real time, e.g. 30s (with --max-events not reached: exit 10, PENDING)")
+	fl.DurationVar(&opts.Interval, "interval", listenPoll, "how often due notifications are delivered and new attempts read (10ms to 5s)")
 	return cmd
 }
 
@@ -99,6 +101,10 @@ func (o *ListenOptions) parse([]string) error {
 	if o.MaxEvents < 0 {
 		return invalidArg("", "--max-events must be 0 (no limit) or more")
 	}
+	// At most the renewal period: the registration is renewed between polls.
+	if o.Interval < 10*time.Millisecond || o.Interval > listenRenew {
+		return invalidArg("e.g. --interval 500ms", "--interval %s is not between 10ms and %s", o.Interval, listenRenew)
+	}
 	if o.Timeout != "" {
 		d, err := parseDuration(o.Timeout)
 		if err != nil {
@@ -113,7 +119,7 @@ func (o *ListenOptions) parse([]string) error {
 }
 
 func listenRun(ctx context.Context, o *ListenOptions) error {
-	l := &listener{out: o.Out, url: o.ForwardTo, only: o.Only, max: o.MaxEvents, seen: map[string]int{}}
+	l := &listener{out: o.Out, url: o.ForwardTo, only: o.Only, max: o.MaxEvents, seen: map[string]int{}, every: o.Interval}
 	if o.app != nil {
 		h := &homeWallet{a: o.app}
 		l.with, l.where = h.with, o.app.home
@@ -136,6 +142,7 @@ func listenRun(ctx context.Context, o *ListenOptions) error {
 }
 
 type listener struct {
+	every time.Duration // between polls
 	out   *Output
 	with  func(ctx context.Context, f func(svc walletctl.Service) error) error // runs f on the wallet
 	where string                                                               // the home or --backend, for the Ready line
@@ -226,7 +233,7 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 	fmt.Fprintf(l.out.IO.ErrOut, "Ready: forwarding notifications of %s to %s (Ctrl-C to stop)\n", l.where, l.url)
 
 	renewed := time.Now()
-	tick := time.NewTicker(listenPoll)
+	tick := time.NewTicker(l.every)
 	defer tick.Stop()
 	lastErr := ""
 	for {

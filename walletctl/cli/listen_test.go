@@ -94,7 +94,7 @@ func TestListenForwards(t *testing.T) {
 	rcv := newReceiver(t)
 	fwd := rcv.URL + "/forwarded"
 	const nowhere = "http://127.0.0.1:9/not-listening"
-	p := startListen(t, nil, "--home", w.home, "-o", "json", "listen", "--forward-to", fwd, "--max-events", "1", "--timeout", "60s")
+	p := startListen(t, nil, "--home", w.home, "-o", "json", "listen", "--interval", "20ms", "--forward-to", fwd, "--max-events", "1", "--timeout", "60s")
 	if !strings.Contains(p.errOut.String(), w.home) || !strings.Contains(p.errOut.String(), fwd+" (Ctrl-C to stop)") {
 		t.Errorf("Ready line: %s", p.errOut)
 	}
@@ -133,7 +133,7 @@ func TestListenForwards(t *testing.T) {
 	}
 
 	// A failed attempt, then its retry made by another process's clock advance; Ctrl-C stops it.
-	p = startListen(t, nil, "--home", w.home, "listen", "--forward-to", fwd, "--events", "transaction.success")
+	p = startListen(t, nil, "--home", w.home, "listen", "--interval", "20ms", "--forward-to", fwd, "--events", "transaction.success")
 	rcv.failNext(1)
 	o = w.order("create", "--mchid", w.mchid, "--type", "native", "--out-trade-no", "listen-3", "--amount", "3",
 		"--description", "Pie", "--notify-url", nowhere)
@@ -162,7 +162,7 @@ func TestListenForwards(t *testing.T) {
 
 	// --timeout with --max-events not reached: PENDING (exit 10); a bad URL is refused. The timeout
 	// is real time: short, yet well above what listen takes to register.
-	if r := exe(t, w.home, "", "listen", "--forward-to", fwd, "--max-events", "1", "--timeout", "500ms"); r.code != 10 || !strings.Contains(r.errOut, "PENDING") {
+	if r := exe(t, w.home, "", "listen", "--interval", "20ms", "--forward-to", fwd, "--max-events", "1", "--timeout", "500ms"); r.code != 10 || !strings.Contains(r.errOut, "PENDING") {
 		t.Fatalf("listen --timeout: %s", r)
 	}
 	if r := exe(t, w.home, "", "listen", "--forward-to", "localhost:8080"); r.code != 2 {
@@ -180,7 +180,7 @@ func TestListenOverServe(t *testing.T) {
 	srv := startServe(t, []string{"WALLETCTL_ADMIN_TOKEN=listen-admin-token"}, "--data", t.TempDir(), "--tenant-key", key, "--seed", "11", "--customers", "20")
 	env := []string{"WALLETCTL_BACKEND=" + srv.url, "WALLETCTL_API_KEY=" + key}
 	rcv := newReceiver(t)
-	p := startListen(t, env, "listen", "--forward-to", rcv.URL+"/hook", "--max-events", "1", "--timeout", "60s")
+	p := startListen(t, env, "listen", "--interval", "20ms", "--forward-to", rcv.URL+"/hook", "--max-events", "1", "--timeout", "60s")
 	if !strings.Contains(p.errOut.String(), "of "+srv.url+" to ") {
 		t.Errorf("Ready line: %s", p.errOut)
 	}

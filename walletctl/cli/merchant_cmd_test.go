@@ -808,8 +808,11 @@ func TestListenFlags(t *testing.T) {
 	const url = "http://localhost:8080/notify"
 	checkFlags(t, cli.NewCmdListen, []flagCase[*cli.ListenOptions]{
 		{args: []string{"--forward-to", url}, ok: func(o *cli.ListenOptions) bool {
-			return o.ForwardTo == url && len(o.Only) == 0 && o.MaxEvents == 0 && o.Limit == 0
+			return o.ForwardTo == url && len(o.Only) == 0 && o.MaxEvents == 0 && o.Limit == 0 && o.Interval == 500*time.Millisecond
 		}},
+		{args: []string{"--forward-to", url, "--interval", "20ms"}, ok: func(o *cli.ListenOptions) bool { return o.Interval == 20*time.Millisecond }},
+		{args: []string{"--forward-to", url, "--interval", "1ms"}, code: invalid, msg: "--interval 1ms is not between 10ms and 5s"},
+		{args: []string{"--forward-to", url, "--interval", "6s"}, code: invalid, msg: "--interval 6s is not between"},
 		{args: []string{"--forward-to", url, "--events", " transaction.success, ,REFUND.CLOSED", "--max-events", "3", "--timeout", "1m30s"},
 			ok: func(o *cli.ListenOptions) bool {
 				return len(o.Only) == 2 && o.Only[walletctl.EventTransactionSuccess] && o.Only[walletctl.EventRefundClosed] && o.MaxEvents == 3 && o.Limit == 90*time.Second
