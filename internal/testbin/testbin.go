@@ -13,10 +13,51 @@ import (
 )
 
 var (
-	mu    sync.Mutex
-	dir   string
-	built = map[string]string{}
+	mu      sync.Mutex
+	dir     string
+	built   = map[string]string{}
+	started chan struct{} // closed when Start's build ends; nil before Start
 )
+
+// Start builds pkgs in the background with one go build, which compiles and links them in
+// parallel, so that the tests that run them wait less (TestMain calls it before m.Run). Build
+// waits for it, and builds a package itself if Start's build failed.
+func Start(pkgs ...string) {
+	mu.Lock()
+	defer mu.Unlock()
+	if started != nil || mkdir() != nil {
+		return
+	}
+	started = make(chan struct{})
+	go func() {
+		defer close(started)
+		if exec.Command(goTool(), append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...).Run() != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, pkg := range pkgs {
+			built[pkg] = binPath(pkg)
+		}
+	}()
+}
+
+func mkdir() error {
+	if dir != "" {
+		return nil
+	}
+	d, err := os.MkdirTemp("", "walletctl-testbin-")
+	dir = d
+	return err
+}
+
+func binPath(pkg string) string {
+	out := filepath.Join(dir, filepath.Base(pkg))
+	if runtime.GOOS == "windows" {
+		out += ".exe"
+	}
+	return out
+}
 
 // Build compiles the main package pkg (e.g. "github.com/walletctl/walletctl/cmd/walletctl") once
 // and returns the binary's path, in a folder of os.TempDir shared by the process's tests
@@ -24,21 +65,20 @@ var (
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	mu.Lock()
+	wait := started
+	mu.Unlock()
+	if wait != nil {
+		<-wait
+	}
+	mu.Lock()
 	defer mu.Unlock()
 	if p, ok := built[pkg]; ok {
 		return p
 	}
-	if dir == "" {
-		d, err := os.MkdirTemp("", "walletctl-testbin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = d
+	if err := mkdir(); err != nil {
+		t.Fatal(err)
 	}
-	out := filepath.Join(dir, filepath.Base(pkg))
-	if runtime.GOOS == "windows" {
-		out += ".exe"
-	}
+	out := binPath(pkg)
 	cmd := exec.Command(goTool(), "build", "-o", out, pkg)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
@@ -51,9 +91,14 @@ func Build(t testing.TB, pkg string) string {
 func Cleanup() {
 	mu.Lock()
 	defer mu.Unlock()
+	if started != nil {
+		mu.Unlock()
+		<-started
+		mu.Lock()
+	}
 	if dir != "" {
 		os.RemoveAll(dir)
-		dir, built = "", map[string]string{}
+		dir, built, started = "", map[string]string{}, nil
 	}
 }
 

@@ -28,6 +28,8 @@ func bankmockBinary(tb testing.TB) string {
 }
 
 func TestMain(m *testing.M) {
+	// Built while the unit tests run, which need no process.
+	testbin.Start("github.com/walletctl/walletctl/cmd/walletctl", "github.com/walletctl/walletctl/cmd/bankmock")
 	code := m.Run()
 	testbin.Cleanup()
 	os.Exit(code)

@@ -82,7 +82,9 @@ const testSeed = 7
 
 func newWorld(t *testing.T, overHTTP bool) *world {
 	t.Helper()
-	w := &world{t: t, home: t.TempDir(), env: map[string]string{}}
+	// A test's home is thrown away: no fsync (the durability of a home is what the crash and
+	// full-disk tests of walletctl/crashtest prove, with the real setting).
+	w := &world{t: t, home: t.TempDir(), env: map[string]string{"WALLETCTL_SANDBOX_THROWAWAY": "1"}}
 	if overHTTP {
 		eng := bankmock.New(bankmock.Config{Seed: testSeed, Customers: 30, Clock: vclock.NewManual(vclock.DefaultEpoch),
 			Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
