@@ -3,6 +3,7 @@ package testworld
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -36,4 +37,20 @@ func Call(t testing.TB, method, url, token, body string, hdr ...string) (int, st
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// Hanging is a receiver that never answers: it holds every request until the client gives up
+// (its context ends) or the test ends. It returns the receiver's URL.
+func Hanging(t testing.TB) string {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: the handlers end before Close waits on them
+	return srv.URL
 }

@@ -2,11 +2,10 @@ package notify_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/notify"
 	"github.com/walletctl/walletctl/walletctl/wechatpay"
@@ -26,17 +25,9 @@ func delivery(url string, timeout time.Duration) walletctl.Delivery {
 // one that never answers ends the attempt when the timeout has really passed, and the attempt
 // says which timeout it was. Only a lower bound on the time: a loaded machine may be late.
 func TestDeliverGivesUpAfterItsTimeout(t *testing.T) {
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select { // never answers: until the sender gives up (or the test ends)
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer hang.Close()
-	defer close(release)
+	hangURL := testworld.Hanging(t) // never answers: until the sender gives up
 	const timeout = 150 * time.Millisecond
-	d := delivery(hang.URL, timeout)
+	d := delivery(hangURL, timeout)
 	start := time.Now()
 	a := (&notify.Sender{}).Deliver(context.Background(), d)
 	took := time.Since(start)

@@ -116,8 +116,8 @@ func (r *recorder) auths() []string {
 	return append([]string(nil), r.auth...)
 }
 
-// partnerOf reads the partner a tenant's home registered as at its bank.
-func partnerOf(t *testing.T, data, id string) sandbox.BankRef {
+// metaOf reads tenant id's sandbox.json.
+func metaOf(t *testing.T, data, id string) sandbox.Meta {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(data, "tenants", id, sandbox.MetaFile))
 	if err != nil {
@@ -127,6 +127,13 @@ func partnerOf(t *testing.T, data, id string) sandbox.BankRef {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
+	return m
+}
+
+// partnerOf reads the partner a tenant's home registered as at its bank.
+func partnerOf(t *testing.T, data, id string) sandbox.BankRef {
+	t.Helper()
+	m := metaOf(t, data, id)
 	if m.Bank.PartnerID == "" || m.Bank.PartnerKey == "" {
 		t.Fatalf("tenant %s is no partner of its bank: %+v", id, m.Bank)
 	}

@@ -2,10 +2,7 @@ package tenant_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +12,6 @@ import (
 	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
-	"github.com/walletctl/walletctl/walletctl/sandbox"
 	"github.com/walletctl/walletctl/walletctl/tenant"
 	"github.com/walletctl/walletctl/walletctl/tenant/tenanttest"
 )
@@ -23,15 +19,7 @@ import (
 // settingsOf reads the settings tenant id's sandbox was initialised with.
 func settingsOf(t *testing.T, data, id string) walletctl.Settings {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(data, "tenants", id, sandbox.MetaFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m sandbox.Meta
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m.Settings
+	return metaOf(t, data, id).Settings
 }
 
 // A tenant's spec sets its wallet rules as `sandbox init --set` does, over the server's own and
@@ -55,15 +43,7 @@ func TestTenantSettings(t *testing.T) {
 		t.Errorf("another tenant's settings changed: %+v, want the server's %+v", other, server)
 	}
 
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select { // never answers: until the sender gives up (or the test ends)
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer hang.Close()
-	defer close(release)
+	hangURL := testworld.Hanging(t) // never answers: until the sender gives up
 	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
 	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
 	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "settings shop"})
@@ -71,7 +51,7 @@ func TestTenantSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "settings-1",
-		Description: "tea", Amount: 1_00, NotifyURL: hang.URL + "/notify"})
+		Description: "tea", Amount: 1_00, NotifyURL: hangURL + "/notify"})
 	if err != nil {
 		t.Fatal(err)
 	}
