@@ -52,6 +52,65 @@ func (c *Manual) Set(t time.Time) {
 	c.t = t
 }
 
+// Settable is a clock a sandbox can move: Manual (virtual time), or Offset (real time).
+type Settable interface {
+	Clock
+	// Advance moves the clock forward by d and returns the new time.
+	Advance(d time.Duration) time.Time
+	// Set puts the clock at t.
+	Set(t time.Time)
+}
+
+var (
+	_ Settable = (*Manual)(nil)
+	_ Settable = (*Offset)(nil)
+)
+
+// Offset is real time moved ahead by an offset, like a payment processor's test clock: it runs
+// with the wall, and Advance adds to the offset. Safe for concurrent use.
+type Offset struct {
+	mu   sync.Mutex
+	wall func() time.Time
+	off  time.Duration
+}
+
+// NewOffset returns wall time (wall; nil is time.Now) plus off.
+func NewOffset(wall func() time.Time, off time.Duration) *Offset {
+	if wall == nil {
+		wall = time.Now
+	}
+	return &Offset{wall: wall, off: off}
+}
+
+// Now is the wall's time plus the offset, in Shanghai.
+func (c *Offset) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wall().Add(c.off).In(Shanghai).Round(0)
+}
+
+// Advance adds d to the offset and returns the new time.
+func (c *Offset) Advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+	return c.Now()
+}
+
+// Set moves the offset so that the clock reads t now.
+func (c *Offset) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off = t.Sub(c.wall())
+}
+
+// Offset is how far ahead of the wall the clock is.
+func (c *Offset) Offset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.off
+}
+
 // Day is the Shanghai calendar date of t (yyyy-mm-dd): a bank day.
 func Day(t time.Time) string { return t.In(Shanghai).Format("2006-01-02") }
 

@@ -122,3 +122,37 @@ type NotifyService interface {
 	NotifyFaults(ctx context.Context) ([]NotifyFault, error)
 	ClearNotifyFaults(ctx context.Context) error
 }
+
+// Claim is one due try of a notification that a worker took (DueWork.ClaimDelivery): ready to
+// send, with what the sender needs, and leased to Owner until the lease ends, so that no other
+// process or server sends the same try meanwhile. A worker that dies leaves the lease to run
+// out; the try is then due again.
+type Claim struct {
+	Delivery Delivery
+	// Fault is the notification fault that applies to this try, if any.
+	Fault *NotifyFault
+	// At is when the try was due, on the wallet's clock: its attempts are recorded at it.
+	At    time.Time
+	Owner string
+}
+
+// DueWork is the wallet's work that falls due (DESIGN.md section 11), in steps that each take
+// the store briefly, so that whoever drives it (the CLI after a command, a server's worker) holds
+// no lock while a merchant's receiver answers: RunDue and ClaimDelivery/RecordClaim take the
+// store; SendClaim is only the HTTP call.
+type DueWork interface {
+	// RunDue does what fell due and needs no one outside: delayed transfers arriving, unaccepted
+	// ones going back, orders expiring, password locks ending.
+	RunDue(ctx context.Context) error
+	// ClaimDelivery takes the try due first whose merchant is not in busy, for owner; nil when
+	// nothing is due.
+	ClaimDelivery(ctx context.Context, owner string, busy []string) (*Claim, error)
+	// SendClaim sends the claimed try (and what its fault adds); it touches no store.
+	SendClaim(ctx context.Context, c *Claim) []NotifyAttempt
+	// RecordClaim records the attempts, schedules the next try or ends the schedule, and ends
+	// the lease.
+	RecordClaim(ctx context.Context, c *Claim, atts []NotifyAttempt) (*Notification, error)
+	// NextDueAt is when the next work falls due on the wallet's clock (a notification's try,
+	// an arrival, a refund, an expiry, a lock's end); nil when nothing is scheduled.
+	NextDueAt(ctx context.Context) (*time.Time, error)
+}

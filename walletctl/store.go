@@ -94,8 +94,17 @@ type StoreTx interface {
 	SaveNotification(n *Notification) error
 	GetNotification(id string) (*Notification, error)
 	ListNotifications() ([]Notification, error)
-	// NextNotification is the pending, not held notification due earliest, at or before now.
-	NextNotification(now time.Time) (*Notification, error)
+	// NextNotification is the pending, not held notification due earliest, at or before now,
+	// whose merchant is not in busy and which no one holds a lease on at realNow.
+	NextNotification(now, realNow time.Time, busy []string) (*Notification, error)
+	// ClaimNotification leases a notification's next try to owner until the lease ends (real
+	// time), unless someone holds a lease on it at realNow; it reports whether it did.
+	ClaimNotification(id, owner string, until, realNow time.Time) (bool, error)
+	// ReleaseNotification ends owner's lease on a notification (another's is left alone).
+	ReleaseNotification(id, owner string) error
+	// NextNotificationAt is when the earliest pending, not held notification that no one holds
+	// a lease on at realNow is due.
+	NextNotificationAt(realNow time.Time) (*time.Time, error)
 	HeldNotifications(mchid string) ([]Notification, error)
 	CreateNotifyFault(f *NotifyFault) error
 	SaveNotifyFault(f *NotifyFault) error

@@ -32,6 +32,10 @@ type TenantSpec struct {
 	// Settings change the tenant's wallet rules from the server's: the keys and values of
 	// `sandbox init --set KEY=VALUE` ({"notify_timeout": "200ms", "password_hash.time": "3"}).
 	Settings map[string]string `json:"settings,omitempty"`
+	// Clock is "virtual" (time moves only by clock advance) or "real" (wall time plus what clock
+	// advance added: retries, expiries and arrivals happen by themselves); "" is the server's
+	// default (walletctl serve --clock).
+	Clock string `json:"clock,omitempty"`
 }
 
 // ApplySettings returns base with the spec's settings applied, each as `sandbox init --set`
@@ -73,6 +77,7 @@ type TenantInfo struct {
 	Seed      int64     `json:"seed"`
 	Customers int       `json:"customers"`
 	BankURL   string    `json:"bank_url,omitempty"`
+	Clock     string    `json:"clock,omitempty"` // "real", or "" for virtual
 	CreatedAt time.Time `json:"created_at"`
 }
 

@@ -40,13 +40,17 @@ type Factory struct {
 	Bank func(ctx context.Context) (BankBackend, error)
 	// Advance moves the virtual clock of the wallet and its bank together.
 	Advance func(ctx context.Context, d time.Duration) (time.Time, error)
+	// Settle delivers the notification tries that are due with nothing held (DESIGN.md section
+	// 11): the embedded home is released first (the next Service opens it again), a server
+	// drains its tenant's queue. For commands that show what a delivery did.
+	Settle func(ctx context.Context) error
 
 	app *app // the invocation behind the fields above, for commands that manage the sandbox itself
 }
 
 func newFactory(a *app) *Factory {
 	return &Factory{IO: a.ios, Out: a.out, Service: a.service, Actor: a.actor, Secret: a.readSecret,
-		IdempotencyKey: a.moneyCtx, Advance: a.advance, app: a, As: func() string { return a.as },
+		IdempotencyKey: a.moneyCtx, Advance: a.advance, Settle: a.settle, app: a, As: func() string { return a.as },
 		Bank: func(ctx context.Context) (BankBackend, error) { return a.bank(ctx) }}
 }
 

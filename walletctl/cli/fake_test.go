@@ -36,6 +36,14 @@ func newFake(format string, stubs ...func(k *fake)) *fake {
 	ios := &cli.IOStreams{In: strings.NewReader(""), Out: &k.out, ErrOut: &k.errOut}
 	k.f = &cli.Factory{IO: ios, Out: &cli.Output{IO: ios, Format: format}}
 	k.f.Service = func(context.Context) (walletctl.Service, error) { return k.svc, nil }
+	// As the remote backend does: the wallet sends what is due (the fake answers if stubbed).
+	k.f.Settle = func(ctx context.Context) error {
+		if k.svc.DeliverNotificationsFn == nil {
+			return nil
+		}
+		_, err := k.svc.DeliverNotificationsFn(ctx)
+		return err
+	}
 	k.f.Actor = func(ctx context.Context) (walletctl.Service, *walletctl.User, error) {
 		u, err := k.svc.User(ctx, "u1")
 		return k.svc, u, err

@@ -122,7 +122,7 @@ func listenRun(ctx context.Context, o *ListenOptions) error {
 	l := &listener{out: o.Out, url: o.ForwardTo, only: o.Only, max: o.MaxEvents, seen: map[string]int{}, every: o.Interval}
 	if o.app != nil {
 		h := &homeWallet{a: o.app}
-		l.with, l.where = h.with, o.app.home
+		l.with, l.deliver, l.where = h.with, h.deliver, o.app.home
 		if o.app.backend != "" {
 			l.where = o.app.backend
 		}
@@ -136,6 +136,14 @@ func listenRun(ctx context.Context, o *ListenOptions) error {
 			}
 			return f(svc)
 		}
+		l.deliver = func(ctx context.Context) error {
+			svc, err := o.Service(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = svc.DeliverNotifications(ctx)
+			return err
+		}
 		l.where = "the wallet"
 	}
 	return l.run(ctx, o.Limit)
@@ -143,14 +151,16 @@ func listenRun(ctx context.Context, o *ListenOptions) error {
 
 type listener struct {
 	every time.Duration // between polls
-	out   *Output
-	with  func(ctx context.Context, f func(svc walletctl.Service) error) error // runs f on the wallet
-	where string                                                               // the home or --backend, for the Ready line
-	url   string
-	only  map[string]bool
-	max   int
-	seen  map[string]int // notification id -> attempts already shown (or there before listen)
-	shown int
+	// deliver sends what is due with nothing held (the home released; a server drains).
+	deliver func(ctx context.Context) error
+	out     *Output
+	with    func(ctx context.Context, f func(svc walletctl.Service) error) error // runs f on the wallet
+	where   string                                                               // the home or --backend, for the Ready line
+	url     string
+	only    map[string]bool
+	max     int
+	seen    map[string]int // notification id -> attempts already shown (or there before listen)
+	shown   int
 }
 
 // homeWallet is the wallet of an invocation as listen uses it.
@@ -197,6 +207,30 @@ func (h *homeWallet) with(ctx context.Context, f func(svc walletctl.Service) err
 		ferr = err
 	}
 	return ferr
+}
+
+// deliver sends what is due with the home released (sandbox.Settle), or has the --backend
+// server drain its queue.
+func (h *homeWallet) deliver(ctx context.Context) error {
+	a := h.a
+	if a.backend != "" {
+		c, err := a.remoteClient()
+		if err != nil {
+			return err
+		}
+		_, err = c.DeliverNotifications(ctx)
+		return err
+	}
+	opts, err := a.sandboxOptions(ctx)
+	if err != nil {
+		return err
+	}
+	opts.LockWait = nil
+	sb, _, err := sandbox.Open(ctx, opts, false)
+	if err != nil {
+		return err
+	}
+	return sb.Settle(ctx)
 }
 
 func (l *listener) run(parent context.Context, limit time.Duration) error {
@@ -271,15 +305,15 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 // shown yet. It reports whether --max-events is reached.
 func (l *listener) poll(ctx context.Context, renew bool) (bool, error) {
 	var fresh []listenLine
+	if renew {
+		if err := l.with(ctx, func(svc walletctl.Service) error { return svc.ForwardNotifications(ctx, l.url, listenTTL) }); err != nil {
+			return false, err
+		}
+	}
+	if err := l.deliver(ctx); err != nil {
+		return false, err
+	}
 	err := l.with(ctx, func(svc walletctl.Service) error {
-		if renew {
-			if err := svc.ForwardNotifications(ctx, l.url, listenTTL); err != nil {
-				return err
-			}
-		}
-		if _, err := svc.DeliverNotifications(ctx); err != nil {
-			return err
-		}
 		ns, err := svc.Notifications(ctx)
 		if err != nil {
 			return err

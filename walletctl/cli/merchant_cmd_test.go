@@ -704,6 +704,29 @@ func TestNotifyShowAndResendRun(t *testing.T) {
 						}
 						return nil, walletctl.Errorf(walletctl.CodeNotFound, "no notification %s", id)
 					}
+					if k.svc.NotificationFn == nil {
+						// resend: the schedule is started again, the try sent (Settle), then the
+						// notification read back with it.
+						resend := k.svc.ResendNotificationFn
+						settled := false
+						k.svc.ResendNotificationFn = func(ctx context.Context, id string) (*walletctl.Notification, error) {
+							n, err := resend(ctx, id)
+							if n != nil {
+								n.Attempts = nil // what the resend itself answers is not what is shown
+							}
+							return n, err
+						}
+						k.svc.DeliverNotificationsFn = func(context.Context) ([]walletctl.Notification, error) {
+							settled = true
+							return nil, nil
+						}
+						k.svc.NotificationFn = func(ctx context.Context, id string) (*walletctl.Notification, error) {
+							if !settled {
+								t.Error("the notification was read back before its try was sent")
+							}
+							return resend(ctx, id)
+						}
+					}
 				})
 				return k, runCmd(t, c.new(k.f, nil), append([]string{id}, args...)...)
 			}

@@ -110,8 +110,20 @@ func notifyShowRun(ctx context.Context, o *NotificationOptions) error {
 	return o.do(ctx, walletctl.Service.Notification)
 }
 
+// notifyResendRun starts the schedule again, lets the try be sent (with nothing held), and shows
+// the notification with its new attempt.
 func notifyResendRun(ctx context.Context, o *NotificationOptions) error {
-	return o.do(ctx, walletctl.Service.ResendNotification)
+	svc, err := o.Service(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := svc.ResendNotification(ctx, o.ID); err != nil {
+		return err
+	}
+	if err := o.Settle(ctx); err != nil {
+		return err
+	}
+	return o.do(ctx, walletctl.Service.Notification)
 }
 
 // do is one call on the notification, which prints it after.

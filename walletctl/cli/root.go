@@ -376,10 +376,28 @@ func (a *app) releaseSandbox(ctx context.Context) error {
 	return sb.Close(context.WithoutCancel(ctx))
 }
 
+// settle delivers what is due with nothing held: the embedded home is settled and released
+// (sandbox.Settle; the next a.service opens it again), a --backend server drains its queue.
+func (a *app) settle(ctx context.Context) error {
+	if a.backend != "" {
+		c, err := a.remoteClient()
+		if err != nil {
+			return err
+		}
+		_, err = c.DeliverNotifications(ctx)
+		return err
+	}
+	sb := a.sb
+	a.sb = nil
+	return sb.Settle(context.WithoutCancel(ctx))
+}
+
+// closeSandbox ends the invocation: the notification tries its command made due are delivered
+// once the home is released (sandbox.Settle), so that a slow receiver blocks no other terminal.
 func (a *app) closeSandbox(ctx context.Context) error {
 	sb := a.sb
 	a.sb = nil
-	err := sb.Close(context.WithoutCancel(ctx))
+	err := sb.Settle(context.WithoutCancel(ctx))
 	if a.pg != nil { // after the sandbox, which never closes a store it was given
 		a.pg.Close()
 		a.pg = nil

@@ -151,13 +151,13 @@ func TestServeFlags(t *testing.T) {
 		{args: []string{"--data", "d"}, check: func(t *testing.T, o *cli.ServeOptions) {
 			if o.Addr != "127.0.0.1:8087" || o.Data != "d" || !o.KeepOpen || o.KeepOpenGiven || o.MaxQueue < 1 ||
 				o.Seed != sandbox.DefaultSeed || o.Customers != sandbox.DefaultCustomers || o.ShutdownWait != 30*time.Second ||
-				o.Settings == nil || o.Settings.PasswordHash != walletctl.SandboxSettings().PasswordHash {
+				o.Settings == nil || o.Settings.PasswordHash != walletctl.SandboxSettings().PasswordHash || o.Clock != sandbox.ClockVirtual {
 				t.Fatalf("defaults: %+v", o)
 			}
 		}},
 		{args: []string{"--data", "d", "--keep-open=false", "--password-cost", "production", "--tenant-key", "k", "--max-queue", "3",
-			"--addr", "127.0.0.1:0", "--shutdown-timeout", "1s"}, ok: func(o *cli.ServeOptions) bool {
-			return !o.KeepOpen && o.KeepOpenGiven && o.Settings.PasswordHash == walletctl.ProductionHash && o.TenantKey == "k" &&
+			"--addr", "127.0.0.1:0", "--shutdown-timeout", "1s", "--clock", "real"}, ok: func(o *cli.ServeOptions) bool {
+			return !o.KeepOpen && o.KeepOpenGiven && o.Settings.PasswordHash == walletctl.ProductionHash && o.TenantKey == "k" && o.Clock == sandbox.ClockReal &&
 				o.MaxQueue == 3 && o.Addr == "127.0.0.1:0" && o.ShutdownWait == time.Second
 		}},
 	})
@@ -167,6 +167,7 @@ func TestServeFlags(t *testing.T) {
 		[]string{"--data", "d", "--customers", "100001"},
 		[]string{"--data", "d", "--max-queue", "0"},
 		[]string{"--data", "d", "--password-cost", "cheap"},
+		[]string{"--data", "d", "--clock", "wall"},
 		[]string{"--data", "d", "now"},
 	)
 }

@@ -34,7 +34,7 @@ type ServeOptions struct {
 	ShutdownWait                                                 time.Duration
 	KeepOpen                                                     bool
 	KeepOpenGiven                                                bool // --keep-open given (with --store it defaults to false)
-	PasswordCost, NotifyAllow, NotifyDeny                        string
+	PasswordCost, NotifyAllow, NotifyDeny, Clock                 string
 	Settings                                                     *walletctl.Settings // of the tenants it creates: --password-cost's
 }
 
@@ -99,6 +99,7 @@ private ranges stay allowed (receivers live there). --notify-deny CIDR,... refus
 	fl.DurationVar(&opts.ShutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
 	fl.StringVar(&opts.NotifyAllow, "notify-allow", "", "only these ranges (CIDR,...) may receive notifications; default: every range the fence does not refuse")
 	fl.StringVar(&opts.NotifyDeny, "notify-deny", "", "ranges (CIDR,...) that never receive notifications, on top of the built-in refusals")
+	fl.StringVar(&opts.Clock, "clock", sandbox.ClockVirtual, "clock of the tenants created without one: virtual (time moves only by clock advance; scripts and CI) or real (wall time plus what clock advance adds: retries, expiries and delayed transfers happen by themselves, for an app that talks to the sandbox in real time)")
 	fl.StringVar(&opts.PasswordCost, "password-cost", "sandbox", "argon2id cost of the payment passwords of tenants this server creates: sandbox (cheap, for fake passwords) or production (OWASP's, for a shared server whose users may type real ones); a tenant keeps the cost it was created with")
 	return newCmd(cmd, opts, func([]string) error {
 		if opts.Data == "" {
@@ -109,6 +110,9 @@ private ranges stay allowed (receivers live there). --notify-deny CIDR,... refus
 		}
 		if opts.MaxQueue < 1 {
 			return invalidArg("", "--max-queue must be at least 1 (default %d)", httpapi.DefaultMaxQueue)
+		}
+		if opts.Clock != sandbox.ClockVirtual && opts.Clock != sandbox.ClockReal {
+			return invalidArg("virtual (the default) or real", "--clock %q is not a clock", opts.Clock)
 		}
 		opts.KeepOpenGiven = fl.Changed("keep-open")
 		var err error
@@ -143,7 +147,7 @@ func serveRun(ctx context.Context, o *ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	tenants, err := tenant.Open(ctx, tenant.Options{Data: o.Data, KeepOpen: o.KeepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankTimeout: bankTimeout,
+	tenants, err := tenant.Open(ctx, tenant.Options{Data: o.Data, Clock: o.Clock, KeepOpen: o.KeepOpen, Store: a.storeDSN, BankToken: a.getenv("WALLETCTL_BANK_TOKEN"), BankTimeout: bankTimeout,
 		SchemaPrefix: schemaPrefix(a.storeDSN), Throwaway: a.getenv("WALLETCTL_SANDBOX_THROWAWAY") == "1", Settings: o.Settings,
 		NotifyFence: fence})
 	if err != nil {

@@ -117,7 +117,13 @@ func fixtureWorld(ctx context.Context, f *Factory) (*fixtures.World, error) {
 		return nil, err
 	}
 	w := &fixtures.World{Wallet: svc, Bank: bank, Banks: bankmock.Catalogue(),
-		MoneyCtx: func(ctx context.Context) (context.Context, error) { return f.IdempotencyKey(ctx, "") }}
+		MoneyCtx: func(ctx context.Context) (context.Context, error) { return f.IdempotencyKey(ctx, "") },
+		Settle: func(ctx context.Context) (walletctl.Service, error) {
+			if err := f.Settle(ctx); err != nil {
+				return nil, err
+			}
+			return f.Service(ctx)
+		}}
 	for _, t := range bankmock.TestCards {
 		w.TestCards = append(w.TestCards, t.Customer.CardNo)
 	}

@@ -70,6 +70,8 @@ type Engine struct {
 
 	deliverer walletctl.Deliverer
 	realClock func() time.Time
+	// owner names this engine in the leases of the notification tries it claims.
+	owner string
 }
 
 var _ walletctl.Service = (*Engine)(nil)
@@ -100,7 +102,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	return &Engine{store: cfg.Store, bank: cfg.Bank, identity: cfg.Identity, clock: cfg.Clock,
 		set: cfg.Settings, prefix: cfg.BankKeyPrefix, entropy: cfg.Entropy, secret: cfg.SecretKey,
-		deliverer: withNotifyTimeout(cfg.Deliverer, cfg.Settings.NotifyTimeout.D()), realClock: cfg.RealClock}, nil
+		deliverer: withNotifyTimeout(cfg.Deliverer, cfg.Settings.NotifyTimeout.D()), realClock: cfg.RealClock, owner: newOwner()}, nil
 }
 
 // CardHash is the keyed hash under which this wallet keeps a card number (harnesses that match
@@ -207,7 +209,8 @@ func publicUser(u *walletctl.UserRecord) *walletctl.User {
 // Now returns the virtual time.
 func (e *Engine) Now(ctx context.Context) (time.Time, error) { return e.now(), nil }
 
-// Advance moves the clock (when it can be moved) and runs what fell due.
+// Advance moves the clock (when it can be moved) and runs the due work that needs no one outside
+// (RunDue); the notification tries that fell due are delivered by whoever drives DueWork.
 func (e *Engine) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
 	if d < 0 {
 		return time.Time{}, errf(walletctl.CodeInvalidArgument, "the clock only moves forward")
@@ -217,11 +220,8 @@ func (e *Engine) Advance(ctx context.Context, d time.Duration) (time.Time, error
 		return time.Time{}, errf(walletctl.CodeInvalidArgument, "this wallet's clock is real time and cannot be advanced")
 	}
 	t := a.Advance(d)
-	if err := e.tick(ctx); err != nil {
-		return t, err
-	}
-	e.flush(ctx)
-	return t, nil
+	// The notification tries that fell due are the caller's to drive (DueWork), off this call.
+	return t, e.tick(ctx)
 }
 
 // tick runs the work that fell due (transfer arrivals and refunds, password lock expiry). It is

@@ -242,7 +242,6 @@ func findOrder(tx walletctl.StoreTx, q walletctl.OrderQuery) (*walletctl.Order, 
 
 // Order finds a merchant's order.
 func (e *Engine) Order(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
-	defer e.flush(ctx)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
@@ -326,7 +325,6 @@ func (e *Engine) closeOrder(tx walletctl.StoreTx, o *walletctl.Order, state, des
 // ReverseOrder cancels a code payment: an unpaid one is revoked; a paid one is refunded in full
 // to where it came from, then revoked.
 func (e *Engine) ReverseOrder(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
-	defer e.flush(ctx)
 	var o *walletctl.Order
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		if _, err := v3Merchant(tx, q.MchID); err != nil {

@@ -59,7 +59,6 @@ func (e *Engine) NewPayCode(ctx context.Context, userID, source string) (*wallet
 // CodePay charges a user's payment code: at once up to the password-free limit; above it the
 // order waits (USERPAYING) for the payer's password (ConfirmOrder).
 func (e *Engine) CodePay(ctx context.Context, req walletctl.CodePayRequest) (*walletctl.Order, error) {
-	defer e.flush(ctx)
 	if err := checkOrderFields(req.OutTradeNo, req.Description, req.Attach, req.NotifyURL, req.Amount, req.Currency); err != nil {
 		return nil, err
 	}
@@ -160,7 +159,6 @@ func (e *Engine) merchantView(ctx context.Context, orderID string, fallback *wal
 // ConfirmOrder is the payer entering the password for a code payment above the password-free
 // limit.
 func (e *Engine) ConfirmOrder(ctx context.Context, userID, ref, password string) (*walletctl.Order, error) {
-	defer e.flush(ctx)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}

@@ -111,7 +111,6 @@ func parseSource(source string) (string, string, error) {
 
 // PayOrder pays an order from the balance or a card, with the payment password.
 func (e *Engine) PayOrder(ctx context.Context, req walletctl.PayOrderRequest) (*walletctl.Order, error) {
-	defer e.flush(ctx)
 	source, cardID, err := parseSource(req.Source)
 	if err != nil {
 		return nil, err

@@ -14,7 +14,6 @@ import (
 // the bank's statement for the date (Shanghai calendar day; "" = today) line by line against the
 // wallet's txns by idempotency key, and checks the ledger invariant.
 func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.ReconcileReport, error) {
-	defer e.flush(ctx)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}

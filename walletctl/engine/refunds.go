@@ -25,7 +25,6 @@ func sameRefund(r *walletctl.Refund, o *walletctl.Order, amount int64) string {
 // card through the bank (PROCESSING until the bank's answer is known; ABNORMAL when the card is
 // gone or the bank refuses it, and the money then stays with the merchant).
 func (e *Engine) Refund(ctx context.Context, req walletctl.RefundRequest) (*walletctl.Refund, error) {
-	defer e.flush(ctx)
 	if err := checkOutNo("out_refund_no", req.OutRefundNo); err != nil {
 		return nil, err
 	}
@@ -195,7 +194,6 @@ func (e *Engine) refundNow(ctx context.Context, r *walletctl.Refund) (*walletctl
 
 // RefundByOutNo finds a merchant's refund by its out_refund_no.
 func (e *Engine) RefundByOutNo(ctx context.Context, mchid, outRefundNo string) (*walletctl.Refund, error) {
-	defer e.flush(ctx)
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}

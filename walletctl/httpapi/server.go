@@ -140,9 +140,18 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{opts: opts, tenants: opts.Tenants, mux: http.NewServeMux(), log: opts.Logger, queued: map[[32]byte]int{}}
 	for i := range Routes {
 		rt := &Routes[i]
-		s.mux.HandleFunc(rt.Method+" "+rt.Path, s.tenantOnly(func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, _ http.Handler) {
+		h := s.tenantOnly(func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, _ http.Handler) {
 			s.serveRoute(w, r, svc, rt)
-		}))
+		})
+		if d, ok := s.tenants.(Drainer); ok {
+			switch rt.Op {
+			case "DeliverNotifications":
+				h = s.drainRoute(d)
+			case "Advance":
+				h = thenDrain(d, h)
+			}
+		}
+		s.mux.HandleFunc(rt.Method+" "+rt.Path, h)
 	}
 	// The tenant's bank, for `walletctl bank ...`: everything on a private in-process bank; on a
 	// shared bank, what the tenant's own partner may do there (the bank decides).
@@ -429,6 +438,51 @@ func readAhead(body io.ReadCloser) io.ReadCloser {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// Drainer is implemented by Tenants whose due work runs in the background (tenant.Set): Drain
+// waits, with no tenant lock held, until the tenant of apiKey has sent every notification try
+// due at its clock's now, and returns the notifications tried meanwhile.
+type Drainer interface {
+	Drain(ctx context.Context, apiKey string) ([]walletctl.Notification, error)
+	// DrainNew does not wait for the tries already in flight when it is called.
+	DrainNew(ctx context.Context, apiKey string) ([]walletctl.Notification, error)
+}
+
+// drainRoute serves POST /v1/notifications/deliver on a server whose workers send the
+// notifications: the request waits for the tenant's queue, not under its lock.
+func (s *Server) drainRoute(d Drainer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := bearer(r)
+		if s.tenants.TenantOf(key) == "" {
+			refuseUnread(w)
+			unauthenticated(w, "a valid tenant API key is required",
+				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
+			return
+		}
+		if p, found := r.Context().Value(tenantKey{}).(*string); found {
+			*p = s.tenants.TenantOf(key)
+		}
+		ns, err := d.Drain(r.Context(), key)
+		if err != nil {
+			writeError(w, err, nil)
+			return
+		}
+		writeJSON(w, http.StatusOK, ns)
+	}
+}
+
+// thenDrain answers h's request once what it made due is done (clock advance: a day of retries
+// runs before it returns), waiting with no tenant lock held, so that other requests go on.
+func thenDrain(d Drainer, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		buf := &bufferedResponse{header: http.Header{}}
+		h(buf, r)
+		if buf.status == 0 || buf.status/100 == 2 {
+			d.DrainNew(r.Context(), bearer(r))
+		}
+		buf.flushTo(w)
+	}
+}
 
 // bufferedResponse holds an answer until the tenant's sandbox is saved.
 type bufferedResponse struct {

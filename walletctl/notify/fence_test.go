@@ -59,9 +59,9 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 			defer rs.Close()
 
 			o := w.pay(fmt.Sprintf("redirect-%d", status), 1_00, rs.URL+"/notify", "")
-			must(w.Engine.Advance(w.Ctx, 15*time.Second)) // the retry is redirected too
+			w.advance(15 * time.Second) // the retry is redirected too
 			n := must(w.Engine.Notifications(w.Ctx))[0]
-			n = *must(w.Engine.ResendNotification(w.Ctx, n.ID))
+			n = *w.resend(n.ID)
 			if target.count() != 0 {
 				t.Fatalf("the redirect's target was requested %d times", target.count())
 			}

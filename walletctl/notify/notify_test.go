@@ -67,7 +67,32 @@ func (w *world) pay(out string, amount int64, url, source string) *walletctl.Ord
 	if err != nil {
 		w.T.Fatal(err)
 	}
+	w.deliver()
 	return p
+}
+
+// deliver sends what is due, as the CLI does after a command and a server's worker after a
+// request (DESIGN.md section 11): the engine's operations only record it.
+func (w *world) deliver() {
+	w.T.Helper()
+	if _, err := w.Engine.DeliverNotifications(w.Ctx); err != nil {
+		w.T.Fatal(err)
+	}
+}
+
+// advance moves the clock and sends what fell due.
+func (w *world) advance(d time.Duration) {
+	w.T.Helper()
+	must(w.Engine.Advance(w.Ctx, d))
+	w.deliver()
+}
+
+// resend starts a notification's schedule again, sends it, and reads it back.
+func (w *world) resend(id string) *walletctl.Notification {
+	w.T.Helper()
+	must(w.Engine.ResendNotification(w.Ctx, id))
+	w.deliver()
+	return must(w.Engine.Notification(w.Ctx, id))
 }
 
 // receiver records what it gets and answers with the statuses given, then 200.
@@ -108,13 +133,13 @@ func TestRetriedOnTheVirtualClock(t *testing.T) {
 	if rcv.count() != 1 {
 		t.Fatalf("%d deliveries at +0, want 1", rcv.count())
 	}
-	must(w.Engine.Advance(w.Ctx, 14*time.Second))
+	w.advance(14 * time.Second)
 	if rcv.count() != 1 {
 		t.Fatalf("%d deliveries before +15s", rcv.count())
 	}
-	must(w.Engine.Advance(w.Ctx, time.Second))
-	must(w.Engine.Advance(w.Ctx, 15*time.Second))
-	must(w.Engine.Advance(w.Ctx, 24*time.Hour))
+	w.advance(time.Second)
+	w.advance(15 * time.Second)
+	w.advance(24 * time.Hour)
 	if rcv.count() != 3 {
 		t.Fatalf("%d deliveries, want exactly 3", rcv.count())
 	}
@@ -143,7 +168,7 @@ func TestNeverAnsweredGivesUpAfter16(t *testing.T) {
 	defer srv.Close()
 	start := w.Clock.Now()
 	w.pay("never-000001", 1_00, srv.URL, "")
-	must(w.Engine.Advance(w.Ctx, 48*time.Hour))
+	w.advance(48 * time.Hour)
 	if rcv.count() != 16 {
 		t.Fatalf("%d deliveries, want 16", rcv.count())
 	}
@@ -158,7 +183,7 @@ func TestNeverAnsweredGivesUpAfter16(t *testing.T) {
 	rcv.mu.Lock()
 	rcv.statuses = nil
 	rcv.mu.Unlock()
-	n2 := must(w.Engine.ResendNotification(w.Ctx, n.ID))
+	n2 := w.resend(n.ID)
 	if n2.Status != walletctl.NotifyDelivered || rcv.count() != 17 {
 		t.Fatalf("after resend: %s, %d deliveries", n2.Status, rcv.count())
 	}
@@ -211,6 +236,7 @@ func TestSDKNotifyHandlerVerifiesEveryEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			must(w.Engine.Refund(w.Ctx, walletctl.RefundRequest{MchID: w.mch.ID, OutTradeNo: byCard.OutTradeNo, OutRefundNo: "sdk-refund-3", Amount: 5_00}))
+			w.deliver()
 			mu.Lock()
 			defer mu.Unlock()
 			want := []struct{ event, key, value string }{

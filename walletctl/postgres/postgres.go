@@ -329,6 +329,7 @@ ALTER TABLE bindings DROP COLUMN card_no;
 ALTER TABLE cards DROP COLUMN card_no;
 ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
 	{SQL: sqlstore.MerchantSchema},
+	{SQL: sqlstore.ClaimSchema},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own

@@ -21,7 +21,7 @@ type lazyBank struct {
 	path   string // bank.db
 	legacy string // bank.json, a home of format 2: converted on first use
 	meta   Meta
-	clock  *vclock.Manual
+	clock  vclock.Settable
 	// readOnly: a read-only home; the bank answers reads only, and a format-2 bank.json is
 	// read into memory instead of being converted.
 	readOnly bool

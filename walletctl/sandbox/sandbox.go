@@ -81,6 +81,11 @@ type Meta struct {
 	Durability string `json:"durability"`
 	// Bank is the bank this home uses; a home refuses to run against any other.
 	Bank BankRef `json:"bank"`
+	// ClockMode is ClockVirtual ("" in homes made before it existed) or ClockReal; with
+	// ClockReal the time is the wall's plus ClockOffset (what `clock advance` added), and Clock
+	// is only where it stood when last saved.
+	ClockMode   string        `json:"clock_mode,omitempty"`
+	ClockOffset time.Duration `json:"clock_offset,omitempty"`
 	// SecretKey is the wallet's key for the hashes it keeps of card and ID numbers
 	// (walletctl.SecretKey), made at creation (or at the first open of an older home). It lives
 	// here, 0600 and outside wallet.db, so that a copy of the database alone gives no number away.
@@ -95,6 +100,15 @@ type BankRef struct {
 	PartnerID  string `json:"partner_id,omitempty"`
 	PartnerKey string `json:"partner_key,omitempty"`
 }
+
+// Clock modes of a sandbox (DESIGN.md section 11).
+const (
+	// ClockVirtual: time moves only by `clock advance` (sandboxes, scenario runs, chaos).
+	ClockVirtual = "virtual"
+	// ClockReal: wall time plus an offset that `clock advance` adds to (a test clock): what
+	// falls due happens by itself (walletctl serve --clock real).
+	ClockReal = "real"
+)
 
 // Durability of a sandbox.
 const (
@@ -139,6 +153,8 @@ type Options struct {
 	// Deliverer sends merchant notifications (default: walletctl/notify's HTTP sender, fenced by
 	// NotifyFence).
 	Deliverer walletctl.Deliverer
+	// Wall is the wall clock of a real-clock sandbox (nil: time.Now); tests pass their own.
+	Wall func() time.Time
 	// NotifyFence is what the default sender may connect to (the zero value: the built-in
 	// refusals only; a server adds its policy and its own address). The remote bank at BankURL is
 	// always refused on top of it.
@@ -154,6 +170,9 @@ type InitOptions struct {
 	// KeepStore keeps what Options.Store already holds instead of emptying it: a server joining a
 	// tenant that another server created on the same database.
 	KeepStore bool
+	// Clock is ClockVirtual ("" too) or ClockReal, which needs the in-process bank (a bank
+	// server keeps a virtual clock of its own).
+	Clock string
 }
 
 // Sandbox is an open, locked home. Close it exactly once.
@@ -161,7 +180,7 @@ type Sandbox struct {
 	opts  Options
 	lock  *homeLock
 	meta  Meta
-	clock *vclock.Manual
+	clock vclock.Settable
 
 	store *lazyStore
 	svc   *engine.Engine
@@ -567,6 +586,17 @@ func (s *Sandbox) write(ctx context.Context, io InitOptions, bank BankRef) error
 	}
 	meta := Meta{FormatVersion: FormatVersion, Seed: io.Seed, Customers: io.Customers, Clock: vclock.DefaultEpoch, Settings: settings,
 		Durability: DurabilityFull}
+	switch io.Clock {
+	case "", ClockVirtual:
+	case ClockReal:
+		if s.opts.BankURL != "" || s.opts.ClockFromBank {
+			return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: "a real clock needs the sandbox's own in-process bank",
+				Hint: "a bank server keeps a virtual clock of its own: drop --bank (or the tenant's bank_url), or keep the virtual clock"}
+		}
+		meta.ClockMode, meta.Clock = ClockReal, s.wall().In(vclock.Shanghai).Round(0)
+	default:
+		return walletctl.Errorf(walletctl.CodeInvalidArgument, "unknown clock %q: virtual or real", io.Clock)
+	}
 	if s.opts.Throwaway {
 		meta.Durability = DurabilityNone
 	}
@@ -655,7 +685,7 @@ func (a *asideFiles) putBack() error {
 // drop removes the old files for good.
 func (a *asideFiles) drop() { os.RemoveAll(a.dir) }
 
-func bankConfig(meta Meta, clock *vclock.Manual) bankmock.Config {
+func bankConfig(meta Meta, clock vclock.Clock) bankmock.Config {
 	return bankmock.Config{
 		Seed:      meta.Seed,
 		Customers: meta.Customers,
@@ -673,7 +703,11 @@ func (s *Sandbox) load(meta Meta) error {
 			Hint:    "upgrade walletctl, or start a new sandbox in another --home"}
 	}
 	s.meta = meta
-	s.clock = vclock.NewManual(meta.Clock)
+	if meta.ClockMode == ClockReal {
+		s.clock = vclock.NewOffset(s.wall, meta.ClockOffset)
+	} else {
+		s.clock = vclock.NewManual(meta.Clock)
+	}
 	var api bankapi.API
 	var admin bankapi.Admin
 	if s.opts.BankURL == "" {
@@ -815,33 +849,92 @@ func (s *Sandbox) Advance(ctx context.Context, d time.Duration) (time.Time, erro
 // and the bank commit their own changes as they go, so a sandbox kept open across requests
 // (walletctl serve) is as durable as one opened per command once Save has run after each request.
 func (s *Sandbox) Save() error {
-	if s.clock == nil || s.clock.Now().Equal(s.meta.Clock) {
+	m, moved := s.clockMeta()
+	if !moved {
 		return nil
 	}
-	m := s.meta
-	m.Clock = s.clock.Now()
 	if err := writeMeta(s.opts.Home, m); err != nil {
 		return err
 	}
-	s.meta.Clock = m.Clock
+	s.meta = m
 	return nil
 }
+
+// clockMeta is sandbox.json with the clock as it stands, and whether it moved since it was read
+// or saved: a virtual clock that was advanced, a real clock whose offset was (the wall's own
+// running is not a change).
+func (s *Sandbox) clockMeta() (Meta, bool) {
+	m := s.meta
+	if s.clock == nil {
+		return m, false
+	}
+	if off, ok := s.clock.(*vclock.Offset); ok {
+		if off.Offset() == m.ClockOffset {
+			return m, false
+		}
+		m.ClockOffset, m.Clock = off.Offset(), off.Now()
+		return m, true
+	}
+	if now := s.clock.Now(); !now.Equal(m.Clock) {
+		m.Clock = now
+		return m, true
+	}
+	return m, false
+}
+
+// wall is the real time of a real-clock sandbox.
+func (s *Sandbox) wall() time.Time {
+	if s.opts.Wall != nil {
+		return s.opts.Wall()
+	}
+	return time.Now()
+}
+
+// RealClock reports whether the sandbox's clock is real time (plus an offset).
+func (s *Sandbox) RealClock() bool { return s.meta.ClockMode == ClockReal }
 
 // Close saves what changed (the bank if touched, the clock if moved), closes the database and
 // releases the lock. It is safe on a nil or already closed sandbox.
 func (s *Sandbox) Close(ctx context.Context) error {
-	if s == nil || s.lock == nil {
+	if s == nil || s.lock == nil && s.svc == nil {
 		return nil
 	}
 	var errs []error
-	if s.clock != nil && !s.clock.Now().Equal(s.meta.Clock) {
-		m := s.meta
-		m.Clock = s.clock.Now()
+	if m, moved := s.clockMeta(); s.lock != nil && moved {
 		errs = append(errs, writeMeta(s.opts.Home, m))
 	}
 	s.closeBackends()
 	s.unlock()
 	return errors.Join(errs...)
+}
+
+// Settle closes the sandbox after delivering the notification tries that are due, with the home
+// already released (DESIGN.md section 11): the clock is saved, the bank closed and the lock let
+// go first, so that a receiver that takes its 5 s holds up no other command on the home; only
+// the wallet database stays open for the deliveries (other processes share it safely: each try
+// is leased in its row). What a delivery fails on stays due for the next command.
+func (s *Sandbox) Settle(ctx context.Context) error {
+	if s == nil || s.lock == nil {
+		return nil
+	}
+	var err error
+	if m, moved := s.clockMeta(); moved {
+		if err = writeMeta(s.opts.Home, m); err == nil {
+			s.meta = m
+		}
+	}
+	if s.local != nil {
+		s.local.close()
+		s.local = nil
+	}
+	s.unlock()
+	if err == nil && s.svc != nil && !s.readOnly {
+		// A failed try is the notification's own (its attempt says why) and the rest stays due:
+		// neither changes the answer of the command that ran.
+		s.svc.DeliverNotifications(context.WithoutCancel(ctx))
+	}
+	s.closeBackends()
+	return err
 }
 
 func (s *Sandbox) closeBackends() {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -369,12 +370,39 @@ func (st *runState) command(ctx context.Context, step Step, words []string, stdi
 	code := 0
 	if step.Line != 0 || st.backend == "" {
 		code = st.w.Exec(ctx, args, in, &stdout, &stderr, st.getenv)
+		if st.backend != "" {
+			// The server sends notifications off the request path: before the next step, as
+			// the embedded CLI does before it returns, what this one made due is done.
+			if err := st.drainBackend(ctx); err != nil {
+				return err
+			}
+		}
 	} // else: the implicit init is the tenant the wallet server was started with
 	prefix := "$ "
 	if step.ExpectFail {
 		prefix = "$ ! "
 	}
 	return st.finish(step, words, prefix+display, display, stdout.String(), stderr.String(), code)
+}
+
+// drainBackend has the wallet server send what is due (POST /v1/notifications/deliver) and
+// waits for it.
+func (st *runState) drainBackend(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(st.backend, "/")+"/v1/notifications/deliver", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+st.apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("waiting for the wallet server's notifications: %w", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("waiting for the wallet server's notifications: %s", resp.Status)
+	}
+	return nil
 }
 
 // lockWaitLine is what a command prints when it has waited a second for the home's lock.

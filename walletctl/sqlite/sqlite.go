@@ -368,6 +368,7 @@ SELECT id, num, user_id, card_hash, card_masked, bank, bank_name, card_type, agr
 DROP TABLE cards;
 ALTER TABLE cards_v2 RENAME TO cards;`},
 	{SQL: sqlstore.MerchantSchema},
+	{SQL: sqlstore.ClaimSchema},
 }
 
 func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {

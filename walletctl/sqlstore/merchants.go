@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/walletctl/walletctl/vclock"
@@ -364,9 +365,44 @@ func (t *Tx) ListNotifications() ([]walletctl.Notification, error) {
 	return eachJSON[walletctl.Notification](t, `SELECT data FROM notifications ORDER BY num`)
 }
 
-func (t *Tx) NextNotification(now time.Time) (*walletctl.Notification, error) {
-	return t.oneNotification(`status = 'pending' AND held = 0 AND next_at <= ? ORDER BY next_at, num LIMIT 1`, TS(now))
+func (t *Tx) NextNotification(now, realNow time.Time, busy []string) (*walletctl.Notification, error) {
+	q, args := `status = 'pending' AND held = 0 AND next_at <= ? AND claim_until <= ?`, []any{TS(now), TS(realNow)}
+	if len(busy) > 0 {
+		q += ` AND mchid NOT IN (?` + strings.Repeat(`, ?`, len(busy)-1) + `)`
+		for _, m := range busy {
+			args = append(args, m)
+		}
+	}
+	return t.oneNotification(q+` ORDER BY next_at, num LIMIT 1`, args...)
 }
+
+// ClaimNotification is one conditional UPDATE, so that of two servers racing for a try (on
+// PostgreSQL) exactly one gets it: the other's WHERE no longer holds once the first commits.
+func (t *Tx) ClaimNotification(id, owner string, until, realNow time.Time) (bool, error) {
+	var got string
+	err := t.C.QueryRow(`UPDATE notifications SET claim_owner = ?, claim_until = ? WHERE id = ? AND claim_until <= ? RETURNING id`,
+		owner, TS(until), id, TS(realNow)).Scan(&got)
+	if t.noRows(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *Tx) ReleaseNotification(id, owner string) error {
+	return t.C.Exec(`UPDATE notifications SET claim_owner = '', claim_until = 0 WHERE id = ? AND claim_owner = ?`, id, owner)
+}
+
+func (t *Tx) NextNotificationAt(realNow time.Time) (*time.Time, error) {
+	var n *int64
+	if err := t.C.QueryRow(`SELECT MIN(next_at) FROM notifications WHERE status = 'pending' AND held = 0 AND claim_until <= ?`, TS(realNow)).Scan(&n); err != nil {
+		return nil, err
+	}
+	return FromNull(n), nil
+}
+
+// ClaimSchema adds the leases of due notification tries (DueWork.ClaimDelivery).
+const ClaimSchema = `ALTER TABLE notifications ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE notifications ADD COLUMN claim_until BIGINT NOT NULL DEFAULT 0;`
 
 func (t *Tx) HeldNotifications(mchid string) ([]walletctl.Notification, error) {
 	return eachJSON[walletctl.Notification](t, `SELECT data FROM notifications WHERE held = 1 AND mchid = ? ORDER BY num`, mchid)

@@ -117,6 +117,7 @@ func merchants(t *testing.T, s walletctl.Store) {
 		return nil
 	})
 	// Notifications: the earliest due first, held ones never, in Shanghai.
+	real0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // leases are on wall time
 	update(t, s, func(tx walletctl.StoreTx) error {
 		for i, due := range []time.Duration{2 * time.Minute, time.Minute, 0} {
 			n := &walletctl.Notification{ID: fmt.Sprintf("n%d", i+1), MchID: m.ID, EventType: walletctl.EventTransactionSuccess, URL: "http://x/",
@@ -131,12 +132,18 @@ func merchants(t *testing.T, s walletctl.Store) {
 		return tx.PutSetting("k", "v")
 	})
 	view(t, s, func(tx walletctl.StoreTx) error {
-		n, err := tx.NextNotification(at(5 * time.Minute))
+		n, err := tx.NextNotification(at(5*time.Minute), real0, nil)
 		if err != nil || n == nil || n.ID != "n2" || !reflect.DeepEqual(n.Order, paid) || n.NextAt.Location().String() != t0.Location().String() {
 			t.Errorf("NextNotification %+v, %v: want n2 (n3 is held, n1 due later)", n, err)
 		}
-		if n, err := tx.NextNotification(at(30 * time.Second)); err != nil || n != nil {
+		if n, err := tx.NextNotification(at(30*time.Second), real0, nil); err != nil || n != nil {
 			t.Errorf("nothing is due yet: %+v, %v", n, err)
+		}
+		if n, err := tx.NextNotification(at(5*time.Minute), real0, []string{"other", m.ID}); err != nil || n != nil {
+			t.Errorf("the merchant is busy: %+v, %v", n, err)
+		}
+		if due, err := tx.NextNotificationAt(real0); err != nil || due == nil || !due.Equal(at(time.Minute)) {
+			t.Errorf("NextNotificationAt %v, %v: want n2's due time (n3 is held)", due, err)
 		}
 		held, err := tx.HeldNotifications(m.ID)
 		if err != nil || len(held) != 1 || held[0].ID != "n3" {
@@ -149,6 +156,34 @@ func merchants(t *testing.T, s walletctl.Store) {
 			t.Errorf("GetSetting %q, %v", v, err)
 		}
 		return nil
+	})
+	// Leases: one owner at a time until the lease ends; only the owner ends it early.
+	update(t, s, func(tx walletctl.StoreTx) error {
+		if ok, err := tx.ClaimNotification("n2", "a", real0.Add(time.Minute), real0); err != nil || !ok {
+			t.Errorf("first claim: %v, %v", ok, err)
+		}
+		if ok, err := tx.ClaimNotification("n2", "b", real0.Add(time.Minute), real0.Add(time.Second)); err != nil || ok {
+			t.Errorf("a leased try was claimed again: %v, %v", ok, err)
+		}
+		if n, err := tx.NextNotification(at(5*time.Minute), real0.Add(time.Second), nil); err != nil || n == nil || n.ID != "n1" {
+			t.Errorf("NextNotification skips the leased n2: %+v, %v", n, err)
+		}
+		if err := tx.ReleaseNotification("n2", "b"); err != nil {
+			return err
+		}
+		if ok, err := tx.ClaimNotification("n2", "b", real0.Add(time.Minute), real0.Add(time.Second)); err != nil || ok {
+			t.Errorf("another's release ended the lease: %v, %v", ok, err)
+		}
+		if ok, err := tx.ClaimNotification("n2", "b", real0.Add(3*time.Minute), real0.Add(2*time.Minute)); err != nil || !ok {
+			t.Errorf("an ended lease (its holder died) was not claimable: %v, %v", ok, err)
+		}
+		if err := tx.ReleaseNotification("n2", "b"); err != nil {
+			return err
+		}
+		if ok, err := tx.ClaimNotification("n2", "a", real0.Add(time.Minute), real0); err != nil || !ok {
+			t.Errorf("a released try was not claimable: %v, %v", ok, err)
+		}
+		return tx.ReleaseNotification("n2", "a")
 	})
 	update(t, s, func(tx walletctl.StoreTx) error {
 		if err := tx.PutSetting("k", ""); err != nil {

@@ -90,6 +90,10 @@ func TestNotifyURLCannotReachTheBankOrTheServer(t *testing.T) {
 			t.Fatalf("pay: %v", err)
 		}
 	}
+	// The server's worker sends them off the requests' path; this waits for it.
+	if _, err := svc.DeliverNotifications(ctx); err != nil {
+		t.Fatal(err)
+	}
 	ns, err := svc.Notifications(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +103,13 @@ func TestNotifyURLCannotReachTheBankOrTheServer(t *testing.T) {
 	}
 	for _, n := range ns {
 		// Resent: the fence holds every time it is asked.
-		again, err := svc.ResendNotification(ctx, n.ID)
+		if _, err := svc.ResendNotification(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.DeliverNotifications(ctx); err != nil {
+			t.Fatal(err)
+		}
+		again, err := svc.Notification(ctx, n.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,11 +58,20 @@ func TestTenantSettings(t *testing.T) {
 	if _, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := svc.DeliverNotifications(ctx); err != nil { // the worker's first try
+		t.Fatal(err)
+	}
 	ns, err := svc.Notifications(ctx)
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("notifications %v, %v", ns, err)
 	}
-	n, err := svc.ResendNotification(ctx, ns[0].ID)
+	if _, err := svc.ResendNotification(ctx, ns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DeliverNotifications(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n, err := svc.Notification(ctx, ns[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,9 +72,16 @@ type Options struct {
 	// NotifyFence is what the tenants' notification senders may connect to: the operator's
 	// ranges and the server's own listening addresses (each tenant adds its bank).
 	NotifyFence notify.Fence
-	// Now stamps tenant creation (default time.Now); Rand generates API keys (default crypto/rand).
+	// Now stamps tenant creation and is the wall of real-clock tenants (default time.Now); Rand
+	// generates API keys (default crypto/rand).
 	Now  func() time.Time
 	Rand io.Reader
+	// Clock is the clock of tenants created without one: sandbox.ClockVirtual ("") or
+	// sandbox.ClockReal (walletctl serve --clock real).
+	Clock string
+	// After waits on the wall for a real-clock tenant's next due work (default time.After);
+	// tests pass their own.
+	After func(d time.Duration) <-chan time.Time
 }
 
 // tenantRecord is one entry of tenants.json: only the key's SHA-256 is kept, so that the file
@@ -105,6 +112,10 @@ type tenant struct {
 	// opened on first use and kept open across requests (each commit is durable in it): a request
 	// reopens the sandbox around it, not the database.
 	store tenantStore
+
+	// w drives the tenant's due work (worker.go), started on first use.
+	workerOnce sync.Once
+	w          *worker
 }
 
 type tenantStore = sandbox.Store
@@ -160,6 +171,18 @@ type Set struct {
 	mu   sync.RWMutex
 	next int
 	byID map[string]*tenant
+
+	// The tenants' workers (worker.go): ctx ends them (Close), wg waits for them and their tries;
+	// owner names this server in the leases of the tries it claims; slots bounds its tries in
+	// flight.
+	clock string
+	after func(time.Duration) <-chan time.Time
+
+	ctx   context.Context
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	owner string
+	slots chan struct{}
 }
 
 // Open reads the tenants of opts.Data (creating the folder if needed); with KeepOpen it opens
@@ -191,7 +214,12 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 	}
 	ts := &Set{dir: dir, bankTime: opts.BankTimeout, keepOpen: opts.KeepOpen, throwaway: opts.Throwaway, settings: opts.Settings, now: opts.Now,
 		rand: opts.Rand, bankMax: opts.BankMaxBodyBytes, bankToken: opts.BankToken, storeDSN: opts.Store, schemaPrefix: opts.SchemaPrefix,
-		next: 1, byID: map[string]*tenant{}, notifyFence: opts.NotifyFence}
+		next: 1, byID: map[string]*tenant{}, notifyFence: opts.NotifyFence, owner: newOwner(), slots: make(chan struct{}, maxInFlight),
+		clock: opts.Clock, after: opts.After}
+	if ts.after == nil {
+		ts.after = time.After
+	}
+	ts.ctx, ts.stop = context.WithCancel(context.Background())
 	b, err := os.ReadFile(filepath.Join(dir, File))
 	if errors.Is(err, os.ErrNotExist) {
 		return ts, nil
@@ -236,7 +264,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 func (ts *Set) sandboxOptions(rec tenantRecord) sandbox.Options {
 	// On PostgreSQL the tenant may be served by several servers: its clock is the shared bank's.
 	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, BankToken: ts.bankToken, Throwaway: ts.throwaway,
-		ClockFromBank: ts.storeDSN != "", PartnerOnly: true, BankTimeout: ts.bankTime, NotifyFence: ts.notifyFence}
+		ClockFromBank: ts.storeDSN != "", PartnerOnly: true, BankTimeout: ts.bankTime, NotifyFence: ts.notifyFence, Wall: ts.now}
 }
 
 // Schema is the PostgreSQL schema of tenant id's wallet.
@@ -292,6 +320,12 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 	if spec.Customers == 0 {
 		spec.Customers = sandbox.DefaultCustomers
 	}
+	if spec.Clock == "" {
+		spec.Clock = ts.clock
+	}
+	if spec.Clock == sandbox.ClockVirtual {
+		spec.Clock = ""
+	}
 	if spec.Seed == 0 {
 		spec.Seed = sandbox.DefaultSeed
 	}
@@ -326,7 +360,7 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 		spec.Name = id
 	}
 	rec := tenantRecord{TenantInfo: walletctl.TenantInfo{ID: id, Name: spec.Name, Seed: spec.Seed, Customers: spec.Customers,
-		BankURL: spec.BankURL, CreatedAt: ts.now().In(vclock.Shanghai)}} // RFC 3339 +08:00 like every wallet time
+		BankURL: spec.BankURL, Clock: spec.Clock, CreatedAt: ts.now().In(vclock.Shanghai)}} // RFC 3339 +08:00 like every wallet time
 	t := &tenant{rec: rec, key: hashKey(key)}
 	t.keys = newV3Keys(ts, t)
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
@@ -341,7 +375,7 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 		t.store, opts.Store = st, st
 	}
 	sb, err := sandbox.Init(ctx, opts, sandbox.InitOptions{Seed: spec.Seed, Customers: spec.Customers, Force: true,
-		Settings: &settings, KeepStore: spec.Join})
+		Settings: &settings, KeepStore: spec.Join, Clock: spec.Clock})
 	if err != nil {
 		t.closeLocked(ctx)
 		return nil, err
@@ -427,6 +461,9 @@ func (ts *Set) saveLocked() error {
 // Close saves and closes every tenant's sandbox (the in-process bank and the clock are written
 // back here), waiting for each one's in-flight request.
 func (ts *Set) Close(ctx context.Context) error {
+	// The workers first: a try in flight is abandoned (its lease runs out; it is due again).
+	ts.stop()
+	ts.wg.Wait()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	var errs []error
@@ -469,6 +506,7 @@ func (ts *Set) Serve(ctx context.Context, apiKey string, fn func(svc walletctl.S
 		fn(tenantService{sb.Service(), sb, t.keys}, sb.BankHandler(sandbox.BankHandlerOptions{MaxBodyBytes: ts.bankMax,
 			Timeout: 30 * time.Second}))
 	})
+	ts.worker(t).poke() // what the request made due is sent off its path
 	return t.rec.ID, ok, err
 }
 
@@ -484,7 +522,9 @@ func (ts *Set) ServeID(ctx context.Context, id string, fn func(svc walletctl.Ser
 	if t == nil {
 		return false, nil
 	}
-	return ts.use(ctx, t, func(sb *sandbox.Sandbox) { fn(tenantService{sb.Service(), sb, t.keys}) })
+	ok, err = ts.use(ctx, t, func(sb *sandbox.Sandbox) { fn(tenantService{sb.Service(), sb, t.keys}) })
+	ts.worker(t).poke()
+	return ok, err
 }
 
 // use runs fn on the tenant's sandbox under the tenant's lock: the open one with KeepOpen, else

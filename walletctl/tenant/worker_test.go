@@ -1,0 +1,323 @@
+package tenant_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/walletctl/walletctl/internal/testworld"
+	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/httpapi"
+	"github.com/walletctl/walletctl/walletctl/sandbox"
+	"github.com/walletctl/walletctl/walletctl/sqlite"
+	"github.com/walletctl/walletctl/walletctl/tenant"
+	"github.com/walletctl/walletctl/walletctl/tenant/tenanttest"
+)
+
+// blocking is a merchant's receiver that holds every request until the test releases it.
+type blocking struct {
+	arrived chan struct{} // one value per request that came
+	release chan struct{}
+	got     atomic.Int64
+	free    func() // releases every held request, and every later one
+}
+
+func newBlocking(t *testing.T) (*blocking, string) {
+	b := &blocking{arrived: make(chan struct{}, 100), release: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.got.Add(1)
+		b.arrived <- struct{}{}
+		select {
+		case <-b.release:
+			w.WriteHeader(http.StatusNoContent)
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(b.release)
+		}
+	})
+	b.free = func() { released = true; close(b.release) }
+	return b, srv.URL + "/notify"
+}
+
+// A receiver that blocks until the test releases it delays nothing of its tenant but its own
+// merchant's next try: the payment that made the notification returns while the receiver still
+// holds the try, and so do a balance read, another payment to the same merchant and a clock
+// advance. (They used to wait for the receiver under the tenant's lock, 5 s each.) Every call
+// below gets 10 s: one waiting for the receiver would never return before the release.
+func TestBlockedReceiverDelaysNoRequest(t *testing.T) {
+	ctx := context.Background()
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{KeepOpen: true})
+	ct := srv.Create(t, walletctl.TenantSpec{Seed: 5, Customers: 2, Settings: map[string]string{"notify_timeout": "1m"}})
+	rcv, url := newBlocking(t)
+	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
+	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
+	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "slow shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pay := func(out string) {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		o, err := svc.CreateOrder(cctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: out, Description: "tea",
+			Amount: 1_00, NotifyURL: url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.PayOrder(cctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
+			t.Fatalf("pay %s while the receiver holds a try: %v", out, err)
+		}
+	}
+	pay("blocked-000001")
+	select {
+	case <-rcv.arrived: // the worker's try is now held by the receiver
+	case <-time.After(10 * time.Second):
+		t.Fatal("the notification was never sent")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := svc.Balance(cctx, user); err != nil {
+		t.Fatalf("a balance read while the receiver holds a try: %v", err)
+	}
+	pay("blocked-000002")
+	if _, err := svc.Advance(cctx, time.Hour); err != nil {
+		t.Fatalf("a clock advance while the receiver holds a try: %v", err)
+	}
+	if n := rcv.got.Load(); n != 1 {
+		t.Fatalf("the receiver got %d tries while holding the first: a merchant's tries go one at a time", n)
+	}
+	ns, err := svc.Notifications(cctx)
+	if err != nil || len(ns) != 2 || ns[0].Status != walletctl.NotifyPending || len(ns[0].Attempts) != 0 {
+		t.Fatalf("before the release: %+v, %v", ns, err)
+	}
+	// Released: both are delivered, in order, and recorded at the time they were due.
+	rcv.free()
+	ns, err = svc.DeliverNotifications(cctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err = svc.Notifications(cctx)
+	if err != nil || len(ns) != 2 {
+		t.Fatalf("%+v, %v", ns, err)
+	}
+	for _, n := range ns {
+		if n.Status != walletctl.NotifyDelivered || len(n.Attempts) != 1 || !n.Attempts[0].At.Equal(n.CreatedAt) {
+			t.Errorf("%s: %s, attempts %+v (created %s)", n.ID, n.Status, n.Attempts, n.CreatedAt)
+		}
+	}
+}
+
+// A kept-open tenant with 2,000 notification tries due to receivers that never answer (20
+// merchants, so 20 tries in flight at once) answers its other requests throughout.
+func TestManyHangingTriesDelayNoRequest(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{Data: data, KeepOpen: true})
+	ct := srv.Create(t, walletctl.TenantSpec{Seed: 6, Customers: 2, Settings: map[string]string{"notify_timeout": "1m"}})
+	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
+	rcv, url := newBlocking(t)
+	// 2,000 due tries, written straight into the tenant's wallet (as 2,000 payments would).
+	st, err := sqlite.Open(filepath.Join(data, "tenants", ct.ID, "wallet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.Update(ctx, func(tx walletctl.StoreTx) error {
+		for i := 1; i <= 2000; i++ {
+			n := &walletctl.Notification{ID: fmt.Sprintf("n%d", i), EventID: fmt.Sprintf("EV-%d", i), MchID: fmt.Sprintf("19000%05d", i%20),
+				EventType: walletctl.EventTransactionSuccess, URL: url, CreatedAt: due, Status: walletctl.NotifyPending,
+				NextAt: &due, Attempts: []walletctl.NotifyAttempt{}, Order: &walletctl.Order{ID: fmt.Sprintf("o%d", i)}}
+			if err := tx.CreateNotification(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
+	if _, err := svc.Balance(ctx, user); err != nil { // a request: the worker looks for due work
+		t.Fatal(err)
+	}
+	for range 20 {
+		select {
+		case <-rcv.arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d tries in flight, want 20 (one per merchant)", rcv.got.Load())
+		}
+	}
+	slowest := time.Duration(0)
+	for i := range 100 {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		start := time.Now()
+		_, err := svc.Balance(cctx, user)
+		cancel()
+		if err != nil {
+			t.Fatalf("read %d with 2,000 tries due to hanging receivers: %v", i, err)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	if n := rcv.got.Load(); n != 20 {
+		t.Errorf("%d tries sent, want 20: one in flight per merchant", n)
+	}
+	t.Logf("100 balance reads while 20 tries hang: the slowest took %s", slowest)
+}
+
+// wall is a test's wall clock for real-clock tenants: it moves when the test says, and every
+// timer the worker set fires then (the worker sets a new one after each pass).
+type wall struct {
+	mu    sync.Mutex
+	t     time.Time
+	tick  chan time.Time
+	waits []time.Duration
+}
+
+func newWall(t time.Time) *wall { return &wall{t: t, tick: make(chan time.Time)} }
+
+func (w *wall) now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.t
+}
+
+func (w *wall) after(d time.Duration) <-chan time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.waits = append(w.waits, d)
+	return w.tick
+}
+
+// lastWait is the wait the worker asked for last.
+func (w *wall) lastWait() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.waits) == 0 {
+		return 0
+	}
+	return w.waits[len(w.waits)-1]
+}
+
+// add moves the wall on by d and fires the timers.
+func (w *wall) add(d time.Duration) {
+	w.mu.Lock()
+	w.t = w.t.Add(d)
+	close(w.tick)
+	w.tick = make(chan time.Time)
+	w.mu.Unlock()
+}
+
+// eventually polls cond for up to 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// On a real clock what falls due happens by itself: a receiver that failed gets its second try
+// 15 s later with no request made meanwhile, an order whose time_expire passes is CLOSED, and
+// `clock advance 1h` puts the tenant's time an hour ahead of the wall. The wall is the test's:
+// the worker's timer asks for the wait, the test moves the wall that far and fires it.
+func TestRealClockRunsDueWorkByItself(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	w := newWall(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{Data: data, KeepOpen: true, Clock: sandbox.ClockReal, Now: w.now, After: w.after})
+	ct := srv.Create(t, walletctl.TenantSpec{Seed: 7, Customers: 2})
+	if ct.Clock != sandbox.ClockReal {
+		t.Fatalf("tenant clock %q", ct.Clock)
+	}
+	var got atomic.Int64
+	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if got.Add(1) == 1 {
+			rw.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
+	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
+	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "real shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "real-000001", Description: "tea",
+		Amount: 1_00, NotifyURL: rcv.URL + "/notify"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first try", func() bool { return got.Load() == 1 })
+	eventually(t, "a timer for the retry", func() bool { d := w.lastWait(); return d >= 13*time.Second && d <= 17*time.Second })
+	w.add(w.lastWait()) // nothing is asked of the server from here on
+	eventually(t, "the second try, with no request made", func() bool { return got.Load() == 2 })
+	ns, err := svc.Notifications(ctx)
+	if err != nil || len(ns) != 1 || len(ns[0].Attempts) != 2 {
+		t.Fatalf("%+v, %v", ns, err)
+	}
+	if gap := ns[0].Attempts[1].At.Sub(ns[0].Attempts[0].At); gap < 13*time.Second || gap > 17*time.Second {
+		t.Errorf("the retry came %s after the first try, want 15s ± 2s", gap)
+	}
+
+	// An order expiring 2 s from now is CLOSED 2 s later, by itself.
+	now, err := svc.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "real-000002", Description: "tea",
+		Amount: 1_00, TimeExpire: now.Add(2 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a timer for the expiry", func() bool { d := w.lastWait(); return d >= time.Second && d <= 3*time.Second })
+	w.add(w.lastWait())
+	st, err := sqlite.Open(filepath.Join(data, "tenants", ct.ID, "wallet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eventually(t, "the order closed with no request made", func() bool {
+		var state string
+		st.View(ctx, func(tx walletctl.StoreTx) error {
+			o, err := tx.FindOrder(walletctl.OrderKey{MchID: m.ID, OutTradeNo: "real-000002"})
+			if o != nil {
+				state = o.TradeState
+			}
+			return err
+		})
+		return state == walletctl.StateClosed
+	})
+	if q, err := svc.Order(ctx, walletctl.OrderQuery{MchID: m.ID, OutTradeNo: "real-000002"}); err != nil || q.TradeState != walletctl.StateClosed {
+		t.Fatalf("query: %+v, %v", q, err)
+	}
+
+	// A test clock: an hour ahead of the wall, and it keeps running with it.
+	if _, err := svc.Advance(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	now, err = svc.Now(ctx)
+	if err != nil || now.Sub(w.now()) != time.Hour {
+		t.Fatalf("after advance 1h: %s against the wall's %s, %v", now, w.now(), err)
+	}
+	w.add(time.Minute)
+	if now2, _ := svc.Now(ctx); now2.Sub(now) != time.Minute {
+		t.Fatalf("the clock did not run with the wall: %s then %s", now, now2)
+	}
+}
