@@ -19,9 +19,10 @@ import (
 
 var _ walletctl.DueWork = (*Engine)(nil)
 
-// leaseMargin is how long past its answer timeout a claimed try stays leased: a worker that dies
-// mid-try leaves the try to others after this.
-const leaseMargin = 30 * time.Second
+// lease is how long a claimed try stays leased to its worker: the receiver's answer timeout
+// twice (a duplicate fault sends two), plus a second to record it. A worker that dies mid-try
+// leaves the try to others after this: with v3's 5 s, 11 s.
+func (e *Engine) lease() time.Duration { return 2*e.notifyTimeout() + time.Second }
 
 // RunDue does the due work that needs no one outside the wallet (see tick).
 func (e *Engine) RunDue(ctx context.Context) error { return e.tick(ctx) }
@@ -107,7 +108,7 @@ func (e *Engine) ClaimDelivery(ctx context.Context, owner string, busy []string)
 			if err != nil || n == nil {
 				return err
 			}
-			if ok, err := tx.ClaimNotification(n.ID, owner, real.Add(2*e.notifyTimeout()+leaseMargin), real); err != nil {
+			if ok, err := tx.ClaimNotification(n.ID, owner, real.Add(e.lease()), real); err != nil {
 				return err
 			} else if !ok {
 				again = true // taken meanwhile by another server: look again
