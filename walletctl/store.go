@@ -47,6 +47,11 @@ type StoreTx interface {
 	PendingBankTxns() ([]TxnRecord, error)       // pending txns with a bank key, oldest first
 	BankTxnsSettledBetween(from, to time.Time) ([]TxnRecord, error)
 	SumTxns(f TxnFilter) (count int, sum int64, err error)
+	// OpenAmounts is what a user's balance shows besides the available balance: top-ups and
+	// withdrawals still pending at the bank, transfers sent and not yet accepted (in transit),
+	// transfers arrived for the user to accept (incoming). It reads only what is still open
+	// (partial indexes), never the user's history.
+	OpenAmounts(userID string) (pending, inTransit, incoming int64, err error)
 
 	// Post appends one balanced ledger entry to a txn and moves the accounts' balances.
 	Post(txnID string, postings []Posting) error

@@ -330,6 +330,7 @@ ALTER TABLE cards DROP COLUMN card_no;
 ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
 	{SQL: sqlstore.MerchantSchema},
 	{SQL: sqlstore.ClaimSchema},
+	{SQL: sqlstore.OpenSchema},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own

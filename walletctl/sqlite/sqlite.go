@@ -38,6 +38,8 @@ type Store struct {
 	rmu    sync.Mutex
 	idle   []*conn
 	closed bool
+
+	onPrepare func(q string) // tests: every statement text prepared
 }
 
 var _ walletctl.Store = (*Store)(nil)
@@ -85,7 +87,10 @@ const maxIdleReaders = 8
 func Open(path string) (*Store, error) { return OpenWith(path, Options{}) }
 
 // OpenWith is Open with options.
-func OpenWith(path string, o Options) (*Store, error) {
+func OpenWith(path string, o Options) (*Store, error) { return openTraced(path, o, nil) }
+
+// openWith is OpenWith; onPrepare (tests) sees every statement text the store prepares.
+func openTraced(path string, o Options, onPrepare func(q string)) (*Store, error) {
 	sync := o.Sync
 	switch sync {
 	case "":
@@ -118,7 +123,7 @@ func OpenWith(path string, o Options) (*Store, error) {
 	}
 	// Connections are pinned (sql.Conn) and pooled here; one handed back to database/sql closes.
 	db.SetMaxIdleConns(0)
-	s := &Store{db: db}
+	s := &Store{db: db, onPrepare: onPrepare}
 	if s.w, err = s.newConn(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -179,6 +184,8 @@ func (s *Store) Close() error {
 type conn struct {
 	c     *sql.Conn
 	stmts map[string]*sql.Stmt
+	// onPrepare, when set (tests), sees every statement text the store runs.
+	onPrepare func(q string)
 }
 
 func (s *Store) newConn(ctx context.Context) (*conn, error) {
@@ -186,7 +193,7 @@ func (s *Store) newConn(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{c: c, stmts: map[string]*sql.Stmt{}}, nil
+	return &conn{c: c, stmts: map[string]*sql.Stmt{}, onPrepare: s.onPrepare}, nil
 }
 
 // stmt returns q prepared on this connection (parsing, not I/O, is most of the CPU cost of a
@@ -198,6 +205,9 @@ func (c *conn) stmt(q string) (*sql.Stmt, error) {
 	st, err := c.c.PrepareContext(context.Background(), q)
 	if err != nil {
 		return nil, err
+	}
+	if c.onPrepare != nil {
+		c.onPrepare(q)
 	}
 	c.stmts[q] = st
 	return st, nil
@@ -369,6 +379,7 @@ DROP TABLE cards;
 ALTER TABLE cards_v2 RENAME TO cards;`},
 	{SQL: sqlstore.MerchantSchema},
 	{SQL: sqlstore.ClaimSchema},
+	{SQL: sqlstore.OpenSchema},
 }
 
 func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {

@@ -362,6 +362,29 @@ func (t *Tx) AccountBalance(account string) (int64, error) {
 	return b, err
 }
 
+// OpenAmounts reads the partial indexes of OpenSchema: each sum is over what is open now.
+func (t *Tx) OpenAmounts(userID string) (pending, inTransit, incoming int64, err error) {
+	if err = t.C.QueryRow(`SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM txns
+WHERE user_id = ? AND status = 'pending' AND kind IN ('topup', 'withdraw')`, userID).Scan(&pending); err != nil {
+		return
+	}
+	if err = t.C.QueryRow(`SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM transfers
+WHERE from_user = ? AND status IN ('scheduled', 'arrived')`, userID).Scan(&inTransit); err != nil {
+		return
+	}
+	err = t.C.QueryRow(`SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM transfers WHERE to_user = ? AND status = 'arrived'`,
+		userID).Scan(&incoming)
+	return
+}
+
+// OpenSchema indexes what is open (reads that must not grow with history: DESIGN.md section
+// 12) and the txns of a user by kind (the limit checks sum one kind's rows of a period, not every
+// top-up the user ever made).
+const OpenSchema = `CREATE INDEX txns_user_open ON txns(user_id) WHERE status = 'pending';
+CREATE INDEX transfers_open_from ON transfers(from_user) WHERE status IN ('scheduled', 'arrived');
+CREATE INDEX transfers_open_to ON transfers(to_user) WHERE status = 'arrived';
+CREATE INDEX txns_user_kind ON txns(user_id, kind, created_at);`
+
 // ---- transfers
 
 const transferCols = `id, from_user, to_user, payee_name_masked, amount, status, delay, created_at, arrives_at, refund_at, done_at`
