@@ -59,7 +59,12 @@ type StoreTx interface {
 	AccountBalance(account string) (int64, error)
 	// LedgerCheck returns the sum of all postings, the txns whose postings do not sum to zero,
 	// the accounts whose cached balance differs from their postings, and the user accounts below 0.
+	// LedgerCheck audits the ledger from the last audit recorded clean (MarkLedgerAudited):
+	// the postings made since, and every account's balance against what its postings sum to,
+	// kept as of that audit. Its cost is the postings since plus the accounts, not the history.
 	LedgerCheck() (*LedgerReport, error)
+	// MarkLedgerAudited records a clean audit up to posting upto (LedgerReport.Upto).
+	MarkLedgerAudited(upto int64) error
 
 	CreateTransfer(t *Transfer) error
 	SaveTransfer(t *Transfer) error
@@ -203,6 +208,15 @@ type LedgerReport struct {
 	UnbalancedTxns   []string `json:"unbalanced_txns,omitempty"`
 	DriftedAccounts  []string `json:"drifted_accounts,omitempty"`
 	NegativeAccounts []string `json:"negative_accounts,omitempty"`
+	// Upto is the last posting the report covers: a clean report is recorded with
+	// MarkLedgerAudited(Upto), and the next audit reads only what was posted after it.
+	Upto int64 `json:"-"`
+}
+
+// Clean reports whether the ledger holds: it sums to zero, every entry balances, no account
+// drifted from its postings, none that must not be is negative.
+func (r *LedgerReport) Clean() bool {
+	return r.Sum == 0 && len(r.UnbalancedTxns)+len(r.DriftedAccounts)+len(r.NegativeAccounts) == 0
 }
 
 // CallGuard is implemented by stores that several processes share (walletctl/postgres). It is a

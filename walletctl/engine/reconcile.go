@@ -95,6 +95,12 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 	}); err != nil {
 		return nil, err
 	}
+	if ledger.Clean() {
+		// The next audit starts here. Recording it is what keeps the next reconcile's audit to
+		// the postings since; when it cannot be recorded (a read-only home) the next one
+		// simply checks more, so its failure changes nothing of this answer.
+		e.update(ctx, func(tx walletctl.StoreTx) error { return tx.MarkLedgerAudited(ledger.Upto) })
+	}
 	for _, t := range wallet {
 		if t.Status == walletctl.TxnSucceeded && !seen[t.BankKey] {
 			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: wallet %s of %s CNY (key %s) is missing from the bank statement",

@@ -331,6 +331,7 @@ ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
 	{SQL: sqlstore.MerchantSchema},
 	{SQL: sqlstore.ClaimSchema},
 	{SQL: sqlstore.OpenSchema},
+	{SQL: sqlstore.AuditSchema},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own
@@ -629,6 +630,17 @@ ON CONFLICT(name) DO UPDATE SET balance = accounts.balance + excluded.balance`, 
 }
 
 // AccountBalance of a shared account is the sum of its postings (migration 2: no cached row).
+// MarkLedgerAudited takes a SHARE lock on postings first: it waits for every transaction that is
+// inserting postings to end, and its snapshot begins after them, so that no posting with an id
+// below upto can still commit after the mark and be missed by every later audit (identities are
+// handed out before commit, so ids are not in commit order on PostgreSQL).
+func (t *Tx) MarkLedgerAudited(upto int64) error {
+	if err := t.C.Exec(`LOCK TABLE postings IN SHARE MODE`); err != nil {
+		return err
+	}
+	return t.Tx.MarkLedgerAudited(upto)
+}
+
 func (t *Tx) AccountBalance(account string) (int64, error) {
 	if cachedAccount(account) {
 		return t.Tx.AccountBalance(account)
@@ -638,26 +650,3 @@ func (t *Tx) AccountBalance(account string) (int64, error) {
 	return b, err
 }
 
-func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
-	var r walletctl.LedgerReport
-	if err := t.queryRow(`SELECT COALESCE(SUM(amount), 0)::BIGINT FROM postings`).Scan(&r.Sum); err != nil {
-		return nil, err
-	}
-	var err error
-	if r.UnbalancedTxns, err = t.Strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0 ORDER BY 1`); err != nil {
-		return nil, err
-	}
-	if r.DriftedAccounts, err = t.Strings(`SELECT a.name FROM accounts a LEFT JOIN
-(SELECT account, SUM(amount) s FROM postings GROUP BY account) p ON p.account = a.name
-WHERE a.balance != COALESCE(p.s, 0) ORDER BY 1`); err != nil {
-		return nil, err
-	}
-	// Negative: the cached user accounts, and the shared ones that must not go below zero
-	// (merchants, transit, fees) from their postings.
-	if r.NegativeAccounts, err = t.Strings(`SELECT name FROM accounts WHERE balance < 0 AND name LIKE 'user:%'
-UNION SELECT account FROM postings WHERE account LIKE 'transit:%' OR account LIKE 'merchant:%' OR account LIKE 'fees:%'
-GROUP BY account HAVING SUM(amount) < 0 ORDER BY 1`); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}

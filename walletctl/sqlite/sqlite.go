@@ -380,6 +380,7 @@ ALTER TABLE cards_v2 RENAME TO cards;`},
 	{SQL: sqlstore.MerchantSchema},
 	{SQL: sqlstore.ClaimSchema},
 	{SQL: sqlstore.OpenSchema},
+	{SQL: sqlstore.AuditSchema},
 }
 
 func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {
@@ -744,22 +745,3 @@ func postMovesSQL(n int) string {
 ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`
 }
 
-func (t *Tx) LedgerCheck() (*walletctl.LedgerReport, error) {
-	var r walletctl.LedgerReport
-	if err := t.C.QueryRow(`SELECT COALESCE(SUM(amount), 0) FROM postings`).Scan(&r.Sum); err != nil {
-		return nil, err
-	}
-	var err error
-	if r.UnbalancedTxns, err = t.Strings(`SELECT txn_id || '#' || entry FROM postings GROUP BY txn_id, entry HAVING SUM(amount) != 0`); err != nil {
-		return nil, err
-	}
-	if r.DriftedAccounts, err = t.Strings(`SELECT a.name FROM accounts a LEFT JOIN
-(SELECT account, SUM(amount) s FROM postings GROUP BY account) p ON p.account = a.name
-WHERE a.balance != COALESCE(p.s, 0)`); err != nil {
-		return nil, err
-	}
-	if r.NegativeAccounts, err = t.Strings(`SELECT name FROM accounts WHERE balance < 0 AND (name LIKE 'user:%' OR name LIKE 'transit:%' OR name LIKE 'merchant:%' OR name LIKE 'fees:%')`); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
