@@ -649,4 +649,3 @@ func (t *Tx) AccountBalance(account string) (int64, error) {
 	err := t.queryRow(`SELECT COALESCE(SUM(amount), 0)::BIGINT FROM postings WHERE account = ?`, account).Scan(&b)
 	return b, err
 }
-

@@ -744,4 +744,3 @@ func postMovesSQL(n int) string {
 	return `INSERT INTO accounts(name, balance) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1) + `
 ON CONFLICT(name) DO UPDATE SET balance = balance + excluded.balance`
 }
-
