@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,8 +23,11 @@ import (
 // listen forwards a tenant's notifications to a local receiver, like Stripe's CLI, but with the
 // wallet's own retries: it registers the forward address (which the wallet keeps for a short
 // time of real time, renewed while listen runs, so that a listener killed with -9 stops
-// receiving within seconds), delivers what is due, and shows every attempt, including those
-// that other commands (a payment, a refund, clock advance) make in the meantime.
+// receiving within seconds), and shows every attempt, including those that other commands (a
+// payment, a refund, clock advance) make in the meantime. On an embedded home it polls: it
+// delivers what is due and reads the notifications. With --backend the server's worker sends the
+// tries by itself and pushes each attempt on the tenant's event stream (GET /v1/events), which
+// listen follows instead, resuming with Last-Event-ID when the stream breaks.
 
 const (
 	listenTTL   = 15 * time.Second       // how long a registration lives without renewal
@@ -73,7 +77,7 @@ object per attempt. --max-events and --timeout stop it by themselves.`,
 	choiceFlag(cmd, &opts.Events, "events", "", "show only these event types, comma-separated (e.g. TRANSACTION.SUCCESS,REFUND.SUCCESS)", eventTypes...)
 	fl.IntVar(&opts.MaxEvents, "max-events", 0, "stop after this many attempts are shown (0: no limit)")
 	fl.StringVar(&opts.Timeout, "timeout", "", "stop after this long of real time, e.g. 30s (with --max-events not reached: exit 10, PENDING)")
-	fl.DurationVar(&opts.Interval, "interval", listenPoll, "how often due notifications are delivered and new attempts read (10ms to 5s)")
+	fl.DurationVar(&opts.Interval, "interval", listenPoll, "how often due notifications are delivered and new attempts read (10ms to 5s; with --backend the server pushes them)")
 	return cmd
 }
 
@@ -125,6 +129,17 @@ func listenRun(ctx context.Context, o *ListenOptions) error {
 		l.with, l.deliver, l.where = h.with, h.deliver, o.app.home
 		if o.app.backend != "" {
 			l.where = o.app.backend
+			l.events = func(ctx context.Context, lastID string) (eventStream, error) {
+				c, err := o.app.remoteClient()
+				if err != nil {
+					return nil, err
+				}
+				st, err := c.Events(ctx, lastID)
+				if err != nil {
+					return nil, err // not a nil *EventStream in a non-nil interface
+				}
+				return st, nil
+			}
 		}
 	} else {
 		// A Factory with no invocation behind it (a test's fake): its wallet as it is, nothing
@@ -153,14 +168,23 @@ type listener struct {
 	every time.Duration // between polls
 	// deliver sends what is due with nothing held (the home released; a server drains).
 	deliver func(ctx context.Context) error
-	out     *Output
-	with    func(ctx context.Context, f func(svc walletctl.Service) error) error // runs f on the wallet
-	where   string                                                               // the home or --backend, for the Ready line
-	url     string
-	only    map[string]bool
-	max     int
-	seen    map[string]int // notification id -> attempts already shown (or there before listen)
-	shown   int
+	// events, when set (--backend), opens the server's event stream after lastID ("": from now):
+	// listen follows it instead of polling.
+	events func(ctx context.Context, lastID string) (eventStream, error)
+	out    *Output
+	with   func(ctx context.Context, f func(svc walletctl.Service) error) error // runs f on the wallet
+	where  string                                                               // the home or --backend, for the Ready line
+	url    string
+	only   map[string]bool
+	max    int
+	seen   map[string]int // notification id -> attempts already shown (or there before listen)
+	shown  int
+}
+
+// eventStream is a server's event stream (httpapi.EventStream).
+type eventStream interface {
+	Next() (walletctl.StreamEvent, error)
+	Close() error
 }
 
 // homeWallet is the wallet of an invocation as listen uses it.
@@ -243,10 +267,37 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 		defer cancel()
 		timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 	}
-	// Register, and take what was attempted before as seen.
+	ended := func() error {
+		if timedOut() && l.max > 0 {
+			return &walletctl.Error{Code: walletctl.CodePending,
+				Message: fmt.Sprintf("listen: %d of %d deliveries seen in %s", l.shown, l.max, limit),
+				Hint:    "nothing was delivered in time: check that a command made an event (walletctl notify list) and its attempts (walletctl notify show ID)",
+				Details: map[string]any{"shown": l.shown, "max_events": l.max}}
+		}
+		return nil
+	}
+	// Following a stream, subscribe before registering: every attempt sent to the forward address
+	// comes after, so none is missed, and those made before are not shown.
+	var stream eventStream
+	if l.events != nil {
+		st, err := l.events(ctx, "")
+		switch {
+		case walletctl.ErrorCode(err) == walletctl.CodeNotFound:
+			l.events = nil // a server without GET /v1/events: poll it
+		case err != nil:
+			return err
+		default:
+			stream = st
+			defer func() { stream.Close() }()
+		}
+	}
+	// Register; when polling, take what was attempted before as seen.
 	if err := l.with(ctx, func(svc walletctl.Service) error {
 		if err := svc.ForwardNotifications(ctx, l.url, listenTTL); err != nil {
 			return err
+		}
+		if stream != nil {
+			return nil
 		}
 		ns, err := svc.Notifications(ctx)
 		for _, n := range ns {
@@ -265,6 +316,9 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 		}
 	}()
 	fmt.Fprintf(l.out.IO.ErrOut, "Ready: forwarding notifications of %s to %s (Ctrl-C to stop)\n", l.where, l.url)
+	if stream != nil {
+		return l.follow(ctx, &stream, ended)
+	}
 
 	renewed := time.Now()
 	tick := time.NewTicker(l.every)
@@ -289,16 +343,115 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			if timedOut() && l.max > 0 {
-				return &walletctl.Error{Code: walletctl.CodePending,
-					Message: fmt.Sprintf("listen: %d of %d deliveries seen in %s", l.shown, l.max, limit),
-					Hint:    "nothing was delivered in time: check that a command made an event (walletctl notify list) and its attempts (walletctl notify show ID)",
-					Details: map[string]any{"shown": l.shown, "max_events": l.max}}
-			}
-			return nil
+			return ended()
 		case <-tick.C:
 		}
 	}
+}
+
+// listenReconnect is how long listen waits before opening a broken event stream again.
+const listenReconnect = time.Second
+
+// follow prints the attempts the server pushes on *stream, renews the registration every
+// listenRenew, and opens the stream again after the last event seen when it breaks (the server
+// restarted, or dropped this listener for falling behind). It returns ended() when ctx ends, nil
+// at --max-events. *stream is the stream open at any time (the caller closes it).
+func (l *listener) follow(ctx context.Context, stream *eventStream, ended func() error) error {
+	type next struct {
+		ev  walletctl.StreamEvent
+		err error
+	}
+	// One reader per stream: it stops at the stream's first error (or when it is closed).
+	read := func(st eventStream) <-chan next {
+		ch := make(chan next, 16)
+		go func() {
+			defer close(ch)
+			for {
+				ev, err := st.Next()
+				select {
+				case ch <- next{ev, err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		return ch
+	}
+	evs := read(*stream)
+	renew := time.NewTicker(listenRenew)
+	defer renew.Stop()
+	lastID, lastErr := "", ""
+	report := func(err error) {
+		if err == nil {
+			lastErr = ""
+			return
+		}
+		// A server restarting: say so once, keep listening.
+		if msg := asWalletError(err).Message; ctx.Err() == nil && msg != lastErr {
+			fmt.Fprintf(l.out.IO.ErrOut, "walletctl: listen: %s (retrying)\n", msg)
+			lastErr = msg
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ended()
+		case <-renew.C:
+			report(l.with(ctx, func(svc walletctl.Service) error { return svc.ForwardNotifications(ctx, l.url, listenTTL) }))
+		case n, ok := <-evs:
+			if ok && n.err == nil {
+				if n.ev.ID != 0 {
+					lastID = strconv.FormatUint(n.ev.ID, 10)
+				}
+				if l.show(n.ev) {
+					return nil
+				}
+				continue
+			}
+			if ok {
+				report(n.err)
+			}
+			(*stream).Close()
+			evs = nil // until it is open again
+			for evs == nil {
+				select {
+				case <-ctx.Done():
+					return ended()
+				case <-time.After(listenReconnect):
+				}
+				st, err := l.events(ctx, lastID)
+				if err != nil {
+					report(err)
+					continue
+				}
+				*stream, evs = st, read(st)
+				// Renewed at once: a registration may have lapsed while the server was away.
+				report(l.with(ctx, func(svc walletctl.Service) error { return svc.ForwardNotifications(ctx, l.url, listenTTL) }))
+			}
+		}
+	}
+}
+
+// show prints a pushed attempt as poll does (when --events lets it through) and reports whether
+// --max-events is reached. Other events are not listen's, but a gap is said: attempts may have
+// been made while the stream was away.
+func (l *listener) show(ev walletctl.StreamEvent) bool {
+	switch ev.Type {
+	case walletctl.StreamAttempt:
+		var a walletctl.AttemptEvent
+		if json.Unmarshal(ev.Data, &a) != nil || len(l.only) > 0 && !l.only[a.EventType] {
+			return false
+		}
+		l.out.ListenLine(listenLine{Notification: a.Notification, EventID: a.EventID, EventType: a.EventType, MchID: a.MchID, NotifyAttempt: a.Attempt})
+		l.shown++
+		return l.max > 0 && l.shown >= l.max
+	case walletctl.StreamGap:
+		fmt.Fprintf(l.out.IO.ErrOut, "walletctl: listen: attempts made while the event stream was away may be missing here (walletctl notify list shows them all)\n")
+	}
+	return false
 }
 
 // poll renews the registration when asked, delivers what is due, and prints the attempts not

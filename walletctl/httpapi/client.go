@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -214,6 +215,12 @@ func (c *Client) once(ctx context.Context, rt *Route, path string, payload []byt
 		}
 		return out != nil, 0, nil
 	}
+	return errorAnswer(op, resp, data, out)
+}
+
+// errorAnswer reads an error answer (any status but 200 and 204): the error envelope, with a
+// result beside it decoded into out (got), and, for SERVER_BUSY, the wait the server asked for.
+func errorAnswer(op string, resp *http.Response, data []byte, out any) (got bool, wait time.Duration, err error) {
 	var env struct {
 		Error  *errorBody      `json:"error"`
 		Result json.RawMessage `json:"result"`
@@ -236,7 +243,6 @@ func (c *Client) once(ctx context.Context, rt *Route, path string, payload []byt
 		}
 		wait = max(wait, time.Millisecond) // > 0: "send it again"
 	}
-	got = false
 	if out != nil && len(env.Result) > 0 && string(env.Result) != "null" {
 		got = json.Unmarshal(env.Result, out) == nil
 	}
@@ -605,4 +611,139 @@ func (c *Client) NotifyFaults(ctx context.Context) ([]walletctl.NotifyFault, err
 func (c *Client) ClearNotifyFaults(ctx context.Context) error {
 	_, err := c.do(ctx, "ClearNotifyFaults", nil, nil, nil)
 	return err
+}
+
+// EventStream is a tenant's event stream (GET /v1/events) as the client reads it. Close it when
+// done; Next fails once the stream has ended (the server stopped, dropped a client that fell
+// behind, or the connection broke): open another with the last event's ID to resume.
+type EventStream struct {
+	body   io.ReadCloser
+	rd     *bufio.Reader
+	cancel context.CancelFunc
+}
+
+// Events opens the tenant's event stream: from now on with lastID "", else after the event of
+// that id (the server sends a walletctl.StreamGap event first when it no longer has them all).
+// It returns once the server has answered: from then on no event is missed. Unlike the other
+// calls it has no overall timeout (a stream lasts); only the answer's head must come within the
+// client's timeout.
+func (c *Client) Events(ctx context.Context, lastID string) (*EventStream, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+EventsPath, nil)
+	if err != nil {
+		cancel()
+		return nil, walletctl.Errorf(walletctl.CodeInvalidArgument, "wallet server URL %q: %v", c.base, err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	hc := *c.hc
+	headTimeout := hc.Timeout
+	hc.Timeout = 0
+	head := time.AfterFunc(headTimeout, cancel)
+	resp, err := hc.Do(req)
+	if !head.Stop() && err == nil {
+		resp.Body.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		return nil, &walletctl.Error{Code: walletctl.CodeNetwork,
+			Message: fmt.Sprintf("cannot open the event stream of the wallet server at %s: %v", c.base, err),
+			Hint:    "check --backend and that walletctl serve is running", Err: err}
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer cancel()
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		_, _, err := errorAnswer("Events", resp, data, nil)
+		return nil, err
+	}
+	if mt, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";"); strings.TrimSpace(mt) != "text/event-stream" {
+		resp.Body.Close()
+		cancel()
+		return nil, &walletctl.Error{Code: walletctl.CodeInternal,
+			Message: fmt.Sprintf("the wallet server answered %s with %q, not an event stream", EventsPath, resp.Header.Get("Content-Type")),
+			Hint:    "is --backend the URL of walletctl serve?"}
+	}
+	return &EventStream{body: resp.Body, rd: bufio.NewReader(resp.Body), cancel: cancel}, nil
+}
+
+// maxEventLine bounds one line of the stream (an event's JSON).
+const maxEventLine = 4 << 20
+
+// Next returns the next event, waiting for it; comments (heartbeats) and retry: hints are
+// skipped. An event without an id: line (a gap) has ID 0.
+func (s *EventStream) Next() (walletctl.StreamEvent, error) {
+	var ev walletctl.StreamEvent
+	var data []byte // nil until a data: line
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // a stream does not end by itself
+			}
+			return walletctl.StreamEvent{}, &walletctl.Error{Code: walletctl.CodeNetwork, Message: "the event stream ended: " + err.Error(),
+				Hint: "open it again with the last event's id", Err: err}
+		}
+		if len(line) == 0 { // the end of an event: dispatched if it had data
+			if data != nil {
+				if ev.Type == "" {
+					ev.Type = "message"
+				}
+				ev.Data = data
+				return ev, nil
+			}
+			ev = walletctl.StreamEvent{}
+			continue
+		}
+		if line[0] == ':' {
+			continue // a comment: the heartbeat
+		}
+		field, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimPrefix(value, []byte(" "))
+		switch string(field) {
+		case "id":
+			ev.ID, _ = strconv.ParseUint(string(value), 10, 64)
+		case "event":
+			ev.Type = string(value)
+		case "data":
+			if data != nil {
+				data = append(data, '\n')
+			}
+			data = append(data, value...)
+			if data == nil { // an empty first data: line
+				data = []byte{}
+			}
+		}
+	}
+}
+
+// readLine reads one line without its end (\n or \r\n), at most maxEventLine long.
+func (s *EventStream) readLine() ([]byte, error) {
+	var buf []byte
+	for {
+		part, err := s.rd.ReadSlice('\n')
+		buf = append(buf, part...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(buf) > maxEventLine {
+				return nil, fmt.Errorf("a line longer than %d bytes", maxEventLine)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return bytes.TrimRight(buf, "\r\n"), nil
+	}
+}
+
+// Close ends the stream.
+func (s *EventStream) Close() error {
+	s.cancel()
+	return s.body.Close()
 }

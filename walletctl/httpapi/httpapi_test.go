@@ -586,7 +586,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		t.Fatalf("openapi %q", doc.OpenAPI)
 	}
 	served := map[string]bool{"GET /healthz": true, "GET /openapi.json": true, "POST /admin/tenants": true,
-		"GET /admin/tenants": true, "DELETE /admin/tenants/{id}": true, "GET /v1/tenant": true}
+		"GET /admin/tenants": true, "DELETE /admin/tenants/{id}": true, "GET /v1/tenant": true, "GET " + EventsPath: true}
 	for _, rt := range Routes {
 		served[rt.Method+" "+rt.Path] = true
 	}

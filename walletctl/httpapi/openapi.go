@@ -144,6 +144,7 @@ func buildOpenAPI() obj {
 		"responses": obj{"200": obj{"description": "the OpenAPI 3 document", "content": obj{"application/json": obj{"schema": obj{
 			"type": "object", "required": []string{"openapi", "paths"},
 			"properties": obj{"openapi": obj{"type": "string"}, "paths": obj{"type": "object"}}}}}}}})
+	addEvents(add, errResp, ref)
 	addBankProxy(paths, schemas, comps)
 	addV3(paths, schemas)
 	components := obj{
@@ -169,6 +170,7 @@ func buildOpenAPI() obj {
 			{"name": "sandbox", "description": "The sandbox: merchants, reconciliation against the bank, the virtual clock"},
 			{"name": "bank", "description": "The tenant's bank (bankmock), proxied under /v1/bank: every path of the bank's own document, prefixed"},
 			{"name": "v3", "description": "Each tenant's WeChat Pay v3-shaped API for its merchants (base URL <server>/tenants/<id>): orders, refunds, bills, platform certificates"},
+			{"name": "events", "description": "The tenant's event stream (server-sent events): notification attempts, payments, refunds"},
 			{"name": "admin", "description": "Tenants: create, list, delete. " + adminRule},
 			{"name": "meta", "description": "Liveness and this document"},
 		},

@@ -92,7 +92,14 @@ type Options struct {
 	// (default DefaultBodyReadTimeout): a client trickling a large body holds only its own
 	// connection, and only this long.
 	BodyReadTimeout time.Duration
+	// EventHeartbeat is how often GET /v1/events sends a comment when there is nothing to send
+	// (default DefaultEventHeartbeat), so that proxies keep the stream open and a client that
+	// went away is noticed.
+	EventHeartbeat time.Duration
 }
+
+// DefaultEventHeartbeat is Options.EventHeartbeat's default.
+const DefaultEventHeartbeat = 15 * time.Second
 
 // DefaultBodyReadTimeout is Options.BodyReadTimeout's default.
 const DefaultBodyReadTimeout = 10 * time.Second
@@ -118,6 +125,13 @@ type Server struct {
 	// key: the server learns the tenant's id only from Tenants.Serve, which waits for the
 	// tenant's lock, and a tenant has exactly one key.
 	queued map[[32]byte]int
+
+	// The event streams (events.go) end when closed is (Close), or when the http.Server serving
+	// them shuts down (stopping: one channel per http.Server, closed by its RegisterOnShutdown).
+	closeOnce sync.Once
+	closed    chan struct{}
+	stopMu    sync.Mutex
+	stopping  map[*http.Server]chan struct{}
 }
 
 // NewServer returns the handler serving opts.Tenants.
@@ -137,7 +151,11 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 	if opts.AdminToken == "" {
 		opts.AdminToken = admintoken.New("wct_")
 	}
-	s := &Server{opts: opts, tenants: opts.Tenants, mux: http.NewServeMux(), log: opts.Logger, queued: map[[32]byte]int{}}
+	if opts.EventHeartbeat <= 0 {
+		opts.EventHeartbeat = DefaultEventHeartbeat
+	}
+	s := &Server{opts: opts, tenants: opts.Tenants, mux: http.NewServeMux(), log: opts.Logger, queued: map[[32]byte]int{},
+		closed: make(chan struct{}), stopping: map[*http.Server]chan struct{}{}}
 	for i := range Routes {
 		rt := &Routes[i]
 		h := s.tenantOnly(func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, _ http.Handler) {
@@ -166,6 +184,9 @@ func NewServer(ctx context.Context, opts Options) (*Server, error) {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"id": id, "v3_base_path": "/tenants/" + id})
 	})
+	if src, ok := s.tenants.(EventSource); ok {
+		s.mux.HandleFunc("GET "+EventsPath, s.serveEvents(src))
+	}
 	s.mux.HandleFunc("/v1/bank/", s.tenantOnly(func(w http.ResponseWriter, r *http.Request, _ walletctl.Service, bank http.Handler) {
 		http.StripPrefix("/v1/bank", bank).ServeHTTP(w, r)
 	}))
@@ -202,8 +223,12 @@ func (s *Server) AdminToken() string { return s.opts.AdminToken }
 // Tenants is the server's tenant set.
 func (s *Server) Tenants() Tenants { return s.tenants }
 
-// Close writes back and closes every tenant. Call it after http.Server.Shutdown.
-func (s *Server) Close(ctx context.Context) error { return s.tenants.Close(ctx) }
+// Close ends the event streams, then writes back and closes every tenant. Call it after
+// http.Server.Shutdown.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closed) })
+	return s.tenants.Close(ctx)
+}
 
 // statusWriter records what the access log needs.
 type statusWriter struct {

@@ -116,6 +116,10 @@ type tenant struct {
 	// w drives the tenant's due work (worker.go), started on first use.
 	workerOnce sync.Once
 	w          *worker
+
+	// events is the tenant's event hub (events.go), made on first use.
+	hubOnce sync.Once
+	events  *hub
 }
 
 type tenantStore = sandbox.Store
@@ -425,6 +429,7 @@ func (ts *Set) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	t.hub().close() // its streams end; a reconnect finds no tenant
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.deleted = true
@@ -468,6 +473,7 @@ func (ts *Set) Close(ctx context.Context) error {
 	defer ts.mu.Unlock()
 	var errs []error
 	for _, t := range ts.byID {
+		t.hub().close() // open event streams end instead of holding the server up
 		t.mu.Lock()
 		errs = append(errs, t.closeLocked(ctx))
 		t.mu.Unlock()

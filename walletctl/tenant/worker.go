@@ -158,6 +158,7 @@ func (w *worker) pass() <-chan time.Time {
 		if !ok || uerr != nil || err != nil || c == nil {
 			break // nothing due now (or the tenant is gone, or its store failed: the next poke retries)
 		}
+		w.t.publishClaimed(c.Delivery.Notification) // a payment's or a refund's first try: its event
 		select {
 		case w.ts.slots <- struct{}{}:
 		case <-ctx.Done():
@@ -218,6 +219,7 @@ func (w *worker) send(ctx context.Context, dw walletctl.DueWork, c *walletctl.Cl
 			n, _ = dw.RecordClaim(ctx, c, atts)
 		}
 	})
+	w.t.publishAttempts(n, len(atts)) // after the commit, with no lock held: publishing never waits
 	return n
 }
 
