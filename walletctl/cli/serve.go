@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,7 +55,9 @@ DIR/admin-token, made at the first start and shown on standard error with its ex
 
 The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free port); access logs
 go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
-in flight, saves every tenant and exits 0. Every tenant's sandbox stays open; its wallet and its
+in flight, saves every tenant and exits 0; a notification try in flight is abandoned (it is sent
+again once its lease runs out), and a request still running after --shutdown-timeout is cut off
+from its client: the exit is then 10. Every tenant's sandbox stays open; its wallet and its
 in-process bank commit each operation before answering, and its clock is saved after each request,
 so a crash at any moment loses nothing that was answered (--keep-open=false reopens the sandbox
 per request instead, exactly as one CLI command does). Requests of one tenant run one at a time,
@@ -96,7 +100,7 @@ private ranges stay allowed (receivers live there). --notify-deny CIDR,... refus
 	fl.StringVar(&opts.TenantBankKey, "tenant-bank-key", "", "the --tenant-key tenant's partner key at --tenant-bank (default: register a new partner; env WALLETCTL_TENANT_BANK_KEY)")
 	fl.BoolVar(&opts.KeepOpen, "keep-open", true, "keep every tenant's sandbox open (durable: wallet and bank commit each operation, the clock is saved after each request); false reopens it per request like a CLI command (the default with --store)")
 	fl.IntVar(&opts.MaxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
-	fl.DurationVar(&opts.ShutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight")
+	fl.DurationVar(&opts.ShutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight; one still running then is cut off from its client (exit 10)")
 	fl.StringVar(&opts.NotifyAllow, "notify-allow", "", "only these ranges (CIDR,...) may receive notifications; default: every range the fence does not refuse")
 	fl.StringVar(&opts.NotifyDeny, "notify-deny", "", "ranges (CIDR,...) that never receive notifications, on top of the built-in refusals")
 	fl.StringVar(&opts.Clock, "clock", sandbox.ClockVirtual, "clock of the tenants created without one: virtual (time moves only by clock advance; scripts and CI) or real (wall time plus what clock advance adds: retries, expiries and delayed transfers happen by themselves, for an app that talks to the sandbox in real time)")
@@ -211,11 +215,27 @@ func (o *ServeOptions) adminToken() (note string, err error) {
 	return note, nil
 }
 
-// serveHTTP serves h on ln until ctx is done, then shuts down, waiting at most wait for the
-// requests in flight.
+// serveHTTP serves h on ln until ctx is done, then shuts down: it stops accepting, closes the
+// idle connections and those whose first request has not been read whole (net/http runs no
+// request it finishes reading after the shutdown began, so closing them loses nothing), and
+// waits at most wait for the requests in flight. Go's own Shutdown waits up to 5 s for a
+// connection that never sent anything (an HTTP client's spare dial, a probe) and then gives up
+// with an error: past a shorter --shutdown-timeout, the server failed to stop cleanly.
+//
+// When wait runs out, every connection is closed. That is still a clean stop (nil: exit 0) if no
+// request was running: no client lost an answer. A request still running is cut off from its
+// client, which learns nothing of its outcome: OUTCOME_UNKNOWN (exit 10). The request itself runs
+// to its end (the tenants are saved and closed after it).
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, wait time.Duration) error {
+	var running atomic.Int64 // requests whose handler is running
+	fresh := &freshConns{m: map[net.Conn]struct{}{}}
 	hs := &http.Server{
-		Handler:           h,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			running.Add(1)
+			defer running.Add(-1)
+			h.ServeHTTP(w, r)
+		}),
+		ConnState:         fresh.track,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// A call may wait for a slow remote bank (its client gives up after 5 s, per retry).
@@ -223,6 +243,7 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	hs.RegisterOnShutdown(fresh.closeAll) // called once the shutdown has begun
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -233,14 +254,69 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 	logger.Info("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		// wait ran out. No request starts once the shutdown has begun (net/http), so the ones
+		// running now are those cut off.
 		hs.Close()
-		return fmt.Errorf("shutdown: %w", err)
+		if cut := running.Load(); cut > 0 {
+			return &walletctl.Error{Code: walletctl.CodeOutcomeUnknown,
+				Message: fmt.Sprintf("shutdown: %d request(s) still running after --shutdown-timeout %s were cut off: their clients got no answer (the requests run to their end and are recorded)", cut, wait),
+				Hint:    "give requests more time with --shutdown-timeout; a client that retries with the same Idempotency-Key gets the recorded answer"}
+		}
+		logger.Info("shutdown: the timeout passed with no request running: closed the connections left")
+	}
+	if n := fresh.closedCount(); n > 0 {
+		logger.Info("shutdown: closed connections with no request read", "connections", n)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// freshConns are the server's connections whose first request has not been read whole
+// (http.StateNew), for the shutdown to close: once it has begun, net/http drops whatever request
+// such a connection finishes sending (conn.serve returns when shuttingDown), but Shutdown itself
+// waits 5 s before it closes one.
+type freshConns struct {
+	mu       sync.Mutex
+	m        map[net.Conn]struct{}
+	shutting bool
+	closed   int
+}
+
+// track is the server's ConnState hook.
+func (f *freshConns) track(c net.Conn, s http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case s != http.StateNew:
+		delete(f.m, c)
+	case f.shutting: // accepted as the listener closed: it would not be served either
+		c.Close()
+		f.closed++
+	default:
+		f.m[c] = struct{}{}
+	}
+}
+
+// closeAll closes the fresh connections, and from now on each new one at once.
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shutting = true
+	for c := range f.m {
+		c.Close()
+		f.closed++
+	}
+	clear(f.m)
+}
+
+func (f *freshConns) closedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
 }
 
 // tenantSettings are the wallet rules of the tenants serve creates: the sandbox's, with the
