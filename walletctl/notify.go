@@ -155,4 +155,7 @@ type DueWork interface {
 	// NextDueAt is when the next work falls due on the wallet's clock (a notification's try,
 	// an arrival, a refund, an expiry, a lock's end); nil when nothing is scheduled.
 	NextDueAt(ctx context.Context) (*time.Time, error)
+	// NextLeaseEnd is when the first lease on a due try ends (wall time): a try that a process
+	// which died had claimed is due again then. nil when no due try is leased.
+	NextLeaseEnd(ctx context.Context) (*time.Time, error)
 }

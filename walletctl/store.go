@@ -115,6 +115,9 @@ type StoreTx interface {
 	// NextNotificationAt is when the earliest pending, not held notification that no one holds
 	// a lease on at realNow is due.
 	NextNotificationAt(realNow time.Time) (*time.Time, error)
+	// NextLeaseEnd is the earliest end of a lease, after realNow, on a pending try due at or
+	// before now.
+	NextLeaseEnd(now, realNow time.Time) (*time.Time, error)
 	HeldNotifications(mchid string) ([]Notification, error)
 	CreateNotifyFault(f *NotifyFault) error
 	SaveNotifyFault(f *NotifyFault) error

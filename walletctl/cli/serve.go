@@ -191,7 +191,7 @@ func serveRun(ctx context.Context, o *ServeOptions) error {
 		// first line (scripts read it); the token goes to standard error, once.
 		fmt.Fprintf(o.IO.ErrOut, "admin token (%s): %s\n  export WALLETCTL_ADMIN_TOKEN=%s\n", tokenNote, o.AdminToken, o.AdminToken)
 	}
-	return serveHTTP(ctx, ln, srv, logger, o.ShutdownWait)
+	return serveHTTP(ctx, ln, srv, logger, o.ShutdownWait, tenants.StopWork)
 }
 
 // adminToken fills o.AdminToken, when neither --admin-token nor WALLETCTL_ADMIN_TOKEN gave one,
@@ -226,7 +226,7 @@ func (o *ServeOptions) adminToken() (note string, err error) {
 // request was running: no client lost an answer. A request still running is cut off from its
 // client, which learns nothing of its outcome: OUTCOME_UNKNOWN (exit 10). The request itself runs
 // to its end (the tenants are saved and closed after it).
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, wait time.Duration) error {
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, wait time.Duration, stopWork func()) error {
 	var running atomic.Int64 // requests whose handler is running
 	fresh := &freshConns{m: map[net.Conn]struct{}{}}
 	hs := &http.Server{
@@ -244,6 +244,9 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(fresh.closeAll) // called once the shutdown has begun
+	// The background work stops with it: tries in flight are abandoned (their leases run out and
+	// they are due again), and requests waiting for the queue are answered at once.
+	hs.RegisterOnShutdown(stopWork)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {

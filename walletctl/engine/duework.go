@@ -48,6 +48,17 @@ func (e *Engine) NextDueAt(ctx context.Context) (*time.Time, error) {
 	return out, err
 }
 
+// NextLeaseEnd is when the first lease on a due try ends.
+func (e *Engine) NextLeaseEnd(ctx context.Context) (*time.Time, error) {
+	var out *time.Time
+	err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		var err error
+		out, err = tx.NextLeaseEnd(e.now(), e.realNow())
+		return err
+	})
+	return out, err
+}
+
 // DeliverNotifications sends every try that is due, in order of when it was due, one at a time,
 // and returns the notifications it attempted. The CLI calls it after a command, once the home is
 // released; a server's worker drives the same steps with several merchants at once.

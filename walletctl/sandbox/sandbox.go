@@ -744,6 +744,7 @@ func (s *Sandbox) load(meta Meta) error {
 		Settings:  meta.Settings,
 		SecretKey: key,
 		Deliverer: s.deliverer(),
+		RealClock: s.opts.Wall, // leases of notification tries, a listener's forward
 	})
 	if err != nil {
 		return fmt.Errorf("start wallet engine: %w", err)

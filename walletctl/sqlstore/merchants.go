@@ -400,6 +400,15 @@ func (t *Tx) NextNotificationAt(realNow time.Time) (*time.Time, error) {
 	return FromNull(n), nil
 }
 
+func (t *Tx) NextLeaseEnd(now, realNow time.Time) (*time.Time, error) {
+	var n *int64
+	if err := t.C.QueryRow(`SELECT MIN(claim_until) FROM notifications WHERE status = 'pending' AND held = 0 AND next_at <= ? AND claim_until > ?`,
+		TS(now), TS(realNow)).Scan(&n); err != nil {
+		return nil, err
+	}
+	return FromNull(n), nil
+}
+
 // ClaimSchema adds the leases of due notification tries (DueWork.ClaimDelivery).
 const ClaimSchema = `ALTER TABLE notifications ADD COLUMN claim_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE notifications ADD COLUMN claim_until BIGINT NOT NULL DEFAULT 0;`

@@ -113,6 +113,8 @@ type tenant struct {
 	// reopens the sandbox around it, not the database.
 	store tenantStore
 
+	// sender sends its notifications (one HTTP client for the tenant's life).
+	sender walletctl.Deliverer
 	// w drives the tenant's due work (worker.go), started on first use.
 	workerOnce sync.Once
 	w          *worker
@@ -237,7 +239,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 	}
 	ts.next = max(f.Next, 1)
 	for _, rec := range f.Tenants {
-		t := &tenant{rec: rec}
+		t := &tenant{rec: rec, sender: ts.sender(rec)}
 		t.keys = newV3Keys(ts, t)
 		k, err := hex.DecodeString(rec.KeySHA256)
 		if err != nil || len(k) != 32 {
@@ -252,7 +254,7 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 		if ts.keepOpen {
 			// A sandbox held by another process would block forever: say so instead.
 			octx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			sb, _, err := sandbox.Open(octx, ts.sandboxOptions(rec), false)
+			sb, _, err := sandbox.Open(octx, ts.tenantOptions(t), false)
 			cancel()
 			if err != nil {
 				ts.Close(ctx)
@@ -262,6 +264,11 @@ func Open(ctx context.Context, opts Options) (*Set, error) {
 		}
 		ts.byID[rec.ID] = t
 	}
+	// What was due when the server stopped (or another died holding it) is sent without waiting
+	// for a request.
+	for _, t := range ts.byID {
+		ts.worker(t).poke()
+	}
 	return ts, nil
 }
 
@@ -269,6 +276,20 @@ func (ts *Set) sandboxOptions(rec tenantRecord) sandbox.Options {
 	// On PostgreSQL the tenant may be served by several servers: its clock is the shared bank's.
 	return sandbox.Options{Home: filepath.Join(ts.dir, "tenants", rec.ID), BankURL: rec.BankURL, BankToken: ts.bankToken, Throwaway: ts.throwaway,
 		ClockFromBank: ts.storeDSN != "", PartnerOnly: true, BankTimeout: ts.bankTime, NotifyFence: ts.notifyFence, Wall: ts.now}
+}
+
+// tenantOptions are a tenant's sandbox options, with its own notification sender.
+func (ts *Set) tenantOptions(t *tenant) sandbox.Options {
+	o := ts.sandboxOptions(t.rec)
+	o.Deliverer = t.sender
+	return o
+}
+
+// sender is a tenant's notification sender, made once: its HTTP client keeps its connections
+// across requests (a sandbox opened per request would otherwise dial anew for every try). It
+// refuses the tenant's bank as every sandbox's sender does.
+func (ts *Set) sender(rec tenantRecord) walletctl.Deliverer {
+	return &notify.Sender{Fence: ts.notifyFence.WithURL("the tenant's bank", rec.BankURL)}
 }
 
 // Schema is the PostgreSQL schema of tenant id's wallet.
@@ -365,11 +386,11 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 	}
 	rec := tenantRecord{TenantInfo: walletctl.TenantInfo{ID: id, Name: spec.Name, Seed: spec.Seed, Customers: spec.Customers,
 		BankURL: spec.BankURL, Clock: spec.Clock, CreatedAt: ts.now().In(vclock.Shanghai)}} // RFC 3339 +08:00 like every wallet time
-	t := &tenant{rec: rec, key: hashKey(key)}
+	t := &tenant{rec: rec, key: hashKey(key), sender: ts.sender(rec)}
 	t.keys = newV3Keys(ts, t)
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
 	t.rec = rec
-	opts := ts.sandboxOptions(rec)
+	opts := ts.tenantOptions(t)
 	opts.BankKey = spec.BankKey
 	if ts.storeDSN != "" {
 		st, err := ts.openStore(ctx, rec)
@@ -553,7 +574,7 @@ func (ts *Set) use(ctx context.Context, t *tenant, fn func(sb *sandbox.Sandbox))
 		fn(t.sb)
 		return true, nil
 	}
-	opts := ts.sandboxOptions(t.rec)
+	opts := ts.tenantOptions(t)
 	if t.store == nil {
 		st, err := ts.openStore(ctx, t.rec)
 		if err != nil {

@@ -110,22 +110,36 @@ func (w *worker) runDue(ctx context.Context) {
 	})
 }
 
-// nextWake is how long a real-clock worker sleeps until the next due work: a timer on the
-// earliest due time, not a scan of every row.
+// nextWake is when the worker looks again by itself: on a real clock, when the next work falls
+// due (a timer on the earliest due time, not a scan of every row); on either clock, when the
+// lease of a due try that another server (or one killed) holds runs out, so that its try is sent
+// even if no request comes. nil: only a request or a try's end wakes it.
 func (w *worker) nextWake(ctx context.Context) <-chan time.Time {
-	var due *time.Time
+	var due, leaseEnd *time.Time
 	var now time.Time
 	w.ts.use(ctx, w.t, func(sb *sandbox.Sandbox) {
 		svc := sb.Service()
 		if dw, ok := svc.(walletctl.DueWork); ok {
-			due, _ = dw.NextDueAt(ctx)
-			now, _ = svc.Now(ctx)
+			if w.realClock() {
+				due, _ = dw.NextDueAt(ctx)
+				now, _ = svc.Now(ctx)
+			}
+			leaseEnd, _ = dw.NextLeaseEnd(ctx)
 		}
 	})
-	if due == nil {
+	wait := time.Duration(-1)
+	if due != nil {
+		wait = max(due.Sub(now), minWait)
+	}
+	if leaseEnd != nil {
+		if d := max(leaseEnd.Sub(w.ts.now()), minWait); wait < 0 || d < wait {
+			wait = d
+		}
+	}
+	if wait < 0 {
 		return nil
 	}
-	return w.ts.after(max(due.Sub(now), minWait))
+	return w.ts.after(wait)
 }
 
 // pass claims and starts every try that is due (of merchants with none in flight), then wakes the
@@ -200,10 +214,10 @@ func (w *worker) pass() <-chan time.Time {
 	}
 	w.waiters = keep
 	w.mu.Unlock()
-	if w.realClock() && ctx.Err() == nil {
-		return w.nextWake(ctx)
+	if ctx.Err() != nil {
+		return nil
 	}
-	return nil
+	return w.nextWake(ctx)
 }
 
 // send sends a claimed try with no lock held and records it under the tenant's lock. A server
@@ -260,6 +274,11 @@ func (w *worker) drain(ctx context.Context, ignoreInFlight bool) ([]walletctl.No
 	w.poke()
 	select {
 	case <-wt.done:
+		if w.ts.ctx.Err() != nil {
+			return nil, shuttingDown()
+		}
+	case <-w.ts.ctx.Done():
+		return nil, shuttingDown()
 	case <-ctx.Done():
 		w.mu.Lock()
 		for i, x := range w.waiters {
@@ -275,6 +294,16 @@ func (w *worker) drain(ctx context.Context, ignoreInFlight bool) ([]walletctl.No
 	defer w.mu.Unlock()
 	return wt.seen, nil
 }
+
+func shuttingDown() error {
+	return &walletctl.Error{Code: walletctl.CodeServerBusy, Message: "the server is shutting down: notifications are no longer sent",
+		Hint: "what was due stays due (it is durable) and is sent when a server serves the tenant again"}
+}
+
+// StopWork stops every tenant's background work (the server is shutting down): tries in flight
+// are abandoned, their leases run out and they are due again for the next server; Drain answers
+// at once. Close calls it too.
+func (ts *Set) StopWork() { ts.stop() }
 
 // Drain waits, with no lock held, until the tenant of apiKey has delivered every notification
 // try that is due at its clock's now and has none in flight, and returns the notifications tried

@@ -2,6 +2,7 @@ package tenant_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -319,5 +320,90 @@ func TestRealClockRunsDueWorkByItself(t *testing.T) {
 	w.add(time.Minute)
 	if now2, _ := svc.Now(ctx); now2.Sub(now) != time.Minute {
 		t.Fatalf("the clock did not run with the wall: %s then %s", now, now2)
+	}
+}
+
+// A try whose lease a dead server holds is sent when the lease runs out, with no request made:
+// the worker sets a timer on the end of the first lease on a due try (on the virtual clock too).
+func TestLeaseOfADeadServerRunsOut(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	w := newWall(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{Data: data, KeepOpen: true, Now: w.now, After: w.after})
+	ct := srv.Create(t, walletctl.TenantSpec{Seed: 8, Customers: 2})
+	var got atomic.Int64
+	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	st, err := sqlite.Open(filepath.Join(data, "tenants", ct.ID, "wallet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.Update(ctx, func(tx walletctl.StoreTx) error {
+		n := &walletctl.Notification{ID: "n1", EventID: "EV-1", MchID: "1900000001", EventType: walletctl.EventTransactionSuccess,
+			URL: rcv.URL + "/notify", CreatedAt: due, Status: walletctl.NotifyPending, NextAt: &due, Attempts: []walletctl.NotifyAttempt{},
+			Order: &walletctl.Order{ID: "o1"}}
+		if err := tx.CreateNotification(n); err != nil {
+			return err
+		}
+		_, err := tx.ClaimNotification("n1", "srv-dead", w.now().Add(3*time.Second), w.now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
+	if _, err := svc.Now(ctx); err != nil { // a request: the worker looks, finds the try leased
+		t.Fatal(err)
+	}
+	eventually(t, "a timer for the lease's end", func() bool { d := w.lastWait(); return d >= 2*time.Second && d <= 3*time.Second })
+	if got.Load() != 0 {
+		t.Fatal("a leased try was sent before its lease ended")
+	}
+	w.add(w.lastWait())
+	eventually(t, "the try sent once its lease ran out, with no request made", func() bool { return got.Load() == 1 })
+}
+
+// A server shutting down stops its workers: a request waiting for the tenant's queue (a try held
+// by a receiver that never answers) is answered at once, SERVER_BUSY, instead of holding the
+// shutdown until the try's timeout.
+func TestStopWorkAnswersDrainAtOnce(t *testing.T) {
+	ctx := context.Background()
+	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{KeepOpen: true})
+	ct := srv.Create(t, walletctl.TenantSpec{Seed: 9, Customers: 2, Settings: map[string]string{"notify_timeout": "1m"}})
+	rcv, url := newBlocking(t)
+	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
+	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
+	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "stopping shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "stop-000001", Description: "tea",
+		Amount: 1_00, NotifyURL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
+		t.Fatal(err)
+	}
+	<-rcv.arrived
+	drained := make(chan error, 1)
+	go func() {
+		_, err := srv.Tenants.Drain(ctx, ct.APIKey)
+		drained <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // the drain is waiting on the held try
+	srv.Tenants.StopWork()
+	select {
+	case err := <-drained:
+		var we *walletctl.Error
+		if !errors.As(err, &we) || we.Code != walletctl.CodeServerBusy {
+			t.Fatalf("drain at shutdown: %v, want SERVER_BUSY", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the drain held on after the work stopped")
 	}
 }
