@@ -127,7 +127,7 @@ func TestBankOTP(t *testing.T) {
 func TestBankNoSMSMessageMasksPhone(t *testing.T) {
 	k := newFake("table")
 	withMockBank(k)
-	err, _ := execute(cli.NewCmdBankOTP(k.f, nil), "--phone", "13912345678")
+	_, err := execute(cli.NewCmdBankOTP(k.f, nil), "--phone", "13912345678")
 	if err == nil || strings.Contains(err.Error(), "13912345678") || !strings.Contains(err.Error(), "139****5678") {
 		t.Fatalf("%v", err)
 	}

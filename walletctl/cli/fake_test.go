@@ -76,20 +76,21 @@ func failing(method, code string) func(k *fake) {
 
 // execute runs cmd with args as cobra would and returns its error and what cobra itself printed
 // (help).
-func execute(cmd *cobra.Command, args ...string) (error, string) {
+func execute(cmd *cobra.Command, args ...string) (string, error) {
 	var help bytes.Buffer
 	cli.Typed(cmd)
 	cmd.SetArgs(args)
 	cmd.SetOut(&help)
 	cmd.SetErr(&bytes.Buffer{})
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	return cmd.ExecuteContext(context.Background()), help.String()
+	err := cmd.ExecuteContext(context.Background())
+	return help.String(), err
 }
 
 // runCmd runs cmd with args as cobra would, and the error as the one error type's code ("" for none).
 func runCmd(t *testing.T, cmd *cobra.Command, args ...string) string {
 	t.Helper()
-	if err, _ := execute(cmd, args...); err != nil {
+	if _, err := execute(cmd, args...); err != nil {
 		return cli.ErrorCode(err)
 	}
 	return ""
@@ -155,7 +156,7 @@ func checkFlags[O any](t *testing.T, newCmd newCmdFunc[O], cases []flagCase[O]) 
 	for _, tc := range cases {
 		var got O
 		ran := false
-		err, _ := execute(newCmd(newFake("table").f, func(_ context.Context, o O) error { got, ran = o, true; return nil }), tc.args...)
+		_, err := execute(newCmd(newFake("table").f, func(_ context.Context, o O) error { got, ran = o, true; return nil }), tc.args...)
 		code := ""
 		if err != nil {
 			code = cli.ErrorCode(err)

@@ -127,7 +127,7 @@ func TestMerchantKeysRun(t *testing.T) {
 		{args: []string{"--out", "k"}, code: invalid, msg: "accepts 1 arg"},
 	})
 	// The hint names the merchant: the command to type next.
-	err, _ := execute(cli.NewCmdMerchantKeys(newFake("table").f, nil), "1900000001")
+	_, err := execute(cli.NewCmdMerchantKeys(newFake("table").f, nil), "1900000001")
 	var we *walletctl.Error
 	if !errors.As(err, &we) || !strings.Contains(we.Hint, "walletctl merchant keys 1900000001 --out DIR") {
 		t.Errorf("no --out: %v", err)
@@ -497,7 +497,7 @@ func TestRefundFlags(t *testing.T) {
 	})
 	// With none of its flags it prints its help and sends nothing.
 	ran := false
-	err, help := execute(cli.NewCmdRefund(newFake("table").f, func(context.Context, *cli.RefundOptions) error { ran = true; return nil }))
+	help, err := execute(cli.NewCmdRefund(newFake("table").f, func(context.Context, *cli.RefundOptions) error { ran = true; return nil }))
 	if err != nil || ran || !strings.Contains(help, "Available Commands") || !strings.Contains(help, "--out-refund-no") {
 		t.Errorf("refund with no flags: %v, ran %v\n%s", err, ran, help)
 	}
@@ -922,7 +922,7 @@ func TestListenStops(t *testing.T) {
 	const url = "http://localhost:8080/notify"
 	// --timeout before --max-events: PENDING (exit 10), and the forward dropped all the same.
 	w := newListenWallet("table")
-	err, _ := execute(cli.NewCmdListen(w.f, nil), "--forward-to", url, "--max-events", "5", "--timeout", "50ms")
+	_, err := execute(cli.NewCmdListen(w.f, nil), "--forward-to", url, "--max-events", "5", "--timeout", "50ms")
 	var we *walletctl.Error
 	if cli.ErrorCode(err) != walletctl.CodePending || !errors.As(err, &we) || we.Details["shown"] != 3 || we.Details["max_events"] != 5 {
 		t.Fatalf("timed out: %v %+v", err, we)

@@ -104,8 +104,7 @@ func TestBlockedReceiverDelaysNoRequest(t *testing.T) {
 	}
 	// Released: both are delivered, in order, and recorded at the time they were due.
 	rcv.free()
-	ns, err = svc.DeliverNotifications(cctx)
-	if err != nil {
+	if _, err := svc.DeliverNotifications(cctx); err != nil {
 		t.Fatal(err)
 	}
 	ns, err = svc.Notifications(cctx)
