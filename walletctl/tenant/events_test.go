@@ -41,13 +41,47 @@ func newShop(t *testing.T, url string, ct *walletctl.CreatedTenant) *shop {
 		w.Write([]byte(`{"code":"SUCCESS"}`))
 	}))
 	t.Cleanup(rcv.Close)
+	s := openShop(t, url, ct, rcv.URL+"/notify")
+	s.got = &got
+	return s
+}
+
+// openShop is a tenant's payer (the "ok" test card, 100.00 topped up) and a merchant whose
+// orders notify the receiver at notify.
+func openShop(t *testing.T, url string, ct *walletctl.CreatedTenant, notify string) *shop {
+	t.Helper()
 	svc := httpapi.NewClient(url, ct.APIKey, httpapi.ClientOptions{})
-	m, err := svc.CreateMerchant(context.Background(), walletctl.MerchantSpec{Name: "event shop"})
+	m, err := svc.CreateMerchant(context.Background(), walletctl.MerchantSpec{Name: "test shop"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	user := payer(t, url, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
-	return &shop{svc: svc, key: ct.APIKey, user: user, mchid: m.ID, notify: rcv.URL + "/notify", got: &got}
+	return &shop{svc: svc, key: ct.APIKey, user: user, mchid: m.ID, notify: notify}
+}
+
+// writeDue writes n notification tries of 20 merchants, due long ago, to url, straight into
+// the tenant's wallet.db (as n payments would), with ids prefix1, prefix2, ...
+func writeDue(t *testing.T, data, tenantID string, n int, url, prefix string) {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(data, "tenants", tenantID, "wallet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.Update(context.Background(), func(tx walletctl.StoreTx) error {
+		for i := 1; i <= n; i++ {
+			n := &walletctl.Notification{ID: fmt.Sprintf("%s%d", prefix, i), EventID: fmt.Sprintf("EV-%s%d", prefix, i), MchID: fmt.Sprintf("19000%05d", i%20),
+				EventType: walletctl.EventTransactionSuccess, URL: url, CreatedAt: due, Status: walletctl.NotifyPending,
+				NextAt: &due, Attempts: []walletctl.NotifyAttempt{}, Order: &walletctl.Order{ID: fmt.Sprintf("o%d", i)}}
+			if err := tx.CreateNotification(n); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // pay pays a new order of 1.00 and returns its out_trade_no; it fails the test if that takes
@@ -276,25 +310,7 @@ func TestEventsSlowSubscriberDelaysNothing(t *testing.T) {
 	defer stop()
 
 	// 300 tries due, written straight into the tenant's wallet (as 300 payments would).
-	st, err := sqlite.Open(filepath.Join(data, "tenants", ct.ID, "wallet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := st.Update(ctx, func(tx walletctl.StoreTx) error {
-		for i := 1; i <= 300; i++ {
-			n := &walletctl.Notification{ID: fmt.Sprintf("x%d", i), EventID: fmt.Sprintf("EV-X%d", i), MchID: fmt.Sprintf("19000%05d", i%20),
-				EventType: walletctl.EventTransactionSuccess, URL: s.notify, CreatedAt: due, Status: walletctl.NotifyPending,
-				NextAt: &due, Attempts: []walletctl.NotifyAttempt{}, Order: &walletctl.Order{ID: fmt.Sprintf("o%d", i)}}
-			if err := tx.CreateNotification(n); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	writeDue(t, data, ct.ID, 300, s.notify, "x")
 	start := time.Now()
 	s.pay(t, "slow-000001", 5*time.Second) // a request: the worker looks for due work
 	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)

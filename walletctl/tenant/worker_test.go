@@ -3,7 +3,6 @@ package tenant_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -61,25 +60,9 @@ func TestBlockedReceiverDelaysNoRequest(t *testing.T) {
 	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{KeepOpen: true})
 	ct := srv.Create(t, walletctl.TenantSpec{Seed: 5, Customers: 2, Settings: map[string]string{"notify_timeout": "1m"}})
 	rcv, url := newBlocking(t)
-	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
-	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
-	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "slow shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pay := func(out string) {
-		t.Helper()
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		o, err := svc.CreateOrder(cctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: out, Description: "tea",
-			Amount: 1_00, NotifyURL: url})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.PayOrder(cctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
-			t.Fatalf("pay %s while the receiver holds a try: %v", out, err)
-		}
-	}
+	s := openShop(t, srv.URL, ct, url)
+	svc, user := s.svc, s.user
+	pay := func(out string) { t.Helper(); s.pay(t, out, 10*time.Second) }
 	pay("blocked-000001")
 	select {
 	case <-rcv.arrived: // the worker's try is now held by the receiver
@@ -127,26 +110,7 @@ func TestManyHangingTriesDelayNoRequest(t *testing.T) {
 	ct := srv.Create(t, walletctl.TenantSpec{Seed: 6, Customers: 2, Settings: map[string]string{"notify_timeout": "1m"}})
 	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
 	rcv, url := newBlocking(t)
-	// 2,000 due tries, written straight into the tenant's wallet (as 2,000 payments would).
-	st, err := sqlite.Open(filepath.Join(data, "tenants", ct.ID, "wallet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := st.Update(ctx, func(tx walletctl.StoreTx) error {
-		for i := 1; i <= 2000; i++ {
-			n := &walletctl.Notification{ID: fmt.Sprintf("n%d", i), EventID: fmt.Sprintf("EV-%d", i), MchID: fmt.Sprintf("19000%05d", i%20),
-				EventType: walletctl.EventTransactionSuccess, URL: url, CreatedAt: due, Status: walletctl.NotifyPending,
-				NextAt: &due, Attempts: []walletctl.NotifyAttempt{}, Order: &walletctl.Order{ID: fmt.Sprintf("o%d", i)}}
-			if err := tx.CreateNotification(n); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	writeDue(t, data, ct.ID, 2000, url, "n") // as 2,000 payments would
 	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
 	if _, err := svc.Balance(ctx, user); err != nil { // a request: the worker looks for due work
 		t.Fatal(err)
@@ -251,20 +215,9 @@ func TestRealClockRunsDueWorkByItself(t *testing.T) {
 		rw.WriteHeader(http.StatusNoContent)
 	}))
 	defer rcv.Close()
-	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
-	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
-	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "real shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "real-000001", Description: "tea",
-		Amount: 1_00, NotifyURL: rcv.URL + "/notify"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
-		t.Fatal(err)
-	}
+	s := openShop(t, srv.URL, ct, rcv.URL+"/notify")
+	svc, m := s.svc, s.mchid
+	s.pay(t, "real-000001", 10*time.Second)
 	eventually(t, "the first try", func() bool { return got.Load() == 1 })
 	eventually(t, "a timer for the retry", func() bool { d := w.lastWait(); return d >= 13*time.Second && d <= 17*time.Second })
 	w.add(w.lastWait()) // nothing is asked of the server from here on
@@ -282,7 +235,7 @@ func TestRealClockRunsDueWorkByItself(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "real-000002", Description: "tea",
+	if _, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m, TradeType: "NATIVE", OutTradeNo: "real-000002", Description: "tea",
 		Amount: 1_00, TimeExpire: now.Add(2 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +249,7 @@ func TestRealClockRunsDueWorkByItself(t *testing.T) {
 	eventually(t, "the order closed with no request made", func() bool {
 		var state string
 		st.View(ctx, func(tx walletctl.StoreTx) error {
-			o, err := tx.FindOrder(walletctl.OrderKey{MchID: m.ID, OutTradeNo: "real-000002"})
+			o, err := tx.FindOrder(walletctl.OrderKey{MchID: m, OutTradeNo: "real-000002"})
 			if o != nil {
 				state = o.TradeState
 			}
@@ -304,7 +257,7 @@ func TestRealClockRunsDueWorkByItself(t *testing.T) {
 		})
 		return state == walletctl.StateClosed
 	})
-	if q, err := svc.Order(ctx, walletctl.OrderQuery{MchID: m.ID, OutTradeNo: "real-000002"}); err != nil || q.TradeState != walletctl.StateClosed {
+	if q, err := svc.Order(ctx, walletctl.OrderQuery{MchID: m, OutTradeNo: "real-000002"}); err != nil || q.TradeState != walletctl.StateClosed {
 		t.Fatalf("query: %+v, %v", q, err)
 	}
 
@@ -374,20 +327,7 @@ func TestStopWorkAnswersDrainAtOnce(t *testing.T) {
 	srv := tenanttest.Start(t, httpapi.Options{}, tenant.Options{KeepOpen: true})
 	ct := srv.Create(t, walletctl.TenantSpec{Seed: 9, Customers: 2, Settings: map[string]string{"notify_timeout": "1m"}})
 	rcv, url := newBlocking(t)
-	user := payer(t, srv.URL, ct.APIKey, testworld.Card("ok"), 100_00)[0].UserID
-	svc := httpapi.NewClient(srv.URL, ct.APIKey, httpapi.ClientOptions{})
-	m, err := svc.CreateMerchant(ctx, walletctl.MerchantSpec{Name: "stopping shop"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := svc.CreateOrder(ctx, walletctl.OrderRequest{MchID: m.ID, TradeType: "NATIVE", OutTradeNo: "stop-000001", Description: "tea",
-		Amount: 1_00, NotifyURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.PayOrder(ctx, walletctl.PayOrderRequest{UserID: user, Ref: o.CodeURL, Password: testworld.Password}); err != nil {
-		t.Fatal(err)
-	}
+	openShop(t, srv.URL, ct, url).pay(t, "stop-000001", 10*time.Second)
 	<-rcv.arrived
 	drained := make(chan error, 1)
 	go func() {
