@@ -121,6 +121,7 @@ func (e *Engine) genesis(seed int64, epoch time.Time, initial int) {
 		e.appendCustomer(t.Customer)
 	}
 	e.generate(initial)
+	e.resetTxnCache()
 	e.touchAll()
 }
 

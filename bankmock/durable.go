@@ -1,6 +1,7 @@
 package bankmock
 
 import (
+	"container/list"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -30,6 +31,23 @@ import (
 // transaction. The cost of an operation is the rows it changed, never the history: transactions
 // are read from the file on demand (idempotency lookups, statements) instead of being loaded, and
 // the journal keeps its last Config.JournalLimit entries.
+//
+// Memory does not grow with the history either (DESIGN.md section 12). The journal is the file's
+// once captured: memory holds only the entries of the critical section under way, and Journal
+// and Snapshot read the rest from the file (so a journal read while another operation is still
+// committing may not show that operation yet; nothing the bank answered is missing). state.Txns
+// is a cache of at most Config.TxnCacheLimit transactions (txnCache), the ones made or read most
+// recently. A transaction leaves it only once the commit that wrote it is done, so that a lookup
+// never goes to the file for a row that is not there yet; whatever left it is read back from the
+// file, exactly as it was (replays, status queries, statements).
+//
+// A bank in memory (New: `bankmock serve` without --data) has nothing to read back from: its
+// state.Txns is the record itself and is kept whole, since forgetting a transaction would turn a
+// replay into a second debit (and its journal keeps its last JournalLimit entries in memory).
+// Such a bank is for tests and short sessions; one that must run for millions of operations
+// keeps a file. Besides, with or without a file, memory holds a record per customer, binding,
+// agreement and (card, day) debit total: they grow with card bindings and days, not with
+// payments.
 //
 // Why SQLite and not an operation log replayed from the seed: replay would have to reproduce the
 // interleaving of concurrent requests, delays and header faults exactly, and its cost grows with
@@ -73,6 +91,11 @@ const (
 
 // DefaultJournalLimit is how many journal entries a bank keeps (Config.JournalLimit).
 const DefaultJournalLimit = 10000
+
+// DefaultTxnCacheLimit is how many transactions a bank with a state file keeps in memory
+// (Config.TxnCacheLimit): about 0.4 KB each, so well under a MiB. The ones a wallet asks about
+// again (a status query after a lost answer, a retry under the same key) are its most recent.
+const DefaultTxnCacheLimit = 1024
 
 // DamagedError says a bank state file cannot be used: empty, truncated, foreign or inconsistent.
 // Nothing was written to it.
@@ -129,7 +152,9 @@ func (e *Engine) touchCustomer(i int) { e.touch(recCustomer, customerKey(i)) }
 
 func customerKey(i int) string { return fmt.Sprintf("%09d", i) }
 
-// touchAll marks the whole state changed.
+// touchAll marks the whole state changed: the file is emptied and written again from memory, so
+// state.Txns must hold every transaction (a new world's none, a restored snapshot's all), never
+// the cache of a state read from the file.
 func (e *Engine) touchAll() {
 	if e.dirty != nil {
 		e.dirty.all = true
@@ -515,9 +540,30 @@ func (e *Engine) capture() int64 {
 	}
 	e.jFlushed = lastSeq
 	cs.trim = lastSeq - int64(e.journalLimit())
+	// The journal is the file's from now on (once this commit is done): memory keeps none of it,
+	// instead of the last JournalLimit entries (megabytes per bank: a server keeps one bank per
+	// tenant), and the next capture looks at its own entries only. Journal and Snapshot read
+	// the file's (loadJournal).
+	if len(e.st.Journal) > 0 {
+		e.st.Journal = []bankapi.JournalEntry{}
+	}
+	e.journalBase = lastSeq
+	var written [][2]string
+	if e.txnCache != nil {
+		written = make([][2]string, 0, len(d.txns))
+		for k := range d.txns {
+			written = append(written, k)
+		}
+	}
 	d.clear()
 	e.metaDirty = false
-	return e.dur.enqueue(cs)
+	t := e.dur.enqueue(cs)
+	// What this commit writes may leave memory once it is done.
+	for _, k := range written {
+		e.txnCache.use(k, t)
+	}
+	e.evictTxns()
+	return t
 }
 
 func dayOf(t *bankapi.Transaction) string { return vclock.Day(t.Time) }
@@ -712,6 +758,7 @@ func (e *Engine) install(st *state) {
 		e.dirty.clear()
 	}
 	e.metaDirty = false
+	e.resetTxnCache()
 }
 
 // ready refuses calls while the engine has no trustworthy state (a failed reload, a panic being
@@ -733,6 +780,7 @@ func (e *Engine) ready() *bankapi.Error {
 // Lock held.
 func (e *Engine) lookupTxn(partner, key string) (*bankapi.Transaction, *bankapi.Error) {
 	if t, ok := e.st.Txns[partner][key]; ok {
+		e.txnCache.touch([2]string{partner, key})
 		return t, nil
 	}
 	if e.dur == nil {
@@ -751,6 +799,9 @@ func (e *Engine) lookupTxn(partner, key string) (*bankapi.Transaction, *bankapi.
 		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank's state is damaged (transaction %q); not processed", key)
 	}
 	e.cacheTxn(partner, key, &t)
+	// Read from the file, so durable already: it may leave again at once.
+	e.txnCache.use([2]string{partner, key}, 0)
+	e.evictTxns()
 	return &t, nil
 }
 
@@ -761,13 +812,108 @@ func (e *Engine) cacheTxn(partner, key string, t *bankapi.Transaction) {
 	e.st.Txns[partner][key] = t
 }
 
-// putTxn stores a new transaction. Lock held.
+// putTxn stores a new transaction (in the cache with a state file until its commit is done: see
+// capture). Lock held.
 func (e *Engine) putTxn(partner, key string, t *bankapi.Transaction) {
 	e.cacheTxn(partner, key, t)
 	if e.dirty != nil {
 		e.dirty.txns[[2]string{partner, key}] = struct{}{}
 	}
 }
+
+// txnCache orders the transactions held in state.Txns of a bank with a state file, least
+// recently made or read first, with the ticket of the commit that writes each (0: already in
+// the file). Lock held for every call.
+type txnCache struct {
+	limit int
+	order *list.List                  // of *cachedTxn, least recently used at the front
+	at    map[[2]string]*list.Element // {partner, key} -> its element
+}
+
+type cachedTxn struct {
+	k      [2]string
+	ticket int64
+}
+
+func newTxnCache(limit int) *txnCache {
+	return &txnCache{limit: limit, order: list.New(), at: map[[2]string]*list.Element{}}
+}
+
+// use records that k was made (ticket: its commit) or read (0), as the most recent.
+func (c *txnCache) use(k [2]string, ticket int64) {
+	if c == nil {
+		return
+	}
+	if el, ok := c.at[k]; ok {
+		ct := el.Value.(*cachedTxn)
+		ct.ticket = max(ct.ticket, ticket)
+		c.order.MoveToBack(el)
+		return
+	}
+	c.at[k] = c.order.PushBack(&cachedTxn{k: k, ticket: ticket})
+}
+
+// touch makes k the most recent if it is cached.
+func (c *txnCache) touch(k [2]string) {
+	if c == nil {
+		return
+	}
+	if el, ok := c.at[k]; ok {
+		c.order.MoveToBack(el)
+	}
+}
+
+// Len is how many transactions the cache holds.
+func (c *txnCache) Len() int { return len(c.at) }
+
+// resetTxnCache starts the cache over for a new state (install, genesis): a state from a file
+// holds no transaction in memory; a restored snapshot's are all marked for the file (touchAll)
+// and enter the cache when captured. Lock held.
+func (e *Engine) resetTxnCache() {
+	if e.dur == nil {
+		e.txnCache = nil
+		return
+	}
+	limit := e.cfg.TxnCacheLimit
+	if limit <= 0 {
+		limit = DefaultTxnCacheLimit
+	}
+	e.txnCache = newTxnCache(limit)
+}
+
+// evictTxns drops the least recently used transactions from memory while the cache is over its
+// limit, stopping at the first whose commit is not done yet (the file does not hold it: a lookup
+// must still find it here). Lock held.
+func (e *Engine) evictTxns() {
+	c := e.txnCache
+	if c == nil || c.Len() <= c.limit {
+		return
+	}
+	e.dur.mu.Lock() // lock order: engine, then queue
+	done := e.dur.done
+	e.dur.mu.Unlock()
+	for c.Len() > c.limit {
+		el := c.order.Front()
+		ct := el.Value.(*cachedTxn)
+		if ct.ticket > done {
+			return
+		}
+		c.order.Remove(el)
+		delete(c.at, ct.k)
+		if m := e.st.Txns[ct.k[0]]; m != nil {
+			delete(m, ct.k[1])
+			if len(m) == 0 {
+				delete(e.st.Txns, ct.k[0])
+			}
+		}
+	}
+}
+
+// statementQuery reads a partner's succeeded transactions of one day. INDEXED BY: left to
+// itself, SQLite prefers the primary key (partner, key), which covers every column but scans
+// every transaction the partner ever made, so a statement (each reconcile asks for one) would
+// cost the whole history instead of the day's rows.
+const statementQuery = `SELECT key, body FROM txns INDEXED BY txns_by_day WHERE partner = ? AND day = ? AND succeeded = 1`
 
 // txnsOn is a partner's succeeded transactions of one bank day. Lock held.
 func (e *Engine) txnsOn(partner, day string) ([]*bankapi.Transaction, *bankapi.Error) {
@@ -782,7 +928,7 @@ func (e *Engine) txnsOn(partner, day string) ([]*bankapi.Transaction, *bankapi.E
 	if e.dur == nil {
 		return out, nil
 	}
-	rows, err := e.dur.db.Query(`SELECT key, body FROM txns WHERE partner = ? AND day = ? AND succeeded = 1`, partner, day)
+	rows, err := e.dur.db.Query(statementQuery, partner, day)
 	if err != nil {
 		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
 	}

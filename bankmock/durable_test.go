@@ -18,10 +18,11 @@ import (
 	"github.com/walletctl/walletctl/vclock"
 )
 
-// durableConfig is a test bank kept in a file of dir.
+// durableConfig is a test bank kept in a file of dir, with a cache of 3 transactions so that most
+// lookups go to the file.
 func durableConfig(dir string, clock *vclock.Manual) Config {
 	return Config{Seed: 7, Customers: 20, Sleep: InstantSleep, Clock: clock, Path: filepath.Join(dir, "bank.db"), Create: true,
-		Entropy: rand.NewChaCha8([32]byte{7}), JournalLimit: 40}
+		Entropy: rand.NewChaCha8([32]byte{7}), JournalLimit: 40, TxnCacheLimit: 3}
 }
 
 // TestDurableStateIsTheLiveState runs a random workload over every kind of operation on a bank

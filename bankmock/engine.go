@@ -49,6 +49,11 @@ type Config struct {
 	// JournalLimit is how many journal entries are kept, the oldest dropped first; 0 means
 	// DefaultJournalLimit.
 	JournalLimit int
+	// TxnCacheLimit is how many transactions a bank with a state file (Path) keeps in memory, the
+	// least recently made or read dropped first once committed (they are read back from the file
+	// when asked for); 0 means DefaultTxnCacheLimit. A bank in memory keeps every transaction: it
+	// has nowhere else to keep them (see durable.go).
+	TxnCacheLimit int
 	// MaxCustomers bounds the customers of the bank (AddCustomer, GenerateCustomers): a quota
 	// that keeps one tenant from filling a server; 0 means DefaultMaxCustomers.
 	MaxCustomers int
@@ -107,11 +112,14 @@ type Engine struct {
 	dirty     *dirtySet // what the current critical section changed
 	jFlushed  int64     // the last journal seq captured
 	metaDirty bool      // counters or the clock changed without a record (Advance)
-	// journalBase: the journal entries up to this seq are in the file, not in memory (read by
-	// loadJournal when asked for); 0 when memory holds the whole journal.
+	// journalBase: the journal entries up to this seq are in the file (or queued for it), not in
+	// memory (read by loadJournal when asked for); 0 when memory holds the whole journal. With a
+	// file, every capture moves it to the last entry: memory keeps no journal between operations.
 	journalBase int64
-	broken      error // the file could not be read back after a failed commit
-	recovering  bool  // a panic's half-made changes are being discarded
+	// txnCache bounds state.Txns with a state file (nil in memory): durable.go.
+	txnCache   *txnCache
+	broken     error // the file could not be read back after a failed commit
+	recovering bool  // a panic's half-made changes are being discarded
 }
 
 // inflightKey is an idempotency key of one partner.
