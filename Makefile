@@ -60,7 +60,7 @@ build:
 bench:
 	@# A throwaway PostgreSQL (if one can be started) so that the PostgreSQL figures sit beside SQLite's.
 	{ [ -n "$${WALLETCTL_TEST_POSTGRES:-}" ] || source .ci/postgres.sh || echo "bench: no PostgreSQL, its benchmarks are skipped"; } && \
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 90m ./...
 
 ## fuzz: each fuzz target for FUZZTIME (committed corpora already run in `make test`)
 fuzz:

@@ -622,7 +622,7 @@ type Tx struct {
 
 func newTx(c *conn, readOnly bool) *Tx {
 	t := &Tx{c: c, readOnly: readOnly}
-	t.Tx = sqlstore.Tx{C: stmts{c}, NoRows: sql.ErrNoRows}
+	t.Tx = sqlstore.Tx{C: stmts{c}, NoRows: sql.ErrNoRows, PendingTxns: "txns INDEXED BY txns_user_open"}
 	return t
 }
 

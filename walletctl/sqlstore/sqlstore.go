@@ -29,6 +29,9 @@ type Conn interface {
 type Tx struct {
 	C      Conn
 	NoRows error // the driver's "no rows" error (sql.ErrNoRows, pgx.ErrNoRows)
+	// PendingTxns, when set, is the FROM of the pending-txns sum (SQLite: "txns INDEXED BY
+	// txns_user_open"); PostgreSQL's planner has statistics and needs no hint.
+	PendingTxns string
 }
 
 func (t *Tx) noRows(err error) bool { return errors.Is(err, t.NoRows) }
@@ -363,8 +366,14 @@ func (t *Tx) AccountBalance(account string) (int64, error) {
 }
 
 // OpenAmounts reads the partial indexes of OpenSchema: each sum is over what is open now.
+// PendingTxns is how a store names the txns of a user still pending: SQLite, with no table
+// statistics, would otherwise pick txns_user_kind and read every top-up the user ever made.
 func (t *Tx) OpenAmounts(userID string) (pending, inTransit, incoming int64, err error) {
-	if err = t.C.QueryRow(`SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM txns
+	from := "txns"
+	if t.PendingTxns != "" {
+		from = t.PendingTxns
+	}
+	if err = t.C.QueryRow(`SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM `+from+`
 WHERE user_id = ? AND status = 'pending' AND kind IN ('topup', 'withdraw')`, userID).Scan(&pending); err != nil {
 		return
 	}
