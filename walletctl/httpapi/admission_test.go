@@ -338,16 +338,6 @@ func BenchmarkV3UnderAttack(b *testing.B) {
 		hc.CloseIdleConnections()
 		time.Sleep(100 * time.Millisecond) // the server's side of the attack ends before the quiet batch
 	}
-	pct := func(d []time.Duration, p int) time.Duration {
-		slices.Sort(d)
-		return d[(len(d)*p)/100]
-	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	q, a := pct(quiet, 99), pct(attacked, 99)
-	b.ReportMetric(ms(pct(quiet, 50)), "quiet-p50-ms")
-	b.ReportMetric(ms(pct(attacked, 50)), "attacked-p50-ms")
-	b.ReportMetric(ms(q), "quiet-p99-ms")
-	b.ReportMetric(ms(a), "attacked-p99-ms")
-	b.ReportMetric(float64(a)/float64(q), "p99-ratio")
+	reportLatencies(b, "quiet", quiet, "attacked", attacked)
 	b.ReportMetric(float64(forged.Load())/float64(b.N), "forged/op")
 }

@@ -99,15 +99,21 @@ func BenchmarkServeBalanceWhileDeliveriesHang(b *testing.B) {
 		}
 		round++
 	}
+	reportLatencies(b, "quiet", quiet, "hanging", hanging)
+}
+
+// reportLatencies reports the p50 and p99 of two sets of latencies measured in one run and the
+// ratio of their p99s (loaded/base): "<name>-p50-ms", "<name>-p99-ms", "p99-ratio".
+func reportLatencies(b *testing.B, baseName string, base []time.Duration, loadedName string, loaded []time.Duration) {
 	pct := func(d []time.Duration, p int) time.Duration {
 		slices.Sort(d)
 		return d[(len(d)*p)/100]
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	q, h := pct(quiet, 99), pct(hanging, 99)
-	b.ReportMetric(ms(pct(quiet, 50)), "quiet-p50-ms")
-	b.ReportMetric(ms(pct(hanging, 50)), "hanging-p50-ms")
-	b.ReportMetric(ms(q), "quiet-p99-ms")
-	b.ReportMetric(ms(h), "hanging-p99-ms")
+	q, h := pct(base, 99), pct(loaded, 99)
+	b.ReportMetric(ms(pct(base, 50)), baseName+"-p50-ms")
+	b.ReportMetric(ms(pct(loaded, 50)), loadedName+"-p50-ms")
+	b.ReportMetric(ms(q), baseName+"-p99-ms")
+	b.ReportMetric(ms(h), loadedName+"-p99-ms")
 	b.ReportMetric(float64(h)/float64(q), "p99-ratio")
 }

@@ -35,12 +35,8 @@ const streamWriteTimeout = 10 * time.Second
 // goes, the subscriber is dropped, the tenant is deleted, or the server closes or shuts down.
 func (s *Server) serveEvents(src EventSource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := bearer(r)
-		id := s.tenants.TenantOf(key)
+		key, id := s.tenantKey(w, r)
 		if id == "" {
-			refuseUnread(w)
-			unauthenticated(w, "a valid tenant API key is required",
-				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
 			return
 		}
 		if p, found := r.Context().Value(tenantKey{}).(*string); found {

@@ -298,6 +298,19 @@ func unauthenticated(w http.ResponseWriter, msg, hint string) {
 	writeJSON(w, http.StatusUnauthorized, errorEnvelope{Error: errorBody{Code: CodeUnauthenticated, Message: msg, Hint: hint}})
 }
 
+// tenantKey is the request's API key and its tenant's id, without any tenant's lock; id "" means
+// none has the key, and the request was refused (401, its body unread): it costs no tenant
+// anything.
+func (s *Server) tenantKey(w http.ResponseWriter, r *http.Request) (key, id string) {
+	key = bearer(r)
+	if id = s.tenants.TenantOf(key); id == "" {
+		refuseUnread(w)
+		unauthenticated(w, "a valid tenant API key is required",
+			"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
+	}
+	return key, id
+}
+
 // tenantOnly resolves the API key to a tenant and runs h on its wallet and bank under the
 // tenant's lock. The answer is buffered until the tenant is saved, so that a failure to save is
 // the answer. A tenant's queue is bounded (Options.MaxQueue), and a request whose client has
@@ -305,11 +318,8 @@ func unauthenticated(w http.ResponseWriter, msg, hint string) {
 // queue or its body is read: it costs no tenant anything.
 func (s *Server) tenantOnly(h func(w http.ResponseWriter, r *http.Request, svc walletctl.Service, bank http.Handler)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := bearer(r)
-		if s.tenants.TenantOf(key) == "" {
-			refuseUnread(w)
-			unauthenticated(w, "a valid tenant API key is required",
-				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
+		key, id := s.tenantKey(w, r)
+		if id == "" {
 			return
 		}
 		release, admitted := s.admit(key)
@@ -477,15 +487,12 @@ type Drainer interface {
 // notifications: the request waits for the tenant's queue, not under its lock.
 func (s *Server) drainRoute(d Drainer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key := bearer(r)
-		if s.tenants.TenantOf(key) == "" {
-			refuseUnread(w)
-			unauthenticated(w, "a valid tenant API key is required",
-				"send Authorization: Bearer <key> (walletctl --api-key or WALLETCTL_API_KEY); the admin creates tenants and keys")
+		key, id := s.tenantKey(w, r)
+		if id == "" {
 			return
 		}
 		if p, found := r.Context().Value(tenantKey{}).(*string); found {
-			*p = s.tenants.TenantOf(key)
+			*p = id
 		}
 		ns, err := d.Drain(r.Context(), key)
 		if err != nil {
