@@ -225,7 +225,11 @@ type JournalEntry struct {
 // partner for its own things; everything else is bank-wide and needs the admin token (or, when
 // the bank has none, a loopback caller without a partner key).
 type Admin interface {
-	Customers(ctx context.Context) ([]Customer, error)
+	// Customers is a page of the customers with full card and ID numbers (a fixture listing), in
+	// the catalogue's order: the test cards, then the generated and added customers as they came.
+	// Customers are fixtures, not events, so this list is not newest first; its cursor is the
+	// card number.
+	Customers(ctx context.Context, p Page) (*List[Customer], error)
 	Customer(ctx context.Context, cardNo string) (*Customer, error)
 	AddCustomer(ctx context.Context, c Customer) (*Customer, error) // fills blanks (card no on the bank's BIN, ID, phone) deterministically
 	GenerateCustomers(ctx context.Context, n int) ([]Customer, error)
@@ -238,7 +242,9 @@ type Admin interface {
 	ClearFaults(ctx context.Context) error
 
 	LastOTP(ctx context.Context, phone string) (string, error)
-	Journal(ctx context.Context) ([]JournalEntry, error)
+	// Journal is a page of the journal, newest first; its cursor is an entry's seq in decimal. A
+	// partner reads only its own entries.
+	Journal(ctx context.Context, p Page) (*List[JournalEntry], error)
 
 	Now(ctx context.Context) (time.Time, error)
 	Advance(ctx context.Context, d time.Duration) (time.Time, error)
@@ -248,7 +254,8 @@ type Admin interface {
 
 	// CreatePartner registers a partner and returns its id and key (shown this once).
 	CreatePartner(ctx context.Context, name string) (*PartnerCredentials, error)
-	// Partners lists the partners (never their keys).
+	// Partners lists the partners (never their keys). Not paged: a bank has a handful (one per
+	// wallet sandbox, tenant or partner suite that shares it), unlike its customers and journal.
 	Partners(ctx context.Context) ([]Partner, error)
 }
 

@@ -146,19 +146,6 @@ func invalid(format string, args ...any) error {
 	return errf(bankapi.CodeInvalidRequest, "30", format, args...)
 }
 
-// Customers lists every card holder with full card and ID numbers: a fixture listing.
-func (e *Engine) Customers(ctx context.Context) ([]bankapi.Customer, error) {
-	if err := bankWide(ctx, "listing customers"); err != nil {
-		return nil, err
-	}
-	var out []bankapi.Customer
-	err := e.view(func() error {
-		out = append([]bankapi.Customer(nil), e.st.Customers...)
-		return nil
-	})
-	return out, err
-}
-
 // Customer returns one card holder.
 func (e *Engine) Customer(ctx context.Context, cardNo string) (*bankapi.Customer, error) {
 	if err := bankWide(ctx, "reading a customer"); err != nil {
@@ -484,21 +471,6 @@ func (e *Engine) lastOTP(ctx context.Context, phone string) (string, error) {
 	return "", errf(bankapi.CodeNotFound, "25", "no code was sent to this phone")
 }
 
-// Journal returns every request so far, or a partner's own requests for a partner (WithPartner);
-// cards are masked and no OTP, key or ID number appears.
-func (e *Engine) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
-	return visible(e, ctx, func() ([]bankapi.JournalEntry, error) {
-		if err := e.loadJournal(); err != nil {
-			return nil, err
-		}
-		j := e.st.Journal
-		if limit := e.journalLimit(); len(j) > limit {
-			j = j[len(j)-limit:]
-		}
-		return j, nil
-	}, func(x *bankapi.JournalEntry) string { return x.Partner })
-}
-
 // Now is the bank's virtual time.
 // Any known caller may read it.
 func (e *Engine) Now(ctx context.Context) (time.Time, error) {
@@ -586,14 +558,12 @@ func (e *Engine) Snapshot(ctx context.Context) ([]byte, error) {
 		if err != nil {
 			return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state: %v", err)
 		}
-		if err := e.loadJournal(); err != nil {
-			return err
+		journal, jerr := e.wholeJournal()
+		if jerr != nil {
+			return jerr
 		}
 		cp := *e.st
-		cp.Clock, cp.Txns = e.now(), txns
-		if limit := e.journalLimit(); len(cp.Journal) > limit {
-			cp.Journal = cp.Journal[len(cp.Journal)-limit:]
-		}
+		cp.Clock, cp.Txns, cp.Journal = e.now(), txns, journal
 		out, err = json.Marshal(&cp)
 		return err
 	})
@@ -765,6 +735,14 @@ func validState(st *state, withTxns bool) error {
 				}
 			}
 		}
+	}
+	// The journal is read a page at a time by seq (a binary search in memory, the key in a file).
+	var prev int64
+	for _, j := range st.Journal {
+		if j.Seq <= prev || j.Seq > st.Seq.Journal {
+			return invalid("snapshot journal entry %d is out of order, repeated or past the journal counter %d", j.Seq, st.Seq.Journal)
+		}
+		prev = j.Seq
 	}
 	faultIDs := map[string]bool{}
 	for _, f := range st.Faults {

@@ -34,8 +34,9 @@ import (
 //
 // Memory does not grow with the history either (DESIGN.md section 12). The journal is the file's
 // once captured: memory holds only the entries of the critical section under way, and Journal
-// and Snapshot read the rest from the file (so a journal read while another operation is still
-// committing may not show that operation yet; nothing the bank answered is missing). state.Txns
+// reads the rest from the file a page at a time, by seq (Snapshot reads every entry kept), so a
+// journal read while another operation is still committing may not show that operation yet
+// (nothing the bank answered is missing). state.Txns
 // is a cache of at most Config.TxnCacheLimit transactions (txnCache), the ones made or read most
 // recently. A transaction leaves it only once the commit that wrote it is done, so that a lookup
 // never goes to the file for a row that is not there yet; whatever left it is read back from the
@@ -64,8 +65,13 @@ import (
 // refused instead of being taken for an empty bank.
 const appID = 0x424b4d31 // "BKM1"
 
-// durableSteps are the file's formats, through the stores' one migration runner.
-var durableSteps = []migrate.Step[struct{}]{{SQL: durableSchema + fmt.Sprintf("PRAGMA application_id = %d;", appID)}}
+// durableSteps are the file's formats, through the stores' one migration runner. Version 2 adds
+// journal_by_partner, so that a partner's journal page is read by an index instead of a scan of
+// every partner's entries (the expression is the one journalPartnerPage* query, word for word).
+var durableSteps = []migrate.Step[struct{}]{
+	{SQL: durableSchema + fmt.Sprintf("PRAGMA application_id = %d;", appID)},
+	{SQL: `CREATE INDEX IF NOT EXISTS journal_by_partner ON journal (json_extract(body, '$.partner'), seq);`},
+}
 
 // durableSchema is version 1 of the file (PRAGMA user_version).
 const durableSchema = `
@@ -294,8 +300,31 @@ func openDB(path string, noSync, create, readOnly bool) (*sql.DB, bool, error) {
 			db.Close()
 			return nil, false, fmt.Errorf("create bank state %s: %w", path, err)
 		}
+	} else if ver < int64(len(durableSteps)) {
+		if err := upgrade(db, int(ver)); err != nil {
+			db.Close()
+			return nil, false, fmt.Errorf("upgrade bank state %s from format %d: %w", path, ver, err)
+		}
 	}
 	return db, fresh, nil
+}
+
+// upgrade brings a file of an older format to the current one, in one transaction: a crash
+// half way leaves it as it was. (A file opened read-only is read as it is: its queries work
+// without the newer indexes, only slower.)
+func upgrade(db *sql.DB, ver int) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	exec := func(q string) error { _, err := tx.Exec(q); return err }
+	if err := migrate.Apply(durableSteps, ver, struct{}{}, exec, func(n int) error {
+		return exec(fmt.Sprintf("PRAGMA user_version = %d", n))
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Open is New with the state kept in the SQLite file cfg.Path (see the top of this file). A new or
@@ -331,45 +360,11 @@ func Open(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.install(st)
-	e.journalBase = st.Seq.Journal // the file's journal is read when needed (loadJournal)
+	e.journalBase = st.Seq.Journal // the file's journal is read a page at a time (journalRange)
 	if s, ok := e.cfg.Clock.(setter); ok && !st.Clock.IsZero() {
 		s.Set(st.Clock)
 	}
 	return e, nil
-}
-
-// loadJournal puts the journal entries the file holds from before this process in front of the
-// ones made since. Lock held.
-func (e *Engine) loadJournal() error {
-	if e.dur == nil || e.journalBase == 0 {
-		return nil
-	}
-	rows, err := e.dur.db.Query(`SELECT body FROM journal WHERE seq <= ? ORDER BY seq`, e.journalBase)
-	if err != nil {
-		return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its journal: %v", err)
-	}
-	defer rows.Close()
-	var old []bankapi.JournalEntry
-	for rows.Next() {
-		var body []byte
-		var j bankapi.JournalEntry
-		if err := rows.Scan(&body); err != nil {
-			return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its journal: %v", err)
-		}
-		if err := json.Unmarshal(body, &j); err != nil {
-			return errf(bankapi.CodeIssuerUnavailable, "96", "the bank's journal is damaged (entry not JSON)")
-		}
-		old = append(old, j)
-	}
-	if err := rows.Err(); err != nil {
-		return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its journal: %v", err)
-	}
-	e.st.Journal = append(old, e.st.Journal...)
-	e.journalBase = 0
-	if limit := e.journalLimit(); len(e.st.Journal) > limit {
-		e.st.Journal = append([]bankapi.JournalEntry(nil), e.st.Journal[len(e.st.Journal)-limit:]...)
-	}
-	return nil
 }
 
 // loadState reads a whole state but its transactions (read on demand).
@@ -542,8 +537,8 @@ func (e *Engine) capture() int64 {
 	cs.trim = lastSeq - int64(e.journalLimit())
 	// The journal is the file's from now on (once this commit is done): memory keeps none of it,
 	// instead of the last JournalLimit entries (megabytes per bank: a server keeps one bank per
-	// tenant), and the next capture looks at its own entries only. Journal and Snapshot read
-	// the file's (loadJournal).
+	// tenant), and the next capture looks at its own entries only. Journal reads the file's a
+	// page at a time (journalRange).
 	if len(e.st.Journal) > 0 {
 		e.st.Journal = []bankapi.JournalEntry{}
 	}
@@ -740,7 +735,7 @@ func (e *Engine) reloadLocked() {
 		return
 	}
 	e.install(st)
-	e.journalBase = st.Seq.Journal // the file's journal is read when needed (loadJournal)
+	e.journalBase = st.Seq.Journal // the file's journal is read a page at a time (journalRange)
 	e.broken = nil
 }
 

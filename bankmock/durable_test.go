@@ -147,7 +147,7 @@ func TestDurableStateIsTheLiveState(t *testing.T) {
 		}
 		check(step, what)
 	}
-	j, _ := e.Journal(bg)
+	j, _ := journalOf(bg, e)
 	if len(j) > 40 {
 		t.Errorf("journal kept %d entries, limit 40", len(j))
 	}
@@ -337,7 +337,7 @@ func TestPoisonedSnapshotsAreRefused(t *testing.T) {
 
 func mustJournal(t *testing.T, e *Engine) []bankapi.JournalEntry {
 	t.Helper()
-	j, err := e.Journal(bg)
+	j, err := journalOf(bg, e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +408,7 @@ func TestCustomerQuota(t *testing.T) {
 	if _, err := e.AddCustomer(bg, bankapi.Customer{}); err == nil {
 		t.Fatal("AddCustomer past the quota was accepted")
 	}
-	cs, _ := e.Customers(bg)
+	cs, _ := customersOf(bg, e)
 	if len(cs) != len(TestCards)+20 {
 		t.Fatalf("%d customers, want %d", len(cs), len(TestCards)+20)
 	}

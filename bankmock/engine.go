@@ -113,7 +113,7 @@ type Engine struct {
 	jFlushed  int64     // the last journal seq captured
 	metaDirty bool      // counters or the clock changed without a record (Advance)
 	// journalBase: the journal entries up to this seq are in the file (or queued for it), not in
-	// memory (read by loadJournal when asked for); 0 when memory holds the whole journal. With a
+	// memory (read from the file a page at a time: journalRange); 0 when memory holds the whole journal. With a
 	// file, every capture moves it to the last entry: memory keeps no journal between operations.
 	journalBase int64
 	// txnCache bounds state.Txns with a state file (nil in memory): durable.go.

@@ -201,7 +201,7 @@ func TestMoneyErrorsFromData(t *testing.T) {
 		t.Fatalf("failed txn: %+v %v", failed, err)
 	}
 	notFound(t, e, "k0") // validation failures are not stored
-	j, _ := e.Journal(bg)
+	j, _ := journalOf(bg, e)
 	replays := 0
 	for _, x := range j {
 		if x.Outcome == "replay" {
@@ -293,7 +293,7 @@ func TestJournalNeverShowsSecrets(t *testing.T) {
 	e.Verify(bg, bankapi.CardRequest{CardNo: c.CardNo, Name: "x", IDNo: c.IDNo, Phone: c.Phone})
 	e.Debit(bg, "k", cny(agr, 66666))
 	otp, _ := e.LastOTP(bg, c.Phone)
-	j, _ := e.Journal(bg)
+	j, _ := journalOf(bg, e)
 	raw, _ := json.Marshal(j)
 	for _, secret := range []string{c.CardNo, c.IDNo, c.Phone, otp} {
 		if strings.Contains(string(raw), secret) {

@@ -83,7 +83,7 @@ func TestFaultKindsInProcess(t *testing.T) {
 			if faults[0].Matched != 1 || faults[0].Fired != 1 {
 				t.Fatalf("counters %+v", faults[0])
 			}
-			j, _ := e.Journal(bg)
+			j, _ := journalOf(bg, e)
 			last := j[2] // bind, confirm, then the debit
 			if last.Op != bankapi.OpDebit || last.Fault != "rule:f1" || last.FaultKind != string(tt.fault.Kind) || last.Processed != tt.processed {
 				t.Fatalf("journal %+v", last)

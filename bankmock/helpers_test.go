@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -113,4 +114,17 @@ func withoutPartners(t testing.TB, snap []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// journalOf is ctx's whole journal walked page by page, oldest first: the order a test's steps
+// happened in (a page is newest first).
+func journalOf(ctx context.Context, e *Engine) ([]bankapi.JournalEntry, error) {
+	j, err := bankapi.All(ctx, e.Journal, bankapi.JournalEntry.Cursor)
+	slices.Reverse(j)
+	return j, err
+}
+
+// customersOf is every customer, walked page by page, in catalogue order.
+func customersOf(ctx context.Context, e *Engine) ([]bankapi.Customer, error) {
+	return bankapi.All(ctx, e.Customers, bankapi.Customer.Cursor)
 }

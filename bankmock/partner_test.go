@@ -79,7 +79,7 @@ func TestCreatePartnerAndKeys(t *testing.T) {
 	bind(t, e, c)
 	bindAs(t, WithPartner(bg, a.ID), e, c)
 	snap, _ := e.Snapshot(bg)
-	jr, _ := e.Journal(bg)
+	jr, _ := journalOf(bg, e)
 	js, _ := json.Marshal(jr)
 	for _, k := range []string{a.Key, b.Key, strings.TrimPrefix(a.Key, KeyPrefix)} {
 		if bytes.Contains(snap, []byte(k)) || bytes.Contains(js, []byte(k)) {
@@ -232,9 +232,9 @@ func TestPartnerScoping(t *testing.T) {
 	}
 
 	// Journals.
-	ja, _ := e.Journal(A)
-	jb, _ := e.Journal(B)
-	jall, _ := e.Journal(bg)
+	ja, _ := journalOf(A, e)
+	jb, _ := journalOf(B, e)
+	jall, _ := journalOf(bg, e)
 	var nDefault int
 	for _, j := range jall {
 		if j.Partner == "" {
@@ -271,7 +271,7 @@ func TestBankWideAdminRefusedToPartners(t *testing.T) {
 	P := WithPartner(bg, p.ID)
 	c := testCard(t, "ok")
 	calls := map[string]func() error{
-		"Customers":         func() error { _, err := e.Customers(P); return err },
+		"Customers":         func() error { _, err := e.Customers(P, bankapi.Page{}); return err },
 		"Customer":          func() error { _, err := e.Customer(P, c.CardNo); return err },
 		"AddCustomer":       func() error { _, err := e.AddCustomer(P, bankapi.Customer{}); return err },
 		"GenerateCustomers": func() error { _, err := e.GenerateCustomers(P, 1); return err },
@@ -295,11 +295,11 @@ func TestBankWideAdminRefusedToPartners(t *testing.T) {
 	X := WithPartner(bg, "p9")
 	_, err := e.Banks(X)
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
-	_, err = e.Journal(X)
+	_, err = journalOf(X, e)
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
 	_, err = e.AddFault(X, bankapi.Fault{Kind: bankapi.FaultRefuse})
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
-	if j, _ := e.Journal(bg); len(j) != 0 {
+	if j, _ := journalOf(bg, e); len(j) != 0 {
 		t.Errorf("refused calls were journaled: %+v", j)
 	}
 }
@@ -568,7 +568,7 @@ func TestPartnerClockIsItsOwn(t *testing.T) {
 	if !tb.Time.Equal(start) {
 		t.Fatalf("B's debit at %v, want B's time %v", tb.Time, start)
 	}
-	j, _ := e.Journal(A)
+	j, _ := journalOf(A, e)
 	if last := j[len(j)-1]; !last.Time.Equal(start.Add(time.Hour)) {
 		t.Errorf("A's journal entry at %v, want A's time", last.Time)
 	}

@@ -36,8 +36,8 @@ func TestGenerateCustomersContinuesTheStream(t *testing.T) {
 	if err != nil || len(added) != 20 {
 		t.Fatalf("GenerateCustomers: %d, %v", len(added), err)
 	}
-	want, _ := big.Customers(bg)
-	got, _ := small.Customers(bg)
+	want, _ := customersOf(bg, big)
+	got, _ := customersOf(bg, small)
 	if len(want) != len(got) {
 		t.Fatalf("%d customers, want %d", len(got), len(want))
 	}
@@ -53,7 +53,7 @@ func TestGenerateCustomersContinuesTheStream(t *testing.T) {
 
 func TestGeneratedCustomersAreValid(t *testing.T) {
 	e := New(Config{Seed: 99, Customers: 1000})
-	cs, _ := e.Customers(bg)
+	cs, _ := customersOf(bg, e)
 	if len(cs) != 1000+len(TestCards) {
 		t.Fatalf("%d customers", len(cs))
 	}

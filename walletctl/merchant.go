@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"io"
 	"strings"
 	"time"
 )
@@ -219,7 +220,7 @@ type MerchantService interface {
 	CreateOrder(ctx context.Context, req OrderRequest) (*Order, error)
 	CodePay(ctx context.Context, req CodePayRequest) (*Order, error)
 	Order(ctx context.Context, q OrderQuery) (*Order, error)
-	Orders(ctx context.Context, mchid string) ([]Order, error)
+	Orders(ctx context.Context, mchid string, p Page) (*List[Order], error)
 	CloseOrder(ctx context.Context, q OrderQuery) (*Order, error)
 	ReverseOrder(ctx context.Context, q OrderQuery) (*Order, error)
 
@@ -233,8 +234,12 @@ type MerchantService interface {
 
 	Refund(ctx context.Context, req RefundRequest) (*Refund, error)
 	RefundByOutNo(ctx context.Context, mchid, outRefundNo string) (*Refund, error)
-	Refunds(ctx context.Context, mchid string) ([]Refund, error)
+	Refunds(ctx context.Context, mchid string, p Page) (*List[Refund], error)
 	TradeBill(ctx context.Context, mchid, date, billType string) (*Bill, error)
+	// WriteTradeBill writes the same bill's content to w as it is read and returns the bill
+	// without it (its hash taken of what was written): for bills too big to hold (a download, a
+	// file). An error after the first byte leaves w with part of a bill.
+	WriteTradeBill(ctx context.Context, w io.Writer, mchid, date, billType string) (*Bill, error)
 }
 
 // OpenID is the payer's id under an app id, as a merchant sees it: stable, and different for

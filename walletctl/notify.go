@@ -107,9 +107,16 @@ type Deliverer interface {
 	Deliver(ctx context.Context, d Delivery) NotifyAttempt
 }
 
+// NotificationFilter narrows a list of notifications; "" matches any.
+type NotificationFilter struct {
+	MchID  string `json:"mchid,omitempty"`
+	Status string `json:"status,omitempty"` // pending, delivered, failed
+	Event  string `json:"event,omitempty"`  // an event type, e.g. TRANSACTION.SUCCESS (any case)
+}
+
 // NotifyService is the notifications side of a backend. It is part of Service.
 type NotifyService interface {
-	Notifications(ctx context.Context) ([]Notification, error)
+	Notifications(ctx context.Context, f NotificationFilter, p Page) (*List[Notification], error)
 	Notification(ctx context.Context, id string) (*Notification, error)
 	// ResendNotification starts a notification's schedule again, now.
 	ResendNotification(ctx context.Context, id string) (*Notification, error)

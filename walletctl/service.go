@@ -238,7 +238,7 @@ type ReconcileReport struct {
 type Service interface {
 	Register(ctx context.Context, phone string) (*User, error)
 	User(ctx context.Context, ref string) (*User, error) // by id or phone
-	Users(ctx context.Context) ([]User, error)
+	Users(ctx context.Context, p Page) (*List[User], error)
 	SetUserStatus(ctx context.Context, userID string, status UserStatus) (*User, error)
 
 	SubmitKYC(ctx context.Context, userID, name, idNo string) (*KYC, error)
@@ -246,7 +246,7 @@ type Service interface {
 
 	BindCard(ctx context.Context, userID, cardNo, phone string) (*CardBinding, error)
 	ConfirmCard(ctx context.Context, userID, bindingID, otp string) (*Card, error)
-	Cards(ctx context.Context, userID string) ([]Card, error)
+	Cards(ctx context.Context, userID string, p Page) (*List[Card], error)
 	UnbindCard(ctx context.Context, userID, cardID string) error
 
 	SetPassword(ctx context.Context, userID, password string) error
@@ -262,11 +262,11 @@ type Service interface {
 	CancelTransfer(ctx context.Context, userID, transferID string) (*Transfer, error)
 
 	Balance(ctx context.Context, userID string) (*Balance, error)
-	Transactions(ctx context.Context, userID string) ([]Txn, error)
+	Transactions(ctx context.Context, userID string, p Page) (*List[Txn], error)
 	Transaction(ctx context.Context, userID, txnID string) (*Txn, error)
-	Transfers(ctx context.Context, userID string) ([]Transfer, error)
-	SecurityLog(ctx context.Context, userID string) ([]SecurityEvent, error)
-	Merchants(ctx context.Context) ([]Merchant, error)
+	Transfers(ctx context.Context, userID string, p Page) (*List[Transfer], error)
+	SecurityLog(ctx context.Context, userID string, p Page) (*List[SecurityEvent], error)
+	Merchants(ctx context.Context, p Page) (*List[Merchant], error)
 
 	MerchantService
 	NotifyService

@@ -25,6 +25,7 @@ type StoreTx interface {
 	UserByPhone(phone string) (*UserRecord, error)
 	UserByIDHash(idHash string) (*UserRecord, error)
 	ListUsers() ([]UserRecord, error)
+	PageUsers(p Page) ([]UserRecord, bool, error)
 	// LockedUsersDue lists users whose password lock expired at or before now.
 	LockedUsersDue(now time.Time) ([]UserRecord, error)
 
@@ -36,17 +37,30 @@ type StoreTx interface {
 	SaveCard(c *CardRecord) error
 	GetCard(id string) (*CardRecord, error)
 	ListCards(userID string) ([]CardRecord, error)
+	PageCards(userID string, p Page) ([]CardRecord, bool, error)
 	DeleteCard(id string) error
 
+	// CreateTxn records a txn and adds it to its usage counters (TxnUsage); SaveTxn writes a
+	// txn's status and settlement and moves its counters by the difference its status makes.
 	CreateTxn(t *TxnRecord) error
 	SaveTxn(t *TxnRecord) error
 	GetTxn(id string) (*TxnRecord, error)
 	TxnByIdemKey(key string) (*TxnRecord, error)
 	TxnByBankKey(key string) (*TxnRecord, error)
 	ListTxns(userID string) ([]TxnRecord, error) // the user's own and incoming transfers
-	PendingBankTxns() ([]TxnRecord, error)       // pending txns with a bank key, oldest first
+	PageTxns(userID string, p Page) ([]TxnRecord, bool, error)
+	PendingBankTxns() ([]TxnRecord, error) // pending txns with a bank key, oldest first
 	BankTxnsSettledBetween(from, to time.Time) ([]TxnRecord, error)
-	SumTxns(f TxnFilter) (count int, sum int64, err error)
+	// CountTxns counts the user's txns of a short recent window (the velocity limit): it reads
+	// the window's rows of an index, never the history before it.
+	CountTxns(f TxnFilter) (int, error)
+	// Usage sums the usage counters f selects (UsageCounter): what the limits read of the past,
+	// kept by CreateTxn and SaveTxn in the transaction that writes the txn. It reads a few rows
+	// of one key, whatever the history.
+	Usage(f UsageFilter) (int64, error)
+	// UsageCounters lists the user's counters by scope and period (checks compare them with
+	// their txns).
+	UsageCounters(userID string) ([]UsageCounter, error)
 	// OpenAmounts is what a user's balance shows besides the available balance: top-ups and
 	// withdrawals still pending at the bank, transfers sent and not yet accepted (in transit),
 	// transfers arrived for the user to accept (incoming). It reads only what is still open
@@ -70,6 +84,7 @@ type StoreTx interface {
 	SaveTransfer(t *Transfer) error
 	GetTransfer(id string) (*Transfer, error)
 	ListTransfers(userID string) ([]Transfer, error) // sent or received
+	PageTransfers(userID string, p Page) ([]Transfer, bool, error)
 	// TransfersDue lists scheduled transfers with ArrivesAt <= now and arrived ones with RefundAt <= now.
 	TransfersDue(now time.Time) ([]Transfer, error)
 	// AcceptedBetween reports whether a transfer between a and b (either way) was accepted before.
@@ -79,6 +94,7 @@ type StoreTx interface {
 
 	AppendSecurity(ev *SecurityEvent) error
 	SecurityLog(userID string) ([]SecurityEvent, error)
+	PageSecurityLog(userID string, p Page) ([]SecurityEvent, bool, error)
 
 	// Merchants, orders, refunds and payment codes (DESIGN.md section 8).
 	CreateMerchant(m *Merchant) error
@@ -88,6 +104,7 @@ type StoreTx interface {
 	SaveOrder(o *Order) error
 	FindOrder(k OrderKey) (*Order, error)
 	ListOrders(mchid string) ([]Order, error)
+	PageOrders(mchid string, p Page) ([]Order, bool, error)
 	// OrdersDue lists the orders that can still expire (NOTPAY, or USERPAYING without a txn) whose
 	// TimeExpire is at or before now.
 	OrdersDue(now time.Time) ([]Order, error)
@@ -95,7 +112,19 @@ type StoreTx interface {
 	SaveRefund(r *Refund) error
 	FindRefund(k RefundKey) (*Refund, error)
 	ListRefunds(mchid, transactionID string) ([]Refund, error) // transactionID "" = all the merchant's
-	CreatePayCode(pc *PayCode) error                           // replaces the user's earlier codes
+	PageRefunds(mchid string, p Page) ([]Refund, bool, error)
+	// EachOrderSucceeded calls fn with each of the merchant's orders whose SuccessTime falls on
+	// day (YYYY-MM-DD in Shanghai), oldest first, as it reads them from an index of the day: a
+	// day's bill costs that day's rows, whatever the merchant's history.
+	EachOrderSucceeded(mchid, day string, fn func(*Order) error) error
+	// EachRefundSucceeded calls fn with each of the merchant's SUCCESS refunds whose SuccessTime
+	// falls on day, oldest first, with the merchant's order it refunds (nil if there is none),
+	// found by its transaction id's index.
+	EachRefundSucceeded(mchid, day string, fn func(*Refund, *Order) error) error
+	// MerchantTotals is what the merchant's orders and refunds add up to (MerchantTotals), kept by
+	// CreateOrder, SaveOrder, CreateRefund and SaveRefund in the transaction that writes them.
+	MerchantTotals(mchid string) (MerchantTotals, error)
+	CreatePayCode(pc *PayCode) error // replaces the user's earlier codes
 	GetPayCode(code string) (*PayCode, error)
 	DeletePayCode(code string) error
 
@@ -104,6 +133,7 @@ type StoreTx interface {
 	SaveNotification(n *Notification) error
 	GetNotification(id string) (*Notification, error)
 	ListNotifications() ([]Notification, error)
+	PageNotifications(f NotificationFilter, p Page) ([]Notification, bool, error)
 	// NextNotification is the pending, not held notification due earliest, at or before now,
 	// whose merchant is not in busy and which no one holds a lease on at realNow.
 	NextNotification(now, realNow time.Time, busy []string) (*Notification, error)
@@ -137,6 +167,14 @@ type OrderKey struct {
 // RefundKey finds a refund: by RefundID, or TxnID, or MchID and OutRefundNo.
 type RefundKey struct {
 	RefundID, TxnID, MchID, OutRefundNo string
+}
+
+// MerchantTotals are a merchant's orders (all of them), what it was paid (orders with a
+// SuccessTime) and what it refunded (SUCCESS refunds), as `merchant show` gives them.
+type MerchantTotals struct {
+	Orders   int64
+	Paid     int64
+	Refunded int64
 }
 
 // UserRecord is a user with its private fields: the full name and what is kept of the ID number
@@ -193,16 +231,12 @@ func (r *TxnRecord) Public() Txn {
 	return t
 }
 
-// TxnFilter selects txns for SumTxns: the user's txns of the given kinds created at or after
-// Since, excluding failed ones (or only those with Status, when set). Source "" matches every
-// source.
+// TxnFilter selects txns for CountTxns: the user's txns of the given kinds (none: every kind)
+// created at or after Since, excluding failed ones.
 type TxnFilter struct {
-	Status string
 	UserID string
 	Kinds  []string
-	Source string
 	Since  time.Time
-	IDHash string // instead of UserID: every user with this ID number (its SecretKey.IDHash)
 }
 
 // LedgerReport is what LedgerCheck found.

@@ -437,13 +437,13 @@ func (c *Client) helperGet(ctx context.Context, path string, q url.Values, out a
 	return c.do(ctx, call{method: "GET", path: path, query: q, auth: helper, retries: c.getRetries(), out: out})
 }
 
-// Customers implements bankapi.Admin.
-func (c *Client) Customers(ctx context.Context) ([]bankapi.Customer, error) {
-	var v []bankapi.Customer
-	if err := c.adminGet(ctx, "/admin/customers", nil, &v); err != nil {
+// Customers implements bankapi.Admin: one page, in the catalogue's order.
+func (c *Client) Customers(ctx context.Context, p bankapi.Page) (*bankapi.List[bankapi.Customer], error) {
+	var v bankapi.List[bankapi.Customer]
+	if err := c.adminGet(ctx, "/admin/customers", p.Query(), &v); err != nil {
 		return nil, err
 	}
-	return v, nil
+	return &v, nil
 }
 
 // Customer implements bankapi.Admin.
@@ -548,13 +548,13 @@ func (c *Client) LastOTP(ctx context.Context, phone string) (string, error) {
 	return v.OTP, nil
 }
 
-// Journal implements bankapi.Admin.
-func (c *Client) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
-	var v []bankapi.JournalEntry
-	if err := c.helperGet(ctx, "/admin/journal", nil, &v); err != nil {
+// Journal implements bankapi.Admin: one page, newest first.
+func (c *Client) Journal(ctx context.Context, p bankapi.Page) (*bankapi.List[bankapi.JournalEntry], error) {
+	var v bankapi.List[bankapi.JournalEntry]
+	if err := c.helperGet(ctx, "/admin/journal", p.Query(), &v); err != nil {
 		return nil, err
 	}
-	return v, nil
+	return &v, nil
 }
 
 type clockBody struct {

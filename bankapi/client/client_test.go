@@ -285,7 +285,7 @@ func TestFaultsOverHTTP(t *testing.T) {
 				}
 			}
 			// The journal records the fault.
-			j, err := w.c.Journal(ctx)
+			j, err := bankapi.AllJournal(ctx, w.c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -375,7 +375,7 @@ func TestRetries(t *testing.T) {
 		if b := balance(t, w.c, card); b != before-700 {
 			t.Errorf("balance %d, want %d: debited exactly once", b, before-700)
 		}
-		j, _ := w.c.Journal(ctx)
+		j, _ := bankapi.AllJournal(ctx, w.c)
 		replays := 0
 		for _, e := range j {
 			if e.IdempotencyKey == "retry-1" && e.Outcome == "replay" {
@@ -469,9 +469,9 @@ func TestAdminToken(t *testing.T) {
 	bank := testworld.NewBank(t, testworld.Seed(3), testworld.Customers(2), testworld.Loopback("s3cret"))
 	ctx := context.Background()
 	// No credentials where a token is configured, or a wrong one: 401 UNAUTHENTICATED.
-	_, err := client.New(bank.URL, client.Options{}).Customers(ctx)
+	_, err := bankapi.AllCustomers(ctx, client.New(bank.URL, client.Options{}))
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
-	_, err = client.New(bank.URL, client.Options{AdminToken: "wrong"}).Customers(ctx)
+	_, err = bankapi.AllCustomers(ctx, client.New(bank.URL, client.Options{AdminToken: "wrong"}))
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
 	// A partner key is a known caller without bank-wide rights: 403 UNAUTHORIZED on bank-wide
 	// routes (the client sends it on the helpers, where it scopes the answer).
@@ -479,12 +479,12 @@ func TestAdminToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.New(bank.URL, client.Options{PartnerKey: pc.Key}).Journal(ctx); err != nil {
+	if _, err := bankapi.AllJournal(ctx, client.New(bank.URL, client.Options{PartnerKey: pc.Key})); err != nil {
 		t.Fatalf("journal with a partner key: %v", err)
 	}
-	_, err = client.New(bank.URL, client.Options{PartnerKey: pc.Key, AdminToken: "wrong"}).Customers(ctx)
+	_, err = bankapi.AllCustomers(ctx, client.New(bank.URL, client.Options{PartnerKey: pc.Key, AdminToken: "wrong"}))
 	wantCode(t, err, bankapi.CodeUnauthenticated, "")
-	cs, err := client.New(bank.URL, client.Options{AdminToken: "s3cret"}).Customers(ctx)
+	cs, err := bankapi.AllCustomers(ctx, client.New(bank.URL, client.Options{AdminToken: "s3cret"}))
 	if err != nil || len(cs) != len(bankmock.TestCards)+2 {
 		t.Fatalf("customers with the token: %d %v", len(cs), err)
 	}
@@ -531,7 +531,7 @@ func TestAdminOverHTTP(t *testing.T) {
 	if err := w.c.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if cs, _ := w.c.Customers(ctx); len(cs) != len(bankmock.TestCards)+10 {
+	if cs, _ := bankapi.AllCustomers(ctx, w.c); len(cs) != len(bankmock.TestCards)+10 {
 		t.Errorf("after reset: %d customers, want the seed's %d", len(cs), len(bankmock.TestCards)+10)
 	}
 	if err := w.c.Restore(ctx, snap); err != nil {
@@ -640,7 +640,7 @@ func TestParity(t *testing.T) {
 		added, err := api.AddCustomer(ctx, bankapi.Customer{Bank: "BOC"})
 		rec("add-customer", added, err)
 		rec("unbind", nil, api.Unbind(ctx, agr.Agreement))
-		j, err := api.Journal(ctx)
+		j, err := bankapi.AllJournal(ctx, api)
 		rec("journal", j, err)
 		snap, err := api.Snapshot(ctx)
 		rec("snapshot", json.RawMessage(snap), err)

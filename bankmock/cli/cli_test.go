@@ -84,14 +84,14 @@ func TestServeBinary(t *testing.T) {
 	if !strings.Contains(stderr.String(), "export BANKMOCK_ADMIN_TOKEN="+token+" WALLETCTL_BANK_TOKEN="+token) {
 		t.Errorf("stderr lacks the export line:\n%s", stderr.String())
 	}
-	if _, err := client.New(url, client.Options{Timeout: 5 * time.Second}).Customers(ctx); err == nil {
+	if _, err := bankapi.AllCustomers(ctx, client.New(url, client.Options{Timeout: 5 * time.Second})); err == nil {
 		t.Fatal("customers without the admin token, from loopback: answered")
 	}
 	c := client.New(url, client.Options{Timeout: 5 * time.Second, AdminToken: token})
 	if err := c.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := c.Customers(ctx)
+	cs, err := bankapi.AllCustomers(ctx, c)
 	if err != nil || len(cs) != len(bankmock.TestCards)+3 {
 		t.Fatalf("customers: %d %v", len(cs), err)
 	}

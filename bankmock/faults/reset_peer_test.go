@@ -44,7 +44,8 @@ func TestResetPeer(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 	// The journal names the HTTP debit's header fault (the world's second) and its key.
-	j, _ := w.e.Journal(bg)
+	j, _ := bankapi.AllJournal(bg, w.e)
+	slices.Reverse(j) // oldest first: the debit, before the status query under the same key
 	if i := slices.IndexFunc(j, func(j bankapi.JournalEntry) bool { return j.IdempotencyKey == "rp-http" }); i < 0 ||
 		j[i].Op != bankapi.OpDebit || j[i].Fault != "header:h2" {
 		t.Fatalf("journal %+v", j)

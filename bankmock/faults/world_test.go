@@ -127,14 +127,14 @@ func (w *world) balance(t *testing.T) int64 {
 	return c.Balance
 }
 
-// lastEntry is the journal's last entry.
+// lastEntry is the journal's last entry: its first page's first (a page is newest first).
 func (w *world) lastEntry(t *testing.T) bankapi.JournalEntry {
 	t.Helper()
-	j, err := w.e.Journal(bg)
-	if err != nil || len(j) == 0 {
+	j, err := w.e.Journal(bg, bankapi.Page{Limit: 1})
+	if err != nil || len(j.Data) == 0 {
 		t.Fatalf("journal %v %v", j, err)
 	}
-	return j[len(j)-1]
+	return j.Data[0]
 }
 
 // wantError fails unless err is a *bankapi.Error with code and resp, naming the header fault.

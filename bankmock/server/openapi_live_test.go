@@ -163,6 +163,18 @@ func TestLiveTrafficMatchesOpenAPI(t *testing.T) {
 	send(t, u, "GET", "/admin/otp?phone="+ok.Phone, "", adm...)
 	send(t, u, "GET", "/admin/otp", "", adm...) // 400
 	send(t, u, "GET", "/admin/journal", "", adm...)
+	// The lists' pages: each cursor, and every query the document or the bank refuses (400).
+	send(t, u, "GET", "/admin/journal?limit=2&starting_after=3", "", adm...)
+	send(t, u, "GET", "/admin/journal?limit=2&ending_before=1", "", adm...)
+	send(t, u, "GET", "/admin/customers?limit=3&starting_after="+ok.CardNo, "", adm...)
+	send(t, u, "GET", "/admin/customers?ending_before="+ok.CardNo, "", adm...)
+	for _, q := range []string{"limit=0", "limit=101", "limit=abc", "starting_after=99999", "starting_after=1&ending_before=2"} {
+		for _, list := range []string{"/admin/journal?", "/admin/customers?"} {
+			if r := send(t, u, "GET", list+q, "", adm...); r.status != 400 {
+				t.Errorf("%s%s: %d %s, want 400", list, q, r.status, r.body)
+			}
+		}
+	}
 	send(t, u, "GET", "/admin/clock", "", adm...)
 	send(t, u, "POST", "/admin/clock", `{"advance":"1h"}`, adm...)
 	send(t, u, "POST", "/admin/clock", `{"advance":"soon"}`, adm...) // 400

@@ -270,9 +270,9 @@ func TestPartnersOverHTTP(t *testing.T) {
 	}
 
 	// Journals: each partner its own entries; the admin all, each naming its partner.
-	ja, _ := a.Journal(ctx)
-	jb, _ := b.Journal(ctx)
-	jall, _ := adm.Journal(ctx)
+	ja, _ := bankapi.AllJournal(ctx, a)
+	jb, _ := bankapi.AllJournal(ctx, b)
+	jall, _ := bankapi.AllJournal(ctx, adm)
 	if len(ja) == 0 || len(jb) == 0 || len(jall) < len(ja)+len(jb)+2 {
 		t.Fatalf("journals: A %d, B %d, all %d", len(ja), len(jb), len(jall))
 	}

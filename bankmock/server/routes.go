@@ -329,10 +329,19 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 
 // ---- admin ----
 
-func (s *Server) customers(w http.ResponseWriter, r *http.Request) {
-	v, err := s.b.Customers(r.Context())
+// paged answers a list route: the page its query asks for (limit, starting_after, ending_before),
+// or 400 INVALID_REQUEST for a query no list can answer.
+func paged[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(context.Context, bankapi.Page) (*bankapi.List[T], error)) {
+	p, err := bankapi.ParsePage(r.URL.Query())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	v, err := list(r.Context(), p)
 	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
 }
+
+func (s *Server) customers(w http.ResponseWriter, r *http.Request) { paged(s, w, r, s.b.Customers) }
 
 // customerCreate is a customer to add, or {"generate":N} to generate N more from the seed.
 type customerCreate struct {
@@ -453,13 +462,7 @@ func (s *Server) otp(w http.ResponseWriter, r *http.Request) {
 	s.respond(r.Context(), w, nil, http.StatusOK, OTPResponse{Phone: phone, OTP: code}, err)
 }
 
-func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
-	v, err := s.b.Journal(r.Context())
-	if v == nil && err == nil {
-		v = []bankapi.JournalEntry{}
-	}
-	s.respond(r.Context(), w, nil, http.StatusOK, v, err)
-}
+func (s *Server) journal(w http.ResponseWriter, r *http.Request) { paged(s, w, r, s.b.Journal) }
 
 // ClockResponse is the body of GET and POST /admin/clock.
 type ClockResponse struct {

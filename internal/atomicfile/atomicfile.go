@@ -11,6 +11,7 @@
 package atomicfile
 
 import (
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +20,16 @@ import (
 
 // Write replaces path with data, mode perm (the temporary file is 0600 until then, so a secret
 // is never readable by others on the way).
-func Write(path string, data []byte, perm fs.FileMode, durable bool) (err error) {
+func Write(path string, data []byte, perm fs.FileMode, durable bool) error {
+	return WriteFunc(path, perm, durable, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFunc is Write of what write writes to the file, for content too big to hold; when write
+// fails, path is left as it was.
+func WriteFunc(path string, perm fs.FileMode, durable bool, write func(io.Writer) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -30,7 +40,7 @@ func Write(path string, data []byte, perm fs.FileMode, durable bool) (err error)
 			os.Remove(tmp)
 		}
 	}()
-	_, err = f.Write(data)
+	err = write(f)
 	if err == nil && durable {
 		err = f.Sync()
 	}

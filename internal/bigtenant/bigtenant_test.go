@@ -34,7 +34,9 @@ func history(t *testing.T, svc walletctl.Service, w *World) map[string]walletctl
 	t.Helper()
 	out := map[string]walletctl.Txn{}
 	for _, u := range w.Users {
-		txns, err := svc.Transactions(context.Background(), u.ID)
+		txns, err := walletctl.All(context.Background(), func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Txn], error) {
+			return svc.Transactions(ctx, u.ID, p)
+		}, func(x walletctl.Txn) string { return x.ID })
 		if err != nil {
 			t.Fatal(err)
 		}

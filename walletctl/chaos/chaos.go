@@ -244,14 +244,14 @@ func runWorlds(ctx context.Context, ws []*World, cfg Config) (*Report, error) {
 		}
 		rep.Violations = append(rep.Violations, vs...)
 	}
-	j, err := admin.Journal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range j {
+	err = bankapi.Each(ctx, bankapi.Page{Limit: bankapi.MaxPageLimit}, admin.Journal, bankapi.JournalEntry.Cursor, func(e bankapi.JournalEntry) error {
 		if e.FaultKind != "" {
 			rep.FaultsFired[e.FaultKind]++
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if rep.Hash, err = stateHash(ctx, ws); err != nil {
 		return nil, err

@@ -247,7 +247,7 @@ func hasViolation(vs []Violation, check, substr string) bool {
 func TestCheckerCatchesBrokenLedger(t *testing.T) {
 	ctx := context.Background()
 	someUser := func(t *testing.T, w *World) string {
-		us, err := w.Engine.Users(ctx)
+		us, err := walletctl.Items(w.Engine.Users(ctx, walletctl.MaxPage))
 		if err != nil || len(us) == 0 {
 			t.Fatal(us, err)
 		}

@@ -15,7 +15,7 @@ import (
 
 // Violation is one broken invariant.
 type Violation struct {
-	Check  string `json:"check"` // ledger, matching, conservation, pending, duplicate, reconcile, determinism
+	Check  string `json:"check"` // ledger, matching, conservation, pending, duplicate, reconcile, determinism, usage
 	Detail string `json:"detail"`
 }
 
@@ -48,6 +48,7 @@ type snapshot struct {
 	accounts map[string]int64
 	cards    map[string]walletctl.CardRecord // by agreement
 	users    []walletctl.UserRecord
+	usage    []walletctl.UsageCounter // every user's usage counters
 	ledger   *walletctl.LedgerReport
 	// The merchants of the v3 API, with their orders and refunds (by mchid), oldest first.
 	merchants []walletctl.Merchant
@@ -92,6 +93,11 @@ func readWallet(ctx context.Context, st walletctl.Store) (*snapshot, error) {
 			for _, c := range cs {
 				s.cards[c.Agreement] = c
 			}
+			us, err := tx.UsageCounters(u.ID)
+			if err != nil {
+				return err
+			}
+			s.usage = append(s.usage, us...)
 		}
 		sort.Slice(s.txns, func(i, j int) bool { return txnNum(s.txns[i].ID) < txnNum(s.txns[j].ID) })
 		if s.merchants, err = tx.ListMerchants(); err != nil {
@@ -327,6 +333,7 @@ func check(ctx context.Context, w *World) ([]Violation, *Totals, map[string]int6
 		}
 	}
 	checkMerchants(s, tot, add)
+	checkUsage(s, add)
 	if tot.Withdrawing != 0 {
 		add("conservation", "transit:withdrawals holds %d fen after reconciliation (a withdrawal neither paid out nor released)", tot.Withdrawing)
 	}
@@ -474,6 +481,37 @@ func stateHash(ctx context.Context, ws []*World) (string, error) {
 	}
 	h.Write(snap)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// checkUsage checks the usage counters the limits read (walletctl.UsageCounter): each equals
+// the sum over the txns that count in it (walletctl.TxnUsage), and no such sum lacks its counter.
+// The counters are kept where the txns are written; a txn settled, failed or refunded by any
+// path must have moved them.
+func checkUsage(s *snapshot, add func(check, format string, args ...any)) {
+	want := map[walletctl.UsageCounter]int64{} // by the counter's key (Amount 0)
+	for i := range s.txns {
+		for _, c := range walletctl.TxnUsage(&s.txns[i].Txn) {
+			want[walletctl.UsageCounter{UserID: c.UserID, Scope: c.Scope, Period: c.Period}] += c.Amount
+		}
+	}
+	seen := map[walletctl.UsageCounter]bool{}
+	for _, c := range s.usage {
+		k := walletctl.UsageCounter{UserID: c.UserID, Scope: c.Scope, Period: c.Period}
+		seen[k] = true
+		if c.Amount != want[k] {
+			add("usage", "user %s: counter %s %d holds %d fen but its txns sum to %d", c.UserID, c.Scope, c.Period, c.Amount, want[k])
+		}
+	}
+	var missing []string
+	for k, sum := range want {
+		if !seen[k] && sum != 0 {
+			missing = append(missing, fmt.Sprintf("user %s: counter %s %d is missing; its txns sum to %d fen", k.UserID, k.Scope, k.Period, sum))
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		add("usage", "%s", m)
+	}
 }
 
 // checkMerchants checks the merchant orders and refunds (issue 12) against the txns and the

@@ -89,7 +89,7 @@ func ambiguous(err error) bool {
 // phone, real-name verification, bind every card of the holder (the SMS code from the bank's
 // admin API, retried through injected faults), set a password.
 func (wl *workload) setup(ctx context.Context, rng *rand.Rand, n int) error {
-	cs, err := wl.w.Admin.Customers(ctx)
+	cs, err := bankapi.AllCustomers(ctx, wl.w.Admin)
 	if err != nil {
 		return err
 	}
@@ -506,7 +506,10 @@ func (wl *workload) runStep(ctx context.Context, rng *rand.Rand, i int) error {
 			wl.ack(op, tr.ID, walletctl.TxnPending)
 		}
 	case "accept", "cancel":
-		trs, err := e.Transfers(ctx, a.id)
+		trs, err := walletctl.All(ctx, func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Transfer], error) {
+			return e.Transfers(ctx, a.id, p)
+		},
+			func(t walletctl.Transfer) string { return t.ID })
 		if err != nil {
 			return err
 		}

@@ -210,7 +210,7 @@ func closeWorlds(ws []*World) error {
 
 // Balances reads every card's balance at the bank.
 func Balances(ctx context.Context, admin bankapi.Admin) (map[string]int64, error) {
-	cs, err := admin.Customers(ctx)
+	cs, err := bankapi.AllCustomers(ctx, admin)
 	if err != nil {
 		return nil, err
 	}

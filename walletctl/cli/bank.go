@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -63,9 +64,10 @@ func bankRunE[T any](f *Factory, q func(ctx context.Context, bank BankBackend, a
 	}
 }
 
-// BankCustomersOptions are bank customers' inputs: the filters.
+// BankCustomersOptions are bank customers' inputs: the filters and the page.
 type BankCustomersOptions struct {
 	*Factory
+	PageFlags
 	BankCode, Status, Type string
 	Wide                   bool
 }
@@ -75,25 +77,87 @@ func NewCmdBankCustomers(f *Factory, runF func(context.Context, *BankCustomersOp
 	opts := &BankCustomersOptions{Factory: f}
 	cmd := newCmd(&cobra.Command{Use: "customers", Short: "List the bank's customers with full card and ID numbers (sandbox fixtures)",
 		Long: `List the simulated bank's customers. This fixture listing is the one output that shows full card
-and ID numbers: scripts need them to act as those customers, as a processor documents its test cards.`,
-	}, opts, nil, runF, bankCustomersRun)
+and ID numbers: scripts need them to act as those customers, as a processor documents its test cards.
+
+Customers are listed in the bank's catalogue order (the documented test cards first, then the
+generated and added ones), a page at a time: --starting-after and --ending-before take a card
+number; --all lists every one.`,
+	}, opts, func([]string) error { _, err := opts.Page(); return err }, runF, bankCustomersRun)
 	bankCodeFlag(f, cmd, &opts.BankCode, "only this bank")
 	choiceFlag(cmd, &opts.Status, "status", "", "only this card status: active, frozen, lost, expired", "active", "frozen", "lost", "expired")
 	choiceFlag(cmd, &opts.Type, "type", "", "only this card type: debit, credit", "debit", "credit")
 	wideFlag(cmd, &opts.Wide)
+	pageFlags(cmd, &opts.PageFlags)
+	// Customers are a catalogue, not events: its pages are in catalogue order, not newest first.
+	fl := cmd.Flags()
+	fl.Lookup("limit").Usage = "how many to show, in catalogue order: 1 to 100"
+	fl.Lookup("starting-after").Usage = "show the ones after this card number (the next page)"
+	fl.Lookup("ending-before").Usage = "show the ones before this card number (the previous page)"
 	return cmd
 }
 
 func bankCustomersRun(ctx context.Context, o *BankCustomersOptions) error {
-	return withBank(ctx, o.Factory, BankBackend.Customers, func(all []bankapi.Customer) {
-		list := make([]bankapi.Customer, 0, len(all))
-		for _, c := range all {
-			if (o.BankCode == "" || c.Bank == o.BankCode) && (o.Status == "" || string(c.Status) == o.Status) && (o.Type == "" || string(c.Type) == o.Type) {
-				list = append(list, c)
-			}
+	bank, err := o.Bank(ctx)
+	if err != nil {
+		return err
+	}
+	fetch := bankPages(bank.Customers)
+	if o.BankCode != "" || o.Status != "" || o.Type != "" {
+		fetch = filteredPages(bank.Customers, bankapi.Customer.Cursor, func(c bankapi.Customer) bool {
+			return (o.BankCode == "" || c.Bank == o.BankCode) && (o.Status == "" || string(c.Status) == o.Status) && (o.Type == "" || string(c.Type) == o.Type)
+		})
+	}
+	pf := o.PageFlags
+	pf.cursorColumn = "CARD" // the cursor is a full card number: not for standard error
+	return listPages(ctx, o.Out, pf, fetch, bankapi.Customer.Cursor, func(list []bankapi.Customer) { o.Out.BankCustomers(list, o.Wide) })
+}
+
+// bankPages is a bank list as listPages reads it. bankapi.Page and bankapi.List repeat
+// walletctl's field for field (the protocol does not import the wallet), so they convert.
+func bankPages[T any](list func(context.Context, bankapi.Page) (*bankapi.List[T], error)) func(context.Context, walletctl.Page) (*walletctl.List[T], error) {
+	return func(ctx context.Context, p walletctl.Page) (*walletctl.List[T], error) {
+		l, err := list(ctx, bankapi.Page(p))
+		if err != nil {
+			return nil, err
 		}
-		o.Out.BankCustomers(list, o.Wide)
-	})
+		return (*walletctl.List[T])(l), nil
+	}
+}
+
+// filteredPages pages the items of a bank list that keep accepts: a page of them is read from as
+// many of the bank's pages as it takes, from the cursor on (the bank's lists have no filters;
+// those filtered here, the customers, are a bounded fixture set). The cursor is any item's id.
+func filteredPages[T any](list func(context.Context, bankapi.Page) (*bankapi.List[T], error), id func(T) string, keep func(T) bool) func(context.Context, walletctl.Page) (*walletctl.List[T], error) {
+	return func(ctx context.Context, p walletctl.Page) (*walletctl.List[T], error) {
+		n, back := p.N(), p.EndingBefore != ""
+		var got []T // nearest to the cursor first
+		for bp := &(bankapi.Page{Limit: bankapi.MaxPageLimit, StartingAfter: p.StartingAfter, EndingBefore: p.EndingBefore}); bp != nil && len(got) <= n; {
+			l, err := list(ctx, *bp)
+			if err != nil {
+				return nil, err
+			}
+			for k := range l.Data {
+				it := l.Data[k]
+				if back { // an ending_before page is read from its end: its last item is the nearest
+					it = l.Data[len(l.Data)-1-k]
+				}
+				if keep(it) {
+					if got = append(got, it); len(got) > n {
+						break
+					}
+				}
+			}
+			bp = bankapi.NextPage(*bp, l, id)
+		}
+		out := &walletctl.List[T]{Data: got[:min(n, len(got))], HasMore: len(got) > n}
+		if back {
+			slices.Reverse(out.Data)
+		}
+		if out.Data == nil {
+			out.Data = []T{}
+		}
+		return out, nil
+	}
 }
 
 // BankCustomers lists bank customers with their full numbers: the one listing that shows them.
@@ -289,27 +353,53 @@ func bankOTPRun(ctx context.Context, o *BankOTPOptions) error {
 // BankJournalOptions are bank journal's inputs.
 type BankJournalOptions struct {
 	*Factory
-	Last int // only the last N entries (0: all)
+	PageFlags
+	Last int // --last N: --limit N, kept from before the journal was paged
 	Wide bool
 }
 
-// NewCmdBankJournal is `bank journal`.
+// NewCmdBankJournal is `bank journal`: the newest entries first, a page at a time; with --all -o
+// json the whole journal streams (an export never held whole in memory).
 func NewCmdBankJournal(f *Factory, runF func(context.Context, *BankJournalOptions) error) *cobra.Command {
 	opts := &BankJournalOptions{Factory: f}
-	cmd := newCmd(&cobra.Command{Use: "journal", Short: "Every request the bank saw, what it did and which fault fired (masked)"},
-		opts, nil, runF, bankJournalRun)
-	cmd.Flags().IntVar(&opts.Last, "last", 0, "only the last N entries")
+	cmd := newCmd(&cobra.Command{Use: "journal", Short: "Every request the bank saw, what it did and which fault fired (masked)",
+		Long: `Every request the bank saw, what it did and which fault fired, card numbers masked: the newest
+first, a page at a time (--starting-after and --ending-before take an entry's SEQ). --all reads every
+page; with -o json it streams, for an export of the whole journal. A partner sees only its own
+requests. --last N is --limit N.`},
+		opts, func([]string) error { _, err := opts.journalPage(); return err }, runF, bankJournalRun)
+	cmd.Flags().IntVar(&opts.Last, "last", 0, "only the last N entries: the same as --limit N")
 	wideFlag(cmd, &opts.Wide)
+	pageFlags(cmd, &opts.PageFlags)
 	return cmd
 }
 
-func bankJournalRun(ctx context.Context, o *BankJournalOptions) error {
-	return withBank(ctx, o.Factory, BankBackend.Journal, func(entries []bankapi.JournalEntry) {
-		if o.Last > 0 && len(entries) > o.Last {
-			entries = entries[len(entries)-o.Last:]
+// journalPage is the paging flags with --last folded into --limit.
+func (o *BankJournalOptions) journalPage() (PageFlags, error) {
+	pf := o.PageFlags
+	if o.Last != 0 {
+		if o.Last < 1 || o.Last > walletctl.MaxPageLimit {
+			return pf, invalidArg("for example --last 5, or --all for every entry", "--last must be 1 to 100, not %d", o.Last)
 		}
-		o.Out.Journal(entries, o.Wide)
-	})
+		if pf.Limit != walletctl.DefaultPageLimit && pf.Limit != o.Last {
+			return pf, invalidArg("walletctl bank journal --limit 5", "--last %d and --limit %d: --last N is --limit N, give one", o.Last, pf.Limit)
+		}
+		pf.Limit, pf.quiet = o.Last, true
+	}
+	_, err := pf.Page()
+	return pf, err
+}
+
+func bankJournalRun(ctx context.Context, o *BankJournalOptions) error {
+	pf, err := o.journalPage()
+	if err != nil {
+		return err
+	}
+	bank, err := o.Bank(ctx)
+	if err != nil {
+		return err
+	}
+	return listPages(ctx, o.Out, pf, bankPages(bank.Journal), bankapi.JournalEntry.Cursor, func(entries []bankapi.JournalEntry) { o.Out.Journal(entries, o.Wide) })
 }
 
 // Journal lists the bank's journal entries (masked by the bank).

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/cli"
 	"github.com/walletctl/walletctl/walletctl/fixtures"
+	"github.com/walletctl/walletctl/walletctl/mock"
 )
 
 // The commands over an in-memory mock bank (withMockBank) on a fake wallet: bank, and the
@@ -37,8 +39,10 @@ type brokenBank struct {
 	err error
 }
 
-func (b brokenBank) Journal(context.Context) ([]bankapi.JournalEntry, error) { return nil, b.err }
-func (b brokenBank) LastOTP(context.Context, string) (string, error)         { return "", b.err }
+func (b brokenBank) Journal(context.Context, bankapi.Page) (*bankapi.List[bankapi.JournalEntry], error) {
+	return nil, b.err
+}
+func (b brokenBank) LastOTP(context.Context, string) (string, error) { return "", b.err }
 
 // startBinding starts binding the test card key at the bank, which sends its holder an OTP.
 func startBinding(t *testing.T, eng *bankmock.Engine, key string) bankapi.Customer {
@@ -68,6 +72,11 @@ func TestBankCustomersFlags(t *testing.T) {
 		{args: []string{}, ok: lists("", "", "", false)},
 		{args: []string{"extra"}, code: invalid},
 		{args: []string{"--stauts", "active"}, code: invalid},
+		{args: []string{"--limit", "5", "--starting-after", "6222020000000000018", "--all"}, ok: func(o *cli.BankCustomersOptions) bool {
+			return o.Limit == 5 && o.StartingAfter == "6222020000000000018" && o.All
+		}},
+		{args: []string{"--limit", "101"}, code: invalid},
+		{args: []string{"--starting-after", "a", "--ending-before", "b"}, code: invalid},
 	})
 }
 
@@ -98,6 +107,90 @@ func TestBankCustomersRun(t *testing.T) {
 	// The fixture listing is the one that shows full card and ID numbers.
 	ok := bankmock.TestCards[0].Customer
 	contains(t, "bank customers", customers("table", "--wide"), ok.CardNo, ok.IDNo, ok.Phone, "CARD", "BALANCE")
+}
+
+// bank customers pages in catalogue order; its filters apply to the whole list, read from as
+// many of the bank's pages as a page of matches takes.
+func TestBankCustomersPages(t *testing.T) {
+	eng := bankmock.New(bankmock.Config{Seed: 3, Customers: 400})
+	all, err := bankapi.AllCustomers(context.Background(), eng)
+	if err != nil || len(all) != len(bankmock.TestCards)+400 {
+		t.Fatalf("%d customers %v", len(all), err)
+	}
+	list := func(args ...string) ([]bankapi.Customer, string) {
+		t.Helper()
+		k := withBank(newFake("json"), eng)
+		k.must(t, cli.NewCmdBankCustomers(k.f, nil), args...)
+		var cs []bankapi.Customer
+		k.decode(t, &cs)
+		return cs, k.errOut.String()
+	}
+	cards := func(cs []bankapi.Customer) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = c.CardNo
+		}
+		return out
+	}
+	// The first page: the first 20 in catalogue order, and the way on, on standard error.
+	first, note := list()
+	if !slices.Equal(cards(first), cards(all[:20])) {
+		t.Fatalf("first page %v", cards(first))
+	}
+	// The cursor is a full card number: the note names its column, never the number.
+	if note != "(20 shown; more follow: --starting-after <the last row's CARD> for the next page, or --all for every one)\n" || strings.Contains(note, all[19].CardNo) {
+		t.Errorf("note %q", note)
+	}
+	if cs, _ := list("--limit", "3", "--starting-after", all[19].CardNo); !slices.Equal(cards(cs), cards(all[20:23])) {
+		t.Errorf("--starting-after: %v", cards(cs))
+	}
+	if cs, _ := list("--limit", "3", "--ending-before", all[20].CardNo); !slices.Equal(cards(cs), cards(all[17:20])) {
+		t.Errorf("--ending-before: %v", cards(cs))
+	}
+	if cs, note := list("--all", "--limit", "7"); !slices.Equal(cards(cs), cards(all)) || note != "" {
+		t.Errorf("--all: %d of %d, note %q", len(cs), len(all), note)
+	}
+
+	// Filtered: the same customers as filtering the whole list, page by page or at once, each
+	// page the matches nearest its cursor.
+	var want []bankapi.Customer
+	for _, c := range all {
+		if c.Bank == "CCB" && c.Type == bankapi.CardDebit {
+			want = append(want, c)
+		}
+	}
+	if len(want) < 12 {
+		t.Fatalf("only %d CCB debit cards: the test needs more", len(want))
+	}
+	filter := []string{"--bank", "CCB", "--type", "debit"}
+	if cs, _ := list(append(filter, "--all")...); !slices.Equal(cards(cs), cards(want)) {
+		t.Errorf("filtered --all: %d, want %d", len(cs), len(want))
+	}
+	var walked []bankapi.Customer
+	for after := ""; ; {
+		args := append(filter, "--limit", "5")
+		if after != "" {
+			args = append(args, "--starting-after", after)
+		}
+		cs, note := list(args...)
+		walked = append(walked, cs...)
+		if note == "" {
+			break
+		}
+		after = cs[len(cs)-1].CardNo
+	}
+	if !slices.Equal(cards(walked), cards(want)) {
+		t.Errorf("filtered pages: %d, want %d", len(walked), len(want))
+	}
+	if cs, note := list(append(filter, "--limit", "4", "--ending-before", want[9].CardNo)...); !slices.Equal(cards(cs), cards(want[5:9])) || note == "" {
+		t.Errorf("filtered --ending-before: %v (note %q), want %v", cards(cs), note, cards(want[5:9]))
+	}
+	// A cursor the bank does not know is its error, card number masked.
+	k := withBank(newFake("json"), eng)
+	_, err = execute(cli.NewCmdBankCustomers(k.f, nil), "--starting-after", "6222029999999999999")
+	if err == nil || !strings.Contains(err.Error(), "622202*********9999") || strings.Contains(err.Error(), "6222029999999999999") {
+		t.Errorf("unknown cursor: %v", err)
+	}
 }
 
 func TestBankOTP(t *testing.T) {
@@ -137,6 +230,12 @@ func TestBankJournal(t *testing.T) {
 	checkFlags(t, cli.NewCmdBankJournal, []flagCase[*cli.BankJournalOptions]{
 		{args: []string{"--last", "3", "--wide"}, ok: func(o *cli.BankJournalOptions) bool { return o.Last == 3 && o.Wide }},
 		{args: []string{"--last", "many"}, code: invalid},
+		{args: []string{"--last", "0"}, ok: func(o *cli.BankJournalOptions) bool { return o.Last == 0 && o.Limit == 20 }},
+		{args: []string{"--last", "101"}, code: invalid, msg: "--last must be 1 to 100"},
+		{args: []string{"--last", "3", "--limit", "4"}, code: invalid, msg: "--last N is --limit N"},
+		{args: []string{"--last", "3", "--limit", "3"}, ok: func(o *cli.BankJournalOptions) bool { return o.Last == 3 && o.Limit == 3 }},
+		{args: []string{"--limit", "0"}, code: invalid},
+		{args: []string{"--all", "--ending-before", "3"}, code: invalid},
 	})
 
 	k := newFake("json")
@@ -145,8 +244,8 @@ func TestBankJournal(t *testing.T) {
 	startBinding(t, eng, "credit")
 	k.must(t, cli.NewCmdBankJournal(k.f, nil), "--last", "1")
 	var entries []bankapi.JournalEntry
-	all, _ := eng.Journal(context.Background())
-	if k.decode(t, &entries); len(entries) != 1 || len(all) < 2 || entries[0].Seq != all[len(all)-1].Seq {
+	all, _ := bankapi.AllJournal(context.Background(), eng) // newest first
+	if k.decode(t, &entries); len(entries) != 1 || len(all) < 2 || entries[0].Seq != all[0].Seq {
 		t.Fatalf("--last 1: %+v of %d", entries, len(all))
 	}
 	k = withBank(newFake("table"), eng)
@@ -157,6 +256,53 @@ func TestBankJournal(t *testing.T) {
 	}
 	k = withBank(newFake("table"), brokenBank{eng, walletctl.Errorf(walletctl.CodeNetwork, "bank gone")})
 	k.refuses(t, walletctl.CodeNetwork, cli.NewCmdBankJournal(k.f, nil))
+}
+
+// bank journal pages newest first; --last N is --limit N; --all -o json is the whole journal,
+// streamed as one JSON array.
+func TestBankJournalPages(t *testing.T) {
+	eng := bankmock.New(bankmock.Config{Seed: 1, Customers: 1})
+	for range 45 {
+		if _, err := eng.Banks(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seqs := func(args ...string) ([]int64, string) {
+		t.Helper()
+		k := withBank(newFake("json"), eng)
+		k.must(t, cli.NewCmdBankJournal(k.f, nil), args...)
+		var j []bankapi.JournalEntry
+		k.decode(t, &j)
+		out := make([]int64, len(j))
+		for i, e := range j {
+			out[i] = e.Seq
+		}
+		return out, k.errOut.String()
+	}
+	down := func(from, to int64) []int64 {
+		var s []int64
+		for q := from; q >= to; q-- {
+			s = append(s, q)
+		}
+		return s
+	}
+	if s, note := seqs(); !slices.Equal(s, down(45, 26)) || note != "(20 shown; more follow: --starting-after 26 for the next page, or --all for every one)\n" {
+		t.Errorf("first page %v, note %q", s, note)
+	}
+	if s, _ := seqs("--last", "3"); !slices.Equal(s, down(45, 43)) {
+		t.Errorf("--last 3: %v", s)
+	}
+	if s, _ := seqs("--limit", "4", "--starting-after", "26"); !slices.Equal(s, down(25, 22)) {
+		t.Errorf("--starting-after: %v", s)
+	}
+	if s, _ := seqs("--limit", "4", "--ending-before", "26"); !slices.Equal(s, down(30, 27)) {
+		t.Errorf("--ending-before: %v", s)
+	}
+	if s, note := seqs("--all", "--limit", "7"); !slices.Equal(s, down(45, 1)) || note != "" {
+		t.Errorf("--all: %v, note %q", s, note)
+	}
+	k := withBank(newFake("json"), eng)
+	k.refuses(t, walletctl.CodeInvalidArgument, cli.NewCmdBankJournal(k.f, nil), "--starting-after", "46")
 }
 
 // bank cards lists the mock's fixtures: no bank, no sandbox.
@@ -208,7 +354,7 @@ func newFlowFake(format string) *flowFake {
 	k.bank = withMockBank(k.fake)
 	k.f.IdempotencyKey = func(ctx context.Context, _ string) (context.Context, error) { k.keys++; return ctx, nil }
 	s := k.svc
-	s.UsersFn = func(context.Context) ([]walletctl.User, error) { return nil, nil }
+	s.UsersFn = mock.List(func(context.Context) ([]walletctl.User, error) { return nil, nil })
 	s.RegisterFn = func(_ context.Context, phone string) (*walletctl.User, error) {
 		return &walletctl.User{ID: "u1", Phone: phone, Status: "normal"}, nil
 	}
@@ -236,9 +382,9 @@ func newFlowFake(format string) *flowFake {
 		return &walletctl.Card{ID: "c1", Bank: "ICBC", CardType: "debit", CardMasked: "6222 **** **** 0018"}, nil
 	}
 	s.SetPasswordFn = func(_ context.Context, _, p string) error { k.password = p; return nil }
-	s.MerchantsFn = func(context.Context) ([]walletctl.Merchant, error) {
+	s.MerchantsFn = mock.List(func(context.Context) ([]walletctl.Merchant, error) {
 		return []walletctl.Merchant{{ID: "m-cafe", Name: "Cafe"}}, nil
-	}
+	})
 	s.PayFn = func(_ context.Context, r walletctl.PayRequest) (*walletctl.Txn, error) {
 		k.pay = r
 		return &walletctl.Txn{ID: "t1", Amount: r.Amount, Status: walletctl.TxnSucceeded}, nil
@@ -390,11 +536,11 @@ func newTriggerFake(format string) *triggerFake {
 			TransactionID: "4200000001"}
 		return o, nil
 	}
-	k.svc.NotificationsFn = func(context.Context) ([]walletctl.Notification, error) {
+	k.svc.NotificationsFn = mock.Notifications(func(context.Context, walletctl.NotificationFilter) ([]walletctl.Notification, error) {
 		return []walletctl.Notification{{ID: "n7", MchID: k.order.MchID, EventType: walletctl.EventTransactionSuccess, URL: k.order.NotifyURL,
 			Status: walletctl.NotifyPending, Order: &walletctl.Order{OutTradeNo: k.order.OutTradeNo},
 			Attempts: []walletctl.NotifyAttempt{{N: 1, Error: "could not connect: connection refused"}}}}, nil
-	}
+	})
 	return k
 }
 
@@ -433,11 +579,11 @@ func TestTriggerAsUser(t *testing.T) {
 // With --as, a trigger that pays by card finds the card before the password is asked.
 func TestTriggerAsUserNeedsACard(t *testing.T) {
 	k := newTriggerFake("table")
-	k.svc.CardsFn = func(context.Context, string) ([]walletctl.Card, error) { return []walletctl.Card{{ID: "c1"}}, nil }
+	k.svc.CardsFn = mock.ListOf(func(context.Context, string) ([]walletctl.Card, error) { return []walletctl.Card{{ID: "c1"}}, nil })
 	if code := runCmd(t, cli.NewCmdTrigger(k.f, nil), "REFUND.ABNORMAL", "--card", "c9"); code != walletctl.CodeNotFound || k.prompt != "" {
 		t.Fatalf("an unknown --card: code %q, password asked %q", code, k.prompt)
 	}
-	k.svc.CardsFn = func(context.Context, string) ([]walletctl.Card, error) { return nil, nil }
+	k.svc.CardsFn = mock.ListOf(func(context.Context, string) ([]walletctl.Card, error) { return nil, nil })
 	if code := runCmd(t, cli.NewCmdTrigger(k.f, nil), "REFUND.CLOSED"); code != walletctl.CodeNotFound || k.prompt != "" {
 		t.Fatalf("no card: code %q, password asked %q", code, k.prompt)
 	}

@@ -62,13 +62,10 @@ func cardConfirmRun(ctx context.Context, o *CardConfirmOptions) error {
 	}, o.Out.Card)
 }
 
-// CardListOptions are card list's inputs.
-type CardListOptions struct{ *Factory }
-
 // NewCmdCardList is `card list`.
 func NewCmdCardList(f *Factory, runF func(context.Context, *CardListOptions) error) *cobra.Command {
-	return newUserViewCmd(&cobra.Command{Use: "list", Short: "List the --as user's cards (masked)"}, &CardListOptions{Factory: f}, runF,
-		walletctl.Service.Cards, (*Output).Cards)
+	return newListCmd(f, &cobra.Command{Use: "list", Short: "List the --as user's cards (masked), newest first"}, runF, true, false,
+		walletctl.Service.Cards, cardID, func(o *Output, cs []walletctl.Card, _ bool) { o.Cards(cs) })
 }
 
 // CardUnbindOptions are card unbind's inputs.

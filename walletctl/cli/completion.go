@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -91,23 +90,32 @@ func (a *app) withActor(cmd *cobra.Command, f func(ctx context.Context, svc wall
 	})
 }
 
-// listed completes with the items list gives, each as line makes it: an id, a tab and what it
-// is (nil: not offered).
-func listed[T any](a *app, list func(svc walletctl.Service, ctx context.Context) ([]T, error), line func(T) []string) completion {
+// completionPage is what a completion offers of a list: its first (newest) 100 items.
+var completionPage = walletctl.Page{Limit: walletctl.MaxPageLimit}
+
+// listed completes with the items of the first page list gives, each as line makes it: an id, a
+// tab and what it is (nil: not offered).
+func listed[T any](a *app, list func(svc walletctl.Service, ctx context.Context, p walletctl.Page) (*walletctl.List[T], error), line func(T) []string) completion {
 	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		return a.withService(cmd, func(ctx context.Context, svc walletctl.Service) []string {
-			items, err := list(svc, ctx)
-			return lines(items, err, line)
+			l, err := list(svc, ctx, completionPage)
+			if err != nil {
+				return nil
+			}
+			return lines(l.Data, err, line)
 		})
 	}
 }
 
 // listedFor is listed for the --as user's items.
-func listedFor[T any](a *app, list func(svc walletctl.Service, ctx context.Context, userID string) ([]T, error), line func(T) []string) completion {
+func listedFor[T any](a *app, list func(svc walletctl.Service, ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[T], error), line func(T) []string) completion {
 	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		return a.withActor(cmd, func(ctx context.Context, svc walletctl.Service, u *walletctl.User) []string {
-			items, err := list(svc, ctx, u.ID)
-			return lines(items, err, line)
+			l, err := list(svc, ctx, u.ID, completionPage)
+			if err != nil {
+				return nil
+			}
+			return lines(l.Data, err, line)
 		})
 	}
 }
@@ -166,13 +174,10 @@ func (a *app) completeTxns(cmd *cobra.Command, args []string, s string) ([]strin
 
 // completeNotifications offers the notification ids, newest first.
 func (a *app) completeNotifications(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-	newestFirst := func(svc walletctl.Service, ctx context.Context) ([]walletctl.Notification, error) {
-		ns, err := svc.Notifications(ctx)
-		ns = slices.Clone(ns)
-		slices.Reverse(ns)
-		return ns, err
+	all := func(svc walletctl.Service, ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Notification], error) {
+		return svc.Notifications(ctx, walletctl.NotificationFilter{}, p)
 	}
-	return listed(a, newestFirst, func(n walletctl.Notification) []string {
+	return listed(a, all, func(n walletctl.Notification) []string {
 		return []string{n.ID + "\t" + n.EventType + " " + n.Status}
 	})(cmd, args, s)
 }

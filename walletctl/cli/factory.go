@@ -183,10 +183,8 @@ type WideOptions struct {
 
 // The commands whose only flag is --wide share WideOptions under their own names.
 type (
-	CodesOptions        = WideOptions
-	BankCardsOptions    = WideOptions
-	MerchantListOptions = WideOptions
-	TxListOptions       = WideOptions
+	CodesOptions     = WideOptions
+	BankCardsOptions = WideOptions
 )
 
 // newWideCmd is a command on WideOptions.

@@ -299,7 +299,7 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 		if stream != nil {
 			return nil
 		}
-		ns, err := svc.Notifications(ctx)
+		ns, err := allNotifications(ctx, svc)
 		for _, n := range ns {
 			l.seen[n.ID] = len(n.Attempts)
 		}
@@ -467,10 +467,12 @@ func (l *listener) poll(ctx context.Context, renew bool) (bool, error) {
 		return false, err
 	}
 	err := l.with(ctx, func(svc walletctl.Service) error {
-		ns, err := svc.Notifications(ctx)
+		ns, err := allNotifications(ctx, svc)
 		if err != nil {
 			return err
 		}
+		// Oldest first, as the attempts were made.
+		slices.Reverse(ns)
 		for _, n := range ns {
 			from := l.seen[n.ID]
 			if from > len(n.Attempts) {
@@ -506,4 +508,13 @@ func (o *Output) ListenLine(x listenLine) {
 		return
 	}
 	fmt.Fprintln(o.IO.Out, attemptLine(walletctl.Notification{ID: x.Notification, EventType: x.EventType}, x.NotifyAttempt))
+}
+
+// allNotifications walks every page of the notifications: polling (a server without the event
+// stream, or an embedded home) has no cursor of what changed, since a retry adds an attempt to an
+// old notification.
+func allNotifications(ctx context.Context, svc walletctl.Service) ([]walletctl.Notification, error) {
+	return walletctl.All(ctx, func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Notification], error) {
+		return svc.Notifications(ctx, walletctl.NotificationFilter{}, p)
+	}, notificationID)
 }

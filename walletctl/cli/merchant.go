@@ -22,13 +22,10 @@ import (
 
 // NewCmdMerchantList is `merchant list`; runF (tests) replaces merchantListRun.
 func NewCmdMerchantList(f *Factory, runF func(context.Context, *MerchantListOptions) error) *cobra.Command {
-	return newWideCmd(f, &cobra.Command{Use: "list", Short: "List the merchants: the catalogue and those created"}, runF, merchantListRun)
-}
-
-func merchantListRun(ctx context.Context, o *MerchantListOptions) error {
-	return withService(ctx, o.Factory, func(svc walletctl.Service) ([]walletctl.Merchant, error) {
-		return svc.Merchants(ctx)
-	}, func(ms []walletctl.Merchant) { o.Out.Merchants(ms, o.Wide) })
+	return newListCmd(f, &cobra.Command{Use: "list", Short: "List the merchants: the catalogue, then those created"}, runF, false, true,
+		func(svc walletctl.Service, ctx context.Context, _ string, p walletctl.Page) (*walletctl.List[walletctl.Merchant], error) {
+			return svc.Merchants(ctx, p)
+		}, merchantID, (*Output).Merchants)
 }
 
 // Merchants lists merchants; APPID only when one of them has an app.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func TestMerchantListRun(t *testing.T) {
 	list := func(format string, ms []walletctl.Merchant, args ...string) *fake {
 		t.Helper()
 		k := newFake(format, func(k *fake) {
-			k.svc.MerchantsFn = func(context.Context) ([]walletctl.Merchant, error) { return ms, nil }
+			k.svc.MerchantsFn = mock.List(func(context.Context) ([]walletctl.Merchant, error) { return ms, nil })
 		})
 		k.must(t, cli.NewCmdMerchantList(k.f, nil), args...)
 		return k
@@ -375,22 +376,22 @@ func TestOrderAndRefundLists(t *testing.T) {
 		wideOnly []string // what only --wide shows at 80 columns
 	}{
 		{"order list", cli.NewCmdOrderList, func(k *fake, mchid *string, empty bool) {
-			k.svc.OrdersFn = func(_ context.Context, m string) ([]walletctl.Order, error) {
+			k.svc.OrdersFn = mock.ListOf(func(_ context.Context, m string) ([]walletctl.Order, error) {
 				*mchid = m
 				if empty {
 					return nil, nil
 				}
 				return orders, nil
-			}
+			})
 		}, []string{"OUT TRADE NO", "order-0001", "12.50"}, []string{"TRANSACTION", "4200000000202601050000000001", "CREATED"}},
 		{"refund list", cli.NewCmdRefundList, func(k *fake, mchid *string, empty bool) {
-			k.svc.RefundsFn = func(_ context.Context, m string) ([]walletctl.Refund, error) {
+			k.svc.RefundsFn = mock.ListOf(func(_ context.Context, m string) ([]walletctl.Refund, error) {
 				*mchid = m
 				if empty {
 					return nil, nil
 				}
 				return refunds, nil
-			}
+			})
 		}, []string{"OUT REFUND NO", "refund-r-1", "5.00"}, []string{"50300000002026010500000000001", "CREATED"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -575,6 +576,14 @@ func TestBillRun(t *testing.T) {
 				asked = [3]string{mchid, date, kind}
 				return &walletctl.Bill{MchID: mchid, Date: date, Type: kind, HashType: "SHA1", HashValue: "ab12", Rows: 1, Content: content}, nil
 			}
+			// --out streams the bill into the file.
+			k.svc.WriteTradeBillFn = func(_ context.Context, w io.Writer, mchid, date, kind string) (*walletctl.Bill, error) {
+				asked = [3]string{mchid, date, kind}
+				if _, err := io.WriteString(w, content); err != nil {
+					return nil, err
+				}
+				return &walletctl.Bill{MchID: mchid, Date: date, Type: kind, HashType: "SHA1", HashValue: "ab12", Rows: 1}, nil
+			}
 		})
 	}
 	k := bill("table")
@@ -616,6 +625,20 @@ func TestBillRun(t *testing.T) {
 	if code := runCmd(t, cli.NewCmdBill(k.f, nil), "--mchid", "1900000001", "--out", filepath.Join(file+".d", "x", "bill.csv")); code != invalid {
 		t.Errorf("--out in a missing folder: %q", code)
 	}
+	// The wallet fails half-way through the bill: its error, and the file as it was.
+	k = bill("table")
+	k.svc.WriteTradeBillFn = func(_ context.Context, w io.Writer, _, _, _ string) (*walletctl.Bill, error) {
+		io.WriteString(w, content[:10])
+		return nil, walletctl.Errorf(walletctl.CodeInternal, "the store went away")
+	}
+	before, _ := os.ReadFile(file)
+	k.refuses(t, walletctl.CodeInternal, cli.NewCmdBill(k.f, nil), "--mchid", "1900000001", "--out", file, "--force")
+	if got, _ := os.ReadFile(file); string(got) != string(before) {
+		t.Errorf("a bill that failed half-way replaced the file: %q", got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".*tmp*")); len(left) != 0 {
+		t.Errorf("a failed bill left %q", left)
+	}
 }
 
 // notifications are three the fake wallet has sent: one delivered, one pending and held back by
@@ -641,10 +664,21 @@ func TestNotifyListRun(t *testing.T) {
 		}},
 		{args: []string{"n1"}, code: invalid},
 	})
+	var asked walletctl.NotificationFilter
 	list := func(format string, args ...string) *fake {
 		t.Helper()
 		k := newFake(format, func(k *fake) {
-			k.svc.NotificationsFn = func(context.Context) ([]walletctl.Notification, error) { return notifications(), nil }
+			// The wallet filters (the engine's store tests check how); this fake answers as it would.
+			k.svc.NotificationsFn = mock.Notifications(func(_ context.Context, f walletctl.NotificationFilter) ([]walletctl.Notification, error) {
+				asked = f
+				var out []walletctl.Notification
+				for _, n := range notifications() {
+					if (f.MchID == "" || n.MchID == f.MchID) && (f.Status == "" || n.Status == f.Status) && (f.Event == "" || strings.EqualFold(n.EventType, f.Event)) {
+						out = append(out, n)
+					}
+				}
+				return out, nil
+			})
 		})
 		k.must(t, cli.NewCmdNotifyList(k.f, nil), args...)
 		return k
@@ -672,6 +706,10 @@ func TestNotifyListRun(t *testing.T) {
 		if strings.Join(ids, ",") != strings.Join(c.ids, ",") {
 			t.Errorf("%q: %v, want %v", c.args, ids, c.ids)
 		}
+	}
+	list("json", "--mchid", "M", "--status", "pending", "--event", "refund.success")
+	if want := (walletctl.NotificationFilter{MchID: "M", Status: "pending", Event: "refund.success"}); asked != want {
+		t.Errorf("the filter sent: %+v, want %+v", asked, want)
 	}
 	contains(t, "notify list matching nothing", list("table", "--status", "nope").out.String(), "(none)")
 }
@@ -869,7 +907,7 @@ func newListenWallet(format string) *listenWallet {
 		return nil
 	}
 	w.svc.DeliverNotificationsFn = func(context.Context) ([]walletctl.Notification, error) { return nil, nil }
-	w.svc.NotificationsFn = func(context.Context) ([]walletctl.Notification, error) {
+	w.svc.NotificationsFn = mock.Notifications(func(context.Context, walletctl.NotificationFilter) ([]walletctl.Notification, error) {
 		w.reads++
 		n1 := walletctl.Notification{ID: "n1", EventID: "EV-1", MchID: "1900000001", EventType: walletctl.EventTransactionSuccess,
 			Attempts: []walletctl.NotifyAttempt{attempt(1, 0, 500)}}
@@ -877,11 +915,13 @@ func newListenWallet(format string) *listenWallet {
 			return []walletctl.Notification{n1}, nil
 		}
 		n1.Attempts = append(n1.Attempts, attempt(2, 15*time.Second, 200))
-		return []walletctl.Notification{n1,
-			{ID: "n2", EventType: walletctl.EventRefundSuccess, Attempts: []walletctl.NotifyAttempt{attempt(1, 5*time.Second, 200)}},
+		// Newest first, as the wallet lists them.
+		return []walletctl.Notification{
 			{ID: "n3", EventType: walletctl.EventTransactionSuccess, Attempts: []walletctl.NotifyAttempt{attempt(1, 10*time.Second, 200)}},
+			{ID: "n2", EventType: walletctl.EventRefundSuccess, Attempts: []walletctl.NotifyAttempt{attempt(1, 5*time.Second, 200)}},
+			n1,
 		}, nil
-	}
+	})
 	return w
 }
 

@@ -162,7 +162,7 @@ type precheck struct {
 // movement that cannot happen. The service checks all of them again with the password.
 func beforePrompt(ctx context.Context, svc walletctl.Service, u *walletctl.User, pre precheck) error {
 	if pre.merchant != "" {
-		ms, err := svc.Merchants(ctx)
+		ms, err := walletctl.All(ctx, svc.Merchants, merchantID)
 		if err != nil {
 			return err
 		}
@@ -171,7 +171,9 @@ func beforePrompt(ctx context.Context, svc walletctl.Service, u *walletctl.User,
 		}
 	}
 	if pre.card != "" {
-		cs, err := svc.Cards(ctx, u.ID)
+		cs, err := walletctl.All(ctx, func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Card], error) {
+			return svc.Cards(ctx, u.ID, p)
+		}, cardID)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/cli"
+	"github.com/walletctl/walletctl/walletctl/mock"
 )
 
 // The user's money commands on a fake wallet: pay, topup, withdraw, balance, transfer, the
@@ -61,12 +62,12 @@ func newPayFake(format string) *payFake {
 		}
 		return ctx, nil
 	}
-	p.svc.MerchantsFn = func(context.Context) ([]walletctl.Merchant, error) {
+	p.svc.MerchantsFn = mock.List(func(context.Context) ([]walletctl.Merchant, error) {
 		return []walletctl.Merchant{{ID: "m-cafe", Name: "Cafe"}}, nil
-	}
-	p.svc.CardsFn = func(context.Context, string) ([]walletctl.Card, error) {
+	})
+	p.svc.CardsFn = mock.ListOf(func(context.Context, string) ([]walletctl.Card, error) {
 		return []walletctl.Card{{ID: "c1", Bank: "ICBC", CardMasked: "6222 **** **** 0018"}}, nil
-	}
+	})
 	p.svc.BalanceFn = func(_ context.Context, uid string) (*walletctl.Balance, error) {
 		return &walletctl.Balance{UserID: uid, Available: 10000, Currency: "CNY"}, nil
 	}
@@ -390,10 +391,10 @@ func TestTransferAcceptCancel(t *testing.T) {
 
 func TestTransferList(t *testing.T) {
 	k := newFake("table", func(k *fake) {
-		k.svc.TransfersFn = func(context.Context, string) ([]walletctl.Transfer, error) {
+		k.svc.TransfersFn = mock.ListOf(func(context.Context, string) ([]walletctl.Transfer, error) {
 			return []walletctl.Transfer{{ID: "t5", From: "u1", To: "u2", PayeeNameMasked: "*四", Amount: 500, Status: "scheduled", Delay: "2h",
 				ArrivesAt: time.Date(2024, 3, 1, 4, 0, 0, 0, time.UTC), RefundAt: time.Date(2024, 3, 2, 4, 0, 0, 0, time.UTC)}}, nil
-		}
+		})
 	})
 	out := k.must(t, cli.NewCmdTransferList(k.f, nil))
 	contains(t, "transfer list", out, "│ ID │ FROM │ TO │ PAYEE │ AMOUNT │ STATUS    │ DELAY │ ARRIVES", "│ t5 │ u1   │ u2 │ *四   │ 5.00   │ scheduled │ 2h    │ 2024-03-0 │")

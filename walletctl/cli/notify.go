@@ -30,6 +30,7 @@ key, until the merchant answers 2xx within 5 s, retrying after 15s, 15s, 30s,
 // NotifyListOptions are notify list's inputs: the filters.
 type NotifyListOptions struct {
 	*Factory
+	PageFlags
 	MchID, Status, Event string
 	Wide                 bool
 }
@@ -37,8 +38,9 @@ type NotifyListOptions struct {
 // NewCmdNotifyList is `notify list`; runF (tests) replaces notifyListRun.
 func NewCmdNotifyList(f *Factory, runF func(context.Context, *NotifyListOptions) error) *cobra.Command {
 	opts := &NotifyListOptions{Factory: f}
-	cmd := newCmd(&cobra.Command{Use: "list [--mchid M] [--status S] [--event TYPE]", Short: "List the notifications: event, merchant, status, tries, next attempt"},
-		opts, nil, runF, notifyListRun)
+	cmd := newCmd(&cobra.Command{Use: "list [--mchid M] [--status S] [--event TYPE]", Short: "List the notifications, newest first: event, merchant, status, tries, next attempt"},
+		opts, func([]string) error { _, err := opts.Page(); return err }, runF, notifyListRun)
+	pageFlags(cmd, &opts.PageFlags)
 	mchidFlag(cmd, f, &opts.MchID, "only this merchant's")
 	choiceFlag(cmd, &opts.Status, "status", "", "only this status: pending, delivered, failed", walletctl.NotifyPending, walletctl.NotifyDelivered, walletctl.NotifyFailed)
 	choiceFlag(cmd, &opts.Event, "event", "", "only this event type, e.g. TRANSACTION.SUCCESS", eventTypes...)
@@ -47,16 +49,14 @@ func NewCmdNotifyList(f *Factory, runF func(context.Context, *NotifyListOptions)
 }
 
 func notifyListRun(ctx context.Context, o *NotifyListOptions) error {
-	return withService(ctx, o.Factory, func(svc walletctl.Service) ([]walletctl.Notification, error) {
-		all, err := svc.Notifications(ctx)
-		list := make([]walletctl.Notification, 0, len(all))
-		for _, n := range all {
-			if (o.MchID == "" || n.MchID == o.MchID) && (o.Status == "" || n.Status == o.Status) && (o.Event == "" || strings.EqualFold(n.EventType, o.Event)) {
-				list = append(list, n)
-			}
-		}
-		return list, err
-	}, func(list []walletctl.Notification) { o.Out.Notifications(list, o.Wide) })
+	svc, err := o.Service(ctx)
+	if err != nil {
+		return err
+	}
+	f := walletctl.NotificationFilter{MchID: o.MchID, Status: o.Status, Event: o.Event}
+	return listPages(ctx, o.Out, o.PageFlags, func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Notification], error) {
+		return svc.Notifications(ctx, f, p)
+	}, notificationID, func(list []walletctl.Notification) { o.Out.Notifications(list, o.Wide) })
 }
 
 // Notifications lists notifications with their status and next attempt.

@@ -3,11 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/internal/atomicfile"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -210,34 +212,47 @@ func (o *OrderOptions) do(ctx context.Context, call func(walletctl.Service, cont
 // MchidListOptions are the inputs of the lists of one merchant's records (orders, refunds).
 type MchidListOptions struct {
 	*Factory
+	PageFlags
 	MchID string
 	Wide  bool
 }
 
 // NewCmdOrderList is `merchant order list`.
 func NewCmdOrderList(f *Factory, runF func(context.Context, *MchidListOptions) error) *cobra.Command {
-	return newMchidListCmd(f, "List a merchant's orders", runF, mchidList(walletctl.Service.Orders, (*Output).Orders))
+	return newMchidListCmd(f, "List a merchant's orders", runF, mchidList(walletctl.Service.Orders, orderID, (*Output).Orders))
 }
 
 // NewCmdRefundList is `merchant refund list`.
 func NewCmdRefundList(f *Factory, runF func(context.Context, *MchidListOptions) error) *cobra.Command {
-	return newMchidListCmd(f, "List a merchant's refunds", runF, mchidList(walletctl.Service.Refunds, (*Output).Refunds))
+	return newMchidListCmd(f, "List a merchant's refunds", runF, mchidList(walletctl.Service.Refunds, refundID, (*Output).Refunds))
 }
 
 func newMchidListCmd(f *Factory, short string, runF, own func(context.Context, *MchidListOptions) error) *cobra.Command {
 	opts := &MchidListOptions{Factory: f}
-	cmd := newCmd(&cobra.Command{Use: "list --mchid M", Short: short}, opts, func([]string) error {
-		return requireMchid(opts.MchID)
+	cmd := newCmd(&cobra.Command{Use: "list --mchid M", Short: short + ", newest first"}, opts, func([]string) error {
+		if err := requireMchid(opts.MchID); err != nil {
+			return err
+		}
+		_, err := opts.Page()
+		return err
 	}, runF, own)
 	mchidFlag(cmd, f, &opts.MchID, mchidUsage)
+	pageFlags(cmd, &opts.PageFlags)
 	wideFlag(cmd, &opts.Wide)
 	return cmd
 }
 
-// mchidList is the run of a list of one merchant's records: q lists them, show prints them.
-func mchidList[T any](q func(walletctl.Service, context.Context, string) (T, error), show func(*Output, T, bool)) func(context.Context, *MchidListOptions) error {
+// mchidList is the run of a list of one merchant's records: q asks for a page, show prints them.
+func mchidList[T any](q func(walletctl.Service, context.Context, string, walletctl.Page) (*walletctl.List[T], error), id func(T) string,
+	show func(*Output, []T, bool)) func(context.Context, *MchidListOptions) error {
 	return func(ctx context.Context, o *MchidListOptions) error {
-		return withServiceOf(ctx, o.Factory, q, o.MchID, func(v T) { show(o.Out, v, o.Wide) })
+		svc, err := o.Service(ctx)
+		if err != nil {
+			return err
+		}
+		return listPages(ctx, o.Out, o.PageFlags, func(ctx context.Context, p walletctl.Page) (*walletctl.List[T], error) {
+			return q(svc, ctx, o.MchID, p)
+		}, id, func(items []T) { show(o.Out, items, o.Wide) })
 	}
 }
 
@@ -543,17 +558,48 @@ func billRun(ctx context.Context, o *BillOptions) error {
 			}
 			date = day(now)
 		}
-		b, err := svc.TradeBill(ctx, o.MchID, date, o.Type)
-		if err != nil || o.File == "" {
-			return b, err
+		if o.File == "" {
+			return svc.TradeBill(ctx, o.MchID, date, o.Type)
 		}
 		if !o.Force {
 			if err := refuseExisting(o.File, "pick another file, or overwrite it with --force"); err != nil {
 				return nil, err
 			}
 		}
-		return b, writeFile(o.File, b.Content, 0o644)
+		// Streamed into the file as the wallet reads it: a bill of any size, never held.
+		var b *walletctl.Bill
+		var svcErr error
+		err := atomicfile.WriteFunc(o.File, 0o644, true, func(f io.Writer) error {
+			fw := &failedWriter{w: f}
+			b, svcErr = svc.WriteTradeBill(ctx, fw, o.MchID, date, o.Type)
+			if fw.err != nil {
+				svcErr = nil // the file's failure, which the wallet passed on
+				return fw.err
+			}
+			return svcErr
+		})
+		switch {
+		case svcErr != nil:
+			return nil, svcErr
+		case err != nil:
+			return nil, fileError(err, o.File)
+		}
+		return b, nil
 	}, func(b *walletctl.Bill) { o.Out.Bill(b, o.File) })
+}
+
+// failedWriter remembers its writer's failure, which the wallet reports as its own.
+type failedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *failedWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // Bill prints a bill: its content on standard output and its hash on standard error, or, written

@@ -31,7 +31,7 @@ const testBankToken = "test-bank-admin"
 
 func moneyOps(t *testing.T, eng *bankmock.Engine) int {
 	t.Helper()
-	j, err := eng.Journal(context.Background())
+	j, err := bankapi.AllJournal(context.Background(), eng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestTwoHomesOneBank(t *testing.T) {
 			}
 		}
 	}
-	all, _ := eng.Journal(context.Background())
+	all, _ := bankapi.AllJournal(context.Background(), eng)
 	parts := map[string]bool{}
 	for _, e := range all {
 		parts[e.Partner] = true

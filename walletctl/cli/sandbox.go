@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 )
@@ -191,18 +192,23 @@ func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, 
 		}
 	}
 	svc := sb.Service()
-	users, err := svc.Users(ctx)
+	// It reads every user's lists: a status of the whole sandbox, not a per-request read.
+	users, err := walletctl.All(ctx, svc.Users, userID)
 	if err != nil {
 		return nil, err
 	}
 	st.Users = len(users)
 	for _, u := range users {
-		cards, err := svc.Cards(ctx, u.ID)
+		cards, err := walletctl.All(ctx, func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Card], error) {
+			return svc.Cards(ctx, u.ID, p)
+		}, cardID)
 		if err != nil {
 			return nil, err
 		}
 		st.Cards += len(cards)
-		txns, err := svc.Transactions(ctx, u.ID)
+		txns, err := walletctl.All(ctx, func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Txn], error) {
+			return svc.Transactions(ctx, u.ID, p)
+		}, txnID)
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +218,9 @@ func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, 
 				st.TxnsPending++
 			}
 		}
-		trs, err := svc.Transfers(ctx, u.ID)
+		trs, err := walletctl.All(ctx, func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Transfer], error) {
+			return svc.Transfers(ctx, u.ID, p)
+		}, transferID)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +236,7 @@ func sandboxStatusOf(ctx context.Context, sb *sandbox.Sandbox) (*sandboxStatus, 
 			}
 		}
 	}
-	customers, err := sb.Bank().Customers(ctx)
+	customers, err := bankapi.AllCustomers(ctx, sb.Bank())
 	if err != nil {
 		return nil, err
 	}

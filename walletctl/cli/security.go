@@ -9,13 +9,10 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
-// SecurityLogOptions are security log's inputs.
-type SecurityLogOptions struct{ *Factory }
-
 // NewCmdSecurityLog is `security log`.
 func NewCmdSecurityLog(f *Factory, runF func(context.Context, *SecurityLogOptions) error) *cobra.Command {
-	return newUserViewCmd(&cobra.Command{Use: "log", Short: "Password set, wrong, locked, reset; cards bound; status changes"},
-		&SecurityLogOptions{Factory: f}, runF, walletctl.Service.SecurityLog, (*Output).SecurityLog)
+	return newListCmd(f, &cobra.Command{Use: "log", Short: "Password set, wrong, locked, reset; cards bound; status changes (newest first)"}, runF, true, false,
+		walletctl.Service.SecurityLog, securitySeq, func(o *Output, evs []walletctl.SecurityEvent, _ bool) { o.SecurityLog(evs) })
 }
 
 // SecurityLog lists a user's security events.

@@ -40,7 +40,7 @@ import (
 // exactly one attempt.
 //
 // Phase 2: the other 200 are paid through server A alone (B gets no request, so its worker
-// sleeps) while the receiver holds each try 100–300 ms; once they are all paid and A has tries in
+// sleeps, but for a lease timer left from phase 1) while the receiver holds each try 100–300 ms; once they are all paid and A has tries in
 // flight, A is SIGKILLed. B then delivers the rest, and A's unrecorded tries once their leases run
 // out. What is asserted, and why:
 //   - none lost: every event reaches the receiver and is answered 2xx at least once, and the
@@ -294,19 +294,21 @@ func TestServePostgresNotificationsTwoProcesses(t *testing.T) {
 	got = rcv.got("/p2")
 	type seen struct{ before, after []try }
 	seenOf := map[string]*seen{}
-	var cut, after, twice int
+	var cut, after, twice, earlyB int
 	for _, x := range got {
 		s := seenOf[x.Event]
 		if s == nil {
 			s = &seen{}
 			seenOf[x.Event] = s
 		}
-		// Until A is gone every try is A's (one sent just before the signal may arrive just
-		// after it); B's worker wakes only when settle pokes it, after that.
+		// Until A is gone the tries are A's, but for B's worker waking on the timer of a lease it
+		// saw in phase 1 (a lease is 3 s; on a loaded machine phase 2 starts within it): such a
+		// pass claims due tries A has not leased, which is the claim working, not a duplicate
+		// (the once-before-the-kill rule below still holds them).
 		if x.Start.Before(killed) {
 			s.before = append(s.before, x)
-			if f := from[x.Remote]; f == "B" {
-				t.Errorf("phase 2: a try of %s before the kill came from B; want A (B got no request)", x.Event)
+			if from[x.Remote] == "B" {
+				earlyB++
 			}
 		} else {
 			s.after = append(s.after, x)
@@ -360,8 +362,8 @@ func TestServePostgresNotificationsTwoProcesses(t *testing.T) {
 	if after == 0 {
 		t.Error("phase 2: B delivered nothing after the kill")
 	}
-	t.Logf("phase 2: %d tries before the kill (%d cut off by it), %d after it by B; %d events delivered twice; %v",
-		before, cut, after, twice, time.Since(p2).Round(time.Millisecond))
+	t.Logf("phase 2: %d tries before the kill (%d cut off by it; %d of them B's), %d after it by B; %d events delivered twice; %v",
+		before, cut, earlyB, after, twice, time.Since(p2).Round(time.Millisecond))
 
 	// The money: one payment per order, balanced.
 	if err := st.View(ctx, func(tx walletctl.StoreTx) error {

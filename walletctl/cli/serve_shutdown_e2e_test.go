@@ -195,7 +195,7 @@ func TestServeShutdownAbandonsNotificationTry(t *testing.T) {
 		if _, err := c2.DeliverNotifications(ctx); err != nil { // wakes the worker; the lease decides
 			t.Fatal(err)
 		}
-		ns, err := c2.Notifications(ctx)
+		ns, err := walletctl.Items(c2.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
 		if err != nil || len(ns) != 1 {
 			t.Fatalf("notifications: %+v, %v", ns, err)
 		}
@@ -296,7 +296,7 @@ func TestServeShutdownCutsRunningRequest(t *testing.T) {
 	hang.Store(false)
 
 	p2 := startServe(t, env, args...)
-	txns, err := httpapi.NewClient(p2.url, key, httpapi.ClientOptions{}).Transactions(ctx, u)
+	txns, err := walletctl.Items(httpapi.NewClient(p2.url, key, httpapi.ClientOptions{}).Transactions(ctx, u, walletctl.MaxPage))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/walletctl/walletctl/bankapi"
+	"github.com/walletctl/walletctl/bankapi/client"
 )
 
 // TestSharedBankEndToEnd is the shared-bank test with real processes on loopback: ONE
@@ -126,15 +128,10 @@ func TestSharedBankEndToEnd(t *testing.T) {
 	})
 
 	// The bank's view: one partner per wallet, each with exactly one debit of 200.00 processed.
-	req, _ := http.NewRequest("GET", bank.url+"/admin/journal", nil)
-	req.Header.Set("Authorization", "Bearer "+e2eBankToken)
-	resp, err := http.DefaultClient.Do(req)
+	all, err := bankapi.AllJournal(context.Background(), client.New(bank.url, client.Options{AdminToken: e2eBankToken})) // every page
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all []bankapi.JournalEntry
-	json.NewDecoder(resp.Body).Decode(&all)
-	resp.Body.Close()
 	perPartner := map[string]int64{}
 	for _, e := range all {
 		if e.Op == bankapi.OpDebit && e.Outcome == "ok" {

@@ -120,13 +120,10 @@ func transferActionRun(ctx context.Context, o *TransferActionOptions) error {
 	}, o.Out.Transfer)
 }
 
-// TransferListOptions are transfer list's inputs.
-type TransferListOptions struct{ *Factory }
-
 // NewCmdTransferList is `transfer list`.
 func NewCmdTransferList(f *Factory, runF func(context.Context, *TransferListOptions) error) *cobra.Command {
-	return newUserViewCmd(&cobra.Command{Use: "list", Short: "List the --as user's transfers, sent and received"},
-		&TransferListOptions{Factory: f}, runF, walletctl.Service.Transfers, (*Output).Transfers)
+	return newListCmd(f, &cobra.Command{Use: "list", Short: "List the --as user's transfers, sent and received, newest first"}, runF, true, false,
+		walletctl.Service.Transfers, transferID, func(o *Output, trs []walletctl.Transfer, _ bool) { o.Transfers(trs) })
 }
 
 // TransferPayee tells the payer whom they are about to pay, before anything moves (-o json has

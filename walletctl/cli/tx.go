@@ -11,11 +11,8 @@ import (
 
 // NewCmdTxList is `tx list`.
 func NewCmdTxList(f *Factory, runF func(context.Context, *TxListOptions) error) *cobra.Command {
-	return newWideCmd(f, &cobra.Command{Use: "list", Short: "List the --as user's transactions"}, runF, txListRun)
-}
-
-func txListRun(ctx context.Context, o *TxListOptions) error {
-	return forUser(ctx, o.Factory, walletctl.Service.Transactions, func(txns []walletctl.Txn) { o.Out.Txns(txns, o.Wide) })
+	return newListCmd(f, &cobra.Command{Use: "list", Short: "List the --as user's transactions, newest first"}, runF, true, true,
+		walletctl.Service.Transactions, txnID, (*Output).Txns)
 }
 
 // TxShowOptions are tx show's inputs.

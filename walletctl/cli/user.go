@@ -60,13 +60,12 @@ func userShowRun(ctx context.Context, o *UserShowOptions) error {
 	return nil
 }
 
-// UserListOptions are user list's inputs.
-type UserListOptions struct{ *Factory }
-
 // NewCmdUserList is `user list`.
 func NewCmdUserList(f *Factory, runF func(context.Context, *UserListOptions) error) *cobra.Command {
-	return newViewCmd(&cobra.Command{Use: "list", Short: "List every user"}, &UserListOptions{Factory: f}, runF,
-		walletctl.Service.Users, (*Output).Users)
+	return newListCmd(f, &cobra.Command{Use: "list", Short: "List the users, newest first"}, runF, false, false,
+		func(svc walletctl.Service, ctx context.Context, _ string, p walletctl.Page) (*walletctl.List[walletctl.User], error) {
+			return svc.Users(ctx, p)
+		}, userID, func(o *Output, us []walletctl.User, _ bool) { o.Users(us) })
 }
 
 // UserSetStatusOptions are user set-status's inputs.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/cli"
+	"github.com/walletctl/walletctl/walletctl/mock"
 )
 
 // The user's own records on a fake wallet: user, kyc, card, tx and security log; what each
@@ -83,17 +84,19 @@ func TestUserShow(t *testing.T) {
 
 func TestUserList(t *testing.T) {
 	k := newFake("table", func(k *fake) {
-		k.svc.UsersFn = func(context.Context) ([]walletctl.User, error) {
+		k.svc.UsersFn = mock.List(func(context.Context) ([]walletctl.User, error) {
 			fresh := walletctl.User{ID: "u2", Phone: "13900000002", Status: walletctl.StatusFrozen}
 			return []walletctl.User{*verified("u1"), fresh}, nil
-		}
+		})
 	})
 	contains(t, "user list", k.must(t, cli.NewCmdUserList(k.f, nil)),
 		"│ ID │ PHONE       │ STATUS │ CLASS │ VERIFIED │ NAME │ PASSWORD │",
 		"│ u1 │ 13800138000 │ normal │ II    │ yes      │ *伟  │ yes      │",
 		"│ u2 │ 13900000002 │ frozen │ -     │ no       │      │ no       │")
 	// None: an empty list for scripts, never null.
-	k = newFake("json", func(k *fake) { k.svc.UsersFn = func(context.Context) ([]walletctl.User, error) { return nil, nil } })
+	k = newFake("json", func(k *fake) {
+		k.svc.UsersFn = mock.List(func(context.Context) ([]walletctl.User, error) { return nil, nil })
+	})
 	if out := k.must(t, cli.NewCmdUserList(k.f, nil)); out != "[]\n" {
 		t.Errorf("no users, -o json: %q", out)
 	}
@@ -244,12 +247,12 @@ func TestCardShowAndList(t *testing.T) {
 
 	cards := func(list ...walletctl.Card) func(k *fake) {
 		return func(k *fake) {
-			k.svc.CardsFn = func(_ context.Context, uid string) ([]walletctl.Card, error) {
+			k.svc.CardsFn = mock.ListOf(func(_ context.Context, uid string) ([]walletctl.Card, error) {
 				if uid != "u1" {
 					t.Errorf("Cards(%q)", uid)
 				}
 				return list, nil
-			}
+			})
 		}
 	}
 	k = newFake("table", cards(card))
@@ -305,12 +308,12 @@ func TestTxList(t *testing.T) {
 	list := func(format string, getenv func(string) string, args ...string) *fake {
 		t.Helper()
 		k := newFake(format, func(k *fake) {
-			k.svc.TransactionsFn = func(_ context.Context, uid string) ([]walletctl.Txn, error) {
+			k.svc.TransactionsFn = mock.ListOf(func(_ context.Context, uid string) ([]walletctl.Txn, error) {
 				if uid != "u1" {
 					t.Errorf("Transactions(%q)", uid)
 				}
 				return history(), nil
-			}
+			})
 		})
 		k.f.Out.Getenv = getenv
 		k.must(t, cli.NewCmdTxList(k.f, nil), args...)
@@ -362,16 +365,16 @@ func TestTxShow(t *testing.T) {
 
 func TestSecurityLog(t *testing.T) {
 	k := newFake("table", func(k *fake) {
-		k.svc.SecurityLogFn = func(_ context.Context, uid string) ([]walletctl.SecurityEvent, error) {
+		k.svc.SecurityLogFn = mock.ListOf(func(_ context.Context, uid string) ([]walletctl.SecurityEvent, error) {
 			return []walletctl.SecurityEvent{{Seq: 1, UserID: uid, Time: time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC), Event: "password_set"},
 				{Seq: 2, UserID: uid, Time: time.Date(2024, 3, 1, 3, 0, 0, 0, time.UTC), Event: "password_wrong", Detail: "1 of 5"}}, nil
-		}
+		})
 	})
 	contains(t, "security log", k.must(t, cli.NewCmdSecurityLog(k.f, nil)),
 		"│ SEQ │ TIME                │ EVENT          │ DETAIL │", "│   1 │ 2024-03-01 10:00:00 │ password_set   │        │",
 		"│   2 │ 2024-03-01 11:00:00 │ password_wrong │ 1 of 5 │")
 	k = newFake("json", func(k *fake) {
-		k.svc.SecurityLogFn = func(context.Context, string) ([]walletctl.SecurityEvent, error) { return nil, nil }
+		k.svc.SecurityLogFn = mock.ListOf(func(context.Context, string) ([]walletctl.SecurityEvent, error) { return nil, nil })
 	})
 	if out := k.must(t, cli.NewCmdSecurityLog(k.f, nil)); out != "[]\n" {
 		t.Errorf("no events, -o json: %q", out)

@@ -35,7 +35,7 @@ var MerchantChecks = []string{CheckMAcceptsValid, CheckMDuplicate, CheckMBadSign
 // MerchantBackend is what the merchant kit needs of a wallet: the merchant's credentials (its
 // APIv3 key encrypts the resources) and the platform's identity (its private key signs them).
 type MerchantBackend interface {
-	Merchants(ctx context.Context) ([]walletctl.Merchant, error)
+	Merchants(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Merchant], error)
 	Merchant(ctx context.Context, id string) (*walletctl.MerchantInfo, error)
 	MerchantCredentials(ctx context.Context, mchid string) (*walletctl.MerchantCredentials, error)
 	walletctl.PlatformService
@@ -113,7 +113,7 @@ func RunMerchant(ctx context.Context, b MerchantBackend, cfg MerchantConfig) (*R
 	}
 	r := &merchantRun{cfg: cfg, hc: hc}
 	if cfg.MchID == "" {
-		ms, err := b.Merchants(ctx)
+		ms, err := walletctl.All(ctx, b.Merchants, func(m walletctl.Merchant) string { return m.ID })
 		if err != nil {
 			return nil, err
 		}

@@ -50,8 +50,9 @@ func newFakeWallet(pubMode bool) *fakeWallet {
 	return &f
 }
 
-func (f *fakeWallet) Merchants(context.Context) ([]walletctl.Merchant, error) {
-	return []walletctl.Merchant{{ID: "m-cinema", Name: "Cinema"}, {ID: f.creds.MchID, AppID: f.creds.AppID, CertSerial: f.creds.CertSerial, PublicKeyMode: f.pubMode}}, nil
+func (f *fakeWallet) Merchants(_ context.Context, p walletctl.Page) (*walletctl.List[walletctl.Merchant], error) {
+	ms := []walletctl.Merchant{{ID: "m-cinema", Name: "Cinema"}, {ID: f.creds.MchID, AppID: f.creds.AppID, CertSerial: f.creds.CertSerial, PublicKeyMode: f.pubMode}}
+	return walletctl.PageSlice(ms, p, func(m walletctl.Merchant) string { return m.ID }, "a merchant")
 }
 func (f *fakeWallet) Merchant(_ context.Context, id string) (*walletctl.MerchantInfo, error) {
 	if id != f.creds.MchID {

@@ -199,7 +199,7 @@ func (r *walletRun) auth(ctx context.Context) (Status, string) {
 			return fail("GET /v1/merchants %s: HTTP %d %.120q; want 401 with an error body", what, st, body)
 		}
 	}
-	if _, err := r.w.Merchants(ctx); err != nil {
+	if _, err := r.w.Merchants(ctx, walletctl.Page{Limit: 1}); err != nil {
 		r.why = "the API key given is not accepted"
 		return fail("GET /v1/merchants with the API key given: %v", err)
 	}
@@ -414,11 +414,11 @@ func (r *walletRun) pay(ctx context.Context) (Status, string) {
 	if st, d, stop := r.stopped(); stop {
 		return st, d
 	}
-	ms, err := r.w.Merchants(ctx)
-	if err != nil || len(ms) == 0 {
-		return fail("GET /v1/merchants: %d merchants, %v", len(ms), err)
+	page, err := r.w.Merchants(ctx, walletctl.Page{Limit: 1})
+	if err != nil || len(page.Data) == 0 {
+		return fail("GET /v1/merchants?limit=1: no merchant, %v", err)
 	}
-	r.merchant = ms[0].ID
+	r.merchant = page.Data[0].ID
 	t, err := r.w.Pay(ctx, walletctl.PayRequest{UserID: r.user.ID, Merchant: r.merchant, Amount: 30_00, Source: "balance", Password: r.password})
 	if err != nil {
 		return fail("POST /v1/payments: %v", err)

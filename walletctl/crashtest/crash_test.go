@@ -99,7 +99,7 @@ func template(t *testing.T, bin string) (string, []command) {
 		Bank   string `json:"bank"`
 		Note   string `json:"note"`
 	}
-	if err := json.Unmarshal([]byte(run(t, bin, home, "", nil, "-o", "json", "bank", "customers")), &customers); err != nil {
+	if err := json.Unmarshal([]byte(run(t, bin, home, "", nil, "-o", "json", "bank", "customers", "--all")), &customers); err != nil {
 		t.Fatal(err)
 	}
 	users := run(t, bin, home, "", nil, "-o", "json", "user", "list")

@@ -137,7 +137,7 @@ func TestConfirmForAnotherCardRefused(t *testing.T) {
 	l.bind = func(a *bankapi.Agreement) { a.CardLast4 = "9999" }
 	_, err := w.Engine.ConfirmCard(w.Ctx, p.User.ID, p.Binding.BindingID, p.OTP)
 	code(t, err, walletctl.CodeBankAnswerMismatch)
-	if cards := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, p.User.ID)); len(cards) != 0 {
+	if cards := must[[]walletctl.Card](t)(walletctl.Items(w.Engine.Cards(w.Ctx, p.User.ID, walletctl.MaxPage))); len(cards) != 0 {
 		t.Fatalf("cards %+v", cards)
 	}
 }

@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -33,8 +37,24 @@ func billRow(fields ...string) string {
 var billEscaper = strings.NewReplacer(",", "，", "`", "｀", "\"", "＂")
 
 // TradeBill is a merchant's trade bill for a day (date "" or "today": today on the virtual
-// clock): ALL (payments and refunds), SUCCESS (payments) or REFUND (refunds).
+// clock): ALL (payments and refunds), SUCCESS (payments) or REFUND (refunds), with its content
+// whole. WriteTradeBill streams the same bytes instead.
 func (e *Engine) TradeBill(ctx context.Context, mchid, date, billType string) (*walletctl.Bill, error) {
+	var b strings.Builder
+	bill, err := e.WriteTradeBill(ctx, &b, mchid, date, billType)
+	if err != nil {
+		return nil, err
+	}
+	bill.Content = b.String()
+	return bill, nil
+}
+
+// WriteTradeBill writes a merchant's trade bill for a day to w in one pass over the day's rows,
+// each written as it is read, and returns it without its content: its hash is taken of what was
+// written and its totals kept as it went, so nothing of the bill is held whatever its size
+// (DESIGN.md section 12). Payments come first, then refunds, each in the order they were made. An
+// error after the first byte leaves w with part of a bill.
+func (e *Engine) WriteTradeBill(ctx context.Context, w io.Writer, mchid, date, billType string) (*walletctl.Bill, error) {
 	billType = strings.ToUpper(billType)
 	if billType == "" {
 		billType = "ALL"
@@ -54,68 +74,63 @@ func (e *Engine) TradeBill(ctx context.Context, mchid, date, billType string) (*
 		}
 		day = d
 	}
-	end := day.Add(24 * time.Hour)
-	in := func(t *time.Time) bool { return t != nil && !t.Before(day) && t.Before(end) }
-	var lines []string
-	var count int
+	dayStr := day.Format("2006-01-02")
+	// v3's hash_type SHA1: a checksum of the download, not a security measure.
+	hash := sha1.New()
+	// Rows are short: buffered, w sees few writes; the hash sees every byte w does.
+	out := bufio.NewWriter(io.MultiWriter(w, hash))
+	var rows int
 	var paid, refunded int64
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		if _, err := v3Merchant(tx, mchid); err != nil {
 			return err
 		}
-		orders, err := tx.ListOrders(mchid)
-		if err != nil {
-			return err
-		}
-		byTxn := map[string]*walletctl.Order{}
-		for i := range orders {
-			o := &orders[i]
-			byTxn[o.TransactionID] = o
-			if billType == "REFUND" || !in(o.SuccessTime) {
-				continue
+		// Written only once the merchant is known: an error answers no part of a bill.
+		out.WriteString(billHeader + "\r\n")
+		if billType != "REFUND" {
+			if err := tx.EachOrderSucceeded(mchid, dayStr, func(o *walletctl.Order) error {
+				rows++
+				paid += o.Amount
+				return billLine(out, o.SuccessTime.In(vclock.Shanghai).Format("2006-01-02 15:04:05"), o.AppID, o.MchID, "0", "", o.TransactionID,
+					o.OutTradeNo, o.PayerOpenID, o.TradeType, "SUCCESS", o.BankType, "CNY", walletctl.FormatAmount(o.Amount), "0.00",
+					"0", "0", "0.00", "0.00", "", "", o.Description, o.Attach, "0.00000", "0.00%", walletctl.FormatAmount(o.Amount), "0.00", "")
+			}); err != nil {
+				return err
 			}
-			count++
-			paid += o.Amount
-			lines = append(lines, billRow(o.SuccessTime.In(vclock.Shanghai).Format("2006-01-02 15:04:05"), o.AppID, o.MchID, "0", "", o.TransactionID,
-				o.OutTradeNo, o.PayerOpenID, o.TradeType, "SUCCESS", o.BankType, "CNY", walletctl.FormatAmount(o.Amount), "0.00",
-				"0", "0", "0.00", "0.00", "", "", o.Description, o.Attach, "0.00000", "0.00%", walletctl.FormatAmount(o.Amount), "0.00", ""))
 		}
 		if billType == "SUCCESS" {
 			return nil
 		}
-		refunds, err := tx.ListRefunds(mchid, "")
-		if err != nil {
-			return err
-		}
-		for _, r := range refunds {
-			if r.Status != walletctl.RefundSuccess || !in(r.SuccessTime) {
-				continue
-			}
-			o := byTxn[r.TransactionID]
+		return tx.EachRefundSucceeded(mchid, dayStr, func(r *walletctl.Refund, o *walletctl.Order) error {
 			if o == nil {
-				continue
+				return nil // a refund of no order of this merchant's: nothing to show it against
 			}
-			count++
+			rows++
 			refunded += r.Amount
-			lines = append(lines, billRow(r.SuccessTime.In(vclock.Shanghai).Format("2006-01-02 15:04:05"), o.AppID, o.MchID, "0", "", o.TransactionID,
+			return billLine(out, r.SuccessTime.In(vclock.Shanghai).Format("2006-01-02 15:04:05"), o.AppID, o.MchID, "0", "", o.TransactionID,
 				o.OutTradeNo, o.PayerOpenID, o.TradeType, "REFUND", o.BankType, "CNY", "0.00", "0.00", r.RefundID, r.OutRefundNo,
 				walletctl.FormatAmount(r.Amount), "0.00", "ORIGINAL", "SUCCESS", o.Description, o.Attach, "0.00000", "0.00%",
-				walletctl.FormatAmount(o.Amount), walletctl.FormatAmount(r.Amount), ""))
-		}
-		return nil
+				walletctl.FormatAmount(o.Amount), walletctl.FormatAmount(r.Amount), "")
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	b.WriteString(billHeader + "\r\n")
-	for _, l := range lines {
-		b.WriteString(l + "\r\n")
+	out.WriteString(billSummaryHeader + "\r\n")
+	if err := billLine(out, fmt.Sprint(rows), walletctl.FormatAmount(paid), walletctl.FormatAmount(refunded), "0.00", "0.00000",
+		walletctl.FormatAmount(paid), walletctl.FormatAmount(refunded)); err != nil {
+		return nil, internal(err)
 	}
-	b.WriteString(billSummaryHeader + "\r\n")
-	b.WriteString(billRow(fmt.Sprint(count), walletctl.FormatAmount(paid), walletctl.FormatAmount(refunded), "0.00", "0.00000",
-		walletctl.FormatAmount(paid), walletctl.FormatAmount(refunded)) + "\r\n")
-	content := b.String()
-	sum := sha1Hex(content)
-	return &walletctl.Bill{MchID: mchid, Date: day.Format("2006-01-02"), Type: billType, HashType: "SHA1", HashValue: sum, Rows: len(lines), Content: content}, nil
+	if err := out.Flush(); err != nil {
+		return nil, internal(err)
+	}
+	return &walletctl.Bill{MchID: mchid, Date: dayStr, Type: billType, HashType: "SHA1", HashValue: hex.EncodeToString(hash.Sum(nil)), Rows: rows}, nil
+}
+
+// billLine writes one row of the bill and its line break. The error is w's, once its buffer
+// could not be written out: a writer that failed (a client gone) ends the bill.
+func billLine(w *bufio.Writer, fields ...string) error {
+	w.WriteString(billRow(fields...))
+	_, err := w.WriteString("\r\n")
+	return err
 }

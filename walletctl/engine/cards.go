@@ -271,22 +271,15 @@ func (e *Engine) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 var classNames = map[walletctl.AccountClass]string{0: "none", 1: "class I", 2: "class II", 3: "class III"}
 
 // Cards lists the user's bound cards, masked.
-func (e *Engine) Cards(ctx context.Context, userID string) ([]walletctl.Card, error) {
-	if err := e.tick(ctx); err != nil {
-		return nil, err
-	}
-	out := []walletctl.Card{}
-	err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		if _, err := getUser(tx, userID); err != nil {
-			return err
-		}
-		cs, err := tx.ListCards(userID)
+func (e *Engine) Cards(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.Card], error) {
+	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Card, bool, error) {
+		cs, more, err := tx.PageCards(userID, p)
+		out := make([]walletctl.Card, 0, len(cs))
 		for i := range cs {
 			out = append(out, publicCard(&cs[i]))
 		}
-		return err
+		return out, more, err
 	})
-	return out, err
 }
 
 func userCard(tx walletctl.StoreTx, userID, cardID string) (*walletctl.CardRecord, error) {

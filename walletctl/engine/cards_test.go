@@ -98,7 +98,7 @@ func TestBindNetworkDropThenRetry(t *testing.T) {
 			}
 			// Retrying on a good network works.
 			cid := w.Bind(u, c).ID
-			if cards := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, u)); len(cards) != 1 || cards[0].ID != cid {
+			if cards := must[[]walletctl.Card](t)(walletctl.Items(w.Engine.Cards(w.Ctx, u, walletctl.MaxPage))); len(cards) != 1 || cards[0].ID != cid {
 				t.Fatalf("cards: %+v", cards)
 			}
 		})
@@ -156,7 +156,7 @@ func TestConfirmCard(t *testing.T) {
 	if err := w.Engine.UnbindCard(w.Ctx, u, cid2); err != nil {
 		t.Fatal(err)
 	}
-	if cards := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, u)); len(cards) != 1 {
+	if cards := must[[]walletctl.Card](t)(walletctl.Items(w.Engine.Cards(w.Ctx, u, walletctl.MaxPage))); len(cards) != 1 {
 		t.Fatalf("cards after unbind: %+v", cards)
 	}
 	code(t, w.Engine.UnbindCard(w.Ctx, u, cid2), walletctl.CodeNotFound)
@@ -165,7 +165,7 @@ func TestConfirmCard(t *testing.T) {
 	}
 	// The journal saw the unbind.
 	found := false
-	for _, j := range must[[]bankapi.JournalEntry](t)(w.Admin.Journal(w.Ctx)) {
+	for _, j := range must[[]bankapi.JournalEntry](t)(bankapi.AllJournal(w.Ctx, w.Admin)) {
 		found = found || (j.Op == bankapi.OpUnbind && j.Outcome == "ok")
 	}
 	if !found {

@@ -336,14 +336,15 @@ var merchants = []walletctl.Merchant{
 
 // Merchants lists the sandbox's merchant catalogue (the seed's 多样化功能: tickets, insurance,
 // phone top-up, ...).
-func (e *Engine) Merchants(ctx context.Context) ([]walletctl.Merchant, error) {
+func (e *Engine) Merchants(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Merchant], error) {
 	out := append([]walletctl.Merchant(nil), merchants...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	created, err := e.merchantsCreated(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return append(out, created...), nil
+	// The catalogue, then the merchants made in this sandbox as they were made: a few by nature.
+	return walletctl.PageSlice(append(out, created...), p, func(m walletctl.Merchant) string { return m.ID }, "a merchant")
 }
 
 func merchant(id string) *walletctl.Merchant {

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/walletctl/walletctl/internal/testworld"
@@ -40,11 +41,13 @@ func code(t testing.TB, err error, want string) *walletctl.Error {
 	return we
 }
 
+// events are the user's security events in the order they happened (the log lists newest first).
 func (w *world) events(userID string) []string {
 	w.T.Helper()
 	var out []string
-	for _, e := range must[[]walletctl.SecurityEvent](w.T)(w.Engine.SecurityLog(w.Ctx, userID)) {
+	for _, e := range must[[]walletctl.SecurityEvent](w.T)(walletctl.Items(w.Engine.SecurityLog(w.Ctx, userID, walletctl.MaxPage))) {
 		out = append(out, e.Event)
 	}
+	slices.Reverse(out)
 	return out
 }

@@ -77,7 +77,7 @@ func TestUnsafeInputRefused(t *testing.T) {
 		})
 	}
 	// Nothing of it was made, and ordinary text (CJK, emoji, punctuation) still is.
-	if orders := must[[]walletctl.Order](t)(w.Engine.Orders(w.Ctx, m.ID)); len(orders) != 2 {
+	if orders := must[[]walletctl.Order](t)(walletctl.Items(w.Engine.Orders(w.Ctx, m.ID, walletctl.MaxPage))); len(orders) != 2 {
 		t.Fatalf("%d orders; want the 2 good ones", len(orders))
 	}
 	must[*walletctl.Merchant](t)(w.Engine.CreateMerchant(w.Ctx, walletctl.MerchantSpec{Name: "腾大QQ公仔店 «Café» 🧸, \"x\" `y`"}))

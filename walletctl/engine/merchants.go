@@ -164,25 +164,12 @@ func (e *Engine) Merchant(ctx context.Context, id string) (*walletctl.MerchantIn
 		if m.CreatedAt == nil {
 			return nil
 		}
-		orders, err := tx.ListOrders(m.ID)
+		// Kept by the store as orders and refunds are written: one row, whatever the history.
+		tot, err := tx.MerchantTotals(m.ID)
 		if err != nil {
 			return err
 		}
-		out.Orders = len(orders)
-		for _, o := range orders {
-			if o.SuccessTime != nil {
-				out.Paid += o.Amount
-			}
-		}
-		refunds, err := tx.ListRefunds(m.ID, "")
-		if err != nil {
-			return err
-		}
-		for _, r := range refunds {
-			if r.Status == walletctl.RefundSuccess {
-				out.Refunded += r.Amount
-			}
-		}
+		out.Orders, out.Paid, out.Refunded = int(tot.Orders), tot.Paid, tot.Refunded
 		return nil
 	})
 	return out, err

@@ -7,7 +7,6 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/cnid"
-	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -47,7 +46,7 @@ func (e *Engine) checkLimits(tx walletctl.StoreTx, u *walletctl.UserRecord, amou
 	now := e.now()
 	kinds := []string{walletctl.KindPay, walletctl.KindTransfer}
 	if e.set.VelocityMax > 0 {
-		n, _, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: now.Add(-e.set.VelocityWindow.D() + 1)}) // window (now-w, now]
+		n, err := tx.CountTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: now.Add(-e.set.VelocityWindow.D() + 1)}) // window (now-w, now]
 		if err != nil {
 			return err
 		}
@@ -57,7 +56,7 @@ func (e *Engine) checkLimits(tx walletctl.StoreTx, u *walletctl.UserRecord, amou
 		}
 	}
 	if e.set.DailyLimit > 0 {
-		_, sum, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: kinds, Since: vclock.StartOfDay(now)})
+		sum, err := tx.Usage(walletctl.UsageFilter{UserID: u.ID, Scope: walletctl.UsagePaidDay, Since: walletctl.UsageDay(now)})
 		if err != nil {
 			return err
 		}
@@ -522,7 +521,8 @@ func (e *Engine) Withdraw(ctx context.Context, userID, cardID string, amount int
 	return e.runBankMove(ctx, userID, cardID, hash, moveIn,
 		bankMove{kind: walletctl.KindWithdraw, source: "balance", counterparty: "card:" + cardID, amount: amount, credit: true},
 		func(tx walletctl.StoreTx, u *walletctl.UserRecord, m *bankMove) error {
-			_, used, err := tx.SumTxns(walletctl.TxnFilter{IDHash: u.IDHash, Kinds: []string{walletctl.KindWithdraw}})
+			// Per person: every account with the user's ID number (an unverified user has none).
+			used, err := tx.Usage(walletctl.UsageFilter{IDHash: u.IDHash, Scope: walletctl.UsageWithdrawn})
 			if err != nil {
 				return err
 			}
@@ -647,21 +647,21 @@ func (e *Engine) Balance(ctx context.Context, userID string) (*walletctl.Balance
 // direction for this user: top-ups, refunds and transfers sent to them are "in" (a transfer's
 // counterparty is then the payer), the rest "out". A transfer carries its transfer status too
 // (scheduled, arrived, accepted, ...).
-func (e *Engine) Transactions(ctx context.Context, userID string) ([]walletctl.Txn, error) {
-	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Txn, error) {
-		recs, err := tx.ListTxns(userID)
+func (e *Engine) Transactions(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.Txn], error) {
+	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Txn, bool, error) {
+		recs, more, err := tx.PageTxns(userID, p)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out := make([]walletctl.Txn, 0, len(recs))
 		for i := range recs {
 			t, err := forUser(tx, &recs[i], userID)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			out = append(out, t)
 		}
-		return out, nil
+		return out, more, nil
 	})
 }
 
@@ -691,20 +691,30 @@ func forUser(tx walletctl.StoreTx, r *walletctl.TxnRecord, userID string) (walle
 
 // listOfUser is the common path of the user's lists: run due work, check the user exists, read.
 // It never returns a nil slice, so JSON shows [] for an empty list.
-func listOfUser[T any](e *Engine, ctx context.Context, userID string, list func(walletctl.StoreTx) ([]T, error)) ([]T, error) {
+func listOfUser[T any](e *Engine, ctx context.Context, userID string, list func(walletctl.StoreTx) ([]T, bool, error)) (*walletctl.List[T], error) {
+	return pageOf(e, ctx, func(tx walletctl.StoreTx) ([]T, bool, error) {
+		if _, err := getUser(tx, userID); err != nil {
+			return nil, false, err
+		}
+		return list(tx)
+	})
+}
+
+// pageOf reads one page of a list in one read snapshot, after running what fell due.
+func pageOf[T any](e *Engine, ctx context.Context, list func(walletctl.StoreTx) ([]T, bool, error)) (*walletctl.List[T], error) {
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
-	out := []T{}
+	out := &walletctl.List[T]{Data: []T{}}
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		if _, err := getUser(tx, userID); err != nil {
-			return err
-		}
-		items, err := list(tx)
-		out = append(out, items...)
+		items, more, err := list(tx)
+		out.Data, out.HasMore = append(out.Data, items...), more
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Transaction shows one txn with its ledger postings, as the user sees it (forUser). A pending

@@ -359,7 +359,7 @@ func TestConcurrentPayments(t *testing.T) {
 	if ok != 30 || short != 10 || w.Balance(u) != 0 {
 		t.Fatalf("ok %d short %d balance %d", ok, short, w.Balance(u))
 	}
-	txs := must[[]walletctl.Txn](t)(w.Engine.Transactions(w.Ctx, u))
+	txs := must[[]walletctl.Txn](t)(walletctl.Items(w.Engine.Transactions(w.Ctx, u, walletctl.MaxPage)))
 	if len(txs) != 31 {
 		t.Fatalf("%d txns", len(txs))
 	}
@@ -381,8 +381,8 @@ func TestAmountAboveBankMaximum(t *testing.T) {
 	c := card("ok")
 	u, cid := w.OpenWallet(c, 10_000).IDs()
 	payee := w.Verified(card("credit")).ID
-	txns := len(must[[]walletctl.Txn](t)(w.Engine.Transactions(w.Ctx, u)))
-	journal := len(must[[]bankapi.JournalEntry](t)(w.Admin.Journal(w.Ctx)))
+	txns := len(must[[]walletctl.Txn](t)(walletctl.Items(w.Engine.Transactions(w.Ctx, u, walletctl.MaxPage))))
+	journal := len(must[[]bankapi.JournalEntry](t)(bankapi.AllJournal(w.Ctx, w.Admin)))
 	cardBefore := w.CardBalance(c.CardNo)
 	for _, amount := range []int64{walletctl.MaxAmount + 1, math.MaxInt64} {
 		_, err := w.Engine.TopUp(w.Ctx, u, cid, amount, pw)
@@ -398,13 +398,13 @@ func TestAmountAboveBankMaximum(t *testing.T) {
 		_, err = w.Engine.Transfer(w.Ctx, walletctl.TransferRequest{UserID: u, To: payee, Amount: amount, Password: pw})
 		code(t, err, walletctl.CodeInvalidAmount)
 	}
-	if n := len(must[[]walletctl.Txn](t)(w.Engine.Transactions(w.Ctx, u))); n != txns {
+	if n := len(must[[]walletctl.Txn](t)(walletctl.Items(w.Engine.Transactions(w.Ctx, u, walletctl.MaxPage)))); n != txns {
 		t.Fatalf("%d txns recorded for refused amounts", n-txns)
 	}
-	if n := len(must[[]walletctl.Transfer](t)(w.Engine.Transfers(w.Ctx, u))); n != 0 {
+	if n := len(must[[]walletctl.Transfer](t)(walletctl.Items(w.Engine.Transfers(w.Ctx, u, walletctl.MaxPage)))); n != 0 {
 		t.Fatalf("%d transfers recorded for refused amounts", n)
 	}
-	if n := len(must[[]bankapi.JournalEntry](t)(w.Admin.Journal(w.Ctx))); n != journal {
+	if n := len(must[[]bankapi.JournalEntry](t)(bankapi.AllJournal(w.Ctx, w.Admin))); n != journal {
 		t.Fatalf("the bank was called %d times for refused amounts", n-journal)
 	}
 	if w.Balance(u) != 10_000 || w.CardBalance(c.CardNo) != cardBefore {

@@ -70,14 +70,17 @@ func (e *Engine) notifyEvent(tx walletctl.StoreTx, eventType string, o *walletct
 }
 
 // Notifications lists every notification, oldest first.
-func (e *Engine) Notifications(ctx context.Context) ([]walletctl.Notification, error) {
-	out := []walletctl.Notification{}
+func (e *Engine) Notifications(ctx context.Context, f walletctl.NotificationFilter, p walletctl.Page) (*walletctl.List[walletctl.Notification], error) {
+	out := &walletctl.List[walletctl.Notification]{}
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		ns, err := tx.ListNotifications()
-		out = append(out, ns...)
+		ns, more, err := tx.PageNotifications(f, p)
+		out.Data, out.HasMore = append([]walletctl.Notification{}, ns...), more
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Notification is one notification with its attempts.

@@ -270,20 +270,13 @@ func (e *Engine) Order(ctx context.Context, q walletctl.OrderQuery) (*walletctl.
 }
 
 // Orders lists a merchant's orders, oldest first.
-func (e *Engine) Orders(ctx context.Context, mchid string) ([]walletctl.Order, error) {
-	if err := e.tick(ctx); err != nil {
-		return nil, err
-	}
-	out := []walletctl.Order{}
-	err := e.view(ctx, func(tx walletctl.StoreTx) error {
+func (e *Engine) Orders(ctx context.Context, mchid string, p walletctl.Page) (*walletctl.List[walletctl.Order], error) {
+	return pageOf(e, ctx, func(tx walletctl.StoreTx) ([]walletctl.Order, bool, error) {
 		if _, err := v3Merchant(tx, mchid); err != nil {
-			return err
+			return nil, false, err
 		}
-		os, err := tx.ListOrders(mchid)
-		out = append(out, os...)
-		return err
+		return tx.PageOrders(mchid, p)
 	})
-	return out, err
 }
 
 // CloseOrder closes an unpaid order: it can no longer be paid.

@@ -217,17 +217,23 @@ func (e *Engine) RefundByOutNo(ctx context.Context, mchid, outRefundNo string) (
 }
 
 // Refunds lists a merchant's refunds, oldest first.
-func (e *Engine) Refunds(ctx context.Context, mchid string) ([]walletctl.Refund, error) {
-	out := []walletctl.Refund{}
+func (e *Engine) Refunds(ctx context.Context, mchid string, p walletctl.Page) (*walletctl.List[walletctl.Refund], error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	out := &walletctl.List[walletctl.Refund]{}
 	err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		if _, err := v3Merchant(tx, mchid); err != nil {
 			return err
 		}
-		rs, err := tx.ListRefunds(mchid, "")
-		out = append(out, rs...)
+		rs, more, err := tx.PageRefunds(mchid, p)
+		out.Data, out.HasMore = append([]walletctl.Refund{}, rs...), more
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // reversePrefix begins the out_refund_no of each full refund that tries to reverse a paid code

@@ -92,7 +92,7 @@ func TestNoFullNumbersInTheWalletFile(t *testing.T) {
 	}
 	// What is shown still comes out right.
 	k := must[*walletctl.KYC](t)(w.Engine.KYCStatus(w.Ctx, u))
-	cs := must[[]walletctl.Card](t)(w.Engine.Cards(w.Ctx, u))
+	cs := must[[]walletctl.Card](t)(walletctl.Items(w.Engine.Cards(w.Ctx, u, walletctl.MaxPage)))
 	if k.IDMasked != cnid.MaskID(c.IDNo) || len(cs) != 1 || cs[0].CardMasked != cnid.MaskCardGrouped(c.CardNo) || cs[0].Last4 != c.CardNo[len(c.CardNo)-4:] {
 		t.Fatalf("shown: %+v %+v", k, cs)
 	}

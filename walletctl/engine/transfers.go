@@ -278,11 +278,13 @@ func (e *Engine) CancelTransfer(ctx context.Context, userID, transferID string) 
 }
 
 // Transfers lists transfers sent or received by the user.
-func (e *Engine) Transfers(ctx context.Context, userID string) ([]walletctl.Transfer, error) {
-	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Transfer, error) { return tx.ListTransfers(userID) })
+func (e *Engine) Transfers(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.Transfer], error) {
+	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.Transfer, bool, error) { return tx.PageTransfers(userID, p) })
 }
 
-// SecurityLog lists the user's security events, oldest first.
-func (e *Engine) SecurityLog(ctx context.Context, userID string) ([]walletctl.SecurityEvent, error) {
-	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.SecurityEvent, error) { return tx.SecurityLog(userID) })
+// SecurityLog pages the user's security events, newest first.
+func (e *Engine) SecurityLog(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.SecurityEvent], error) {
+	return listOfUser(e, ctx, userID, func(tx walletctl.StoreTx) ([]walletctl.SecurityEvent, bool, error) {
+		return tx.PageSecurityLog(userID, p)
+	})
 }

@@ -67,7 +67,7 @@ func TestTransferPreviewAndConfirmation(t *testing.T) {
 		t.Fatalf("security log %v", w.events(payer))
 	}
 	// Payee seen in history.
-	if txs := must[[]walletctl.Txn](t)(w.Engine.Transactions(w.Ctx, payee)); len(txs) != 1 || txs[0].ID != tr.ID || txs[0].Status != walletctl.TxnSucceeded {
+	if txs := must[[]walletctl.Txn](t)(walletctl.Items(w.Engine.Transactions(w.Ctx, payee, walletctl.MaxPage))); len(txs) != 1 || txs[0].ID != tr.ID || txs[0].Status != walletctl.TxnSucceeded {
 		t.Fatalf("payee history %+v", txs)
 	}
 }
@@ -118,12 +118,12 @@ func TestDelayedTransferCancelAndArrival(t *testing.T) {
 	if w.Balance(payee) != 20_000 || w.Balance(payer) != 480_000 {
 		t.Fatalf("balances %d %d", w.Balance(payee), w.Balance(payer))
 	}
-	trs := must[[]walletctl.Transfer](t)(w.Engine.Transfers(w.Ctx, payee))
-	if len(trs) != 2 || trs[0].Status != walletctl.TransferCancelled || trs[1].Status != walletctl.TransferAccepted {
+	trs := must[[]walletctl.Transfer](t)(walletctl.Items(w.Engine.Transfers(w.Ctx, payee, walletctl.MaxPage)))
+	if len(trs) != 2 || trs[1].Status != walletctl.TransferCancelled || trs[0].Status != walletctl.TransferAccepted { // newest first
 		t.Fatalf("transfers %+v", trs)
 	}
 	// The cancelled one is a failed transfer txn plus a refund txn.
-	txs := must[[]walletctl.Txn](t)(w.Engine.Transactions(w.Ctx, payer))
+	txs := must[[]walletctl.Txn](t)(walletctl.Items(w.Engine.Transactions(w.Ctx, payer, walletctl.MaxPage)))
 	kinds := map[string]int{}
 	for _, tx := range txs {
 		kinds[tx.Kind+"/"+tx.Status]++
@@ -140,14 +140,14 @@ func TestUnacceptedTransferRefundsAfter24h(t *testing.T) {
 	// Arrives at +2h; refund due at +26h. The clock passes by without the engine being called;
 	// the first operation afterwards does the due work.
 	w.Clock.Advance(26*time.Hour - time.Second)
-	if got := must[[]walletctl.Transfer](t)(w.Engine.Transfers(w.Ctx, payer)); got[0].Status != walletctl.TransferArrived {
+	if got := must[[]walletctl.Transfer](t)(walletctl.Items(w.Engine.Transfers(w.Ctx, payer, walletctl.MaxPage))); got[0].Status != walletctl.TransferArrived {
 		t.Fatalf("status %s", got[0].Status)
 	}
 	w.Clock.Advance(time.Second)
 	if b := w.Balance(payer); b != 500_000 {
 		t.Fatalf("not refunded: %d", b)
 	}
-	got := must[[]walletctl.Transfer](t)(w.Engine.Transfers(w.Ctx, payer))
+	got := must[[]walletctl.Transfer](t)(walletctl.Items(w.Engine.Transfers(w.Ctx, payer, walletctl.MaxPage)))
 	if got[0].Status != walletctl.TransferRefunded || got[0].DoneAt == nil || !got[0].DoneAt.Equal(tr.RefundAt) {
 		t.Fatalf("transfer %+v", got[0])
 	}

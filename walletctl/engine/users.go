@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/walletctl/walletctl/cnid"
-	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 )
 
@@ -109,22 +107,15 @@ func (e *Engine) User(ctx context.Context, ref string) (*walletctl.User, error) 
 }
 
 // Users lists every user, oldest first.
-func (e *Engine) Users(ctx context.Context) ([]walletctl.User, error) {
-	if err := e.tick(ctx); err != nil {
-		return nil, err
-	}
-	var out []walletctl.User
-	err := e.view(ctx, func(tx walletctl.StoreTx) error {
-		us, err := tx.ListUsers()
+func (e *Engine) Users(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.User], error) {
+	return pageOf(e, ctx, func(tx walletctl.StoreTx) ([]walletctl.User, bool, error) {
+		us, more, err := tx.PageUsers(p)
+		out := make([]walletctl.User, 0, len(us))
 		for i := range us {
 			out = append(out, *publicUser(&us[i]))
 		}
-		return err
+		return out, more, err
 	})
-	if out == nil {
-		out = []walletctl.User{}
-	}
-	return out, err
 }
 
 // SetUserStatus is the admin's switch between normal, restricted and frozen.
@@ -260,17 +251,16 @@ func (e *Engine) kyc(tx walletctl.StoreTx, u *walletctl.UserRecord) (*walletctl.
 	return k, nil
 }
 
-// classUsed sums the balance payments and transfers counted against the class limit in the
-// current period: since opening for class I, since 1 January (Shanghai) for classes II and III.
+// classUsed is what the user paid and transferred from the balance in the class limit's period:
+// since opening for class I (every txn of the user is younger than the account), since 1 January
+// (Shanghai) for classes II and III. Both are kept as counters where the txns are written, so a
+// class upgrade changes only which one is read.
 func (e *Engine) classUsed(tx walletctl.StoreTx, u *walletctl.UserRecord) (int64, error) {
-	_, period := e.set.ClassLimit(u.Class)
-	since := u.CreatedAt
-	if period == "year" {
-		n := e.now().In(vclock.Shanghai)
-		since = time.Date(n.Year(), 1, 1, 0, 0, 0, 0, vclock.Shanghai)
+	f := walletctl.UsageFilter{UserID: u.ID, Scope: walletctl.UsageBalanceLife}
+	if _, period := e.set.ClassLimit(u.Class); period == "year" {
+		f.Scope, f.Since = walletctl.UsageBalanceYear, walletctl.UsageYear(e.now())
 	}
-	_, sum, err := tx.SumTxns(walletctl.TxnFilter{UserID: u.ID, Kinds: []string{walletctl.KindPay, walletctl.KindTransfer}, Source: "balance", Since: since})
-	return sum, err
+	return tx.Usage(f)
 }
 
 // sealID seals an ID number with the wallet's key (a nonce from the engine's entropy).

@@ -32,7 +32,7 @@ func TestRegister(t *testing.T) {
 	}
 	_, err := w.Engine.User(w.Ctx, "u9")
 	code(t, err, walletctl.CodeNotFound)
-	if us := must[[]walletctl.User](t)(w.Engine.Users(w.Ctx)); len(us) != 2 || us[0].ID != "u1" {
+	if us := must[[]walletctl.User](t)(walletctl.Items(w.Engine.Users(w.Ctx, walletctl.MaxPage))); len(us) != 2 || us[0].ID != "u2" { // newest first
 		t.Fatalf("users: %+v", us)
 	}
 }

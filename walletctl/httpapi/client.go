@@ -102,6 +102,32 @@ func (c *Client) Bank(timeout time.Duration) *bankclient.Client {
 // the answer into out (nil for none). On an error it returns *walletctl.Error and still decodes a
 // result the server sent beside the error into out, reporting whether it did.
 func (c *Client) do(ctx context.Context, op string, args []string, body, out any) (bool, error) {
+	return c.doQuery(ctx, op, args, nil, body, out)
+}
+
+// list asks a list route for one page (its query: p and the filters in q).
+func list[T any](c *Client, ctx context.Context, op string, args []string, p walletctl.Page, q url.Values) (*walletctl.List[T], error) {
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	query := PageQuery(p)
+	for k, v := range q {
+		if len(v) > 0 && v[0] != "" {
+			query[k] = v
+		}
+	}
+	out := &walletctl.List[T]{}
+	if _, err := c.doQuery(ctx, op, args, query, nil, out); err != nil {
+		return nil, err
+	}
+	if out.Data == nil {
+		out.Data = []T{}
+	}
+	return out, nil
+}
+
+// doQuery is do with a query string (nil for none).
+func (c *Client) doQuery(ctx context.Context, op string, args []string, query url.Values, body, out any) (bool, error) {
 	rt := route(op)
 	i := 0
 	var missing bool
@@ -122,6 +148,9 @@ func (c *Client) do(ctx context.Context, op string, args []string, body, out any
 		if a == "" || a == "." || a == ".." {
 			return false, walletctl.Errorf(walletctl.CodeNotFound, "%s: empty or invalid id %q", op, a)
 		}
+	}
+	if len(query) > 0 {
+		path += "?" + query.Encode()
 	}
 	var payload []byte
 	if body != nil {
@@ -310,10 +339,8 @@ func (c *Client) User(ctx context.Context, ref string) (*walletctl.User, error) 
 	return one(got, &u, err)
 }
 
-func (c *Client) Users(ctx context.Context) ([]walletctl.User, error) {
-	var us []walletctl.User
-	_, err := c.do(ctx, "Users", nil, nil, &us)
-	return us, err
+func (c *Client) Users(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.User], error) {
+	return list[walletctl.User](c, ctx, "Users", nil, p, nil)
 }
 
 func (c *Client) SetUserStatus(ctx context.Context, userID string, status walletctl.UserStatus) (*walletctl.User, error) {
@@ -346,10 +373,8 @@ func (c *Client) ConfirmCard(ctx context.Context, userID, bindingID, otp string)
 	return one(got, &card, err)
 }
 
-func (c *Client) Cards(ctx context.Context, userID string) ([]walletctl.Card, error) {
-	var cs []walletctl.Card
-	_, err := c.do(ctx, "Cards", []string{userID}, nil, &cs)
-	return cs, err
+func (c *Client) Cards(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.Card], error) {
+	return list[walletctl.Card](c, ctx, "Cards", []string{userID}, p, nil)
 }
 
 func (c *Client) UnbindCard(ctx context.Context, userID, cardID string) error {
@@ -421,10 +446,8 @@ func (c *Client) Balance(ctx context.Context, userID string) (*walletctl.Balance
 	return one(got, &b, err)
 }
 
-func (c *Client) Transactions(ctx context.Context, userID string) ([]walletctl.Txn, error) {
-	var ts []walletctl.Txn
-	_, err := c.do(ctx, "Transactions", []string{userID}, nil, &ts)
-	return ts, err
+func (c *Client) Transactions(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.Txn], error) {
+	return list[walletctl.Txn](c, ctx, "Transactions", []string{userID}, p, nil)
 }
 
 func (c *Client) Transaction(ctx context.Context, userID, txnID string) (*walletctl.Txn, error) {
@@ -433,22 +456,16 @@ func (c *Client) Transaction(ctx context.Context, userID, txnID string) (*wallet
 	return one(got, &t, err)
 }
 
-func (c *Client) Transfers(ctx context.Context, userID string) ([]walletctl.Transfer, error) {
-	var ts []walletctl.Transfer
-	_, err := c.do(ctx, "Transfers", []string{userID}, nil, &ts)
-	return ts, err
+func (c *Client) Transfers(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.Transfer], error) {
+	return list[walletctl.Transfer](c, ctx, "Transfers", []string{userID}, p, nil)
 }
 
-func (c *Client) SecurityLog(ctx context.Context, userID string) ([]walletctl.SecurityEvent, error) {
-	var es []walletctl.SecurityEvent
-	_, err := c.do(ctx, "SecurityLog", []string{userID}, nil, &es)
-	return es, err
+func (c *Client) SecurityLog(ctx context.Context, userID string, p walletctl.Page) (*walletctl.List[walletctl.SecurityEvent], error) {
+	return list[walletctl.SecurityEvent](c, ctx, "SecurityLog", []string{userID}, p, nil)
 }
 
-func (c *Client) Merchants(ctx context.Context) ([]walletctl.Merchant, error) {
-	var ms []walletctl.Merchant
-	_, err := c.do(ctx, "Merchants", nil, nil, &ms)
-	return ms, err
+func (c *Client) Merchants(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Merchant], error) {
+	return list[walletctl.Merchant](c, ctx, "Merchants", nil, p, nil)
 }
 
 func (c *Client) Reconcile(ctx context.Context, date string) (*walletctl.ReconcileReport, error) {
@@ -499,10 +516,8 @@ func (c *Client) Order(ctx context.Context, q walletctl.OrderQuery) (*walletctl.
 	return c.order(ctx, "Order", nil, q)
 }
 
-func (c *Client) Orders(ctx context.Context, mchid string) ([]walletctl.Order, error) {
-	var os []walletctl.Order
-	_, err := c.do(ctx, "Orders", []string{mchid}, nil, &os)
-	return os, err
+func (c *Client) Orders(ctx context.Context, mchid string, p walletctl.Page) (*walletctl.List[walletctl.Order], error) {
+	return list[walletctl.Order](c, ctx, "Orders", []string{mchid}, p, nil)
 }
 
 func (c *Client) CloseOrder(ctx context.Context, q walletctl.OrderQuery) (*walletctl.Order, error) {
@@ -549,10 +564,8 @@ func (c *Client) RefundByOutNo(ctx context.Context, mchid, outRefundNo string) (
 	return one(got, &r, err)
 }
 
-func (c *Client) Refunds(ctx context.Context, mchid string) ([]walletctl.Refund, error) {
-	var rs []walletctl.Refund
-	_, err := c.do(ctx, "Refunds", []string{mchid}, nil, &rs)
-	return rs, err
+func (c *Client) Refunds(ctx context.Context, mchid string, p walletctl.Page) (*walletctl.List[walletctl.Refund], error) {
+	return list[walletctl.Refund](c, ctx, "Refunds", []string{mchid}, p, nil)
 }
 
 func (c *Client) TradeBill(ctx context.Context, mchid, date, billType string) (*walletctl.Bill, error) {
@@ -567,10 +580,22 @@ func (c *Client) TradeBill(ctx context.Context, mchid, date, billType string) (*
 	return one(got, &b, err)
 }
 
-func (c *Client) Notifications(ctx context.Context) ([]walletctl.Notification, error) {
-	var ns []walletctl.Notification
-	_, err := c.do(ctx, "Notifications", nil, nil, &ns)
-	return ns, err
+// WriteTradeBill is TradeBill's content written to w: the server answers a tenant's requests
+// whole once the tenant is saved, so the bill arrives whole either way.
+func (c *Client) WriteTradeBill(ctx context.Context, w io.Writer, mchid, date, billType string) (*walletctl.Bill, error) {
+	b, err := c.TradeBill(ctx, mchid, date, billType)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.WriteString(w, b.Content); err != nil {
+		return nil, err
+	}
+	b.Content = ""
+	return b, nil
+}
+
+func (c *Client) Notifications(ctx context.Context, f walletctl.NotificationFilter, p walletctl.Page) (*walletctl.List[walletctl.Notification], error) {
+	return list[walletctl.Notification](c, ctx, "Notifications", nil, p, url.Values{"mchid": {f.MchID}, "status": {f.Status}, "event": {f.Event}})
 }
 
 func (c *Client) Notification(ctx context.Context, id string) (*walletctl.Notification, error) {

@@ -110,7 +110,9 @@ func parityScript() []step {
 		}},
 		{"user by phone", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.User(ctx, ok.Phone) }},
 		{"user missing", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.User(ctx, "u99") }},
-		{"users", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Users(ctx) }},
+		{"users", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Users(ctx, walletctl.MaxPage)
+		}},
 		{"pay before kyc", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
 			return s.Pay(ctx, walletctl.PayRequest{UserID: "u1", Merchant: "m-cinema", Amount: 100, Password: pw})
 		}},
@@ -168,7 +170,9 @@ func parityScript() []step {
 			}
 			return c, err
 		}},
-		{"cards", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Cards(ctx, "u1") }},
+		{"cards", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Cards(ctx, "u1", walletctl.MaxPage)
+		}},
 		{"topup no password", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
 			return s.TopUp(ctx, "u1", card, 10000, pw)
 		}},
@@ -231,7 +235,7 @@ func parityScript() []step {
 		{"balance", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Balance(ctx, "u1") }},
 		{"balance u2", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Balance(ctx, "u2") }},
 		{"transactions", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
-			return s.Transactions(ctx, "u1")
+			return s.Transactions(ctx, "u1", walletctl.MaxPage)
 		}},
 		{"transaction", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
 			return s.Transaction(ctx, "u1", "t1")
@@ -240,7 +244,7 @@ func parityScript() []step {
 			return s.Transaction(ctx, "u1", "t999")
 		}},
 		{"transfers", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
-			return s.Transfers(ctx, "u2")
+			return s.Transfers(ctx, "u2", walletctl.MaxPage)
 		}},
 		{"withdraw", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
 			return s.Withdraw(ctx, "u1", card, 2000, pw)
@@ -257,9 +261,11 @@ func parityScript() []step {
 			return nil, s.CompletePasswordReset(ctx, "u1", reset, otp, "246813")
 		}},
 		{"security log", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
-			return s.SecurityLog(ctx, "u1")
+			return s.SecurityLog(ctx, "u1", walletctl.MaxPage)
 		}},
-		{"merchants", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) { return s.Merchants(ctx) }},
+		{"merchants", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
+			return s.Merchants(ctx, walletctl.MaxPage)
+		}},
 		{"set status", func(ctx context.Context, s walletctl.Service, b bankAdmin) (any, error) {
 			return s.SetUserStatus(ctx, "u2", walletctl.StatusRestricted)
 		}},
@@ -427,10 +433,10 @@ func TestTenantIsolationAndKeys(t *testing.T) {
 			}
 		}
 		bad := NewClient(hs.URL, key, ClientOptions{})
-		if _, err := bad.Bank(time.Second).Customers(ctx); err == nil {
+		if _, err := bankapi.AllCustomers(ctx, bad.Bank(time.Second)); err == nil {
 			t.Fatalf("bank customers with key %q served", key)
 		}
-		if _, err := bad.Users(ctx); walletctl.ErrorCode(err) != walletctl.CodeUnauthenticated { // exit 7 (authentication), not 2
+		if _, err := walletctl.Items(bad.Users(ctx, walletctl.MaxPage)); walletctl.ErrorCode(err) != walletctl.CodeUnauthenticated { // exit 7 (authentication), not 2
 			t.Fatalf("client error for a bad key: %v", err)
 		}
 	}
@@ -438,10 +444,10 @@ func TestTenantIsolationAndKeys(t *testing.T) {
 	if err := s.Tenants().Delete(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ca.Users(ctx); err == nil {
+	if _, err := walletctl.Items(ca.Users(ctx, walletctl.MaxPage)); err == nil {
 		t.Fatal("deleted tenant still served")
 	}
-	if us, err := cb.Users(ctx); err != nil || len(us) != 1 {
+	if us, err := walletctl.Items(cb.Users(ctx, walletctl.MaxPage)); err != nil || len(us) != 1 {
 		t.Fatalf("other tenant after delete: %v %v", us, err)
 	}
 }
@@ -694,7 +700,7 @@ func TestConcurrentClients(t *testing.T) {
 			}()
 		}
 		t.Cleanup(func() {
-			us, err := c.Users(ctx)
+			us, err := walletctl.Items(c.Users(ctx, walletctl.MaxPage))
 			if err != nil || len(us) != 8 {
 				t.Errorf("tenant %s: %d users, %v", name, len(us), err)
 			}

@@ -72,6 +72,15 @@ func buildOpenAPI() obj {
 		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
 			params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
 		}
+		if rt.listRoute() {
+			params = append(params, pageParams()...)
+			if rt.Op == "Notifications" {
+				params = append(params,
+					obj{"name": "mchid", "in": "query", "required": false, "schema": obj{"type": "string"}, "description": "only this merchant's"},
+					obj{"name": "status", "in": "query", "required": false, "schema": obj{"type": "string", "enum": []string{walletctl.NotifyPending, walletctl.NotifyDelivered, walletctl.NotifyFailed}}, "description": "only this status"},
+					obj{"name": "event", "in": "query", "required": false, "schema": obj{"type": "string"}, "description": "only this event type, e.g. TRANSACTION.SUCCESS"})
+			}
+		}
 		if moneyOps[rt.Op] {
 			params = append(params, obj{"name": HeaderIdempotencyKey, "in": "header", "required": false, "schema": obj{"type": "string"},
 				"description": "a retry with the same key returns the first outcome; the same key with other parameters is CONFLICT. walletctl --backend sends one with every money command (--idempotency-key, or cli- and 16 random bytes)"})
@@ -197,6 +206,18 @@ var (
 )
 
 // schemaOf returns the JSON schema of t, registering named structs under components/schemas.
+// pageParams are the query parameters of every list route (DESIGN.md section 12).
+func pageParams() []obj {
+	return []obj{
+		{"name": "limit", "in": "query", "required": false, "schema": obj{"type": "integer", "minimum": 1, "maximum": walletctl.MaxPageLimit, "default": walletctl.DefaultPageLimit},
+			"description": "how many items a page holds: 1 to 100, 20 by default"},
+		{"name": "starting_after", "in": "query", "required": false, "schema": obj{"type": "string"},
+			"description": "the id of the last item of the previous page: the page holds the items after it (older ones, newest first)"},
+		{"name": "ending_before", "in": "query", "required": false, "schema": obj{"type": "string"},
+			"description": "the id of the first item of the next page: the page holds the items before it (newer ones); not with starting_after"},
+	}
+}
+
 func schemaOf(t reflect.Type, schemas obj) obj {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -222,6 +243,10 @@ func schemaOf(t reflect.Type, schemas obj) obj {
 		return obj{}
 	case t.Kind() == reflect.Struct:
 		name := t.Name()
+		if strings.HasPrefix(name, "List[") {
+			// A page of a list (walletctl.List[User]) is named after its items: UserList.
+			name = t.Field(0).Type.Elem().Name() + "List"
+		}
 		if _, ok := schemas[name]; !ok {
 			schemas[name] = obj{} // placeholder against recursion
 			props := obj{}

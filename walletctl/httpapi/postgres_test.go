@@ -120,7 +120,7 @@ func TestTwoServersOnePostgresTenant(t *testing.T) {
 
 	// Users: the healthy test card and generated active debit cards with money.
 	custs := []bankapi.Customer{testworld.Card("ok")}
-	all, err := w.bank.Customers(ctx)
+	all, err := bankapi.AllCustomers(ctx, w.bank)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestPostgresTenantSchemaLifecycle(t *testing.T) {
 	if _, err := NewClient(hss[0].URL, key, ClientOptions{}).Register(ctx, testworld.Card("ok").Phone); err != nil {
 		t.Fatal(err)
 	}
-	if us, err := NewClient(hss[1].URL, key, ClientOptions{}).Users(ctx); err != nil || len(us) != 1 {
+	if us, err := walletctl.Items(NewClient(hss[1].URL, key, ClientOptions{}).Users(ctx, walletctl.MaxPage)); err != nil || len(us) != 1 {
 		t.Fatalf("the joined server lists %v, %v; want the one user", us, err)
 	}
 	// A third server creating the same tenant without join starts it afresh.

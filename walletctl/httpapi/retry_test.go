@@ -78,7 +78,10 @@ func (s *Server) queuedFor(key string) int {
 // topups returns the user's top-ups, read without a status query (which would settle them).
 func (w *retryWorld) topups(t *testing.T) []walletctl.Txn {
 	t.Helper()
-	ts, err := w.client(ClientOptions{}).Transactions(context.Background(), w.payer.UserID)
+	c := w.client(ClientOptions{})
+	ts, err := walletctl.All(context.Background(), func(ctx context.Context, p walletctl.Page) (*walletctl.List[walletctl.Txn], error) {
+		return c.Transactions(ctx, w.payer.UserID, p)
+	}, func(x walletctl.Txn) string { return x.ID })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +194,7 @@ func TestGoneClientsLeaveNothingPending(t *testing.T) {
 	if timedOut < n/10 {
 		t.Fatalf("only %d of %d requests timed out (typical latency %s); the test proves nothing", timedOut, n, typical)
 	}
-	journal, err := w.bank.Journal(ctx)
+	journal, err := bankapi.AllJournal(ctx, w.bank)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +281,7 @@ func TestTenantQueueIsBounded(t *testing.T) {
 
 	// Another tenant is served meanwhile.
 	other := createTenant(t, w.s, walletctl.TenantSpec{Name: "other", Customers: 1})
-	if _, err := NewClient(w.url, other.APIKey, ClientOptions{BusyRetries: -1}).Users(ctx); err != nil {
+	if _, err := walletctl.Items(NewClient(w.url, other.APIKey, ClientOptions{BusyRetries: -1}).Users(ctx, walletctl.MaxPage)); err != nil {
 		t.Errorf("another tenant while the first is full: %v", err)
 	}
 

@@ -10,6 +10,10 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
@@ -25,6 +29,42 @@ type Route struct {
 	Result  any // a value of the response's type; nil = 204 No Content
 
 	call func(ctx context.Context, s walletctl.Service, r *http.Request, body any) (any, error)
+}
+
+// paged reads a list route's page from its query (limit, starting_after, ending_before) and asks
+// list for it.
+func paged(r *http.Request, list func(walletctl.Page) (any, error)) (any, error) {
+	q := r.URL.Query()
+	n, err := walletctl.ParseLimit(q.Get("limit"))
+	if err != nil {
+		return nil, err
+	}
+	p := walletctl.Page{Limit: n, StartingAfter: q.Get("starting_after"), EndingBefore: q.Get("ending_before")}
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	return list(p)
+}
+
+// PageQuery is p as a list route's query.
+func PageQuery(p walletctl.Page) url.Values {
+	q := url.Values{}
+	if p.Limit != 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	if p.StartingAfter != "" {
+		q.Set("starting_after", p.StartingAfter)
+	}
+	if p.EndingBefore != "" {
+		q.Set("ending_before", p.EndingBefore)
+	}
+	return q
+}
+
+// listRoute reports whether a route answers a page of a list (and takes the paging query).
+func (rt *Route) listRoute() bool {
+	t := reflect.TypeOf(rt.Result)
+	return t != nil && t.Kind() == reflect.Pointer && strings.HasPrefix(t.Elem().Name(), "List[")
 }
 
 // Request bodies of the routes whose Service arguments are not already one struct.
@@ -103,9 +143,9 @@ var Routes = []Route{
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
 			return s.Register(ctx, b.(*RegisterBody).Phone)
 		}},
-	{"GET", "/v1/users", "Users", "List users", nil, []walletctl.User{},
+	{"GET", "/v1/users", "Users", "List users", nil, &walletctl.List[walletctl.User]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Users(ctx)
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Users(ctx, p) })
 		}},
 	{"GET", "/v1/users/{ref}", "User", "A user by id or phone", nil, &walletctl.User{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
@@ -134,9 +174,9 @@ var Routes = []Route{
 			c := b.(*ConfirmCardBody)
 			return s.ConfirmCard(ctx, r.PathValue("id"), c.BindingID, c.OTP)
 		}},
-	{"GET", "/v1/users/{id}/cards", "Cards", "Bound cards (masked)", nil, []walletctl.Card{},
+	{"GET", "/v1/users/{id}/cards", "Cards", "Bound cards (masked)", nil, &walletctl.List[walletctl.Card]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Cards(ctx, r.PathValue("id"))
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Cards(ctx, r.PathValue("id"), p) })
 		}},
 	{"DELETE", "/v1/users/{id}/cards/{card}", "UnbindCard", "Unbind a card", nil, nil,
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
@@ -191,25 +231,25 @@ var Routes = []Route{
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
 			return s.Balance(ctx, r.PathValue("id"))
 		}},
-	{"GET", "/v1/users/{id}/transactions", "Transactions", "The user's transactions", nil, []walletctl.Txn{},
+	{"GET", "/v1/users/{id}/transactions", "Transactions", "The user's transactions", nil, &walletctl.List[walletctl.Txn]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Transactions(ctx, r.PathValue("id"))
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Transactions(ctx, r.PathValue("id"), p) })
 		}},
 	{"GET", "/v1/users/{id}/transactions/{txn}", "Transaction", "One transaction with its ledger postings", nil, &walletctl.Txn{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
 			return s.Transaction(ctx, r.PathValue("id"), r.PathValue("txn"))
 		}},
-	{"GET", "/v1/users/{id}/transfers", "Transfers", "The user's transfers", nil, []walletctl.Transfer{},
+	{"GET", "/v1/users/{id}/transfers", "Transfers", "The user's transfers", nil, &walletctl.List[walletctl.Transfer]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Transfers(ctx, r.PathValue("id"))
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Transfers(ctx, r.PathValue("id"), p) })
 		}},
-	{"GET", "/v1/users/{id}/security-log", "SecurityLog", "The user's security log", nil, []walletctl.SecurityEvent{},
+	{"GET", "/v1/users/{id}/security-log", "SecurityLog", "The user's security log", nil, &walletctl.List[walletctl.SecurityEvent]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.SecurityLog(ctx, r.PathValue("id"))
+			return paged(r, func(p walletctl.Page) (any, error) { return s.SecurityLog(ctx, r.PathValue("id"), p) })
 		}},
-	{"GET", "/v1/merchants", "Merchants", "The merchant catalogue", nil, []walletctl.Merchant{},
+	{"GET", "/v1/merchants", "Merchants", "The merchant catalogue", nil, &walletctl.List[walletctl.Merchant]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Merchants(ctx)
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Merchants(ctx, p) })
 		}},
 	// Merchants, orders, refunds and bills (DESIGN.md section 8). The v3-shaped API that merchants'
 	// own code uses is walletctl/v3api; these routes serve walletctl's commands over --backend.
@@ -225,13 +265,13 @@ var Routes = []Route{
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
 			return s.MerchantCredentials(ctx, r.PathValue("id"))
 		}},
-	{"GET", "/v1/merchants/{id}/orders", "Orders", "A merchant's orders", nil, []walletctl.Order{},
+	{"GET", "/v1/merchants/{id}/orders", "Orders", "A merchant's orders", nil, &walletctl.List[walletctl.Order]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Orders(ctx, r.PathValue("id"))
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Orders(ctx, r.PathValue("id"), p) })
 		}},
-	{"GET", "/v1/merchants/{id}/refunds", "Refunds", "A merchant's refunds", nil, []walletctl.Refund{},
+	{"GET", "/v1/merchants/{id}/refunds", "Refunds", "A merchant's refunds", nil, &walletctl.List[walletctl.Refund]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Refunds(ctx, r.PathValue("id"))
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Refunds(ctx, r.PathValue("id"), p) })
 		}},
 	{"GET", "/v1/merchants/{id}/refunds/{refund}", "RefundByOutNo", "A refund by the merchant's refund number", nil, &walletctl.Refund{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
@@ -283,9 +323,11 @@ var Routes = []Route{
 			return s.ConfirmOrder(ctx, r.PathValue("id"), c.Ref, c.Password)
 		}},
 	// Notifications to merchants (DESIGN.md section 9).
-	{"GET", "/v1/notifications", "Notifications", "Every notification with its attempts", nil, []walletctl.Notification{},
+	{"GET", "/v1/notifications", "Notifications", "Every notification with its attempts", nil, &walletctl.List[walletctl.Notification]{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {
-			return s.Notifications(ctx)
+			q := r.URL.Query()
+			f := walletctl.NotificationFilter{MchID: q.Get("mchid"), Status: q.Get("status"), Event: q.Get("event")}
+			return paged(r, func(p walletctl.Page) (any, error) { return s.Notifications(ctx, f, p) })
 		}},
 	{"GET", "/v1/notifications/{id}", "Notification", "One notification with its attempts", nil, &walletctl.Notification{},
 		func(ctx context.Context, s walletctl.Service, r *http.Request, b any) (any, error) {

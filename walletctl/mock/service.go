@@ -5,6 +5,7 @@ package mock
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/walletctl/walletctl/walletctl"
@@ -16,13 +17,13 @@ var _ walletctl.Service = (*Service)(nil)
 type Service struct {
 	RegisterFn              func(context.Context, string) (*walletctl.User, error)
 	UserFn                  func(context.Context, string) (*walletctl.User, error)
-	UsersFn                 func(context.Context) ([]walletctl.User, error)
+	UsersFn                 func(context.Context, walletctl.Page) (*walletctl.List[walletctl.User], error)
 	SetUserStatusFn         func(context.Context, string, walletctl.UserStatus) (*walletctl.User, error)
 	SubmitKYCFn             func(context.Context, string, string, string) (*walletctl.KYC, error)
 	KYCStatusFn             func(context.Context, string) (*walletctl.KYC, error)
 	BindCardFn              func(context.Context, string, string, string) (*walletctl.CardBinding, error)
 	ConfirmCardFn           func(context.Context, string, string, string) (*walletctl.Card, error)
-	CardsFn                 func(context.Context, string) ([]walletctl.Card, error)
+	CardsFn                 func(context.Context, string, walletctl.Page) (*walletctl.List[walletctl.Card], error)
 	UnbindCardFn            func(context.Context, string, string) error
 	SetPasswordFn           func(context.Context, string, string) error
 	StartPasswordResetFn    func(context.Context, string, string, string, string) (*walletctl.PasswordReset, error)
@@ -35,11 +36,11 @@ type Service struct {
 	AcceptTransferFn        func(context.Context, string, string) (*walletctl.Transfer, error)
 	CancelTransferFn        func(context.Context, string, string) (*walletctl.Transfer, error)
 	BalanceFn               func(context.Context, string) (*walletctl.Balance, error)
-	TransactionsFn          func(context.Context, string) ([]walletctl.Txn, error)
+	TransactionsFn          func(context.Context, string, walletctl.Page) (*walletctl.List[walletctl.Txn], error)
 	TransactionFn           func(context.Context, string, string) (*walletctl.Txn, error)
-	TransfersFn             func(context.Context, string) ([]walletctl.Transfer, error)
-	SecurityLogFn           func(context.Context, string) ([]walletctl.SecurityEvent, error)
-	MerchantsFn             func(context.Context) ([]walletctl.Merchant, error)
+	TransfersFn             func(context.Context, string, walletctl.Page) (*walletctl.List[walletctl.Transfer], error)
+	SecurityLogFn           func(context.Context, string, walletctl.Page) (*walletctl.List[walletctl.SecurityEvent], error)
+	MerchantsFn             func(context.Context, walletctl.Page) (*walletctl.List[walletctl.Merchant], error)
 	ReconcileFn             func(context.Context, string) (*walletctl.ReconcileReport, error)
 	NowFn                   func(context.Context) (time.Time, error)
 	AdvanceFn               func(context.Context, time.Duration) (time.Time, error)
@@ -49,7 +50,7 @@ type Service struct {
 	CreateOrderFn           func(context.Context, walletctl.OrderRequest) (*walletctl.Order, error)
 	CodePayFn               func(context.Context, walletctl.CodePayRequest) (*walletctl.Order, error)
 	OrderFn                 func(context.Context, walletctl.OrderQuery) (*walletctl.Order, error)
-	OrdersFn                func(context.Context, string) ([]walletctl.Order, error)
+	OrdersFn                func(context.Context, string, walletctl.Page) (*walletctl.List[walletctl.Order], error)
 	CloseOrderFn            func(context.Context, walletctl.OrderQuery) (*walletctl.Order, error)
 	ReverseOrderFn          func(context.Context, walletctl.OrderQuery) (*walletctl.Order, error)
 	ScanOrderFn             func(context.Context, string, string) (*walletctl.Order, error)
@@ -58,9 +59,10 @@ type Service struct {
 	ConfirmOrderFn          func(context.Context, string, string, string) (*walletctl.Order, error)
 	RefundFn                func(context.Context, walletctl.RefundRequest) (*walletctl.Refund, error)
 	RefundByOutNoFn         func(context.Context, string, string) (*walletctl.Refund, error)
-	RefundsFn               func(context.Context, string) ([]walletctl.Refund, error)
+	RefundsFn               func(context.Context, string, walletctl.Page) (*walletctl.List[walletctl.Refund], error)
 	TradeBillFn             func(context.Context, string, string, string) (*walletctl.Bill, error)
-	NotificationsFn         func(context.Context) ([]walletctl.Notification, error)
+	WriteTradeBillFn        func(context.Context, io.Writer, string, string, string) (*walletctl.Bill, error)
+	NotificationsFn         func(context.Context, walletctl.NotificationFilter, walletctl.Page) (*walletctl.List[walletctl.Notification], error)
 	NotificationFn          func(context.Context, string) (*walletctl.Notification, error)
 	ResendNotificationFn    func(context.Context, string) (*walletctl.Notification, error)
 	DeliverNotificationsFn  func(context.Context) ([]walletctl.Notification, error)
@@ -91,12 +93,12 @@ func (s *Service) User(ctx context.Context, ref string) (r0 *walletctl.User, err
 	return s.UserFn(ctx, ref)
 }
 
-func (s *Service) Users(ctx context.Context) (r0 []walletctl.User, err error) {
+func (s *Service) Users(ctx context.Context, p walletctl.Page) (r0 *walletctl.List[walletctl.User], err error) {
 	if s.UsersFn == nil {
 		err = unexpected("Users")
 		return
 	}
-	return s.UsersFn(ctx)
+	return s.UsersFn(ctx, p)
 }
 
 func (s *Service) SetUserStatus(ctx context.Context, userID string, status walletctl.UserStatus) (r0 *walletctl.User, err error) {
@@ -139,12 +141,12 @@ func (s *Service) ConfirmCard(ctx context.Context, userID string, bindingID stri
 	return s.ConfirmCardFn(ctx, userID, bindingID, otp)
 }
 
-func (s *Service) Cards(ctx context.Context, userID string) (r0 []walletctl.Card, err error) {
+func (s *Service) Cards(ctx context.Context, userID string, p walletctl.Page) (r0 *walletctl.List[walletctl.Card], err error) {
 	if s.CardsFn == nil {
 		err = unexpected("Cards")
 		return
 	}
-	return s.CardsFn(ctx, userID)
+	return s.CardsFn(ctx, userID, p)
 }
 
 func (s *Service) UnbindCard(ctx context.Context, userID string, cardID string) (err error) {
@@ -243,12 +245,12 @@ func (s *Service) Balance(ctx context.Context, userID string) (r0 *walletctl.Bal
 	return s.BalanceFn(ctx, userID)
 }
 
-func (s *Service) Transactions(ctx context.Context, userID string) (r0 []walletctl.Txn, err error) {
+func (s *Service) Transactions(ctx context.Context, userID string, p walletctl.Page) (r0 *walletctl.List[walletctl.Txn], err error) {
 	if s.TransactionsFn == nil {
 		err = unexpected("Transactions")
 		return
 	}
-	return s.TransactionsFn(ctx, userID)
+	return s.TransactionsFn(ctx, userID, p)
 }
 
 func (s *Service) Transaction(ctx context.Context, userID string, txnID string) (r0 *walletctl.Txn, err error) {
@@ -259,28 +261,28 @@ func (s *Service) Transaction(ctx context.Context, userID string, txnID string) 
 	return s.TransactionFn(ctx, userID, txnID)
 }
 
-func (s *Service) Transfers(ctx context.Context, userID string) (r0 []walletctl.Transfer, err error) {
+func (s *Service) Transfers(ctx context.Context, userID string, p walletctl.Page) (r0 *walletctl.List[walletctl.Transfer], err error) {
 	if s.TransfersFn == nil {
 		err = unexpected("Transfers")
 		return
 	}
-	return s.TransfersFn(ctx, userID)
+	return s.TransfersFn(ctx, userID, p)
 }
 
-func (s *Service) SecurityLog(ctx context.Context, userID string) (r0 []walletctl.SecurityEvent, err error) {
+func (s *Service) SecurityLog(ctx context.Context, userID string, p walletctl.Page) (r0 *walletctl.List[walletctl.SecurityEvent], err error) {
 	if s.SecurityLogFn == nil {
 		err = unexpected("SecurityLog")
 		return
 	}
-	return s.SecurityLogFn(ctx, userID)
+	return s.SecurityLogFn(ctx, userID, p)
 }
 
-func (s *Service) Merchants(ctx context.Context) (r0 []walletctl.Merchant, err error) {
+func (s *Service) Merchants(ctx context.Context, p walletctl.Page) (r0 *walletctl.List[walletctl.Merchant], err error) {
 	if s.MerchantsFn == nil {
 		err = unexpected("Merchants")
 		return
 	}
-	return s.MerchantsFn(ctx)
+	return s.MerchantsFn(ctx, p)
 }
 
 func (s *Service) Reconcile(ctx context.Context, date string) (r0 *walletctl.ReconcileReport, err error) {
@@ -355,12 +357,12 @@ func (s *Service) Order(ctx context.Context, q walletctl.OrderQuery) (r0 *wallet
 	return s.OrderFn(ctx, q)
 }
 
-func (s *Service) Orders(ctx context.Context, mchid string) (r0 []walletctl.Order, err error) {
+func (s *Service) Orders(ctx context.Context, mchid string, p walletctl.Page) (r0 *walletctl.List[walletctl.Order], err error) {
 	if s.OrdersFn == nil {
 		err = unexpected("Orders")
 		return
 	}
-	return s.OrdersFn(ctx, mchid)
+	return s.OrdersFn(ctx, mchid, p)
 }
 
 func (s *Service) CloseOrder(ctx context.Context, q walletctl.OrderQuery) (r0 *walletctl.Order, err error) {
@@ -427,12 +429,12 @@ func (s *Service) RefundByOutNo(ctx context.Context, mchid string, outRefundNo s
 	return s.RefundByOutNoFn(ctx, mchid, outRefundNo)
 }
 
-func (s *Service) Refunds(ctx context.Context, mchid string) (r0 []walletctl.Refund, err error) {
+func (s *Service) Refunds(ctx context.Context, mchid string, p walletctl.Page) (r0 *walletctl.List[walletctl.Refund], err error) {
 	if s.RefundsFn == nil {
 		err = unexpected("Refunds")
 		return
 	}
-	return s.RefundsFn(ctx, mchid)
+	return s.RefundsFn(ctx, mchid, p)
 }
 
 func (s *Service) TradeBill(ctx context.Context, mchid string, date string, billType string) (r0 *walletctl.Bill, err error) {
@@ -443,12 +445,20 @@ func (s *Service) TradeBill(ctx context.Context, mchid string, date string, bill
 	return s.TradeBillFn(ctx, mchid, date, billType)
 }
 
-func (s *Service) Notifications(ctx context.Context) (r0 []walletctl.Notification, err error) {
+func (s *Service) WriteTradeBill(ctx context.Context, w io.Writer, mchid string, date string, billType string) (r0 *walletctl.Bill, err error) {
+	if s.WriteTradeBillFn == nil {
+		err = unexpected("WriteTradeBill")
+		return
+	}
+	return s.WriteTradeBillFn(ctx, w, mchid, date, billType)
+}
+
+func (s *Service) Notifications(ctx context.Context, f walletctl.NotificationFilter, p walletctl.Page) (r0 *walletctl.List[walletctl.Notification], err error) {
 	if s.NotificationsFn == nil {
 		err = unexpected("Notifications")
 		return
 	}
-	return s.NotificationsFn(ctx)
+	return s.NotificationsFn(ctx, f, p)
 }
 
 func (s *Service) Notification(ctx context.Context, id string) (r0 *walletctl.Notification, err error) {
@@ -505,4 +515,34 @@ func (s *Service) ClearNotifyFaults(ctx context.Context) (err error) {
 		return
 	}
 	return s.ClearNotifyFaultsFn(ctx)
+}
+
+// List answers every call with items as one page (no more follow): the fake of a list for a test
+// that does not look at paging.
+func List[T any](f func(context.Context) ([]T, error)) func(context.Context, walletctl.Page) (*walletctl.List[T], error) {
+	return func(ctx context.Context, _ walletctl.Page) (*walletctl.List[T], error) { return whole(f(ctx)) }
+}
+
+// ListOf is List for a list of one thing's (a user's, a merchant's).
+func ListOf[T any](f func(context.Context, string) ([]T, error)) func(context.Context, string, walletctl.Page) (*walletctl.List[T], error) {
+	return func(ctx context.Context, id string, _ walletctl.Page) (*walletctl.List[T], error) {
+		return whole(f(ctx, id))
+	}
+}
+
+// Notifications is List for the notifications: f sees the filter the command sent.
+func Notifications(f func(context.Context, walletctl.NotificationFilter) ([]walletctl.Notification, error)) func(context.Context, walletctl.NotificationFilter, walletctl.Page) (*walletctl.List[walletctl.Notification], error) {
+	return func(ctx context.Context, nf walletctl.NotificationFilter, _ walletctl.Page) (*walletctl.List[walletctl.Notification], error) {
+		return whole(f(ctx, nf))
+	}
+}
+
+func whole[T any](items []T, err error) (*walletctl.List[T], error) {
+	if err != nil {
+		return nil, err
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return &walletctl.List[T]{Data: items}, nil
 }

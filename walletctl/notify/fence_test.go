@@ -60,7 +60,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 
 			o := w.pay(fmt.Sprintf("redirect-%d", status), 1_00, rs.URL+"/notify", "")
 			w.advance(15 * time.Second) // the retry is redirected too
-			n := must(w.Engine.Notifications(w.Ctx))[0]
+			n := must(w.Engine.Notifications(w.Ctx, walletctl.NotificationFilter{}, walletctl.MaxPage)).Data[0]
 			n = *w.resend(n.ID)
 			if target.count() != 0 {
 				t.Fatalf("the redirect's target was requested %d times", target.count())
@@ -137,7 +137,7 @@ func TestFenceRefusesAtDialTime(t *testing.T) {
 			w := newWorldWith(t, false, &notify.Sender{Fence: notify.NewFence(c.policy).WithLookup(dns)})
 			start := time.Now()
 			w.pay("fence-000001", 1_00, c.url, "")
-			n := must(w.Engine.Notifications(w.Ctx))[0]
+			n := must(w.Engine.Notifications(w.Ctx, walletctl.NotificationFilter{}, walletctl.MaxPage)).Data[0]
 			if took := time.Since(start); took > 3*time.Second {
 				t.Errorf("took %s: a refusal must not wait for a connection", took)
 			}

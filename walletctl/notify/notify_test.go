@@ -143,7 +143,7 @@ func TestRetriedOnTheVirtualClock(t *testing.T) {
 	if rcv.count() != 3 {
 		t.Fatalf("%d deliveries, want exactly 3", rcv.count())
 	}
-	ns := must(w.Engine.Notifications(w.Ctx))
+	ns := must(w.Engine.Notifications(w.Ctx, walletctl.NotificationFilter{}, walletctl.MaxPage)).Data
 	if len(ns) != 1 || ns[0].Status != walletctl.NotifyDelivered || len(ns[0].Attempts) != 3 {
 		t.Fatalf("notifications %+v", ns)
 	}
@@ -172,7 +172,7 @@ func TestNeverAnsweredGivesUpAfter16(t *testing.T) {
 	if rcv.count() != 16 {
 		t.Fatalf("%d deliveries, want 16", rcv.count())
 	}
-	n := must(w.Engine.Notifications(w.Ctx))[0]
+	n := must(w.Engine.Notifications(w.Ctx, walletctl.NotificationFilter{}, walletctl.MaxPage)).Data[0]
 	if n.Status != walletctl.NotifyFailed || n.NextAt != nil {
 		t.Fatalf("status %s next %v", n.Status, n.NextAt)
 	}

@@ -49,8 +49,8 @@ func TestMerchantFlowsOnPostgres(t *testing.T) {
 	if q := ok[*walletctl.Order](t)(e.Order(ctx, walletctl.OrderQuery{MchID: m.ID, OutTradeNo: "pg-order-2"})); q.TradeState != walletctl.StateClosed {
 		t.Fatalf("not expired: %+v", q)
 	}
-	ns := ok[[]walletctl.Notification](t)(e.Notifications(ctx))
-	if len(ns) != 2 || ns[0].EventType != walletctl.EventTransactionSuccess || ns[1].EventType != walletctl.EventRefundSuccess || ns[0].Status != walletctl.NotifyPending {
+	ns := ok[[]walletctl.Notification](t)(walletctl.Items(e.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage)))
+	if len(ns) != 2 || ns[1].EventType != walletctl.EventTransactionSuccess || ns[0].EventType != walletctl.EventRefundSuccess || ns[1].Status != walletctl.NotifyPending { // newest first
 		t.Fatalf("notifications %+v", ns)
 	}
 	ok[*walletctl.NotifyFault](t)(e.AddNotifyFault(ctx, walletctl.NotifyFault{Kind: walletctl.NotifyFaultDuplicate, First: 1}))
@@ -114,7 +114,7 @@ func TestTwoEnginesDeliverEachNotificationOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for _, n := range ok[[]walletctl.Notification](t)(e.Notifications(ctx)) {
+	for _, n := range ok[[]walletctl.Notification](t)(walletctl.Items(e.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage))) {
 		if n.Status != walletctl.NotifyDelivered || len(n.Attempts) != 1 || got[n.EventID] != 1 {
 			t.Errorf("%s: %s, %d attempts, received %d times", n.ID, n.Status, len(n.Attempts), got[n.EventID])
 		}

@@ -161,7 +161,7 @@ func (s *Store) Retries() int64 { return s.retries.Load() }
 func (s *Store) DropSchema(ctx context.Context) error {
 	if s.schema == "public" {
 		// The public schema belongs to the database: empty it of what migrations made instead.
-		_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS schema_migrations, wallet_secret, `+sqlstore.MerchantTables+`, security_log, transfers, accounts, postings, txns, cards, bindings, users, seqs CASCADE;
+		_, err := s.pool.Exec(ctx, `DROP TABLE IF EXISTS schema_migrations, wallet_secret, usage_counters, ledger_audit, account_audit, `+sqlstore.MerchantTables+`, security_log, transfers, accounts, postings, txns, cards, bindings, users, seqs CASCADE;
 DROP SEQUENCE IF EXISTS seq_user, seq_card, seq_txn, seq_binding, seq_reset, seq_entry`)
 		return err
 	}
@@ -332,6 +332,17 @@ ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
 	{SQL: sqlstore.ClaimSchema},
 	{SQL: sqlstore.OpenSchema},
 	{SQL: sqlstore.AuditSchema},
+	{SQL: sqlstore.PageSchema + ";\n" + sqlstore.NotifyEventSchema + ";\n" + `UPDATE notifications SET event = data::json->>'event_type';`},
+	// Usage counters instead of sums over the history (DESIGN.md section 12), filled from the
+	// txns of an existing wallet.
+	{SQL: sqlstore.UsageSchema + `;`, Fn: func(e migrateEnv) error { return e.tx.BackfillUsage() }},
+	// A merchant's bill reads one day and its totals are kept, not summed over the history
+	// (DESIGN.md section 12): the day of success and the totals, filled from the records' JSON.
+	// The fraction of a second goes before the cast: PostgreSQL rounds nanoseconds to
+	// microseconds, and would put the last of a day in the next.
+	{SQL: sqlstore.BillSchema + ";\n" + sqlstore.BillBackfill(
+		`to_char(CAST(regexp_replace(data::json->>'success_time', '\.[0-9]+', '') AS timestamptz) AT TIME ZONE INTERVAL '+08:00', 'YYYY-MM-DD')`,
+		`CAST(data::json->>'amount' AS BIGINT)`) + ";\n" + sqlstore.BillIndexes + ";"},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own
@@ -559,34 +570,16 @@ ON CONFLICT(name) DO UPDATE SET value = seqs.value + 1 RETURNING value`, seq).Sc
 	return v, err
 }
 
-func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
-	q := `SELECT COUNT(*), COALESCE(SUM(amount), 0)::BIGINT FROM txns WHERE created_at >= ?`
-	args := []any{sqlstore.TS(f.Since)}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
-	} else {
-		q += ` AND status != 'failed'`
-	}
-	if f.IDHash != "" {
-		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id_hash = ?)`
-		args = append(args, f.IDHash)
-	} else {
-		q += ` AND user_id = ?`
-		args = append(args, f.UserID)
-	}
+func (t *Tx) CountTxns(f walletctl.TxnFilter) (int, error) {
+	q := `SELECT COUNT(*) FROM txns WHERE created_at >= ? AND status != 'failed' AND user_id = ?`
+	args := []any{sqlstore.TS(f.Since), f.UserID}
 	if len(f.Kinds) > 0 {
 		q += ` AND kind = ANY(?)`
 		args = append(args, f.Kinds)
 	}
-	if f.Source != "" {
-		q += ` AND source = ?`
-		args = append(args, f.Source)
-	}
 	var n int
-	var sum int64
-	err := t.queryRow(q, args...).Scan(&n, &sum)
-	return n, sum, err
+	err := t.queryRow(q, args...).Scan(&n)
+	return n, err
 }
 
 // ---- ledger

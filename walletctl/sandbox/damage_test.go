@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
 	_ "modernc.org/sqlite"
@@ -51,7 +52,7 @@ func TestDamagedHomesAreRefusedUntouched(t *testing.T) {
 			if _, err := sb.Service().Register(ctx, "13900000001"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := sb.Bank().Customers(ctx); err != nil {
+			if _, err := sb.Bank().Customers(ctx, bankapi.Page{}); err != nil {
 				t.Fatal(err)
 			}
 			if err := sb.Close(ctx); err != nil {
@@ -93,7 +94,7 @@ func TestLegacyBankJSONIsConverted(t *testing.T) {
 	ctx := context.Background()
 	home := initHome(t)
 	sb := open(t, home)
-	if _, err := sb.Bank().Customers(ctx); err != nil {
+	if _, err := sb.Bank().Customers(ctx, bankapi.Page{}); err != nil {
 		t.Fatal(err)
 	}
 	snap, err := sb.Bank().Snapshot(ctx)

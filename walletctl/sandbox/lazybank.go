@@ -199,12 +199,12 @@ func (b *lazyBank) CheckIdentity(ctx context.Context, req bankapi.IdentityCheck)
 	return e.CheckIdentity(ctx, req)
 }
 
-func (b *lazyBank) Customers(ctx context.Context) ([]bankapi.Customer, error) {
+func (b *lazyBank) Customers(ctx context.Context, p bankapi.Page) (*bankapi.List[bankapi.Customer], error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return e.Customers(ctx)
+	return e.Customers(ctx, p)
 }
 
 func (b *lazyBank) Customer(ctx context.Context, cardNo string) (*bankapi.Customer, error) {
@@ -287,12 +287,12 @@ func (b *lazyBank) LastOTP(ctx context.Context, phone string) (string, error) {
 	return e.LastOTP(ctx, phone)
 }
 
-func (b *lazyBank) Journal(ctx context.Context) ([]bankapi.JournalEntry, error) {
+func (b *lazyBank) Journal(ctx context.Context, p bankapi.Page) (*bankapi.List[bankapi.JournalEntry], error) {
 	e, err := b.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return e.Journal(ctx)
+	return e.Journal(ctx, p)
 }
 
 // Now, Advance: the in-process bank runs on the sandbox's clock, so neither needs the engine.

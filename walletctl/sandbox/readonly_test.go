@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/internal/testfs"
 	"github.com/walletctl/walletctl/walletctl"
@@ -46,10 +47,10 @@ func TestReadOnlyHome(t *testing.T) {
 	if _, err := sb.Service().Balance(ctx, u.ID); err != nil {
 		t.Errorf("balance in a read-only home: %v", err)
 	}
-	if _, err := sb.Service().Users(ctx); err != nil {
+	if _, err := walletctl.Items(sb.Service().Users(ctx, walletctl.MaxPage)); err != nil {
 		t.Errorf("user list in a read-only home: %v", err)
 	}
-	if _, err := sb.Bank().Customers(ctx); err != nil {
+	if _, err := sb.Bank().Customers(ctx, bankapi.Page{}); err != nil {
 		t.Errorf("bank customers in a read-only home: %v", err)
 	}
 	_, err = sb.Service().Register(ctx, "13900000002")

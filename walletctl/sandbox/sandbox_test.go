@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/vclock"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sandbox"
@@ -69,7 +70,7 @@ func TestBankIsLazy(t *testing.T) {
 	}
 	sb = open(t, home)
 	defer sb.Close(ctx)
-	if _, err := sb.Bank().Customers(ctx); err != nil {
+	if _, err := sb.Bank().Customers(ctx, bankapi.Page{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(bankFile + "-wal"); err != nil {
@@ -94,7 +95,7 @@ func TestClockPersists(t *testing.T) {
 	if got := sb.Meta().Clock; !got.Equal(want) {
 		t.Fatalf("clock after reopening: %v, want %v", got, want)
 	}
-	if _, err := sb.Bank().Customers(ctx); err != nil { // opens bank.db, last written at the epoch
+	if _, err := sb.Bank().Customers(ctx, bankapi.Page{}); err != nil { // opens bank.db, last written at the epoch
 		t.Fatal(err)
 	}
 	if now, _ := sb.Bank().Now(ctx); !now.Equal(want) {
@@ -212,7 +213,7 @@ func TestDurabilityRecorded(t *testing.T) {
 	}
 	sb = open(t, tmp)
 	defer sb.Close(ctx)
-	if users, err := sb.Service().Users(ctx); err != nil || len(users) != 0 {
+	if users, err := walletctl.Items(sb.Service().Users(ctx, walletctl.MaxPage)); err != nil || len(users) != 0 {
 		t.Fatalf("after reset: %v %v", users, err)
 	}
 }
@@ -251,7 +252,7 @@ func TestCallerStore(t *testing.T) {
 	// The same users through the sandbox's own store.
 	sb := open(t, home)
 	defer sb.Close(ctx)
-	if us, err := sb.Service().Users(ctx); err != nil || len(us) != 2 {
+	if us, err := walletctl.Items(sb.Service().Users(ctx, walletctl.MaxPage)); err != nil || len(us) != 2 {
 		t.Fatalf("users %v %v", us, err)
 	}
 }

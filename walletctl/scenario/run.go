@@ -577,7 +577,7 @@ func (st *runState) loadFixtures(ctx context.Context) error {
 	if st.bankURL != "" {
 		args = append(args, "--bank", st.bankURL)
 	}
-	args = append(args, "bank", "customers", "-o", "json")
+	args = append(args, "bank", "customers", "--all", "-o", "json") // every page: capture-customer picks among them all
 	if code := st.w.Exec(ctx, args, strings.NewReader(""), &stdout, &stderr, st.getenv); code != 0 {
 		return fmt.Errorf("listing the bank's customers for fixtures: exit %d: %s", code, st.clean(stderr.String()))
 	}

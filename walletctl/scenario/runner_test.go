@@ -224,7 +224,7 @@ func TestRunnerCaptureAndMasking(t *testing.T) {
 		}
 	}
 	eng := bankmock.New(bankmock.Config{Seed: 5, Customers: 3})
-	custs, err := eng.Customers(context.Background())
+	custs, err := bankapi.AllCustomers(context.Background(), eng)
 	if err != nil || len(custs) < 3 {
 		t.Fatal(custs, err)
 	}

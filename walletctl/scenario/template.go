@@ -101,7 +101,7 @@ func (t *worldTemplate) make(ctx context.Context, st *runState, init []string) {
 		return
 	}
 	stdout.Reset()
-	args := []string{"--home", t.home, "bank", "customers", "-o", "json"}
+	args := []string{"--home", t.home, "bank", "customers", "--all", "-o", "json"}
 	if code := st.w.Exec(ctx, args, strings.NewReader(""), &stdout, io.Discard, st.getenv); code != 0 {
 		t.code = code // the world lists them itself, and says why it cannot
 		return

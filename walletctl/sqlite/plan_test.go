@@ -20,11 +20,15 @@ import (
 // bigTables are the tables that grow with history.
 var bigTables = regexp.MustCompile(`^SCAN (txns|postings|notifications|transfers|orders|refunds|security_log)\b`)
 
+// wholeMerchant is a search of orders or refunds by the merchant only.
+var wholeMerchant = regexp.MustCompile(`^SEARCH (orders|refunds)\b.* USING (COVERING )?INDEX \w+ \(mchid=\?\)$`)
+
 // Every statement the wallet runs for the everyday operations reads the tables that grow with
 // history through an index (SQLite's EXPLAIN QUERY PLAN says SEARCH, never SCAN), so that its
 // cost does not grow with the number of operations (DESIGN.md section 12); reconcile's ledger
 // audit included, which reads the postings since the last clean audit. The statements are
-// the ones the store really prepared while a world ran the flows, not a list kept by hand.
+// the ones the store really prepared while a world ran the flows, not a list kept by hand. Every
+// paged list is read in its index's order, never sorted (a page costs its rows, not the history).
 func TestNoFullScanOnHistory(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "wallet.db")
@@ -55,7 +59,7 @@ func TestNoFullScanOnHistory(t *testing.T) {
 		}
 	}
 	must(e.Balance(ctx, payer))
-	must(e.Transactions(ctx, payer))
+	must(e.Transactions(ctx, payer, walletctl.MaxPage))
 	must(e.Pay(ctx, walletctl.PayRequest{UserID: payer, Merchant: "m-cafe", Amount: 1_00, Source: "balance", Password: testworld.Password}))
 	must(e.Pay(ctx, walletctl.PayRequest{UserID: payer, Merchant: "m-cafe", Amount: 1_00, Source: "card:" + card, Password: testworld.Password}))
 	must(e.Transfer(ctx, walletctl.TransferRequest{UserID: payer, To: payee, Amount: 1_00, Password: testworld.Password, Delay: "2h", ConfirmPayee: testworld.Card("credit").Name}))
@@ -78,6 +82,27 @@ func TestNoFullScanOnHistory(t *testing.T) {
 	must(e.NextDueAt(ctx))
 	must(e.Balance(ctx, payee))
 	must(e.Reconcile(ctx, ""))
+	// Every paged list, first and later pages and filters: a page seeks by its index.
+	for _, user := range []string{payer, payee} {
+		l, err := e.Transactions(ctx, user, walletctl.Page{Limit: 1})
+		must(l, err)
+		last := l.Data[len(l.Data)-1].ID
+		must(e.Transactions(ctx, user, walletctl.Page{StartingAfter: last}))
+		must(e.Transactions(ctx, user, walletctl.Page{EndingBefore: last}))
+	}
+	must(e.Users(ctx, walletctl.Page{StartingAfter: payee}))
+	must(e.Cards(ctx, payer, walletctl.Page{StartingAfter: card}))
+	must(e.Transfers(ctx, payer, walletctl.Page{}))
+	must(e.SecurityLog(ctx, payer, walletctl.Page{StartingAfter: "3"}))
+	must(e.Orders(ctx, m.ID, walletctl.Page{StartingAfter: o.ID}))
+	must(e.Refunds(ctx, m.ID, walletctl.Page{}))
+	must(e.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.Page{StartingAfter: "n1"}))
+	must(e.Notifications(ctx, walletctl.NotificationFilter{MchID: m.ID, Status: walletctl.NotifyPending, Event: walletctl.EventRefundSuccess}, walletctl.Page{}))
+	// The merchant's day (its bill, every type) and its totals: the day's rows and one row.
+	for _, typ := range []string{"ALL", "SUCCESS", "REFUND"} {
+		must(e.TradeBill(ctx, m.ID, "", typ))
+	}
+	must(e.Merchant(ctx, m.ID))
 
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
@@ -99,7 +124,8 @@ func TestNoFullScanOnHistory(t *testing.T) {
 	usesPartial := regexp.MustCompile(`USING (?:COVERING )?INDEX (\w+)`)
 	mu.Lock()
 	defer mu.Unlock()
-	checked := 0
+	checked, pages := 0, 0
+	branchScan := regexp.MustCompile(`^SCAN b\d+$`)
 	for q := range seen {
 		head := strings.ToUpper(strings.TrimSpace(q))
 		if !strings.HasPrefix(head, "SELECT") && !strings.HasPrefix(head, "UPDATE") && !strings.HasPrefix(head, "DELETE") &&
@@ -122,6 +148,16 @@ func TestNoFullScanOnHistory(t *testing.T) {
 		}
 		rows.Close()
 		checked++
+		// A page reads its rows in key order from its index: sorting is allowed only of what the
+		// branches of a merged list read (each at most limit+1 rows), never of a table's rows.
+		if strings.Contains(q, "page_key") {
+			pages++
+			for i, d := range plan {
+				if strings.Contains(d, "TEMP B-TREE") && (i == 0 || !branchScan.MatchString(plan[i-1])) {
+					t.Errorf("a page sorts the rows it reads instead of seeking them in order:\n  %s\n  plan: %s", oneLine(q), strings.Join(plan, " | "))
+				}
+			}
+		}
 		// What is open is read through a partial index of what is open: any other index of
 		// txns reads the user's whole history of that kind.
 		if strings.Contains(q, "status = 'pending'") && strings.Contains(q, "FROM txns") {
@@ -134,6 +170,13 @@ func TestNoFullScanOnHistory(t *testing.T) {
 				t.Errorf("pending txns read through an index of the whole history:\n  %s\n  plan: %s", oneLine(q), strings.Join(plan, " | "))
 			}
 		}
+		// A merchant's orders or refunds sought by the merchant alone are its whole history,
+		// unless a page's limit stops the read.
+		for _, d := range plan {
+			if wholeMerchant.MatchString(d) && !strings.Contains(q, "LIMIT") {
+				t.Errorf("a read of a merchant's whole history:\n  %s\n  plan: %s", oneLine(q), strings.Join(plan, " | "))
+			}
+		}
 		for _, d := range plan {
 			if m := usesPartial.FindStringSubmatch(d); m != nil && partial[m[1]] {
 				continue
@@ -143,8 +186,8 @@ func TestNoFullScanOnHistory(t *testing.T) {
 			}
 		}
 	}
-	if checked < 40 {
-		t.Fatalf("only %d statements checked: the flows did not run", checked)
+	if checked < 40 || pages < 12 {
+		t.Fatalf("only %d statements checked, %d of them pages: the flows did not run", checked, pages)
 	}
 	t.Logf("%d statements checked", checked)
 }

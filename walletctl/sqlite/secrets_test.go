@@ -120,7 +120,7 @@ func TestMigrationSealsOldNumbers(t *testing.T) {
 	if err != nil || !k.Verified || k.IDMasked != cnid.MaskID(c.IDNo) {
 		t.Fatalf("kyc %+v, %v", k, err)
 	}
-	cards, err := eng.Cards(ctx, "u1")
+	cards, err := walletctl.Items(eng.Cards(ctx, "u1", walletctl.MaxPage))
 	if err != nil || len(cards) != 1 || cards[0].CardMasked != "6222 **** **** 0018" || cards[0].Last4 != "0018" {
 		t.Fatalf("cards %+v, %v", cards, err)
 	}

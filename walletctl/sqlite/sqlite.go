@@ -381,6 +381,14 @@ ALTER TABLE cards_v2 RENAME TO cards;`},
 	{SQL: sqlstore.ClaimSchema},
 	{SQL: sqlstore.OpenSchema},
 	{SQL: sqlstore.AuditSchema},
+	{SQL: sqlstore.PageSchema + ";\n" + sqlstore.NotifyEventSchema + ";\n" + `UPDATE notifications SET event = json_extract(data, '$.event_type');`},
+	// Usage counters instead of sums over the history (DESIGN.md section 12), filled from the
+	// txns of an existing wallet.
+	{SQL: sqlstore.UsageSchema + ` WITHOUT ROWID;`, Fn: func(e *migrateEnv) error { return e.tx.BackfillUsage() }},
+	// A merchant's bill reads one day and its totals are kept, not summed over the history
+	// (DESIGN.md section 12): the day of success and the totals, filled from the records' JSON.
+	{SQL: sqlstore.BillSchema + ";\n" + sqlstore.BillBackfill(`date(json_extract(data, '$.success_time'), '+8 hours')`,
+		`CAST(json_extract(data, '$.amount') AS INTEGER)`) + ";\n" + sqlstore.BillIndexes + ";"},
 }
 
 func (s *Store) migrate(ctx context.Context, key walletctl.SecretKey) error {
@@ -674,36 +682,18 @@ ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value`, seq).Scan(&v
 	return v, err
 }
 
-func (t *Tx) SumTxns(f walletctl.TxnFilter) (int, int64, error) {
-	q := `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM txns WHERE created_at >= ?`
-	args := []any{sqlstore.TS(f.Since)}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
-	} else {
-		q += ` AND status != 'failed'`
-	}
-	if f.IDHash != "" {
-		q += ` AND user_id IN (SELECT id FROM users WHERE kyc_id_hash = ?)`
-		args = append(args, f.IDHash)
-	} else {
-		q += ` AND user_id = ?`
-		args = append(args, f.UserID)
-	}
+func (t *Tx) CountTxns(f walletctl.TxnFilter) (int, error) {
+	q := `SELECT COUNT(*) FROM txns WHERE created_at >= ? AND status != 'failed' AND user_id = ?`
+	args := []any{sqlstore.TS(f.Since), f.UserID}
 	if len(f.Kinds) > 0 {
 		q += ` AND kind IN (?` + strings.Repeat(",?", len(f.Kinds)-1) + `)`
 		for _, k := range f.Kinds {
 			args = append(args, k)
 		}
 	}
-	if f.Source != "" {
-		q += ` AND source = ?`
-		args = append(args, f.Source)
-	}
 	var n int
-	var sum int64
-	err := t.C.QueryRow(q, args...).Scan(&n, &sum)
-	return n, sum, err
+	err := t.C.QueryRow(q, args...).Scan(&n)
+	return n, err
 }
 
 // ---- ledger

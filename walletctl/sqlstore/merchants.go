@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // MerchantSchema is the merchant tables (DESIGN.md section 8), the same on SQLite and PostgreSQL.
 // A record is kept whole as JSON in data, beside the columns it is found by: orders and refunds
 // change shape with the v3 API more often than the wallet's own records, and they are only ever
-// read one at a time or as one merchant's list.
+// read one at a time, as one merchant's list or as one merchant's day (BillSchema).
 const MerchantSchema = `CREATE TABLE merchants (
   id TEXT PRIMARY KEY,
   num BIGINT NOT NULL,
@@ -122,9 +123,12 @@ func (t *Tx) CreateOrder(o *walletctl.Order) error {
 	if err != nil {
 		return err
 	}
-	return t.C.Exec(`INSERT INTO orders(id, num, mchid, out_trade_no, transaction_id, prepay_id, code_url, txn_id, state, time_expire, data)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.ID, IDNum(o.ID), o.MchID, o.OutTradeNo, NullStr(o.TransactionID), NullStr(o.PrepayID),
-		NullStr(o.CodeURL), NullStr(o.TxnID), o.TradeState, TS(o.TimeExpire), data)
+	if err := t.C.Exec(`INSERT INTO orders(id, num, mchid, out_trade_no, transaction_id, prepay_id, code_url, txn_id, state, time_expire, success_day, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, o.ID, IDNum(o.ID), o.MchID, o.OutTradeNo, NullStr(o.TransactionID), NullStr(o.PrepayID),
+		NullStr(o.CodeURL), NullStr(o.TxnID), o.TradeState, TS(o.TimeExpire), successDay(o.SuccessTime), data); err != nil {
+		return err
+	}
+	return t.moveTotals(o.MchID, 1, change(false, o.SuccessTime != nil, o.Amount), 0)
 }
 
 func (t *Tx) SaveOrder(o *walletctl.Order) error {
@@ -132,8 +136,18 @@ func (t *Tx) SaveOrder(o *walletctl.Order) error {
 	if err != nil {
 		return err
 	}
-	return t.C.Exec(`UPDATE orders SET transaction_id = ?, txn_id = ?, state = ?, time_expire = ?, data = ? WHERE id = ?`,
-		NullStr(o.TransactionID), NullStr(o.TxnID), o.TradeState, TS(o.TimeExpire), data, o.ID)
+	was, found, err := t.paidBefore(o.ID)
+	if err != nil {
+		return err
+	}
+	if err := t.C.Exec(`UPDATE orders SET transaction_id = ?, txn_id = ?, state = ?, time_expire = ?, success_day = ?, data = ? WHERE id = ?`,
+		NullStr(o.TransactionID), NullStr(o.TxnID), o.TradeState, TS(o.TimeExpire), successDay(o.SuccessTime), data, o.ID); err != nil {
+		return err
+	}
+	if !found {
+		return nil // nothing was saved: nothing moves
+	}
+	return t.moveTotals(o.MchID, 0, change(was, o.SuccessTime != nil, o.Amount), 0)
 }
 
 // FindOrder finds an order by the first field of k that is set (ID, TransactionID, PrepayID,
@@ -188,8 +202,11 @@ func (t *Tx) CreateRefund(r *walletctl.Refund) error {
 	if err != nil {
 		return err
 	}
-	return t.C.Exec(`INSERT INTO refunds(refund_id, num, mchid, out_refund_no, transaction_id, txn_id, status, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.RefundID, IDNum(r.RefundID), r.MchID, r.OutRefundNo, r.TransactionID, NullStr(r.TxnID), r.Status, data)
+	if err := t.C.Exec(`INSERT INTO refunds(refund_id, num, mchid, out_refund_no, transaction_id, txn_id, status, success_day, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.RefundID, IDNum(r.RefundID), r.MchID, r.OutRefundNo, r.TransactionID, NullStr(r.TxnID), r.Status, successDay(r.SuccessTime), data); err != nil {
+		return err
+	}
+	return t.moveTotals(r.MchID, 0, 0, change(false, r.Status == walletctl.RefundSuccess, r.Amount))
 }
 
 func (t *Tx) SaveRefund(r *walletctl.Refund) error {
@@ -197,7 +214,18 @@ func (t *Tx) SaveRefund(r *walletctl.Refund) error {
 	if err != nil {
 		return err
 	}
-	return t.C.Exec(`UPDATE refunds SET txn_id = ?, status = ?, data = ? WHERE refund_id = ?`, NullStr(r.TxnID), r.Status, data, r.RefundID)
+	was, found, err := t.refundedBefore(r.RefundID)
+	if err != nil {
+		return err
+	}
+	if err := t.C.Exec(`UPDATE refunds SET txn_id = ?, status = ?, success_day = ?, data = ? WHERE refund_id = ?`,
+		NullStr(r.TxnID), r.Status, successDay(r.SuccessTime), data, r.RefundID); err != nil {
+		return err
+	}
+	if !found {
+		return nil
+	}
+	return t.moveTotals(r.MchID, 0, 0, change(was, r.Status == walletctl.RefundSuccess, r.Amount))
 }
 
 // FindRefund finds a refund by RefundID, TxnID, or MchID with OutRefundNo.
@@ -228,7 +256,10 @@ func (t *Tx) FindRefund(k walletctl.RefundKey) (*walletctl.Refund, error) {
 // ListRefunds lists a merchant's refunds (transactionID "") or one order's, oldest first.
 func (t *Tx) ListRefunds(mchid, transactionID string) ([]walletctl.Refund, error) {
 	if transactionID != "" {
-		return eachJSON[walletctl.Refund](t, `SELECT data FROM refunds WHERE transaction_id = ? AND mchid = ? ORDER BY num`, transactionID, mchid)
+		// Sought by the order alone (its few refunds), the merchant checked on the rows: with
+		// both in the condition SQLite took the merchant's index and read all its refunds.
+		all, err := eachJSON[walletctl.Refund](t, `SELECT data FROM refunds WHERE transaction_id = ? ORDER BY num`, transactionID)
+		return slices.DeleteFunc(all, func(r walletctl.Refund) bool { return r.MchID != mchid }), err
 	}
 	return eachJSON[walletctl.Refund](t, `SELECT data FROM refunds WHERE mchid = ? ORDER BY num`, mchid)
 }
@@ -332,8 +363,8 @@ func (t *Tx) CreateNotification(n *walletctl.Notification) error {
 	if err != nil {
 		return err
 	}
-	return t.C.Exec(`INSERT INTO notifications(id, num, mchid, status, held, next_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		n.ID, IDNum(n.ID), n.MchID, n.Status, heldInt(n.Held), TSP(n.NextAt), data)
+	return t.C.Exec(`INSERT INTO notifications(id, num, mchid, status, held, next_at, event, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, IDNum(n.ID), n.MchID, n.Status, heldInt(n.Held), TSP(n.NextAt), n.EventType, data)
 }
 
 func (t *Tx) SaveNotification(n *walletctl.Notification) error {

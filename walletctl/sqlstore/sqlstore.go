@@ -309,15 +309,32 @@ func (t *Tx) oneTxn(where string, arg any) (*walletctl.TxnRecord, error) {
 }
 
 func (t *Tx) CreateTxn(r *walletctl.TxnRecord) error {
-	return t.C.Exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
+	if err := t.C.Exec(`INSERT INTO txns(id, num, kind, status, user_id, amount, fee, counterparty, source, card_id, card_masked,
 idem_key, bank_key, bank_txn_id, failure_code, note, created_at, settled_at, bank_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.ID, IDNum(r.ID), r.Kind, r.Status, r.UserID, r.Amount, r.Fee, r.Counterparty, r.Source, r.CardID, r.CardMasked,
-		r.IdempotencyKey, NullStr(r.BankKey), r.BankTxnID, r.FailureCode, r.Note, TS(r.CreatedAt), TSP(r.SettledAt), TSP(r.BankTime))
+		r.IdempotencyKey, NullStr(r.BankKey), r.BankTxnID, r.FailureCode, r.Note, TS(r.CreatedAt), TSP(r.SettledAt), TSP(r.BankTime)); err != nil {
+		return err
+	}
+	return t.moveUsage(nil, walletctl.TxnUsage(&r.Txn))
 }
 
+// SaveTxn moves the txn's usage counters from what the stored row counts to what it counts with
+// the new status (the only column written here that they depend on).
 func (t *Tx) SaveTxn(r *walletctl.TxnRecord) error {
-	return t.C.Exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
-		r.Status, r.Fee, r.BankTxnID, r.FailureCode, r.Note, TSP(r.SettledAt), TSP(r.BankTime), r.ID)
+	was, err := t.usageFields(r.ID)
+	if t.noRows(err) {
+		return nil // no such txn: the UPDATE would change nothing
+	}
+	if err != nil {
+		return err
+	}
+	if err := t.C.Exec(`UPDATE txns SET status=?, fee=?, bank_txn_id=?, failure_code=?, note=?, settled_at=?, bank_time=? WHERE id=?`,
+		r.Status, r.Fee, r.BankTxnID, r.FailureCode, r.Note, TSP(r.SettledAt), TSP(r.BankTime), r.ID); err != nil {
+		return err
+	}
+	now := was
+	now.Status = r.Status
+	return t.moveUsage(walletctl.TxnUsage(&was), walletctl.TxnUsage(&now))
 }
 
 func (t *Tx) GetTxn(id string) (*walletctl.TxnRecord, error) { return t.oneTxn("id = ?", id) }
@@ -387,8 +404,8 @@ WHERE from_user = ? AND status IN ('scheduled', 'arrived')`, userID).Scan(&inTra
 }
 
 // OpenSchema indexes what is open (reads that must not grow with history: DESIGN.md section
-// 12) and the txns of a user by kind (the limit checks sum one kind's rows of a period, not every
-// top-up the user ever made).
+// 12) and the txns of a user by kind (the velocity limit counts the rows of its window of the
+// kinds it limits, not every top-up the user ever made; the other limits read UsageSchema).
 const OpenSchema = `CREATE INDEX txns_user_open ON txns(user_id) WHERE status = 'pending';
 CREATE INDEX transfers_open_from ON transfers(from_user) WHERE status IN ('scheduled', 'arrived');
 CREATE INDEX transfers_open_to ON transfers(to_user) WHERE status = 'arrived';
@@ -398,25 +415,32 @@ CREATE INDEX txns_user_kind ON txns(user_id, kind, created_at);`
 
 const transferCols = `id, from_user, to_user, payee_name_masked, amount, status, delay, created_at, arrives_at, refund_at, done_at`
 
+func scanTransfer(r Row) (walletctl.Transfer, error) {
+	var tr walletctl.Transfer
+	var created, arrives, refund int64
+	var done *int64
+	if err := r.Scan(&tr.ID, &tr.From, &tr.To, &tr.PayeeNameMasked, &tr.Amount, &tr.Status, &tr.Delay, &created, &arrives, &refund, &done); err != nil {
+		return tr, err
+	}
+	tr.CreatedAt, tr.ArrivesAt, tr.RefundAt, tr.DoneAt = FromTS(created), FromTS(arrives), FromTS(refund), FromNull(done)
+	return tr, nil
+}
+
 func (t *Tx) transfers(q string, args ...any) ([]walletctl.Transfer, error) {
 	var out []walletctl.Transfer
 	err := t.C.Each(`SELECT `+transferCols+` FROM transfers `+q, args, func(r Row) error {
-		var tr walletctl.Transfer
-		var created, arrives, refund int64
-		var done *int64
-		if err := r.Scan(&tr.ID, &tr.From, &tr.To, &tr.PayeeNameMasked, &tr.Amount, &tr.Status, &tr.Delay, &created, &arrives, &refund, &done); err != nil {
-			return err
+		tr, err := scanTransfer(r)
+		if err == nil {
+			out = append(out, tr)
 		}
-		tr.CreatedAt, tr.ArrivesAt, tr.RefundAt, tr.DoneAt = FromTS(created), FromTS(arrives), FromTS(refund), FromNull(done)
-		out = append(out, tr)
-		return nil
+		return err
 	})
 	return out, err
 }
 
 func (t *Tx) CreateTransfer(tr *walletctl.Transfer) error {
-	return t.C.Exec(`INSERT INTO transfers(`+transferCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-		tr.ID, tr.From, tr.To, tr.PayeeNameMasked, tr.Amount, tr.Status, tr.Delay, TS(tr.CreatedAt), TS(tr.ArrivesAt), TS(tr.RefundAt), TSP(tr.DoneAt))
+	return t.C.Exec(`INSERT INTO transfers(`+transferCols+`, num) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		tr.ID, tr.From, tr.To, tr.PayeeNameMasked, tr.Amount, tr.Status, tr.Delay, TS(tr.CreatedAt), TS(tr.ArrivesAt), TS(tr.RefundAt), TSP(tr.DoneAt), IDNum(tr.ID))
 }
 
 func (t *Tx) SaveTransfer(tr *walletctl.Transfer) error {
@@ -469,17 +493,24 @@ func (t *Tx) AppendSecurity(ev *walletctl.SecurityEvent) error {
 		ev.UserID, TS(ev.Time), ev.Event, ev.Detail).Scan(&ev.Seq)
 }
 
+const securityCols = `seq, user_id, time, event, detail`
+
+func scanSecurity(r Row) (walletctl.SecurityEvent, error) {
+	var ev walletctl.SecurityEvent
+	var tm int64
+	err := r.Scan(&ev.Seq, &ev.UserID, &tm, &ev.Event, &ev.Detail)
+	ev.Time = FromTS(tm)
+	return ev, err
+}
+
 func (t *Tx) SecurityLog(userID string) ([]walletctl.SecurityEvent, error) {
 	var out []walletctl.SecurityEvent
-	err := t.C.Each(`SELECT seq, user_id, time, event, detail FROM security_log WHERE user_id = ? ORDER BY seq`, []any{userID}, func(r Row) error {
-		var ev walletctl.SecurityEvent
-		var tm int64
-		if err := r.Scan(&ev.Seq, &ev.UserID, &tm, &ev.Event, &ev.Detail); err != nil {
-			return err
+	err := t.C.Each(`SELECT `+securityCols+` FROM security_log WHERE user_id = ? ORDER BY seq`, []any{userID}, func(r Row) error {
+		ev, err := scanSecurity(r)
+		if err == nil {
+			out = append(out, ev)
 		}
-		ev.Time = FromTS(tm)
-		out = append(out, ev)
-		return nil
+		return err
 	})
 	return out, err
 }

@@ -28,7 +28,8 @@ func Run(t *testing.T, open Open) {
 		{"Users", users},
 		{"BindingsAndCards", bindingsAndCards},
 		{"Txns", txns},
-		{"SumTxns", sumTxns},
+		{"CountTxns", countTxns},
+		{"Usage", usage},
 		{"Ledger", ledger},
 		{"Transfers", transfers},
 		{"SecurityLog", securityLog},
@@ -38,6 +39,8 @@ func Run(t *testing.T, open Open) {
 		{"UniqueKeys", uniqueKeys},
 		{"ConcurrentUpdates", concurrentUpdates},
 		{"Merchants", merchants},
+		{"MerchantDays", merchantDays},
+		{"Pages", pages},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
@@ -348,14 +351,9 @@ func txnIDs(ts []walletctl.TxnRecord) []string {
 	return out
 }
 
-func sumTxns(t *testing.T, s walletctl.Store) {
+func countTxns(t *testing.T, s walletctl.Store) {
 	seed(t, s, 3)
 	update(t, s, func(tx walletctl.StoreTx) error {
-		u1, _ := tx.GetUser("u1")
-		u1.IDHash = "idhash-0011" // an ID number is unique: the filter finds its one user
-		if err := tx.SaveUser(u1); err != nil {
-			return err
-		}
 		bal := txn("t5", "u1", walletctl.KindPay, walletctl.TxnSucceeded, 500, at(time.Hour))
 		bal.Source = "balance"
 		for _, r := range []*walletctl.TxnRecord{
@@ -375,24 +373,19 @@ func sumTxns(t *testing.T, s walletctl.Store) {
 	})
 	pt := []string{walletctl.KindPay, walletctl.KindTransfer}
 	for _, c := range []struct {
-		f      walletctl.TxnFilter
-		n      int
-		amount int64
+		f walletctl.TxnFilter
+		n int
 	}{
-		{walletctl.TxnFilter{UserID: "u1", Kinds: pt, Since: at(0)}, 3, 620},
-		{walletctl.TxnFilter{UserID: "u1", Kinds: pt, Since: at(1)}, 2, 520},
-		{walletctl.TxnFilter{UserID: "u1", Since: at(0)}, 4, 624},
-		{walletctl.TxnFilter{UserID: "u1", Kinds: pt, Since: at(0), Source: "balance"}, 1, 500},
-		{walletctl.TxnFilter{UserID: "u1", Status: walletctl.TxnFailed, Since: at(0)}, 1, 3000},
-		{walletctl.TxnFilter{UserID: "u1", Kinds: []string{walletctl.KindWithdraw}, Since: at(0)}, 0, 0},
-		{walletctl.TxnFilter{IDHash: "idhash-0011", Kinds: pt, Since: at(0)}, 3, 620},
-		{walletctl.TxnFilter{IDHash: "idhash-0099", Since: at(0)}, 0, 0},
-		{walletctl.TxnFilter{UserID: "u9", Since: at(0)}, 0, 0},
+		{walletctl.TxnFilter{UserID: "u1", Kinds: pt, Since: at(0)}, 3},
+		{walletctl.TxnFilter{UserID: "u1", Kinds: pt, Since: at(1)}, 2},
+		{walletctl.TxnFilter{UserID: "u1", Since: at(0)}, 4},
+		{walletctl.TxnFilter{UserID: "u1", Kinds: []string{walletctl.KindWithdraw}, Since: at(0)}, 0},
+		{walletctl.TxnFilter{UserID: "u9", Since: at(0)}, 0},
 	} {
 		view(t, s, func(tx walletctl.StoreTx) error {
-			n, amount, err := tx.SumTxns(c.f)
-			if err == nil && (n != c.n || amount != c.amount) {
-				t.Errorf("SumTxns(%+v) = %d, %d; want %d, %d", c.f, n, amount, c.n, c.amount)
+			n, err := tx.CountTxns(c.f)
+			if err == nil && n != c.n {
+				t.Errorf("CountTxns(%+v) = %d; want %d", c.f, n, c.n)
 			}
 			return err
 		})

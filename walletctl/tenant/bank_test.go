@@ -182,12 +182,12 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	}
 
 	// B's journal as B sees it: the keys B used at the bank.
-	var journalB []bankapi.JournalEntry
-	if st := get(bankB+"/admin/journal", b.APIKey, &journalB); st != 200 || len(journalB) == 0 {
-		t.Fatalf("B's own journal: %d, %d entries", st, len(journalB))
+	var pageB bankapi.List[bankapi.JournalEntry] // one page holds it all (has_more false)
+	if st := get(bankB+"/admin/journal?limit=100", b.APIKey, &pageB); st != 200 || len(pageB.Data) == 0 || pageB.HasMore {
+		t.Fatalf("B's own journal: %d, %d entries (more: %v)", st, len(pageB.Data), pageB.HasMore)
 	}
 	keysB := map[string]bool{}
-	for _, e := range journalB {
+	for _, e := range pageB.Data {
 		if e.Partner != pb.PartnerID {
 			t.Errorf("B's journal holds an entry of partner %q: %+v", e.Partner, e)
 		}
@@ -197,12 +197,12 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	}
 
 	// A's journal: only A's entries, none of B's.
-	var journalA []bankapi.JournalEntry
-	if st := get(bankA+"/admin/journal", a.APIKey, &journalA); st != 200 || len(journalA) == 0 {
-		t.Fatalf("A's own journal: %d, %d entries", st, len(journalA))
+	var pageA bankapi.List[bankapi.JournalEntry] // one page holds it all (has_more false)
+	if st := get(bankA+"/admin/journal?limit=100", a.APIKey, &pageA); st != 200 || len(pageA.Data) == 0 || pageA.HasMore {
+		t.Fatalf("A's own journal: %d, %d entries (more: %v)", st, len(pageA.Data), pageA.HasMore)
 	}
 	keysA := map[string]bool{}
-	for _, e := range journalA {
+	for _, e := range pageA.Data {
 		if e.Partner != pa.PartnerID {
 			t.Errorf("A reads a journal entry of partner %q: %+v", e.Partner, e)
 		}
@@ -288,7 +288,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 
 	// Bank-wide admin: 403 (the proxy sends the tenant's partner key, never the operator's token).
 	before, _ := eng.Now(ctx)
-	custBefore, _ := eng.Customers(ctx)
+	custBefore, _ := bankapi.AllCustomers(ctx, eng)
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/admin/customers", ""},
 		{"POST", "/admin/customers", `{"bank":"CMB","balance":500000}`},
@@ -317,7 +317,7 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 	if after, _ := eng.Now(bankmock.WithPartner(ctx, pb.PartnerID)); !after.Equal(before) {
 		t.Errorf("B's clock moved from %s to %s", before, after)
 	}
-	if custAfter, _ := eng.Customers(ctx); len(custAfter) != len(custBefore) {
+	if custAfter, _ := bankapi.AllCustomers(ctx, eng); len(custAfter) != len(custBefore) {
 		t.Errorf("the bank's customers went from %d to %d", len(custBefore), len(custAfter))
 	}
 	if c, err := eng.Customer(ctx, cb.CardNo); err != nil || c.Balance == 1 {

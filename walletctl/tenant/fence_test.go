@@ -94,7 +94,7 @@ func TestNotifyURLCannotReachTheBankOrTheServer(t *testing.T) {
 	if _, err := svc.DeliverNotifications(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ns, err := svc.Notifications(ctx)
+	ns, err := walletctl.Items(svc.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestTenantSettings(t *testing.T) {
 	if _, err := svc.DeliverNotifications(ctx); err != nil { // the worker's first try
 		t.Fatal(err)
 	}
-	ns, err := svc.Notifications(ctx)
+	ns, err := walletctl.Items(svc.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("notifications %v, %v", ns, err)
 	}

@@ -159,7 +159,7 @@ func (k *v3Keys) rereadLocked(ctx context.Context) error {
 	// hang up.
 	rctx := context.WithoutCancel(ctx)
 	err := k.read(rctx, func(svc walletctl.Service) error {
-		ms, err := svc.Merchants(rctx)
+		ms, err := walletctl.All(rctx, svc.Merchants, func(m walletctl.Merchant) string { return m.ID })
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -81,7 +82,7 @@ func TestBlockedReceiverDelaysNoRequest(t *testing.T) {
 	if n := rcv.got.Load(); n != 1 {
 		t.Fatalf("the receiver got %d tries while holding the first: a merchant's tries go one at a time", n)
 	}
-	ns, err := svc.Notifications(cctx)
+	ns, err := oldestFirst(svc.Notifications(cctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
 	if err != nil || len(ns) != 2 || ns[0].Status != walletctl.NotifyPending || len(ns[0].Attempts) != 0 {
 		t.Fatalf("before the release: %+v, %v", ns, err)
 	}
@@ -90,7 +91,7 @@ func TestBlockedReceiverDelaysNoRequest(t *testing.T) {
 	if _, err := svc.DeliverNotifications(cctx); err != nil {
 		t.Fatal(err)
 	}
-	ns, err = svc.Notifications(cctx)
+	ns, err = oldestFirst(svc.Notifications(cctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
 	if err != nil || len(ns) != 2 {
 		t.Fatalf("%+v, %v", ns, err)
 	}
@@ -222,7 +223,7 @@ func TestRealClockRunsDueWorkByItself(t *testing.T) {
 	eventually(t, "a timer for the retry", func() bool { d := w.lastWait(); return d >= 13*time.Second && d <= 17*time.Second })
 	w.add(w.lastWait()) // nothing is asked of the server from here on
 	eventually(t, "the second try, with no request made", func() bool { return got.Load() == 2 })
-	ns, err := svc.Notifications(ctx)
+	ns, err := walletctl.Items(svc.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
 	if err != nil || len(ns) != 1 || len(ns[0].Attempts) != 2 {
 		t.Fatalf("%+v, %v", ns, err)
 	}
@@ -345,4 +346,11 @@ func TestStopWorkAnswersDrainAtOnce(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the drain held on after the work stopped")
 	}
+}
+
+// oldestFirst is a page of notifications in the order they were made.
+func oldestFirst(l *walletctl.List[walletctl.Notification], err error) ([]walletctl.Notification, error) {
+	ns, err := walletctl.Items(l, err)
+	slices.Reverse(ns)
+	return ns, err
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -172,4 +173,16 @@ func (f *fakeWallet) TradeBill(ctx context.Context, mchid, date, billType string
 	content := "交易时间,公众账号ID,商户号\n`2026-11-28 10:01:00,`" + f.creds.AppID + ",`" + mchid + "\n总交易单数\n`1\n"
 	sum := sha1.Sum([]byte(content))
 	return &walletctl.Bill{MchID: mchid, Date: date, Type: billType, HashType: "SHA1", HashValue: hex.EncodeToString(sum[:]), Rows: 1, Content: content}, nil
+}
+
+func (f *fakeWallet) WriteTradeBill(ctx context.Context, w io.Writer, mchid, date, billType string) (*walletctl.Bill, error) {
+	b, err := f.TradeBill(ctx, mchid, date, billType)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.WriteString(w, b.Content); err != nil {
+		return nil, err
+	}
+	b.Content = ""
+	return b, nil
 }

@@ -101,7 +101,7 @@ func TestUnsafeInputRefusedOverHTTP(t *testing.T) {
 			}
 		})
 	}
-	if ms, err := svc.Merchants(ctx); err != nil {
+	if ms, err := walletctl.Items(svc.Merchants(ctx, walletctl.MaxPage)); err != nil {
 		t.Fatal(err)
 	} else {
 		for _, x := range ms {

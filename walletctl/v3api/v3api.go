@@ -22,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -224,18 +225,46 @@ func (c *call) reply(status int, contentType string, body []byte) {
 	h := c.w.Header()
 	h.Set("Request-ID", wechatpay.Nonce(16))
 	if c.key != nil {
-		serial := c.platform.Serial
-		if s := strings.TrimSpace(c.r.Header.Get(wechatpay.HeaderSerial)); s != "" && s == c.platform.PublicKeyID {
-			serial = c.platform.PublicKeyID
-		}
 		// A failure to sign leaves the answer unsigned: the client then says why it distrusts it.
-		_ = wechatpay.SignResponse(h, c.key, serial, c.opts.Now().Unix(), wechatpay.Nonce(16), body)
+		_ = wechatpay.SignResponse(h, c.key, c.serial(), c.opts.Now().Unix(), wechatpay.Nonce(16), body)
 	}
 	if body != nil {
 		h.Set("Content-Type", contentType)
 	}
 	c.w.WriteHeader(status)
 	c.w.Write(body)
+}
+
+// serial is the serial an answer is signed under: the platform certificate's, or the public
+// key's id when the client asks for it.
+func (c *call) serial() string {
+	if s := strings.TrimSpace(c.r.Header.Get(wechatpay.HeaderSerial)); s != "" && s == c.platform.PublicKeyID {
+		return c.platform.PublicKeyID
+	}
+	return c.platform.Serial
+}
+
+// replyStream signs and writes an answer too big to hold (a bill). write writes the body to the
+// writer it is given, the same bytes every time: once into the signature's hash, then to the
+// client, so the body is never held. An error of the first pass is returned with nothing
+// answered. The answer declares the first pass's length: should the second differ (the content
+// changed in between, the writer failed), the client sees a cut answer, never a whole one that
+// its signature does not cover.
+func (c *call) replyStream(status int, contentType string, write func(io.Writer) error) error {
+	sum := wechatpay.NewResponseHash(c.opts.Now().Unix(), wechatpay.Nonce(16))
+	if err := write(sum); err != nil {
+		return err
+	}
+	h := c.w.Header()
+	h.Set("Request-ID", wechatpay.Nonce(16))
+	if c.key != nil {
+		_ = wechatpay.SignResponseHash(h, c.key, c.serial(), sum) // as in reply
+	}
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.FormatInt(sum.Len(), 10))
+	c.w.WriteHeader(status)
+	_ = write(c.w) // too late to answer otherwise: the length tells
+	return nil
 }
 
 // parsed memoises parsePrivateKey and certPublicKey by PEM: a tenant has one platform key and a

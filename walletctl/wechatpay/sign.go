@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -179,12 +181,58 @@ func SignResponse(h http.Header, key *rsa.PrivateKey, serial string, ts int64, n
 	if err != nil {
 		return err
 	}
+	setSignature(h, serial, ts, nonce, sig)
+	return nil
+}
+
+// ResponseHash is the SHA-256 of a response's signed message ("TS\nNONCE\nBODY\n") taken as the
+// body is written to it, for a body too big to hold: SignResponseHash then signs it. Len is the
+// body's length so far.
+type ResponseHash struct {
+	ts    int64
+	nonce string
+	h     hash.Hash
+	n     int64
+}
+
+// NewResponseHash starts the hash of a response signed at ts with nonce.
+func NewResponseHash(ts int64, nonce string) *ResponseHash {
+	r := &ResponseHash{ts: ts, nonce: nonce, h: sha256.New()}
+	io.WriteString(r.h, strconv.FormatInt(ts, 10)+"\n"+nonce+"\n")
+	return r
+}
+
+func (r *ResponseHash) Write(p []byte) (int, error) {
+	r.n += int64(len(p))
+	return r.h.Write(p)
+}
+
+// Len is how many bytes of body were written.
+func (r *ResponseHash) Len() int64 { return r.n }
+
+// SignResponseHash is SignResponse of the body written to r (which it ends: write no more).
+func SignResponseHash(h http.Header, key *rsa.PrivateKey, serial string, r *ResponseHash) error {
+	if serial == "" || r.nonce == "" {
+		return errors.New("wechatpay: SignResponseHash needs a serial and a nonce")
+	}
+	if key == nil {
+		return errors.New("wechatpay: SignResponseHash: nil key")
+	}
+	r.h.Write([]byte("\n"))
+	raw, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, r.h.Sum(nil))
+	if err != nil {
+		return fmt.Errorf("wechatpay: sign: %w", err)
+	}
+	setSignature(h, serial, r.ts, r.nonce, base64.StdEncoding.EncodeToString(raw))
+	return nil
+}
+
+func setSignature(h http.Header, serial string, ts int64, nonce, sig string) {
 	h.Set(HeaderSerial, serial)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	h.Set(HeaderNonce, nonce)
 	h.Set(HeaderSignature, sig)
 	h.Set(HeaderSignatureType, Schema)
-	return nil
 }
 
 // VerifyResponse checks the Wechatpay-* signature headers of a response or notification against
