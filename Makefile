@@ -10,8 +10,11 @@ RUN_HOME ?= .walletctl
 
 # Tests that crash-ci and chaos-ci run in full, skipped by the race run of `make test`.
 FULL_RUNS := TestKillAtEverySyscall|TestServeKilledUnderLoad|TestChaos
-# The golden replays, run without -race after the race run (see test).
-REPLAYS := TestGolden|TestGoldenBinary
+# Long single-threaded runs that go once without -race, after the race run (see test): the golden
+# replays, the usage counters' 600-step equivalence walk, the chaos kill test (its workload runs
+# in a child process, which the race detector would only slow down).
+NORACE := TestGolden|TestGoldenBinary|TestUsageCountersEqualTheSums|TestCrashSafety
+NORACE_PKGS := ./walletctl/scenario/ ./walletctl/engine/ ./walletctl/chaos/
 
 .PHONY: run test build bench fuzz lint clean chaos chaos-ci crash-ci test-postgres
 
@@ -32,17 +35,18 @@ test: lint
 	@if [ -n "$${WALLETCTL_TEST_POSTGRES:-}" ]; then echo "test: PostgreSQL tests run against WALLETCTL_TEST_POSTGRES"; \
 	elif [ -n "$${CI:-}" ]; then echo "test: CI is set but WALLETCTL_TEST_POSTGRES is not: the PostgreSQL tests will fail (.ci/run starts a server)"; \
 	else echo "test: PostgreSQL tests SKIPPED: WALLETCTL_TEST_POSTGRES is not set (run \`make test-postgres\`, which starts a throwaway server)"; fi
-	@# The golden replays (TestGolden in every transport, TestGoldenBinary as real processes) and the
-	@# secret scan, which replays them again to read what they print, run once, without -race, after
-	@# the rest: they drive the CLI one command at a time, and the concurrent code they pass through
+	@# The golden replays (TestGolden in every transport, TestGoldenBinary as real processes), the
+	@# other NORACE runs and the secret scan, which replays the goldens again to read what they
+	@# print, run once, without -race, after the rest: they drive one command or step at a time,
+	@# and the concurrent code they pass through
 	@# (walletctl serve's handlers, tenant workers, the bank's group commit) is raced by its own
 	@# packages' tests (httpapi, tenant, bankmock, sqlite, chaos workers). Under the race detector the
 	@# replays were the longest suite of the run (~150 s) and found nothing those did not.
 	@# The kill tests and the chaos invariants run in full right after (crash-ci, chaos-ci); the race
 	@# run skips their samples, which are subsets of the full runs and single-threaded per world
 	@# (the concurrent chaos tests, TestChaosWorkers and the classes, stay under the race detector).
-	$(GO) test -race -count=1 -skip '^($(FULL_RUNS)|$(REPLAYS))$$' $$($(GO) list ./... | grep -v '/walletctl/secretscan$$')
-	$(GO) test -count=1 -run '^($(REPLAYS))$$' ./walletctl/scenario/
+	$(GO) test -race -count=1 -skip '^($(FULL_RUNS)|$(NORACE))$$' $$($(GO) list ./... | grep -v '/walletctl/secretscan$$')
+	$(GO) test -count=1 -run '^($(NORACE))$$' $(NORACE_PKGS)
 	$(GO) test -count=1 ./walletctl/secretscan/
 	$(MAKE) --no-print-directory crash-ci
 	$(MAKE) --no-print-directory chaos-ci
