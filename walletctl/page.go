@@ -3,6 +3,8 @@ package walletctl
 import (
 	"context"
 	"strconv"
+
+	"github.com/walletctl/walletctl/bankapi"
 )
 
 // Paging, Stripe-style (DESIGN.md section 12): a list answers one page of at most Limit items,
@@ -85,36 +87,20 @@ func (p Page) Cursor() (param, id string) {
 
 // NextPage is the page that follows l in the direction p walked (older items after a first or
 // starting_after page, newer ones before an ending_before page), or nil when l is the last.
+// The walk is bankapi's: the two Page and List types are the same fields, converted here, so that
+// the walking is written once (the protocol cannot import the wallet; the wallet imports it).
 func NextPage[T any](p Page, l *List[T], id func(T) string) *Page {
-	if !l.HasMore || len(l.Data) == 0 {
-		return nil
-	}
-	if p.EndingBefore != "" {
-		return &Page{Limit: p.Limit, EndingBefore: id(l.Data[0])}
-	}
-	return &Page{Limit: p.Limit, StartingAfter: id(l.Data[len(l.Data)-1])}
+	return (*Page)(bankapi.NextPage(bankapi.Page(p), (*bankapi.List[T])(l), id))
 }
 
-// Each walks every page of a list from p on, in the direction p walks, calling fn for each item; it stops
-// at the first error. A walk holds nothing between pages, so items added meanwhile appear only
-// if they sort after the cursor (never twice, none skipped of those that were there).
+// Each walks every page of a list from p on, in the direction p walks, calling fn for each item;
+// it stops at the first error. A walk holds nothing between pages, so items added meanwhile
+// appear only if they sort after the cursor (never twice, none skipped of those that were there).
 func Each[T any](ctx context.Context, p Page, fetch func(context.Context, Page) (*List[T], error), id func(T) string, fn func(T) error) error {
-	for {
-		l, err := fetch(ctx, p)
-		if err != nil {
-			return err
-		}
-		for _, it := range l.Data {
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		next := NextPage(p, l, id)
-		if next == nil {
-			return nil
-		}
-		p = *next
-	}
+	return bankapi.Each(ctx, bankapi.Page(p), func(ctx context.Context, p bankapi.Page) (*bankapi.List[T], error) {
+		l, err := fetch(ctx, Page(p))
+		return (*bankapi.List[T])(l), err
+	}, id, fn)
 }
 
 // All collects every item of a list, walking its pages (for lists that are small by nature, and

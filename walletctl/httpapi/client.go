@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/walletctl/walletctl/bankapi"
 	bankclient "github.com/walletctl/walletctl/bankapi/client"
 	"github.com/walletctl/walletctl/walletctl"
 )
@@ -110,7 +111,7 @@ func list[T any](c *Client, ctx context.Context, op string, args []string, p wal
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
-	query := PageQuery(p)
+	query := bankapi.Page(p).Query() // the same query the bank's lists take
 	for k, v := range q {
 		if len(v) > 0 && v[0] != "" {
 			query[k] = v

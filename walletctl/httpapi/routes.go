@@ -10,9 +10,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -44,21 +42,6 @@ func paged(r *http.Request, list func(walletctl.Page) (any, error)) (any, error)
 		return nil, err
 	}
 	return list(p)
-}
-
-// PageQuery is p as a list route's query.
-func PageQuery(p walletctl.Page) url.Values {
-	q := url.Values{}
-	if p.Limit != 0 {
-		q.Set("limit", strconv.Itoa(p.Limit))
-	}
-	if p.StartingAfter != "" {
-		q.Set("starting_after", p.StartingAfter)
-	}
-	if p.EndingBefore != "" {
-		q.Set("ending_before", p.EndingBefore)
-	}
-	return q
 }
 
 // listRoute reports whether a route answers a page of a list (and takes the paging query).

@@ -223,7 +223,13 @@ func TestRealClockRunsDueWorkByItself(t *testing.T) {
 	eventually(t, "a timer for the retry", func() bool { d := w.lastWait(); return d >= 13*time.Second && d <= 17*time.Second })
 	w.add(w.lastWait()) // nothing is asked of the server from here on
 	eventually(t, "the second try, with no request made", func() bool { return got.Load() == 2 })
-	ns, err := walletctl.Items(svc.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
+	// The receiver has answered; the worker records the try once the answer is read.
+	var ns []walletctl.Notification
+	var err error
+	eventually(t, "the second try recorded", func() bool {
+		ns, err = walletctl.Items(svc.Notifications(ctx, walletctl.NotificationFilter{}, walletctl.MaxPage))
+		return err != nil || len(ns) == 1 && len(ns[0].Attempts) == 2
+	})
 	if err != nil || len(ns) != 1 || len(ns[0].Attempts) != 2 {
 		t.Fatalf("%+v, %v", ns, err)
 	}
