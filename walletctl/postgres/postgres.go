@@ -343,11 +343,15 @@ ALTER TABLE cards ADD UNIQUE (user_id, card_hash);`},
 	{SQL: sqlstore.BillSchema + ";\n" + sqlstore.BillBackfill(
 		`to_char(CAST(regexp_replace(data::json->>'success_time', '\.[0-9]+', '') AS timestamptz) AT TIME ZONE INTERVAL '+08:00', 'YYYY-MM-DD')`,
 		`CAST(data::json->>'amount' AS BIGINT)`) + ";\n" + sqlstore.BillIndexes + ";"},
+	// A shared account's balance (a merchant's, the bank's clearing) is its audited balance plus
+	// the postings since the audit (AccountBalance): read by account and id.
+	{SQL: `CREATE INDEX postings_account_id ON postings(account, id); DROP INDEX postings_account;`},
 }
 
 // cachedAccount reports whether an account's balance is kept in the accounts table: a user's own
 // account is (one user's payments are few, and the engine reads it on every movement); the
-// shared ones are summed from their postings when asked.
+// shared ones (a merchant paid by every user at once would serialize them on its row) are read
+// as their last audited balance plus the postings since (AccountBalance).
 func cachedAccount(name string) bool { return strings.HasPrefix(name, "user:") }
 
 // migrateLock is the advisory lock key that serialises migrations of every process and schema.
@@ -638,7 +642,12 @@ func (t *Tx) AccountBalance(account string) (int64, error) {
 	if cachedAccount(account) {
 		return t.Tx.AccountBalance(account)
 	}
+	// The balance at the last clean audit (account_audit, as of posting ledger_audit.upto: the
+	// audit's SHARE lock made every posting up to there committed) plus what was posted since,
+	// through postings_account_id: the postings since the last reconcile, not the history.
 	var b int64
-	err := t.queryRow(`SELECT COALESCE(SUM(amount), 0)::BIGINT FROM postings WHERE account = ?`, account).Scan(&b)
+	err := t.queryRow(`SELECT (COALESCE((SELECT balance FROM account_audit WHERE name = ?), 0) +
+COALESCE((SELECT SUM(amount) FROM postings WHERE account = ? AND id > COALESCE((SELECT upto FROM ledger_audit WHERE id = 1), 0)), 0))::BIGINT`,
+		account, account).Scan(&b)
 	return b, err
 }

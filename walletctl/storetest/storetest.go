@@ -450,6 +450,26 @@ func ledger(t *testing.T, s walletctl.Store) {
 		}
 		return nil
 	})
+	// A balance read after a clean audit is the audited balance plus what was posted since: the
+	// same as every posting summed, for every account (a store may read a shared account that way).
+	update(t, s, func(tx walletctl.StoreTx) error {
+		rep, err := tx.LedgerCheck()
+		if err != nil {
+			return err
+		}
+		if err := tx.MarkLedgerAudited(rep.Upto); err != nil {
+			return err
+		}
+		return tx.Post("t2", []walletctl.Posting{pp("user:u1", -4), pp("merchant:m", 3), pp("merchant:n", 1)})
+	})
+	view(t, s, func(tx walletctl.StoreTx) error {
+		for acct, want := range map[string]int64{"user:u1": 7, "bank:ICBC:clearing": -12, "merchant:m": 4, "merchant:n": 1, "nobody": 0} {
+			if b, err := tx.AccountBalance(acct); err != nil || b != want {
+				t.Errorf("after an audit, AccountBalance(%s) %d, %v; want %d", acct, b, err, want)
+			}
+		}
+		return nil
+	})
 	// LedgerCheck sees a user account below zero (the engine never lets one go there).
 	update(t, s, func(tx walletctl.StoreTx) error {
 		return tx.Post("t2", []walletctl.Posting{pp("user:u1", -20), pp("bank:ICBC:clearing", 20)})
