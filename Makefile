@@ -45,9 +45,7 @@ test: lint
 	@# The kill tests and the chaos invariants run in full right after (crash-ci, chaos-ci); the race
 	@# run skips their samples, which are subsets of the full runs and single-threaded per world
 	@# (the concurrent chaos tests, TestChaosWorkers and the classes, stay under the race detector).
-	@# -p 4: four test binaries at once on two cores. Many suites wait (real processes, loopback
-	@# servers, PostgreSQL, fsync): with two at a time the race run kept the cores 70% busy.
-	$(GO) test -race -count=1 -p 4 -skip '^($(FULL_RUNS)|$(NORACE))$$' $$($(GO) list ./... | grep -v '/walletctl/secretscan$$')
+	$(GO) test -race -count=1 -skip '^($(FULL_RUNS)|$(NORACE))$$' $$($(GO) list ./... | grep -v '/walletctl/secretscan$$')
 	$(GO) test -count=1 -run '^($(NORACE))$$' $(NORACE_PKGS)
 	$(GO) test -count=1 ./walletctl/secretscan/
 	$(MAKE) --no-print-directory crash-ci
