@@ -6,14 +6,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/notify"
-	"github.com/walletctl/walletctl/walletctl/sqlite"
 	_ "modernc.org/sqlite"
 )
 
@@ -32,20 +30,7 @@ var wholeMerchant = regexp.MustCompile(`^SEARCH (orders|refunds)\b.* USING (COVE
 func TestNoFullScanOnHistory(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "wallet.db")
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	st, err := sqlite.OpenTraced(path, func(q string) {
-		mu.Lock()
-		seen[q] = true
-		mu.Unlock()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mu.Lock()
-	clear(seen) // the migrations' statements: run once, at open
-	mu.Unlock()
+	st, prepared := tracedStore(t, path)
 	w := testworld.New(t, testworld.Store(st), func(c *testworld.Config) { c.Deliverer = &notify.Sender{} })
 	a := w.OpenWallet(testworld.Card("ok"), 500_00)
 	payer, card := a.IDs()
@@ -122,31 +107,19 @@ func TestNoFullScanOnHistory(t *testing.T) {
 	}
 	rows.Close()
 	usesPartial := regexp.MustCompile(`USING (?:COVERING )?INDEX (\w+)`)
-	mu.Lock()
-	defer mu.Unlock()
 	checked, pages := 0, 0
 	branchScan := regexp.MustCompile(`^SCAN b\d+$`)
-	for q := range seen {
+	for _, q := range prepared() {
 		head := strings.ToUpper(strings.TrimSpace(q))
 		if !strings.HasPrefix(head, "SELECT") && !strings.HasPrefix(head, "UPDATE") && !strings.HasPrefix(head, "DELETE") &&
 			!strings.HasPrefix(head, "INSERT") || strings.HasPrefix(head, "PRAGMA") {
 			continue
 		}
-		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
+		plan, err := queryPlan(db, q)
 		if err != nil {
 			t.Errorf("explain %q: %v", q, err)
 			continue
 		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
 		checked++
 		// A page reads its rows in key order from its index: sorting is allowed only of what the
 		// branches of a merged list read (each at most limit+1 rows), never of a table's rows.

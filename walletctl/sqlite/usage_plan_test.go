@@ -5,13 +5,11 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/internal/testworld"
 	"github.com/walletctl/walletctl/walletctl"
-	"github.com/walletctl/walletctl/walletctl/sqlite"
 	_ "modernc.org/sqlite"
 )
 
@@ -22,20 +20,7 @@ import (
 func TestUsageCountersReadByKey(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "wallet.db")
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	st, err := sqlite.OpenTraced(path, func(q string) {
-		mu.Lock()
-		seen[q] = true
-		mu.Unlock()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	mu.Lock()
-	clear(seen) // the migrations' (the backfill reads every txn, once)
-	mu.Unlock()
+	st, prepared := tracedStore(t, path) // not the migrations' (the backfill reads every txn, once)
 	w := testworld.New(t, testworld.Store(st))
 	payer, card := w.OpenWallet(testworld.Card("ok"), 500_00).IDs()
 	payee, _ := w.OpenWallet(testworld.Card("credit"), 100_00).IDs()
@@ -61,28 +46,16 @@ func TestUsageCountersReadByKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	mu.Lock()
-	defer mu.Unlock()
 	reads, writes := 0, 0
-	for q := range seen {
+	for _, q := range prepared() {
 		byID := strings.HasPrefix(q, "SELECT kind, status, user_id, amount, source, created_at FROM txns WHERE id = ?")
 		if !strings.Contains(q, "usage_counters") && !byID {
 			continue
 		}
-		rows, err := db.Query("EXPLAIN QUERY PLAN "+q, make([]any, strings.Count(q, "?"))...)
+		plan, err := queryPlan(db, q)
 		if err != nil {
 			t.Fatalf("explain %q: %v", q, err)
 		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
 		key := false
 		for _, d := range plan {
 			key = key || strings.Contains(d, "USING PRIMARY KEY") || byID && strings.Contains(d, "sqlite_autoindex_txns_1 (id=?)")
