@@ -4,19 +4,31 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION) -X github.com/walletctl/walletctl/bankmock/cli.Version=$(VERSION)
+# The commit, for `version` where Go records no VCS stamp (GOFLAGS=-buildvcs=false); a stamp wins.
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git status --porcelain 2>/dev/null | grep -q . && echo -dirty)
+LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION) -X github.com/walletctl/walletctl/bankmock/cli.Version=$(VERSION) \
+	-X github.com/walletctl/walletctl/walletctl/cli.commit=$(COMMIT) -X github.com/walletctl/walletctl/bankmock/cli.Commit=$(COMMIT)
 FUZZTIME ?= 30s
 RUN_HOME ?= .walletctl
 
-# Tests that crash-ci and chaos-ci run in full, skipped by the race run of `make test`.
-FULL_RUNS := TestKillAtEverySyscall|TestServeKilledUnderLoad|TestChaos
-# Long single-threaded runs that go once without -race, after the race run (see test): the golden
-# replays, the usage counters' 600-step equivalence walk, the chaos kill test (its workload runs
-# in a child process, which the race detector would only slow down).
-NORACE := TestGolden|TestGoldenBinary|TestUsageCountersEqualTheSums|TestCrashSafety
-NORACE_PKGS := ./walletctl/scenario/ ./walletctl/engine/ ./walletctl/chaos/
+# The long single-threaded runs go once, without -race, after the race run (see test): the golden
+# replays, the usage counters' 600-step equivalence walk, the bank's durable-state and journal-page
+# walks, the chaos worlds stepped one operation at a time (TestChaos's sample, the classes' and the
+# checkers' own runs: the concurrent ones, TestChaosWorkers and TestChaosClassesWorkers, stay
+# raced), the kill tests' samples (their workload runs in child processes) and the OpenAPI
+# generators (external tools). They drive one
+# operation at a time; the concurrent code they pass through (walletctl serve's handlers, tenant
+# workers, the bank's group commit, the store's pool) is raced by its own packages' tests.
+NORACE := TestGolden|TestGoldenBinary|TestUsageCountersEqualTheSums|TestCrashSafety|TestChaos|TestKillAtEverySyscall|TestServeKilledUnderLoad|TestDurableStateIsTheLiveState|TestJournalPageReadsThePage|TestTxnCacheAnswersAsAMemoryBank|TestTxnCacheStaysBounded|TestChaosClassesHoldAndReplay|TestCheckerCatchesBrokenLedger|TestChaosDeterministic|TestCrossWalletCardCheckCanFail|TestGiveUpCanFail|TestKillCanFail|TestWalletsWithoutPartnersFail|TestChaosReverseCardCodePay|TestChaosMerchants|TestOpenAPIGeneratesClients
+NORACE_PKGS := ./walletctl/scenario/ ./walletctl/engine/ ./walletctl/chaos/ ./walletctl/crashtest/ ./bankmock/ ./walletctl/httpapi/
+# Packages whose tests drive commands and documents, in process and as built binaries, one at a
+# time: they run without -race in full, and their tests of concurrent code (CLI_RACE: invocations
+# on one home at once, listen's goroutines, the lock and prompt waits, serve's shutdown, the
+# slow-bank notice) run under it too.
+DRIVER_PKGS := ./walletctl/cli/ ./docs/
+CLI_RACE := TestConcurrentInvocations|TestListen.*|TestSlowBankSaysWhatItWaitsFor|TestWaitingForTheLockIsShown|TestPromptsHoldNoLock|TestServeShutdown.*|TestServeEndToEnd
 
-.PHONY: run test build bench fuzz lint clean chaos chaos-ci crash-ci test-postgres
+.PHONY: run test ci build bench fuzz lint clean chaos chaos-ci crash-ci test-postgres
 
 ## run: build, open a wallet on a fresh sandbox (the seed's section 3, every step), show how to go on
 run: build
@@ -26,33 +38,35 @@ run: build
 	@echo "Go on from here (the sandbox lives in $(RUN_HOME)):"
 	@echo "  $(BIN)/walletctl --home $(RUN_HOME) --as u1 balance"
 	@echo "  $(BIN)/walletctl --home $(RUN_HOME) bank customers"
-	@echo "  $(BIN)/walletctl --home $(RUN_HOME) bank cards        # the documented test cards and magic amounts"
-	@echo "  $(BIN)/bankmock serve --addr 127.0.0.1:0 --seed 1      # the mock bank as a server"
+	@echo "  # the documented test cards and magic amounts:"
+	@echo "  $(BIN)/walletctl --home $(RUN_HOME) bank cards"
+	@echo "  # the mock bank as a server:"
+	@echo "  $(BIN)/bankmock serve --addr 127.0.0.1:0 --seed 1"
 
-## test: lint, every test under the race detector (goldens in every transport, chaos, crash, fuzz
-## seed corpora), then the chaos invariants over 200 seeds x 2,000 operations at a 20% fault rate
-test: lint
+## test: lint, every test under the race detector but the long single-threaded runs, which go once
+## without it (goldens in every transport, samples of the kill tests and the chaos invariants, fuzz
+## seed corpora); under six minutes on two cores. `make ci` adds the full runs.
+# Tests that run the commands as processes use bin/'s, built once by make build (internal/testbin).
+test: export WALLETCTL_TEST_BINDIR = $(CURDIR)/$(BIN)
+test: lint build
 	@if [ -n "$${WALLETCTL_TEST_POSTGRES:-}" ]; then echo "test: PostgreSQL tests run against WALLETCTL_TEST_POSTGRES"; \
 	elif [ -n "$${CI:-}" ]; then echo "test: CI is set but WALLETCTL_TEST_POSTGRES is not: the PostgreSQL tests will fail (.ci/run starts a server)"; \
 	else echo "test: PostgreSQL tests SKIPPED: WALLETCTL_TEST_POSTGRES is not set (run \`make test-postgres\`, which starts a throwaway server)"; fi
-	@# The golden replays (TestGolden in every transport, TestGoldenBinary as real processes), the
-	@# other NORACE runs and the secret scan, which replays the goldens again to read what they
-	@# print, run once, without -race, after the rest: they drive one command or step at a time,
-	@# and the concurrent code they pass through
-	@# (walletctl serve's handlers, tenant workers, the bank's group commit) is raced by its own
-	@# packages' tests (httpapi, tenant, bankmock, sqlite, chaos workers). Under the race detector the
-	@# replays were the longest suite of the run (~150 s) and found nothing those did not.
-	@# The kill tests and the chaos invariants run in full right after (crash-ci, chaos-ci); the race
-	@# run skips their samples, which are subsets of the full runs and single-threaded per world
-	@# (the concurrent chaos tests, TestChaosWorkers and the classes, stay under the race detector).
-	$(GO) test -race -count=1 -skip '^($(FULL_RUNS)|$(NORACE))$$' $$($(GO) list ./... | grep -v '/walletctl/secretscan$$')
+	@# The secret scan replays the goldens again to read what they print: it runs once, without -race,
+	@# as the command and document drivers do.
+	$(GO) test -race -count=1 -skip '^($(NORACE))$$' $$($(GO) list ./... | grep -v -E '/walletctl/(secretscan|cli)$$|/docs$$')
+	$(GO) test -race -count=1 -run '^($(CLI_RACE))$$' ./walletctl/cli/
 	$(GO) test -count=1 -run '^($(NORACE))$$' $(NORACE_PKGS)
-	$(GO) test -count=1 ./walletctl/secretscan/
+	$(GO) test -count=1 $(DRIVER_PKGS) ./walletctl/secretscan/
+
+## ci: what CI runs (.ci/run): make test, then the kill tests at every syscall (crash-ci) and the
+## chaos invariants over 200 seeds x 2,000 operations at a 20% fault rate (chaos-ci), in full
+ci: test
 	$(MAKE) --no-print-directory crash-ci
 	$(MAKE) --no-print-directory chaos-ci
 
 ## crash-ci: kill commands at every write, rename and fsync they make (strace fault injection; the
-## race run above takes a sample), then reopen, reconcile and check every money invariant (~1 min)
+## test run takes a sample), then reopen, reconcile and check every money invariant (~1.5 min)
 crash-ci:
 	CRASH_ALL=1 $(GO) test -count=1 -timeout 20m -run '^(TestKillAtEverySyscall|TestServeKilledUnderLoad)$$' ./walletctl/crashtest/
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankapi"
 	"github.com/walletctl/walletctl/internal/migrate"
+	"github.com/walletctl/walletctl/internal/sqlitecheck"
 	"github.com/walletctl/walletctl/vclock"
 	_ "modernc.org/sqlite" // the wallet's driver too: pure Go, so the bank builds everywhere the CLI does
 )
@@ -116,6 +117,84 @@ func (e *DamagedError) Error() string {
 }
 
 func (e *DamagedError) Unwrap() error { return e.Err }
+
+// damagedAnswer is what an operation answers when the state file turns out damaged inside (a
+// page SQLite reads is malformed): ISSUER_UNAVAILABLE, not processed, on the protocol (a wallet
+// over HTTP sees a bank that is down, which it is), with the *DamagedError inside for an
+// in-process caller that owns the file (walletctl's sandbox: SANDBOX_DAMAGED naming bank.db).
+// Nothing of the operation was written.
+type damagedAnswer struct {
+	answer *bankapi.Error
+	damage *DamagedError
+}
+
+func (d *damagedAnswer) Error() string   { return d.answer.Error() }
+func (d *damagedAnswer) Unwrap() []error { return []error{d.answer, d.damage} }
+
+func (e *DamagedError) answer() error {
+	return &damagedAnswer{answer: errf(bankapi.CodeIssuerUnavailable, "96", "the bank's state is damaged (%s); not processed", e.Reason), damage: e}
+}
+
+// asDamage is err as damage of the state file, or nil: SQLite finding a page malformed, or a
+// file whose content is not a bank's state (a *DamagedError of loadState); not a file that could
+// not be read for another reason (I/O, busy), which is not known to be damaged.
+func (e *Engine) asDamage(err error) *DamagedError {
+	if err == nil || e.dur == nil {
+		return nil
+	}
+	var de *DamagedError
+	if errors.As(err, &de) {
+		if de.Err == nil || sqlitecheck.Corrupt(de.Err) || !isSQLiteErr(de.Err) {
+			return de
+		}
+		return nil
+	}
+	if sqlitecheck.Corrupt(err) {
+		return &DamagedError{Path: e.dur.path, Reason: "SQLite finds it malformed: " + err.Error(), Err: err}
+	}
+	return nil
+}
+
+// isSQLiteErr reports whether err came from SQLite (or database/sql) rather than from decoding
+// what SQLite returned.
+func isSQLiteErr(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) || errors.Is(err, sql.ErrNoRows) || errors.Is(err, sql.ErrConnDone)
+}
+
+// noteDamage records that the current critical section found the state file damaged (err, if
+// it says so): the section then answers damagedAnswer and nothing of it is written (atomically,
+// view). Lock held.
+func (e *Engine) noteDamage(err error) {
+	if d := e.asDamage(err); d != nil && e.damage == nil {
+		e.damage = d
+	}
+}
+
+// takeDamage is the damage the critical section noted, as its answer (nil: none), and forgets
+// what the section changed: nothing of it may be written to a damaged file. With no commit under
+// way the state is read back from the file now; else once the queue is written, as after a panic.
+// Lock held.
+func (e *Engine) takeDamage() error {
+	d := e.damage
+	if d == nil {
+		return nil
+	}
+	e.damage = nil
+	if e.dur != nil && e.dirty != nil {
+		e.dirty.clear()
+		e.dur.mu.Lock() // lock order: engine, then queue
+		idle := !e.dur.busy && e.dur.done == e.dur.enq
+		e.dur.mu.Unlock()
+		if idle {
+			e.reloadLocked()
+		} else if !e.recovering {
+			e.recovering = true
+			go e.recoverState()
+		}
+	}
+	return d.answer()
+}
 
 // metaRow is the counters and constants of a state (everything of state but its records).
 type metaRow struct {
@@ -676,15 +755,19 @@ func (d *durable) safeWrite(batch []*changeSet) (err error) {
 	return d.write(batch)
 }
 
-// errNotSaved is what an operation answers when its state change could not be made durable.
-func errNotSaved(err error) *bankapi.Error {
+// errNotSaved is what an operation answers when its state change could not be made durable: a
+// damagedAnswer when that is because the file is damaged.
+func (e *Engine) errNotSaved(err error) error {
+	if d := e.asDamage(err); d != nil {
+		return d.answer()
+	}
 	return errf(bankapi.CodeIssuerUnavailable, "96", "the bank could not save its state (%v); not processed, safe to retry", err)
 }
 
 // settle waits until ticket t is committed, committing what is queued if nobody else is. A
 // failed commit sends the engine back to what the file holds, and fails every ticket queued up to
 // then: their changes are gone from memory too. Called without the engine lock.
-func (e *Engine) settle(t int64) *bankapi.Error {
+func (e *Engine) settle(t int64) error {
 	d := e.dur
 	if d == nil || t == 0 {
 		return nil
@@ -693,7 +776,7 @@ func (e *Engine) settle(t int64) *bankapi.Error {
 	defer d.mu.Unlock()
 	for {
 		if d.isFailed(t) {
-			return errNotSaved(d.err)
+			return e.errNotSaved(d.err)
 		}
 		if d.done >= t {
 			return nil
@@ -758,7 +841,7 @@ func (e *Engine) install(st *state) {
 
 // ready refuses calls while the engine has no trustworthy state (a failed reload, a panic being
 // recovered from), retrying the reload first. Lock held.
-func (e *Engine) ready() *bankapi.Error {
+func (e *Engine) ready() error {
 	if e.recovering {
 		return errf(bankapi.CodeIssuerUnavailable, "96", "the bank is recovering from an internal error; not processed, retry shortly")
 	}
@@ -766,7 +849,7 @@ func (e *Engine) ready() *bankapi.Error {
 		e.reloadLocked()
 	}
 	if e.broken != nil {
-		return errNotSaved(e.broken)
+		return e.errNotSaved(e.broken)
 	}
 	return nil
 }
@@ -787,10 +870,12 @@ func (e *Engine) lookupTxn(partner, key string) (*bankapi.Transaction, *bankapi.
 		return nil, nil
 	}
 	if err != nil {
+		e.noteDamage(err)
 		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); not processed, safe to retry", err)
 	}
 	var t bankapi.Transaction
 	if err := json.Unmarshal(body, &t); err != nil {
+		e.noteDamage(&DamagedError{Path: e.dur.path, Reason: fmt.Sprintf("transaction %q is not valid JSON", key), Err: err})
 		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank's state is damaged (transaction %q); not processed", key)
 	}
 	e.cacheTxn(partner, key, &t)
@@ -923,28 +1008,33 @@ func (e *Engine) txnsOn(partner, day string) ([]*bankapi.Transaction, *bankapi.E
 	if e.dur == nil {
 		return out, nil
 	}
+	cannotRead := func(err error) *bankapi.Error {
+		e.noteDamage(err)
+		return errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
+	}
 	rows, err := e.dur.db.Query(statementQuery, partner, day)
 	if err != nil {
-		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
+		return nil, cannotRead(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k string
 		var body []byte
 		if err := rows.Scan(&k, &body); err != nil {
-			return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
+			return nil, cannotRead(err)
 		}
 		if seen[k] {
 			continue
 		}
 		var t bankapi.Transaction
 		if err := json.Unmarshal(body, &t); err != nil {
+			e.noteDamage(&DamagedError{Path: e.dur.path, Reason: fmt.Sprintf("transaction %q is not valid JSON", k), Err: err})
 			return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank's state is damaged (transaction %q)", k)
 		}
 		out = append(out, &t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, errf(bankapi.CodeIssuerUnavailable, "96", "the bank cannot read its state (%v); retry", err)
+		return nil, cannotRead(err)
 	}
 	return out, nil
 }
@@ -955,6 +1045,7 @@ func (e *Engine) allTxns() (map[string]map[string]*bankapi.Transaction, error) {
 	if e.dur != nil {
 		rows, err := e.dur.db.Query(`SELECT partner, key, body FROM txns`)
 		if err != nil {
+			e.noteDamage(err)
 			return nil, err
 		}
 		defer rows.Close()
@@ -962,10 +1053,12 @@ func (e *Engine) allTxns() (map[string]map[string]*bankapi.Transaction, error) {
 			var p, k string
 			var body []byte
 			if err := rows.Scan(&p, &k, &body); err != nil {
+				e.noteDamage(err)
 				return nil, err
 			}
 			var t bankapi.Transaction
 			if err := json.Unmarshal(body, &t); err != nil {
+				e.noteDamage(&DamagedError{Path: e.dur.path, Reason: fmt.Sprintf("transaction %q is not valid JSON", k), Err: err})
 				return nil, err
 			}
 			if out[p] == nil {
@@ -974,6 +1067,7 @@ func (e *Engine) allTxns() (map[string]map[string]*bankapi.Transaction, error) {
 			out[p][k] = &t
 		}
 		if err := rows.Err(); err != nil {
+			e.noteDamage(err)
 			return nil, err
 		}
 	}

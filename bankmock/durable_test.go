@@ -468,3 +468,78 @@ func BenchmarkOpenAfterHistory(b *testing.B) {
 	b.ReportMetric(float64(to)/float64(tf), "x_history")
 	b.ReportMetric(float64(to.Microseconds())/float64(b.N), "µs/open-after-12000")
 }
+
+// Damage inside the state file that opening it does not read (the transactions' table) is found
+// by the operation that reads it: the operation is not processed and answers ISSUER_UNAVAILABLE
+// on the protocol, with the *DamagedError naming the file for an in-process caller (the sandbox
+// turns it into SANDBOX_DAMAGED); nothing of it is written to the file, and the bank still
+// answers what does not touch the damage.
+func TestDamageInsideTheStateFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := durableConfig(dir, vclock.NewManual(vclock.DefaultEpoch))
+	e, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := testCard(t, "ok")
+	agr := bind(t, e, ok)
+	for i := range 20 {
+		if _, err := e.Debit(bg, fmt.Sprintf("k%d", i), cny(agr, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := balance(t, e, ok.CardNo)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+cfg.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root int64
+	if err := db.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'txns'`).Scan(&root); err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	if err := db.QueryRow(`PRAGMA page_size`).Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	db.Close()
+	f, err := os.OpenFile(cfg.Path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xAB}, 3000), (root-1)*size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	raw, _ := os.ReadFile(cfg.Path)
+
+	e, err = Open(cfg)
+	if err != nil {
+		t.Fatalf("the damage is past what opening reads, yet: %v", err)
+	}
+	for _, op := range []func() error{
+		func() error { _, err := e.Debit(bg, "new", cny(agr, 100)); return err },
+		func() error { _, err := e.Transaction(bg, "k3"); return err },
+		func() error { _, err := e.Statement(bg, vclock.Day(vclock.DefaultEpoch)); return err },
+		func() error { _, err := e.StatementRecords(bg, vclock.Day(vclock.DefaultEpoch)); return err },
+	} {
+		err := op()
+		wantCode(t, err, bankapi.CodeIssuerUnavailable, "96")
+		var de *DamagedError
+		if !errors.As(err, &de) || de.Path != cfg.Path {
+			t.Fatalf("got %v, want a DamagedError naming %s", err, cfg.Path)
+		}
+	}
+	if got := balance(t, e, ok.CardNo); got != before {
+		t.Fatalf("the card moved: %d, was %d", got, before)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(cfg.Path); !bytes.Equal(raw, after) {
+		t.Fatal("the damaged file was written to")
+	}
+}

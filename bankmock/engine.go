@@ -120,6 +120,9 @@ type Engine struct {
 	txnCache   *txnCache
 	broken     error // the file could not be read back after a failed commit
 	recovering bool  // a panic's half-made changes are being discarded
+	// damage is what the current critical section found damaged in the file (noteDamage): the
+	// section answers it instead of its own outcome, and nothing of it is written (takeDamage).
+	damage *DamagedError
 }
 
 // inflightKey is an idempotency key of one partner.
@@ -216,6 +219,9 @@ func (e *Engine) atomically(fn func() *bankapi.Error) (ticket int64, err error) 
 	}()
 	ferr := fn()
 	finished = true
+	if derr := e.takeDamage(); derr != nil {
+		return 0, derr
+	}
 	return e.capture(), asErr(ferr)
 }
 
@@ -250,7 +256,11 @@ func (e *Engine) view(fn func() error) error {
 	if err := e.ready(); err != nil {
 		return err
 	}
-	return fn()
+	err := fn()
+	if derr := e.takeDamage(); derr != nil {
+		return derr
+	}
+	return err
 }
 
 // recoverState puts the state back to the file's after a panic, once everything queued before it
@@ -413,7 +423,7 @@ func run[T any](e *Engine, ctx context.Context, c call, resolve func(*call), pro
 		return nil
 	})
 	if err == nil {
-		err = asErr(e.settle(t))
+		err = e.settle(t)
 	}
 	if err != nil {
 		return zero, err
@@ -905,23 +915,50 @@ func (e *Engine) Statement(ctx context.Context, date string) (*bankapi.Statement
 			return nil, errf(bankapi.CodeInvalidRequest, "30", "date must be yyyy-mm-dd")
 		}
 		j.Detail = date
-		s := &bankapi.Statement{Date: date, Transactions: []bankapi.Transaction{}}
-		txns, lerr := e.txnsOn(me(ctx), date)
-		if lerr != nil {
-			return nil, lerr
-		}
-		for _, t := range txns {
-			s.Transactions = append(s.Transactions, *copyTxn(t))
-			if t.Kind == bankapi.OpDebit {
-				s.DebitCount++
-				s.DebitTotal += t.Amount
-			} else {
-				s.CreditCount++
-				s.CreditTotal += t.Amount
-			}
-		}
-		// Txn IDs are fixed-width and sequential: sorting them is sorting by time of processing.
-		sort.Slice(s.Transactions, func(a, b int) bool { return s.Transactions[a].TxnID < s.Transactions[b].TxnID })
-		return s, nil
+		return e.statement(me(ctx), date)
 	})
+}
+
+// StatementRecords is the caller's statement of one day as the bank's records hold it, read
+// without a journal entry, a fault or any other change: for checks that must change nothing
+// (walletctl sandbox check, which reports what a reconcile would find).
+func (e *Engine) StatementRecords(ctx context.Context, date string) (*bankapi.Statement, error) {
+	if _, err := time.Parse("2006-01-02", date); err != nil {
+		return nil, errf(bankapi.CodeInvalidRequest, "30", "date must be yyyy-mm-dd")
+	}
+	var out *bankapi.Statement
+	err := e.view(func() error {
+		if err := e.checkCaller(ctx); err != nil {
+			return err
+		}
+		s, serr := e.statement(me(ctx), date)
+		if serr != nil {
+			return serr
+		}
+		out = s
+		return nil
+	})
+	return out, err
+}
+
+// statement is partner's statement of one day. Lock held.
+func (e *Engine) statement(partner, date string) (*bankapi.Statement, *bankapi.Error) {
+	s := &bankapi.Statement{Date: date, Transactions: []bankapi.Transaction{}}
+	txns, lerr := e.txnsOn(partner, date)
+	if lerr != nil {
+		return nil, lerr
+	}
+	for _, t := range txns {
+		s.Transactions = append(s.Transactions, *copyTxn(t))
+		if t.Kind == bankapi.OpDebit {
+			s.DebitCount++
+			s.DebitTotal += t.Amount
+		} else {
+			s.CreditCount++
+			s.CreditTotal += t.Amount
+		}
+	}
+	// Txn IDs are fixed-width and sequential: sorting them is sorting by time of processing.
+	sort.Slice(s.Transactions, func(a, b int) bool { return s.Transactions[a].TxnID < s.Transactions[b].TxnID })
+	return s, nil
 }

@@ -115,6 +115,9 @@ const (
 	CodeOutcomeUnknown = "OUTCOME_UNKNOWN"
 	// CodeServerBusy: the wallet server's queue for this tenant is full; the request was not run.
 	CodeServerBusy = "SERVER_BUSY"
+	// CodeTimedOut: a wait the caller bounded (listen --timeout) ran out before what it waited for
+	// came; nothing was changed, and waiting again is safe.
+	CodeTimedOut = "TIMED_OUT"
 	// CodeBankAnswerMismatch: the bank's answer about money does not match what the wallet sent
 	// (another caller's record, another card); the txn stays pending, never settled from it.
 	CodeBankAnswerMismatch = "BANK_ANSWER_MISMATCH"
@@ -167,7 +170,7 @@ var codeHints = map[string]string{
 	CodeKYCRequired:         "finish real-name verification first: walletctl kyc submit",
 	CodeKYCFailed:           "check that the name and ID number are exactly as on the ID card",
 	CodeKYCDone:             "real-name verification is already done for this account",
-	CodeCardInfoMismatch:    "check the fields named: the card number, name, ID number and the phone reserved at the bank must match the bank's records",
+	CodeCardInfoMismatch:    "check the fields named: they must be as the bank holds them for this card (name, ID number, reserved phone)",
 	CodeBankBindingDenied:   "this bank restricts online binding; contact the bank's customer service, or try another card",
 	CodeCardRestricted:      "the bank restricts this card; contact the bank, or try another card",
 	CodeCardNotSupported:    "this card cannot be used online; try another card",
@@ -191,23 +194,24 @@ var codeHints = map[string]string{
 	CodeTransferState:       "look at the transfer: walletctl tx show ID",
 	CodeOrderState:          "look at the order's state: walletctl merchant order show (a closed or expired order is paid with a new order)",
 	CodePayCodeInvalid:      "payment codes are valid for one minute and once: show a new one with walletctl paycode",
-	CodeRefundLimit:         "an order is refunded at most up to what was paid: see its refunds with walletctl merchant order show",
+	CodeRefundLimit:         "an order's refunds add up to at most what was paid: list them with walletctl merchant refund list --mchid M",
 	CodeMerchantFunds:       "the merchant's account holds less than the refund; refunds come out of what the merchant was paid",
 	CodeNetwork:             "network trouble reaching the bank; retry on a good network, it is safe to retry",
-	CodeUnauthenticated:     "the wallet server needs a valid credential: pass the tenant's API key with --api-key or WALLETCTL_API_KEY (admin routes: the admin token)",
+	CodeUnauthenticated:     "pass the tenant's API key with --api-key or WALLETCTL_API_KEY (admin routes: the admin token)",
 	CodeUnauthorized:        "this credential may not do that: the servers' admin APIs need their admin token (loopback is not a credential)",
 	CodeScenarioFailed:      "read the diffs above; if the new behaviour is right, rewrite the goldens: walletctl scenario run --update",
 	CodeConformanceFailed:   "the detail column says what was sent and what came back; docs/partners.md explains each check",
 	CodeBankUnavailable:     "the bank is unavailable; it is safe to retry later",
-	CodeBankAnswerMismatch:  "the bank answered about another transaction or card than the one sent; the money stays pending: check the bank (walletctl bank journal), then walletctl reconcile",
-	CodeBankAuth:            "the bank refused this sandbox's partner credentials: is it the bank the sandbox was made with, and was it restarted without --data? A new sandbox registers again: walletctl sandbox init --bank URL --force",
-	CodeSandboxReadOnly:     "this command writes, and the sandbox home is read-only: read-only commands (balance, tx list, user list, sandbox status) work there; copy the home somewhere writable to act",
-	CodeDiskFull:            "the disk holding the sandbox (or the server's data) is full: free some space and retry; walletctl reconcile settles anything left pending",
-	CodeSandboxDamaged:      "a file of the sandbox is damaged and was left as it is: restore it from a backup, or start over with walletctl sandbox init --force (the wallet and the bank begin again)",
-	CodeSandboxBank:         "a sandbox stays with the bank it was made with: pass the same --bank (or WALLETCTL_BANK), or make a new sandbox in another --home",
+	CodeBankAnswerMismatch:  "the bank answered about another transaction or card; the money stays pending: walletctl reconcile",
+	CodeBankAuth:            "the bank no longer accepts this sandbox: start a new one with walletctl sandbox init --force (and --bank URL)",
+	CodeSandboxReadOnly:     "the sandbox home is read-only: reading commands work; copy it somewhere writable to act",
+	CodeDiskFull:            "free some disk space and retry; walletctl reconcile settles anything left pending",
+	CodeSandboxDamaged:      "restore the file named from a backup, or start over with walletctl sandbox init --force",
+	CodeSandboxBank:         "pass the --bank this sandbox was made with, or make a new sandbox in another --home",
 	CodePending:             "the bank's answer was lost; the operation is pending and nothing will be charged twice: walletctl reconcile",
-	CodeOutcomeUnknown:      "the wallet server's answer was lost and the operation may have run: look at tx list, or retry with the same idempotency key (the server runs it at most once)",
-	CodeServerBusy:          "the wallet server is busy with this tenant's earlier requests; nothing was done: it is safe to retry in a moment",
+	CodeOutcomeUnknown:      "the operation may have run: look at tx list, or retry with the same idempotency key",
+	CodeServerBusy:          "nothing was done: the server is busy with this tenant's earlier requests; retry in a moment",
+	CodeTimedOut:            "nothing came in the time given: check that something made the event (walletctl notify list), or wait longer",
 	CodeInternal:            "this is a bug in walletctl; please report it",
 }
 

@@ -49,7 +49,8 @@ type MerchantSpec struct {
 	Category string `json:"category,omitempty"`
 	AppID    string `json:"appid,omitempty"` // default: derived from the mchid ("wx" + 16 hex digits)
 	// PublicKeyMode: the merchant checks the platform's signatures with its public key (serial
-	// PUB_KEY_ID_…) rather than its certificate; notifications are signed under that serial.
+	// PUB_KEY_ID_…) rather than its certificate; its v3 answers and notifications are signed under
+	// that serial.
 	PublicKeyMode bool `json:"public_key_mode,omitempty"`
 }
 
@@ -77,6 +78,9 @@ type MerchantCredentials struct {
 	PlatformCert      string `json:"platform_certificate"` // PEM
 	PlatformPublicKey string `json:"platform_public_key"`  // PEM (public-key mode)
 	PublicKeyID       string `json:"public_key_id"`        // "PUB_KEY_ID_…" (public-key mode)
+	// PublicKeyMode: the merchant was made with MerchantSpec.PublicKeyMode; every v3 answer and
+	// notification it gets is signed under PublicKeyID, whatever its request carries.
+	PublicKeyMode bool `json:"public_key_mode,omitempty"`
 }
 
 // Order is one merchant order as both sides see it.

@@ -15,9 +15,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/walletctl/walletctl/internal/logformat"
 
 	"github.com/gofrs/flock"
 	"github.com/jedib0t/go-pretty/v6/table"
@@ -28,11 +29,18 @@ import (
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/bankmock/server"
 	"github.com/walletctl/walletctl/internal/admintoken"
+	"github.com/walletctl/walletctl/internal/buildinfo"
+	"github.com/walletctl/walletctl/internal/cmdtree"
 	"github.com/walletctl/walletctl/internal/tablefit"
 )
 
 // Version is set at build time with -ldflags "-X github.com/walletctl/walletctl/bankmock/cli.Version=v1.2.3".
 var Version = ""
+
+// Commit is set at build time too (make build: -ldflags "-X
+// github.com/walletctl/walletctl/bankmock/cli.Commit=0123456789ab"); without it, the VCS stamp that
+// go build records in a checkout.
+var Commit = ""
 
 // Main runs the command with os.Args and exits.
 func Main() {
@@ -58,6 +66,28 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type usageError struct{ error }
 
+// usageArgs makes every refusal of a command's arguments (cards x) a usage error, exit 2.
+func usageArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+	if own := c.Args; own != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := own(cmd, args)
+			var ue usageError
+			if err != nil && !errors.As(err, &ue) {
+				return usageError{err}
+			}
+			return err
+		}
+	}
+}
+
+// unknownCommand is cmdtree.Unknown as bankmock's usage error.
+func unknownCommand(_ *cobra.Command, _, message string) error {
+	return usageError{errors.New(message)}
+}
+
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "bankmock",
@@ -67,6 +97,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServe(stdout, stderr), newCards(stdout), newPartner(stdout), newVersion(stdout))
+	// A word that names no command, here or after help, is a usage error (exit 2) with cobra's
+	// suggestions, as in walletctl.
+	root.SetHelpCommand(cmdtree.HelpCommand(root, unknownCommand))
+	root.InitDefaultCompletionCmd() // added now (cobra adds it when it executes), the rule applies to it too
+	cmdtree.RejectUnknown(root, unknownCommand)
+	usageArgs(root)
 	// Help fits the terminal: long lines wrap, descriptions under their column.
 	tablefit.FitHelp(root, func() int { return tablefit.Of(root.OutOrStdout(), os.Getenv) })
 	return root
@@ -75,24 +111,16 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 func newVersion(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version, the commit it was built from and the Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			fmt.Fprintln(stdout, "bankmock", version())
+			fmt.Fprintln(stdout, "bankmock", buildinfo.Read(Version, Commit))
 			return nil
 		},
 	}
 }
 
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+func version() string { return buildinfo.Read(Version, Commit).Version }
 
 func newCards(stdout io.Writer) *cobra.Command {
 	var asJSON, wide bool
@@ -178,6 +206,7 @@ type serveFlags struct {
 	idleTimeout  time.Duration
 	quiet        bool
 	data         string
+	logFormat    string
 }
 
 func newServe(stdout, stderr io.Writer) *cobra.Command {
@@ -203,6 +232,7 @@ func newServe(stdout, stderr io.Writer) *cobra.Command {
 	fl.DurationVar(&f.writeTimeout, "write-timeout", 60*time.Second, "time to write a response (bounds delay and hang faults)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 120*time.Second, "keep-alive idle timeout")
 	fl.BoolVar(&f.quiet, "quiet", false, "no request log")
+	fl.StringVar(&f.logFormat, "log-format", logformat.Text, logformat.Usage)
 	fl.StringVar(&f.data, "data", "", "keep the bank's state in DIR/bank.db, committed before each answer, and go on from it after a restart (default: in memory)")
 	return c
 }
@@ -212,7 +242,10 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	if f.quiet {
 		level = slog.LevelWarn
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger, err := logformat.New(stderr, f.logFormat, level)
+	if err != nil {
+		return usageError{err}
+	}
 
 	cfg := bankmock.Config{Seed: f.seed, Customers: f.customers}
 	where := "in memory: gone when the process ends (--data DIR keeps it)"
@@ -413,7 +446,7 @@ func newPartnerList(stdout io.Writer) *cobra.Command {
 		t.SetStyle(table.StyleLight)
 		t.AppendHeader(table.Row{"partner", "name", "created"})
 		for _, p := range ps {
-			t.AppendRow(table.Row{p.ID, p.Name, p.CreatedAt.Format(time.RFC3339)})
+			t.AppendRow(table.Row{p.ID, p.Name, p.CreatedAt.Format(time.DateTime)}) // as walletctl's tables
 		}
 		t.Render()
 	})

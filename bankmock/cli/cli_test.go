@@ -172,6 +172,10 @@ func TestPartnerCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "ci wallet") || !strings.Contains(out, "p2") || strings.Contains(out, pc.Key) {
 		t.Fatalf("list: exit %d %q", code, out)
 	}
+	// Times as walletctl's tables write them (YYYY-MM-DD HH:MM:SS), not RFC 3339.
+	if !regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`).MatchString(out) || regexp.MustCompile(`\d\dT\d\d:`).MatchString(out) {
+		t.Errorf("list times: %q", out)
+	}
 	code, out, _ = run("partner", "list", "--url", bank.URL, "--admin-token", "adm", "-o", "json")
 	var ps []bankapi.Partner
 	if err := json.Unmarshal([]byte(out), &ps); code != 0 || err != nil || len(ps) != 3 {
@@ -307,4 +311,37 @@ func TestServeDataSurvivesSIGKILL(t *testing.T) {
 		t.Fatal("an in-memory bank remembered another process's transaction")
 	}
 	_ = cmd
+}
+
+// TestUnknownCommandExits2 (issue 22 item 3): bankmock follows walletctl's convention: a word
+// that names no command, at any level or after help, exits 2 with cobra's message and "Did you
+// mean this?" on stderr, nothing on stdout.
+func TestUnknownCommandExits2(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		msg, want string
+	}{
+		{[]string{"nosuch"}, `unknown command "nosuch" for "bankmock"`, ""},
+		{[]string{"serv"}, `unknown command "serv" for "bankmock"`, "serve"},
+		{[]string{"partner", "lst"}, `unknown command "lst" for "bankmock partner"`, "list"},
+		{[]string{"help", "nosuch"}, `unknown command "nosuch" for "bankmock"`, ""},
+		{[]string{"help", "partner", "lst"}, `unknown command "lst" for "bankmock partner"`, "list"},
+		{[]string{"cards", "extra"}, `unknown command "extra" for "bankmock cards"`, ""},
+		{[]string{"completion", "tcsh"}, `unknown command "tcsh" for "bankmock completion"`, ""},
+	} {
+		var out, errb bytes.Buffer
+		code := Run(context.Background(), c.args, &out, &errb)
+		if code != 2 || out.Len() != 0 || !strings.Contains(errb.String(), c.msg) {
+			t.Errorf("%v: exit %d, want 2 with %s\nstdout %q\nstderr %q", c.args, code, c.msg, out.String(), errb.String())
+		}
+		if c.want != "" && !strings.Contains(errb.String(), "Did you mean this?\n\t"+c.want) {
+			t.Errorf("%v: no suggestion of %s: %q", c.args, c.want, errb.String())
+		}
+	}
+	for _, args := range [][]string{{}, {"help"}, {"partner"}, {"help", "partner"}, {"help", "partner", "list"}} {
+		var out, errb bytes.Buffer
+		if code := Run(context.Background(), args, &out, &errb); code != 0 || !strings.Contains(out.String(), "Usage:") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out.String(), errb.String())
+		}
+	}
 }

@@ -11,6 +11,7 @@
 package faults
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -96,17 +97,20 @@ type Exchange struct {
 	Hijack func() net.Conn
 }
 
-// Body is the answer's JSON as the server would have written it (without the final newline).
+// Body is the answer's JSON as the server would have written it (without the final newline, and
+// as bankmock/server writes JSON: &, < and > not HTML-escaped).
 func (x *Exchange) Body() []byte {
-	var b []byte
+	var v any = x.Value
 	if x.Err != nil {
-		b, _ = json.Marshal(struct {
+		v = struct {
 			Error *bankapi.Error `json:"error"`
-		}{x.Err})
-	} else {
-		b, _ = json.Marshal(x.Value)
+		}{x.Err}
 	}
-	return b
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // Close ends the exchange with no response at all, as a dead network would: the connection is

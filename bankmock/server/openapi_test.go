@@ -249,7 +249,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		// credentials: the default partner's own things), the admin token alone on the rest.
 		// Loopback is not a credential, so no admin route that changes anything has {}.
 		want := map[Access]string{Protocol: `[{"partnerKey":[]},{}]`, Helper: `[{"partnerKey":[]},{"adminToken":[]}]`,
-			BankAdmin: `[{"adminToken":[]}]`}[rt.Access]
+			BankAdmin: `[{"adminToken":[]}]`, Catalogue: `[{"partnerKey":[]},{"adminToken":[]}]`}[rt.Access]
 		if rt.Access == Helper && rt.Method == "GET" {
 			want = `[{"partnerKey":[]},{"adminToken":[]},{}]`
 		}

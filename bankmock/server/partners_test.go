@@ -111,7 +111,7 @@ func TestAuthPerRouteClass(t *testing.T) {
 				check("the admin", admin, "10.1.2.3:4", 0, "")
 				check("the admin on loopback", admin, local, 0, "")
 				switch rt.Access {
-				case Open, Protocol, Helper:
+				case Open, Protocol, Helper, Catalogue:
 					check("a partner", partner, "10.1.2.3:4", 0, "")
 					check("a partner on loopback", partner, local, 0, "")
 				case BankAdmin:

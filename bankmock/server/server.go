@@ -17,6 +17,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
@@ -247,10 +248,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 		return r, true
 	case access == Helper && c.partner != "":
 		return r, true
+	case access == Catalogue && c.partner != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		return r, true
 	case c.partner != "":
 		writeError(w, http.StatusForbidden, &bankapi.Error{Code: bankapi.CodeUnauthorized,
 			Message: "partner " + c.partner + " may not use " + r.Method + " " + cnid.MaskDigits(r.URL.Path) + ": it is bank-wide administration and needs the admin token; " +
-				"a partner key opens the protocol and the partner-level helpers (GET /admin/otp, GET /admin/journal, /admin/faults, /admin/clock)"})
+				"a partner key opens the protocol, the partner-level helpers (GET /admin/otp, GET /admin/journal, /admin/faults, /admin/clock) and reading the customers"})
 		return r, false
 	default:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="bankmock-admin"`)
@@ -263,20 +266,36 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, access Access
 }
 
 func adminHint(a Access) string {
-	if a == Helper {
+	switch a {
+	case Helper:
 		return ", or a partner key for the partner's own things"
+	case Catalogue:
+		return ", or any partner key (the customers are the bank's test identities, readable by every partner)"
 	}
 	return ""
 }
 
 // writeJSON writes v with a Content-Length, so keep-alive connections need no chunking.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := encodeJSON(v)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, &bankapi.Error{Code: CodeInternal, Message: "encode response: " + err.Error()})
 		return
 	}
-	writeRaw(w, status, "application/json", append(b, '\n'))
+	writeRaw(w, status, "application/json", b)
+}
+
+// encodeJSON is v's JSON as the bank writes every JSON answer: followed by a newline, and
+// without the HTML escaping of json.Marshal, which writes &, < and > as \u0026, \u003c and
+// \u003e (a customer's name, a journal's detail keep them as they are).
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func writeRaw(w http.ResponseWriter, status int, contentType string, b []byte) {
@@ -292,8 +311,8 @@ type errorBody struct {
 }
 
 func writeError(w http.ResponseWriter, status int, e *bankapi.Error) {
-	b, _ := json.Marshal(errorBody{Error: e})
-	writeRaw(w, status, "application/json", append(b, '\n'))
+	b, _ := encodeJSON(errorBody{Error: e})
+	writeRaw(w, status, "application/json", b)
 }
 
 // writeErr writes err from the engine with the protocol's status for its code.

@@ -200,33 +200,85 @@ func cellString(v any) string {
 
 // WrapText wraps every line of s wider than width at spaces. A continuation line is indented
 // to where the line's text column starts: after the first run of two or more spaces that follows
-// text (the description column of a flag or command list), else the line's own indent.
+// text (the description column of a flag or command list), else the column of the lines around it
+// in its block when the line has a space just before it (a command name as long as the column,
+// followed by one space), else the line's own indent.
 func WrapText(s string, width int) string {
 	lines := strings.Split(s, "\n")
+	cols := make([]int, len(lines))
+	for i, l := range lines {
+		cols[i] = textColumn(l)
+	}
 	var out []string
-	for _, l := range lines {
+	for i, l := range lines {
 		if width <= 0 || text.StringWidthWithoutEscSequences(l) <= width {
 			out = append(out, l)
 			continue
 		}
 		indent := len(l) - len(strings.TrimLeft(l, " "))
-		if i := strings.Index(l[indent:], "  "); i > 0 {
-			j := indent + i
-			for j < len(l) && l[j] == ' ' {
-				j++
-			}
-			if text.StringWidth(l[:j]) < width/2 {
-				indent = text.StringWidth(l[:j])
-			}
+		col := cols[i]
+		if col < 0 {
+			col = blockColumn(lines, cols, i, indent)
 		}
-		out = append(out, WrapHanging(l, width, indent))
+		if col > 0 && (col < width/2 || width-col >= 24) { // room for words under the column
+			indent = col
+		}
+		out = append(out, wrapHanging(l, width, indent, true))
 	}
 	return strings.Join(out, "\n")
 }
 
+// textColumn is the column where l's text column starts (after the first run of two or more
+// spaces that follows text), or -1.
+func textColumn(l string) int {
+	indent := len(l) - len(strings.TrimLeft(l, " "))
+	i := strings.Index(l[indent:], "  ")
+	if i <= 0 {
+		return -1
+	}
+	j := indent + i
+	for j < len(l) && l[j] == ' ' {
+		j++
+	}
+	if j >= len(l) {
+		return -1
+	}
+	return text.StringWidth(l[:j])
+}
+
+// blockColumn is the text column of the nearest line above or below line i in its block (the
+// lines around it, up to a blank line, with the same indent) when line i has a space just before
+// that column and text at it, or -1.
+func blockColumn(lines []string, cols []int, i, indent int) int {
+	l := lines[i]
+	fits := func(c int) bool {
+		return c > indent+1 && c < len(l) && l[c-1] == ' ' && l[c] != ' ' && text.StringWidth(l[:c]) == c
+	}
+	for _, step := range []int{-1, 1} {
+		for j := i + step; j >= 0 && j < len(lines); j += step {
+			o := lines[j]
+			if strings.TrimSpace(o) == "" || len(o)-len(strings.TrimLeft(o, " ")) != indent {
+				break
+			}
+			if c := cols[j]; c > 0 {
+				if fits(c) {
+					return c
+				}
+				break
+			}
+		}
+	}
+	return -1
+}
+
 // WrapHanging wraps the line l at spaces to width columns, continuation lines indented by
-// indent spaces.
-func WrapHanging(l string, width, indent int) string {
+// indent spaces. A word is never broken: one longer than the room (a URL, a path) stays whole on a
+// line of its own, wider than width.
+func WrapHanging(l string, width, indent int) string { return wrapHanging(l, width, indent, false) }
+
+// wrapHanging is WrapHanging; with commas, a word longer than the room that is a list (a,b,c)
+// breaks after a comma.
+func wrapHanging(l string, width, indent int, commas bool) string {
 	if width <= indent+10 {
 		return l
 	}
@@ -234,33 +286,50 @@ func WrapHanging(l string, width, indent int) string {
 	var out []string
 	head := l
 	for text.StringWidthWithoutEscSequences(head) > width {
-		cut := breakAt(head, width, indent)
+		cut := breakAt(head, width, indent, commas)
 		if cut <= 0 {
 			break
 		}
 		out = append(out, strings.TrimRight(head[:cut], " "))
-		head = pad + strings.TrimLeft(head[cut:], " ")
+		rest := strings.TrimLeft(head[cut:], " ")
+		if rest == "" {
+			head = ""
+			break
+		}
+		head = pad + rest
+	}
+	if head == "" {
+		return strings.Join(out, "\n")
 	}
 	return strings.Join(append(out, head), "\n")
 }
 
-// breakAt is the byte offset to break l at: the last space within width columns after the
-// indent, else at width columns.
-func breakAt(l string, width, indent int) int {
-	w, last, hard := 0, -1, len(l)
+// breakAt is the byte offset to break l at: the last space after the indent with the text
+// before it within width columns; else, with commas, just after the last comma within width
+// columns; else the first space after the indent (the word before it is wider than the room and
+// stays whole); else 0, no break.
+func breakAt(l string, width, indent int, commas bool) int {
+	w, last, comma, first := 0, 0, 0, 0
 	for i, r := range l {
 		rw := text.RuneWidth(r)
-		if w+rw > width {
-			hard = i
-			break
-		}
-		if r == ' ' && w > indent {
-			last = i
+		switch {
+		case r == ' ' && w > indent:
+			if first == 0 {
+				first = i
+			}
+			if w < width { // as it always broke: a wrapped line ends before the last column
+				last = i
+			}
+		case r == ',' && w > indent && w+rw < width && i+1 < len(l):
+			comma = i + 1
 		}
 		w += rw
 	}
-	if last > 0 {
+	switch {
+	case last > 0:
 		return last
+	case commas && comma > 0:
+		return comma
 	}
-	return hard
+	return first
 }

@@ -25,7 +25,7 @@ var (
 func Start(pkgs ...string) {
 	mu.Lock()
 	defer mu.Unlock()
-	if started != nil || mkdir() != nil {
+	if os.Getenv(PrebuiltEnv) != "" || started != nil || mkdir() != nil {
 		return
 	}
 	started = make(chan struct{})
@@ -59,11 +59,26 @@ func binPath(pkg string) string {
 	return out
 }
 
+// PrebuiltEnv names a folder that holds the commands already built from this tree (make test
+// sets it to bin/ after make build): every test process of the run uses them instead of linking
+// its own copies, which cost seconds each.
+const PrebuiltEnv = "WALLETCTL_TEST_BINDIR"
+
 // Build compiles the main package pkg (e.g. "github.com/walletctl/walletctl/cmd/walletctl") once
 // and returns the binary's path, in a folder of os.TempDir shared by the process's tests
-// (TestMain removes it with Cleanup).
+// (TestMain removes it with Cleanup); with PrebuiltEnv set, the binary of that folder.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
+	if d := os.Getenv(PrebuiltEnv); d != "" {
+		p := filepath.Join(d, filepath.Base(pkg))
+		if runtime.GOOS == "windows" {
+			p += ".exe"
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v (make build puts the commands there)", PrebuiltEnv, d, err)
+		}
+		return p
+	}
 	mu.Lock()
 	wait := started
 	mu.Unlock()

@@ -21,15 +21,40 @@ func New(api bankapi.API) walletctl.Bank { return &adapter{api: api} }
 
 // convert makes any failure a *bankapi.Error. An error that is not the bank's own (a transport
 // failure the client did not classify, a context deadline) means the wallet cannot know whether
-// the bank acted: OUTCOME_UNKNOWN, never a guessed failure.
+// the bank acted: OUTCOME_UNKNOWN, never a guessed failure. The one exception is the sandbox's
+// in-process bank finding its own file damaged (SANDBOX_DAMAGED): it did nothing, it answered,
+// and what the user must hear is the damaged file, not a bank that is down or an answer lost.
 func convert(err error) error {
 	if err == nil {
 		return nil
+	}
+	if Damaged(err) != nil {
+		return err
 	}
 	if _, ok := bankapi.AsError(err); ok {
 		return err
 	}
 	return &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, Message: fmt.Sprintf("no answer from the bank: %v", err)}
+}
+
+// Damaged is the SANDBOX_DAMAGED in err, or nil: an in-process bank whose file is damaged, which
+// did not act on the call.
+func Damaged(err error) *walletctl.Error {
+	var we *walletctl.Error
+	if errors.As(err, &we) && we.Code == walletctl.CodeSandboxDamaged {
+		return we
+	}
+	return nil
+}
+
+// Ready asks a bank that can tell (the sandbox's in-process bank, opened from its file) whether
+// it can work at all, before the wallet records an operation that will call it; a bank over the
+// network is not asked (nil): its failures come with its answers.
+func (a *adapter) Ready(ctx context.Context) error {
+	if r, ok := a.api.(interface{ Ready(context.Context) error }); ok {
+		return r.Ready(ctx)
+	}
+	return nil
 }
 
 func pass[T any](v T, err error) (T, error) {
@@ -95,6 +120,9 @@ func (r *registry) Check(ctx context.Context, name, idNo string) error {
 	}
 	res, err := r.reg.CheckIdentity(ctx, bankapi.IdentityCheck{Name: name, IDNo: idNo})
 	if err != nil {
+		if d := Damaged(err); d != nil {
+			return d
+		}
 		var be *bankapi.Error
 		if errors.As(err, &be) && be.Code == bankapi.CodeIssuerUnavailable {
 			return &walletctl.Error{Code: walletctl.CodeBankUnavailable, Message: "the identity registry is unavailable", Hint: walletctl.Hint(walletctl.CodeBankUnavailable), Err: err}
@@ -127,9 +155,9 @@ func AdminError(err error) (*walletctl.Error, bool) {
 		hint = "list what exists first: walletctl bank customers, walletctl bank fault list"
 	case bankapi.CodeInvalidRequest, bankapi.CodeCardUnknown:
 		code = walletctl.CodeInvalidArgument
-	case bankapi.CodeUnauthorized: // a partner key on bank-wide administration
-		code = walletctl.CodeBankAuth
-		hint = "this is the bank's own administration: it needs the bank's admin token in WALLETCTL_BANK_TOKEN (this home's partner key reaches only its own things)"
+	case bankapi.CodeUnauthorized: // a partner key on bank-wide administration: known, not allowed (403)
+		code = walletctl.CodeUnauthorized
+		hint = "this is the bank's own administration: only the bank's admin token may do it (WALLETCTL_BANK_TOKEN); a partner reaches its own things and reads the customers"
 	case bankapi.CodeUnauthenticated: // a credential we lack, not a bug
 		code = walletctl.CodeBankAuth
 		hint = "this needs the bank's admin token: set WALLETCTL_BANK_TOKEN (a partner key moves only its own things)"

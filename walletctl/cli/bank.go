@@ -173,9 +173,11 @@ func (a *app) bankFaultCmd() *cobra.Command {
 	var prob float64
 	var delay string
 	add := &cobra.Command{Use: "add [SPEC]", Short: "Add a fault rule (spec: kind;op=debit;first=2;... or flags)",
-		Long: `Add a fault rule. SPEC is the X-Bankmock-Fault syntax, amounts in fen:
+		Long: `Add a fault rule. SPEC is the X-Bankmock-Fault syntax, amounts in fen, e.g.
 
-  drop_after;op=debit;first=2;bank=ICBC;card=NO;min=100;max=5000;p=0.2;delay=500ms;status=502
+  drop_after;op=debit;first=2;bank=ICBC;min=100;max=5000
+  delay;card=NO;p=0.2;delay=500ms
+  http_error;op=credit;status=502
 
 Flags add to or override the spec; their amounts are in yuan. Kinds: ` + bankapi.FaultKindsHelp() + `.`,
 		Args:              cobra.MaximumNArgs(1),

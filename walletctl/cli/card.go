@@ -34,7 +34,9 @@ In the sandbox the code is shown by: walletctl bank otp --phone P.`,
 func cardBindRun(ctx context.Context, o *CardBindOptions) error {
 	return asUser(ctx, o.Factory, func(svc walletctl.Service, u *walletctl.User) (*walletctl.CardBinding, error) {
 		// Most people reserved the phone they register with.
-		return svc.BindCard(ctx, u.ID, o.Card, cmp.Or(o.Phone, u.Phone))
+		return whileWaiting(o.Factory, "waiting for the bank to check the card and send its SMS code", func() (*walletctl.CardBinding, error) {
+			return svc.BindCard(ctx, u.ID, o.Card, cmp.Or(o.Phone, u.Phone))
+		})
 	}, o.Out.CardBinding)
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
+	"github.com/walletctl/walletctl/internal/cmdtree"
 	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/httpapi"
@@ -49,13 +50,9 @@ func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
 				a.out.Codes(false)
 				return nil
 			}
-			target, _, err := root.Find(args)
-			if target == nil || err != nil {
-				return invalidArg("walletctl help", "unknown help topic %v", args)
-			}
-			target.InitDefaultHelpFlag()
-			target.InitDefaultVersionFlag()
-			return target.Help()
+			// A word that names no command is refused as the command line refuses it (exit 2,
+			// with suggestions), never answered with the root's help.
+			return cmdtree.ShowHelp(root, args, unknownCommand)
 		},
 	}
 }

@@ -58,6 +58,7 @@ var exitCodes = map[string]int{
 	walletctl.CodePending:             10,
 	walletctl.CodeOutcomeUnknown:      10,
 	walletctl.CodeServerBusy:          9,
+	walletctl.CodeTimedOut:            9,
 	walletctl.CodeUnauthenticated:     7,
 	walletctl.CodeUnauthorized:        7,
 	walletctl.CodeScenarioFailed:      11,

@@ -45,6 +45,10 @@ type Factory struct {
 	// drains its tenant's queue. For commands that show what a delivery did.
 	Settle func(ctx context.Context) error
 
+	// SlowAfter is how long a command waits on the bank before it says so on a terminal (0: a
+	// second); tests make it short.
+	SlowAfter time.Duration
+
 	app *app // the invocation behind the fields above, for commands that manage the sandbox itself
 }
 

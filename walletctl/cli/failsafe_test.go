@@ -134,7 +134,7 @@ func TestClockAdvanceRefusedByBankChangesNothing(t *testing.T) {
 	before := w.ok("clock", "show").out
 
 	refuse.Store(true)
-	r := w.fail("", walletctl.CodeBankAuth, cli.ExitCode(walletctl.CodeBankAuth), "clock", "advance", "2h")
+	r := w.fail("", walletctl.CodeUnauthorized, cli.ExitCode(walletctl.CodeUnauthorized), "clock", "advance", "2h")
 	if !strings.Contains(r.errOut, "hint:") {
 		t.Errorf("no hint: %s", r)
 	}

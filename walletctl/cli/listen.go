@@ -70,13 +70,14 @@ and encrypted as v3 sends it; retries follow the schedule on the virtual clock
 (walletctl clock advance runs them). The registration is renewed every few
 seconds and dropped on exit (Ctrl-C). --events only filters what is shown.
 A first line on standard error says when it is ready; -o json prints one JSON
-object per attempt. --max-events and --timeout stop it by themselves.`,
+object per attempt. --max-events N stops it (exit 0) once N attempts are shown;
+--timeout D gives up after D (exit 9, TIMED_OUT), with or without --max-events.`,
 	}, opts, opts.parse, runF, listenRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.ForwardTo, "forward-to", "", "the receiver's URL, e.g. http://localhost:8080/notify")
 	choiceFlag(cmd, &opts.Events, "events", "", "show only these event types, comma-separated (e.g. TRANSACTION.SUCCESS,REFUND.SUCCESS)", eventTypes...)
 	fl.IntVar(&opts.MaxEvents, "max-events", 0, "stop after this many attempts are shown (0: no limit)")
-	fl.StringVar(&opts.Timeout, "timeout", "", "stop after this long of real time, e.g. 30s (with --max-events not reached: exit 10, PENDING)")
+	fl.StringVar(&opts.Timeout, "timeout", "", "give up after this long of real time, e.g. 30s: exit 9, TIMED_OUT (--max-events reached first: exit 0)")
 	fl.DurationVar(&opts.Interval, "interval", listenPoll, "how often due notifications are delivered and new attempts read (10ms to 5s; with --backend the server pushes them)")
 	return cmd
 }
@@ -268,13 +269,21 @@ func (l *listener) run(parent context.Context, limit time.Duration) error {
 		timedOut = func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 	}
 	ended := func() error {
-		if timedOut() && l.max > 0 {
-			return &walletctl.Error{Code: walletctl.CodePending,
-				Message: fmt.Sprintf("listen: %d of %d deliveries seen in %s", l.shown, l.max, limit),
-				Hint:    "nothing was delivered in time: check that a command made an event (walletctl notify list) and its attempts (walletctl notify show ID)",
-				Details: map[string]any{"shown": l.shown, "max_events": l.max}}
+		// One outcome for a listen that ran out of time, with or without --max-events (as
+		// timeout(1) and kubectl wait --timeout): TIMED_OUT, after printing what it saw. It is
+		// not PENDING, whose meaning is a bank answer that was lost.
+		if !timedOut() {
+			return nil
 		}
-		return nil
+		e := &walletctl.Error{Code: walletctl.CodeTimedOut,
+			Message: fmt.Sprintf("listen: --timeout %s reached after %d deliveries", limit, l.shown),
+			Hint:    "check that a command made an event (walletctl notify list) and its attempts (walletctl notify show ID), or listen longer",
+			Details: map[string]any{"shown": l.shown}}
+		if l.max > 0 {
+			e.Message = fmt.Sprintf("listen: %d of %d deliveries seen before --timeout %s", l.shown, l.max, limit)
+			e.Details["max_events"] = l.max
+		}
+		return e
 	}
 	// Following a stream, subscribe before registering: every attempt sent to the forward address
 	// comes after, so none is missed, and those made before are not shown.

@@ -64,7 +64,7 @@ func (s *watchedServer) streams() []string {
 // attempt) and never polls (no GET /v1/notifications, no deliver) while it listens; when its
 // stream breaks it reconnects with Last-Event-ID and still shows the attempt made while it was
 // away; it stops at --max-events and drops the forward; with --timeout and nothing to show it
-// ends PENDING (exit 10).
+// ends TIMED_OUT (exit 9).
 func TestListenBackendFollowsEventStream(t *testing.T) {
 	t.Parallel() // mostly waiting for listen
 	ctx := context.Background()
@@ -172,9 +172,9 @@ func TestListenBackendFollowsEventStream(t *testing.T) {
 		t.Fatalf("the forward outlived listen: the receiver got %v", got)
 	}
 
-	// Nothing to show before --timeout: PENDING, still without polling.
+	// Nothing to show before --timeout: TIMED_OUT, still without polling.
 	polls = ws.polls.Load()
-	if r := exeEnv(t, env, "", "listen", "--forward-to", fwd, "--max-events", "1", "--timeout", "500ms"); r.code != 10 || !strings.Contains(r.errOut, "PENDING") {
+	if r := exeEnv(t, env, "", "listen", "--forward-to", fwd, "--max-events", "1", "--timeout", "500ms"); r.code != 9 || !strings.Contains(r.errOut, "TIMED_OUT") {
 		t.Fatalf("listen --timeout: %s", r)
 	}
 	if n := ws.polls.Load() - polls; n != 0 {

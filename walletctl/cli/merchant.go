@@ -62,7 +62,7 @@ func NewCmdMerchantCreate(f *Factory, runF func(context.Context, *MerchantCreate
 	cmd.Flags().StringVar(&opts.Spec.Name, "name", "", "the merchant's name, as payers see it")
 	cmd.Flags().StringVar(&opts.Spec.Category, "category", "", "what it sells")
 	cmd.Flags().StringVar(&opts.Spec.AppID, "appid", "", `its app id (default: "wx" and 16 hex digits derived from the mchid)`)
-	cmd.Flags().BoolVar(&opts.Spec.PublicKeyMode, "public-key-mode", false, "the merchant checks the platform's signatures with its public key (PUB_KEY_ID_…): notifications are signed under that serial")
+	cmd.Flags().BoolVar(&opts.Spec.PublicKeyMode, "public-key-mode", false, "the merchant checks the platform's signatures with its public key (PUB_KEY_ID_…): v3 answers and notifications are signed under that serial")
 	return cmd
 }
 

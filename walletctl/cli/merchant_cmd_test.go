@@ -275,7 +275,21 @@ func TestOrderCreateRun(t *testing.T) {
 	contains(t, "order table", out, "weixin://wxpay/bizpayurl?pr=abc", "NOTPAY", "12.50 CNY", "Demo Cafe",
 		"2026-01-05 09:00:00", "EXPIRES", "2026-01-05 09:30:00")
 	lacks(t, "order table", out, "ATTACH", "PREPAY ID", "REFUNDED", "PAID", "STATE DESC")
-	within80(t, "order table", out)
+	// A URL too long for its cell is never wrapped inside it: it leaves the table for a line of
+	// its own, whole, so that a copy from the terminal gives it; every other line fits.
+	url := "weixin://wxpay/bizpayurl?pr=abc" + strings.Repeat("x", 60)
+	rest, whole := []string{}, false
+	for _, l := range strings.Split(out, "\n") {
+		if l == url {
+			whole = true
+			continue
+		}
+		rest = append(rest, l)
+	}
+	if !whole || !strings.Contains(out, "CODE URL:\n"+url+"\n") {
+		t.Errorf("order table: the code URL is not whole on a line of its own below the table:\n%s", out)
+	}
+	within80(t, "order table", strings.Join(rest, "\n"))
 
 	// --expire is read with the wallet open: a bad one asks nothing of it.
 	for _, bad := range []string{"0s", "-5m", "soon"} {
@@ -960,20 +974,21 @@ func TestListenRun(t *testing.T) {
 
 func TestListenStops(t *testing.T) {
 	const url = "http://localhost:8080/notify"
-	// --timeout before --max-events: PENDING (exit 10), and the forward dropped all the same.
+	// --timeout before --max-events: TIMED_OUT (exit 9), and the forward dropped all the same.
 	w := newListenWallet("table")
 	_, err := execute(cli.NewCmdListen(w.f, nil), "--forward-to", url, "--max-events", "5", "--timeout", "50ms")
 	var we *walletctl.Error
-	if cli.ErrorCode(err) != walletctl.CodePending || !errors.As(err, &we) || we.Details["shown"] != 3 || we.Details["max_events"] != 5 {
+	if cli.ErrorCode(err) != walletctl.CodeTimedOut || !errors.As(err, &we) || we.Details["shown"] != 3 || we.Details["max_events"] != 5 {
 		t.Fatalf("timed out: %v %+v", err, we)
 	}
 	if len(w.forwards) != 2 || w.forwards[1] != " 0s" || strings.Count(w.out.String(), "\n") != 3 {
 		t.Errorf("forwards %q, stdout:\n%s", w.forwards, w.out.String())
 	}
-	// --timeout alone: it just stops.
+	// --timeout alone: the same outcome, what was shown said.
 	w = newListenWallet("table")
-	if code := runCmd(t, cli.NewCmdListen(w.f, nil), "--forward-to", url, "--timeout", "50ms"); code != "" {
-		t.Errorf("--timeout alone: %q", code)
+	if _, err := execute(cli.NewCmdListen(w.f, nil), "--forward-to", url, "--timeout", "50ms"); cli.ErrorCode(err) != walletctl.CodeTimedOut ||
+		!errors.As(err, &we) || we.Details["shown"] != 3 || we.Details["max_events"] != nil || strings.Count(w.out.String(), "\n") != 3 {
+		t.Errorf("--timeout alone: %v %+v", err, we)
 	}
 
 	// A poll that fails is said once, and listen goes on.
@@ -981,7 +996,7 @@ func TestListenStops(t *testing.T) {
 	w.svc.DeliverNotificationsFn = func(context.Context) ([]walletctl.Notification, error) {
 		return nil, walletctl.Errorf(walletctl.CodeConflict, "the home is busy")
 	}
-	if code := runCmd(t, cli.NewCmdListen(w.f, nil), "--forward-to", url, "--timeout", "700ms"); code != "" {
+	if code := runCmd(t, cli.NewCmdListen(w.f, nil), "--forward-to", url, "--timeout", "700ms"); code != walletctl.CodeTimedOut {
 		t.Fatalf("failing polls: %q", code)
 	}
 	if w.reads != 1 || strings.Count(w.errOut.String(), "walletctl: listen: the home is busy (retrying)\n") != 1 {

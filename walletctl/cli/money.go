@@ -143,7 +143,9 @@ func send[T any](ctx context.Context, f *Factory, m MoneyFlags,
 	if ctx, err = f.IdempotencyKey(ctx, m.IdempotencyKey); err != nil {
 		return err
 	}
-	v, err := move(ctx, svc, p)
+	v, err := whileWaiting(f, "waiting for the bank's answer (a slow bank: past the bank timeout it stays pending for walletctl reconcile)", func() (T, error) {
+		return move(ctx, svc, p)
+	})
 	if err != nil {
 		return err
 	}

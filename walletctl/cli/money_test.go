@@ -417,6 +417,11 @@ func TestPasswordSet(t *testing.T) {
 			`secret "New 6-digit payment password: " stdin=true`, "service", "SetPassword u1 258036"}},
 		{answers: []string{"258036", "258037"}, code: walletctl.CodeInvalidArgument, calls: []string{"actor",
 			`secret "New 6-digit payment password: " stdin=false`, `secret "Repeat it: " stdin=false`}},
+		// The domain's rule refuses the first entry before it is asked again (issue 22 item 12).
+		{answers: []string{"12"}, code: walletctl.CodePasswordFormat, calls: []string{"actor",
+			`secret "New 6-digit payment password: " stdin=false`}},
+		{answers: []string{"111111"}, code: walletctl.CodePasswordWeak, calls: []string{"actor",
+			`secret "New 6-digit payment password: " stdin=false`}},
 	} {
 		p := newPayFake("table")
 		p.answers = c.answers
@@ -490,6 +495,16 @@ func TestPasswordResetRun(t *testing.T) {
 	}
 	if out != "payment password reset for u1; any lock is cleared (see: walletctl security log)\n" {
 		t.Errorf("stdout %q", out)
+	}
+
+	// A refused first entry ends it before "Repeat it:": format, weakness, and (step 1 gave the
+	// ID) the birth date in the ID (1985-03-07: 850307).
+	for pw, code := range map[string]string{"12": walletctl.CodePasswordFormat, "123456": walletctl.CodePasswordWeak,
+		"850307": walletctl.CodePasswordWeak} {
+		p = resetFake("table", true)
+		p.answers = []string{"654321", pw}
+		p.refuses(t, code, cli.NewCmdPasswordReset(p.f, nil), start...)
+		p.wantCalls(t, pw+": ", "actor", startCall, `secret "SMS code: " stdin=false`, `secret "New 6-digit payment password: " stdin=false`)
 	}
 
 	// Step 2 with the code given: no code asked, one line of standard input for the password.
@@ -678,5 +693,37 @@ func TestScanShowsPayee(t *testing.T) {
 	failing("ScanOrder", walletctl.CodeOrderState)(p.fake)
 	if p.refuses(t, walletctl.CodeOrderState, cli.NewCmdScan(p.f, nil), codeURL); p.errOut.Len() != 0 {
 		t.Errorf("stderr %q", p.errOut.String())
+	}
+}
+
+// TestSlowBankSaysWhatItWaitsFor: a top-up that waits on the bank says so on a terminal's
+// standard error once the wait passes SlowAfter, and ends the line when the answer comes; never
+// on a pipe, never with -o json, never for a quick answer.
+func TestSlowBankSaysWhatItWaitsFor(t *testing.T) {
+	run := func(format string, tty bool, wait time.Duration) (stdout, stderr string) {
+		p := newPayFake(format)
+		p.f.IO.ErrTTY = tty
+		p.f.SlowAfter = 20 * time.Millisecond
+		p.svc.TopUpFn = func(context.Context, string, string, int64, string) (*walletctl.Txn, error) {
+			time.Sleep(wait)
+			return txn(walletctl.KindTopUp, 100), nil
+		}
+		if code := runCmd(t, topupCmd(p.f), "--card", "c1", "--amount", "1", "--password-stdin"); code != "" {
+			t.Fatalf("topup: %q", code)
+		}
+		return p.out.String(), p.errOut.String()
+	}
+	const said = "… waiting for the bank's answer"
+	if _, e := run("table", true, 300*time.Millisecond); strings.Count(e, said) != 1 || !strings.HasSuffix(e, ")\n") {
+		t.Errorf("slow bank on a terminal: stderr %q", e)
+	}
+	for _, c := range []struct {
+		format string
+		tty    bool
+		wait   time.Duration
+	}{{"table", false, 300 * time.Millisecond}, {"json", true, 300 * time.Millisecond}, {"table", true, 0}} {
+		if o, e := run(c.format, c.tty, c.wait); strings.Contains(e, said) || strings.Contains(o, said) {
+			t.Errorf("%+v: said it waited: stdout %q stderr %q", c, o, e)
+		}
 	}
 }

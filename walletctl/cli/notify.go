@@ -146,6 +146,9 @@ func (o *Output) Notification(n *walletctl.Notification, wide bool) {
 		{"SUMMARY", n.Summary},
 		{"URL", n.URL},
 	}
+	if to := sentTo(n); to != "" {
+		rows = append(rows, kv{"SENT TO", to})
+	}
 	switch {
 	case n.Order != nil:
 		rows = append(rows, kv{"ORDER", n.Order.OutTradeNo + " " + n.Order.TradeState + " " + yuan(n.Order.Amount)})
@@ -157,7 +160,13 @@ func (o *Output) Notification(n *walletctl.Notification, wide bool) {
 	if n.NextAt != nil {
 		rows = append(rows, kv{"NEXT", tsp(n.NextAt)})
 	}
-	rows = append(rows, kv{"TRIES", fmt.Sprintf("%d of %d", n.Tries, len(walletctl.NotifySchedule)+1)})
+	tries := fmt.Sprintf("%d of %d", n.Tries, len(walletctl.NotifySchedule)+1)
+	if n.Resends > 0 {
+		// A resend starts the schedule again: the count is of this schedule's tries, and the
+		// table below lists every attempt.
+		tries += fmt.Sprintf(" since the last resend (%d attempts in all)", len(n.Attempts))
+	}
+	rows = append(rows, kv{"TRIES", tries})
 	if n.Resends > 0 {
 		rows = append(rows, kv{"RESENDS", n.Resends})
 	}
@@ -175,6 +184,18 @@ func (o *Output) Notification(n *walletctl.Notification, wide bool) {
 		arows[i] = table.Row{at.N, shortTime(&at.At), attemptStatus(at), at.LatencyMS, yesNo(at.OK), answer, at.Error, fault}
 	}
 	o.Table(nil, []string{"N", "TIME", "STATUS", "MS", "OK", "ANSWER", "ERROR", "FAULT"}, arows, wide, "OK", "MS")
+}
+
+// sentTo is where a notification's last attempt went when that is not its notify_url (walletctl
+// listen forwarded it): the record says where it really went. "" otherwise.
+func sentTo(n *walletctl.Notification) string {
+	if len(n.Attempts) == 0 {
+		return ""
+	}
+	if u := n.Attempts[len(n.Attempts)-1].URL; u != "" && u != n.URL {
+		return u
+	}
+	return ""
 }
 
 // attemptStatus is the HTTP status of an attempt, or "-" when there was no answer.

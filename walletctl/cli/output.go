@@ -85,6 +85,10 @@ func (o *Output) NewTable(header ...string) table.Writer {
 // $COLUMNS when set, else 80.
 func (o *Output) Width() int { return tablefit.Width(o.IO.Out, o.IO.OutTTY, o.getenv) }
 
+// ErrWidth is Width for standard error: the terminal's width when it is one, else $COLUMNS when
+// set, else 80.
+func (o *Output) ErrWidth() int { return tablefit.Width(o.IO.ErrOut, o.IO.ErrTTY, o.getenv) }
+
 // Render prints t no wider than o.Width(): the widest columns wrap.
 func (o *Output) Render(t table.Writer) {
 	fmt.Fprintln(o.IO.Out, tablefit.Render(t, o.Width()))
@@ -99,11 +103,28 @@ type kv struct {
 	v any
 }
 
-// Record prints a single object: JSON of v, or a two-column table of rows.
+// Record prints a single object: JSON of v, or a two-column table of rows. A value meant to be
+// copied whole (one word: a URL, an id, a key) is never wrapped inside its cell: when the table
+// would be wider than the terminal with it, it leaves the table for a line of its own below,
+// "KEY: value" (the value alone on the next line when even that is too wide), so that a copy
+// from the terminal gives it whole.
 func (o *Output) Record(v any, rows []kv) {
 	if o.JSON() {
 		writeJSON(o.IO.Out, v)
 		return
+	}
+	width := o.Width()
+	var below []kv
+	if room := width - 7 - recordKeyWidth(rows); room > 0 {
+		var kept []kv
+		for _, r := range rows {
+			if s, ok := r.v.(string); ok && isWord(s) && text.StringWidthWithoutEscSequences(s) > room {
+				below = append(below, r)
+				continue
+			}
+			kept = append(kept, r)
+		}
+		rows = kept
 	}
 	t := o.NewTable()
 	for _, r := range rows {
@@ -114,7 +135,27 @@ func (o *Output) Record(v any, rows []kv) {
 		t.AppendRow(table.Row{k, r.v})
 	}
 	o.Render(t)
+	for _, r := range below {
+		s := r.v.(string)
+		if len(r.k)+2+text.StringWidthWithoutEscSequences(s) <= width {
+			fmt.Fprintf(o.IO.Out, "%s: %s\n", r.k, s)
+		} else {
+			fmt.Fprintf(o.IO.Out, "%s:\n%s\n", r.k, s)
+		}
+	}
 }
+
+// recordKeyWidth is the width of the key column of a Record's rows.
+func recordKeyWidth(rows []kv) int {
+	w := 0
+	for _, r := range rows {
+		w = max(w, text.StringWidthWithoutEscSequences(r.k))
+	}
+	return w
+}
+
+// isWord tells whether s is one word: no space, tab or line break (a URL, an id, a key).
+func isWord(s string) bool { return s != "" && !strings.ContainsAny(s, " \t\n") }
 
 // rowsOf is one table row per item.
 func rowsOf[T any](items []T, row func(T) table.Row) []table.Row {
@@ -141,6 +182,7 @@ func (o *Output) Table(v any, header []string, rows []table.Row, wide bool, opti
 		writeJSON(o.IO.Out, v)
 		return
 	}
+	all := header
 	if !wide {
 		header, rows = tablefit.Drop(o.Width(), header, rows, optional...)
 	}
@@ -156,6 +198,26 @@ func (o *Output) Table(v any, header []string, rows []table.Row, wide bool, opti
 	if len(rows) == 0 {
 		fmt.Fprintln(o.IO.Out, "(none)")
 	}
+	o.noteHidden(all, header)
+}
+
+// noteHidden says on a terminal's stderr which columns of all a table left out to fit (kept are
+// those it shows), and that --wide shows them; never in pipes, goldens or -o json.
+func (o *Output) noteHidden(all, kept []string) {
+	if !o.IO.ErrTTY || len(kept) == len(all) {
+		return
+	}
+	shown := map[string]bool{}
+	for _, h := range kept {
+		shown[h] = true
+	}
+	var hidden []string
+	for _, h := range all {
+		if !shown[h] {
+			hidden = append(hidden, h)
+		}
+	}
+	fmt.Fprintf(o.IO.ErrOut, "(%s hidden at %d columns: --wide shows them)\n", strings.Join(hidden, ", "), o.Width())
 }
 
 // Message prints a one-line outcome for people, or v for scripts.

@@ -145,6 +145,23 @@ func TestTwoHomesOneBank(t *testing.T) {
 	}
 }
 
+// A home deep in the file system registers too: a partner's name is at most 100 characters, and
+// the home's is its path, cut to its end (docs/partners.md's walk-through runs in a temp folder).
+func TestDeepHomeRegistersWithABank(t *testing.T) {
+	url, eng := bankServer(t)
+	home := filepath.Join(t.TempDir(), strings.Repeat("a-rather-long-folder-name/", 5), "partner-sandbox")
+	w := &world{t: t, home: home, env: map[string]string{"WALLETCTL_BANK_TOKEN": testBankToken}, bankURL: url}
+	w.ok("sandbox", "init", "--seed", itoa(testSeed), "--customers", "30")
+	ps, err := eng.Partners(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ps[len(ps)-1]
+	if n := len([]rune(p.Name)); n > 100 || !strings.HasPrefix(p.Name, "walletctl sandbox …") || !strings.HasSuffix(p.Name, "/partner-sandbox") {
+		t.Fatalf("the home registered as %q (%d characters)", p.Name, n)
+	}
+}
+
 // After a bank reset another card may be bound where the old agreement was: the old agreement
 // must be refused, never debiting someone else.
 func TestStaleAgreementNeverDebitsAnotherCustomer(t *testing.T) {

@@ -38,7 +38,7 @@ func passwordSetRun(ctx context.Context, o *PasswordSetOptions) error {
 	if err != nil {
 		return err
 	}
-	p, err := o.newPassword(ctx, o.PasswordStdin)
+	p, err := o.newPassword(ctx, o.PasswordStdin, "")
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func passwordResetRun(ctx context.Context, o *PasswordResetOptions) error {
 			return err
 		}
 	}
-	p, err := o.newPassword(ctx, o.PasswordStdin)
+	p, err := o.newPassword(ctx, o.PasswordStdin, o.ID) // o.ID: given with step 1, else ""
 	if err != nil {
 		return err
 	}

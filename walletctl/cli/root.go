@@ -16,6 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/walletctl/walletctl/cnid"
+	"github.com/walletctl/walletctl/internal/cmdtree"
+	"github.com/walletctl/walletctl/internal/tablefit"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/bankadapter"
 	"github.com/walletctl/walletctl/walletctl/chaos"
@@ -118,7 +120,7 @@ Error codes and exit codes:  walletctl codes`,
 	// --version prints what `walletctl version` prints.
 	v := buildVersion()
 	root.Version = v.Version
-	root.SetVersionTemplate(fmt.Sprintf("walletctl %s (commit %s, %s)\n", v.Version, v.Commit, v.Go))
+	root.SetVersionTemplate(versionLine(v) + "\n")
 	pf := root.PersistentFlags()
 	for _, g := range a.globals() {
 		pf.StringVar(g.dst, g.flag, "", g.usage)
@@ -139,7 +141,7 @@ Error codes and exit codes:  walletctl codes`,
 		root.SetOut(a.ios.Out)
 	}
 	root.InitDefaultCompletionCmd()
-	rejectUnknownSubcommands(root)
+	cmdtree.RejectUnknown(root, unknownCommand)
 	typedArgs(root)
 	return root
 }
@@ -179,52 +181,16 @@ func (a *app) commands() []*cobra.Command {
 	}
 }
 
-// rejectUnknownSubcommands makes every command that only groups subcommands refuse any other
-// word (exit 2, with cobra's "Did you mean" suggestions) instead of printing its help and
-// succeeding; given nothing, it still prints its help.
-func rejectUnknownSubcommands(c *cobra.Command) {
-	for _, sub := range c.Commands() {
-		rejectUnknownSubcommands(sub)
-	}
-	if !c.HasSubCommands() {
-		return
-	}
-	if c.SuggestionsMinimumDistance <= 0 {
-		c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only on its own path
-	}
-	if c.Runnable() { // an action of its own (transfer): a word its arguments refuse is a typo
-		own := c.Args
-		if own == nil {
-			own = cobra.ArbitraryArgs
-		}
-		c.Args = func(cmd *cobra.Command, args []string) error {
-			if err := own(cmd, args); err != nil && len(args) > 0 {
-				return unknownSubcommand(cmd, args[0])
-			} else if err != nil {
-				return err
-			}
-			return nil
-		}
-		return
-	}
-	c.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return unknownSubcommand(cmd, args[0])
-		}
-		return nil
-	}
-	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+// unknownSubcommand is cobra's own message for a mistyped subcommand or help topic, with its
+// "Did you mean this?" suggestions, as INVALID_ARGUMENT (exit 2).
+func unknownSubcommand(parent *cobra.Command, word string) *walletctl.Error {
+	return unknownCommand(parent, word, cmdtree.Message(parent, word)).(*walletctl.Error)
 }
 
-// unknownSubcommand is cobra's own message for a mistyped subcommand, as INVALID_ARGUMENT.
-func unknownSubcommand(parent *cobra.Command, word string) *walletctl.Error {
-	msg := fmt.Sprintf("unknown command %q for %q", word, parent.CommandPath())
-	e := &walletctl.Error{Code: walletctl.CodeInvalidArgument, Hint: "see the commands: " + parent.CommandPath() + " --help"}
-	if s := parent.SuggestionsFor(word); len(s) > 0 {
-		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
-	}
-	e.Message = msg
-	return e
+// unknownCommand is cmdtree.Unknown in walletctl's words.
+func unknownCommand(parent *cobra.Command, _, message string) error {
+	return &walletctl.Error{Code: walletctl.CodeInvalidArgument, Message: message,
+		Hint: "see the commands: " + parent.CommandPath() + " --help"}
 }
 
 // preRun fills flags from the environment and checks the global ones.
@@ -494,18 +460,43 @@ func (a *app) printError(err error) int {
 		writeJSON(a.ios.ErrOut, body)
 		return ExitCode(we.Code)
 	}
-	prefix := "error:"
-	if a.out.ErrColor() {
-		prefix = ansi("1;31", prefix)
+	// On a terminal the lines wrap to its width at spaces, under their text; anywhere else
+	// (pipes, CI logs, goldens) each stays one line, for grep.
+	width := 0
+	if a.ios.ErrTTY {
+		width = a.out.ErrWidth()
 	}
-	fmt.Fprintf(a.ios.ErrOut, "%s %s: %s\n", prefix, we.Code, we.Message)
+	msg := wrapLabelled("error: ", we.Code+": "+we.Message, width)
+	if a.out.ErrColor() {
+		msg = ansi("1;31", "error:") + strings.TrimPrefix(msg, "error:")
+	}
+	fmt.Fprintln(a.ios.ErrOut, msg)
 	if d := formatDetails(we.Details); d != "" {
-		fmt.Fprintf(a.ios.ErrOut, "details: %s\n", d)
+		fmt.Fprintln(a.ios.ErrOut, wrapLabelled("details: ", d, width))
 	}
 	if we.Hint != "" {
-		fmt.Fprintf(a.ios.ErrOut, "hint: %s\n", we.Hint)
+		fmt.Fprintln(a.ios.ErrOut, wrapLabelled("hint: ", we.Hint, width))
 	}
 	return ExitCode(we.Code)
+}
+
+// wrapLabelled is label and text, each line of text wrapped at spaces to width columns (0: not
+// wrapped) with its continuation under the text's first column. A word is never broken: a URL,
+// a path or a command's argument longer than the line stays whole on a line of its own.
+func wrapLabelled(label, text string, width int) string {
+	lines := strings.Split(text, "\n")
+	lines[0] = label + lines[0]
+	if width <= 0 {
+		return strings.Join(lines, "\n")
+	}
+	for i, l := range lines {
+		indent := len(label)
+		if i > 0 { // a line of its own in the message (Did you mean this?): its own indent
+			indent = len(l) - len(strings.TrimLeft(l, " \t"))
+		}
+		lines[i] = tablefit.WrapHanging(l, width, indent)
+	}
+	return strings.Join(lines, "\n")
 }
 
 type errorBody struct {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/spf13/cobra"
 
 	"github.com/walletctl/walletctl/bankapi"
@@ -19,7 +20,8 @@ const maxCustomers = 100000
 
 func (a *app) sandboxCmd() *cobra.Command {
 	cmd := group("sandbox", "Create, reset and inspect the embedded sandbox",
-		NewCmdSandboxInit(a.f, nil), NewCmdSandboxReset(a.f, nil), NewCmdSandboxStatus(a.f, nil), NewCmdSandboxSettings(a.f, nil))
+		NewCmdSandboxInit(a.f, nil), NewCmdSandboxReset(a.f, nil), NewCmdSandboxStatus(a.f, nil), NewCmdSandboxSettings(a.f, nil),
+		NewCmdSandboxCheck(a.f, nil))
 	cmd.Long = `The sandbox is one folder (--home, WALLETCTL_HOME, default ./.walletctl) holding the wallet's SQLite
 database, the mock bank's state and the virtual clock. Any command creates it with the default seed
 on first use; sandbox init chooses the seed and the number of bank customers.`
@@ -149,6 +151,49 @@ sandbox.json use: amounts as integer fen, durations as Go duration strings
 	}, &SandboxSettingsOptions{Factory: f}, nil, runF, func(ctx context.Context, o *SandboxSettingsOptions) error {
 		return withSandbox(ctx, o.Factory, func(sb *sandbox.Sandbox) error { return o.Out.Settings(sb.Meta().Settings) })
 	})
+}
+
+// SandboxCheckOptions are sandbox check's inputs: none.
+type SandboxCheckOptions struct{ *Factory }
+
+// NewCmdSandboxCheck is `sandbox check`.
+func NewCmdSandboxCheck(f *Factory, runF func(context.Context, *SandboxCheckOptions) error) *cobra.Command {
+	return newCmd(&cobra.Command{Use: "check", Short: "Look for damage: the settings, every page of wallet.db and bank.db, wallet and bank agreement",
+		Long: `Look at the sandbox without changing anything, as git fsck looks at a repository:
+sandbox.json (readable, valid rules), every page of wallet.db and bank.db (SQLite's
+integrity check), and what walletctl reconcile would report of wallet and bank
+(a dry run: nothing pending is settled, the bank journals nothing).
+
+Commands read only the pages they need, so damage deep in a file is found by
+the first command that reads it (SANDBOX_DAMAGED, exit 5) or by this check,
+which reads everything and takes time in proportion to the files' size.
+Exits 0 when all is well, 5 (SANDBOX_DAMAGED) when a file is damaged, 4
+(CONFLICT) when wallet and bank disagree.`,
+	}, &SandboxCheckOptions{Factory: f}, nil, runF, sandboxCheckRun)
+}
+
+func sandboxCheckRun(ctx context.Context, o *SandboxCheckOptions) error {
+	a := o.app
+	if err := a.checkBackend(); err != nil {
+		return err
+	}
+	opts, err := a.sandboxOptions(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := sandbox.Check(ctx, opts)
+	if err != nil {
+		return err
+	}
+	o.Out.SandboxCheck(rep)
+	return rep.Err()
+}
+
+// SandboxCheck shows what sandbox check found: one row per check.
+func (o *Output) SandboxCheck(r *sandbox.CheckReport) {
+	o.Table(r, []string{"CHECK", "RESULT", "DETAIL"}, rowsOf(r.Checks, func(c sandbox.CheckLine) table.Row {
+		return table.Row{c.Check, c.Result, c.Detail}
+	}), false)
 }
 
 // withSandbox runs show on the existing sandbox: NO_SANDBOX when there is none.

@@ -74,11 +74,18 @@ func (a *app) readSecret(ctx context.Context, prompt string, fromStdin bool) (st
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// newPassword reads a new payment password: once from stdin, or twice at a prompt.
-func (f *Factory) newPassword(ctx context.Context, fromStdin bool) (string, error) {
+// newPassword reads a new payment password: once from stdin, or twice at a prompt. At a prompt
+// the first entry meets the domain's rule (walletctl.CheckPassword, the engine's) before it is
+// asked again: a person learns that 12 or 111111 is refused before typing it twice. idNo is the
+// holder's ID number when the command has it ("" checks all but the birth date; the engine
+// checks that).
+func (f *Factory) newPassword(ctx context.Context, fromStdin bool, idNo string) (string, error) {
 	p, err := f.Secret(ctx, "New 6-digit payment password: ", fromStdin)
 	if err != nil || fromStdin {
 		return p, err
+	}
+	if err := walletctl.CheckPassword(p, idNo); err != nil {
+		return "", err
 	}
 	again, err := f.Secret(ctx, "Repeat it: ", false)
 	if err != nil {

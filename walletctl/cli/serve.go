@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/walletctl/walletctl/internal/logformat"
+
 	"github.com/spf13/cobra"
 
 	"github.com/walletctl/walletctl/internal/admintoken"
@@ -36,7 +38,7 @@ type ServeOptions struct {
 	ShutdownWait                                                 time.Duration
 	KeepOpen                                                     bool
 	KeepOpenGiven                                                bool // --keep-open given (with --store it defaults to false)
-	PasswordCost, NotifyAllow, NotifyDeny, Clock                 string
+	PasswordCost, NotifyAllow, NotifyDeny, Clock, LogFormat      string
 	Settings                                                     *walletctl.Settings // of the tenants it creates: --password-cost's
 }
 
@@ -54,7 +56,7 @@ TOKEN), from loopback too: --admin-token (or WALLETCTL_ADMIN_TOKEN), else the on
 DIR/admin-token, made at the first start and shown on standard error with its export line.
 
 The URL is the first line of standard output (--addr 127.0.0.1:0 picks a free port); access logs
-go to standard error as JSON, card and ID numbers masked. SIGINT or SIGTERM finishes the requests
+go to standard error (--log-format text or json, as bankmock serve's), card and ID numbers masked. SIGINT or SIGTERM finishes the requests
 in flight, saves every tenant and exits 0; a notification try in flight is abandoned (it is sent
 again once its lease runs out), and a request still running after --shutdown-timeout is cut off
 from its client: the exit is then 10. Every tenant's sandbox stays open; its wallet and its
@@ -101,6 +103,7 @@ private ranges stay allowed (receivers live there). --notify-deny CIDR,... refus
 	fl.BoolVar(&opts.KeepOpen, "keep-open", true, "keep every tenant's sandbox open (durable: wallet and bank commit each operation, the clock is saved after each request); false reopens it per request like a CLI command (the default with --store)")
 	fl.IntVar(&opts.MaxQueue, "max-queue", httpapi.DefaultMaxQueue, "requests of one tenant that may wait behind the one running; more are answered 503 SERVER_BUSY with Retry-After, not run")
 	fl.DurationVar(&opts.ShutdownWait, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for requests in flight; one still running then is cut off from its client (exit 10)")
+	fl.StringVar(&opts.LogFormat, "log-format", logformat.Text, logformat.Usage)
 	fl.StringVar(&opts.NotifyAllow, "notify-allow", "", "only these ranges (CIDR,...) may receive notifications; default: every range the fence does not refuse")
 	fl.StringVar(&opts.NotifyDeny, "notify-deny", "", "ranges (CIDR,...) that never receive notifications, on top of the built-in refusals")
 	fl.StringVar(&opts.Clock, "clock", sandbox.ClockVirtual, "clock of the tenants created without one: virtual (time moves only by clock advance; scripts and CI) or real (wall time plus what clock advance adds: retries, expiries and delayed transfers happen by themselves, for an app that talks to the sandbox in real time)")
@@ -138,7 +141,10 @@ func serveRun(ctx context.Context, o *ServeOptions) error {
 	fromEnv(&o.TenantKey, "WALLETCTL_TENANT_KEY")
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewJSONHandler(o.IO.ErrOut, nil))
+	logger, err := logformat.New(o.IO.ErrOut, o.LogFormat, slog.LevelInfo)
+	if err != nil {
+		return invalidArg("--log-format text or --log-format json", "%v", err)
+	}
 	fromEnv(&o.TenantBankKey, "WALLETCTL_TENANT_BANK_KEY")
 	if a.storeDSN != "" && !o.KeepOpenGiven {
 		o.KeepOpen = false // servers sharing a PostgreSQL tenant reopen it per request
@@ -191,6 +197,9 @@ func serveRun(ctx context.Context, o *ServeOptions) error {
 		// first line (scripts read it); the token goes to standard error, once.
 		fmt.Fprintf(o.IO.ErrOut, "admin token (%s): %s\n  export WALLETCTL_ADMIN_TOKEN=%s\n", tokenNote, o.AdminToken, o.AdminToken)
 	}
+	// How to begin, as bankmock serve's "try:" line: a tenant, whose api_key --backend takes.
+	fmt.Fprintf(o.IO.ErrOut, "  try: curl -H \"Authorization: Bearer $WALLETCTL_ADMIN_TOKEN\" -d '{\"name\":\"dev\"}' http://%s/admin/tenants"+
+		"   (a tenant: its id and api_key, for walletctl --backend URL --api-key KEY)\n", ln.Addr())
 	return serveHTTP(ctx, ln, srv, logger, o.ShutdownWait, tenants.StopWork)
 }
 

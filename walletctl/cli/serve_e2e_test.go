@@ -185,7 +185,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("serve exit %d after SIGTERM; stderr:\n%s", code, p.stderr)
 	}
 	logs := p.stderr.String()
-	if !strings.Contains(logs, `"path":"/v1/users/u1/balance"`) {
+	if !strings.Contains(logs, "msg=request method=GET path=/v1/users/u1/balance ") {
 		t.Fatalf("access log lacks requests:\n%s", logs)
 	}
 	for _, secret := range []string{pw, key, "e2e-admin-token"} {

@@ -177,3 +177,33 @@ func bankCustomer(t *testing.T, bankURL, cardNo string) bankapi.Customer {
 	}
 	return c
 }
+
+// TestFlowOpenWalletOnSharedBankTenant: a tenant of walletctl serve whose bank is a shared
+// bankmock server is that bank's partner; partners read the bank's test customers (as everyone
+// reads Stripe's test cards), so `flow open-wallet --backend` opens a wallet there as it does on a
+// private bank, and `bank customers` lists them.
+func TestFlowOpenWalletOnSharedBankTenant(t *testing.T) {
+	t.Parallel()
+	bank := startServer(t, bankmockBinary(t), []string{"BANKMOCK_ADMIN_TOKEN=" + e2eBankToken}, "serve", "--addr", "127.0.0.1:0", "--seed", "7", "--customers", "20")
+	srv := startServe(t, []string{"WALLETCTL_ADMIN_TOKEN=e2e-wallet-admin", "WALLETCTL_BANK_TOKEN=" + e2eBankToken}, "--data", t.TempDir())
+	const key = "shared-bank-flow-tenant-key"
+	body := fmt.Sprintf(`{"name":"flow","seed":7,"customers":20,"bank_url":%q,"api_key":%q}`, bank.url, key)
+	req, _ := http.NewRequest("POST", srv.url+"/admin/tenants", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer e2e-wallet-admin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create tenant: %d %s", resp.StatusCode, b)
+	}
+	env := []string{"WALLETCTL_BACKEND=" + srv.url, "WALLETCTL_API_KEY=" + key}
+	if r := exeEnv(t, env, "258036\n", "flow", "open-wallet", "--password-stdin"); r.code != 0 || !strings.Contains(r.out, "3.6") {
+		t.Fatalf("flow open-wallet on a shared-bank tenant: %s", r)
+	}
+	if r := exeEnv(t, env, "", "-o", "json", "bank", "customers", "--limit", "3"); r.code != 0 || !strings.Contains(r.out, "card_no") {
+		t.Fatalf("bank customers on a shared-bank tenant: %s", r)
+	}
+}

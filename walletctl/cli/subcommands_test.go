@@ -99,3 +99,32 @@ func TestUnknownSubcommandWithItsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpOfUnknownCommand (issue 22 item 3): help about a word that names no command is refused
+// as the command line refuses it (exit 2, cobra's message and suggestions on stderr), never
+// answered with the root's help; help of a real command still prints it.
+func TestHelpOfUnknownCommand(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "h")
+	for _, c := range []struct {
+		args      []string
+		msg, want string
+	}{
+		{[]string{"help", "nosuchthing"}, `unknown command "nosuchthing" for "walletctl"`, ""},
+		{[]string{"help", "card", "lst"}, `unknown command "lst" for "walletctl card"`, "list"},
+		{[]string{"help", "cardd"}, `unknown command "cardd" for "walletctl"`, "card"},
+		{[]string{"help", "merchant", "order", "creat"}, `unknown command "creat" for "walletctl merchant order"`, "create"},
+	} {
+		r := runIn(home, "", nil, c.args...)
+		if r.code != 2 || r.out != "" || !strings.Contains(r.errOut, "INVALID_ARGUMENT: "+c.msg) {
+			t.Errorf("%v: want exit 2 with %s: %s", c.args, c.msg, r)
+		}
+		if c.want != "" && !strings.Contains(r.errOut, "Did you mean this?\n\t"+c.want) {
+			t.Errorf("%v: no suggestion of %s: %s", c.args, c.want, r)
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"help", "card"}, {"help", "card", "list"}, {"help", "codes"}} {
+		if r := runIn(home, "", nil, args...); r.code != 0 || r.out == "" {
+			t.Errorf("%v: %s", args, r)
+		}
+	}
+}

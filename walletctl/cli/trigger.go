@@ -157,6 +157,9 @@ func (o *Output) Trigger(r *fixtures.Triggered) {
 	}
 	if n := r.Notification; n != nil {
 		rows = append(rows, kv{"NOTIFICATION", n.ID + " " + n.Status}, kv{"URL", n.URL})
+		if to := sentTo(n); to != "" {
+			rows = append(rows, kv{"SENT TO", to})
+		}
 		if len(n.Attempts) > 0 {
 			at := n.Attempts[len(n.Attempts)-1]
 			last := attemptStatus(at)

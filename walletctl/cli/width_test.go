@@ -130,7 +130,7 @@ func TestEveryTableFits80Columns(t *testing.T) {
 		{"--as", u3, "user", "show"}, {"--as", u3, "kyc", "status"}, {"--as", u3, "balance"},
 		{"--as", u3, "security", "log"}, {"user", "list"}, {"merchant", "list"}, {"bank", "cards"},
 		{"bank", "customers"}, {"bank", "fault", "list"}, {"bank", "journal"}, {"codes"},
-		{"sandbox", "status"}, {"sandbox", "settings"}, {"clock", "show"}, {"clock", "advance", "1h"},
+		{"sandbox", "status"}, {"sandbox", "settings"}, {"sandbox", "check"}, {"clock", "show"}, {"clock", "advance", "1h"},
 		{"reconcile"}, {"version"}, {"scenario", "list", "../../scenarios"},
 		{"scenario", "coverage", "../../scenarios"},
 	} {

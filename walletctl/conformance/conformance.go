@@ -14,11 +14,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
+
+	"github.com/walletctl/walletctl/internal/tablefit"
 )
 
 // Status is the outcome of one check.
@@ -117,13 +120,17 @@ func (r *Report) Summary() string {
 		r.Suite, r.URL, len(r.Names(Pass)), len(r.Names(Fail)), len(r.Names(NA)))
 }
 
-// WriteTable prints the report as a table for people, then the summary line.
+// WriteTable prints the report as a table for people, no wider than w's terminal ($COLUMNS when
+// w is none, else 80: tablefit.Of), then the summary line.
 func (r *Report) WriteTable(w io.Writer, color bool) {
+	r.WriteTableWidth(w, color, tablefit.Of(w, os.Getenv))
+}
+
+// WriteTableWidth is WriteTable at most width columns wide: the details wrap at spaces.
+func (r *Report) WriteTableWidth(w io.Writer, color bool, width int) {
 	t := table.NewWriter()
-	t.SetOutputMirror(w)
 	t.SetStyle(table.StyleLight)
 	t.AppendHeader(table.Row{"check", "status", "detail"})
-	t.SetColumnConfigs([]table.ColumnConfig{{Number: 3, WidthMax: 90, WidthMaxEnforcer: text.WrapSoft}})
 	for _, c := range r.Checks {
 		st := string(c.Status)
 		if color {
@@ -138,8 +145,8 @@ func (r *Report) WriteTable(w io.Writer, color bool) {
 		}
 		t.AppendRow(table.Row{c.Name, st, c.Detail})
 	}
-	t.Render()
-	fmt.Fprintln(w, r.Summary())
+	fmt.Fprintln(w, tablefit.Render(t, width))
+	fmt.Fprintln(w, tablefit.WrapHanging(r.Summary(), width, 2))
 }
 
 // WriteJSON prints the report as one JSON document for scripts.

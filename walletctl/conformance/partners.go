@@ -277,8 +277,9 @@ func (r *bankRun) partnerAdminRefused(ctx context.Context) (Status, string) {
 	if ps == nil {
 		return st, d
 	}
-	for _, path := range []string{"/admin/customers", "/admin/partners"} {
-		status, body, err := r.raw(ctx, "GET", path, nil, map[string]string{"Authorization": "Bearer " + ps.a.creds.Key})
+	auth := map[string]string{"Authorization": "Bearer " + ps.a.creds.Key}
+	for _, path := range []string{"/admin/partners", "/admin/snapshot"} {
+		status, body, err := r.raw(ctx, "GET", path, nil, auth)
 		if err != nil {
 			return fail("GET %s with a partner key: %v", path, err)
 		}
@@ -289,5 +290,14 @@ func (r *bankRun) partnerAdminRefused(ctx context.Context) (Status, string) {
 			return fail("GET %s with a partner key: HTTP %d %.200s; want 403 UNAUTHORIZED (bank-wide admin needs the admin token)", path, status, body)
 		}
 	}
-	return pass("a partner key on bank-wide admin routes (GET /admin/customers, /admin/partners) is 403 UNAUTHORIZED")
+	// The customers are the bank's test identities: every partner reads them (changing them is
+	// the admin's), so that a partner's own tests can pick a card, as flow open-wallet does.
+	status, body, err := r.raw(ctx, "GET", "/admin/customers?limit=1", nil, auth)
+	if err != nil {
+		return fail("GET /admin/customers with a partner key: %v", err)
+	}
+	if status != http.StatusOK {
+		return fail("GET /admin/customers with a partner key: HTTP %d %.200s; want 200 (partners read the test customers)", status, body)
+	}
+	return pass("a partner key on bank-wide admin routes (GET /admin/partners, /admin/snapshot) is 403 UNAUTHORIZED; it reads the customers")
 }

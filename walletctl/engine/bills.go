@@ -21,6 +21,12 @@ import (
 const billHeader = "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
 const billSummaryHeader = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
 
+// billBOM starts every bill, as it starts WeChat Pay's: the UTF-8 byte-order mark, which the SDKs
+// and reconciliation scripts cut before they parse the header (without it they cut 交's first
+// bytes). The hash covers it: it is part of the bytes served. Every line, the last one included,
+// ends with CRLF.
+const billBOM = "\ufeff"
+
 // billRow is one line of the bill. v3 prefixes every value with a backquote so that
 // spreadsheets keep long numbers as text, and its columns are split on commas with no quoting:
 // whatever a value holds (data stored before input was checked included), a comma, a line break
@@ -86,7 +92,7 @@ func (e *Engine) WriteTradeBill(ctx context.Context, w io.Writer, mchid, date, b
 			return err
 		}
 		// Written only once the merchant is known: an error answers no part of a bill.
-		out.WriteString(billHeader + "\r\n")
+		out.WriteString(billBOM + billHeader + "\r\n")
 		if billType != "REFUND" {
 			if err := tx.EachOrderSucceeded(mchid, dayStr, func(o *walletctl.Order) error {
 				rows++

@@ -10,6 +10,31 @@ import (
 	"github.com/walletctl/walletctl/walletctl"
 )
 
+// damagedBank is a copy of the SANDBOX_DAMAGED in err, or nil: the sandbox's in-process bank
+// found its file damaged and did nothing of the call (bankadapter passes it through).
+func damagedBank(err error) *walletctl.Error {
+	var we *walletctl.Error
+	if !errors.As(err, &we) || we.Code != walletctl.CodeSandboxDamaged {
+		return nil
+	}
+	cp := *we
+	cp.Details = map[string]any{}
+	for k, v := range we.Details {
+		cp.Details[k] = v
+	}
+	return &cp
+}
+
+// bankReady asks the bank, when it can tell (bankadapter's Ready: the sandbox's in-process bank),
+// whether it can work at all, before an operation records what it will send: a damaged bank.db
+// is SANDBOX_DAMAGED with nothing recorded, not a pending txn left behind.
+func (e *Engine) bankReady(ctx context.Context) error {
+	if r, ok := e.bank.(interface{ Ready(context.Context) error }); ok {
+		return r.Ready(ctx)
+	}
+	return nil
+}
+
 // normCard drops the spaces and dashes people type inside card numbers.
 func normCard(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -25,6 +50,9 @@ func normCard(s string) string {
 // code for an unknown outcome (NETWORK_ERROR for bindings, PENDING is handled by the caller for
 // money).
 func bankError(err error, unknown string) *walletctl.Error {
+	if d := damagedBank(err); d != nil {
+		return d
+	}
 	be, ok := bankapi.AsError(err)
 	if !ok {
 		be = &bankapi.Error{Code: bankapi.CodeOutcomeUnknown, Message: err.Error()}

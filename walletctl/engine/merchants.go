@@ -209,5 +209,6 @@ func (e *Engine) MerchantCredentials(ctx context.Context, mchid string) (*wallet
 	}
 	return &walletctl.MerchantCredentials{MchID: m.ID, AppID: m.AppID, CertSerial: m.CertSerial,
 		PrivateKey: string(wechatpay.PrivateKeyPEM(key)), Cert: string(wechatpay.CertificatePEM(der)), APIv3Key: e.apiV3Key(m.ID),
-		PlatformSerial: pf.Serial, PlatformCert: pf.Cert, PlatformPublicKey: pf.PublicKey, PublicKeyID: pf.PublicKeyID}, nil
+		PlatformSerial: pf.Serial, PlatformCert: pf.Cert, PlatformPublicKey: pf.PublicKey, PublicKeyID: pf.PublicKeyID,
+		PublicKeyMode: m.PublicKeyMode}, nil
 }

@@ -218,6 +218,9 @@ func (e *Engine) runBankMove(ctx context.Context, userID, cardID, hash string, m
 	// and everything after it (the write, the bank call, the settlement) runs on bctx, which the
 	// caller leaving (a client timing out, a dropped connection) does not cancel.
 	bctx := context.WithoutCancel(ctx)
+	if err := e.bankReady(ctx); err != nil {
+		return nil, err
+	}
 	var rec *walletctl.TxnRecord
 	var card *walletctl.CardRecord
 	var replayed *walletctl.TxnRecord
@@ -311,6 +314,11 @@ func (e *Engine) settle(ctx context.Context, sentRec *walletctl.TxnRecord, bank 
 		}
 	}
 	switch {
+	case callErr != nil && damagedBank(callErr) != nil:
+		// The sandbox's bank found its own file damaged while it worked and did nothing of it
+		// (bankReady passed: the damage is deeper in bank.db): failed, nothing charged, and the
+		// user hears about the file.
+		failure = damagedBank(callErr)
 	case callErr != nil:
 		be, ok := bankapi.AsError(callErr)
 		if !ok || be.Code == bankapi.CodeOutcomeUnknown || be.Code == bankapi.CodeDuplicate {

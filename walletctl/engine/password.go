@@ -69,87 +69,23 @@ func verifyPassword(pw, phc string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// sixDigits says whether s is exactly 6 ASCII digits (full-width digits and spaces are not).
-func sixDigits(s string) bool {
-	if len(s) != 6 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// checkPasswordFormat refuses what cannot be a payment password (exactly 6 ASCII digits).
-func checkPasswordFormat(pw string) error {
-	if len(pw) != 6 {
-		return errf(walletctl.CodePasswordFormat, "the payment password must be exactly 6 digits")
-	}
-	if !sixDigits(pw) {
-		return errf(walletctl.CodePasswordFormat, "the payment password must be exactly 6 digits (0-9 only)")
-	}
-	return nil
-}
+// checkPasswordFormat refuses what cannot be a payment password: the domain's rule, which the
+// CLI's prompts apply too.
+func checkPasswordFormat(pw string) error { return walletctl.CheckPasswordFormat(pw) }
 
 // checkOTPFormat refuses what cannot be a bank SMS code (6 ASCII digits) before the bank sees
 // it, so that a typo (full-width digits, a space) costs none of the bank's attempts.
 func checkOTPFormat(otp string) error {
-	if !sixDigits(otp) {
+	if !walletctl.SixDigits(otp) {
 		return withHint(errf(walletctl.CodeInvalidArgument, "the SMS code must be exactly 6 digits (0-9 only)"),
 			"type the 6 digits of the bank's SMS (in the sandbox: walletctl bank otp --phone P)")
 	}
 	return nil
 }
 
-// checkPasswordRules enforces the format (exactly 6 ASCII digits) and refuses weak ones.
-func checkPasswordRules(pw, idNo string) error {
-	if err := checkPasswordFormat(pw); err != nil {
-		return err
-	}
-	if why := weakReason(pw, idNo); why != "" {
-		return errf(walletctl.CodePasswordWeak, "this payment password is too easy to guess: %s", why)
-	}
-	return nil
-}
-
-// weakReason says why pw is weak, or "". Refused: one digit repeated; ascending or descending
-// runs (123456, 654321); a repeated pair or triple (121212, 123123); the birth date in the ID as
-// YYMMDD, MMDDYY or DDMMYY, or containing its MMDD.
-func weakReason(pw, idNo string) string {
-	same, up, down := true, true, true
-	for i := 1; i < len(pw); i++ {
-		d := int(pw[i]) - int(pw[i-1])
-		same = same && d == 0
-		up = up && d == 1
-		down = down && d == -1
-	}
-	switch {
-	case same:
-		return "one digit repeated"
-	case up:
-		return "an ascending run"
-	case down:
-		return "a descending run"
-	case pw[0:2] == pw[2:4] && pw[2:4] == pw[4:6]:
-		return "a repeated pair"
-	case pw[0:3] == pw[3:6]:
-		return "a repeated triple"
-	}
-	if b := cnid.BirthDate(idNo); len(b) == 8 {
-		yy, mm, dd := b[2:4], b[4:6], b[6:8]
-		for _, p := range []string{yy + mm + dd, mm + dd + yy, dd + mm + yy} {
-			if pw == p {
-				return "the birth date in the ID"
-			}
-		}
-		if strings.Contains(pw, mm+dd) {
-			return "it contains the birthday in the ID"
-		}
-	}
-	return ""
-}
+// checkPasswordRules enforces the format (exactly 6 ASCII digits) and refuses weak ones: the
+// domain's rule (walletctl.CheckPassword), which the CLI's prompts apply before asking twice.
+func checkPasswordRules(pw, idNo string) error { return walletctl.CheckPassword(pw, idNo) }
 
 // SetPassword sets the payment password for the first time. A set password is changed only
 // through the reset flow (identity + bound card + bank OTP), never by simply setting it again.

@@ -49,7 +49,52 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 		}
 	}
 
-	st, err := e.bank.Statement(ctx, date)
+	ledger, err := e.agreement(ctx, rep, day, false)
+	if err != nil {
+		return nil, err
+	}
+	if ledger.Clean() {
+		// The next audit starts here. Recording it is what keeps the next reconcile's audit to
+		// the postings since; when it cannot be recorded (a read-only home) the next one
+		// simply checks more, so its failure changes nothing of this answer.
+		e.update(ctx, func(tx walletctl.StoreTx) error { return tx.MarkLedgerAudited(ledger.Upto) })
+	}
+	return rep, nil
+}
+
+// ReconcileDryRun is what Reconcile would report for date, changing nothing (walletctl sandbox
+// check): no due work runs, pending txns are counted as still pending (Reconcile would ask the
+// bank about them), the bank's statement is matched against the wallet's txns with Reconcile's
+// own comparison, the ledger audited, and no audit is recorded. Its bank should read the
+// statement without side effects of its own (the sandbox's in-process bank reads its records).
+func (e *Engine) ReconcileDryRun(ctx context.Context, date string) (*walletctl.ReconcileReport, error) {
+	if date == "" {
+		date = vclock.Day(e.now())
+	}
+	day, err := time.ParseInLocation("2006-01-02", date, vclock.Shanghai)
+	if err != nil {
+		return nil, errf(walletctl.CodeInvalidArgument, "date must be YYYY-MM-DD, not %q", date)
+	}
+	rep := &walletctl.ReconcileReport{Date: date, Mismatches: []string{}}
+	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
+		pending, err := tx.PendingBankTxns()
+		rep.Checked, rep.StillPending = len(pending), len(pending)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := e.agreement(ctx, rep, day, true); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// agreement matches the bank's statement of rep.Date (day) against the wallet's txns line by
+// line, by idempotency key, and audits the ledger, adding what disagrees to rep. With dry, a
+// txn still pending in the wallet is left out of the match: a reconcile would have settled it
+// first (rep counts it as pending).
+func (e *Engine) agreement(ctx context.Context, rep *walletctl.ReconcileReport, day time.Time, dry bool) (*walletctl.LedgerReport, error) {
+	st, err := e.bank.Statement(ctx, rep.Date)
 	if err != nil {
 		return nil, bankError(err, walletctl.CodeNetwork)
 	}
@@ -66,6 +111,9 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 			if rec == nil {
 				rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("bank %s %s %s CNY (key %s) has no wallet txn",
 					line.TxnID, line.Kind, walletctl.FormatAmount(line.Amount), line.IdempotencyKey))
+				continue
+			}
+			if dry && rec.Status == walletctl.TxnPending {
 				continue
 			}
 			card, err := tx.GetCard(rec.CardID)
@@ -95,12 +143,6 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 	}); err != nil {
 		return nil, err
 	}
-	if ledger.Clean() {
-		// The next audit starts here. Recording it is what keeps the next reconcile's audit to
-		// the postings since; when it cannot be recorded (a read-only home) the next one
-		// simply checks more, so its failure changes nothing of this answer.
-		e.update(ctx, func(tx walletctl.StoreTx) error { return tx.MarkLedgerAudited(ledger.Upto) })
-	}
 	for _, t := range wallet {
 		if t.Status == walletctl.TxnSucceeded && !seen[t.BankKey] {
 			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s: wallet %s of %s CNY (key %s) is missing from the bank statement",
@@ -117,5 +159,5 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 	for _, x := range ledger.NegativeAccounts {
 		rep.Mismatches = append(rep.Mismatches, "account "+x+" is negative")
 	}
-	return rep, nil
+	return ledger, nil
 }

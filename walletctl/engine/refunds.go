@@ -48,6 +48,9 @@ func (e *Engine) Refund(ctx context.Context, req walletctl.RefundRequest) (*wall
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.bankReady(ctx); err != nil { // a refund to a card records it before the bank is called
+		return nil, err
+	}
 	var r *walletctl.Refund
 	var rec *walletctl.TxnRecord
 	var card *walletctl.CardRecord

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -478,6 +479,11 @@ func testAdminTokenAndPersistence(t *testing.T, keepOpen bool) {
 	json.Unmarshal([]byte(body), &ct)
 	if ct.ID != "t1" || !strings.HasPrefix(ct.APIKey, "wk_") || ct.Seed != 3 || ct.Customers != 4 {
 		t.Fatalf("created: %+v", ct)
+	}
+	// A wallet time is to the second, in +08:00, as every other one the API writes.
+	if ca := regexp.MustCompile(`"created_at":"([^"]*)"`).FindStringSubmatch(body); ca == nil ||
+		!regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$`).MatchString(ca[1]) {
+		t.Errorf("created_at: %s", body)
 	}
 	if st, body := testworld.Call(t, "POST", hs.URL+"/admin/tenants", "admin-secret", `{"name":"x","customers":-1}`); st != http.StatusBadRequest {
 		t.Fatalf("bad spec: %d %s", st, body)

@@ -17,7 +17,7 @@ import (
 func OpenAPI() []byte { return openAPIOnce() }
 
 var openAPIOnce = sync.OnceValue(func() []byte {
-	b, err := json.MarshalIndent(buildOpenAPI(), "", "  ")
+	b, err := encodeJSON(buildOpenAPI(), "  ")
 	if err != nil {
 		panic(err)
 	}
@@ -144,13 +144,17 @@ func buildOpenAPI() obj {
 			"200": obj{"description": "OK", "content": obj{"application/json": obj{"schema": obj{
 				"type": "object", "required": []string{"id", "v3_base_path"},
 				"properties": obj{"id": obj{"type": "string"}, "v3_base_path": obj{"type": "string"}}}}}}}})
+	// What net/http answers itself, before any handler: the 4XX of the operations that refuse
+	// nothing (every operation declares a 4XX: TestOpenAPILint).
+	refused := obj{"description": "a request net/http refuses before any handler runs: malformed (400) or with headers too large (431)",
+		"content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}}
 	add("GET", "/healthz", obj{"operationId": "Healthz", "summary": "Liveness", "tags": []string{"meta"}, "security": []obj{},
 		"description": "Answers {\"status\":\"ok\"} while the server runs; no credentials needed.",
-		"responses": obj{"200": obj{"description": "ok", "content": obj{"application/json": obj{"schema": obj{
+		"responses": obj{"4XX": refused, "200": obj{"description": "ok", "content": obj{"application/json": obj{"schema": obj{
 			"type": "object", "required": []string{"status"}, "properties": obj{"status": obj{"type": "string", "enum": []string{"ok"}}}}}}}}})
 	add("GET", "/openapi.json", obj{"operationId": "OpenAPI", "summary": "This document", "tags": []string{"meta"}, "security": []obj{},
 		"description": "This OpenAPI 3 document, built from the server's route table; no credentials needed.",
-		"responses": obj{"200": obj{"description": "the OpenAPI 3 document", "content": obj{"application/json": obj{"schema": obj{
+		"responses": obj{"4XX": refused, "200": obj{"description": "the OpenAPI 3 document", "content": obj{"application/json": obj{"schema": obj{
 			"type": "object", "required": []string{"openapi", "paths"},
 			"properties": obj{"openapi": obj{"type": "string"}, "paths": obj{"type": "object"}}}}}}}})
 	addEvents(add, errResp, ref)

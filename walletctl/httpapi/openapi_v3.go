@@ -50,7 +50,7 @@ func addV3(paths, schemas obj) {
 			params = append(params, obj{"name": q, "in": "query", "required": i == 0, "schema": obj{"type": "string"}})
 		}
 		params = append(params, obj{"name": "Wechatpay-Serial", "in": "header", "required": false, "schema": obj{"type": "string"},
-			"description": "the serial the client can verify: a PUB_KEY_ID_… (public-key mode) makes the answer signed under it"})
+			"description": "the serial the client can verify: a PUB_KEY_ID_… makes the answer signed under it (a merchant created in public-key mode gets every answer under its PUB_KEY_ID_…, with or without this header)"})
 		op["parameters"] = params
 		if rt.Body != nil {
 			op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": schemaOf(reflect.TypeOf(rt.Body), local)}}}

@@ -649,8 +649,28 @@ func writeError(w http.ResponseWriter, err error, result any) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := encodeJSON(v, "")
+	if err != nil {
+		b, _ = encodeJSON(errorEnvelope{Error: errorBody{Code: walletctl.CodeInternal, Message: "encode the answer: " + err.Error(),
+			Hint: walletctl.Hint(walletctl.CodeInternal)}}, "")
+		status = http.StatusInternalServerError
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.Encode(v)
+	w.Write(b)
+}
+
+// encodeJSON is v's JSON as this server writes every JSON answer (the document at /openapi.json
+// indented by indent): followed by a newline, and without the HTML escaping of json.Marshal,
+// which writes &, < and > as \u0026, \u003c and \u003e (a notify_url's query string, a
+// description): WeChat Pay writes them as they are, and so does walletctl.
+func encodeJSON(v any, indent string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

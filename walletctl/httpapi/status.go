@@ -59,6 +59,7 @@ var statuses = map[string]int{
 	walletctl.CodePending:             http.StatusAccepted,
 	walletctl.CodeOutcomeUnknown:      http.StatusGatewayTimeout, // made by clients; listed for completeness
 	walletctl.CodeServerBusy:          http.StatusServiceUnavailable,
+	walletctl.CodeTimedOut:            http.StatusGatewayTimeout,
 	walletctl.CodeUnauthenticated:     http.StatusUnauthorized,
 	walletctl.CodeUnauthorized:        http.StatusForbidden,
 	// Never sent by the server (they end a local run), but every code has a status: the run was

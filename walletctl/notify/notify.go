@@ -11,7 +11,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +84,7 @@ func (s *Sender) Build(d walletctl.Delivery) ([]byte, http.Header, error) {
 	default:
 		return nil, nil, errors.New("notify: a notification without a resource")
 	}
-	plain, err := json.Marshal(resource)
+	plain, err := wechatpay.JSON(resource)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/walletctl/walletctl/bankmock"
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/sqlite"
 )
 
 // damaged is SANDBOX_DAMAGED for one file of the home. Nothing is rewritten: the user decides
@@ -20,7 +21,7 @@ import (
 func damaged(path, reason string, err error) error {
 	return &walletctl.Error{Code: walletctl.CodeSandboxDamaged, Err: err,
 		Message: fmt.Sprintf("%s is damaged: %s", path, reason),
-		Hint:    walletctl.Hint(walletctl.CodeSandboxDamaged),
+		Hint:    sqlite.DamagedHint,
 		Details: map[string]any{"file": path}}
 }
 
@@ -36,10 +37,12 @@ func readOnlyOr(home string, err error) error {
 }
 
 // asDamaged turns the bank's *bankmock.DamagedError into SANDBOX_DAMAGED; other errors pass.
+// The bank's own answer (ISSUER_UNAVAILABLE, for a caller over the network) is left out of it:
+// in-process the damage is the home's, not a bank that is down.
 func asDamaged(err error) error {
 	var de *bankmock.DamagedError
 	if errors.As(err, &de) {
-		return damaged(de.Path, de.Reason, err)
+		return damaged(de.Path, de.Reason, de)
 	}
 	return err
 }

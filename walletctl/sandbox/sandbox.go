@@ -189,6 +189,9 @@ type Sandbox struct {
 	remote *client.Client // remote bank (nil when in-process)
 
 	readOnly bool // the home cannot be written: reads work, writes are SANDBOX_READ_ONLY
+	// looking: the sandbox is only looked at (Check): opened read-only, the bank's statement read
+	// from its records, and nothing saved, not even a missing secret key.
+	looking bool
 }
 
 func noSandbox(home string) error {
@@ -420,6 +423,17 @@ func (s *Sandbox) checkBank(meta Meta) (Meta, error) {
 	return meta, e
 }
 
+// partnerName is the name a home registers under: its path, or the end of it, as a partner's
+// name is at most 100 characters.
+func partnerName(home string) string {
+	const prefix, most = "walletctl sandbox ", 100
+	name := []rune(prefix + home)
+	if len(name) <= most {
+		return string(name)
+	}
+	return prefix + "…" + string(name[len(name)-(most-len(prefix)-1):])
+}
+
 // register makes this home a partner of the bank at opts.BankURL (or adopts the key the operator
 // gave, Options.BankKey), for a new or reset sandbox: each incarnation of a home is a new partner,
 // so its idempotency keys (wlt-t1, ...) can never collide with an earlier one's or another's.
@@ -434,7 +448,7 @@ func (s *Sandbox) register(ctx context.Context) (BankRef, error) {
 	if err != nil {
 		home = s.opts.Home
 	}
-	pc, err := c.CreatePartner(ctx, "walletctl sandbox "+home)
+	pc, err := c.CreatePartner(ctx, partnerName(home))
 	if err != nil {
 		be, _ := bankapi.AsError(err)
 		switch {
@@ -712,7 +726,7 @@ func (s *Sandbox) load(meta Meta) error {
 	var admin bankapi.Admin
 	if s.opts.BankURL == "" {
 		s.local = &lazyBank{path: filepath.Join(s.opts.Home, BankFile), legacy: filepath.Join(s.opts.Home, LegacyBankFile), meta: meta, clock: s.clock,
-			readOnly: s.readOnly}
+			readOnly: s.readOnly, quiet: s.looking}
 		api, admin = s.local, s.local
 	} else {
 		token := s.opts.BankToken
@@ -764,8 +778,8 @@ func (s *Sandbox) secretKey() ([]byte, error) {
 		return s.meta.SecretKey, nil
 	}
 	key, err := walletctl.NewSecretKey()
-	if err != nil {
-		return nil, err
+	if err != nil || s.looking {
+		return key, err // a look hashes nothing: a key of its own, never saved
 	}
 	m := s.meta
 	m.SecretKey = key
@@ -963,9 +977,8 @@ func readMeta(home string) (Meta, error) {
 	// Start from the defaults so that settings added after the sandbox was made get their default.
 	m := Meta{Settings: walletctl.SandboxSettings()}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return Meta{}, &walletctl.Error{Code: walletctl.CodeConflict,
-			Message: fmt.Sprintf("%s is damaged: %v", filepath.Join(home, MetaFile), err),
-			Hint:    "start over: walletctl sandbox init --force"}
+		// Damaged like any other file of the home (not a conflict with another operation).
+		return Meta{}, damaged(filepath.Join(home, MetaFile), "it is not the sandbox's settings (not valid JSON: "+err.Error()+")", err)
 	}
 	return m, nil
 }

@@ -2,21 +2,18 @@ package scenario_test
 
 import (
 	"context"
-	"os/exec"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/walletctl/walletctl/internal/testbin"
 	"github.com/walletctl/walletctl/walletctl/scenario"
 )
 
 // TestGoldenBinary runs the whole suite once more with every command as a real process of the
 // built walletctl binary: the goldens hold for what ships, not only for the package in-process.
 func TestGoldenBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "walletctl")
-	build := exec.Command("go", "build", "-o", bin, "github.com/walletctl/walletctl/cmd/walletctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Build(t, "github.com/walletctl/walletctl/cmd/walletctl")
 	w := world()
 	w.Exec = scenario.ProcessExec(bin)
 	opts := scenario.Options{
@@ -38,4 +35,11 @@ func TestGoldenBinary(t *testing.T) {
 			t.Errorf("%s (%s): %s\n%s", r.Name, r.Transport, r.Status, r.Message)
 		}
 	}
+}
+
+// TestMain removes what testbin built for the package's tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }

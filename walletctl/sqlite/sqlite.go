@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"github.com/walletctl/walletctl/internal/migrate"
+	"github.com/walletctl/walletctl/internal/sqlitecheck"
 	"github.com/walletctl/walletctl/walletctl"
 	"github.com/walletctl/walletctl/walletctl/sqlstore"
 	_ "modernc.org/sqlite"
@@ -27,7 +28,8 @@ import (
 // single CLI command uses a single connection, and a small pool of readers for reads that run
 // beside a write (WAL). Each connection keeps its statements prepared, lazily, on first use.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	path string // the file, named by SANDBOX_DAMAGED
 
 	mu      sync.Mutex // owns w and batch
 	w       *conn
@@ -123,19 +125,44 @@ func openTraced(path string, o Options, onPrepare func(q string)) (*Store, error
 	}
 	// Connections are pinned (sql.Conn) and pooled here; one handed back to database/sql closes.
 	db.SetMaxIdleConns(0)
-	s := &Store{db: db, onPrepare: onPrepare}
+	s := &Store{db: db, path: path, onPrepare: onPrepare}
 	if s.w, err = s.newConn(context.Background()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, s.damaged(fmt.Errorf("sqlite: open %s: %w", path, err))
 	}
 	if o.ReadOnly {
 		return s, nil
 	}
 	if err := s.migrate(context.Background(), o.SecretKey); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+		return nil, s.damaged(fmt.Errorf("sqlite: migrate %s: %w", path, err))
 	}
 	return s, nil
+}
+
+// DamagedHint is what to do about a damaged file of a sandbox.
+const DamagedHint = "see what is damaged: walletctl sandbox check; then restore the home from a copy, or start over with walletctl sandbox init --force (the wallet and the bank lose everything)"
+
+// Damaged is SANDBOX_DAMAGED for the database file at path, in which SQLite found damage (err):
+// the file is left as it is, and nothing of the failed operation was written.
+func Damaged(path string, err error) *walletctl.Error {
+	return &walletctl.Error{Code: walletctl.CodeSandboxDamaged, Err: err,
+		Message: fmt.Sprintf("%s is damaged inside: %s", path, sqlitecheck.Reason(err)),
+		Hint:    DamagedHint,
+		Details: map[string]any{"file": path}}
+}
+
+// damaged is err as SANDBOX_DAMAGED when it is SQLite finding the file damaged, wherever that
+// happens (a page is checked only when a statement reads it); other errors pass.
+func (s *Store) damaged(err error) error {
+	if !sqlitecheck.Corrupt(err) {
+		return err
+	}
+	var we *walletctl.Error
+	if errors.As(err, &we) && we.Code == walletctl.CodeSandboxDamaged {
+		return we
+	}
+	return Damaged(s.path, err)
 }
 
 // private makes the database file 0600 before SQLite opens it: a new one is created so, and one
@@ -445,6 +472,10 @@ type batch struct {
 // all-or-nothing rule are those of one transaction per call, and the result is the same as if the
 // calls had run one after another.
 func (s *Store) Update(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	return s.damaged(s.update(ctx, fn))
+}
+
+func (s *Store) update(ctx context.Context, fn func(walletctl.StoreTx) error) error {
 	s.waiting.Add(1)
 	s.mu.Lock()
 	s.waiting.Add(-1)
@@ -538,6 +569,10 @@ func (s *Store) finish(b *batch, fnErr error) error {
 // View runs fn in a read-only transaction: on the writer connection when it is idle (so that a
 // command that only reads opens one connection), else on a pooled reader beside the writer.
 func (s *Store) View(ctx context.Context, fn func(walletctl.StoreTx) error) error {
+	return s.damaged(s.view(ctx, fn))
+}
+
+func (s *Store) view(ctx context.Context, fn func(walletctl.StoreTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -286,13 +286,18 @@ func testSharedBankTenantIsolation(t *testing.T, adminToken string) {
 		t.Errorf("A clears its own fault rules: %d", st)
 	}
 
+	// Reading the customers (the bank's test identities) is every partner's, so a tenant's flow
+	// open-wallet can pick one; changing them is bank-wide admin.
+	for _, path := range []string{"/admin/customers", "/admin/customers/" + cb.CardNo} {
+		if st, body := testworld.Call(t, "GET", bankA+path, a.APIKey, ""); st != http.StatusOK || !strings.Contains(body, cb.CardNo) {
+			t.Errorf("tenant A GET %s on the shared bank: %d %s; want 200", path, st, body)
+		}
+	}
 	// Bank-wide admin: 403 (the proxy sends the tenant's partner key, never the operator's token).
 	before, _ := eng.Now(ctx)
 	custBefore, _ := bankapi.AllCustomers(ctx, eng)
 	for _, c := range []struct{ method, path, body string }{
-		{"GET", "/admin/customers", ""},
 		{"POST", "/admin/customers", `{"bank":"CMB","balance":500000}`},
-		{"GET", "/admin/customers/" + cb.CardNo, ""},
 		{"PATCH", "/admin/customers/" + cb.CardNo, `{"balance":1}`},
 		{"POST", "/admin/reset", ""},
 		{"GET", "/admin/snapshot", ""},

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -50,10 +51,14 @@ func (t *tenant) hub() *hub {
 // publish adds an event of type typ with payload data, and hands it to every subscriber that has
 // room for it; the others are dropped.
 func (h *hub) publish(typ string, data any) {
-	b, err := json.Marshal(data)
-	if err != nil {
+	// As walletctl serve writes every JSON answer (httpapi's encodeJSON): &, < and > as they are.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(data); err != nil {
 		return // the payloads are plain structs: never
 	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n")) // one line: the frame's data
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {

@@ -385,7 +385,7 @@ func (ts *Set) Create(ctx context.Context, spec walletctl.TenantSpec) (*walletct
 		spec.Name = id
 	}
 	rec := tenantRecord{TenantInfo: walletctl.TenantInfo{ID: id, Name: spec.Name, Seed: spec.Seed, Customers: spec.Customers,
-		BankURL: spec.BankURL, Clock: spec.Clock, CreatedAt: ts.now().In(vclock.Shanghai)}} // RFC 3339 +08:00 like every wallet time
+		BankURL: spec.BankURL, Clock: spec.Clock, CreatedAt: ts.now().Truncate(time.Second).In(vclock.Shanghai)}} // RFC 3339 +08:00 to the second, like every wallet time
 	t := &tenant{rec: rec, key: hashKey(key), sender: ts.sender(rec)}
 	t.keys = newV3Keys(ts, t)
 	rec.KeySHA256 = hex.EncodeToString(t.key[:])
@@ -474,8 +474,13 @@ func (ts *Set) saveLocked() error {
 	for _, t := range ts.byID {
 		f.Tenants = append(f.Tenants, t.rec)
 	}
+	// In the order they were made: by time (to the second), then by id (t2 before t10).
 	sort.Slice(f.Tenants, func(i, j int) bool {
-		return f.Tenants[i].CreatedAt.Before(f.Tenants[j].CreatedAt) || f.Tenants[i].ID < f.Tenants[j].ID
+		a, b := f.Tenants[i], f.Tenants[j]
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return len(a.ID) < len(b.ID) || (len(a.ID) == len(b.ID) && a.ID < b.ID)
 	})
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {

@@ -1,6 +1,7 @@
 package v3api_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
@@ -126,6 +127,12 @@ func TestTradeBillStreamsThroughV3(t *testing.T) {
 		sum := sha1.Sum(body)
 		if resp.StatusCode != http.StatusOK || string(body) != want.Content || hex.EncodeToString(sum[:]) != br.HashValue {
 			t.Fatalf("%s: download %d, %d bytes (want %d), sha1 %x:\n%.300s", typ, resp.StatusCode, len(body), len(want.Content), sum, body)
+		}
+		// The bytes as WeChat Pay's bills have them: the UTF-8 byte-order mark first (the SDKs cut
+		// three bytes before the header), then the header, and a line break at the very end; the
+		// SHA-1 above is of these bytes, the mark included.
+		if !bytes.HasPrefix(body, []byte("\xEF\xBB\xBF交易时间,")) || !bytes.HasSuffix(body, []byte("\r\n")) {
+			t.Errorf("%s: the bill starts %q and ends %q; want EF BB BF 交易时间, and a final line break", typ, body[:min(12, len(body))], body[max(0, len(body)-8):])
 		}
 		if resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) || resp.Header.Get("Content-Type") != "application/octet-stream" {
 			t.Errorf("%s: Content-Length %q, Content-Type %q for %d bytes", typ, resp.Header.Get("Content-Length"), resp.Header.Get("Content-Type"), len(body))

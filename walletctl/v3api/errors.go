@@ -1,11 +1,11 @@
 package v3api
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/walletctl/walletctl/walletctl"
+	"github.com/walletctl/walletctl/walletctl/wechatpay"
 )
 
 // v3Error is v3's error answer: its HTTP status and the envelope {"code","message","detail"}.
@@ -124,13 +124,13 @@ func (c v3Code) with(issue string, detail ...any) v3Error {
 
 // fail answers e, signed.
 func (c *call) fail(e v3Error) {
-	b, _ := json.Marshal(e)
+	b, _ := wechatpay.JSON(e)
 	c.reply(e.Status, "application/json", b)
 }
 
 // ok answers v as JSON, signed.
 func (c *call) ok(status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := wechatpay.JSON(v)
 	if err != nil {
 		c.fail(systemError.with(err.Error()))
 		return
@@ -141,7 +141,7 @@ func (c *call) ok(status int, v any) {
 // WriteError answers a v3 error that no merchant can be told of in a signed answer (no such
 // tenant, a tenant that cannot be opened): v3's envelope, unsigned.
 func WriteError(w http.ResponseWriter, status int, code, message, issue string) {
-	b, _ := json.Marshal(v3Error{Code: code, Message: message, Detail: map[string]any{"issue": issue}})
+	b, _ := wechatpay.JSON(v3Error{Code: code, Message: message, Detail: map[string]any{"issue": issue}})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)

@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/walletctl/walletctl/internal/testbin"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/downloader"
@@ -273,10 +275,7 @@ func TestSDKServe(t *testing.T) {
 			client := sdkClient(t, mode, s.v3, creds)
 			sdkFlow(t, client, creds, mode, func(codeURL string) {
 				if mode == "cert" {
-					bin := filepath.Join(t.TempDir(), "walletctl")
-					if out, err := exec.Command("go", "build", "-o", bin, "github.com/walletctl/walletctl/cmd/walletctl").CombinedOutput(); err != nil {
-						t.Fatalf("go build: %v\n%s", err, out)
-					}
+					bin := testbin.Build(t, "github.com/walletctl/walletctl/cmd/walletctl")
 					cmd := exec.Command(bin, "--home", t.TempDir(), "--backend", s.url, "--api-key", s.apiKey, "--as", u.ID,
 						"scan", codeURL, "--password-stdin")
 					cmd.Stdin = strings.NewReader(testworld.Password + "\n")
@@ -299,4 +298,11 @@ func TestSDKServe(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestMain removes what testbin built for the package's tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
 }

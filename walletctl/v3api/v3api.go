@@ -5,10 +5,11 @@
 // Every request is authenticated by the merchant's own v3 signature (Authorization:
 // WECHATPAY2-SHA256-RSA2048 ...), checked against the merchant's certificate; the mchid of that
 // signature is the merchant of the call. Every answer, errors included, is signed with the
-// wallet's platform key (Wechatpay-Serial/-Signature/-Timestamp/-Nonce), under the platform
-// certificate's serial or, when the caller asks for it (Wechatpay-Serial: PUB_KEY_ID_...), under
-// the platform public key's id. Errors are v3's envelope {"code","message","detail"} with v3's
-// HTTP statuses (see v3Errors).
+// wallet's platform key (Wechatpay-Serial/-Signature/-Timestamp/-Nonce): under the platform
+// public key's id (PUB_KEY_ID_...) for a merchant in public-key mode, whatever its request
+// carries, as WeChat Pay does; otherwise under the platform certificate's serial or, when the
+// caller asks for it (Wechatpay-Serial: PUB_KEY_ID_...), under the public key's id. Errors are
+// v3's envelope {"code","message","detail"} with v3's HTTP statuses (see v3Errors).
 //
 // Signatures use real time (Options.Now), as the SDK checks them against its own clock; the
 // wallet's virtual clock stays the clock of business times (orders, expiry, bills).
@@ -92,6 +93,7 @@ type call struct {
 	platform *walletctl.Platform
 	key      *rsa.PrivateKey
 	creds    *walletctl.MerchantCredentials // the signing merchant, once verified
+	pubKey   bool                           // the merchant named by the request is in public-key mode
 	mchid    string
 	rt       *Route
 	params   map[string]string
@@ -199,6 +201,8 @@ func (c *call) authenticate() *v3Error {
 		e := fromError(err, kindOther)
 		return &e
 	}
+	// Known from here on: the answer, even a refusal, is signed as this merchant can check it.
+	c.pubKey = creds.PublicKeyMode
 	if !strings.EqualFold(a.SerialNo, creds.CertSerial) {
 		return signError("serial_no %q is not the certificate serial of merchant %s (%s)", a.SerialNo, a.MchID, creds.CertSerial)
 	}
@@ -235,9 +239,17 @@ func (c *call) reply(status int, contentType string, body []byte) {
 	c.w.Write(body)
 }
 
-// serial is the serial an answer is signed under: the platform certificate's, or the public
-// key's id when the client asks for it.
+// serial is the serial an answer is signed under: the public key's id for a merchant in
+// public-key mode (WeChat Pay signs every answer to such a merchant so, whatever the request
+// carries: most SDKs send no Wechatpay-Serial); otherwise the platform certificate's, or the
+// public key's id when the client asks for it.
 func (c *call) serial() string {
+	if c.platform.PublicKeyID == "" {
+		return c.platform.Serial
+	}
+	if c.pubKey {
+		return c.platform.PublicKeyID
+	}
 	if s := strings.TrimSpace(c.r.Header.Get(wechatpay.HeaderSerial)); s != "" && s == c.platform.PublicKeyID {
 		return c.platform.PublicKeyID
 	}

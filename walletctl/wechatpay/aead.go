@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -159,5 +158,5 @@ func CertificatesBody(certs []PlatformCert, apiV3Key string, nonceFor func(i int
 			},
 		})
 	}
-	return json.Marshal(body)
+	return JSON(body)
 }

@@ -1,9 +1,6 @@
 package wechatpay
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // Notification is the JSON body WeChat Pay POSTs to a merchant's notify_url, signed like a
 // response (SignResponse on the request's headers).
@@ -37,4 +34,4 @@ func NewNotification(id string, createTime time.Time, eventType, summary, apiV3K
 }
 
 // Body is the notification's JSON, the bytes to sign and send.
-func (n *Notification) Body() ([]byte, error) { return json.Marshal(n) }
+func (n *Notification) Body() ([]byte, error) { return JSON(n) }
