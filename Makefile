@@ -8,6 +8,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git status --porcelain 2>/dev/null | grep -q . && echo -dirty)
 LDFLAGS := -X github.com/walletctl/walletctl/walletctl/cli.version=$(VERSION) -X github.com/walletctl/walletctl/bankmock/cli.Version=$(VERSION) \
 	-X github.com/walletctl/walletctl/walletctl/cli.commit=$(COMMIT) -X github.com/walletctl/walletctl/bankmock/cli.Commit=$(COMMIT)
+# Builds and tests leave the checkout's path out of what they compile (-trimpath), so that the
+# build cache serves a fresh clone at any path (as CI makes one) as it serves this one.
+export GOFLAGS := -trimpath $(filter-out -trimpath,$(shell $(GO) env GOFLAGS 2>/dev/null))
 FUZZTIME ?= 30s
 RUN_HOME ?= .walletctl
 

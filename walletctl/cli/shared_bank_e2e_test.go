@@ -45,18 +45,7 @@ func TestSharedBankEndToEnd(t *testing.T) {
 	}
 	for i := 1; i <= 2; i++ {
 		key := fmt.Sprintf("shared-bank-tenant-key-%d", i)
-		body := fmt.Sprintf(`{"name":"tenant%d","seed":7,"customers":20,"bank_url":%q,"api_key":%q}`, i, bank.url, key)
-		req, _ := http.NewRequest("POST", srv.url+"/admin/tenants", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer e2e-wallet-admin")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("create tenant %d: %d %s", i, resp.StatusCode, b)
-		}
+		createSharedBankTenant(t, srv, fmt.Sprintf("tenant%d", i), bank.url, key)
 		wallets = append(wallets, wallet{fmt.Sprintf("tenant%d", i), []string{"WALLETCTL_BACKEND=" + srv.url, "WALLETCTL_API_KEY=" + key}})
 	}
 
@@ -187,7 +176,21 @@ func TestFlowOpenWalletOnSharedBankTenant(t *testing.T) {
 	bank := startServer(t, bankmockBinary(t), []string{"BANKMOCK_ADMIN_TOKEN=" + e2eBankToken}, "serve", "--addr", "127.0.0.1:0", "--seed", "7", "--customers", "20")
 	srv := startServe(t, []string{"WALLETCTL_ADMIN_TOKEN=e2e-wallet-admin", "WALLETCTL_BANK_TOKEN=" + e2eBankToken}, "--data", t.TempDir())
 	const key = "shared-bank-flow-tenant-key"
-	body := fmt.Sprintf(`{"name":"flow","seed":7,"customers":20,"bank_url":%q,"api_key":%q}`, bank.url, key)
+	createSharedBankTenant(t, srv, "flow", bank.url, key)
+	env := []string{"WALLETCTL_BACKEND=" + srv.url, "WALLETCTL_API_KEY=" + key}
+	if r := exeEnv(t, env, "258036\n", "flow", "open-wallet", "--password-stdin"); r.code != 0 || !strings.Contains(r.out, "3.6") {
+		t.Fatalf("flow open-wallet on a shared-bank tenant: %s", r)
+	}
+	if r := exeEnv(t, env, "", "-o", "json", "bank", "customers", "--limit", "3"); r.code != 0 || !strings.Contains(r.out, "card_no") {
+		t.Fatalf("bank customers on a shared-bank tenant: %s", r)
+	}
+}
+
+// createSharedBankTenant makes a tenant of srv (admin token e2e-wallet-admin) with API key key,
+// whose bank is the bankmock server at bankURL (seed 7, 20 customers).
+func createSharedBankTenant(t *testing.T, srv *servedProcess, name, bankURL, key string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"name":%q,"seed":7,"customers":20,"bank_url":%q,"api_key":%q}`, name, bankURL, key)
 	req, _ := http.NewRequest("POST", srv.url+"/admin/tenants", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer e2e-wallet-admin")
 	resp, err := http.DefaultClient.Do(req)
@@ -197,13 +200,6 @@ func TestFlowOpenWalletOnSharedBankTenant(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create tenant: %d %s", resp.StatusCode, b)
-	}
-	env := []string{"WALLETCTL_BACKEND=" + srv.url, "WALLETCTL_API_KEY=" + key}
-	if r := exeEnv(t, env, "258036\n", "flow", "open-wallet", "--password-stdin"); r.code != 0 || !strings.Contains(r.out, "3.6") {
-		t.Fatalf("flow open-wallet on a shared-bank tenant: %s", r)
-	}
-	if r := exeEnv(t, env, "", "-o", "json", "bank", "customers", "--limit", "3"); r.code != 0 || !strings.Contains(r.out, "card_no") {
-		t.Fatalf("bank customers on a shared-bank tenant: %s", r)
+		t.Fatalf("create tenant %s: %d %s", name, resp.StatusCode, b)
 	}
 }

@@ -17,14 +17,10 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 	if err := e.tick(ctx); err != nil {
 		return nil, err
 	}
-	if date == "" {
-		date = vclock.Day(e.now())
-	}
-	day, err := time.ParseInLocation("2006-01-02", date, vclock.Shanghai)
+	day, rep, err := e.reconcileDay(date)
 	if err != nil {
-		return nil, errf(walletctl.CodeInvalidArgument, "date must be YYYY-MM-DD, not %q", date)
+		return nil, err
 	}
-	rep := &walletctl.ReconcileReport{Date: date, Mismatches: []string{}}
 
 	var pending []walletctl.TxnRecord
 	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
@@ -68,14 +64,10 @@ func (e *Engine) Reconcile(ctx context.Context, date string) (*walletctl.Reconci
 // own comparison, the ledger audited, and no audit is recorded. Its bank should read the
 // statement without side effects of its own (the sandbox's in-process bank reads its records).
 func (e *Engine) ReconcileDryRun(ctx context.Context, date string) (*walletctl.ReconcileReport, error) {
-	if date == "" {
-		date = vclock.Day(e.now())
-	}
-	day, err := time.ParseInLocation("2006-01-02", date, vclock.Shanghai)
+	day, rep, err := e.reconcileDay(date)
 	if err != nil {
-		return nil, errf(walletctl.CodeInvalidArgument, "date must be YYYY-MM-DD, not %q", date)
+		return nil, err
 	}
-	rep := &walletctl.ReconcileReport{Date: date, Mismatches: []string{}}
 	if err := e.view(ctx, func(tx walletctl.StoreTx) error {
 		pending, err := tx.PendingBankTxns()
 		rep.Checked, rep.StillPending = len(pending), len(pending)
@@ -160,4 +152,17 @@ func (e *Engine) agreement(ctx context.Context, rep *walletctl.ReconcileReport, 
 		rep.Mismatches = append(rep.Mismatches, "account "+x+" is negative")
 	}
 	return ledger, nil
+}
+
+// reconcileDay reads the day a reconcile is for (today on the sandbox's clock when date is empty)
+// and starts its report.
+func (e *Engine) reconcileDay(date string) (time.Time, *walletctl.ReconcileReport, error) {
+	if date == "" {
+		date = vclock.Day(e.now())
+	}
+	day, err := time.ParseInLocation("2006-01-02", date, vclock.Shanghai)
+	if err != nil {
+		return time.Time{}, nil, errf(walletctl.CodeInvalidArgument, "date must be YYYY-MM-DD, not %q", date)
+	}
+	return day, &walletctl.ReconcileReport{Date: date, Mismatches: []string{}}, nil
 }
